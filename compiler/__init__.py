@@ -1,0 +1,1 @@
+"""aalp: an optimizing compiler from task specs to LLM-agent topologies."""

@@ -1,0 +1,418 @@
+"""The typed, immutable IR of a spec.
+
+The parser builds these frozen dataclasses; the checker validates them; every later pass (cost
+model, optimizer, topology, backends, explorer) reads them. Source spans never take part in
+equality, so a spec printed by the formatter and parsed again compares equal to the original.
+
+Semantics (the cost model in ``docs/model.md`` is the authority):
+
+* A spec has size parameters, models and tasks.
+* A task has data (``items`` collections and ``steps`` sequences), ops (one LLM call each),
+  stages (how ops combine, run in order), boosters it allows, requirements, one objective and
+  baselines (decision pins evaluated as given).
+* Everything the optimizer may choose is a *decision*, addressed ``op.field``
+  (``move.x``, ``move.model``, ``move.vote``, ``move.votes``, ``move.retries``, ``merge.fanin``,
+  ``fix.history``). A pin fixes a decision in the main plan or in a baseline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Span:
+    """A source position: 1-based line and column of the first and last character."""
+
+    file: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+NO_SPAN = Span("<none>", 0, 0, 0, 0)
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False, hash=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Formulas
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Num:
+    """A numeric literal. ``value`` is exact; ``text`` is the literal as written (``128k``)."""
+
+    value: Fraction
+    text: str = field(default="", compare=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Name:
+    """A reference to a size parameter, a data size, or the granularity ``x``."""
+
+    id: str
+    span: Span = _span()
+
+
+BinOpKind = Literal["+", "-", "*", "/", "^"]
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: BinOpKind
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: Expr
+    span: Span = _span()
+
+
+FUNCTIONS = ("log", "log2", "ln", "exp", "sqrt", "ceil", "floor", "min", "max")
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call of one of ``FUNCTIONS`` (``log(x)`` is the natural log; ``log(x, b)`` base b)."""
+
+    func: str
+    args: tuple[Expr, ...]
+    span: Span = _span()
+
+
+Expr = Num | Name | BinOp | Neg | Call
+
+
+# ---------------------------------------------------------------------------------------------
+# Declarations
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    """``param disks = 20``: a size parameter; ``-D disks=10`` overrides it."""
+
+    name: str
+    value: Expr
+    doc: str = field(default="", compare=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Capability:
+    """``can solve`` or ``can solve if routed`` (usable for ``solve`` only behind a router)."""
+
+    op: str
+    routed: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model: relative size m, context window in tokens, dollars per million tokens."""
+
+    name: str
+    size: Expr
+    context: Expr
+    price_in: Expr
+    price_out: Expr
+    capabilities: tuple[Capability, ...]
+    span: Span = _span()
+
+
+DataKind = Literal["items", "steps"]
+
+
+@dataclass(frozen=True)
+class Data:
+    """``items code = k of l tokens`` (a collection) or ``steps s = 2^disks - 1`` (a sequence).
+
+    ``tokens`` is the size of one unit (1 when omitted; steps have no size of their own).
+    """
+
+    name: str
+    kind: DataKind
+    count: Expr
+    tokens: Expr | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One component of a success mixture: with probability ``weight`` a call succeeds w.p. ``p``.
+
+    A plain ``success p`` is the single outcome ``(1, p)``. ``success mixture(a: p1, 1-a: p2)``
+    models inputs of different difficulty: all samples of one input share its component.
+    """
+
+    weight: Expr
+    p: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ModelSuccess:
+    """``success on big 0.999^x``: the op's success when run on that model."""
+
+    model: str
+    outcomes: tuple[Outcome, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """Discard a response (and sample again) if it is too long or unparsable.
+
+    ``keep`` is the fraction of responses that pass (MAKER's v); 1 when omitted.
+    """
+
+    max_writes: Expr | None
+    unparsable: bool
+    keep: Expr | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The prompt: inline text, or a file path relative to the spec."""
+
+    text: str | None = None
+    file: str | None = None
+    span: Span = _span()
+
+
+AnswerFormat = Literal["text", "json", "number", "list", "choice"]
+
+
+@dataclass(frozen=True)
+class Granularity:
+    """``op move(x of s)``: x units of data ``s`` per call, 1 <= x <= count(s) (or ``upto``)."""
+
+    var: str  # always "x" today; kept so messages can name it
+    data: str
+    upto: Expr | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Op:
+    """One kind of LLM call.
+
+    ``reads``/``writes`` are token counts per call and ``success`` the probability that one
+    valid response is right; all are formulas in ``x`` and the parameters.
+    """
+
+    name: str
+    granularity: Granularity | None
+    models: tuple[str, ...]
+    reads: Expr
+    writes: Expr
+    success: tuple[Outcome, ...]
+    success_on: tuple[ModelSuccess, ...] = ()
+    rival: Expr | None = None  # P(the most common wrong answer); default 1 - success
+    red_flag: RedFlag | None = None
+    prompt: Prompt | None = None
+    answer: AnswerFormat = "text"
+    span: Span = _span()
+
+
+# ---------------------------------------------------------------------------------------------
+# How ops combine: stages, run in the order written; each consumes the previous one's output.
+# ---------------------------------------------------------------------------------------------
+
+History = Literal["stateless", "full", "choose"]
+
+
+@dataclass(frozen=True)
+class MapStage:
+    """``map check, fix over code [overlap 0.5] [success FORMULA]``.
+
+    Splits ``over`` into chunks (x units of it per call when the op's granularity is that data,
+    one unit per call otherwise); every chunk runs the ops in order; chunks run in parallel.
+    ``success`` overrides the product of per-call successes (it may use ``x`` and ``calls``).
+    """
+
+    ops: tuple[str, ...]
+    over: str
+    overlap: Expr | None = None
+    success: Expr | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ChainStage:
+    """``chain move over s [history full|stateless|choose]``: the steps run one after another.
+
+    With ``history full`` each call also reads the whole conversation so far (every earlier
+    call's input and output in this chain); ``choose`` makes it a decision.
+    """
+
+    ops: tuple[str, ...]
+    over: str
+    history: History = "stateless"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ReduceStage:
+    """``reduce merge [fanin 4 | fanin choose]``: a tree over the previous stage's outputs.
+
+    Each node merges ``fanin`` children; the op's ``x`` is the number of original units under
+    the node.
+    """
+
+    op: str
+    fanin: Expr | None = None  # None = choose
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CombineStage:
+    """``combine sum``: exact combination in code (sum, concat, merge, vote, ...); free."""
+
+    how: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RouteStage:
+    """``route solve by classify``: when ``solve`` runs on a model that can do it only if
+    routed, ``classify`` runs first (once per call of ``solve``)."""
+
+    op: str
+    classifier: str
+    span: Span = _span()
+
+
+Stage = MapStage | ChainStage | ReduceStage | CombineStage | RouteStage
+
+
+# ---------------------------------------------------------------------------------------------
+# Boosters, requirements, objective, baselines
+# ---------------------------------------------------------------------------------------------
+
+VoteKind = Literal["ahead_by", "majority"]
+
+
+@dataclass(frozen=True)
+class VoteBooster:
+    """``allow vote ahead_by [max 20] [on move, ...]``."""
+
+    kind: VoteKind
+    max: Expr | None = None
+    ops: tuple[str, ...] = ()  # empty = every op
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RetryBooster:
+    """``allow retry [max 5] until exact|OP [on mutate]``: verify and retry.
+
+    ``until exact`` is a verifier in code; ``until OP`` an LLM verifier op whose ``success`` is
+    its accuracy. ``max`` None = unbounded retries for an exact check.
+    """
+
+    check: str  # "exact" or an op name
+    max: Expr | None = None
+    ops: tuple[str, ...] = ()
+    span: Span = _span()
+
+
+Booster = VoteBooster | RetryBooster
+
+Metric = Literal[
+    "calls", "forward_passes", "cost", "tokens", "dollars", "latency", "latency_calls", "success"
+]
+METRICS: tuple[str, ...] = (
+    "calls",
+    "forward_passes",
+    "cost",
+    "tokens",
+    "dollars",
+    "latency",
+    "latency_calls",
+    "success",
+)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """``require success >= 0.99``, ``require dollars <= 10``, ``require latency <= 1e6``."""
+
+    metric: str
+    cmp: Literal[">=", "<="]
+    bound: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Objective:
+    sense: Literal["minimize", "maximize"]
+    metric: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Pin:
+    """``move.x = s``, ``move.vote = none``, ``solve.model = generalist``.
+
+    ``value`` is a formula, or a bare word for symbolic decisions (kept as a ``Name``).
+    """
+
+    op: str
+    field: str
+    value: Expr
+    span: Span = _span()
+
+
+PIN_FIELDS = ("x", "model", "vote", "votes", "retries", "fanin", "history")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    name: str
+    pins: tuple[Pin, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    data: tuple[Data, ...]
+    ops: tuple[Op, ...]
+    stages: tuple[Stage, ...]
+    boosters: tuple[Booster, ...] = ()
+    requirements: tuple[Requirement, ...] = ()
+    objective: Objective | None = None
+    pins: tuple[Pin, ...] = ()
+    baselines: tuple[Baseline, ...] = ()
+    workers: Expr | None = None  # ``workers 8``: bounded parallelism; None = unbounded
+    span: Span = _span()
+
+    def op(self, name: str) -> Op:
+        return next(o for o in self.ops if o.name == name)
+
+    def datum(self, name: str) -> Data:
+        return next(d for d in self.data if d.name == name)
+
+
+@dataclass(frozen=True)
+class Spec:
+    params: tuple[Param, ...]
+    models: tuple[Model, ...]
+    tasks: tuple[Task, ...]
+    file: str = field(default="<spec>", compare=False)
+
+    def model(self, name: str) -> Model:
+        return next(m for m in self.models if m.name == name)

@@ -1,0 +1,1 @@
+"""The spec grammar (package data)."""
