@@ -36,10 +36,6 @@ class Span:
 NO_SPAN = Span("<none>", 0, 0, 0, 0)
 
 
-def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, repr=False, hash=False)
-
-
 # ---------------------------------------------------------------------------------------------
 # Formulas
 # ---------------------------------------------------------------------------------------------
@@ -51,7 +47,7 @@ class Num:
 
     value: Fraction
     text: str = field(default="", compare=False)
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -59,7 +55,7 @@ class Name:
     """A reference to a size parameter, a data size, or the granularity ``x``."""
 
     id: str
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 BinOpKind = Literal["+", "-", "*", "/", "^"]
@@ -70,13 +66,13 @@ class BinOp:
     op: BinOpKind
     left: Expr
     right: Expr
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Neg:
     operand: Expr
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 FUNCTIONS = ("log", "log2", "ln", "exp", "sqrt", "ceil", "floor", "min", "max")
@@ -88,7 +84,7 @@ class Call:
 
     func: str
     args: tuple[Expr, ...]
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 Expr = Num | Name | BinOp | Neg | Call
@@ -106,7 +102,7 @@ class Param:
     name: str
     value: Expr
     doc: str = field(default="", compare=False)
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -115,7 +111,7 @@ class Capability:
 
     op: str
     routed: bool = False
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -128,7 +124,7 @@ class Model:
     price_in: Expr
     price_out: Expr
     capabilities: tuple[Capability, ...]
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 DataKind = Literal["items", "steps"]
@@ -145,7 +141,7 @@ class Data:
     kind: DataKind
     count: Expr
     tokens: Expr | None = None
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -158,7 +154,7 @@ class Outcome:
 
     weight: Expr
     p: Expr
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -167,7 +163,7 @@ class ModelSuccess:
 
     model: str
     outcomes: tuple[Outcome, ...]
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -180,7 +176,7 @@ class RedFlag:
     max_writes: Expr | None
     unparsable: bool
     keep: Expr | None = None
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -189,7 +185,7 @@ class Prompt:
 
     text: str | None = None
     file: str | None = None
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 AnswerFormat = Literal["text", "json", "number", "list", "choice"]
@@ -202,7 +198,7 @@ class Granularity:
     var: str  # always "x" today; kept so messages can name it
     data: str
     upto: Expr | None = None
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -224,7 +220,7 @@ class Op:
     red_flag: RedFlag | None = None
     prompt: Prompt | None = None
     answer: AnswerFormat = "text"
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,7 +243,7 @@ class MapStage:
     over: str
     overlap: Expr | None = None
     success: Expr | None = None
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -261,7 +257,7 @@ class ChainStage:
     ops: tuple[str, ...]
     over: str
     history: History = "stateless"
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -274,7 +270,7 @@ class ReduceStage:
 
     op: str
     fanin: Expr | None = None  # None = choose
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -282,7 +278,7 @@ class CombineStage:
     """``combine sum``: exact combination in code (sum, concat, merge, vote, ...); free."""
 
     how: str
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -292,7 +288,7 @@ class RouteStage:
 
     op: str
     classifier: str
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 Stage = MapStage | ChainStage | ReduceStage | CombineStage | RouteStage
@@ -312,7 +308,7 @@ class VoteBooster:
     kind: VoteKind
     max: Expr | None = None
     ops: tuple[str, ...] = ()  # empty = every op
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -326,7 +322,7 @@ class RetryBooster:
     check: str  # "exact" or an op name
     max: Expr | None = None
     ops: tuple[str, ...] = ()
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 Booster = VoteBooster | RetryBooster
@@ -353,14 +349,14 @@ class Requirement:
     metric: str
     cmp: Literal[">=", "<="]
     bound: Expr
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Objective:
     sense: Literal["minimize", "maximize"]
     metric: str
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -373,7 +369,7 @@ class Pin:
     op: str
     field: str
     value: Expr
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 PIN_FIELDS = ("x", "model", "vote", "votes", "retries", "fanin", "history")
@@ -383,7 +379,7 @@ PIN_FIELDS = ("x", "model", "vote", "votes", "retries", "fanin", "history")
 class Baseline:
     name: str
     pins: tuple[Pin, ...]
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -398,7 +394,7 @@ class Task:
     pins: tuple[Pin, ...] = ()
     baselines: tuple[Baseline, ...] = ()
     workers: Expr | None = None  # ``workers 8``: bounded parallelism; None = unbounded
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
     def op(self, name: str) -> Op:
         return next(o for o in self.ops if o.name == name)
