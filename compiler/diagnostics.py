@@ -1,7 +1,18 @@
-"""Diagnostics: every problem found in a spec, with its position, code and hint."""
+"""Diagnostics: every problem found in a spec, with its position, code and hint.
+
+``render`` turns one diagnostic into the text a user reads::
+
+    hanoi.aalp:4:23: error[E101]: unknown model 'gpt4mini'
+      4 |   op move(x of s) on gpt4mini {
+        |                      ^^^^^^^^
+      hint: did you mean 'gpt41mini'?
+
+The plain form is what tests and pipes see; ``color=True`` adds ANSI colour for terminals.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,6 +43,20 @@ class Diagnostic:
     def col(self) -> int:
         return self.span.col
 
+    def to_json(self) -> dict[str, object]:
+        """The diagnostic as a JSON-ready dict (for ``aalp check --json`` and tools)."""
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "file": self.span.file,
+            "line": self.span.line,
+            "col": self.span.col,
+            "end_line": self.span.end_line,
+            "end_col": self.span.end_col,
+            "hint": self.hint,
+        }
+
 
 class SpecError(Exception):
     """Raised by a public verb when a spec has errors; carries every diagnostic found."""
@@ -39,3 +64,93 @@ class SpecError(Exception):
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = diagnostics
         super().__init__("; ".join(d.message for d in diagnostics if d.severity == "error"))
+
+
+class UsageError(SpecError):
+    """A problem with how the tool was called (``-D`` of an unknown parameter, a bad value).
+
+    A ``SpecError`` so callers that handle spec problems handle it too; the CLI exits 2 on it.
+    """
+
+
+def sort_key(diag: Diagnostic) -> tuple[str, int, int, str]:
+    """Order diagnostics by file and position, so output is stable whatever found them first."""
+    return (diag.span.file, diag.span.line, diag.span.col, diag.code)
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    """True if any diagnostic is an error (warnings and notes do not fail a spec)."""
+    return any(d.severity == "error" for d in diagnostics)
+
+
+_COLORS = {"error": "1;31", "warning": "1;33", "note": "1;36"}
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if color and text else text
+
+
+def _display(line: str, col: int) -> tuple[str, int]:
+    """The line with tabs expanded and control characters made visible, and where ``col``
+    (1-based, in characters) lands in it, so the caret sits under the right character."""
+    out: list[str] = []
+    at = len(line) + 1
+    for i, ch in enumerate(line, start=1):
+        if i == col:
+            at = len(out) + 1
+        if ch == "\t":
+            out.append(" " * (4 - len(out) % 4))
+        elif not ch.isprintable():
+            out.append("?")
+        else:
+            out.append(ch)
+    text = "".join(out)
+    if col > len(line):
+        at = len(text) + (col - len(line))
+    return text, at
+
+
+def render(diag: Diagnostic, source: str | None = None, *, color: bool = False) -> str:
+    """Render ``diag`` as ``file:line:col: severity[CODE]: message``, the source line with a
+    caret under the offending token, and the hint. ``source`` is the whole text of the file;
+    without it (or without a position) only the header and hint are printed.
+
+    >>> from aalp.ir import Span
+    >>> d = Diagnostic("error", "E100", "unknown name 'y'", Span("f.aalp", 1, 11, 1, 11), "try x")
+    >>> print(render(d, "param a = y + 1"))
+    f.aalp:1:11: error[E100]: unknown name 'y'
+      1 | param a = y + 1
+        |           ^
+      hint: try x
+    """
+    span = diag.span
+    where = span.file
+    if span.line > 0:
+        where += f":{span.line}:{span.col}"
+    head = _paint(f"{diag.severity}[{diag.code}]", _COLORS[diag.severity], color)
+    out = [f"{where}: {head}: {_paint(diag.message, '1', color)}"]
+    lines = source.splitlines() if source is not None else []
+    if 0 < span.line <= len(lines):
+        raw = lines[span.line - 1]
+        text, start = _display(raw, max(span.col, 1))
+        if span.end_line == span.line and span.end_col >= span.col:
+            _, end = _display(raw, span.end_col)
+        elif span.end_line > span.line:
+            end = max(len(text), start)  # a multi-line token: underline to the end of its line
+        else:
+            end = start
+        gutter = str(span.line)
+        pad = " " * len(gutter)
+        carets = "^" * max(1, end - start + 1)
+        out.append(f"  {gutter} | {text}".rstrip())
+        out.append(f"  {pad} | {' ' * (start - 1)}{_paint(carets, _COLORS[diag.severity], color)}")
+    if diag.hint:
+        out.append(f"  {_paint('hint', '1;32', color)}: {diag.hint}")
+    return "\n".join(out)
+
+
+def render_all(
+    diagnostics: Iterable[Diagnostic], source: str | None = None, *, color: bool = False
+) -> str:
+    """Render several diagnostics of one file, in source order, separated by blank lines."""
+    return "\n\n".join(render(d, source, color=color) for d in sorted(diagnostics, key=sort_key))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from .ir import BinOp, Call, Expr, Name, Neg, Num
@@ -67,7 +68,7 @@ def evaluate(expr: Expr, env: Mapping[str, float]) -> float:
     """
     match expr:
         case Num(value=value):
-            return float(value)
+            return _to_float(value)
         case Name(id=ident):
             try:
                 return float(env[ident])
@@ -100,11 +101,211 @@ def evaluate(expr: Expr, env: Mapping[str, float]) -> float:
                 return float(_FLOAT_FUNCS[func](values))
             except KeyError:
                 raise EvalError(f"unknown function '{func}'", expr) from None
-            except (ValueError, ZeroDivisionError):
-                raise EvalError(f"{func}() is undefined at {values}", expr) from None
+            except (ValueError, ZeroDivisionError, IndexError, TypeError):
+                raise EvalError(f"{func}() is undefined at {_show(values)}", expr) from None
             except OverflowError:
                 return math.inf
     raise EvalError(f"not a formula: {expr!r}", expr)
+
+
+def _to_float(value: Fraction) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # a literal like 1e999999: larger than any float
+        return math.inf if value > 0 else -math.inf
+
+
+def _show(values: list[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
+Number = Fraction | float
+
+# Exact arithmetic stops here: a power whose result would need more bits is computed in floating
+# point instead (2^(2^64) steps is a fine parameter, but not as an exact integer).
+_MAX_EXACT_BITS = 4096
+
+
+def _power(a: Number, b: Number, node: Expr) -> Number:
+    if isinstance(a, Fraction) and isinstance(b, Fraction) and b.denominator == 1:
+        if a == 0 and b < 0:
+            raise EvalError("division by zero (0 to a negative power)", node)
+        size = max(a.numerator.bit_length(), a.denominator.bit_length(), 1)
+        if abs(b.numerator) * size <= _MAX_EXACT_BITS:
+            return a**b.numerator
+    fa, fb = float(a), float(b)
+    if fa == 0 and fb < 0:
+        raise EvalError("division by zero (0 to a negative power)", node)
+    try:
+        result = fa**fb
+    except OverflowError:
+        return math.inf
+    except ZeroDivisionError:
+        raise EvalError("division by zero (0 to a negative power)", node) from None
+    if isinstance(result, complex):
+        raise EvalError(f"{fa:g}^{fb:g} is not a real number", node)
+    return float(result)
+
+
+def evaluate_exact(expr: Expr, env: Mapping[str, Number]) -> Number:
+    """Evaluate ``expr`` exactly where possible: a ``Fraction`` while only ``+ - * /``, integer
+    powers of modest size, ``ceil``, ``floor``, ``min`` and ``max`` are involved, else a float.
+    Raise ``EvalError`` on unknown names, division by zero and domain errors; overflow gives inf.
+
+    >>> evaluate_exact(BinOp("/", Num(Fraction(1)), Num(Fraction(3))), {})
+    Fraction(1, 3)
+    >>> evaluate_exact(BinOp("^", Num(Fraction(2)), Name("d")), {"d": Fraction(20)})
+    Fraction(1048576, 1)
+    """
+    # Iterative post-order walk: formulas nested thousands deep must not hit the recursion limit.
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    values: list[Number] = []
+    while stack:
+        node, expanded = stack.pop()
+        match node:
+            case Num(value=value):
+                size = max(value.numerator.bit_length(), value.denominator.bit_length())
+                values.append(value if size <= _MAX_EXACT_BITS else _to_float(value))
+            case Name(id=ident):
+                if ident not in env:
+                    raise EvalError(f"unknown name '{ident}'", node)
+                values.append(env[ident])
+            case Neg(operand=operand):
+                if not expanded:
+                    stack += [(node, True), (operand, False)]
+                else:
+                    values.append(-values.pop())
+            case BinOp(op=op, left=left, right=right):
+                if not expanded:
+                    stack += [(node, True), (right, False), (left, False)]
+                    continue
+                b = values.pop()
+                a = values.pop()
+                values.append(_binop(op, a, b, node))
+            case Call(func=func, args=args):
+                if not expanded:
+                    stack.append((node, True))
+                    stack += [(arg, False) for arg in reversed(args)]
+                    continue
+                got = values[len(values) - len(args) :] if args else []
+                del values[len(values) - len(args) :]
+                values.append(_call(func, got, node))
+            case _:
+                raise EvalError(f"not a formula: {node!r}", node)
+    return values[0]
+
+
+def _binop(op: str, a: Number, b: Number, node: Expr) -> Number:
+    if op == "^":
+        return _power(a, b, node)
+    try:
+        if op == "+":
+            result = a + b
+        elif op == "-":
+            result = a - b
+        elif op == "*":
+            result = a * b
+        else:
+            result = a / b
+    except ZeroDivisionError:
+        raise EvalError("division by zero", node) from None
+    except OverflowError:
+        return math.inf
+    if isinstance(result, float) and math.isnan(result):
+        raise EvalError("the value is undefined (infinity minus infinity)", node)
+    return result
+
+
+ARITY: dict[str, tuple[int, int]] = {
+    "log": (1, 2),
+    "log2": (1, 1),
+    "ln": (1, 1),
+    "exp": (1, 1),
+    "sqrt": (1, 1),
+    "ceil": (1, 1),
+    "floor": (1, 1),
+    "min": (1, 99),
+    "max": (1, 99),
+}
+
+
+def _call(func: str, args: list[Number], node: Expr) -> Number:
+    lo, hi = ARITY.get(func, (0, -1))
+    if hi < 0:
+        raise EvalError(f"unknown function '{func}'", node)
+    if not lo <= len(args) <= hi:
+        raise EvalError(f"{func}() takes {lo}..{hi} arguments, got {len(args)}", node)
+    if func in ("min", "max"):
+        return min(args) if func == "min" else max(args)
+    if func in ("ceil", "floor") and isinstance(args[0], Fraction):
+        return Fraction(math.ceil(args[0]) if func == "ceil" else math.floor(args[0]))
+    floats = [float(a) for a in args]
+    if func in ("ceil", "floor") and math.isinf(floats[0]):
+        return floats[0]
+    try:
+        result = float(_FLOAT_FUNCS[func](floats))
+    except (ValueError, ZeroDivisionError):
+        raise EvalError(f"{func}() is undefined at {_show(floats)}", node) from None
+    except OverflowError:
+        return math.inf
+    if func == "sqrt" and isinstance(args[0], Fraction):
+        # keep perfect squares exact: sqrt(16) is 4, not 4.0
+        root = Fraction(math.isqrt(args[0].numerator), math.isqrt(args[0].denominator))
+        if root * root == args[0]:
+            return root
+    return result
+
+
+def depth(expr: Expr) -> int:
+    """How deeply ``expr`` nests (a literal is 1), computed without recursion."""
+    best = 0
+    stack: list[tuple[Expr, int]] = [(expr, 1)]
+    while stack:
+        node, d = stack.pop()
+        best = max(best, d)
+        match node:
+            case BinOp(left=left, right=right):
+                stack += [(left, d + 1), (right, d + 1)]
+            case Neg(operand=operand):
+                stack.append((operand, d + 1))
+            case Call(args=args):
+                stack += [(arg, d + 1) for arg in args]
+    return best
+
+
+def iter_names(expr: Expr) -> list[Name]:
+    """Every ``Name`` in ``expr``, left to right, computed without recursion."""
+    out: list[Name] = []
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        match node:
+            case Name():
+                out.append(node)
+            case BinOp(left=left, right=right):
+                stack += [right, left]
+            case Neg(operand=operand):
+                stack.append(operand)
+            case Call(args=args):
+                stack += list(reversed(args))
+    return out
+
+
+def iter_calls(expr: Expr) -> list[Call]:
+    """Every ``Call`` in ``expr``, outermost first, computed without recursion."""
+    out: list[Call] = []
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        match node:
+            case Call(args=args):
+                out.append(node)
+                stack += list(reversed(args))
+            case BinOp(left=left, right=right):
+                stack += [right, left]
+            case Neg(operand=operand):
+                stack.append(operand)
+    return out
 
 
 def to_sympy(expr: Expr, symbols: Mapping[str, sympy.Basic] | None = None) -> sympy.Expr:
