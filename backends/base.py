@@ -1,0 +1,95 @@
+"""The base class of every code-generation target and the files it emits.
+
+A target is a small subclass: a ``name``, a one-line ``description``, and ``files(view)``
+listing which template renders to which output file, with the literals it prepared. Shared
+here: the jinja2 environment (``StrictUndefined`` so a missing value fails loudly,
+``keep_trailing_newline``, no autoescape: HTML escaping is wrong for Python) and the rule that
+every emitted Python file must compile.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .view import PlanError, View
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """One output file: a path relative to the output directory and its text."""
+
+    path: str
+    text: str
+
+
+class Backend:
+    """A target. Subclasses set ``name``, ``description`` and implement ``files``."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: the package whose ``templates/`` folder holds this target's templates
+    package: ClassVar[str] = ""
+
+    def files(self, view: View) -> list[tuple[str, str, dict[str, Any]]]:
+        """``(output path, template name, extra context)`` for every file to emit."""
+        raise NotImplementedError
+
+    def warnings(self, view: View) -> list[str]:
+        """Features of the plan this target expresses only approximately (shown by compile).
+
+        A feature the target cannot express at all raises ``PlanError`` from ``files``.
+        """
+        return []
+
+    def environment(self) -> Any:
+        """The jinja2 environment reading this target's templates."""
+        import jinja2
+
+        folder = os.path.join(
+            os.path.dirname(_module_file(self.package or type(self).__module__)), "templates"
+        )
+        return jinja2.Environment(
+            loader=jinja2.FileSystemLoader(folder),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def emit(self, view: View) -> list[Emitted]:
+        """Render every file of ``view``; Python files are compiled to prove they parse."""
+        env = self.environment()
+        out = []
+        for path, template, context in self.files(view):
+            text = env.get_template(template).render(view=view, **context)
+            if path.endswith(".py"):
+                try:
+                    compile(text, path, "exec")
+                except SyntaxError as err:  # a template bug, never the user's input
+                    raise AssertionError(f"{self.name}: {path} does not compile: {err}") from err
+            out.append(Emitted(path, text))
+        return out
+
+
+def _module_file(module: str) -> str:
+    import importlib
+
+    mod = importlib.import_module(module)
+    if mod.__file__ is None:
+        raise PlanError(f"target package {module} has no files")
+    return mod.__file__
+
+
+def write(files: list[Emitted], directory: str) -> list[str]:
+    """Write ``files`` under ``directory`` (created as needed); return the paths written."""
+    written = []
+    for item in files:
+        path = os.path.join(directory, item.path)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(item.text)
+        written.append(path)
+    return written

@@ -1,0 +1,147 @@
+"""The distribution of the number of calls one decision makes, for the interval in a header.
+
+The cost model (docs/model.md §2) gives expected samples per decision; an emitted program
+also states an interval for the calls it will make, which needs the variance. Each booster's
+sample count is a small absorbing Markov chain or a sum of geometric variables, solved
+exactly here. All functions return ``(mean, second moment)`` of the calls of one decision.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable
+
+Moments = tuple[float, float]
+
+
+def geometric(v: float) -> Moments:
+    """Samples until one passes the red flags (each passes w.p. ``v``): one valid sample.
+
+    >>> geometric(1.0)
+    (1.0, 1.0)
+    """
+    mean = 1.0 / v
+    return mean, (2.0 - v) / (v * v)
+
+
+def repeat(moments: Moments, count: int) -> Moments:
+    """The sum of ``count`` independent copies."""
+    mean, second = moments
+    var = second - mean * mean
+    total = count * mean
+    return total, count * var + total * total
+
+
+def absorbing(
+    start: Hashable,
+    step: Callable[[Hashable], list[tuple[float, Hashable]]],
+    done: Callable[[Hashable], bool],
+) -> Moments:
+    """Moments of the steps until absorption of a finite chain (each step is one sample).
+
+    ``step(state)`` lists ``(probability, next state)``; the rest of the probability mass stays
+    put (a discarded sample). Solved exactly by Gaussian elimination over the transient states.
+    """
+    states: list[Hashable] = []
+    index: dict[Hashable, int] = {}
+    todo = [start]
+    while todo:
+        s = todo.pop()
+        if s in index or done(s):
+            continue
+        index[s] = len(states)
+        states.append(s)
+        todo.extend(t for _, t in step(s))
+    n = len(states)
+    # (I - Q) m1 = 1 ; (I - Q) m2 = 1 + 2 Q m1   (m2 is E[N^2] from each state)
+    matrix = [[0.0] * n for _ in range(n)]
+    for i, s in enumerate(states):
+        matrix[i][i] = 1.0
+        stay = 1.0
+        for p, t in step(s):
+            stay -= p
+            if t in index:
+                matrix[i][index[t]] -= p
+        matrix[i][i] -= stay
+    m1 = _solve(matrix, [1.0] * n)
+    q_m1 = [m1[i] - 1.0 for i in range(n)]  # Q m1 = m1 - 1
+    m2 = _solve(matrix, [1.0 + 2.0 * q for q in q_m1])
+    i0 = index[start]
+    return m1[i0], m2[i0]
+
+
+def _solve(matrix: list[list[float]], rhs: list[float]) -> list[float]:
+    n = len(rhs)
+    a = [[*row, rhs[i]] for i, row in enumerate(matrix)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
+        a[col], a[pivot] = a[pivot], a[col]
+        for r in range(n):
+            if r != col and a[r][col] != 0.0:
+                f = a[r][col] / a[col][col]
+                for c in range(col, n + 1):
+                    a[r][c] -= f * a[col][c]
+    return [a[i][n] / a[i][i] for i in range(n)]
+
+
+def ahead_by(k: int, a: float, b: float, v: float) -> Moments:
+    """First to lead by ``k`` when every wrong sample is the same rival answer (w.p. ``b``).
+
+    >>> m, _ = ahead_by(1, 0.9, 0.1, 1.0)
+    >>> round(m, 12)
+    1.0
+    """
+    up, down = a * v, b * v
+    return absorbing(0, lambda d: [(up, d + 1), (down, d - 1)], lambda d: abs(d) >= k)
+
+
+def ahead_by_distinct(k: int, a: float, v: float) -> Moments:
+    """First to lead by ``k`` when every wrong sample is a different answer (the best case)."""
+    right, wrong = a * v, (1.0 - a) * v
+
+    def step(s: tuple[int, int]) -> list[tuple[float, tuple[int, int]]]:
+        c, w = s
+        # wrong answers never repeat, so the strongest rival has at most one vote
+        return [(right, (c + 1, w)), (wrong, (c, 1))]
+
+    def done(s: tuple[int, int]) -> bool:
+        c, w = s
+        return c - w >= k or w - c >= k
+
+    return absorbing((0, 0), step, done)
+
+
+def majority(votes: int, v: float) -> Moments:
+    """``votes`` valid samples."""
+    return repeat(geometric(v), votes)
+
+
+def retry(a: float, tries: float, v: float, per_try: Moments | None = None) -> Moments:
+    """Tries until one is accepted (w.p. ``a`` each) or ``tries`` are used; a try costs
+    ``per_try`` calls (default: one valid sample)."""
+    per = per_try or geometric(v)
+    if a <= 0.0:
+        t1 = t2 = float(tries)
+    elif math.isinf(tries) or tries > 100_000:
+        t1, t2 = 1.0 / a, (2.0 - a) / (a * a)
+    else:
+        r = int(tries)
+        q = 1.0 - a
+        # P(T >= t) = q^(t-1) for t <= r: E[T] = sum P(T>=t), E[T^2] = sum (2t-1) P(T>=t)
+        t1 = sum(q ** (t - 1) for t in range(1, r + 1))
+        t2 = sum((2 * t - 1) * q ** (t - 1) for t in range(1, r + 1))
+    mean, second = per
+    var = second - mean * mean
+    total = t1 * mean
+    return total, t1 * var + t2 * mean * mean
+
+
+def mixture(parts: list[tuple[float, Moments]]) -> Moments:
+    """Weighted moments of a mixture of input kinds."""
+    return sum(w * m[0] for w, m in parts), sum(w * m[1] for w, m in parts)
+
+
+def interval(mean: float, var: float, z: float = 3.29) -> tuple[int, int]:
+    """A normal-approximation interval (z = 3.29: 99.9 %), rounded outward to whole calls."""
+    sd = math.sqrt(max(var, 0.0))
+    return max(0, math.floor(mean - z * sd)), math.ceil(mean + z * sd)

@@ -1,0 +1,133 @@
+"""The prediction an emitted program states in its header and holds its run against.
+
+Cost, success and the other metrics come from the cost model (``aalp.cost``); the number of
+calls also gets an interval, computed here from each decision's sample-count distribution
+(``calls``) over the program's actual structure: the lower end assumes every wrong answer is
+different, the upper end that they all agree (the cost model's worst case).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import calls
+from .view import View
+
+
+def _decision_moments(
+    view: View, op_name: str, success: list[list[float]], rival: float | None, worst: bool
+) -> calls.Moments:
+    op = view["ops"][op_name]
+    booster = op["booster"]
+    v = float(op["keep"]) or 1e-9
+    parts: list[tuple[float, calls.Moments]] = []
+    for weight, a in success:
+        b = (1.0 - a) if rival is None else rival
+        match booster["kind"]:
+            case "ahead_by":
+                k = int(booster["votes"])
+                if a <= b and worst:
+                    return math.inf, math.inf
+                m = calls.ahead_by(k, a, b, v) if worst else calls.ahead_by_distinct(k, a, v)
+            case "majority":
+                m = calls.majority(int(booster["votes"]), v)
+            case "retry":
+                tries = math.inf if booster["retries"] is None else float(booster["retries"])
+                if booster["check"] == "exact":
+                    m = calls.retry(a, tries, v)
+                else:
+                    verifier = view["ops"][booster["check"]]
+                    c = float(verifier["success"][0][1])
+                    g, gv = calls.geometric(v), calls.geometric(float(verifier["keep"]) or 1e-9)
+                    mean = g[0] + gv[0]
+                    var = (g[1] - g[0] ** 2) + (gv[1] - gv[0] ** 2)
+                    accept = a * c + (1.0 - a) * (1.0 - c)
+                    m = calls.retry(accept, tries, v, (mean, var + mean * mean))
+            case _:
+                m = calls.geometric(v)
+        parts.append((weight, m))
+    return calls.mixture(parts)
+
+
+def _add(total: dict[str, list[float]], op: str, moments: calls.Moments, count: int) -> None:
+    mean, second = calls.repeat(moments, count)
+    var = second - mean * mean
+    slot = total.setdefault(op, [0.0, 0.0])
+    slot[0] += mean
+    slot[1] += var
+
+
+def call_distribution(view: View, worst: bool = True) -> dict[str, list[float]]:
+    """``op -> [expected calls, variance]`` of one run of the program described by ``view``."""
+    total: dict[str, list[float]] = {}
+    ops = view["ops"]
+    for stage in view["stages"]:
+        match stage["kind"]:
+            case "map" | "chain":
+                for name in stage["ops"]:
+                    op = ops[name]
+                    m = _decision_moments(view, name, op["success"], op["rival"], worst)
+                    _add(total, name, m, stage["chunks"])
+                    if op["routed_by"]:
+                        cls = ops[op["routed_by"]]
+                        mc = _decision_moments(
+                            view, cls["name"], cls["success"], cls["rival"], worst
+                        )
+                        _add(total, cls["name"], mc, stage["chunks"])
+            case "reduce":
+                for level in stage["levels"]:
+                    m = _decision_moments(
+                        view, stage["op"], level["success"], level["rival"], worst
+                    )
+                    _add(total, stage["op"], m, level["nodes"])
+    return total
+
+
+def prediction(view: View, evaluation: Any = None) -> dict[str, Any]:
+    """The header's prediction: the cost model's metrics (when ``evaluation`` is given) and
+    the expected calls with a 99.9 % interval."""
+    worst = call_distribution(view, worst=True)
+    best = call_distribution(view, worst=False)
+    mean = sum(m for m, _ in worst.values())
+    var = sum(v for _, v in worst.values())
+    low_mean = sum(m for m, _ in best.values())
+    low_var = sum(v for _, v in best.values())
+    hi = calls.interval(mean, var)[1] if math.isfinite(mean) else None
+    lo = calls.interval(low_mean, low_var)[0] if math.isfinite(low_mean) else 0
+    out: dict[str, Any] = {
+        "calls": round(mean, 3) if math.isfinite(mean) else None,
+        "calls_interval": [lo, hi],
+        "calls_by_op": {op: round(m, 3) for op, (m, _) in sorted(worst.items())},
+    }
+    out.update(_metrics(evaluation))
+    return out
+
+
+METRICS = ("success", "cost", "dollars", "tokens", "forward_passes", "latency", "latency_calls")
+
+
+def _metrics(evaluation: Any) -> dict[str, Any]:
+    """The cost model's expected metrics, read from its ``Evaluation``."""
+    if evaluation is None:
+        return {}
+    out: dict[str, Any] = {}
+    metrics = getattr(evaluation, "metrics", None)
+    for name in METRICS:
+        raw = None
+        if isinstance(metrics, dict):
+            raw = metrics.get(name)
+        elif metrics is not None:
+            raw = getattr(metrics, name, None)
+        if raw is None:
+            raw = getattr(evaluation, name, None)
+        if isinstance(raw, int | float):
+            out[name] = float(raw)
+    model_calls = None
+    if isinstance(metrics, dict):
+        model_calls = metrics.get("calls")
+    elif metrics is not None:
+        model_calls = getattr(metrics, "calls", None)
+    if isinstance(model_calls, int | float):
+        out["model_calls"] = float(model_calls)
+    return out

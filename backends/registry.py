@@ -1,0 +1,40 @@
+"""The targets, by name: an explicit table, imported lazily so listing them stays cheap."""
+
+from __future__ import annotations
+
+import importlib
+
+from aalp.suggest import did_you_mean
+
+from .base import Backend
+
+#: name -> (module, class, one-line description). Adding a target is one line here.
+TARGETS: dict[str, tuple[str, str, str]] = {
+    "python": (
+        "aalp.backends.python",
+        "PythonBackend",
+        "standalone asyncio program (stdlib + openai SDK) for any OpenAI-compatible endpoint",
+    ),
+}
+
+DEFAULT_TARGET = "python"
+
+
+class UnknownTarget(LookupError):
+    """An unknown target name; the message carries a suggestion."""
+
+
+def get(name: str) -> Backend:
+    """The backend called ``name``; ``UnknownTarget`` with a "did you mean" hint otherwise."""
+    try:
+        module, cls, _ = TARGETS[name]
+    except KeyError:
+        hint = did_you_mean(name, TARGETS, "target")
+        raise UnknownTarget(f"unknown target '{name}': {hint}") from None
+    backend: Backend = getattr(importlib.import_module(module), cls)()
+    return backend
+
+
+def describe() -> list[tuple[str, str]]:
+    """``(name, description)`` of every target, sorted by name."""
+    return [(name, TARGETS[name][2]) for name in sorted(TARGETS)]
