@@ -1,0 +1,66 @@
+"""Stable diagnostic codes: tests, tools and users match on these, so never renumber one.
+
+E0xx syntax and files, E1xx names, E2xx values and ranges, E3xx structure, W4xx warnings,
+N5xx notes. The parser owns the E0xx codes it emits; the loader and checker own the rest.
+"""
+
+from __future__ import annotations
+
+# files (the loader)
+UNREADABLE_FILE = "E090"
+MISSING_PROMPT = "E091"
+
+# names
+UNKNOWN_NAME = "E100"
+UNKNOWN_MODEL = "E101"
+UNKNOWN_DATA = "E102"
+UNKNOWN_OP = "E103"
+UNKNOWN_FIELD = "E104"
+UNKNOWN_METRIC = "E105"
+UNKNOWN_FUNCTION = "E106"
+DUPLICATE = "E107"
+PARAM_ORDER = "E108"
+PARAM_CYCLE = "E109"
+UNKNOWN_OVERRIDE = "E110"
+BAD_OVERRIDE = "E111"
+RESERVED_NAME = "E112"
+BAD_ARITY = "E113"
+
+# values and ranges
+NOT_PROBABILITY = "E200"
+BAD_MIXTURE = "E201"
+NOT_POSITIVE = "E202"
+NOT_A_COUNT = "E203"
+BAD_OVERLAP = "E204"
+BAD_FANIN = "E205"
+BAD_VOTE_MAX = "E206"
+BAD_KEEP = "E207"
+NEGATIVE_TOKENS = "E208"
+EVAL_FAILED = "E209"
+BAD_BOUND = "E210"
+TOO_DEEP = "E211"
+
+# structure
+NO_CAPABLE_MODEL = "E300"
+ROUTED_WITHOUT_ROUTE = "E301"
+NOT_OPS_MODEL = "E302"
+NO_STAGES = "E303"
+PIN_OUT_OF_RANGE = "E304"
+X_WITHOUT_GRANULARITY = "E305"
+REDUCE_FIRST = "E306"
+BAD_ROUTE = "E307"
+
+# warnings
+UNUSED_PARAM = "W401"
+UNUSED_MODEL = "W402"
+UNUSED_DATA = "W403"
+UNUSED_OP = "W404"
+BASELINE_OVERFLOW = "W405"
+NEVER_FITS = "W406"
+MODEL_CANNOT = "W407"
+
+# notes
+DEFAULT_OBJECTIVE = "N501"
+
+#: Codes that describe how the tool was called rather than the spec (the CLI exits 2 on these).
+USAGE = frozenset({UNKNOWN_OVERRIDE, BAD_OVERRIDE})
