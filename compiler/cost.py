@@ -1,0 +1,740 @@
+"""The cost model: the metrics and success of one fully decided plan (docs/model.md).
+
+``evaluate(checked, task, decisions)`` is the one source of truth for cost: the optimizer,
+``explain``, the topology, the simulator's predictions and emitted headers all use it. Pieces
+the optimizer combines while searching are public too: ``build_context`` (once per task),
+``decision_eval`` (one op at one granularity with one model and booster) and ``stage_eval``
+(one stage under the decisions it reads, listed by ``stage_keys``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Any
+
+from . import reliability as rel
+from .cost_context import (
+    Choice,
+    Context,
+    as_int,
+    build_context,
+    ceil_div,
+    exact,
+    read_choice,
+    read_x,
+    shared_x_ops,
+)
+from .cost_types import (
+    DecisionError,
+    Evaluation,
+    Metrics,
+    OpEval,
+    RequirementCheck,
+    StageEval,
+)
+from .expr import EvalError
+from .ir import ChainStage, CombineStage, MapStage, ReduceStage, RouteStage, Task
+
+__all__ = [
+    "ASSUMPTIONS",
+    "Choice",
+    "Context",
+    "DecisionError",
+    "DecisionEval",
+    "Evaluation",
+    "Metrics",
+    "build_context",
+    "call_metrics",
+    "decision_eval",
+    "evaluate",
+    "read_choice",
+    "stage_eval",
+    "stage_keys",
+]
+
+ASSUMPTIONS = (
+    "errors are independent across calls (samples are independent given the input's kind)",
+    "the last chunk of a stage is costed as a full chunk",
+    "latency of a parallel map is one chunk's expected latency (or total/workers if larger)",
+)
+
+_FAILED = rel.Boosted(0.0, 1.0, math.inf, math.inf, math.inf)
+
+
+def call_metrics(m: Any, reads: Any, writes: Any, price_in: Any, price_out: Any) -> Metrics:
+    """One call (model.md §1): 1 call, W passes, ``m·(R·W + W·(W−1)/2)``, R + W tokens,
+    ``(price_in·R + price_out·W)/10^6`` dollars, latency W passes and 1 call.
+
+    Written with plain arithmetic so that it works on floats and on sympy expressions alike.
+    """
+    return Metrics(
+        calls=1,
+        forward_passes=writes,
+        cost=m * (reads * writes + writes * (writes - 1) / 2),
+        tokens=reads + writes,
+        dollars=(price_in * reads + price_out * writes) / 1_000_000,
+        latency=writes,
+        latency_calls=1,
+    )
+
+
+@dataclass(frozen=True)
+class DecisionEval:
+    """One decision of an op at one call position: its success (with the router's classifier
+    when one runs) and its expected metrics, with latency as the decision's critical path."""
+
+    op: str
+    x: int
+    choice: Choice
+    reads: float
+    writes: float
+    boosted: rel.Boosted
+    metrics: Metrics
+    op_metrics: Metrics  # the op's own samples
+    verifier_metrics: Metrics | None
+    classifier: DecisionEval | None
+    problems: tuple[str, ...]
+
+    @property
+    def log_success(self) -> float:
+        own = self.boosted.log_success
+        return own + (self.classifier.log_success if self.classifier else 0.0)
+
+
+def _p(value: float, what: str, problems: list[str]) -> float:
+    if not 0.0 <= value <= 1.0 or math.isnan(value):
+        problems.append(f"{what} = {value:g} is not a probability")
+        return min(1.0, max(0.0, 0.0 if math.isnan(value) else value))
+    return value
+
+
+def _outcomes(ctx: Context, op: str, x: int, model: str, problems: list[str]):
+    """(weights, successes, rivals) of op on model at x."""
+    o = ctx.op(op)
+    outcomes = o.success
+    for ms in o.success_on:
+        if ms.model == model:
+            outcomes = ms.outcomes
+    weights, succ = [], []
+    for out in outcomes:
+        weights.append(ctx.formula(out.weight, x))
+        succ.append(_p(ctx.formula(out.p, x), f"success of '{op}' at x={x}", problems))
+    if o.rival is None:
+        rivals = [1.0 - a for a in succ]
+    else:
+        b = _p(ctx.formula(o.rival, x), f"rival of '{op}' at x={x}", problems)
+        rivals = [min(b, 1.0 - a) for a in succ]
+    return weights, succ, rivals
+
+
+def _keep(ctx: Context, op: str, x: int, problems: list[str]) -> float:
+    rf = ctx.op(op).red_flag
+    if rf is None or rf.keep is None:
+        return 1.0
+    v = _p(ctx.formula(rf.keep, x), f"red-flag keep of '{op}'", problems)
+    if v <= 0.0:
+        problems.append(f"red flags of '{op}' keep no sample (keep = 0)")
+        return math.nan
+    return v
+
+
+def _boost(ctx: Context, op: str, x: int, choice: Choice, problems: list[str]) -> rel.Boosted:
+    weights, succ, rivals = _outcomes(ctx, op, x, choice.model, problems)
+    v = _keep(ctx, op, x, problems)
+    if math.isnan(v):
+        return _FAILED
+    parts: list[rel.Boosted] = []
+    for a, b in zip(succ, rivals, strict=True):
+        match choice.booster:
+            case "none":
+                part = rel.single(a, v)
+            case "ahead_by":
+                part = rel.ahead_by(a, b, choice.votes or 1, v)
+                if part is None:
+                    problems.append(
+                        f"ahead_by voting on '{op}' needs success > rival in every case, "
+                        f"but success = {a:.6g} and rival = {b:.6g} at x={x}"
+                    )
+                    return _FAILED
+            case "majority":
+                part = rel.majority(a, choice.votes or 1, v)
+            case "retry" if choice.check == "exact":
+                part = rel.retry_exact(a, choice.retries or 1, v)
+            case "retry":
+                c = _verifier_accuracy(ctx, choice, x, problems)
+                part = rel.retry_verifier(a, c, choice.retries or 1, v)
+            case _:
+                raise DecisionError(f"unknown booster '{choice.booster}'", f"{op}.vote")
+        if part is None:
+            problems.append(f"unbounded retries of '{op}' can never succeed (success 0)")
+            return _FAILED
+        parts.append(part)
+    return rel.mixture(weights, parts) if len(parts) > 1 else parts[0]
+
+
+def _verifier_accuracy(ctx: Context, choice: Choice, x: int, problems: list[str]) -> float:
+    """The verifier's accuracy c: its success on its model (mixtures: the weighted mean)."""
+    assert choice.check is not None and choice.verifier_model is not None
+    weights, succ, _ = _outcomes(ctx, choice.check, x, choice.verifier_model, problems)
+    return math.fsum(w * a for w, a in zip(weights, succ, strict=True))
+
+
+def _booster_problems(ctx: Context, op: str, choice: Choice, problems: list[str]) -> None:
+    """Is the booster allowed on the op, with a value inside its range?"""
+    match choice.booster:
+        case "ahead_by" | "majority":
+            b = ctx.vote_booster(op, choice.booster)
+            k = choice.votes or 0
+            if b is None:
+                problems.append(f"vote {choice.booster} is not allowed on '{op}'")
+            elif b.max is not None and k > ctx.formula(b.max):
+                problems.append(f"{op}.votes = {k} is above the allowed max {ctx.formula(b.max):g}")
+            if k < 1:
+                problems.append(f"{op}.votes = {k} must be at least 1")
+            if choice.booster == "majority" and k % 2 == 0:
+                problems.append(f"{op}.votes = {k}: majority needs an odd K")
+        case "retry":
+            b = ctx.retry_booster(op)
+            r = choice.retries
+            if b is None:
+                problems.append(f"retry is not allowed on '{op}'")
+            elif r == "inf":
+                if b.max is not None:
+                    problems.append(f"{op}.retries = inf but retries are bounded by max")
+            elif b.max is not None and int(r or 0) > ctx.formula(b.max):
+                problems.append(
+                    f"{op}.retries = {r} is above the allowed max {ctx.formula(b.max):g}"
+                )
+            if r != "inf" and int(r or 0) < 1:
+                problems.append(f"{op}.retries = {r} must be at least 1")
+
+
+def _model_problems(ctx: Context, op: str, model: str, problems: list[str]) -> None:
+    info = ctx.models.get(model)
+    if info is None:
+        problems.append(f"'{op}' is decided to run on unknown model '{model}'")
+        return
+    declared = ctx.op(op).models
+    if declared and model not in declared:
+        problems.append(f"'{op}' may run only on {', '.join(declared)}, not on '{model}'")
+    elif not (info.allows(op) or ctx.routed(op, model)):
+        why = (
+            " (it can only if routed, and no route stage targets it)"
+            if op in info.can_routed
+            else ""
+        )
+        problems.append(f"model '{model}' cannot do '{op}'{why}")
+
+
+def _context_problem(
+    ctx: Context, op: str, model: str, reads: float, writes: float, problems: list[str]
+) -> None:
+    info = ctx.models.get(model)
+    if info is not None and reads + writes > info.context:
+        problems.append(
+            f"'{op}' on '{model}' needs {reads:.6g} + {writes:.6g} = {reads + writes:.6g} tokens, "
+            f"more than its context of {info.context:.6g}"
+        )
+
+
+def decision_eval(
+    ctx: Context,
+    op: str,
+    x: int,
+    choice: Choice,
+    extra_reads: float = 0.0,
+    max_extra: float | None = None,
+    classifier: Choice | None = None,
+) -> DecisionEval:
+    """One decision of ``op`` at granularity ``x`` with the given model and booster.
+
+    ``extra_reads`` adds the mean tokens read from a conversation (history full) to every
+    sample's reads (metrics are affine in reads, so the mean gives the exact total);
+    ``max_extra`` is the largest such addition, for the context check. ``classifier`` is the
+    router's choice when the op's model needs it (model.md §3, route).
+    """
+    problems: list[str] = []
+    try:
+        reads = ctx.formula(ctx.op(op).reads, x)
+        writes = ctx.formula(ctx.op(op).writes, x)
+    except EvalError as err:
+        problems.append(f"cannot evaluate '{op}' at x={x}: {err}")
+        reads = writes = math.inf
+    _model_problems(ctx, op, choice.model, problems)
+    _booster_problems(ctx, op, choice, problems)
+    info = ctx.models.get(choice.model)
+    if info is None or math.isinf(reads):
+        return DecisionEval(
+            op, x, choice, reads, writes, _FAILED, Metrics(), Metrics(), None, None, tuple(problems)
+        )
+    _context_problem(
+        ctx,
+        op,
+        choice.model,
+        reads + (max_extra if max_extra is not None else extra_reads),
+        writes,
+        problems,
+    )
+    try:
+        boosted = _boost(ctx, op, x, choice, problems)
+    except EvalError as err:
+        problems.append(f"cannot evaluate the success of '{op}' at x={x}: {err}")
+        boosted = _FAILED
+    one = call_metrics(info.size, reads + extra_reads, writes, info.price_in, info.price_out)
+    op_metrics = one.scale(boosted.samples, boosted.rounds)
+    metrics = op_metrics
+    verifier_metrics = None
+    if choice.booster == "retry" and choice.check != "exact" and math.isfinite(boosted.tries):
+        verifier_metrics = _verifier_metrics(ctx, choice, x, boosted.tries, problems)
+        metrics = metrics + verifier_metrics
+    cls_eval = None
+    if ctx.routed(op, choice.model):
+        cls_op = ctx.routes[op]
+        if classifier is None:
+            raise DecisionError(
+                f"'{op}' on '{choice.model}' needs its router '{cls_op}'", f"{cls_op}.model"
+            )
+        cls_eval = decision_eval(ctx, cls_op, x, classifier)
+        problems.extend(cls_eval.problems)
+        metrics = cls_eval.metrics + metrics
+    return DecisionEval(
+        op,
+        x,
+        choice,
+        reads,
+        writes,
+        boosted,
+        metrics,
+        op_metrics,
+        verifier_metrics,
+        cls_eval,
+        tuple(problems),
+    )
+
+
+def _verifier_metrics(
+    ctx: Context, choice: Choice, x: int, tries: float, problems: list[str]
+) -> Metrics:
+    vop = choice.check
+    assert vop is not None and choice.verifier_model is not None
+    _model_problems(ctx, vop, choice.verifier_model, problems)
+    info = ctx.models.get(choice.verifier_model)
+    if info is None:
+        return Metrics()
+    reads = ctx.formula(ctx.op(vop).reads, x)
+    writes = ctx.formula(ctx.op(vop).writes, x)
+    _context_problem(ctx, vop, choice.verifier_model, reads, writes, problems)
+    v = _keep(ctx, vop, x, problems)
+    per_try = 1.0 / v if not math.isnan(v) else math.inf
+    one = call_metrics(info.size, reads, writes, info.price_in, info.price_out)
+    return one.scale(tries * per_try)
+
+
+# ---------------------------------------------------------------------------------------------
+# stages
+# ---------------------------------------------------------------------------------------------
+
+
+def _classifier_choice(
+    ctx: Context, decisions: Mapping[str, Any], op: str, choice: Choice
+) -> Choice | None:
+    if ctx.routed(op, choice.model):
+        return read_choice(ctx, decisions, ctx.routes[op])
+    return None
+
+
+def _op_rows(
+    stage: int, d: DecisionEval, count: int, history: float = 0.0, level: int | None = None
+) -> list[OpEval]:
+    """Rows for the op, its verifier and its classifier, totals over ``count`` decisions."""
+    c = d.choice
+    rows = [
+        OpEval(
+            stage,
+            d.op,
+            "op",
+            c.model,
+            c.booster,
+            c.votes,
+            c.retries,
+            c.check if c.booster == "retry" else None,
+            d.x,
+            d.reads,
+            d.writes,
+            history,
+            count,
+            d.boosted.samples,
+            d.boosted.success,
+            d.op_metrics.scale(count, 1.0),
+            level,
+        )
+    ]
+    if d.verifier_metrics is not None and c.check is not None:
+        vm = d.verifier_metrics
+        rows.append(
+            OpEval(
+                stage,
+                c.check,
+                "verifier",
+                c.verifier_model or "",
+                "none",
+                None,
+                None,
+                None,
+                d.x,
+                math.nan,
+                math.nan,
+                0.0,
+                count,
+                vm.calls,
+                math.nan,
+                vm.scale(count, 1.0),
+                level,
+            )
+        )
+    if d.classifier is not None:
+        rows.extend(
+            replace(r, role="classifier" if r.role == "op" else r.role)
+            for r in _op_rows(stage, d.classifier, count, 0.0, level)
+        )
+    return rows
+
+
+def stage_keys(ctx: Context, index: int) -> tuple[str, ...]:
+    """The decision keys a stage may read (its ops' fields, a router's and a verifier's)."""
+    stage = ctx.task.stages[index]
+    ops: list[str] = []
+    match stage:
+        case MapStage(ops=names) | ChainStage(ops=names):
+            ops = list(names)
+        case ReduceStage(op=name):
+            ops = [name]
+        case _:
+            return ()
+    keys: list[str] = []
+    for op in ops:
+        extra = [ctx.routes[op]] if op in ctx.routes else []
+        rb = ctx.retry_booster(op)
+        if rb is not None and rb.check != "exact":
+            extra.append(rb.check)
+        for name in [op, *extra]:
+            keys += [f"{name}.{f}" for f in ("x", "model", "vote", "votes", "retries")]
+        if isinstance(stage, ReduceStage):
+            keys.append(f"{op}.fanin")
+        if isinstance(stage, ChainStage):
+            keys.append(f"{op}.history")
+    return tuple(dict.fromkeys(keys))
+
+
+def _chunks(ctx: Context, stage: MapStage | ChainStage, x: int | None, problems: list[str]) -> int:
+    """C = ceil(N/x), or with overlap ρ: 1 + ceil(max(0, N − x)/(x·(1 − ρ))); C = N without x."""
+    n = ctx.count(stage.over)
+    if x is None:
+        return ceil_div(n, 1)
+    overlap = getattr(stage, "overlap", None)
+    if overlap is None:
+        return ceil_div(n, x)
+    rho = exact(overlap, ctx.env)
+    if not 0 <= rho < 1:
+        problems.append(f"overlap {float(rho):g} must be at least 0 and below 1")
+        return ceil_div(n, x)
+    rest = n - x if n > x else 0
+    if isinstance(rho, float):
+        return 1 + math.ceil(rest / (x * (1 - rho)))
+    return 1 + ceil_div(rest, x * (1 - Fraction(rho)))
+
+
+def _x_problems(ctx: Context, op: str, x: int, problems: list[str]) -> None:
+    g = ctx.op(op).granularity
+    if g is None:
+        return
+    hi = ctx.count(g.data)
+    if g.upto is not None:
+        hi = min(hi, exact(g.upto, ctx.env))
+    if not 1 <= x <= hi:
+        problems.append(f"{op}.x = {x} is outside 1..{hi}")
+
+
+def _history(ctx: Context, stage: ChainStage, decisions: Mapping[str, Any]) -> str:
+    if stage.history != "choose":
+        return stage.history
+    given = {
+        str(getattr(decisions[k], "id", decisions[k]))
+        for op in stage.ops
+        if (k := f"{op}.history") in decisions
+    }
+    if not given:
+        raise DecisionError(f"missing decision '{stage.ops[0]}.history'", f"{stage.ops[0]}.history")
+    if len(given) > 1:
+        raise DecisionError(
+            f"the ops of one chain disagree on history: {sorted(given)}", f"{stage.ops[0]}.history"
+        )
+    value = given.pop()
+    if value not in ("full", "stateless"):
+        raise DecisionError(
+            f"history must be full or stateless, not {value!r}", f"{stage.ops[0]}.history"
+        )
+    return value
+
+
+def _stage_x(
+    ctx: Context, stage: MapStage | ChainStage, decisions: Mapping[str, Any], problems: list[str]
+) -> int | None:
+    """The x shared by the stage's ops whose granularity is over its data (None: one per unit)."""
+    shared = shared_x_ops(ctx, stage)
+    # The ops share one x: any of them may carry it (the optimizer sets the first one's).
+    given = [op for op in shared if f"{op}.x" in decisions]
+    if shared and not given:
+        read_x(ctx, decisions, shared[0])  # raises: missing decision naming the first op
+    xs = {op: read_x(ctx, decisions, op) for op in given}
+    if len(set(xs.values())) > 1:
+        problems.append(f"ops over '{stage.over}' in one stage must share x, but {xs}")
+    for op, x in xs.items():
+        _x_problems(ctx, op, x, problems)
+    return next(iter(xs.values())) if xs else None
+
+
+def _parallel(one: Metrics, count: int, workers: float | None) -> Metrics:
+    """count parallel copies: totals add up; latency is one copy's, or total/workers if larger."""
+    total = one.scale(count, 1.0)
+    if workers is None or count == 0:
+        return total if count else Metrics()
+    return total.with_latency(
+        max(one.latency, one.latency * count / workers),
+        max(one.latency_calls, one.latency_calls * count / workers),
+    )
+
+
+def _linear_stage(
+    ctx: Context, index: int, stage: MapStage | ChainStage, decisions: Mapping[str, Any]
+) -> tuple[StageEval, list[str]]:
+    problems: list[str] = []
+    x = _stage_x(ctx, stage, decisions, problems)
+    chunks = _chunks(ctx, stage, x, problems)
+    shared = set(shared_x_ops(ctx, stage))
+    history = _history(ctx, stage, decisions) if isinstance(stage, ChainStage) else None
+    choices = {op: read_choice(ctx, decisions, op) for op in stage.ops}
+    # Conversation (history full): op o in step j reads R_o + (j−1)·G + P_o (model.md §3).
+    base: dict[str, tuple[float, float]] = {}
+    op_x: dict[str, int] = {}
+    for op in stage.ops:
+        op_x[op] = x if op in shared and x is not None else read_x(ctx, decisions, op)
+        if op not in shared:
+            _x_problems(ctx, op, op_x[op], problems)
+        try:
+            base[op] = (
+                ctx.formula(ctx.op(op).reads, op_x[op]),
+                ctx.formula(ctx.op(op).writes, op_x[op]),
+            )
+        except EvalError:
+            base[op] = (0.0, 0.0)
+    step_tokens = math.fsum(r + w for r, w in base.values())
+    one = Metrics()
+    log_success = 0.0
+    rows: list[OpEval] = []
+    before = 0.0
+    for op in stage.ops:
+        extra = max_extra = 0.0
+        if history == "full":
+            extra = before + step_tokens * (chunks - 1) / 2
+            max_extra = before + step_tokens * (chunks - 1)
+        d = decision_eval(
+            ctx,
+            op,
+            op_x[op],
+            choices[op],
+            extra,
+            max_extra,
+            _classifier_choice(ctx, decisions, op, choices[op]),
+        )
+        problems.extend(d.problems)
+        before += base[op][0] + base[op][1]
+        one = one + d.metrics
+        log_success += d.log_success
+        rows.extend(_op_rows(index, d, chunks, extra))
+    if isinstance(stage, ChainStage):
+        metrics = one.scale(chunks)
+    else:
+        metrics = _parallel(one, chunks, ctx.workers)
+    log_success = rel.chain_log_success(log_success, chunks)
+    if isinstance(stage, MapStage) and stage.success is not None:
+        try:
+            p = ctx.formula(stage.success, x, {"calls": float(chunks)})
+            log_success = math.log(p) if p > 0 else -math.inf
+        except EvalError as err:
+            problems.append(f"cannot evaluate the success of stage {index + 1}: {err}")
+            log_success = -math.inf
+    kind = "chain" if isinstance(stage, ChainStage) else "map"
+    return StageEval(
+        index,
+        kind,
+        stage.ops,
+        stage.over,
+        chunks,
+        x,
+        metrics,
+        log_success,
+        history,
+        op_evals=tuple(rows),
+    ), problems
+
+
+def _reduce_input(
+    ctx: Context, index: int, decisions: Mapping[str, Any]
+) -> tuple[int, int, Any] | None:
+    """(M, u, N) of the nearest map or chain stage before a reduce."""
+    for prev in reversed(ctx.task.stages[:index]):
+        if isinstance(prev, MapStage | ChainStage):
+            x = _stage_x(ctx, prev, decisions, [])
+            return _chunks(ctx, prev, x, []), (x or 1), ctx.count(prev.over)
+    return None
+
+
+def _reduce_stage(ctx: Context, index: int, stage: ReduceStage, decisions: Mapping[str, Any]):
+    problems: list[str] = []
+    op = stage.op
+    if stage.fanin is not None:
+        fanin = as_int(f"{op}.fanin", exact(stage.fanin, ctx.env))
+    else:
+        key = f"{op}.fanin"
+        if key not in decisions:
+            raise DecisionError(f"missing decision '{key}'", key)
+        fanin = as_int(key, decisions[key])
+    choice = read_choice(ctx, decisions, op)
+    cls = _classifier_choice(ctx, decisions, op, choice)
+    inp = _reduce_input(ctx, index, decisions)
+    if inp is None:
+        problems.append(f"reduce '{op}' has no map or chain stage before it")
+        return StageEval(
+            index, "reduce", (op,), None, 0, None, Metrics(), 0.0, fanin=fanin
+        ), problems
+    m, u, n = inp
+    if fanin < 2:
+        problems.append(f"{op}.fanin = {fanin} must be at least 2")
+        return StageEval(
+            index, "reduce", (op,), None, 0, None, Metrics(), -math.inf, fanin=fanin
+        ), problems
+    metrics = Metrics()
+    log_success = 0.0
+    levels: list[tuple[int, int]] = []
+    rows: list[OpEval] = []
+    nodes, cover, level = m, u, 0
+    while nodes > 1:
+        level += 1
+        nodes = ceil_div(nodes, fanin)
+        cover = cover * fanin
+        x = int(min(n, cover))
+        d = decision_eval(ctx, op, x, choice, classifier=cls)
+        problems.extend(d.problems)
+        metrics = metrics + _parallel(d.metrics, nodes, ctx.workers)
+        log_success += rel.chain_log_success(d.log_success, nodes)
+        levels.append((nodes, x))
+        rows.extend(_op_rows(index, d, nodes, level=level))
+    total_nodes = sum(k for k, _ in levels)
+    return (
+        StageEval(
+            index,
+            "reduce",
+            (op,),
+            None,
+            total_nodes,
+            None,
+            metrics,
+            log_success,
+            fanin=fanin,
+            levels=tuple(levels),
+            op_evals=tuple(rows),
+        ),
+        problems,
+    )
+
+
+def stage_eval(
+    ctx: Context, index: int, decisions: Mapping[str, Any]
+) -> tuple[StageEval, list[str]]:
+    """One stage under ``decisions`` (only the keys of ``stage_keys`` and, for a reduce, the
+    previous stage's x are read): its ``StageEval`` and its problems."""
+    stage = ctx.task.stages[index]
+    match stage:
+        case MapStage() | ChainStage():
+            return _linear_stage(ctx, index, stage, decisions)
+        case ReduceStage():
+            return _reduce_stage(ctx, index, stage, decisions)
+        case CombineStage():
+            return StageEval(index, "combine", (), None, 1, None, Metrics(), 0.0), []
+        case RouteStage(op=op, classifier=cls):
+            return StageEval(index, "route", (op, cls), None, 0, None, Metrics(), 0.0), []
+    raise TypeError(f"unknown stage {stage!r}")
+
+
+def _requirement_checks(
+    ctx: Context, metrics: Metrics, log_success: float
+) -> tuple[RequirementCheck, ...]:
+    out = []
+    for req in ctx.task.requirements:
+        bound = exact(req.bound, ctx.env)
+        fb = float(bound)
+        if req.metric == "success":
+            value = math.exp(log_success)
+            # compare in the precise direction: failure against 1 − bound when close to 1
+            if fb > 0.5:
+                failure = -math.expm1(log_success)
+                slack = float(1 - bound) if isinstance(bound, Fraction) else 1.0 - fb
+                ok = failure <= slack if req.cmp == ">=" else failure >= slack
+            else:
+                ok = log_success >= math.log(fb) if req.cmp == ">=" else log_success <= math.log(fb)
+        else:
+            value = float(getattr(metrics, req.metric))
+            ok = value >= fb if req.cmp == ">=" else value <= fb
+        out.append(RequirementCheck(req.metric, req.cmp, fb, value, ok))
+    return tuple(out)
+
+
+def evaluate(checked: Any, task: Task | str | None, decisions: Mapping[str, Any]) -> Evaluation:
+    """The metrics, success, breakdown and feasibility of one fully decided plan.
+
+    ``checked`` is a checked spec (``spec`` and ``env``), or a ``Context`` from
+    ``build_context`` (faster when evaluating many plans). A missing decision raises
+    ``DecisionError`` naming it; a plan that cannot run is returned with ``feasible`` False and
+    its ``problems``.
+    """
+    ctx = checked if isinstance(checked, Context) else build_context(checked, task)
+    stages: list[StageEval] = []
+    problems: list[str] = []
+    for i in range(len(ctx.task.stages)):
+        st, probs = stage_eval(ctx, i, decisions)
+        stages.append(st)
+        problems.extend(probs)
+    metrics = Metrics()
+    log_success = 0.0
+    for st in stages:
+        metrics = metrics + st.metrics
+        log_success += st.log_success
+    total_cost = metrics.cost
+    stages = [
+        replace(
+            st,
+            op_evals=tuple(
+                replace(r, cost_share=(r.metrics.cost / total_cost if total_cost else 0.0))
+                for r in st.op_evals
+            ),
+        )
+        for st in stages
+    ]
+    obj = ctx.task.objective
+    objective = (obj.sense, obj.metric) if obj is not None else ("minimize", "cost")
+    return Evaluation(
+        task=ctx.task.name,
+        decisions=dict(decisions),
+        metrics=metrics,
+        log_success=log_success,
+        stages=tuple(stages),
+        feasible=not problems,
+        problems=tuple(dict.fromkeys(problems)),
+        requirements=_requirement_checks(ctx, metrics, log_success),
+        objective=objective,
+        assumptions=ASSUMPTIONS,
+    )
