@@ -1,0 +1,105 @@
+"""Pareto sets of partial plans and their exact merge across blocks.
+
+A *point* is a partial plan: the decisions of some blocks, their summed metrics and their
+success (a product). Metrics add across blocks and success multiplies, so a point dominated in
+every metric that matters (and in success) within a block stays dominated in every completion:
+pruning each block to its Pareto set and merging the sets pairwise, pruning again after each
+merge, is an exact dynamic program over the blocks (see docs/explain.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+METRIC_KEYS: tuple[str, ...] = (
+    "calls",
+    "forward_passes",
+    "cost",
+    "tokens",
+    "dollars",
+    "latency",
+    "latency_calls",
+)
+INDEX = {k: i for i, k in enumerate(METRIC_KEYS)}
+
+
+@dataclass(frozen=True)
+class Point:
+    """A partial plan: decisions (sorted ``(key, value)`` pairs), metrics, success, tie key."""
+
+    decisions: tuple[tuple[str, int | str], ...]
+    metrics: tuple[float, ...]
+    success: float
+    order: tuple[int, ...]  # candidate indices: the stable tie-break
+
+    def metric(self, name: str) -> float:
+        return self.success if name == "success" else self.metrics[INDEX[name]]
+
+
+def _key(p: Point, dims: Sequence[int]) -> tuple:
+    return (*(p.metrics[d] for d in dims), -p.success, p.order)
+
+
+def pareto(points: Iterable[Point], dims: Sequence[int]) -> list[Point]:
+    """The points not dominated in ``dims`` (minimized) and success (maximized).
+
+    Among exact ties the point with the smallest ``order`` is kept, so the result is
+    deterministic. The result is sorted by the first dim, then success (descending).
+    """
+    ordered = sorted(points, key=lambda p: _key(p, dims))
+    if len(dims) == 1:
+        out: list[Point] = []
+        best = -1.0
+        for p in ordered:
+            if p.success > best:
+                out.append(p)
+                best = p.success
+        return out
+    kept: list[Point] = []
+    for p in ordered:
+        vec = [p.metrics[d] for d in dims]
+        dominated = False
+        for q in kept:
+            if q.success >= p.success and all(
+                q.metrics[d] <= v for d, v in zip(dims, vec, strict=True)
+            ):
+                dominated = True
+                break
+        if not dominated:
+            kept.append(p)
+    return kept
+
+
+def combine(a: Point, b: Point) -> Point:
+    """Two partial plans over disjoint blocks as one."""
+    return Point(
+        tuple(sorted(a.decisions + b.decisions)),
+        tuple(x + y for x, y in zip(a.metrics, b.metrics, strict=True)),
+        a.success * b.success,
+        a.order + b.order,
+    )
+
+
+def merge(
+    sets: Sequence[Sequence[Point]],
+    dims: Sequence[int],
+    upper: dict[int, float] | None = None,
+    min_success: float = 0.0,
+) -> list[Point]:
+    """The Pareto set of whole plans: one point from each set, combined.
+
+    ``upper`` bounds metrics (index -> bound) and ``min_success`` bounds success from below:
+    since metrics only grow and success only shrinks as blocks are added, a partial plan that
+    breaks a bound is dropped at once (it cannot be completed into a plan that meets it).
+    """
+    upper = upper or {}
+
+    def ok(p: Point) -> bool:
+        return p.success >= min_success and all(p.metrics[i] <= b for i, b in upper.items())
+
+    acc: list[Point] = [Point((), tuple(0.0 for _ in METRIC_KEYS), 1.0, ())]
+    for s in sets:
+        nxt = [c for a in acc for b in s if ok(c := combine(a, b))]
+        acc = pareto(nxt, dims)
+    return acc

@@ -1,0 +1,346 @@
+"""The decision space of a task: every choice the optimizer may make, read from a checked spec.
+
+A decision is addressed ``op.field`` (``move.x``, ``move.model``, ``move.vote``, ``move.votes``,
+``move.retries``, ``merge.fanin``, ``fix.history``). The space is described by *domains*, never
+by enumerating units: a granularity is an integer interval ``[1, hi]`` (``hi`` may be 2^64) and
+``candidates`` picks the few values that can matter (see ``compiler/optimize.py``).
+
+Ops are grouped into *blocks*: sets of ops whose decisions interact (ops of one stage share a
+granularity and a history policy; a reduce depends on the previous stage's chunks; a router's
+classifier runs beside the op it routes). Stages run in sequence, so the task's metrics are sums
+over blocks and its success a product: the optimizer can solve each block alone and then
+allocate reliability across blocks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from . import expr as ex
+from .diagnostics import Diagnostic, SpecError
+from .ir import (
+    NO_SPAN,
+    ChainStage,
+    MapStage,
+    Name,
+    Op,
+    Pin,
+    ReduceStage,
+    RetryBooster,
+    RouteStage,
+    Spec,
+    Task,
+    VoteBooster,
+)
+
+Value = int | str
+Decisions = dict[str, Value]
+
+# Without a ``max``, vote counts are searched up to these caps (documented in docs/explain.md).
+AHEAD_BY_CAP = 200
+MAJORITY_CAP = 101
+RETRY_CAP = 200
+
+
+@dataclass(frozen=True)
+class IntDomain:
+    """An integer decision in ``[lo, hi]`` (``hi`` may be astronomically large)."""
+
+    lo: int
+    hi: int
+
+    def __contains__(self, v: object) -> bool:
+        return isinstance(v, int) and self.lo <= v <= self.hi
+
+    @property
+    def size(self) -> int:
+        return max(0, self.hi - self.lo + 1)
+
+
+@dataclass(frozen=True)
+class Booster:
+    """One booster option family for an op: ``kind`` with the values it may take.
+
+    ``none`` has values ``(0,)``; ``ahead_by`` k values; ``majority`` odd K values; ``retry``
+    r values (``"inf"`` for unbounded), ``check`` is ``exact`` or the verifier op.
+    """
+
+    kind: str
+    values: tuple[Value, ...]
+    check: str = ""
+
+    def decisions(self, op: str, value: Value) -> Decisions:
+        """The decision entries for this booster at ``value``."""
+        match self.kind:
+            case "none":
+                return {f"{op}.vote": "none"}
+            case "ahead_by" | "majority":
+                return {f"{op}.vote": self.kind, f"{op}.votes": value}
+            case _:
+                return {f"{op}.vote": "none", f"{op}.retries": value}
+
+
+@dataclass(frozen=True)
+class OpSpace:
+    """The choices of one op."""
+
+    op: str
+    x: IntDomain | None  # None: the op has no granularity decision
+    x_data: str | None  # the data its granularity counts
+    models: tuple[str, ...]
+    boosters: tuple[Booster, ...]
+
+
+@dataclass(frozen=True)
+class Block:
+    """Ops whose decisions interact, with the stage-level decisions among them.
+
+    ``shared_x`` lists groups of ops forced to share one granularity (their first op's ``x`` is
+    the free one). ``fanin`` maps a reduce op to its fan-in domain; ``history`` maps a chain's
+    first op to its history options.
+    """
+
+    ops: tuple[str, ...]
+    stages: tuple[int, ...]
+    shared_x: tuple[tuple[str, ...], ...] = ()
+    fanin: tuple[tuple[str, IntDomain], ...] = ()
+    history: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Space:
+    """The decision space of one task."""
+
+    task: str
+    ops: tuple[OpSpace, ...]
+    blocks: tuple[Block, ...]
+    pins: Mapping[str, Value] = field(default_factory=dict)
+    baselines: tuple[tuple[str, Mapping[str, Value]], ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def op(self, name: str) -> OpSpace:
+        return next(o for o in self.ops if o.op == name)
+
+
+def _num(e: Any, env: Mapping[str, Any]) -> float:
+    return ex.evaluate(e, {k: float(v) for k, v in env.items()})
+
+
+def _int_value(v: float) -> int:
+    """Round a float that should be an integer (a count) exactly."""
+    if math.isinf(v):
+        return 2**200
+    return int(Fraction(v).limit_denominator(1)) if v < 2**53 else int(v)
+
+
+def env_of(checked: Any) -> dict[str, float]:
+    """The checked spec's parameter and data values as floats."""
+    return {k: float(v) for k, v in checked.env.items()}
+
+
+def count_of(checked: Any, data: str) -> int:
+    """The number of units in data ``data`` (exact when the checker kept a Fraction)."""
+    v = checked.env[data]
+    if isinstance(v, Fraction):
+        return math.ceil(v)
+    return math.ceil(v) if v < 2**53 else int(v)
+
+
+def _usable(spec: Spec, task: Task, op: Op) -> tuple[str, ...]:
+    routed_ops = {s.op for s in task.stages if isinstance(s, RouteStage)}
+    names = op.models or tuple(m.name for m in spec.models)
+    out = []
+    for name in names:
+        try:
+            model = spec.model(name)
+        except StopIteration:
+            continue
+        for cap in model.capabilities:
+            if cap.op == op.name and (not cap.routed or op.name in routed_ops):
+                out.append(name)
+                break
+    return tuple(out)
+
+
+def _boosters(task: Task, op: str, env: Mapping[str, Any]) -> tuple[Booster, ...]:
+    out = [Booster("none", (0,))]
+    for b in task.boosters:
+        if b.ops and op not in b.ops:
+            continue
+        # A verifier op is not itself boosted by the retry it serves.
+        if isinstance(b, RetryBooster) and b.check == op:
+            continue
+        hi = None if b.max is None else _int_value(_num(b.max, env))
+        match b:
+            case VoteBooster(kind="ahead_by"):
+                out.append(Booster("ahead_by", tuple(range(1, (hi or AHEAD_BY_CAP) + 1))))
+            case VoteBooster(kind="majority"):
+                out.append(Booster("majority", tuple(range(3, (hi or MAJORITY_CAP) + 1, 2))))
+            case RetryBooster(check=check):
+                vals: tuple[Value, ...] = tuple(range(1, (hi or RETRY_CAP) + 1))
+                if hi is None:
+                    vals = (*vals, "inf")
+                out.append(Booster("retry", vals, check))
+    return tuple(out)
+
+
+def stage_ops(stage: Any) -> tuple[str, ...]:
+    """The LLM ops a stage runs (a route stage names the op and its classifier)."""
+    match stage:
+        case MapStage(ops=ops) | ChainStage(ops=ops):
+            return ops
+        case ReduceStage(op=op):
+            return (op,)
+        case RouteStage(op=op, classifier=cls):
+            return (op, cls)
+    return ()
+
+
+def pin_value(pin: Pin, env: Mapping[str, Any]) -> Value:
+    """A pin's value: a word for symbolic decisions, an integer (or ``"inf"``) otherwise."""
+    if pin.field in ("model", "vote", "history"):
+        if isinstance(pin.value, Name):
+            return pin.value.id
+        raise SpecError([_diag(pin, f"'{pin.op}.{pin.field}' takes a name, not a formula")])
+    if isinstance(pin.value, Name) and pin.value.id in ("inf", "unbounded"):
+        return "inf"
+    try:
+        v = _num(pin.value, env)
+    except ex.EvalError as err:
+        raise SpecError(
+            [_diag(pin, f"cannot evaluate pin '{pin.op}.{pin.field}': {err}")]
+        ) from None
+    return _int_value(v)
+
+
+def _diag(pin: Pin, message: str) -> Diagnostic:
+    return Diagnostic("error", "E501", message, pin.span or NO_SPAN)
+
+
+def parse_pin_text(text: str) -> tuple[str, str]:
+    """``op.field=value`` from the command line, as ``("op.field", "value")``."""
+    key, sep, value = text.partition("=")
+    if not sep or "." not in key:
+        raise ValueError(f"expected op.field=value, got '{text}'")
+    return key.strip(), value.strip()
+
+
+def build(checked: Any, task_name: str | None = None) -> Space:
+    """The decision space of ``task_name`` (the first task when None) in ``checked``."""
+    spec: Spec = checked.spec
+    task = select_task(spec, task_name)
+    env = checked.env
+    ops: dict[str, OpSpace] = {}
+    staged = {n for st in task.stages for n in stage_ops(st)}
+    for op in task.ops:
+        x = None
+        data = None
+        if op.granularity is not None:
+            data = op.granularity.data
+            hi = count_of(checked, data)
+            if op.granularity.upto is not None:
+                hi = min(hi, _int_value(math.floor(_num(op.granularity.upto, env))))
+            x = IntDomain(1, max(1, hi))
+        # An op no stage runs (a verifier) is never boosted itself.
+        boosters = _boosters(task, op.name, env) if op.name in staged else (Booster("none", (0,)),)
+        ops[op.name] = OpSpace(op.name, x, data, _usable(spec, task, op), boosters)
+
+    blocks = _blocks(task, checked, ops)
+    pins = {f"{p.op}.{p.field}": pin_value(p, env) for p in task.pins}
+    baselines = tuple(
+        (b.name, {f"{p.op}.{p.field}": pin_value(p, env) for p in b.pins}) for b in task.baselines
+    )
+    return Space(task.name, tuple(ops[o.name] for o in task.ops), blocks, pins, baselines)
+
+
+def select_task(spec: Spec, task_name: str | None) -> Task:
+    """The task named ``task_name`` (the first one when None); a clear error otherwise."""
+    if not spec.tasks:
+        raise SpecError([Diagnostic("error", "E502", "the spec has no task", NO_SPAN)])
+    if task_name is None:
+        return spec.tasks[0]
+    for t in spec.tasks:
+        if t.name == task_name:
+            return t
+    known = ", ".join(t.name for t in spec.tasks)
+    raise SpecError(
+        [Diagnostic("error", "E502", f"no task named '{task_name}' (tasks: {known})", NO_SPAN)]
+    )
+
+
+def _blocks(task: Task, checked: Any, ops: Mapping[str, OpSpace]) -> tuple[Block, ...]:
+    parent = {o.name: o.name for o in task.ops}
+
+    def find(a: str) -> str:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            # Keep the earliest op as the root so block order is the spec's order.
+            order = [o.name for o in task.ops]
+            if order.index(ra) < order.index(rb):
+                parent[rb] = ra
+            else:
+                parent[ra] = rb
+
+    prev_llm: tuple[str, ...] = ()
+    for stage in task.stages:
+        names = [n for n in stage_ops(stage) if n in parent]
+        for n in names[1:]:
+            union(names[0], n)
+        if isinstance(stage, ReduceStage) and prev_llm and names:
+            union(prev_llm[0], names[0])
+        # A verifier op runs beside the op it checks.
+        for n in names:
+            for b in ops[n].boosters:
+                if b.kind == "retry" and b.check in parent:
+                    union(n, b.check)
+        if names and not isinstance(stage, RouteStage):
+            prev_llm = tuple(names)
+
+    groups: dict[str, list[str]] = {}
+    for o in task.ops:
+        groups.setdefault(find(o.name), []).append(o.name)
+    out = []
+    for members in groups.values():
+        idx = tuple(i for i, s in enumerate(task.stages) if any(n in members for n in stage_ops(s)))
+        shared: list[tuple[str, ...]] = []
+        fanin: list[tuple[str, IntDomain]] = []
+        history: list[tuple[str, tuple[str, ...]]] = []
+        for i in idx:
+            stage = task.stages[i]
+            match stage:
+                case MapStage(ops=sops, over=over) | ChainStage(ops=sops, over=over):
+                    group = tuple(n for n in sops if ops[n].x_data == over)
+                    if len(group) > 1:
+                        shared.append(group)
+                    if isinstance(stage, ChainStage) and stage.history == "choose":
+                        history.append((sops[0], ("stateless", "full")))
+                case ReduceStage(op=rop, fanin=None):
+                    hi = max(2, _reduce_inputs(task, i, checked, ops))
+                    fanin.append((rop, IntDomain(2, hi)))
+        out.append(Block(tuple(members), idx, tuple(shared), tuple(fanin), tuple(history)))
+    return tuple(out)
+
+
+def _reduce_inputs(task: Task, index: int, checked: Any, ops: Mapping[str, OpSpace]) -> int:
+    """An upper bound on the number of outputs a reduce stage merges (the fan-in's range)."""
+    for stage in reversed(task.stages[:index]):
+        if isinstance(stage, MapStage | ChainStage):
+            return count_of(checked, stage.over)
+    return 2
+
+
+def iter_values(domain: IntDomain, limit: int) -> Iterator[int]:
+    """Every value of a small domain (at most ``limit``); a ValueError for a large one."""
+    if domain.size > limit:
+        raise ValueError(f"domain of {domain.size} values exceeds {limit}")
+    yield from range(domain.lo, domain.hi + 1)
