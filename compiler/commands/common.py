@@ -1,0 +1,117 @@
+"""Helpers every command shares: the ``-D`` option, loading specs and printing diagnostics.
+
+A command that reads a spec uses them so diagnostics, exit codes and overrides look the same
+everywhere::
+
+    @click.command("explain")
+    @spec_argument
+    @define_option
+    def command(file, defines):
+        checked = load_or_exit(file, defines)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..diagnostics import Diagnostic, SpecError, UsageError, render_all
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
+
+
+def parse_defines(values: Iterable[str]) -> dict[str, str]:
+    """``["n=1M", "k = 3"]`` -> ``{"n": "1M", "k": "3"}``; raise ``click.BadParameter`` on an
+    entry without ``=`` or with an empty name or value. The values stay formulas (text)."""
+    out: dict[str, str] = {}
+    for raw in values:
+        name, sep, value = raw.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise click.BadParameter(
+                f"'{raw}' is not NAME=VALUE (for example -D n=1M)", param_hint="'-D'"
+            )
+        if not name.isidentifier():
+            raise click.BadParameter(f"'{name}' is not a parameter name", param_hint="'-D'")
+        out[name] = value
+    return out
+
+
+def define_option(func: F) -> F:
+    """Add ``-D/--define NAME=VALUE`` (repeatable) as a ``defines: dict[str, str]`` argument."""
+    return click.option(
+        "-D",
+        "--define",
+        "defines",
+        multiple=True,
+        metavar="NAME=VALUE",
+        callback=lambda _ctx, _param, values: parse_defines(values),
+        help="Override a parameter; the value is a formula (-D n=1M, -D disks=10).",
+    )(func)
+
+
+def spec_argument(func: F) -> F:
+    """Add a single ``FILE`` argument (a spec path)."""
+    return click.argument("file", type=click.Path(dir_okay=False, path_type=Path))(func)
+
+
+def specs_argument(func: F) -> F:
+    """Add ``FILE...`` (one or more spec paths)."""
+    return click.argument(
+        "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+    )(func)
+
+
+def use_color() -> bool:
+    """Colour diagnostics only on a terminal, and never when NO_COLOR is set."""
+    return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+
+
+def source_of(path: str | Path) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def print_diagnostics(diagnostics: Iterable[Diagnostic], source: str | None) -> None:
+    """Print diagnostics of one file (errors, warnings, notes) to stderr, in source order."""
+    diagnostics = list(diagnostics)
+    if diagnostics:
+        click.echo(render_all(diagnostics, source, color=use_color()), err=True)
+        click.echo("", err=True)
+
+
+def usage_failure(err: UsageError) -> click.UsageError:
+    """A ``UsageError`` from the checker as click's usage error (exit code 2)."""
+    lines = []
+    for diag in err.diagnostics:
+        lines.append(f"{diag.message} [{diag.code}]" + (f"; {diag.hint}" if diag.hint else ""))
+    return click.UsageError("\n".join(lines))
+
+
+def load_or_exit(file: str | Path, defines: dict[str, str] | None = None):  # -> Checked
+    """Load and check ``file``; print its warnings and return the ``Checked`` spec. On errors,
+    print every diagnostic and exit 1; on a bad ``-D``, exit 2."""
+    from ..loader import load, read_source
+
+    try:
+        checked = load(file, defines or {})
+    except UsageError as err:
+        raise usage_failure(err) from None
+    except SpecError as err:
+        try:
+            source = read_source(file)
+        except SpecError:
+            source = None
+        print_diagnostics(err.diagnostics, source)
+        raise click.exceptions.Exit(EXIT_SPEC) from None
+    print_diagnostics(checked.diagnostics, source_of(file))
+    return checked
