@@ -15,6 +15,11 @@ TARGETS: dict[str, tuple[str, str, str]] = {
         "PythonBackend",
         "standalone asyncio program (stdlib + openai SDK) for any OpenAI-compatible endpoint",
     ),
+    "langgraph": (
+        "aalp.backends.langgraph",
+        "LangGraphBackend",
+        "LangGraph StateGraph: Send fan-out, reducers, vote and retry nodes",
+    ),
 }
 
 DEFAULT_TARGET = "python"

@@ -1,0 +1,267 @@
+"""What the framework targets (LangGraph, DSPy, OpenAI Agents SDK) share.
+
+Every framework program runs the same plan shape: stages in order; a map or chain stage cuts
+its data into chunks, and every chunk runs the stage's ops as *phases* (a routed op is preceded
+by its classifier's phase); every phase is a set of *decisions*, each sampled until its booster
+is satisfied. ``plan_context`` turns the shared view into the literals and the phase list the
+templates print; the templates (``templates/`` here and in each target's package) turn them
+into the framework's own idioms. Frameworks are never imported here: compiling for a target
+does not need it installed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+from ..base import Backend
+from ..literals import py_literal
+from ..view import PlanError, View
+
+#: combines the framework programs implement in code
+COMBINES = ("sum", "concat", "merge", "max", "min", "vote", "first")
+
+ASSUMPTIONS = (
+    "errors are independent across calls",
+    "the last chunk of a stage is costed as a full chunk",
+    "latency of a parallel map is one chunk's expected latency",
+)
+
+
+class FrameworkBackend(Backend):
+    """A target emitting one program for a framework; subclasses name the template and file."""
+
+    template: str = ""
+    suffix: str = ""
+    #: features of ``features`` this framework cannot express (each raises ``PlanError``)
+    unsupported: frozenset[str] = frozenset({"llm_verifier", "combine"})
+
+    def environment(self) -> Any:
+        """The target's own templates first, then the shared ones beside this module."""
+        import jinja2
+
+        env = super().environment()
+        shared = os.path.join(os.path.dirname(__file__), "templates")
+        env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(shared)])
+        env.filters["repr"] = repr
+        return env
+
+    def files(self, view: View) -> list[tuple[str, str, dict[str, Any]]]:
+        """One program, ``<task>_<suffix>.py``."""
+        for feature, message in features(view):
+            if feature in self.unsupported:
+                raise PlanError(f"target {self.name}: {message}")
+        name = f"{view['task']}_{self.suffix}.py"
+        return [(name, self.template, plan_context(view, self.name))]
+
+    def warnings(self, view: View) -> list[str]:
+        """Features run differently than the cost model assumes."""
+        out = []
+        for name, op in sorted(view["ops"].items()):
+            booster = op["booster"]
+            if booster["kind"] == "retry" and booster["check"] == "exact":
+                out.append(
+                    f"op '{name}' retries until an exact check passes: supply CHECKS[{name!r}] "
+                    "in the emitted program (the default rejects nothing)"
+                )
+        return out
+
+
+def features(view: View) -> list[tuple[str, str]]:
+    """``(feature, message)`` for every plan feature some framework target cannot express."""
+    found = []
+    for name, op in sorted(view["ops"].items()):
+        booster = op["booster"]
+        if booster["kind"] == "retry" and booster["check"] != "exact":
+            found.append(
+                (
+                    "llm_verifier",
+                    f"op '{name}' retries until the LLM verifier '{booster['check']}' accepts; "
+                    "this target supports only exact checks (pin a vote instead, or use the "
+                    "python target)",
+                )
+            )
+    for stage in view["stages"]:
+        if stage["kind"] == "chain" and stage.get("history") == "full":
+            found.append(
+                (
+                    "history_full",
+                    f"chain {', '.join(stage['ops'])} keeps the full history, which this target "
+                    "does not express (pin history = stateless, or use the python target)",
+                )
+            )
+        if stage["kind"] == "combine" and stage["how"] not in COMBINES:
+            found.append(
+                (
+                    "combine",
+                    f"combine '{stage['how']}' has no code in this target: use one of "
+                    + ", ".join(COMBINES),
+                )
+            )
+    return found
+
+
+def _op_literal(op: dict[str, Any]) -> dict[str, Any]:
+    booster = op["booster"]
+    retries = booster["retries"]
+    if booster["kind"] == "retry" and retries is None:
+        retries = "inf"
+    return {
+        "system": op["system"],
+        "model": op["model"],
+        "answer": op["answer"],
+        "max_writes": op["max_writes"],
+        "unparsable": op["unparsable"],
+        "vote": booster["kind"] if booster["kind"] in ("ahead_by", "majority") else "none",
+        "votes": booster["votes"],
+        "retries": retries if booster["kind"] == "retry" else None,
+    }
+
+
+def phases(view: View, stage: dict[str, Any]) -> list[dict[str, Any]]:
+    """The phases of one chunk of a map or chain stage, or of one reduce node.
+
+    A routed op runs after its classifier, on the model the classifier's answer names.
+    """
+    names = [stage["op"]] if stage["kind"] == "reduce" else list(stage["ops"])
+    out: list[dict[str, Any]] = []
+    for name in names:
+        op = view["ops"][name]
+        if op["routed_by"]:
+            classifier = view["ops"][op["routed_by"]]
+            node = f"s{stage['index']}_{classifier['name']}"
+            out.append(
+                {
+                    "op": classifier["name"],
+                    "model": classifier["model"],
+                    "node": node,
+                    "call": node + "_call",
+                    "routes_next": True,
+                }
+            )
+        node = f"s{stage['index']}_{name}"
+        out.append(
+            {
+                "op": name,
+                "model": op["model"],
+                "node": node,
+                "call": node + "_call",
+                "routes_next": False,
+            }
+        )
+    return out
+
+
+def _summary(stage: dict[str, Any]) -> str:
+    match stage["kind"]:
+        case "map":
+            return (
+                f"map {', '.join(stage['ops'])} over {stage['over']}: {stage['chunks']} chunks "
+                f"of x = {stage['x']} in parallel"
+            )
+        case "chain":
+            return (
+                f"chain {', '.join(stage['ops'])} over {stage['over']}: {stage['chunks']} "
+                f"chunks of x = {stage['x']}, one after another, history {stage['history']}"
+            )
+        case "reduce":
+            return f"reduce {stage['op']}: a tree of fan-in {stage['fanin']}"
+    return f"combine {stage['how']}"
+
+
+def _stage_literal(stage: dict[str, Any]) -> dict[str, Any]:
+    if stage["kind"] == "reduce":
+        return {
+            "data": "outputs",
+            "fanin": stage["fanin"],
+            "max_writes": [lvl["max_writes"] for lvl in stage["levels"]],
+        }
+    stride = stage.get("stride", stage["x"])
+    if isinstance(stride, float) and stride.is_integer():
+        stride = int(stride)
+    return {
+        "data": stage["data_kind"],
+        "x": stage["x"],
+        "stride": stride,
+        "chunks": stage["chunks"],
+    }
+
+
+def header(view: View, target: str) -> str:
+    """The module docstring: what the program is and the prediction it is held against."""
+    pred = view.get("prediction") or {}
+    lines = [
+        f"Task {view['task']} of {view['spec_file']}, compiled by aalp for {target}.",
+        "",
+        "Prediction of the cost model for one run:",
+    ]
+    for key, label in (
+        ("success", "success"),
+        ("cost", "cost (model size x tokens)"),
+        ("dollars", "dollars"),
+        ("tokens", "tokens"),
+        ("forward_passes", "forward passes"),
+        ("latency", "latency (forward passes)"),
+    ):
+        if key in pred:
+            lines.append(f"  {label}: {pred[key]:.6g}")
+    if pred.get("calls") is not None:
+        lo, hi = pred.get("calls_interval", [None, None])
+        lines.append(f"  calls: {pred['calls']:.6g} expected, 99.9% within [{lo}, {hi}]")
+    for op, count in sorted((pred.get("calls_by_op") or {}).items()):
+        lines.append(f"    {op}: {count:.6g}")
+    lines += ["", "Decisions:"]
+    lines += [f"  {key} = {value}" for key, value in sorted(view["decisions"].items())]
+    lines += ["", "Assumptions:"] + [f"  {text}" for text in ASSUMPTIONS]
+    return docstring("\n".join(lines) + "\n")
+
+
+def docstring(text: str) -> str:
+    """``text`` as a docstring literal: triple quotes when that is exact, ``repr`` otherwise."""
+    unusual = any(not ch.isprintable() and ch != "\n" for ch in text)
+    if unusual or "\\" in text or '"""' in text or text.endswith('"'):
+        return repr(text)
+    return '"""' + text + '"""'
+
+
+def plan_context(view: View, target: str) -> dict[str, Any]:
+    """Everything the framework templates print, as literals and a stage/phase list."""
+    nodes = [s for s in view["stages"] if s["kind"] != "route"]
+    stages = []
+    for position, stage in enumerate(nodes):
+        following = nodes[position + 1] if position + 1 < len(nodes) else None
+        entry = dict(stage)
+        entry["node"] = f"s{stage['index']}"
+        entry["next"] = "__end__" if following is None else f"s{following['index']}"
+        entry["summary"] = _summary(stage)
+        if stage["kind"] != "combine":
+            entry["phases"] = phases(view, stage)
+        stages.append(entry)
+    ops = {name: _op_literal(op) for name, op in sorted(view["ops"].items())}
+    models = sorted({op["model"] for op in view["ops"].values()})
+    phase_ops = {p["node"]: p["op"] for s in stages for p in s.get("phases", [])}
+    pred = view.get("prediction") or {}
+    checks = {name: None for name, op in ops.items() if op["retries"] is not None}
+    workers = view.get("workers")
+    max_concurrency = workers if workers else 16
+    return {
+        "header": header(view, target),
+        "stages": stages,
+        "model_names": ", ".join(models),
+        "ops_literal": py_literal(ops, indent=0),
+        "models_literal": py_literal(tuple(models)),
+        "stages_literal": py_literal(
+            {s["node"]: _stage_literal(s) for s in stages if s["kind"] != "combine"}
+        ),
+        "phases_literal": py_literal(phase_ops),
+        "checks_literal": py_literal(checks),
+        "predicted_literal": py_literal(
+            {
+                op: float(n)
+                for op, n in sorted((pred.get("calls_by_op") or {}).items())
+                if isinstance(n, int | float) and math.isfinite(n)
+            }
+        ),
+        "max_concurrency": max_concurrency,
+    }
