@@ -185,13 +185,21 @@ def block_points(
     hist_lists = [list(enumerate(opts)) for _op, opts in state.history]
     choice_lists = [list(enumerate(c)) for c in state.choices]
     out: list[Point] = []
+    nv, nh = len(var_lists), len(hist_lists)
+    saturated: tuple | None = None
     for combo in itertools.product(*var_lists, *hist_lists, *choice_lists):
-        nv, nh = len(var_lists), len(hist_lists)
         key = tuple(val for _i, val in combo[:nv]) + tuple(i for i, _ in combo[nv:])
+        # More votes or retries only raise success (and cost): once a family has reached
+        # success 1 - 1e-15, or cannot run at all, its larger counts are dominated.
+        family = _family(combo[-1][1]) if choice_lists else None
+        if family is not None and saturated == (key[:-1], family):
+            continue
         if key in state.points:
             p = state.points[key]
             if p is not None:
                 out.append(p)
+            if family is not None and (p is None or p.success >= 1 - 1e-15):
+                saturated = (key[:-1], family)
             continue
         mine: Decisions = {}
         for var, (_i, val) in zip(state.vars, combo[:nv], strict=True):
@@ -213,7 +221,21 @@ def block_points(
         state.points[key] = point
         if point is not None:
             out.append(point)
+        if family is not None and (point is None or point.success >= 1 - 1e-15):
+            saturated = (key[:-1], family)
     return out
+
+
+def _family(choice: Decisions) -> tuple | None:
+    """(model, booster kind) of a choice whose success grows with its count, else None."""
+    vote = next((v for k, v in choice.items() if k.endswith(".vote")), None)
+    retries = any(k.endswith(".retries") for k in choice)
+    model = next((v for k, v in choice.items() if k.endswith(".model")), None)
+    if retries:
+        return (model, "retry")
+    if vote == "ahead_by":
+        return (model, "ahead_by")
+    return None
 
 
 def _strip(base: Decisions, mine: Decisions) -> Decisions:

@@ -1,0 +1,171 @@
+"""Property test: on random small specs the optimizer's answer equals brute-force enumeration.
+
+Specs are built as IR (no parser involved) from a few templates covering map, chain (with a
+history decision), reduce (with a fan-in decision), several models, every booster kind,
+mixtures and budget bounds. For each, ``aalp.exhaustive.search`` evaluates every plan of the
+decision space with the cost model; the optimizer must agree on feasibility and reach the same
+objective value.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from aalp.check import check
+from aalp.exhaustive import search
+from aalp.ir import (
+    BinOp,
+    Capability,
+    ChainStage,
+    CombineStage,
+    Data,
+    Granularity,
+    MapStage,
+    Model,
+    Name,
+    Num,
+    Objective,
+    Op,
+    Outcome,
+    Param,
+    ReduceStage,
+    Requirement,
+    RetryBooster,
+    Spec,
+    Task,
+    VoteBooster,
+)
+from aalp.optimize import optimize
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+
+def num(v) -> Num:
+    return Num(Fraction(v))
+
+
+def lin(a, b):
+    """a + b*x"""
+    return BinOp("+", num(a), BinOp("*", num(b), Name("x")))
+
+
+@st.composite
+def specs(draw):
+    n_models = draw(st.integers(1, 2))
+    kind = draw(st.sampled_from(["map", "chain", "map_reduce", "two_stage"]))
+    n = draw(st.integers(1, 7))
+    op_names = (
+        ["work"]
+        + (["merge"] if kind == "map_reduce" else [])
+        + (["fix"] if kind == "two_stage" else [])
+    )
+    models = []
+    for i in range(n_models):
+        caps = tuple(Capability(o) for o in op_names)
+        models.append(
+            Model(
+                f"m{i}",
+                num(draw(st.integers(1, 4))),
+                num(draw(st.sampled_from([400, 2000, 100000]))),
+                num(draw(st.sampled_from([Fraction(1, 10), 1, 3]))),
+                num(draw(st.sampled_from([Fraction(1, 2), 2, 6]))),
+                caps,
+            )
+        )
+
+    def success_expr():
+        style = draw(st.sampled_from(["pow", "const", "mixture"]))
+        if style == "pow":
+            q = draw(st.sampled_from([Fraction(99, 100), Fraction(9, 10), Fraction(7, 10)]))
+            return (Outcome(num(1), BinOp("^", num(q), Name("x"))),)
+        if style == "const":
+            p = draw(st.sampled_from([Fraction(45, 100), Fraction(6, 10), Fraction(9, 10)]))
+            return (Outcome(num(1), num(p)),)
+        w = draw(st.sampled_from([Fraction(7, 10), Fraction(9, 10)]))
+        return (Outcome(num(w), num(Fraction(9, 10))), Outcome(num(1 - w), num(Fraction(3, 10))))
+
+    def make_op(name, data):
+        gran = Granularity("x", data) if data else None
+        reads = lin(draw(st.integers(0, 100)), draw(st.integers(1, 60)))
+        writes = lin(draw(st.integers(1, 20)), draw(st.integers(0, 30)))
+        succ_on = ()
+        return Op(name, gran, tuple(m.name for m in models), reads, writes, success_expr(), succ_on)
+
+    data = Data("d", "steps" if kind == "chain" else "items", num(n), num(10))
+    ops = [make_op("work", "d")]
+    if kind == "map_reduce":
+        ops.append(make_op("merge", "d"))
+    if kind == "two_stage":
+        ops.append(make_op("fix", "d"))
+    stages: list = []
+    if kind == "chain":
+        stages.append(
+            ChainStage(("work",), "d", draw(st.sampled_from(["stateless", "full", "choose"])))
+        )
+    else:
+        stages.append(MapStage(("work",), "d"))
+    if kind == "map_reduce":
+        fan = draw(st.sampled_from([None, 2, 3]))
+        stages.append(ReduceStage("merge", None if fan is None else num(fan)))
+    if kind == "two_stage":
+        stages.append(CombineStage("concat"))
+        stages.append(MapStage(("fix",), "d"))
+    boosters = []
+    for b in draw(
+        st.lists(st.sampled_from(["ahead", "majority", "retry"]), max_size=2, unique=True)
+    ):
+        if b == "ahead":
+            boosters.append(VoteBooster("ahead_by", num(draw(st.integers(1, 3)))))
+        elif b == "majority":
+            boosters.append(VoteBooster("majority", num(draw(st.sampled_from([3, 5])))))
+        else:
+            boosters.append(RetryBooster("exact", num(draw(st.integers(1, 3)))))
+    reqs = [
+        Requirement(
+            "success",
+            ">=",
+            num(
+                draw(
+                    st.sampled_from(
+                        [Fraction(1, 2), Fraction(8, 10), Fraction(95, 100), Fraction(99, 100)]
+                    )
+                )
+            ),
+        )
+    ]
+    if draw(st.booleans()):
+        reqs.append(Requirement("calls", "<=", num(draw(st.integers(2, 40)))))
+    metric = draw(st.sampled_from(["cost", "dollars", "calls", "latency", "tokens", "success"]))
+    sense = "maximize" if metric == "success" else "minimize"
+    task = Task(
+        "t",
+        (data,),
+        tuple(ops),
+        tuple(stages),
+        tuple(boosters),
+        tuple(reqs),
+        Objective(sense, metric),
+    )
+    return Spec((Param("n", num(n)),), tuple(models), (task,))
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(specs())
+def test_optimizer_matches_exhaustive(spec):
+    checked = check(spec)
+    brute = search(checked)
+    result = optimize(checked, frontier=False, baselines=False)
+    assert result.feasible == brute.feasible
+    if brute.feasible:
+        metric = result.objective[1]
+        got = result.plan.value(metric)
+        assert math.isclose(got, brute.value, rel_tol=1e-9, abs_tol=1e-12), (
+            result.plan.decisions,
+            brute.decisions,
+        )
