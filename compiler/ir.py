@@ -404,11 +404,28 @@ class Task:
 
 
 @dataclass(frozen=True)
+class Comment:
+    """A ``# comment`` as written (including the ``#``), kept for the formatter."""
+
+    text: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Source trivia the formatter writes back: comments and blank lines. No meaning."""
+
+    comments: tuple[Comment, ...] = ()
+    blank_lines: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
 class Spec:
     params: tuple[Param, ...]
     models: tuple[Model, ...]
     tasks: tuple[Task, ...]
     file: str = field(default="<spec>", compare=False)
+    layout: Layout = field(default=Layout(), compare=False, repr=False)
 
     def model(self, name: str) -> Model:
         return next(m for m in self.models if m.name == name)

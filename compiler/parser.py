@@ -1,0 +1,1036 @@
+"""The parser: spec text to IR, with every syntax error as a positioned diagnostic.
+
+The grammar (``grammar/aalp.lark``) is LALR(1) with lark's contextual lexer, so keywords only
+count where the grammar can accept them. Parsing runs lark's interactive parser in our own loop:
+on an error we record a diagnostic, drop the offending token (or skip the bad characters) and go
+on, so one run reports every independent error. Errors that follow an earlier one with no token
+accepted in between are cascades of it and are not reported.
+
+The parse tree is turned into IR by a structural, non-recursive transformer (deep formulas
+cannot overflow the stack); checks that need no name resolution (a model without a size, a
+duplicated clause, an unknown function or decision field) are made here as well, the rest in
+``aalp.check``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from lark import Lark, Token, Transformer_NonRecursive, Tree, v_args
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.parsers.lalr_interactive_parser import InteractiveParser
+
+from . import ir
+from .diagnostics import Diagnostic, SpecError
+
+MAX_DEPTH = 100  # deepest formula accepted; later passes recurse over formulas
+MAX_EXPONENT = 1000  # |decimal exponent| of a literal, suffix included
+MAX_LITERAL = 400  # characters in one number literal
+
+_SUFFIX = {"": 0, "k": 3, "M": 6, "G": 9, "T": 12}
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(?:[eE]([+-]?\d+))?([kMGT]?)")
+_BAD_NUMBER = re.compile(r"[0-9.][A-Za-z0-9_.]*(?:[eE][+-][A-Za-z0-9_.]*)?")
+_PRICE_SCALE = {"Mtok": 1, "ktok": 1000, "tok": 1000000}
+
+_comments: ContextVar[list[Token] | None] = ContextVar("aalp_comments", default=None)
+
+
+def _collect_comment(token: Token) -> Token:
+    sink = _comments.get()
+    if sink is not None:
+        sink.append(token)
+    return token
+
+
+@cache
+def _lark() -> Lark:
+    text = resources.files("aalp.grammar").joinpath("aalp.lark").read_text(encoding="utf-8")
+    return Lark(
+        text,
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        start=["start", "formula"],
+        lexer_callbacks={"COMMENT": _collect_comment},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------
+
+
+def parse(text: str, file: str = "<spec>") -> ir.Spec:
+    """Parse a whole spec; raise ``SpecError`` with every syntax diagnostic found.
+
+    >>> spec = parse("param n = 128k")
+    >>> spec.params[0].value.value
+    Fraction(128000, 1)
+    """
+    result = _parse(text, file, "start")
+    assert isinstance(result, ir.Spec)
+    return result
+
+
+def parse_expr(text: str, file: str = "<expr>") -> ir.Expr:
+    """Parse one formula (the value of a ``-D name=value`` override).
+
+    >>> from aalp.printer import format_expr
+    >>> format_expr(parse_expr("2^(d) - 1"))
+    '2^d - 1'
+    """
+    result = _parse(text, file, "formula")
+    assert not isinstance(result, ir.Spec)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The error-recovering driver
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    text: str
+    file: str
+    errors: list[Diagnostic] = field(default_factory=list)
+    tokens: int = 0  # tokens lexed so far
+    last_error: int = -2  # index of the token of the last error (reported or not)
+    last_bad_char: int = -2  # offset of the last unexpected character
+    skipped_to_end: bool = False
+    occupied: set[int] = field(default_factory=set)
+    last_token: Token | None = None
+
+    def span(self, line: int, col: int, end_line: int | None = None, end_col: int | None = None):
+        return ir.Span(self.file, line, col, end_line or line, end_col or col)
+
+    def error(self, code: str, message: str, span: ir.Span, hint: str = "") -> None:
+        self.errors.append(Diagnostic("error", code, message, span, hint))
+
+
+def _parse(text: str, file: str, start: str) -> ir.Spec | ir.Expr:
+    run = _Run(text, file)
+    comments: list[Token] = []
+    reset = _comments.set(comments)
+    try:
+        tree = _drive(run, start)
+        if run.errors or tree is None:
+            raise SpecError(run.errors)
+        _check_depth(run, tree)
+        if run.errors:
+            raise SpecError(run.errors)
+        builder = _Builder(run)
+        result = builder.transform(tree)
+    except RecursionError:
+        run.errors = [
+            Diagnostic(
+                "error",
+                "E008",
+                "the input is nested too deeply",
+                run.span(1, 1),
+                f"formulas may nest at most {MAX_DEPTH} levels",
+            )
+        ]
+        raise SpecError(run.errors) from None
+    except LarkError as exc:  # defensive: lark must never escape
+        diagnostic = Diagnostic("error", "E001", f"cannot parse: {exc}", run.span(1, 1))
+        raise SpecError([diagnostic]) from None
+    finally:
+        _comments.reset(reset)
+    if run.errors:
+        raise SpecError(run.errors)
+    if isinstance(result, ir.Spec):
+        for c in comments:
+            run.occupied.add(c.line)
+        lines = text.count("\n") + 1
+        blank = frozenset(n for n in range(1, lines + 1) if n not in run.occupied)
+        layout = ir.Layout(
+            comments=tuple(ir.Comment(c.value.rstrip(), _token_span(run, c)) for c in comments),
+            blank_lines=blank,
+        )
+        result = ir.Spec(result.params, result.models, result.tasks, file, layout)
+    return result
+
+
+def _drive(run: _Run, start: str) -> Tree | None:
+    """Feed every token to lark's LALR parser, recovering after each error."""
+    ip = _lark().parse_interactive(run.text, start=start)
+    state = ip.parser_state
+    thread = ip.lexer_thread
+    while True:
+        try:
+            for token in thread.lex(state):
+                run.tokens += 1
+                _occupy(run, token)
+                run.last_token = token
+                try:
+                    state.feed_token(token)
+                except UnexpectedToken as exc:
+                    _token_error(run, exc, ip)
+            break
+        except UnexpectedToken as exc:  # the contextual lexer's fallback: token consumed
+            run.tokens += 1
+            if exc.token is not None:
+                _occupy(run, exc.token)
+                run.last_token = exc.token
+            _token_error(run, exc, ip)
+        except UnexpectedCharacters as exc:
+            _char_error(run, exc, ip)
+        except UnexpectedInput as exc:  # pragma: no cover - other lark errors
+            run.error("E001", str(exc), run.span(1, 1))
+            return None
+    last = run.last_token
+    end = Token.new_borrow_pos("$END", "", last) if last is not None else Token("$END", "", 0, 1, 1)
+    try:
+        return state.feed_token(end, True)
+    except UnexpectedToken as exc:
+        if not run.skipped_to_end and run.last_error != run.tokens:
+            line, col = _end_position(run)
+            expected = _expected(exc.expected)
+            hint = "the input ends in the middle of a declaration"
+            if "RBRACE" in exc.expected:
+                hint = "a '}' is missing at the end"
+            run.error(
+                "E003", f"unexpected end of input; expected {expected}", run.span(line, col), hint
+            )
+        return None
+
+
+def _occupy(run: _Run, token: Token) -> None:
+    run.occupied.update(range(token.line or 1, (token.end_line or token.line or 1) + 1))
+
+
+def _end_position(run: _Run) -> tuple[int, int]:
+    last = run.last_token
+    if last is None:
+        lines = run.text.split("\n")
+        return len(lines), len(lines[-1]) + 1
+    return last.end_line or 1, last.end_column or 1
+
+
+def _token_error(run: _Run, exc: UnexpectedToken, ip: InteractiveParser) -> None:
+    index = run.tokens
+    cascade = index - run.last_error <= 1
+    run.last_error = index
+    token = exc.token
+    if cascade or token is None or token.type == "$END":
+        return
+    span = _token_span(run, token)
+    # LALR states are shared between contexts, so lark's expected set can be too wide; ask the
+    # parser which tokens really advance it from here.
+    try:
+        expected = set(ip.accepts()) or set(exc.expected)
+    except LarkError:  # pragma: no cover - defensive
+        expected = set(exc.expected)
+    message = f"unexpected {_describe(token)}; expected {_expected(expected)}"
+    run.error("E001", message, span, _hint(run, token, expected))
+
+
+def _char_error(run: _Run, exc: UnexpectedCharacters, ip: InteractiveParser) -> None:
+    lexer_state = ip.lexer_thread.state
+    state = ip.parser_state
+    pos = exc.pos_in_stream
+    text = run.text
+    span = run.span(exc.line, exc.column)
+    run.last_error = run.tokens + 1  # whatever follows a skipped stretch is a cascade
+    if text.startswith('"""', pos):
+        run.error(
+            "E004",
+            "unterminated triple-quoted string",
+            span,
+            'close it with """ (triple-quoted text cannot contain """)',
+        )
+        skip = len(text) - pos
+        run.skipped_to_end = True
+    elif text[pos] == '"':
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        run.error(
+            "E004",
+            "unterminated string",
+            run.span(exc.line, exc.column, exc.line, exc.column + end - pos - 1),
+            'close it with " on the same line, or use """ for text over several lines',
+        )
+        skip = end - pos
+        _feed_placeholder(run, state, "STRING", '""', exc)
+    elif text[pos].isdigit() or (text[pos] == "." and text[pos + 1 : pos + 2].isdigit()):
+        match = _BAD_NUMBER.match(text, pos)
+        blob = match.group(0) if match else text[pos]
+        run.error(
+            "E005",
+            f"bad number '{blob}'",
+            run.span(exc.line, exc.column, exc.line, exc.column + len(blob) - 1),
+            "numbers look like 42, 0.998, 1e-6 or 128k (suffixes k M G T); "
+            "write a product explicitly, as in 2*x",
+        )
+        skip = len(blob)
+        _feed_placeholder(run, state, "NUMBER", "0", exc)
+    else:
+        if pos != run.last_bad_char + 1:
+            char = text[pos]
+            shown = repr(char) if not char.isprintable() or char.isspace() else f"'{char}'"
+            try:
+                allowed = set(ip.accepts())
+            except LarkError:  # pragma: no cover - defensive
+                allowed = {t for t in (exc.allowed or ()) if not t.startswith("__IGNORE")}
+            message = f"unexpected character {shown}"
+            if allowed:
+                message += f"; expected {_expected(allowed)}"
+            run.error("E002", message, span, "remove it, or put it inside a string or a comment")
+        run.last_bad_char = pos
+        skip = 1
+    lexer_state.line_ctr.feed(text[pos : pos + skip])
+
+
+def _feed_placeholder(run: _Run, state: Any, kind: str, value: str, exc: UnexpectedCharacters):
+    """Stand in for a bad literal so the parse goes on as if it were there."""
+    token = Token(kind, value, exc.pos_in_stream, exc.line, exc.column, exc.line, exc.column)
+    try:
+        state.feed_token(token)
+        run.last_error = -2
+    except UnexpectedToken:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Readable messages
+# ---------------------------------------------------------------------------------------------
+
+_WORDS = {
+    "NUMBER": "a number",
+    "NAME": "a name",
+    "STRING": "a string",
+    "$END": "the end of input",
+}
+_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "CIRCUMFLEX"}
+_FIRST = ("NUMBER", "NAME", "STRING")
+
+
+@cache
+def _terminal_text() -> dict[str, str]:
+    return {t.name: t.pattern.value for t in _lark().terminals if t.pattern.type == "str"}
+
+
+def _describe(token: Token) -> str:
+    match token.type:
+        case "NAME":
+            return f"name '{token.value}'"
+        case "NUMBER":
+            return f"number {token.value}"
+        case "STRING":
+            return "string"
+        case "$END":
+            return "end of input"
+    return f"'{token.value}'"
+
+
+def _expected(names: set[str] | frozenset[str]) -> str:
+    words: list[str] = [_WORDS[n] for n in _FIRST if n in names]
+    names = {n for n in names if n not in _FIRST and not n.startswith("__IGNORE")}
+    operators = _OPERATORS & names
+    if len(operators) >= 4:
+        names -= operators
+    texts = _terminal_text()
+    quoted = sorted(f"'{texts[n]}'" if n in texts else _WORDS.get(n, n.lower()) for n in names)
+    # keywords (letters) first, then punctuation, each alphabetically
+    quoted.sort(key=lambda q: (not q[1:2].isalpha(), q))
+    words += quoted
+    if len(operators) >= 4:
+        words.append("an operator (+ - * / ^)")
+    if not words:
+        return "nothing more"
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _hint(run: _Run, token: Token, expected: set[str]) -> str:
+    texts = _terminal_text()
+    keywords = [texts[n] for n in expected if n in texts and texts[n].isidentifier()]
+    if token.type == "NAME" and keywords:
+        close = difflib.get_close_matches(token.value, keywords, n=1, cutoff=0.6)
+        if close:
+            return f"did you mean '{close[0]}'?"
+    prev = run.last_token
+    if (
+        token.type == "NAME"
+        and token.start_pos is not None
+        and token.start_pos > 0
+        and run.text[token.start_pos - 1].isdigit()
+    ):
+        return "write a product explicitly, as in 2*x"
+    if token.type in {"PARAM", "MODEL", "TASK"} and "RBRACE" in expected:
+        return "a '}' may be missing before this line"
+    if "RBRACE" in expected and token.type == "$END":
+        return "a '}' is missing at the end"
+    if expected & {"NUMBER", "NAME"} and token.type not in {"NUMBER", "NAME"}:
+        return "a formula goes here: a number like 0.5 or 128k, a name, or (formula)"
+    if token.type in {"NAME", "NUMBER"} and expected & _OPERATORS:
+        return "two formulas in a row: is an operator missing?"
+    if token.type == "NAME" and prev is not None and "NAME" not in expected:
+        return "this word is not a keyword here"
+    return "see docs/language.md for the syntax"
+
+
+def _token_span(run: _Run, token: Token) -> ir.Span:
+    line = token.line or 1
+    col = token.column or 1
+    end_line = token.end_line or line
+    end_col = max((token.end_column or col + 1) - 1, 1)
+    return ir.Span(run.file, line, col, end_line, end_col)
+
+
+# ---------------------------------------------------------------------------------------------
+# Depth guard (iterative, before the transformer builds nested IR)
+# ---------------------------------------------------------------------------------------------
+
+_EXPR_RULES = {"add", "sub", "mul", "div", "pow", "neg", "call"}
+
+
+def _check_depth(run: _Run, tree: Tree) -> None:
+    stack: list[tuple[Tree, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if node.data in _EXPR_RULES:
+            depth += 1
+            if depth > MAX_DEPTH:
+                meta = node.meta
+                run.error(
+                    "E008",
+                    f"formula nested too deeply (more than {MAX_DEPTH} levels)",
+                    run.span(meta.line, meta.column),
+                    "split it with params, or simplify it",
+                )
+                return
+        stack.extend((child, depth) for child in node.children if isinstance(child, Tree))
+
+
+# ---------------------------------------------------------------------------------------------
+# Literals
+# ---------------------------------------------------------------------------------------------
+
+
+def number_value(text: str) -> Fraction | None:
+    """The exact value of a number literal, or None when it is malformed or out of range.
+
+    >>> number_value("128k"), number_value("1.5e-3")
+    (Fraction(128000, 1), Fraction(3, 2000))
+    """
+    match = _NUMBER.fullmatch(text)
+    if match is None or len(text) > MAX_LITERAL:
+        return None
+    mantissa, exponent, suffix = match.groups()
+    power = int(exponent or 0) + _SUFFIX[suffix]
+    if abs(power) > MAX_EXPONENT:
+        return None
+    return Fraction(mantissa) * Fraction(10) ** power
+
+
+_ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "r": "\r", "0": "\0"}
+_ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]{1,6}\}|.)", re.S)
+
+
+def decode_string(literal: str) -> tuple[str, str | None]:
+    """The text of a string literal and an error message (None when fine).
+
+    Plain strings take the escapes ``\\\\ \\" \\n \\t \\r \\0 \\u{hex}``; triple-quoted strings
+    are verbatim and dedented (see ``dedent``).
+    """
+    if literal.startswith('"""'):
+        return dedent(literal[3:-3]), None
+    body = literal[1:-1]
+    problems: list[str] = []
+
+    def escape(m: re.Match[str]) -> str:
+        code = m.group(1)
+        if code in _ESCAPES:
+            return _ESCAPES[code]
+        if code.startswith("u{"):
+            point = int(code[2:-1], 16)
+            if point <= 0x10FFFF and not 0xD800 <= point <= 0xDFFF:
+                return chr(point)
+        problems.append(m.group(0))
+        return m.group(0)
+
+    text = _ESCAPE.sub(escape, body)
+    if problems:
+        return text, f"unknown escape '{problems[0]}'"
+    return text, None
+
+
+def dedent(raw: str) -> str:
+    """The text of a triple-quoted string, from what lies between the quotes.
+
+    1. If the first line is blank (the text starts on the line after the opening quotes), it is
+       dropped; if the last line is blank (the closing quotes sit on a line of their own), it
+       is dropped too.
+    2. The longest run of spaces and tabs that starts every remaining non-blank line is removed;
+       when the text starts right after the quotes, its first line is left out of that
+       computation (and kept as written). Lines holding only spaces and tabs become empty.
+
+    >>> dedent('''
+    ...     Move one disk.
+    ...       Answer in JSON.
+    ...     ''')
+    'Move one disk.\\n  Answer in JSON.'
+    """
+    lines = raw.split("\n")
+    first_inline = True
+    if len(lines) > 1 and not lines[0].strip(" \t"):
+        lines = lines[1:]
+        first_inline = False
+    if len(lines) > 1 and not lines[-1].strip(" \t"):
+        lines = lines[:-1]
+    lines = [line if line.strip(" \t") else "" for line in lines]
+    rest = lines[1:] if first_inline else lines
+    indents = [len(line) - len(line.lstrip(" \t")) for line in rest if line]
+    margin = min(indents, default=0)
+    if margin:
+        prefix = _common_prefix([line[:margin] for line in rest if line])
+        margin = len(prefix)
+    start = 1 if first_inline else 0
+    out = lines[:start] + [line[margin:] for line in lines[start:]]
+    return "\n".join(out)
+
+
+def _common_prefix(prefixes: list[str]) -> str:
+    first = prefixes[0] if prefixes else ""
+    n = 0
+    while n < len(first) and all(len(p) > n and p[n] == first[n] for p in prefixes):
+        n += 1
+    return first[:n]
+
+
+# ---------------------------------------------------------------------------------------------
+# The transformer: parse tree to IR
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Clause:
+    """A clause of a block before it is placed into its IR node."""
+
+    kind: str
+    value: Any
+    span: ir.Span
+
+
+@v_args(meta=True)
+class _Builder(Transformer_NonRecursive):
+    """Builds IR bottom-up; collects (never raises) the structural errors it finds."""
+
+    def __init__(self, run: _Run):
+        super().__init__(visit_tokens=False)
+        self.run = run
+
+    def __default__(self, data, children, meta):  # pragma: no cover - grammar/IR mismatch
+        raise NotImplementedError(f"no IR for grammar rule {data!r}")
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _span(self, meta) -> ir.Span:
+        if getattr(meta, "empty", True):
+            return ir.Span(self.run.file, 1, 1, 1, 1)
+        end = max(meta.end_column - 1, 1)
+        return ir.Span(self.run.file, meta.line, meta.column, meta.end_line, end)
+
+    def _tspan(self, token: Token) -> ir.Span:
+        return _token_span(self.run, token)
+
+    def _error(self, code: str, message: str, span: ir.Span, hint: str = "") -> None:
+        self.run.error(code, message, span, hint)
+
+    def _once(self, clauses: list[_Clause], what: str) -> dict[str, _Clause]:
+        """Index clauses by kind, reporting any kind given twice."""
+        seen: dict[str, _Clause] = {}
+        for clause in clauses:
+            if clause.kind in seen:
+                first = seen[clause.kind].span
+                self._error(
+                    "E010",
+                    f"{what} has two '{clause.kind}' clauses",
+                    clause.span,
+                    f"the first one is on line {first.line}; keep one",
+                )
+            else:
+                seen[clause.kind] = clause
+        return seen
+
+    def _require(self, seen: dict[str, _Clause], kinds: tuple[str, ...], what: str, span):
+        missing = [k for k in kinds if k not in seen]
+        if missing:
+            listed = " and ".join(f"'{k}'" for k in missing)
+            self._error(
+                "E009",
+                f"{what} needs {listed}",
+                ir.Span(span.file, span.line, span.col, span.line, span.col),
+                "add " + ", ".join(_EXAMPLES[k] for k in missing),
+            )
+        return not missing
+
+    # -- top level ----------------------------------------------------------------------------
+
+    def start(self, meta, children):
+        params = tuple(c for c in children if isinstance(c, ir.Param))
+        models = tuple(c for c in children if isinstance(c, ir.Model))
+        tasks = tuple(c for c in children if isinstance(c, ir.Task))
+        return ir.Spec(params, models, tasks, self.run.file)
+
+    def formula(self, meta, children):
+        return children[0]
+
+    def param(self, meta, children):
+        name, value = children
+        return ir.Param(name.value, value, span=self._span(meta))
+
+    def name_list(self, meta, children):
+        return [(c.value, self._tspan(c)) for c in children]
+
+    # -- models -------------------------------------------------------------------------------
+
+    def model(self, meta, children):
+        name, *clauses = children
+        span = self._span(meta)
+        what = f"model '{name.value}'"
+        caps: list[ir.Capability] = []
+        for clause in clauses:
+            if clause.kind == "can":
+                caps.extend(clause.value)
+        seen = self._once([c for c in clauses if c.kind != "can"], what)
+        zero = ir.Num(Fraction(0), "0")
+        if not self._require(seen, ("size", "context"), what, span):
+            return ir.Model(name.value, zero, zero, zero, zero, tuple(caps), span)
+        price_in, price_out = seen["price"].value if "price" in seen else (zero, zero)
+        return ir.Model(
+            name.value,
+            seen["size"].value,
+            seen["context"].value,
+            price_in,
+            price_out,
+            tuple(caps),
+            span,
+        )
+
+    def model_size(self, meta, children):
+        return _Clause("size", children[0], self._span(meta))
+
+    def model_context(self, meta, children):
+        return _Clause("context", children[0], self._span(meta))
+
+    def model_price(self, meta, children):
+        unit = children[2] if len(children) > 2 else "Mtok"
+        scale = _PRICE_SCALE[unit]
+        prices = tuple(_scaled(e, scale) for e in children[:2])
+        return _Clause("price", prices, self._span(meta))
+
+    def price_unit(self, meta, children):
+        return children[-1].value
+
+    def model_can(self, meta, children):
+        names = children[0]
+        routed = len(children) > 1
+        return _Clause("can", [ir.Capability(n, routed, s) for n, s in names], self._span(meta))
+
+    def routed(self, meta, children):
+        return True
+
+    # -- tasks --------------------------------------------------------------------------------
+
+    def task(self, meta, children):
+        name, *items = children
+        span = self._span(meta)
+        what = f"task '{name.value}'"
+        singles = [c for c in items if isinstance(c, _Clause)]
+        seen = self._once(singles, what)
+        objective = seen["objective"].value if "objective" in seen else None
+        workers = seen["workers"].value if "workers" in seen else None
+        stage_types = (ir.MapStage, ir.ChainStage, ir.ReduceStage, ir.CombineStage, ir.RouteStage)
+        return ir.Task(
+            name=name.value,
+            data=tuple(c for c in items if isinstance(c, ir.Data)),
+            ops=tuple(c for c in items if isinstance(c, ir.Op)),
+            stages=tuple(c for c in items if isinstance(c, stage_types)),
+            boosters=tuple(c for c in items if isinstance(c, ir.VoteBooster | ir.RetryBooster)),
+            requirements=tuple(c for c in items if isinstance(c, ir.Requirement)),
+            objective=objective,
+            pins=tuple(c for c in items if isinstance(c, ir.Pin)),
+            baselines=tuple(c for c in items if isinstance(c, ir.Baseline)),
+            workers=workers,
+            span=span,
+        )
+
+    def steps(self, meta, children):
+        name, count = children
+        return ir.Data(name.value, "steps", count, None, self._span(meta))
+
+    def items(self, meta, children):
+        name, count, *size = children
+        return ir.Data(name.value, "items", count, size[0] if size else None, self._span(meta))
+
+    def item_size(self, meta, children):
+        return children[0]
+
+    # -- ops ----------------------------------------------------------------------------------
+
+    def op(self, meta, children):
+        name = children[0]
+        span = self._span(meta)
+        what = f"op '{name.value}'"
+        granularity = next((c for c in children if isinstance(c, ir.Granularity)), None)
+        models: tuple[str, ...] = ()
+        clauses: list[_Clause] = []
+        per_model: list[ir.ModelSuccess] = []
+        for child in children[1:]:
+            match child:
+                case _Clause(kind="on"):
+                    models = tuple(n for n, _ in child.value)
+                case _Clause(kind="success_on"):
+                    per_model.append(child.value)
+                case _Clause():
+                    clauses.append(child)
+        seen = self._once(clauses, what)
+        models_seen: dict[str, ir.Span] = {}
+        for ms in per_model:
+            if ms.model in models_seen:
+                self._error(
+                    "E010",
+                    f"{what} has two 'success on {ms.model}' clauses",
+                    ms.span,
+                    f"the first one is on line {models_seen[ms.model].line}; keep one",
+                )
+            models_seen.setdefault(ms.model, ms.span)
+        zero = ir.Num(Fraction(0), "0")
+        complete = self._require(seen, ("reads", "writes", "success"), what, span)
+        return ir.Op(
+            name=name.value,
+            granularity=granularity,
+            models=models,
+            reads=seen["reads"].value if complete else zero,
+            writes=seen["writes"].value if complete else zero,
+            success=seen["success"].value if complete else (),
+            success_on=tuple(per_model),
+            rival=seen["rival"].value if "rival" in seen else None,
+            red_flag=seen["red_flag"].value if "red_flag" in seen else None,
+            prompt=seen["prompt"].value if "prompt" in seen else None,
+            answer=seen["answer"].value if "answer" in seen else "text",
+            span=span,
+        )
+
+    def granularity(self, meta, children):
+        var, data, *upto = children
+        return ir.Granularity(var.value, data.value, upto[0] if upto else None, self._span(meta))
+
+    def upto(self, meta, children):
+        return children[0]
+
+    def op_models(self, meta, children):
+        return _Clause("on", children[0], self._span(meta))
+
+    def reads(self, meta, children):
+        return _Clause("reads", children[0], self._span(meta))
+
+    def writes(self, meta, children):
+        return _Clause("writes", children[0], self._span(meta))
+
+    def _outcomes(self, value) -> tuple[ir.Outcome, ...]:
+        if isinstance(value, tuple):
+            return value
+        return (ir.Outcome(ir.Num(Fraction(1), "1"), value, value.span),)
+
+    def success(self, meta, children):
+        return _Clause("success", self._outcomes(children[0]), self._span(meta))
+
+    def success_on(self, meta, children):
+        model, value = children
+        span = self._span(meta)
+        outcomes = self._outcomes(value)
+        return _Clause("success_on", ir.ModelSuccess(model.value, outcomes, span), span)
+
+    def mixture(self, meta, children):
+        return tuple(children)
+
+    def outcome(self, meta, children):
+        weight, p = children
+        return ir.Outcome(weight, p, self._span(meta))
+
+    def rival(self, meta, children):
+        return _Clause("rival", children[0], self._span(meta))
+
+    def red_flag(self, meta, children):
+        span = self._span(meta)
+        max_writes: ir.Expr | None = None
+        unparsable = False
+        keep: ir.Expr | None = None
+        for child in children:
+            match child:
+                case ("writes", expr, cspan):
+                    if max_writes is not None:
+                        self._error("E010", "red_flag has two 'writes >' conditions", cspan)
+                    max_writes = expr
+                case ("unparsable", _, cspan):
+                    if unparsable:
+                        self._error("E010", "red_flag has two 'unparsable' conditions", cspan)
+                    unparsable = True
+                case ("keep", expr, _):
+                    keep = expr
+        return _Clause("red_flag", ir.RedFlag(max_writes, unparsable, keep, span), span)
+
+    def flag_writes(self, meta, children):
+        return ("writes", children[0], self._span(meta))
+
+    def flag_unparsable(self, meta, children):
+        return ("unparsable", None, self._span(meta))
+
+    def keep(self, meta, children):
+        return ("keep", children[0], self._span(meta))
+
+    def _string(self, token: Token) -> str:
+        text, problem = decode_string(token.value)
+        if problem:
+            self._error(
+                "E011",
+                problem,
+                self._tspan(token),
+                'escapes are \\\\ \\" \\n \\t \\r \\0 and \\u{hex}; or use """ for verbatim text',
+            )
+        return text
+
+    def prompt_text(self, meta, children):
+        span = self._span(meta)
+        return _Clause("prompt", ir.Prompt(text=self._string(children[0]), span=span), span)
+
+    def prompt_file(self, meta, children):
+        span = self._span(meta)
+        return _Clause("prompt", ir.Prompt(file=self._string(children[0]), span=span), span)
+
+    def answer(self, meta, children):
+        return _Clause("answer", children[-1].value, self._span(meta))
+
+    # -- stages -------------------------------------------------------------------------------
+
+    def map_stage(self, meta, children):
+        ops, over, *rest = children
+        overlap = next((v for k, v in rest if k == "overlap"), None)
+        success = next((v for k, v in rest if k == "success"), None)
+        names = tuple(n for n, _ in ops)
+        return ir.MapStage(names, over.value, overlap, success, self._span(meta))
+
+    def overlap(self, meta, children):
+        return ("overlap", children[0])
+
+    def stage_success(self, meta, children):
+        return ("success", children[0])
+
+    def chain_stage(self, meta, children):
+        ops, over, *history = children
+        names = tuple(n for n, _ in ops)
+        policy = history[0] if history else "stateless"
+        return ir.ChainStage(names, over.value, policy, self._span(meta))
+
+    def history(self, meta, children):
+        return children[-1].value
+
+    def reduce_stage(self, meta, children):
+        op, *fanin = children
+        return ir.ReduceStage(op.value, fanin[0] if fanin else None, self._span(meta))
+
+    def fanin(self, meta, children):
+        return children[0]
+
+    def fanin_choose(self, meta, children):
+        return None
+
+    def combine_stage(self, meta, children):
+        return ir.CombineStage(children[0].value, self._span(meta))
+
+    def route_stage(self, meta, children):
+        op, classifier = children
+        return ir.RouteStage(op.value, classifier.value, self._span(meta))
+
+    # -- boosters, requirements, objective, pins ----------------------------------------------
+
+    def allow_vote(self, meta, children):
+        kind, *rest = children
+        limit = next((v for k, v in rest if k == "max"), None)
+        ops = next((v for k, v in rest if k == "on"), ())
+        return ir.VoteBooster(kind, limit, ops, self._span(meta))
+
+    def vote_kind(self, meta, children):
+        return children[0].value
+
+    def allow_retry(self, meta, children):
+        check: str = ""
+        limit = None
+        ops: tuple[str, ...] = ()
+        for child in children:
+            match child:
+                case Token():
+                    check = child.value
+                case ("max", value):
+                    limit = value
+                case ("on", value):
+                    ops = value
+        return ir.RetryBooster(check, limit, ops, self._span(meta))
+
+    def limit(self, meta, children):
+        return ("max", children[0])
+
+    def on_ops(self, meta, children):
+        return ("on", tuple(n for n, _ in children[0]))
+
+    def _metric(self, token: Token) -> str:
+        if token.value not in ir.METRICS:
+            close = difflib.get_close_matches(token.value, ir.METRICS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else ""
+            self._error(
+                "E013",
+                f"unknown metric '{token.value}'; the metrics are " + ", ".join(ir.METRICS),
+                self._tspan(token),
+                hint,
+            )
+        return token.value
+
+    def require(self, meta, children):
+        metric, cmp, bound = children
+        return ir.Requirement(self._metric(metric), cmp, bound, self._span(meta))
+
+    def compare(self, meta, children):
+        return children[0].value
+
+    def objective(self, meta, children):
+        sense, metric = children
+        span = self._span(meta)
+        return _Clause("objective", ir.Objective(sense, self._metric(metric), span), span)
+
+    def sense(self, meta, children):
+        return children[0].value
+
+    def workers(self, meta, children):
+        return _Clause("workers", children[0], self._span(meta))
+
+    def pin(self, meta, children):
+        return children[0]
+
+    def pin_body(self, meta, children):
+        op, fld, value = children
+        if fld.value not in ir.PIN_FIELDS:
+            close = difflib.get_close_matches(fld.value, ir.PIN_FIELDS, n=1)
+            self._error(
+                "E012",
+                f"unknown decision '{op.value}.{fld.value}'; the decisions of an op are "
+                + ", ".join(ir.PIN_FIELDS),
+                self._tspan(fld),
+                f"did you mean '{op.value}.{close[0]}'?" if close else "",
+            )
+        return ir.Pin(op.value, fld.value, value, self._span(meta))
+
+    def baseline(self, meta, children):
+        name, *pins = children
+        return ir.Baseline(name.value, tuple(pins), self._span(meta))
+
+    # -- formulas -----------------------------------------------------------------------------
+
+    def num(self, meta, children):
+        token = children[0]
+        value = number_value(token.value)
+        if value is None:
+            self._error(
+                "E005",
+                f"number '{token.value[:40]}' is out of range",
+                self._tspan(token),
+                f"literals may have at most {MAX_LITERAL} characters and a decimal exponent "
+                f"within ±{MAX_EXPONENT}; use a formula such as 2^64 for bigger sizes",
+            )
+            value = Fraction(0)
+        return ir.Num(value, token.value, self._span(meta))
+
+    def name(self, meta, children):
+        return ir.Name(children[0].value, self._span(meta))
+
+    def call(self, meta, children):
+        func, *args = children
+        span = self._span(meta)
+        if func.value not in ir.FUNCTIONS:
+            close = difflib.get_close_matches(func.value, ir.FUNCTIONS, n=1)
+            self._error(
+                "E006",
+                f"unknown function '{func.value}'; the functions are " + ", ".join(ir.FUNCTIONS),
+                self._tspan(func),
+                f"did you mean '{close[0]}'?" if close else "",
+            )
+        else:
+            low, high = _ARITY[func.value]
+            if not low <= len(args) <= high:
+                want = str(low) if low == high else f"{low} to {high}"
+                if high > 9:
+                    want = f"at least {low}"
+                self._error(
+                    "E007",
+                    f"{func.value}() takes {want} argument{'s' if high > 1 else ''}, "
+                    f"not {len(args)}",
+                    span,
+                    "log(x) is the natural logarithm, log(x, b) the logarithm in base b"
+                    if func.value == "log"
+                    else "",
+                )
+        return ir.Call(func.value, tuple(args), span)
+
+    def neg(self, meta, children):
+        return ir.Neg(children[0], self._span(meta))
+
+    def _bin(self, op: ir.BinOpKind, children, meta):
+        left, right = children
+        return ir.BinOp(op, left, right, self._span(meta))
+
+    def add(self, meta, children):
+        return self._bin("+", children, meta)
+
+    def sub(self, meta, children):
+        return self._bin("-", children, meta)
+
+    def mul(self, meta, children):
+        return self._bin("*", children, meta)
+
+    def div(self, meta, children):
+        return self._bin("/", children, meta)
+
+    def pow(self, meta, children):
+        return self._bin("^", children, meta)
+
+
+_ARITY = {
+    "log": (1, 2),
+    "log2": (1, 1),
+    "ln": (1, 1),
+    "exp": (1, 1),
+    "sqrt": (1, 1),
+    "ceil": (1, 1),
+    "floor": (1, 1),
+    "min": (1, 99),
+    "max": (1, 99),
+}
+
+_EXAMPLES = {
+    "size": "'size 1' (the relative model size)",
+    "context": "'context 128k' (the context window in tokens)",
+    "reads": "'reads 600 tokens'",
+    "writes": "'writes 50 tokens'",
+    "success": "'success 0.99' (the probability that one response is right)",
+}
+
+
+def _scaled(expr: ir.Expr, scale: int) -> ir.Expr:
+    """A price per ``scale`` tokens, as a price per million tokens."""
+    if scale == 1:
+        return expr
+    if isinstance(expr, ir.Num):
+        return ir.Num(expr.value * scale, "", expr.span)
+    return ir.BinOp("*", expr, ir.Num(Fraction(scale), str(scale)), expr.span)
