@@ -18,6 +18,7 @@ from aalp.ir import (
     Granularity,
     MapStage,
     Model,
+    ModelSuccess,
     Name,
     Neg,
     Num,
@@ -137,6 +138,67 @@ def debugging(b=3, k=5, l=40, history="full") -> FakeChecked:  # noqa: E741
     return checked([model("m", context=10**9, can=("qa", "fix"))], t, params)
 
 
+def sorting(n=100, fanin=None, overlap=None, workers=None) -> FakeChecked:
+    """Sort chunks of x items, then merge them in a tree of the given fan-in (Chen et al.)."""
+    t = Task(
+        "sort",
+        (Data("items", "items", E(n), E(4)),),
+        (
+            op("sort", "50 + 4*x", "4*x", "0.999^x", over="items"),
+            op("merge", "20 + 8*x", "4*x", "0.9995^x", over="items"),
+        ),
+        (
+            MapStage(("sort",), "items", E(overlap) if overlap is not None else None),
+            ReduceStage("merge", E(fanin) if fanin is not None else None),
+        ),
+        boosters=(VoteBooster("majority", E(9)), RetryBooster("exact", E(4), ("merge",))),
+        workers=E(workers) if workers is not None else None,
+    )
+    return checked([model("m", size=2, can=("sort", "merge"))], t)
+
+
+def routing(k=8, n=2000) -> FakeChecked:
+    """k-task routing (AALPs §3.1): a generalist of size k, or a specialist behind a router."""
+    t = Task(
+        "route",
+        (Data("queries", "items", E(10)),),
+        (
+            op(
+                "solve",
+                "n",
+                20,
+                "0.95",
+                models=("big", "small"),
+                success_on=(ModelSuccess("small", (Outcome(E(1), E("0.97")),)),),
+            ),
+            op("classify", 30, 2, "0.99", models=("tiny",)),
+        ),
+        (MapStage(("solve",), "queries"), RouteStage("solve", "classify")),
+        boosters=(VoteBooster("majority", None, ("classify", "solve")),),
+    )
+    models = [
+        model("big", size="k", can=("solve",)),
+        model("small", size=1, routed=("solve",)),
+        model("tiny", size="1/4", can=("classify",)),
+    ]
+    return checked(models, t, {"k": Fraction(k), "n": Fraction(n)})
+
+
+def verified(check="judge", mixture=None, retries_max=None) -> FakeChecked:
+    """A map whose op is retried until an exact check or an LLM judge accepts it."""
+    ops = [op("gen", 100, 50, "0.6", mixture=mixture)]
+    if check != "exact":
+        ops.append(op("judge", 150, 3, "0.9"))
+    t = Task(
+        "verified",
+        (Data("items", "items", E(20)),),
+        tuple(ops),
+        (MapStage(("gen",), "items"),),
+        boosters=(RetryBooster(check, E(retries_max) if retries_max else None, ("gen",)),),
+    )
+    return checked([model("m", can=("gen", "judge"))], t)
+
+
 def test_formula_builder():
     assert E("2^d - 1") == BinOp("-", BinOp("^", Num(Fraction(2)), Name("d")), Num(Fraction(1)))
     assert E("min(x, 3)") == Call("min", (Name("x"), Num(Fraction(3))))
@@ -160,4 +222,7 @@ __all__ = [
     "hanoi",
     "model",
     "op",
+    "routing",
+    "sorting",
+    "verified",
 ]
