@@ -313,6 +313,11 @@ class _Checker:
         for task in self.spec.tasks:
             _TaskChecker(self, task).run()
         self.check_unused()
+        # A typo makes the name it meant look unused: warn about unused declarations only once
+        # the spec is otherwise correct, so every warning is worth reading.
+        if has_errors(self.diags):
+            unused = {codes.UNUSED_PARAM, codes.UNUSED_MODEL, codes.UNUSED_DATA, codes.UNUSED_OP}
+            self.diags = [d for d in self.diags if d.code not in unused]
 
     def check_duplicates(self) -> None:
         def dupes(items: Iterable[tuple[str, Span]], kind: str) -> None:
@@ -334,12 +339,30 @@ class _Checker:
         dupes(((p.name, p.span) for p in spec.params), "parameter")
         dupes(((m.name, m.span) for m in spec.models), "model")
         dupes(((t.name, t.span) for t in spec.tasks), "task")
-        # Data names share one namespace with the parameters (both are size names in formulas).
-        dupes(
-            [(p.name, p.span) for p in spec.params]
-            + [(d.name, d.span) for t in spec.tasks for d in t.data],
-            "size name",
-        )
+        # Data names share one namespace with the parameters (both are size names in
+        # formulas), and env is flat, so a data name must differ from every parameter and from
+        # the data of other tasks.
+        owners: dict[str, str] = {p.name: "a parameter" for p in spec.params}
+        for task in spec.tasks:
+            local: set[str] = set()
+            for datum in task.data:
+                if datum.name in local:
+                    self.error(
+                        codes.DUPLICATE,
+                        f"data '{datum.name}' is declared twice in task '{task.name}'",
+                        datum.span,
+                        "rename one of them or remove the second",
+                    )
+                elif datum.name in owners:
+                    self.error(
+                        codes.DUPLICATE,
+                        f"data '{datum.name}' has the name of {owners[datum.name]}",
+                        datum.span,
+                        "parameters and data share one namespace; rename one of them",
+                    )
+                local.add(datum.name)
+            for name in local:
+                owners.setdefault(name, f"the data of task '{task.name}'")
         for task in spec.tasks:
             dupes(((o.name, o.span) for o in task.ops), "op")
             dupes(((b.name, b.span) for b in task.baselines), "baseline")
@@ -423,6 +446,7 @@ class _Checker:
                         codes.NOT_A_COUNT,
                         f"{what} is too large to represent (it overflows)",
                         self.at(datum.count, datum.span),
+                        "sizes up to about 1e308 are supported",
                     )
                     count = None
                 elif count < 1 or not _is_int(count):
@@ -443,6 +467,7 @@ class _Checker:
                         f"data '{datum.name}' has {fmt_number(tokens)} tokens per unit; "
                         "it must be positive",
                         self.at(datum.tokens, datum.span),
+                        "write the size of one unit in tokens, e.g. 'of 500 tokens'",
                     )
             scope[datum.name] = f"data of task '{task.name}'"
             if count is None:
@@ -632,6 +657,7 @@ class _TaskChecker:
                             f"the 'upto' bound of '{op.name}' must be a positive whole number, "
                             f"but it is {fmt_number(upto)}",
                             self.c.at(gran.upto, self.span(gran)),
+                            "upto caps the units one call may handle",
                         )
                         upto = None
                     hi = upto if hi is None or upto is None else min(hi, upto)
@@ -733,6 +759,7 @@ class _TaskChecker:
                             f"the red flag of '{op.name}' allows {fmt_number(val)} tokens"
                             f"{_at_x(x)}; it must be positive",
                             self.c.at(flag.max_writes, fspan),
+                            "the red flag discards responses longer than this many tokens",
                         )
                         break
             if flag.keep is not None:
@@ -768,6 +795,12 @@ class _TaskChecker:
                     f"add 'can {op.name}' to model '{name}' or remove it from the op",
                 )
         if op.models and not capable and all(m in known for m in op.models):
+            # one error says it all: drop the per-model warnings just made for this op
+            self.c.diags = [
+                d
+                for d in self.c.diags
+                if not (d.code == codes.MODEL_CANNOT and f"op '{op.name}'" in d.message)
+            ]
             self.c.error(
                 codes.NO_CAPABLE_MODEL,
                 f"no model listed for op '{op.name}' can perform it",
@@ -1037,6 +1070,7 @@ class _TaskChecker:
                                 f"the vote maximum is {fmt_number(val)}; it must be a whole "
                                 "number of at least 1",
                                 self.c.at(mx, span),
+                                "max bounds the votes the optimizer may choose: 1, 2, 3, ...",
                             )
                 case RetryBooster(check=chk, max=mx):
                     known = chk == "exact" or self.op_ref(chk, span, "'allow retry until'")
@@ -1055,6 +1089,7 @@ class _TaskChecker:
                                 f"the retry maximum is {fmt_number(val)}; it must be a whole "
                                 "number of at least 1",
                                 self.c.at(mx, span),
+                                "max bounds the tries per decision; omit it for unbounded retries",
                             )
         if self.task.workers is not None:
             span = self.span(self.task)
@@ -1065,6 +1100,7 @@ class _TaskChecker:
                     f"the number of workers is {fmt_number(val)}; it must be a whole number of "
                     "at least 1",
                     self.c.at(self.task.workers, span),
+                    "workers is how many calls may run at once",
                 )
 
     def check_requirements(self) -> None:
@@ -1093,6 +1129,7 @@ class _TaskChecker:
                     codes.BAD_BOUND,
                     f"the bound on {req.metric} is {fmt_number(val)}; it must be positive",
                     self.c.at(req.bound, span),
+                    "costs, budgets and latencies are above zero",
                 )
         objective = self.task.objective
         if objective is None:

@@ -110,6 +110,22 @@ def _display(line: str, col: int) -> tuple[str, int]:
     return text, at
 
 
+_WIDTH = 96  # source lines longer than this are shown as a window around the caret
+
+
+def _window(text: str, start: int, end: int) -> tuple[str, int, int]:
+    """Cut a long line to a window around columns ``start``..``end`` (1-based, inclusive)."""
+    if len(text) <= _WIDTH:
+        return text, start, end
+    end = min(end, start + _WIDTH // 2)
+    left = max(0, min(start - 1 - _WIDTH // 3, len(text) - _WIDTH))
+    right = left + _WIDTH
+    prefix = "..." if left > 0 else ""
+    suffix = "..." if right < len(text) else ""
+    shift = len(prefix) - left
+    return prefix + text[left:right] + suffix, start + shift, end + shift
+
+
 def render(diag: Diagnostic, source: str | None = None, *, color: bool = False) -> str:
     """Render ``diag`` as ``file:line:col: severity[CODE]: message``, the source line with a
     caret under the offending token, and the hint. ``source`` is the whole text of the file;
@@ -139,6 +155,7 @@ def render(diag: Diagnostic, source: str | None = None, *, color: bool = False) 
             end = max(len(text), start)  # a multi-line token: underline to the end of its line
         else:
             end = start
+        text, start, end = _window(text, start, end)
         gutter = str(span.line)
         pad = " " * len(gutter)
         carets = "^" * max(1, end - start + 1)
