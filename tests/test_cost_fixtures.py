@@ -123,7 +123,7 @@ def hanoi(disks: int = 10, p: str = "0.9978^x", keep=None, require="0.95") -> Fa
     return checked([model("m", can=("move",))], t, {"disks": Fraction(disks)})
 
 
-def debugging(b=3, k=5, l=40, history="full") -> FakeChecked:  # noqa: E741
+def debugging(b=3, k=5, l=40, history="full", context=10**9) -> FakeChecked:  # noqa: E741
     """A QA/developer conversation over b bugs in k functions of l tokens (AALPs §3.2)."""
     t = Task(
         "debug",
@@ -135,7 +135,7 @@ def debugging(b=3, k=5, l=40, history="full") -> FakeChecked:  # noqa: E741
         (ChainStage(("qa", "fix"), "bugs", history),),
     )
     params = {"b": Fraction(b), "k": Fraction(k), "l": Fraction(l)}
-    return checked([model("m", context=10**9, can=("qa", "fix"))], t, params)
+    return checked([model("m", context=context, can=("qa", "fix"))], t, params)
 
 
 def sorting(n=100, fanin=None, overlap=None, workers=None) -> FakeChecked:
