@@ -33,6 +33,7 @@ from .cost_types import METRIC_FIELDS, DecisionError
 from .ir import ChainStage, MapStage, ReduceStage, Task
 
 BLOCK = 1 << 18  # decisions simulated at once
+Z95 = 1.959963984540054  # the 97.5% quantile of the standard normal
 MAX_DECISIONS = 2 * 10**9  # beyond this a simulation would take too long: refuse clearly
 
 
@@ -51,7 +52,7 @@ class Dist:
     q50: float
     q95: float
 
-    def interval(self, z: float = 1.96) -> tuple[float, float]:
+    def interval(self, z: float = Z95) -> tuple[float, float]:
         return self.mean - z * self.stderr, self.mean + z * self.stderr
 
 
@@ -68,12 +69,12 @@ class SimResult:
     def success(self) -> float:
         return self.successes / self.runs
 
-    def wilson(self, z: float = 1.96) -> tuple[float, float]:
+    def wilson(self, z: float = Z95) -> tuple[float, float]:
         """Wilson score interval for the success probability."""
         return wilson(self.successes, self.runs, z)
 
 
-def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     """The Wilson score interval of a binomial proportion."""
     if n == 0:
         return 0.0, 1.0
@@ -81,7 +82,9 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     denom = 1 + z * z / n
     center = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, center - half), min(1.0, center + half)
+    lo = 0.0 if successes == 0 else max(0.0, center - half)
+    hi = 1.0 if successes == n else min(1.0, center + half)
+    return lo, hi
 
 
 # ---------------------------------------------------------------------------------------------
