@@ -21,8 +21,10 @@ from .suggest import did_you_mean
 #: Sub-command name -> "module:attribute" of its click command.
 COMMANDS: dict[str, str] = {
     "check": "aalp.commands.check:command",
+    "explain": "aalp.commands.explain:command",
     "explore": "aalp.commands.explore:command",
     "fmt": "aalp.commands.fmt:command",
+    "graph": "aalp.commands.graph:command",
     "parse": "aalp.commands.parse:command",
 }
 

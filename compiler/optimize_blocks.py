@@ -48,7 +48,7 @@ class BlockState:
     vars: list[Var]
     history: list[tuple[str, tuple[str, ...]]]
     choices: list[list[Decisions]]  # per op: model + booster decisions
-    points: dict[tuple, Point | None] = field(default_factory=dict)
+    points: dict[tuple, list[Point]] = field(default_factory=dict)
 
 
 def op_choices(space: Space, op: str, pins: Mapping[str, Value]) -> list[Decisions]:
@@ -177,38 +177,51 @@ def _x_var(task: Task, checked: Any, ops: tuple[str, ...], lo: int, hi: int, dat
     return Var(tuple(f"{o}.x" for o in ops), lo, hi, n)
 
 
-def block_points(
-    state: BlockState, base: Decisions, evaluator: Evaluator, limit: int | None = None
-) -> list[Point]:
-    """Every valid assignment of the block at the current candidates, as Pareto points."""
-    var_lists = [[(i, val) for i, val in enumerate(v.values)] for v in state.vars]
-    hist_lists = [list(enumerate(opts)) for _op, opts in state.history]
-    choice_lists = [list(enumerate(c)) for c in state.choices]
+def block_points(state: BlockState, base: Decisions, evaluator: Evaluator) -> list[Point]:
+    """Every valid assignment of the block at the current candidates, as Pareto points.
+
+    Results are cached per assignment of the integer and history decisions, so refining the
+    candidates only evaluates the new values.
+    """
+    var_lists = [list(v.values) for v in state.vars]
+    hist_lists = [list(opts) for _op, opts in state.history]
+    families = [[_family(c) for c in choices] for choices in state.choices]
     out: list[Point] = []
-    nv, nh = len(var_lists), len(hist_lists)
+    for outer in itertools.product(*var_lists, *hist_lists):
+        cached = state.points.get(outer)
+        if cached is None:
+            cached = _inner(state, base, evaluator, outer, families)
+            state.points[outer] = cached
+        out.extend(cached)
+    return out
+
+
+def _inner(
+    state: BlockState,
+    base: Decisions,
+    evaluator: Evaluator,
+    outer: tuple,
+    families: list[list[tuple | None]],
+) -> list[Point]:
+    nv = len(state.vars)
+    head: Decisions = {}
+    for var, val in zip(state.vars, outer[:nv], strict=True):
+        for k in var.keys:
+            head[k] = val
+    for (op, _opts), h in zip(state.history, outer[nv:], strict=True):
+        head[f"{op}.history"] = h
+    out: list[Point] = []
     saturated: tuple | None = None
-    for combo in itertools.product(*var_lists, *hist_lists, *choice_lists):
-        key = tuple(val for _i, val in combo[:nv]) + tuple(i for i, _ in combo[nv:])
+    index_lists = [range(len(c)) for c in state.choices]
+    for idx in itertools.product(*index_lists):
         # More votes or retries only raise success (and cost): once a family has reached
         # success 1 - 1e-15, or cannot run at all, its larger counts are dominated.
-        family = _family(combo[-1][1]) if choice_lists else None
-        if family is not None and saturated == (key[:-1], family):
+        family = families[-1][idx[-1]] if families else None
+        if family is not None and saturated == (idx[:-1], family):
             continue
-        if key in state.points:
-            p = state.points[key]
-            if p is not None:
-                out.append(p)
-            if family is not None and (p is None or p.success >= 1 - 1e-15):
-                saturated = (key[:-1], family)
-            continue
-        mine: Decisions = {}
-        for var, (_i, val) in zip(state.vars, combo[:nv], strict=True):
-            for k in var.keys:
-                mine[k] = val
-        for (op, _opts), (_i, h) in zip(state.history, combo[nv : nv + nh], strict=True):
-            mine[f"{op}.history"] = h
-        for _i, c in combo[nv + nh :]:
-            mine.update(c)
+        mine = dict(head)
+        for choices, i in zip(state.choices, idx, strict=True):
+            mine.update(choices[i])
         full = {**_strip(base, mine), **mine}
         stages = [evaluator.stage(i, full) for i in state.block.stages]
         point = None
@@ -217,12 +230,10 @@ def block_points(
             success = 1.0
             for s in stages:
                 success *= s.success
-            point = Point(tuple(sorted(mine.items())), metrics, success, key)
-        state.points[key] = point
-        if point is not None:
+            point = Point(tuple(sorted(mine.items())), metrics, success, (*outer, *idx))
             out.append(point)
         if family is not None and (point is None or point.success >= 1 - 1e-15):
-            saturated = (key[:-1], family)
+            saturated = (idx[:-1], family)
     return out
 
 

@@ -1,0 +1,76 @@
+"""``aalp explain FILE``: find the optimal plan and explain it (docs/explain.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .common import EXIT_SPEC, define_option, load_or_exit, spec_argument
+
+
+@click.command("explain")
+@spec_argument
+@define_option
+@click.option(
+    "--format",
+    "fmt_",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Text for people (a tree and tables) or JSON for tools.",
+)
+@click.option("--task", "task_name", default=None, help="The task to explain (default: first).")
+@click.option("--objective", default=None, metavar="METRIC", help="Override the spec's objective.")
+@click.option(
+    "--pin",
+    "pins",
+    multiple=True,
+    metavar="OP.FIELD=VALUE",
+    help="Fix a decision (--pin move.x=1, --pin move.vote=none).",
+)
+@click.option(
+    "--no-growth", is_flag=True, help="Skip the numeric growth fit (faster on large specs)."
+)
+def command(
+    file: Path,
+    defines: dict[str, str],
+    fmt_: str,
+    task_name: str | None,
+    objective: str | None,
+    pins: tuple[str, ...],
+    no_growth: bool,
+) -> None:
+    """Optimize the task in FILE and explain the plan.
+
+    Prints the plan as a tree with each call's decisions and cost, the totals beside every
+    baseline with its improvement ratio, the growth class of the cost in the task's size, the
+    Pareto frontier and the assumptions. Exits 1 when no plan meets the requirements (with the
+    reasons), 2 on bad usage.
+    """
+    from ..diagnostics import SpecError
+    from ..explain import render_text, report, to_json
+    from ..optimize import optimize
+    from ..space import parse_pin_text
+
+    checked = load_or_exit(file, defines)
+    for p in pins:
+        try:
+            parse_pin_text(p)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="'--pin'") from None
+    try:
+        result = optimize(checked, task_name, objective, list(pins))
+        rep = report(
+            checked, result, growth=not no_growth, objective=objective, extra_pins=list(pins)
+        )
+    except SpecError as err:
+        raise click.UsageError("; ".join(d.message for d in err.diagnostics)) from None
+    if fmt_ == "json":
+        click.echo(to_json(rep), nl=False)
+    else:
+        width = None if sys.stdout.isatty() else 80
+        click.echo(render_text(rep, width), nl=False)
+    if not result.feasible:
+        raise click.exceptions.Exit(EXIT_SPEC)

@@ -1,0 +1,419 @@
+"""``explain``: the optimized plan as a report, in JSON (documented in docs/explain.md) and text.
+
+``report`` turns an ``OptimizeResult`` into a plain dict (the JSON output, stable key order and
+byte-identical for the same input); ``render_text`` prints that dict as a rich tree and tables
+readable in 80 columns (plain text when piped).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from .growth import Growth, ladder, resized, size_variable, theta
+from .optimize import BaselineResult, FrontierPoint, OptimizeResult, Plan, optimize
+from .optimize_pareto import METRIC_KEYS
+
+SCHEMA_VERSION = 1
+
+
+def _num(v: Any) -> Any:
+    """A JSON-safe number: floats rounded to 12 significant digits, inf/nan as strings."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return v
+    f = float(v)
+    if math.isnan(f):
+        return "nan"
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
+    if f == int(f) and abs(f) < 2**53:
+        return int(f)
+    return float(f"{f:.12g}")
+
+
+def _metrics(m: Mapping[str, float]) -> dict[str, Any]:
+    return {k: _num(m[k]) for k in METRIC_KEYS}
+
+
+def _plan_stages(plan: Plan) -> list[dict[str, Any]]:
+    out = []
+    for st in plan.evaluation.stages:
+        if st.kind in ("combine", "route"):
+            continue
+        ops = []
+        for o in st.op_evals:
+            ops.append(
+                {
+                    "op": o.op,
+                    "role": o.role,
+                    "model": o.model,
+                    "booster": o.booster,
+                    "votes": o.votes,
+                    "retries": _num(o.retries) if o.retries is not None else None,
+                    "check": o.check,
+                    "x": o.x,
+                    "level": o.level,
+                    "reads": _num(o.reads),
+                    "writes": _num(o.writes),
+                    "history_reads": _num(o.history_reads),
+                    "decisions": o.decisions,
+                    "samples_per_decision": _num(o.samples),
+                    "success_per_decision": _num(o.success),
+                    "metrics": _metrics(o.metrics.as_dict()),
+                    "cost_share": _num(o.cost_share),
+                }
+            )
+        out.append(
+            {
+                "index": st.index,
+                "kind": st.kind,
+                "ops": list(st.ops),
+                "over": st.over,
+                "chunks": st.chunks,
+                "x": st.x,
+                "history": st.history,
+                "fanin": st.fanin,
+                "levels": [list(lv) for lv in st.levels],
+                "metrics": _metrics(st.metrics.as_dict()),
+                "success": _num(st.success),
+                "calls": ops,
+            }
+        )
+    return out
+
+
+def _growth(g: Growth | None) -> dict[str, Any] | None:
+    if g is None:
+        return None
+    return {
+        "variable": g.variable,
+        "metric": g.metric,
+        "class": g.pretty(),
+        "claimed": g.claimed,
+        "fitted_slope": _num(round(g.slope, 4)),
+        "ratio_slope": _num(round(g.ratio_slope, 4)),
+        "confirmed": g.confirmed,
+        "sizes": [_num(s) for s in g.sizes],
+        "values": [_num(v) for v in g.values],
+    }
+
+
+def _frontier(points: tuple[FrontierPoint, ...], metric: str) -> list[dict[str, Any]]:
+    return [
+        {
+            metric: _num(p.metrics[metric]),
+            "success": _num(p.success),
+            "latency": _num(p.metrics["latency"]),
+            "decisions": {k: _num(v) for k, v in p.decisions.items()},
+        }
+        for p in points
+    ]
+
+
+def _baseline(b: BaselineResult, metric: str, growth: Growth | None) -> dict[str, Any]:
+    plan = b.plan
+    return {
+        "name": b.name,
+        "pins": {k: _num(v) for k, v in b.pins.items()},
+        "feasible": bool(plan is not None and plan.meets),
+        "metrics": _metrics(plan.metrics) if plan else None,
+        "success": _num(plan.success) if plan else None,
+        "ratio": _num(b.ratio) if b.ratio is not None else None,
+        "decisions": {k: _num(v) for k, v in plan.decisions.items()} if plan else None,
+        "problems": list(plan.problems) if plan else [],
+        "growth": _growth(growth),
+    }
+
+
+def growth_series(
+    checked: Any,
+    result: OptimizeResult,
+    objective: str | None = None,
+    extra_pins: Any = None,
+) -> tuple[Growth | None, dict[str, Growth]]:
+    """Re-optimize on a ladder of sizes of the task's size variable; classify the growth of
+    the plan's objective and of every baseline's."""
+    from .growth import classify
+
+    task = next(t for t in checked.spec.tasks if t.name == result.task)
+    var = size_variable(task)
+    if var is None or var not in checked.env:
+        return None, {}
+    metric = result.objective[1] if result.objective[1] != "success" else "cost"
+    n0 = float(checked.env[var])
+    sizes = ladder(n0)
+    plan_pts: list[tuple[float, float]] = []
+    base_pts: dict[str, list[tuple[float, float]]] = {b.name: [] for b in result.baselines}
+    for n in sizes:
+        r = optimize(resized(checked, var, n), result.task, objective, extra_pins, frontier=False)
+        if r.feasible and r.plan is not None:
+            plan_pts.append((n, r.plan.value(metric)))
+        for b in r.baselines:
+            if b.plan is not None and b.plan.valid:
+                base_pts[b.name].append((n, b.plan.value(metric)))
+
+    def fit(pts: list[tuple[float, float]]) -> Growth | None:
+        pts = [(x, y) for x, y in pts if y > 0 and math.isfinite(y)]
+        if len(pts) < 3:
+            return None
+        return classify([p[0] for p in pts], [p[1] for p in pts], var, metric)
+
+    return fit(plan_pts), {k: g for k, v in base_pts.items() if (g := fit(v)) is not None}
+
+
+def _closed_form(checked: Any, result: OptimizeResult) -> str | None:
+    """The plan's total as a closed form in the size parameters (``aalp.symbolic``)."""
+    try:
+        from . import symbolic
+    except ImportError:
+        return None
+    fn = getattr(symbolic, "closed_form", None)
+    if fn is None or result.plan is None:
+        return None
+    try:
+        expr = fn(checked, result.task, result.plan.decisions, result.objective[1])
+    except Exception:  # a form the symbolic module cannot express: leave it out
+        return None
+    return None if expr is None else str(expr)
+
+
+def report(
+    checked: Any,
+    result: OptimizeResult,
+    growth: bool = True,
+    objective: str | None = None,
+    extra_pins: Any = None,
+) -> dict[str, Any]:
+    """The explain report as a JSON-ready dict (schema in docs/explain.md)."""
+    sense, metric = result.objective
+    plan = result.plan
+    g_plan, g_base = (None, {})
+    if growth and result.feasible:
+        g_plan, g_base = growth_series(checked, result, objective, extra_pins)
+    out: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "task": result.task,
+        "feasible": result.feasible,
+        "objective": {
+            "sense": sense,
+            "metric": metric,
+            "value": _num(plan.value(metric)) if plan else None,
+        },
+        "requirements": [
+            {
+                "metric": r.metric,
+                "cmp": r.cmp,
+                "bound": _num(r.bound),
+                "value": _num(plan.value(r.metric)) if plan else None,
+                "ok": bool(plan is not None and r.holds(plan.value(r.metric))),
+            }
+            for r in result.requirements
+        ],
+        "metrics": _metrics(plan.metrics) if plan else None,
+        "success": _num(plan.success) if plan else None,
+        "decisions": {k: _num(v) for k, v in plan.decisions.items()} if plan else {},
+        "stages": _plan_stages(plan) if plan else [],
+        "closed_form": _closed_form(checked, result),
+        "growth": _growth(g_plan),
+        "baselines": [_baseline(b, metric, g_base.get(b.name)) for b in result.baselines],
+        "frontier": {
+            "metric": result.frontier_metric,
+            "vs_success": _frontier(result.frontier_success, result.frontier_metric),
+            "vs_latency": _frontier(result.frontier_latency, result.frontier_metric),
+        },
+        "assumptions": list(plan.evaluation.assumptions) if plan else [],
+        "notes": list(result.notes),
+        "why": list(result.why),
+        "pins": {k: _num(v) for k, v in result.pins.items()},
+    }
+    return out
+
+
+def to_json(rep: Mapping[str, Any]) -> str:
+    """The report as JSON text (stable: same input, same bytes)."""
+    return json.dumps(rep, indent=2, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Text
+# ---------------------------------------------------------------------------------------------
+
+
+def fmt(v: Any) -> str:
+    """A number for people: integers grouped, others to 4 significant digits."""
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    f = float(v)
+    if math.isinf(f) or math.isnan(f):
+        return str(f)
+    if f == int(f) and abs(f) < 1e15:
+        return f"{int(f):,}"
+    if abs(f) >= 1e6 or abs(f) < 1e-3:
+        return f"{f:.4g}"
+    return f"{f:,.4g}" if abs(f) >= 1000 else f"{f:.4g}"
+
+
+def _success(v: Any) -> str:
+    if v is None:
+        return "-"
+    f = float(v)
+    if 0.999 < f < 1:
+        return f"1 - {1 - f:.3g}"
+    return f"{f:.6g}"
+
+
+def _booster(call: Mapping[str, Any]) -> str:
+    b = call["booster"]
+    if b == "ahead_by":
+        return f"ahead_by k={call['votes']}"
+    if b == "majority":
+        return f"majority K={call['votes']}"
+    if b == "retry":
+        return f"retry r={call['retries']} until {call['check']}"
+    return "no booster"
+
+
+def render_text(rep: Mapping[str, Any], width: int | None = None) -> str:
+    """The report as text: a tree of the plan, then totals, baselines and the frontier."""
+    import io
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.tree import Tree
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=width or 80, color_system=None, highlight=False, emoji=False)
+    obj = rep["objective"]
+    head = f"task {rep['task']}: {obj['sense']} {obj['metric']}"
+    if not rep["feasible"]:
+        console.print(f"{head}: INFEASIBLE")
+        for w in rep["why"]:
+            console.print(f"  - {w}")
+        if rep["metrics"] is None:
+            return buf.getvalue()
+        console.print("most reliable plan:")
+    tree = Tree(f"{head} = {fmt(obj['value'])}")
+    for st in rep["stages"]:
+        label = f"{st['kind']} {', '.join(st['ops'])}"
+        if st["over"]:
+            label += f" over {st['over']}"
+        bits = [f"{fmt(st['chunks'])} {'nodes' if st['kind'] == 'reduce' else 'calls'}"]
+        if st["x"] is not None:
+            bits.append(f"x = {fmt(st['x'])}")
+        if st["fanin"] is not None:
+            bits.append(f"fanin {st['fanin']}")
+        if st["history"]:
+            bits.append(f"history {st['history']}")
+        bits.append(f"success {_success(st['success'])}")
+        node = tree.add(f"{label}: " + ", ".join(bits))
+        for c in st["calls"]:
+            lvl = f" (level {c['level']})" if c["level"] is not None else ""
+            line = (
+                f"{c['op']}{lvl} on {c['model']}, {_booster(c)}: "
+                f"{fmt(c['decisions'])} × {fmt(c['samples_per_decision'])} samples, "
+                f"reads {fmt(c['reads'])} writes {fmt(c['writes'])}"
+            )
+            if c["role"] != "op":
+                line = f"[{c['role']}] {line}"
+            m = c["metrics"]
+            sub = node.add(line)
+            sub.add(
+                f"{obj['metric'] if obj['metric'] != 'success' else 'cost'} "
+                f"{fmt(m[obj['metric'] if obj['metric'] in m else 'cost'])}"
+                f" ({fmt(100 * c['cost_share'])}% of cost), "
+                f"success/decision {_success(c['success_per_decision'])}"
+            )
+    console.print(tree)
+
+    totals = Table(box=box.SIMPLE, title="totals", title_justify="left", show_header=True)
+    totals.add_column("metric")
+    totals.add_column("plan", justify="right")
+    for b in rep["baselines"]:
+        totals.add_column(b["name"], justify="right")
+    rows = [*METRIC_KEYS, "success"]
+    for k in rows:
+        vals = [_success(rep["success"]) if k == "success" else fmt(rep["metrics"][k])]
+        for b in rep["baselines"]:
+            if b["metrics"] is None:
+                vals.append("-")
+            elif k == "success":
+                vals.append(_success(b["success"]))
+            else:
+                vals.append(fmt(b["metrics"][k]))
+        totals.add_row(k, *vals)
+    if rep["baselines"]:
+        totals.add_row(
+            f"ratio ({obj['metric']})",
+            "1",
+            *[("-" if b["ratio"] is None else f"{fmt(b['ratio'])}x") for b in rep["baselines"]],
+        )
+        totals.add_row(
+            "meets requirements",
+            "yes" if rep["feasible"] else "no",
+            *["yes" if b["feasible"] else "no" for b in rep["baselines"]],
+        )
+    console.print(totals)
+
+    for r in rep["requirements"]:
+        verdict = "ok" if r["ok"] else "NOT met"
+        console.print(f"require {r['metric']} {r['cmp']} {fmt(r['bound'])}: {verdict}")
+    if rep["closed_form"]:
+        console.print(f"closed form ({obj['metric']}): {rep['closed_form']}")
+    g = rep["growth"]
+    if g:
+        conf = "confirmed" if g["confirmed"] else "NOT confirmed"
+        console.print(
+            f"growth in {g['variable']}: {g['class']} ({conf}: log-log slope "
+            f"{g['fitted_slope']}, ratio slope {g['ratio_slope']})"
+        )
+    for b in rep["baselines"]:
+        bg = b["growth"]
+        if bg:
+            console.print(f"baseline {b['name']} grows as {bg['class']}")
+        for p in b["problems"][:2]:
+            console.print(f"baseline {b['name']}: {p}")
+
+    fr = rep["frontier"]
+    if fr["vs_success"]:
+        t = Table(box=box.SIMPLE, title=f"frontier: {fr['metric']} vs success")
+        t.add_column(fr["metric"], justify="right")
+        t.add_column("success", justify="right")
+        t.add_column("decisions")
+        for p in fr["vs_success"]:
+            t.add_row(fmt(p[fr["metric"]]), _success(p["success"]), _short(p["decisions"], rep))
+        console.print(t)
+    if len(fr["vs_latency"]) > 1:
+        t = Table(box=box.SIMPLE, title=f"frontier: {fr['metric']} vs latency")
+        t.add_column(fr["metric"], justify="right")
+        t.add_column("latency", justify="right")
+        t.add_column("decisions")
+        for p in fr["vs_latency"]:
+            t.add_row(fmt(p[fr["metric"]]), fmt(p["latency"]), _short(p["decisions"], rep))
+        console.print(t)
+    if rep["assumptions"]:
+        console.print("assumptions:")
+        for a in rep["assumptions"]:
+            console.print(f"  - {a}")
+    for n in rep["notes"]:
+        console.print(f"note: {n}")
+    return buf.getvalue()
+
+
+def _short(decisions: Mapping[str, Any], rep: Mapping[str, Any]) -> str:
+    """The decisions that differ from the plan's (the frontier's interesting part)."""
+    plan = rep["decisions"]
+    diff = [f"{k}={v}" for k, v in decisions.items() if plan.get(k) != v]
+    return ", ".join(diff) if diff else "(the plan)"
+
+
+def explain_theta(cls: str, var: str) -> str:
+    return theta(cls, var)
