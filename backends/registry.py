@@ -20,6 +20,16 @@ TARGETS: dict[str, tuple[str, str, str]] = {
         "LangGraphBackend",
         "LangGraph StateGraph: Send fan-out, reducers, vote and retry nodes",
     ),
+    "dspy": (
+        "aalp.backends.dspy",
+        "DSPyBackend",
+        "DSPy Module: signatures per op, dspy.Parallel fan-out, rollout votes",
+    ),
+    "openai-agents": (
+        "aalp.backends.openai_agents",
+        "OpenAIAgentsBackend",
+        "OpenAI Agents SDK: one Agent per op, Runner over Chat Completions",
+    ),
 }
 
 DEFAULT_TARGET = "python"

@@ -245,8 +245,12 @@ def plan_context(view: View, target: str) -> dict[str, Any]:
     checks = {name: None for name, op in ops.items() if op["retries"] is not None}
     workers = view.get("workers")
     max_concurrency = workers if workers else 16
+    op_names = sorted(view["ops"])
     return {
         "header": header(view, target),
+        "op_names": op_names,
+        "predictor_names": ", ".join(f"``{name}_predict``" for name in op_names),
+        "class_name": "".join(part.capitalize() for part in view["task"].split("_")) + "Plan",
         "stages": stages,
         "model_names": ", ".join(models),
         "ops_literal": py_literal(ops, indent=0),

@@ -1,0 +1,26 @@
+"""The ``openai-agents`` target: the plan run by the OpenAI Agents SDK.
+
+One ``Agent`` per op (its prompt as instructions, its plan model by name); every call is one
+``Runner.run``; fan-out is ``asyncio.gather`` under a semaphore of the plan's concurrency; a
+``ModelProvider`` maps the plan's model names to ``OpenAIChatCompletionsModel`` over an
+``AsyncOpenAI`` client with ``max_retries=0``; tracing is disabled. The SDK is not imported
+here.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..frameworks import FrameworkBackend
+
+
+class OpenAIAgentsBackend(FrameworkBackend):
+    """Emits ``<task>_agents.py``."""
+
+    name: ClassVar[str] = "openai-agents"
+    description: ClassVar[str] = "OpenAI Agents SDK: an Agent per op, Runner over Chat Completions"
+    package: ClassVar[str] = "aalp.backends.openai_agents"
+    template = "agents_plan.py.j2"
+    suffix = "agents"
+    # a run's conversation is one agent's input: a chain's shared history is not expressed
+    unsupported = frozenset({"llm_verifier", "combine", "history_full"})

@@ -1,0 +1,92 @@
+"""Run an emitted OpenAI Agents SDK program with a fake ``Model`` answering from the world.
+
+Usage: python agents_fake.py PROGRAM.py VIEW.json INPUT.json. Prints the result, the calls
+per op the runner counted, and the number of ``get_response`` calls the fake model served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sys
+from collections import Counter
+
+from agents import Model, ModelProvider, ModelResponse, Usage
+from openai.types.responses import ResponseOutputMessage, ResponseOutputText
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import world
+
+
+class WorldModel(Model):
+    """Answers from ``world``: the op from the instructions, the input from the user turn."""
+
+    def __init__(self, ops_by_prompt: dict[str, str], served: Counter) -> None:
+        self.ops_by_prompt = ops_by_prompt
+        self.served = served
+
+    async def get_response(self, system_instructions, input, *args, **kwargs) -> ModelResponse:
+        op = self.ops_by_prompt[system_instructions]
+        text = input if isinstance(input, str) else input[-1]["content"]
+        nth = self.served[(op, text)]
+        self.served[(op, text)] += 1
+        value = json.loads(text) if op == "move" else text
+        out = world.answer(op, text, value, nth)
+        message = ResponseOutputMessage(
+            id="msg",
+            type="message",
+            role="assistant",
+            status="completed",
+            content=[ResponseOutputText(type="output_text", text=out, annotations=[])],
+        )
+        usage = Usage(
+            requests=1,
+            input_tokens=1,
+            output_tokens=len(out.split()),
+            total_tokens=1 + len(out.split()),
+        )
+        return ModelResponse(output=[message], usage=usage, response_id=None)
+
+    def stream_response(self, *args, **kwargs):
+        raise NotImplementedError
+
+
+class WorldProvider(ModelProvider):
+    def __init__(self, ops_by_prompt: dict[str, str]) -> None:
+        self.served: Counter = Counter()
+        self.models: list[str] = []
+        self.ops_by_prompt = ops_by_prompt
+
+    def get_model(self, model_name):
+        self.models.append(model_name)
+        return WorldModel(self.ops_by_prompt, self.served)
+
+
+def main() -> None:
+    program, view_path, input_path = sys.argv[1:4]
+    spec = importlib.util.spec_from_file_location("program", program)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["program"] = module
+    spec.loader.exec_module(module)
+    with open(view_path) as f:
+        view = json.load(f)
+    with open(input_path) as f:
+        task_input = json.load(f)
+    provider = WorldProvider({op["system"]: name for name, op in view["ops"].items()})
+    runner_class = next(v for k, v in vars(module).items() if k.endswith("Plan"))
+
+    async def go():
+        runner = runner_class(provider)
+        return await runner.run(task_input), runner
+
+    result, runner = asyncio.run(go())
+    print(
+        json.dumps(
+            {"result": result, "calls": dict(runner.calls), "starts": sum(provider.served.values())}
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
