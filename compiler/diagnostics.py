@@ -93,18 +93,17 @@ def _paint(text: str, code: str, color: bool) -> str:
 def _display(line: str, col: int) -> tuple[str, int]:
     """The line with tabs expanded and control characters made visible, and where ``col``
     (1-based, in characters) lands in it, so the caret sits under the right character."""
-    out: list[str] = []
+    text = ""
     at = len(line) + 1
     for i, ch in enumerate(line, start=1):
         if i == col:
-            at = len(out) + 1
+            at = len(text) + 1
         if ch == "\t":
-            out.append(" " * (4 - len(out) % 4))
+            text += " " * (4 - len(text) % 4)
         elif not ch.isprintable():
-            out.append("?")
+            text += "?"
         else:
-            out.append(ch)
-    text = "".join(out)
+            text += ch
     if col > len(line):
         at = len(text) + (col - len(line))
     return text, at
