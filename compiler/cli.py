@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "fmt": "aalp.commands.fmt:command",
     "graph": "aalp.commands.graph:command",
     "parse": "aalp.commands.parse:command",
+    "simulate": "aalp.commands.simulate:command",
 }
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3

@@ -385,7 +385,7 @@ def play(draw: OpDraw, n: int, rng) -> dict[str, Any]:
     raise SimulationError(f"unknown booster {ch.booster!r}")
 
 
-def _accumulate(group: Group, runs: int, rng, out: dict[str, Any]) -> None:
+def _accumulate(group: Group, runs: int, rng, out: dict[str, Any], tick=None) -> None:
     """Add one group's decisions to the per-run totals in ``out``."""
     import numpy as np
 
@@ -420,6 +420,8 @@ def _accumulate(group: Group, runs: int, rng, out: dict[str, Any]) -> None:
             rounds += res["rounds"].reshape(shape).sum(axis=1)
             vs_sum += res["vsamples"].reshape(shape).sum(axis=1)
             vr_sum += res["vrounds"].reshape(shape).sum(axis=1)
+            if tick is not None:
+                tick(nr * width)
         sl = slice(r0, r1)
         m = c.size
         out["ok"][sl] &= ok
@@ -465,7 +467,7 @@ def simulate(
 ) -> SimResult:
     """Run the plan ``runs`` times under the model; empirical success and metric distributions.
 
-    ``progress(done, total)`` is called after each group of decisions is simulated.
+    ``progress(done, total)`` is called after each block of decisions is simulated.
     """
     import numpy as np
 
@@ -483,10 +485,17 @@ def simulate(
         while chain[-1].classifier is not None:
             chain.append(chain[-1].classifier)
         all_groups.extend(reversed(chain))
-    for i, g in enumerate(all_groups):
-        _accumulate(g, runs, rng, out)
+    total = sum(g.count for g in all_groups) * runs
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
         if progress is not None:
-            progress(i + 1, len(all_groups))
+            progress(done, total)
+
+    for g in all_groups:
+        _accumulate(g, runs, rng, out, tick)
     for p in overrides:
         if p is not None:
             out["ok"] &= rng.random(runs) < p

@@ -1,0 +1,184 @@
+"""``aalp simulate FILE``: Monte Carlo of a plan beside the cost model's predictions."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import EXIT_SPEC, define_option, load_or_exit, spec_argument
+
+ROWS = ("calls", "forward_passes", "cost", "tokens", "dollars", "latency", "latency_calls")
+
+
+def _fmt(value: float) -> str:
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    return f"{value:.6g}" if 1e-4 <= abs(value) < 1e7 else f"{value:.4e}"
+
+
+def _decisions(checked: Any, task_name: str | None, decisions: str | None, pins: tuple[str, ...]):
+    """The plan to simulate: ``--decisions`` as given (pins on top), else the optimizer's plan
+    with the pins fixed."""
+    from ..space import parse_pin_text
+
+    try:
+        pinned = dict(parse_pin_text(p) for p in pins)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="'--pin'") from None
+    if decisions is not None:
+        text = decisions
+        if decisions.startswith("@"):
+            try:
+                text = Path(decisions[1:]).read_text(encoding="utf-8")
+            except OSError as err:
+                raise click.BadParameter(str(err), param_hint="'--decisions'") from None
+        try:
+            given = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise click.BadParameter(f"not JSON: {err}", param_hint="'--decisions'") from None
+        if not isinstance(given, dict):
+            raise click.BadParameter("expected a JSON object", param_hint="'--decisions'")
+        return {**given, **pinned}, "given"
+    try:
+        from ..optimize import optimize
+    except ImportError:
+        if not pins:
+            raise click.UsageError(
+                "no optimizer available: give the plan with --decisions or --pin"
+            ) from None
+        return pinned, "pinned"
+    result = optimize(checked, task_name, extra_pins=list(pins), frontier=False, baselines=False)
+    if result.plan is None:
+        reasons = "; ".join(result.why) or "no plan"
+        click.echo(f"error: the optimizer found no plan to simulate: {reasons}", err=True)
+        sys.exit(EXIT_SPEC)
+    return dict(result.plan.decisions), "optimized"
+
+
+def _table(ev: Any, sim: Any) -> list[str]:
+    lo, hi = sim.wilson()
+    head = f"{'metric':<15}{'predicted':>14}  {'simulated':>12}  {'95% interval':<24}{'z':>6}"
+    lines = [head, "-" * len(head)]
+    p = ev.success
+    z = (sim.success - p) / math.sqrt(max(p * (1 - p), 1e-300) / sim.runs)
+    interval = f"[{_fmt(lo)}, {_fmt(hi)}]"
+    lines.append(f"{'success':<15}{_fmt(p):>14}  {_fmt(sim.success):>12}  {interval:<24}{z:>6.2f}")
+    for name in ROWS:
+        d = sim.metrics[name]
+        expect = getattr(ev.metrics, name)
+        a, b = d.interval()
+        zz = (d.mean - expect) / d.stderr if d.stderr > 0 else 0.0
+        interval = f"[{_fmt(a)}, {_fmt(b)}]"
+        lines.append(f"{name:<15}{_fmt(expect):>14}  {_fmt(d.mean):>12}  {interval:<24}{zz:>6.2f}")
+    return lines
+
+
+@click.command("simulate")
+@spec_argument
+@define_option
+@click.option("--runs", type=click.IntRange(1), default=1000, show_default=True, help="Runs.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--task", "task_name", default=None, help="The task to simulate (default: first).")
+@click.option(
+    "--decisions",
+    default=None,
+    metavar="JSON|@FILE",
+    help='The whole plan as JSON ({"move.x": 1, "move.vote": "ahead_by", ...}).',
+)
+@click.option("--pin", "pins", multiple=True, metavar="OP.FIELD=VALUE", help="Fix a decision.")
+@click.option(
+    "--format",
+    "fmt_",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A table for people or JSON for tools.",
+)
+def command(
+    file: Path,
+    defines: dict[str, str],
+    runs: int,
+    seed: int,
+    task_name: str | None,
+    decisions: str | None,
+    pins: tuple[str, ...],
+    fmt_: str,
+) -> None:
+    """Run FILE's plan many times under the model and print the empirical success and cost
+    distribution beside the predictions, with 95% intervals (Wilson for success).
+
+    By default the plan is the optimizer's (with any --pin fixed); --decisions gives it whole.
+    """
+    from ..cost import DecisionError, build_context, evaluate
+    from ..diagnostics import SpecError
+    from ..simulate import SimulationError
+
+    checked = load_or_exit(file, defines)
+    try:
+        plan, source = _decisions(checked, task_name, decisions, pins)
+        ctx = build_context(checked, task_name)
+        ev = evaluate(ctx, None, plan)
+        if not ev.feasible:
+            click.echo("error: the plan cannot run: " + "; ".join(ev.problems), err=True)
+            sys.exit(EXIT_SPEC)
+        sim = _run(ctx, plan, runs, seed)
+    except (DecisionError, SimulationError) as err:
+        raise click.UsageError(str(err)) from None
+    except SpecError as err:
+        click.echo("error: " + str(err), err=True)
+        sys.exit(EXIT_SPEC)
+    if fmt_ == "json":
+        out = {
+            "task": ev.task,
+            "plan": source,
+            "decisions": {k: plan[k] for k in sorted(plan)},
+            "runs": runs,
+            "seed": seed,
+            "success": {
+                "predicted": ev.success,
+                "simulated": sim.success,
+                "interval": list(sim.wilson()),
+            },
+            "metrics": {
+                name: {
+                    "predicted": getattr(ev.metrics, name),
+                    "mean": sim.metrics[name].mean,
+                    "stderr": sim.metrics[name].stderr,
+                    "q05": sim.metrics[name].q05,
+                    "q50": sim.metrics[name].q50,
+                    "q95": sim.metrics[name].q95,
+                }
+                for name in ROWS
+            },
+        }
+        click.echo(json.dumps(out, indent=2, sort_keys=True, default=str))
+        return
+    click.echo(f"task {ev.task}: {runs} runs, seed {seed}, {source} plan")
+    click.echo("plan: " + ", ".join(f"{k}={plan[k]}" for k in sorted(plan)))
+    click.echo("")
+    for line in _table(ev, sim):
+        click.echo(line)
+    click.echo("")
+    click.echo("z: (simulated − predicted) / standard error; |z| above 4 is a disagreement.")
+
+
+def _run(ctx: Any, plan: dict[str, Any], runs: int, seed: int):
+    """Simulate, with a progress bar on a terminal."""
+    from ..simulate import simulate
+
+    if not sys.stderr.isatty():
+        return simulate(ctx, None, plan, runs, seed)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("simulating", total=None)
+
+        def step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return simulate(ctx, None, plan, runs, seed, progress=step)
