@@ -59,14 +59,12 @@ def define_option(func: F) -> F:
 
 def spec_argument(func: F) -> F:
     """Add a single ``FILE`` argument (a spec path)."""
-    return click.argument("file", type=click.Path(dir_okay=False, path_type=Path))(func)
+    return click.argument("file", type=click.Path(path_type=Path))(func)
 
 
 def specs_argument(func: F) -> F:
     """Add ``FILE...`` (one or more spec paths)."""
-    return click.argument(
-        "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
-    )(func)
+    return click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))(func)
 
 
 def use_color() -> bool:
