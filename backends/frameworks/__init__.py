@@ -175,13 +175,15 @@ def _stage_literal(stage: dict[str, Any]) -> dict[str, Any]:
         return {
             "data": "outputs",
             "fanin": stage["fanin"],
-            "max_writes": [lvl["max_writes"] for lvl in stage["levels"]],
+            "levels": [level["x"] for level in stage["levels"]],
         }
     stride = stage.get("stride", stage["x"])
     if isinstance(stride, float) and stride.is_integer():
         stride = int(stride)
     return {
+        "over": stage["over"],
         "data": stage["data_kind"],
+        "count": stage["count"],
         "x": stage["x"],
         "stride": stride,
         "chunks": stage["chunks"],

@@ -31,8 +31,7 @@ class WorldModel(Model):
         text = input if isinstance(input, str) else input[-1]["content"]
         nth = self.served[(op, text)]
         self.served[(op, text)] += 1
-        value = json.loads(text) if op == "move" else text
-        out = world.answer(op, text, value, nth)
+        out = world.answer(op, text, nth)
         message = ResponseOutputMessage(
             id="msg",
             type="message",

@@ -40,11 +40,10 @@ class WorldEngine(DummyEngine):
         system = squash(messages[0]["content"])
         op = next(name for prompt, name in self.ops_by_prompt.items() if prompt in system)
         text = INPUT.search(messages[-1]["content"]).group(1)
-        value = json.loads(text) if op == "move" else text
         with self.lock:  # the scripted answer goes through DummyLM's own formatting
             nth = self.asked[(op, text)]
             self.asked[(op, text)] += 1
-            self.owner.answers = {"": {"answer": world.answer(op, text, value, nth)}}
+            self.owner.answers = {"": {"answer": world.answer(op, text, nth)}}
             return super()._complete_messages(messages)
 
 

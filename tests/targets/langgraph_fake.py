@@ -40,8 +40,7 @@ class WorldChatModel(BaseChatModel):
         with self.lock:
             nth = self.asked[(op, text)]
             self.asked[(op, text)] += 1
-        value = json.loads(text) if op == "move" else text
-        out = world.answer(op, text, value, nth)
+        out = world.answer(op, text, nth)
         usage = {"input_tokens": 1, "output_tokens": len(out.split()), "total_tokens": 1}
         message = AIMessage(content=out, usage_metadata=usage)
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -75,7 +74,8 @@ def main() -> None:
         "recursion_limit": module.RECURSION_LIMIT,
         "callbacks": [starts],
     }
-    state = asyncio.run(graph.ainvoke({"value": task_input, "calls": {}, "failed": []}, config))
+    start = {"data": task_input, "value": None, "calls": {}, "failed": []}
+    state = asyncio.run(graph.ainvoke(start, config))
     print(json.dumps({"result": state["value"], "calls": state["calls"], "starts": starts.count}))
 
 

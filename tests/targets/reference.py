@@ -38,13 +38,13 @@ class Reference:
         self.calls: Counter[str] = Counter()
         self.asked: Counter[tuple[str, str]] = Counter()
 
-    def sample(self, op: str, value: Any, limit: int | None) -> tuple[bool, Any]:
+    def sample(self, op: str, request: dict[str, Any], limit: int | None) -> tuple[bool, Any]:
         spec = self.view["ops"][op]
-        text = world.render(value)
+        text = json.dumps(request, ensure_ascii=False)
         nth = self.asked[(op, text)]
         self.asked[(op, text)] += 1
         self.calls[op] += 1
-        out = world.answer(op, text, value, nth)
+        out = world.answer(op, text, nth)
         if limit is not None and len(out.split()) > limit:
             return False, None
         try:
@@ -52,11 +52,13 @@ class Reference:
         except ValueError:
             return (False, None) if spec["unparsable"] else (True, out.strip())
 
-    def decide(self, op: str, value: Any, limit: int | None = None) -> Any:
+    def decide(self, op: str, request: dict[str, Any]) -> Any:
         """One decision: samples drawn one at a time (batching never changes the outcome)."""
         spec = self.view["ops"][op]
+        if spec["routed_by"]:
+            route = self.decide(spec["routed_by"], request)
+            request = {**request, "route": route}
         booster = spec["booster"]
-        limit = spec["max_writes"] if limit is None else limit
         tally: Counter[str] = Counter()
         answers: dict[str, Any] = {}
         while True:
@@ -67,7 +69,7 @@ class Reference:
                 break
             if booster["kind"] in ("none", "retry") and tally:
                 break
-            kept, answer = self.sample(op, value, limit)
+            kept, answer = self.sample(op, request, spec["max_writes"])
             if kept:
                 key = json.dumps(answer, sort_keys=True)
                 tally[key] += 1
@@ -75,45 +77,43 @@ class Reference:
         best = min(tally, key=lambda key: (-tally[key], key))
         return answers[best]
 
-    def run(self, value: Any) -> Any:
-        ops = self.view["ops"]
+    def run(self, data: dict[str, Any]) -> Any:
+        value: Any = None
         for stage in self.view["stages"]:
             match stage["kind"]:
                 case "chain":
-                    for _ in range(stage["chunks"]):
+                    previous = data.get(stage["over"], value)
+                    count, x = stage["count"], stage["x"]
+                    for first in range(0, count, x):
                         for op in stage["ops"]:
-                            value = self.decide(op, value)
+                            request = {
+                                "x": min(x, count - first),
+                                "step": first,
+                                "steps": count,
+                                "previous": previous,
+                            }
+                            previous = self.decide(op, request)
+                    value = previous
                 case "map":
-                    stride, x = int(stage["stride"]), stage["x"]
-                    if x == 1:
-                        chunks = list(value)  # one unit per call: the unit itself
-                    else:
-                        chunks = [value[i : i + x] for i in range(0, len(value), stride)]
-                    outs = []
-                    for chunk in chunks[: stage["chunks"]]:
+                    units = data.get(stage["over"], value)
+                    x, stride = stage["x"], stage["stride"]
+                    starts = range(0, 1 + math.ceil(max(0, len(units) - x) / stride))
+                    value = []
+                    for c, j in enumerate(starts):
+                        chunk = units[int(j * stride) : int(j * stride) + x]
+                        request: dict[str, Any] = {"x": len(chunk), "chunk": c, "items": chunk}
                         for op in stage["ops"]:
-                            if ops[op]["routed_by"]:
-                                self.decide(ops[op]["routed_by"], chunk)
-                            chunk = self.decide(op, chunk)
-                        outs.append(chunk)
-                    value = outs
-                case "reduce":
-                    while len(value) > 1:
-                        f = stage["fanin"]
-                        groups = [value[i : i + f] for i in range(0, len(value), f)]
-                        value = [self.decide(stage["op"], g) for g in groups]
-                    value = value[0]
+                            answer = self.decide(op, request)
+                            request = {**request, op: answer}
+                        value.append(answer)
                 case "combine":
                     assert stage["how"] == "sum", stage["how"]
                     value = sum(value)
         return value
 
 
-def expected(view: dict[str, Any], value: Any) -> tuple[Any, dict[str, int]]:
-    """The result and calls per op the plan makes on ``value`` in the fake world."""
+def expected(view: dict[str, Any], data: dict[str, Any]) -> tuple[Any, dict[str, int]]:
+    """The result and calls per op the plan makes on ``data`` in the fake world."""
     ref = Reference(view)
-    result = ref.run(value)
+    result = ref.run(data)
     return result, dict(sorted(ref.calls.items()))
-
-
-__all__ = ["ROUTE_MODEL", "expected", "math"]

@@ -29,10 +29,9 @@ def kind(op: str, text: str, nth: int) -> str:
     return "right"
 
 
-def hanoi_next(state: dict[str, Any]) -> dict[str, Any]:
-    """The optimal next position: the iterative solution (smallest disk cycles one way)."""
-    pegs = [list(p) for p in state["pegs"]]
-    step = state["step"]
+def hanoi_next(state: list[list[int]], step: int) -> dict[str, Any]:
+    """The optimal next move (the smallest disk cycles one way on even steps) and position."""
+    pegs = [list(p) for p in state]
     n = sum(len(p) for p in pegs)
     if step % 2 == 0:
         src = next(i for i, p in enumerate(pegs) if p and p[-1] == 1)
@@ -41,30 +40,33 @@ def hanoi_next(state: dict[str, Any]) -> dict[str, Any]:
         a, b = (i for i, p in enumerate(pegs) if not (p and p[-1] == 1))
         top = lambda i: pegs[i][-1] if pegs[i] else 10**9  # noqa: E731
         src, dst = (a, b) if top(a) < top(b) else (b, a)
-    pegs[dst].append(pegs[src].pop())
-    return {"pegs": pegs, "step": step + 1}
+    disk = pegs[src].pop()
+    pegs[dst].append(disk)
+    return {"moves": [[disk, src, dst]], "state": pegs}
 
 
-def right_answer(op: str, value: Any) -> str:
-    """The right answer's text for ``op`` on the input ``value``."""
+def right_answer(op: str, request: dict[str, Any]) -> str:
+    """The right answer's text for ``op`` on ``request`` (the call's JSON user message)."""
     match op:
         case "move":
-            return json.dumps(hanoi_next(value))
+            return json.dumps(hanoi_next(request["previous"]["state"], request["step"]))
         case "count":
-            return str(str(value if isinstance(value, str) else "".join(value)).count("7"))
+            return str("".join(map(str, request["items"])).count("7"))
         case "classify":
-            return value.split(":", 1)[0]
+            return request["items"][0].split(":", 1)[0]
         case "solve":
-            return value.split(":", 1)[1][::-1]
+            return request["items"][0].split(":", 1)[1][::-1]
     raise KeyError(op)
 
 
-def answer(op: str, text: str, value: Any, nth: int, max_words: int = 750) -> str:
-    """The ``nth`` sample's text: right, or scripted wrong, unparsable or over-long."""
-    right = right_answer(op, value)
+def answer(op: str, text: str, nth: int, max_words: int = 750) -> str:
+    """The ``nth`` sample's text for the user message ``text``: right, or scripted wrong,
+    unparsable or over-long."""
+    request = json.loads(text)
+    right = right_answer(op, request)
     match kind(op, text, nth):
         case "wrong":
-            return right + " 9" if op in ("classify", "solve") else _wrong(op, value, right)
+            return right + " 9" if op in ("classify", "solve") else _wrong(op, right)
         case "garbage":
             return "{not json" if op == "move" else "???" if op == "count" else right
         case "long":
@@ -72,27 +74,22 @@ def answer(op: str, text: str, value: Any, nth: int, max_words: int = 750) -> st
     return right
 
 
-def _wrong(op: str, value: Any, right: str) -> str:
+def _wrong(op: str, right: str) -> str:
     if op == "count":
         return str(int(right) + 1)
-    state = json.loads(right)
-    state["pegs"] = state["pegs"][::-1]
-    return json.dumps(state)
+    answer = json.loads(right)
+    answer["state"] = answer["state"][::-1]
+    return json.dumps(answer)
 
 
-def render(value: Any) -> str:
-    """The user message of an input, as every emitted program writes it."""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def make_input(task: str, size: int) -> Any:
-    """A task input: the start position, a digit string, or ``kind:payload`` queries."""
+def make_input(task: str, size: int) -> dict[str, Any]:
+    """A task input keyed by data name: the start position, digits, or ``kind:payload`` queries."""
     match task:
         case "hanoi":
-            return {"pegs": [list(range(size, 0, -1)), [], []], "step": 0}
+            return {"s": {"state": [list(range(size, 0, -1)), [], []]}}
         case "counting":
-            return "".join(str((i * 7 + i // 3) % 10) for i in range(size))
+            return {"digits": "".join(str((i * 7 + i // 3) % 10) for i in range(size))}
         case "routing":
             kinds = ("math", "code", "prose")
-            return [f"{kinds[i % 3]}:query{i}" for i in range(size)]
+            return {"queries": [f"{kinds[i % 3]}:query{i}" for i in range(size)]}
     raise KeyError(task)
