@@ -1,0 +1,162 @@
+"""The framework targets run through their frameworks' own engines with fake chat models.
+
+Each emitted program (LangGraph, DSPy, OpenAI Agents SDK) runs hanoi, counting and routing
+plans in its framework's venv, with a fake model answering from a small deterministic world
+(``targets/world.py``) that gets some samples wrong, unparsable or over-long. The result and
+the calls per op must equal what a plain reference interpreter of the plan
+(``targets/reference.py``) computes for the same sampled outcomes, and the calls the framework
+itself saw (callbacks, ``DummyLM.history``, the fake ``Model``) must equal the program's count.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from aalp import ir
+from aalp.backends import registry
+from aalp.backends.base import write
+from aalp.backends.predict import prediction
+from aalp.backends.view import build_view
+from conftest import TELEMETRY_OFF
+from targets import reference, world
+from targets_env import venv_python
+
+HERE = Path(__file__).resolve().parent
+DRIVERS = {
+    "langgraph": "langgraph_fake.py",
+    "dspy": "dspy_fake.py",
+    "openai-agents": "agents_fake.py",
+}
+
+
+def _n(value: object) -> ir.Num:
+    return ir.Num(Fraction(str(value)))
+
+
+def _model(name: str, caps: tuple[str, ...], routed: tuple[str, ...] = ()) -> ir.Model:
+    capabilities = tuple(ir.Capability(c) for c in caps)
+    capabilities += tuple(ir.Capability(c, True) for c in routed)
+    return ir.Model(name, _n(1), _n(10**6), _n("0.4"), _n("1.6"), capabilities)
+
+
+def _op(name, data, model, answer, prompt, flag=None, **kw) -> ir.Op:
+    granularity = None if data is None else ir.Granularity("x", data)
+    return ir.Op(
+        name,
+        granularity,
+        (model,),
+        _n(100),
+        _n(5),
+        (ir.Outcome(_n(1), _n("0.95")),),
+        red_flag=flag,
+        prompt=ir.Prompt(prompt),
+        answer=answer,
+        **kw,
+    )
+
+
+def plan(name: str) -> dict:
+    """The view of a small plan of each family, with explicit decisions."""
+    match name:
+        case "hanoi":
+            move = _op(
+                "move", "s", "mini", "json", "Make the next Hanoi move.", ir.RedFlag(_n(750), True)
+            )
+            task = ir.Task(
+                "hanoi", (ir.Data("s", "steps", _n(15)),), (move,), (ir.ChainStage(("move",), "s"),)
+            )
+            models = (_model("mini", ("move",)),)
+            decisions = {"move.x": 1, "move.vote": "ahead_by", "move.votes": 3}
+            env = {"s": 15}
+        case "counting":
+            count = _op(
+                "count", "digits", "small", "number", "Count the digits 7.", ir.RedFlag(None, True)
+            )
+            task = ir.Task(
+                "counting",
+                (ir.Data("digits", "items", _n(40), _n(1)),),
+                (count,),
+                (ir.MapStage(("count",), "digits"), ir.CombineStage("sum")),
+            )
+            models = (_model("small", ("count",)),)
+            decisions = {"count.x": 10, "count.vote": "majority", "count.votes": 3}
+            env = {"digits": 40}
+        case _:
+            classify = _op("classify", None, "delegator", "choice", "Which kind of task?")
+            solve = _op("solve", None, "specialist", "text", "Solve the task.")
+            task = ir.Task(
+                "routing",
+                (ir.Data("queries", "items", _n(6), _n(50)),),
+                (classify, solve),
+                (ir.MapStage(("solve",), "queries"), ir.RouteStage("solve", "classify")),
+            )
+            models = (_model("delegator", ("classify",)), _model("specialist", (), ("solve",)))
+            decisions = {"solve.model": "specialist", "classify.model": "delegator"}
+            env = {"queries": 6}
+    spec = ir.Spec((), models, (task,), file=f"{name}.aalp")
+    view = build_view(SimpleNamespace(spec=spec, env=env), task, decisions)
+    view["prediction"] = prediction(view)
+    return view
+
+
+SIZES = {"hanoi": 4, "counting": 40, "routing": 6}
+
+
+@pytest.mark.parametrize("family", ["hanoi", "counting", "routing"])
+@pytest.mark.parametrize("target", list(DRIVERS))
+def test_fake_model_run_matches_reference(target: str, family: str, tmp_path: Path) -> None:
+    python = venv_python(target)
+    view = plan(family)
+    (program,) = write(registry.get(target).emit(view), str(tmp_path))
+    data = world.make_input(family, SIZES[family])
+    (tmp_path / "view.json").write_text(json.dumps(view))
+    (tmp_path / "input.json").write_text(json.dumps(data))
+    env = {**os.environ, **TELEMETRY_OFF}
+    run = subprocess.run(
+        [
+            python,
+            str(HERE / "targets" / DRIVERS[target]),
+            program,
+            str(tmp_path / "view.json"),
+            str(tmp_path / "input.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    result, calls = reference.expected(view, data)
+    assert got["result"] == result
+    assert got["calls"] == calls
+    assert got["starts"] == sum(calls.values())  # what the framework itself saw
+    if family == "hanoi":
+        assert result["state"] == [[], [], [4, 3, 2, 1]]
+    if family == "counting":
+        assert result == data["digits"].count("7")
+
+
+def test_reference_counts_equal_prediction_without_errors(monkeypatch) -> None:
+    """With every sample right, the calls are exactly the plan's: s*k, C*K, 2 per query."""
+    monkeypatch.setattr(world, "RATES", {})
+    assert reference.expected(plan("hanoi"), world.make_input("hanoi", 4))[1] == {"move": 45}
+    assert reference.expected(plan("counting"), world.make_input("counting", 40))[1] == {
+        "count": 12
+    }
+    assert reference.expected(plan("routing"), world.make_input("routing", 6))[1] == {
+        "classify": 6,
+        "solve": 6,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__]))
