@@ -441,7 +441,7 @@ class _Checker:
             what = f"the size of data '{datum.name}'"
             count = self.value(datum.count, scope, datum.span, what)
             if count is not None:
-                if math.isinf(count):
+                if isinstance(count, float) and math.isinf(count):
                     self.error(
                         codes.NOT_A_COUNT,
                         f"{what} is too large to represent (it overflows)",

@@ -111,7 +111,7 @@ def evaluate(expr: Expr, env: Mapping[str, float]) -> float:
 def _to_float(value: Fraction) -> float:
     try:
         return float(value)
-    except OverflowError:  # a literal like 1e999999: larger than any float
+    except OverflowError:  # a value like 1e999999: larger than any float
         return math.inf if value > 0 else -math.inf
 
 
@@ -121,9 +121,19 @@ def _show(values: list[float]) -> str:
 
 Number = Fraction | float
 
-# Exact arithmetic stops here: a power whose result would need more bits is computed in floating
-# point instead (2^(2^64) steps is a fine parameter, but not as an exact integer).
-_MAX_EXACT_BITS = 4096
+# Exact arithmetic stops here: a value that would need more bits is computed in floating point
+# instead (2^(2^64) steps is a fine parameter, but not as an exact integer). 1000 bits keeps
+# every exact value convertible to a float, which later passes rely on.
+_MAX_EXACT_BITS = 1000
+
+
+def _tame(value: Number) -> Number:
+    """``value``, or its float when an exact value has grown beyond ``_MAX_EXACT_BITS``."""
+    if isinstance(value, Fraction):
+        size = max(value.numerator.bit_length(), value.denominator.bit_length())
+        if size > _MAX_EXACT_BITS:
+            return _to_float(value)
+    return value
 
 
 def _power(a: Number, b: Number, node: Expr) -> Number:
@@ -164,12 +174,11 @@ def evaluate_exact(expr: Expr, env: Mapping[str, Number]) -> Number:
         node, expanded = stack.pop()
         match node:
             case Num(value=value):
-                size = max(value.numerator.bit_length(), value.denominator.bit_length())
-                values.append(value if size <= _MAX_EXACT_BITS else _to_float(value))
+                values.append(_tame(value))
             case Name(id=ident):
                 if ident not in env:
                     raise EvalError(f"unknown name '{ident}'", node)
-                values.append(env[ident])
+                values.append(_tame(env[ident]))
             case Neg(operand=operand):
                 if not expanded:
                     stack += [(node, True), (operand, False)]
@@ -181,7 +190,7 @@ def evaluate_exact(expr: Expr, env: Mapping[str, Number]) -> Number:
                     continue
                 b = values.pop()
                 a = values.pop()
-                values.append(_binop(op, a, b, node))
+                values.append(_tame(_binop(op, a, b, node)))
             case Call(func=func, args=args):
                 if not expanded:
                     stack.append((node, True))
@@ -189,7 +198,7 @@ def evaluate_exact(expr: Expr, env: Mapping[str, Number]) -> Number:
                     continue
                 got = values[len(values) - len(args) :] if args else []
                 del values[len(values) - len(args) :]
-                values.append(_call(func, got, node))
+                values.append(_tame(_call(func, got, node)))
             case _:
                 raise EvalError(f"not a formula: {node!r}", node)
     return values[0]
