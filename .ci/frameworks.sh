@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The framework targets' block of CI: one venv per framework (their openai pins clash: DSPy
+# needs openai<3, openai-agents 0.24 needs openai>=3), installed in parallel, and the variables
+# the framework tests read. Source it from .ci/run before pytest:  source .ci/frameworks.sh
+set -euo pipefail
+VENVS="${AALP_VENVS:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}/aalp-venvs}"
+mkdir -p "$VENVS"
+start=$SECONDS
+
+make_venv() {  # name, packages...
+  local name=$1; shift
+  if [ ! -x "$VENVS/$name/bin/python" ]; then
+    python3 -m venv "$VENVS/$name"
+  fi
+  "$VENVS/$name/bin/pip" install --quiet --disable-pip-version-check "$@" \
+    > "$VENVS/$name.log" 2>&1 || { cat "$VENVS/$name.log"; return 1; }
+}
+
+make_venv langgraph 'langgraph>=1.0,<2' 'langchain-core>=1.0,<2' 'langchain-openai>=1.0,<2' &
+p1=$!
+make_venv dspy 'dspy>=3.0,<4' 'openai<3' &
+p2=$!
+make_venv openai_agents 'openai-agents>=0.24,<1' 'openai>=3' &
+p3=$!
+wait $p1 && wait $p2 && wait $p3
+echo "framework venvs ready in $((SECONDS - start)) s"
+
+export AALP_VENV_LANGGRAPH="$VENVS/langgraph"
+export AALP_VENV_DSPY="$VENVS/dspy"
+export AALP_VENV_OPENAI_AGENTS="$VENVS/openai_agents"
+export AALP_REQUIRE_TARGETS=1
