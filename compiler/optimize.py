@@ -37,6 +37,7 @@ from .space import Space, Value, build, env_of, parse_pin_text, select_task
 # lost to rounding in a partial sum) and then checked exactly on the full evaluation.
 SLACK = 1e-9
 MAX_REFINE_ROUNDS = 80
+LOCAL_MINIMA = 3
 FRONTIER_POINTS = 24
 
 
@@ -171,6 +172,7 @@ class _Solver:
         self.env = env_of(checked)
         self.evaluator = Evaluator(checked, task)
         self.notes: list[str] = []
+        self.multimodal: set[str] = set()
 
     def states(self, pins: Mapping[str, Value]) -> tuple[list[ob.BlockState], dict[str, Value]]:
         base = ob.defaults(self.space, self.task, pins)
@@ -269,6 +271,7 @@ def _solve_once(
 
 
 def _refine(
+    self_notes: set[str],
     states: list[ob.BlockState],
     chosen: Mapping[str, Value],
     raw: list[list[Point]],
@@ -297,7 +300,12 @@ def _refine(
                 if sense == "maximize" and metric != "success":
                     s = -s
                 score[v] = min(score.get(v, math.inf), s)
-            for m in cand.local_minima(var.values, score):
+            # Refine around the best few local minima (ties: smaller value first); the chosen
+            # value is always refined. Beyond them the candidate set stays as it is.
+            minima = sorted(cand.local_minima(var.values, score), key=lambda v: (score[v], v))
+            if len(minima) > 1 and var.key not in self_notes:
+                self_notes.add(var.key)
+            for m in minima[:LOCAL_MINIMA]:
                 if m not in centres:
                     centres.append(m)
             new: set[int] = set()
@@ -335,7 +343,7 @@ def _solve(
         chosen = plan.decisions if plan is not None else base
         if plan is None and not any(len(v.values) > 1 for st in states for v in st.vars):
             break
-        if not _refine(states, chosen, raw, sense, metric):
+        if not _refine(solver.multimodal, states, chosen, raw, sense, metric):
             break
     return plan, states, base
 
@@ -448,7 +456,13 @@ def optimize(
         fl,
         fm,
         tuple(results),
-        tuple(solver.notes),
+        tuple(solver.notes)
+        + tuple(
+            f"{k}: the best objective is not unimodal in this decision (integer vote counts"
+            f" make it saw-toothed); the candidates were refined around its {LOCAL_MINIMA}"
+            " best local minima"
+            for k in sorted(solver.multimodal)
+        ),
         solver.evaluator.calls,
         dict(sorted(pins.items())),
     )

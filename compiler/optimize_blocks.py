@@ -34,6 +34,8 @@ class Var:
     n: int | None  # units split into chunks of this x (for snapping), None otherwise
     values: list[int] = field(default_factory=list)
     snap_ok: bool = False
+    # A fan-in: the index of the x variable whose chunks it merges (its M = ceil(n/x)).
+    feeds: int | None = None
 
     @property
     def key(self) -> str:
@@ -154,7 +156,14 @@ def make_state(
             continue
         vars_.append(_x_var(task, checked, (name,), os_.x.lo, os_.x.hi, os_.x_data))
     for op, dom in block.fanin:
-        vars_.append(Var((f"{op}.fanin",), dom.lo, dom.hi, None))
+        feeds = None
+        prev = _previous_linear(task, op)
+        if prev is not None:
+            feeds = next(
+                (i for i, v in enumerate(vars_) if any(f"{o}.x" in v.keys for o in prev.ops)),
+                None,
+            )
+        vars_.append(Var((f"{op}.fanin",), dom.lo, dom.hi, None, feeds=feeds))
     for v in vars_:
         pinned = [pins[k] for k in v.keys if k in pins]
         if pinned:
@@ -167,6 +176,31 @@ def make_state(
     ]
     choices = [op_choices(space, name, pins) for name in block.ops]
     return BlockState(block, vars_, history, choices)
+
+
+def _previous_linear(task: Task, reduce_op: str) -> MapStage | ChainStage | None:
+    """The map or chain stage whose outputs a reduce merges."""
+    for i, st in enumerate(task.stages):
+        if isinstance(st, ReduceStage) and st.op == reduce_op:
+            for prev in reversed(task.stages[:i]):
+                if isinstance(prev, MapStage | ChainStage):
+                    return prev
+    return None
+
+
+def _canonical(state: BlockState, outer: tuple) -> tuple:
+    """A fan-in at or above the number of inputs M builds the same one-level tree as M."""
+    out = list(outer)
+    for i, var in enumerate(state.vars):
+        if var.feeds is None:
+            continue
+        xv = state.vars[var.feeds]
+        if xv.n is None:
+            continue
+        m = -(-xv.n // out[var.feeds])
+        if out[i] > m:
+            out[i] = max(var.lo, m)
+    return tuple(out)
 
 
 def _x_var(task: Task, checked: Any, ops: tuple[str, ...], lo: int, hi: int, data: Any) -> Var:
@@ -187,7 +221,12 @@ def block_points(state: BlockState, base: Decisions, evaluator: Evaluator) -> li
     hist_lists = [list(opts) for _op, opts in state.history]
     families = [[_family(c) for c in choices] for choices in state.choices]
     out: list[Point] = []
+    seen: set[tuple] = set()
     for outer in itertools.product(*var_lists, *hist_lists):
+        outer = _canonical(state, outer)
+        if outer in seen:
+            continue
+        seen.add(outer)
         cached = state.points.get(outer)
         if cached is None:
             cached = _inner(state, base, evaluator, outer, families)

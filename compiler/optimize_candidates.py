@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-DENSE = 24
-RATIO = 1.3
-FIRST_COUNTS = 24
+DENSE = 12
+RATIO = 1.5
+FIRST_COUNTS = 12
 REFINE_POINTS = 10
 
 

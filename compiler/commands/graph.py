@@ -1,0 +1,67 @@
+"""``aalp graph FILE``: the optimal plan's call graph as Graphviz, Mermaid or JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import EXIT_SPEC, define_option, load_or_exit, spec_argument
+
+
+@click.command("graph")
+@spec_argument
+@define_option
+@click.option(
+    "--format",
+    "fmt_",
+    type=click.Choice(["dot", "mermaid", "json"]),
+    default="dot",
+    show_default=True,
+    help="Graphviz dot, a Mermaid flowchart, or JSON with every node's metrics.",
+)
+@click.option("--task", "task_name", default=None, help="The task to draw (default: first).")
+@click.option("--objective", default=None, metavar="METRIC", help="Override the objective.")
+@click.option("--pin", "pins", multiple=True, metavar="OP.FIELD=VALUE", help="Fix a decision.")
+def command(
+    file: Path,
+    defines: dict[str, str],
+    fmt_: str,
+    task_name: str | None,
+    objective: str | None,
+    pins: tuple[str, ...],
+) -> None:
+    """Optimize the task in FILE and print the plan's call graph.
+
+    Repeated calls are folded into one node with a multiplicity; the critical path is marked.
+    When no plan meets the requirements, the most reliable plan is drawn and the exit code is 1.
+    """
+    from ..diagnostics import SpecError
+    from ..optimize import optimize
+    from ..space import parse_pin_text, select_task
+    from ..topology import build, to_dot, to_json, to_mermaid
+
+    checked = load_or_exit(file, defines)
+    for p in pins:
+        try:
+            parse_pin_text(p)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="'--pin'") from None
+    try:
+        result = optimize(
+            checked, task_name, objective, list(pins), frontier=False, baselines=False
+        )
+        task = select_task(checked.spec, task_name)
+    except SpecError as err:
+        raise click.UsageError("; ".join(d.message for d in err.diagnostics)) from None
+    if result.plan is None:
+        for w in result.why:
+            click.echo(f"infeasible: {w}", err=True)
+        raise click.exceptions.Exit(EXIT_SPEC)
+    g = build(checked, task, result.plan.evaluation)
+    render = {"dot": to_dot, "mermaid": to_mermaid, "json": to_json}[fmt_]
+    click.echo(render(g), nl=False)
+    if not result.feasible:
+        for w in result.why:
+            click.echo(f"infeasible: {w}", err=True)
+        raise click.exceptions.Exit(EXIT_SPEC)
