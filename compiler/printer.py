@@ -388,12 +388,15 @@ def _baseline(baseline: ir.Baseline, comments: tuple[ir.Comment, ...]) -> list[_
 
 def _render(lines: list[_Line], comments: tuple[ir.Comment, ...], blank: frozenset[int]) -> str:
     tail = _place_comments(lines, comments)
-    out: list[str] = []
+    out: list[tuple[str, str]] = []  # (code, trailing comment)
     previous: _Line | None = None
 
+    def emit(code: str, comment: str = "") -> None:
+        out.append((code, comment))
+
     def blank_line() -> None:
-        if out and out[-1] != "":
-            out.append("")
+        if out and out[-1] != ("", ""):
+            emit("")
 
     for line in lines:
         after_open = previous is not None and previous.kind == "open"
@@ -405,23 +408,40 @@ def _render(lines: list[_Line], comments: tuple[ir.Comment, ...], blank: frozens
         for i, comment in enumerate(line.leading):
             if i and comment.span.line - 1 in blank:
                 blank_line()
-            out.append(pad + comment.text)
+            emit(pad + comment.text)
         if line.leading and line.first and line.first - 1 in blank and line.kind != "close":
             blank_line()
-        text = INDENT * line.depth + line.text
+        code = INDENT * line.depth + line.text
         if line.more:
-            out.append(text)
-            out.extend(line.more[:-1])
-            text = line.more[-1]
-        if line.trailing:
-            text += "  " + "  ".join(c.text for c in line.trailing)
-        out.append(text)
+            emit(code)
+            for more in line.more[:-1]:
+                emit(more)
+            code = line.more[-1]
+        emit(code, "  ".join(c.text for c in line.trailing))
         previous = line
     for comment in tail:
         if comment.span.line - 1 in blank:
             blank_line()
-        out.append(comment.text)
-    return "\n".join(out) + "\n"
+        emit(comment.text)
+    return "\n".join(_aligned(out)) + "\n"
+
+
+def _aligned(out: list[tuple[str, str]]) -> list[str]:
+    """Lines with their trailing comments; comments on consecutive lines share a column."""
+    result: list[str] = []
+    i = 0
+    while i < len(out):
+        j = i
+        while j < len(out) and out[j][1]:
+            j += 1
+        if j == i:
+            result.append(out[i][0])
+            i += 1
+            continue
+        column = max(len(code) for code, _ in out[i:j]) + 2
+        result += [code.ljust(column) + comment for code, comment in out[i:j]]
+        i = j
+    return result
 
 
 def _place_comments(lines: list[_Line], comments: tuple[ir.Comment, ...]) -> list[ir.Comment]:
