@@ -260,7 +260,7 @@ class _Checker:
                     codes.UNKNOWN_NAME,
                     f"unknown name '{ref.id}' in {what}",
                     span,
-                    did_you_mean(ref.id, [n for n in scope if n != "x"], "name"),
+                    did_you_mean(ref.id, scope, "name"),
                 )
         return ok
 

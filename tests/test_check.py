@@ -277,4 +277,4 @@ def test_hand_built_ir_without_spans() -> None:
     got = [(d.code, d.span.file, d.line) for d in err.value.diagnostics if d.severity == "error"]
     # the unknown 'q' has no position: the diagnostic names the file, line 0
     assert got == [(codes.UNKNOWN_NAME, "hand.aalp", 0)]
-    assert err.value.diagnostics[0].hint == "known names: 'disks', 's'"
+    assert err.value.diagnostics[0].hint == "known names: 'disks', 's', 'x'"
