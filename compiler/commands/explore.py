@@ -1,0 +1,49 @@
+"""``aalp explore FILE``: the interactive explorer in the browser."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("explore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port on 127.0.0.1 (0 picks a free one).",
+)
+@click.option("--no-browser", is_flag=True, help="Do not open a browser; just print the URL.")
+def command(file: Path, port: int, no_browser: bool) -> None:
+    """Explore FILE's optimal plans interactively: edit the spec, move sliders for sizes and
+    probabilities, see the plan tree, the Pareto frontier and cost growth change live.
+
+    The server listens on 127.0.0.1 only; stop it with Ctrl-C.
+    """
+    from aalp.explore.server import Document, Server
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise click.UsageError(f"cannot read {file}: {err}") from None
+    server = Server(Document(str(file), file, text), port=port)
+    try:
+        server.start()
+    except OSError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    click.echo(f"aalp explore: serving {file} at {server.url} (Ctrl-C to stop)")
+    if not no_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

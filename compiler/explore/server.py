@@ -1,0 +1,235 @@
+"""The explorer's web server: the page, its own assets, and JSON over the API functions.
+
+It binds to 127.0.0.1 only and serves nothing but the files under ``static/``. Requests must
+come from the page itself: a ``Host`` other than the loopback address (DNS rebinding) or a
+foreign ``Origin`` (another site posting to this port) is refused, and the API reads JSON only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import api
+from .controls import Settings, SettingsError, settings_from_json
+
+STATIC = Path(__file__).parent / "static"
+HOST = "127.0.0.1"
+MAX_BODY = 1 << 20  # a spec is a few kilobytes; refuse anything absurd
+
+
+@dataclass(frozen=True)
+class Document:
+    """The spec the explorer was opened on: its display name and where "save" writes it."""
+
+    name: str
+    path: Path | None
+    text: str
+
+
+def create_app(document: Document) -> Any:
+    """The Starlette application serving ``document``."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import FileResponse, JSONResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    def error(status: int, message: str) -> Response:
+        return JSONResponse({"ok": False, "error": message}, status_code=status)
+
+    async def body(request: Request) -> tuple[dict[str, Any], Settings, str]:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            raise _BadRequest(415, "send JSON (content-type application/json)")
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            raise _BadRequest(413, "request too large")
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise _BadRequest(400, "the request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise _BadRequest(400, "the request body must be a JSON object")
+        text = data.get("text", document.text)
+        if not isinstance(text, str):
+            raise _BadRequest(400, "'text' must be a string")
+        settings = data.get("settings") or {}
+        if not isinstance(settings, dict):
+            raise _BadRequest(400, "'settings' must be an object")
+        try:
+            return data, settings_from_json(settings), text
+        except SettingsError as err:
+            raise _BadRequest(400, str(err)) from None
+
+    def endpoint(compute: Callable[[dict[str, Any], Settings, str], Any]) -> Callable:
+        async def handle(request: Request) -> Response:
+            if not _same_origin(request):
+                return error(403, "requests must come from the explorer's own page")
+            try:
+                data, settings, text = await body(request)
+                # The optimizer is CPU-bound: run it off the event loop so the server stays
+                # responsive; one request at a time, since results are computed, not cached.
+                result = await asyncio.to_thread(compute, data, settings, text)
+            except _BadRequest as err:
+                return error(err.status, err.message)
+            if isinstance(result, Response):
+                return result
+            return JSONResponse(result)
+
+        return handle
+
+    def check(data: dict[str, Any], settings: Settings, text: str) -> Any:
+        return api.check_spec(text, document.name, settings)
+
+    def optimize(data: dict[str, Any], settings: Settings, text: str) -> Any:
+        return api.optimize_spec(text, document.name, settings)
+
+    def plan(data: dict[str, Any], settings: Settings, text: str) -> Any:
+        decisions = data.get("decisions")
+        if not isinstance(decisions, dict):
+            raise _BadRequest(400, "'decisions' must be an object")
+        return api.plan_for(text, document.name, settings, decisions)
+
+    def sweep(data: dict[str, Any], settings: Settings, text: str) -> Any:
+        param = data.get("param")
+        if not isinstance(param, str):
+            raise _BadRequest(400, "'param' must name a parameter")
+        return api.sweep_spec(text, document.name, settings, param)
+
+    def emit(data: dict[str, Any], settings: Settings, text: str) -> Any:
+        target = data.get("target")
+        if not isinstance(target, str):
+            raise _BadRequest(400, "'target' must name a target")
+        result = api.emit_zip(text, document.name, settings, target)
+        if isinstance(result, dict):
+            return result
+        stem = Path(document.name).stem or "spec"
+        headers = {"content-disposition": f'attachment; filename="{stem}-{target}.zip"'}
+        return Response(result, media_type="application/zip", headers=headers)
+
+    def save(data: dict[str, Any], settings: Settings, text: str) -> Any:
+        if document.path is None:
+            raise _BadRequest(409, "this spec has no file to save to; download it instead")
+        document.path.write_text(text, encoding="utf-8")
+        return {"ok": True, "saved": document.name}
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"cache-control": "no-store"})
+
+    async def spec(request: Request) -> Response:
+        return JSONResponse(
+            {"name": document.name, "text": document.text, "can_save": document.path is not None}
+        )
+
+    async def targets(request: Request) -> Response:
+        return JSONResponse(await asyncio.to_thread(api.list_targets))
+
+    routes = [
+        Route("/", index),
+        Route("/api/spec", spec),
+        Route("/api/targets", targets),
+        Route("/api/check", endpoint(check), methods=["POST"]),
+        Route("/api/optimize", endpoint(optimize), methods=["POST"]),
+        Route("/api/plan", endpoint(plan), methods=["POST"]),
+        Route("/api/sweep", endpoint(sweep), methods=["POST"]),
+        Route("/api/emit", endpoint(emit), methods=["POST"]),
+        Route("/api/save", endpoint(save), methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC, follow_symlink=False), name="static"),
+    ]
+    app = Starlette(routes=routes)
+    return _HostGuard(app)
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _same_origin(request: Any) -> bool:
+    """A POST from a browser carries ``Origin``; it must be this server's own."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # not a browser's cross-site request (curl, tests)
+    host = request.headers.get("host", "")
+    return origin in (f"http://{host}",)
+
+
+class _HostGuard:
+    """Refuse any request whose ``Host`` is not the loopback address (DNS rebinding)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            host = headers.get(b"host", b"").decode("latin-1").rsplit(":", 1)[0]
+            if host not in (HOST, "localhost"):
+                from starlette.responses import PlainTextResponse
+
+                response = PlainTextResponse("forbidden host", status_code=403)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class Server:
+    """A running explorer: uvicorn in a background thread, stopped by :meth:`stop`.
+
+    Port 0 picks a free port; :attr:`url` is known once :meth:`start` returns.
+    """
+
+    def __init__(self, document: Document, port: int = 0):
+        import uvicorn
+
+        config = uvicorn.Config(
+            create_app(document), host=HOST, port=port, log_level="warning", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        sockets = [s for server in self._server.servers for s in server.sockets]
+        port = sockets[0].getsockname()[1]
+        return f"http://{HOST}:{port}/"
+
+    def start(self, timeout: float = 10.0) -> Server:
+        """Start serving; raise ``OSError`` if the port cannot be bound."""
+        import time
+
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise OSError("the explorer could not start (is the port in use?)")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise OSError("the explorer did not start in time")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the server thread to end."""
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def wait(self) -> None:
+        """Block until the server stops (Ctrl-C stops it: joining in short steps lets the
+        main thread see the interrupt)."""
+        while self._thread.is_alive():
+            self._thread.join(0.5)
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,745 @@
+// aalp explore: a thin client. Every number on this page comes from the server's API, which
+// calls the same Python functions as `aalp check`, `aalp explain` and `aalp compile`.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  name: "spec.aalp",
+  canSave: false,
+  settings: { task: null, params: {}, probabilities: {}, target: null, objective: null, pins: {} },
+  controls: null,
+  controlsKey: "",
+  result: null,
+  sweepParam: null,
+  charts: {},
+  seq: { check: 0, optimize: 0, sweep: 0, plan: 0 },
+  timers: {},
+};
+
+// ---------------------------------------------------------------------------------------------
+// Talking to the server
+// ---------------------------------------------------------------------------------------------
+
+async function post(path, payload) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+  if (response.headers.get("content-type")?.startsWith("application/json")) {
+    const data = await response.json();
+    if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+    return data;
+  }
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return response;
+}
+
+function payload(extra = {}) {
+  return { text: $("spec").value, settings: state.settings, ...extra };
+}
+
+function setStatus(message, isError = false) {
+  const status = $("status");
+  status.textContent = message;
+  status.classList.toggle("error", isError);
+}
+
+function later(name, ms, fn) {
+  clearTimeout(state.timers[name]);
+  state.timers[name] = setTimeout(fn, ms);
+}
+
+// Number formatting: short and exact enough to compare plans.
+function fmt(value) {
+  if (value === null || value === undefined) return "–";
+  if (typeof value !== "number") return String(value);
+  if (!Number.isFinite(value)) return value > 0 ? "∞" : "−∞";
+  if (value === 0) return "0";
+  const abs = Math.abs(value);
+  if (abs >= 1e6 || abs < 1e-3) return value.toExponential(3);
+  if (Number.isInteger(value)) return value.toLocaleString("en-US");
+  return value.toPrecision(6).replace(/\.?0+$/, "");
+}
+
+function fmtProbability(p) {
+  if (p === null || p === undefined) return "–";
+  if (p > 0.999) return `1 − ${(1 - p).toExponential(2)}`;
+  return p.toFixed(4);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The editor: line numbers, diagnostics inline, checks as you type
+// ---------------------------------------------------------------------------------------------
+
+function renderGutter(diagnostics = []) {
+  const lines = $("spec").value.split("\n").length;
+  const marks = new Map();
+  for (const d of diagnostics) if (d.line > 0) marks.set(d.line, d.severity);
+  const gutter = $("gutter");
+  gutter.replaceChildren();
+  for (let i = 1; i <= lines; i++) {
+    const span = document.createElement("span");
+    span.textContent = String(i);
+    if (marks.get(i) === "error") span.className = "bad";
+    else if (marks.get(i) === "warning") span.className = "warn";
+    gutter.append(span, "\n");
+  }
+  gutter.scrollTop = $("spec").scrollTop;
+}
+
+function jumpTo(line, col) {
+  const text = $("spec").value;
+  let offset = 0;
+  for (let i = 1; i < line; i++) offset = text.indexOf("\n", offset) + 1;
+  offset += Math.max(0, col - 1);
+  $("spec").focus();
+  $("spec").setSelectionRange(offset, offset + 1);
+}
+
+function renderDiagnostics(result) {
+  const list = $("diagnostics");
+  list.replaceChildren();
+  const diagnostics = result.diagnostics || [];
+  const errors = diagnostics.filter((d) => d.severity === "error");
+  $("spec").setAttribute("aria-invalid", errors.length ? "true" : "false");
+  renderGutter(diagnostics);
+  if (!diagnostics.length) {
+    const li = document.createElement("li");
+    li.className = "ok";
+    li.textContent = "No problems found.";
+    list.append(li);
+    return;
+  }
+  for (const d of diagnostics) {
+    const li = document.createElement("li");
+    li.className = d.severity;
+    const where = d.line > 0 ? `line ${d.line}, column ${d.col}: ` : "";
+    li.append(`${d.severity} ${d.code}: ${where}${d.message}`);
+    if (d.line > 0) {
+      const go = document.createElement("button");
+      go.type = "button";
+      go.textContent = "go to";
+      go.setAttribute("aria-label", `go to line ${d.line}`);
+      go.addEventListener("click", () => jumpTo(d.line, d.col));
+      li.append(go);
+    }
+    const pre = document.createElement("pre");
+    pre.textContent = d.rendered;
+    li.append(pre);
+    list.append(li);
+  }
+}
+
+async function check() {
+  const seq = ++state.seq.check;
+  let result;
+  try {
+    const settings = { task: state.settings.task };
+    result = await post("/api/check", { text: $("spec").value, settings });
+  } catch (err) {
+    setStatus(`Check failed: ${err.message}`, true);
+    return;
+  }
+  if (seq !== state.seq.check) return; // a newer edit is on its way
+  renderDiagnostics(result);
+  if (!result.ok) {
+    setStatus("The spec has errors: fix them to see the plan.", true);
+    return;
+  }
+  renderTasks(result.tasks, result.task);
+  renderControls(result.controls);
+  optimize();
+  later("sweep", 50, sweep);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Controls: sliders (log where sizes span decades), target, objective, pins
+// ---------------------------------------------------------------------------------------------
+
+const STEPS = 1000;
+
+function sliderScale(control) {
+  const { min, max, scale, integer } = control;
+  if (scale === "log") {
+    const ratio = Math.log(max / min);
+    return {
+      toPos: (v) => Math.round((Math.log(v / min) / ratio) * STEPS),
+      fromPos: (p) => {
+        const v = min * Math.exp((p / STEPS) * ratio);
+        return integer ? Math.round(v) : Number(v.toPrecision(4));
+      },
+    };
+  }
+  return {
+    toPos: (v) => Math.round(((v - min) / (max - min)) * STEPS),
+    fromPos: (p) => {
+      const v = min + (p / STEPS) * (max - min);
+      return integer ? Math.round(v) : Number(v.toPrecision(6));
+    },
+  };
+}
+
+function makeSlider(id, label, control, value, onChange, hint = "") {
+  const wrap = document.createElement("div");
+  wrap.className = "slider";
+  const lab = document.createElement("label");
+  lab.htmlFor = id;
+  const name = document.createElement("span");
+  name.textContent = label;
+  const out = document.createElement("output");
+  out.htmlFor = id;
+  out.textContent = fmt(value);
+  lab.append(name, out);
+  const input = document.createElement("input");
+  input.type = "range";
+  input.id = id;
+  input.min = "0";
+  input.max = String(STEPS);
+  input.step = "1";
+  const scale = sliderScale(control);
+  input.value = String(scale.toPos(value));
+  const update = () => {
+    const v = scale.fromPos(Number(input.value));
+    out.textContent = fmt(v);
+    input.setAttribute("aria-valuetext", fmt(v));
+    onChange(v);
+  };
+  input.setAttribute("aria-valuetext", fmt(value));
+  input.addEventListener("input", update);
+  wrap.append(lab, input);
+  if (hint) {
+    const h = document.createElement("div");
+    h.className = "hint";
+    h.textContent = hint;
+    wrap.append(h);
+  }
+  return wrap;
+}
+
+function controlsKey(controls) {
+  // Rebuild the controls only when their set changes, so typing does not reset the sliders.
+  return JSON.stringify([
+    controls.params.map((c) => [c.name, c.min, c.max, c.scale]),
+    controls.probabilities.map((c) => [c.id, c.label]),
+    controls.target,
+    controls.objective,
+    controls.decisions.map((d) => [d.key, d.choices, d.pinned]),
+  ]);
+}
+
+function renderTasks(tasks, current) {
+  const select = $("task");
+  if (select.options.length !== tasks.length || [...select.options].some((o, i) => o.value !== tasks[i])) {
+    select.replaceChildren(...tasks.map((t) => new Option(t, t)));
+  }
+  select.value = current;
+}
+
+function onSetting() {
+  later("optimize", 60, optimize);
+  later("sweep", 400, sweep);
+}
+
+function renderControls(controls) {
+  const key = controlsKey(controls);
+  if (key === state.controlsKey) return;
+  state.controlsKey = key;
+  state.controls = controls;
+  const s = state.settings;
+  // Keep only settings the new spec still has.
+  const params = new Set(controls.params.map((c) => c.name));
+  const probs = new Set(controls.probabilities.map((c) => c.id));
+  const pins = new Set(controls.decisions.map((d) => d.key));
+  s.params = Object.fromEntries(Object.entries(s.params).filter(([k]) => params.has(k)));
+  s.probabilities = Object.fromEntries(Object.entries(s.probabilities).filter(([k]) => probs.has(k)));
+  s.pins = Object.fromEntries(Object.entries(s.pins).filter(([k]) => pins.has(k)));
+
+  const paramBox = $("param-controls");
+  paramBox.replaceChildren();
+  for (const c of controls.params) {
+    if (c.scale === "none") continue;
+    const value = s.params[c.name] !== undefined ? Number(s.params[c.name]) : c.value;
+    const hint = c.scale === "log" ? "log scale" : c.kind === "probability" ? "probability" : "";
+    paramBox.append(
+      makeSlider(`param-${c.name}`, c.name, c, value, (v) => {
+        s.params[c.name] = String(v);
+        onSetting();
+      }, [c.doc, hint].filter(Boolean).join(" · ")),
+    );
+  }
+  const probBox = $("probability-controls");
+  probBox.replaceChildren();
+  for (const c of controls.probabilities) {
+    const value = s.probabilities[c.id] ?? c.value;
+    probBox.append(
+      makeSlider(`prob-${c.id.replace(/\W/g, "-")}`, c.label, c, value, (v) => {
+        s.probabilities[c.id] = v;
+        onSetting();
+      }),
+    );
+  }
+  renderTarget(controls.target);
+  const objective = $("objective");
+  objective.replaceChildren(...controls.objective.options.map((o) => new Option(o, o)));
+  objective.value = s.objective || controls.objective.value;
+  renderPins(controls.decisions);
+  populateSweepParams(controls.params);
+}
+
+// The reliability target moves on a scale of "nines": t = 1 − 10^(−v).
+function renderTarget(target) {
+  const box = $("target-control");
+  box.replaceChildren();
+  if (!target || target.value === null) {
+    box.textContent = "This task has no reliability target (require success >= ...).";
+    return;
+  }
+  const nines = { min: 0.3, max: 9, scale: "linear", integer: false };
+  const current = state.settings.target ?? target.value;
+  const slider = makeSlider("target", "success ≥", nines, -Math.log10(1 - current), (v) => {
+    state.settings.target = Number((1 - 10 ** -v).toPrecision(8));
+    onSetting();
+  }, "scale of nines");
+  const out = slider.querySelector("output");
+  const input = slider.querySelector("input");
+  const show = () => {
+    const t = state.settings.target ?? target.value;
+    out.textContent = String(t);
+    input.setAttribute("aria-valuetext", String(t));
+  };
+  input.addEventListener("input", show);
+  show();
+  box.append(slider);
+}
+
+function renderPins(decisions) {
+  const box = $("pin-controls");
+  box.replaceChildren();
+  if (!decisions.length) {
+    box.textContent = "This task has no decisions to pin.";
+    return;
+  }
+  for (const d of decisions) {
+    const id = `pin-${d.key.replace(/\W/g, "-")}`;
+    const label = document.createElement("label");
+    label.htmlFor = id;
+    label.textContent = d.key;
+    let input;
+    const current = state.settings.pins[d.key] ?? "";
+    if (d.kind === "choice") {
+      input = document.createElement("select");
+      const auto = d.pinned ? `auto (spec pins ${d.pinned})` : "auto";
+      input.append(new Option(auto, ""), ...d.choices.map((c) => new Option(c, c)));
+      input.value = current;
+    } else {
+      input = document.createElement("input");
+      input.type = "text";
+      input.placeholder = d.pinned ? `spec pins ${d.pinned}` : "auto";
+      input.value = current;
+    }
+    input.id = id;
+    input.addEventListener("change", () => {
+      const value = input.value.trim();
+      if (value) state.settings.pins[d.key] = value;
+      else delete state.settings.pins[d.key];
+      onSetting();
+    });
+    box.append(label, input);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan: summary, tree, frontier
+// ---------------------------------------------------------------------------------------------
+
+async function optimize() {
+  const seq = ++state.seq.optimize;
+  const started = performance.now();
+  let result;
+  try {
+    result = await post("/api/optimize", payload());
+  } catch (err) {
+    setStatus(`Optimization failed: ${err.message}`, true);
+    return;
+  }
+  if (seq !== state.seq.optimize) return;
+  if (!result.ok) {
+    renderDiagnostics(result);
+    setStatus("These settings do not fit the spec: see the diagnostics.", true);
+    return;
+  }
+  state.result = result;
+  const ms = Math.round(performance.now() - started);
+  setStatus(`Optimized task ${result.task} in ${ms} ms.`);
+  $("back-to-optimum").hidden = true;
+  renderSummary(result.plan, result, "Optimal plan");
+  renderTree(result.tree);
+  renderFrontier(result);
+}
+
+function metricRows(metrics, names) {
+  return names
+    .filter((m) => metrics[m] !== undefined)
+    .map((m) => `<tr><th scope="row">${m}</th><td class="num">${fmt(metrics[m])}</td></tr>`)
+    .join("");
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function renderSummary(plan, result, title) {
+  const box = $("plan-summary");
+  const objective = `${result.objective.sense} ${result.objective.metric}`;
+  if (!plan) {
+    const why = (result.why || []).map((r) => `<li>${escapeHtml(r)}</li>`).join("");
+    box.innerHTML = `<p><span class="infeasible">No plan</span> for ${escapeHtml(objective)}.</p><ul>${why}</ul>`;
+    return;
+  }
+  const verdict = plan.feasible
+    ? `<span class="feasible">feasible</span>`
+    : `<span class="infeasible">infeasible</span>`;
+  const reasons = (plan.reasons || []).map((r) => `<li>${escapeHtml(r)}</li>`).join("");
+  const decisions = Object.entries(plan.decisions)
+    .map(([k, v]) => `${escapeHtml(k)} = ${escapeHtml(v)}`)
+    .join(", ");
+  const baselines = (result.baselines || [])
+    .map((b) => {
+      const value = b.metrics[result.objective.metric] ?? (result.objective.metric === "success" ? b.success : null);
+      const ratio = b.ratio ? ` (${fmt(b.ratio)}× the plan)` : "";
+      const verdict = b.feasible ? "" : " — infeasible";
+      return `<tr><th scope="row">baseline ${escapeHtml(b.name)}</th><td class="num">${fmt(value)}${ratio}${verdict}</td></tr>`;
+    })
+    .join("");
+  box.innerHTML = `
+    <p><strong>${escapeHtml(title)}</strong> for ${escapeHtml(objective)}: ${verdict},
+      success ${fmtProbability(plan.success)}</p>
+    ${reasons ? `<ul>${reasons}</ul>` : ""}
+    <p class="decisions">${decisions || "no decisions"}</p>
+    <table><tbody>${metricRows(plan.metrics, result.metric_names)}${baselines}</tbody></table>`;
+}
+
+function renderTree(tree) {
+  const box = $("tree");
+  box.replaceChildren();
+  $("node-detail").textContent = "";
+  if (!tree) return;
+  const root = d3.hierarchy(tree);
+  const width = 230;
+  const rowHeight = 26;
+  const lines = (d) => 1 + (d.data.decisions || []).length + 1;
+  const maxLines = Math.max(...root.descendants().map(lines));
+  const layout = d3.tree().nodeSize([maxLines * 15 + 18, width + 40]);
+  layout(root);
+  let x0 = Infinity;
+  let x1 = -Infinity;
+  root.each((d) => {
+    x0 = Math.min(x0, d.x);
+    x1 = Math.max(x1, d.x);
+  });
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  const height = x1 - x0 + maxLines * 15 + 30;
+  const fullWidth = (root.height + 1) * (width + 40) + 10;
+  svg.setAttribute("width", fullWidth);
+  svg.setAttribute("height", height);
+  svg.setAttribute("viewBox", `-5 ${x0 - (maxLines * 15) / 2 - 10} ${fullWidth} ${height}`);
+  for (const link of root.links()) {
+    const path = document.createElementNS(ns, "path");
+    const sx = link.source.y + width;
+    const tx = link.target.y;
+    const mx = (sx + tx) / 2;
+    path.setAttribute("class", "link");
+    path.setAttribute("d", `M${sx},${link.source.x} C${mx},${link.source.x} ${mx},${link.target.x} ${tx},${link.target.x}`);
+    svg.append(path);
+  }
+  for (const d of root.descendants()) {
+    const n = d.data;
+    const g = document.createElementNS(ns, "g");
+    g.setAttribute("class", n.count ? "node folded" : "node");
+    g.setAttribute("transform", `translate(${d.y},${d.x})`);
+    g.setAttribute("tabindex", "0");
+    g.setAttribute("role", "treeitem");
+    g.setAttribute("aria-level", String(d.depth + 1));
+    const share = n.share === null || n.share === undefined ? "" : `, ${(n.share * 100).toFixed(1)}% of the objective`;
+    const summary = `${n.label}${n.count ? ` ×${n.count}` : ""}${share}`;
+    g.setAttribute("aria-label", `${summary}. ${(n.decisions || []).join(", ")}`);
+    const h = lines(d) * 15 + 8;
+    const rect = document.createElementNS(ns, "rect");
+    rect.setAttribute("x", 0);
+    rect.setAttribute("y", -h / 2);
+    rect.setAttribute("width", width);
+    rect.setAttribute("height", h);
+    g.append(rect);
+    if (n.share) {
+      const bar = document.createElementNS(ns, "rect");
+      bar.setAttribute("class", "share");
+      bar.setAttribute("x", 1);
+      bar.setAttribute("y", h / 2 - 5);
+      bar.setAttribute("width", Math.max(1, (width - 2) * Math.min(1, n.share)));
+      bar.setAttribute("height", 4);
+      g.append(bar);
+    }
+    const title = document.createElementNS(ns, "title");
+    title.textContent = n.formula ? `${summary}\n${n.formula}` : summary;
+    g.append(title);
+    const texts = [[`${n.label}${n.count ? `  ×${n.count}` : ""}`, "title"]];
+    for (const line of n.decisions || []) texts.push([line, ""]);
+    texts.push([n.share === null || n.share === undefined ? "" : `share ${(n.share * 100).toFixed(1)}%`, ""]);
+    texts.forEach(([line, cls], i) => {
+      const t = document.createElementNS(ns, "text");
+      t.setAttribute("x", 8);
+      t.setAttribute("y", -h / 2 + 16 + i * 15);
+      if (cls) t.setAttribute("class", cls);
+      t.textContent = line.length > 32 ? `${line.slice(0, 31)}…` : line;
+      g.append(t);
+    });
+    const show = () => {
+      $("node-detail").textContent = `${summary}\n${(n.decisions || []).join("\n")}${n.formula ? `\nformula: ${n.formula}` : ""}`;
+    };
+    g.addEventListener("mouseenter", show);
+    g.addEventListener("focus", show);
+    svg.append(g);
+  }
+  box.append(svg);
+}
+
+function chartOptions(xTitle, yTitle, xLog, yLog, onPick) {
+  return {
+    animation: false,
+    responsive: true,
+    maintainAspectRatio: false,
+    parsing: false,
+    scales: {
+      x: { type: xLog ? "logarithmic" : "linear", title: { display: true, text: xTitle, color: "#1b1f24" }, ticks: { color: "#1b1f24" } },
+      y: { type: yLog ? "logarithmic" : "linear", title: { display: true, text: yTitle, color: "#1b1f24" }, ticks: { color: "#1b1f24" } },
+    },
+    plugins: { legend: { labels: { color: "#1b1f24" } } },
+    onClick: onPick
+      ? (event, elements) => {
+          if (elements.length) onPick(elements[0]);
+        }
+      : undefined,
+  };
+}
+
+function setChart(id, config) {
+  if (state.charts[id]) state.charts[id].destroy();
+  state.charts[id] = new Chart($(id), config);
+}
+
+const PALETTE = ["#0b5cad", "#b00020", "#1d6b35", "#7a4d00", "#6a1b9a", "#00695c", "#37474f"];
+
+function positive(v) {
+  return typeof v === "number" && Number.isFinite(v) && v > 0;
+}
+
+function frontierDataset(points, key) {
+  const color = (ctx) => (points[ctx.dataIndex]?.optimal ? "#b00020" : "#0b5cad");
+  const radius = (ctx) => (points[ctx.dataIndex]?.optimal ? 7 : 4);
+  return {
+    label: `${points.length} Pareto-optimal plans (red: the optimum)`,
+    data: points.map((p) => ({ x: p.metrics[state.frontierMetric], y: key === "success" ? p.success : p.metrics[key] })),
+    pointBackgroundColor: color,
+    pointBorderColor: color,
+    pointRadius: radius,
+    pointHoverRadius: 8,
+    showLine: true,
+    borderColor: "#8a94a3",
+    borderWidth: 1,
+  };
+}
+
+function renderFrontier(result) {
+  const frontier = result.frontier;
+  const metric = frontier.metric;
+  state.frontierMetric = metric;
+  const bySuccess = frontier.success;
+  const byLatency = frontier.latency;
+  const xLog = (points) => points.length > 0 && points.every((p) => positive(p.metrics[metric]));
+  setChart("frontier-success", {
+    type: "scatter",
+    data: { datasets: [frontierDataset(bySuccess, "success")] },
+    options: chartOptions(metric, "success", xLog(bySuccess), false, (e) => showFrontierPoint(bySuccess[e.index])),
+  });
+  const yLog = byLatency.length > 0 && byLatency.every((p) => positive(p.metrics.latency));
+  setChart("frontier-latency", {
+    type: "scatter",
+    data: { datasets: [frontierDataset(byLatency, "latency")] },
+    options: chartOptions(metric, "latency (forward passes)", xLog(byLatency), yLog, (e) => showFrontierPoint(byLatency[e.index])),
+  });
+  const table = $("frontier-table");
+  const head = `<thead><tr><th scope="col">#</th><th scope="col">${escapeHtml(metric)}</th><th scope="col">success</th><th scope="col">latency</th><th scope="col">decisions</th><th scope="col"><span class="visually-hidden">show</span></th></tr></thead>`;
+  const rows = bySuccess
+    .map((p, i) => {
+      const decisions = Object.entries(p.decisions).map(([k, v]) => `${escapeHtml(k)}=${escapeHtml(v)}`).join(" ");
+      return `<tr class="${p.optimal ? "optimal" : ""}"><td>${i + 1}${p.optimal ? " (optimum)" : ""}</td><td>${fmt(p.metrics[metric])}</td><td>${fmtProbability(p.success)}</td><td>${fmt(p.metrics.latency)}</td><td class="decisions">${decisions}</td><td><button type="button" data-point="${i}">Show plan</button></td></tr>`;
+    })
+    .join("");
+  table.innerHTML = `${head}<tbody>${rows}</tbody>`;
+  for (const button of table.querySelectorAll("button[data-point]")) {
+    button.addEventListener("click", () => showFrontierPoint(bySuccess[Number(button.dataset.point)]));
+  }
+}
+
+async function showFrontierPoint(point) {
+  const seq = ++state.seq.plan;
+  let result;
+  try {
+    result = await post("/api/plan", payload({ decisions: point.decisions }));
+  } catch (err) {
+    setStatus(`Could not show that plan: ${err.message}`, true);
+    return;
+  }
+  if (seq !== state.seq.plan) return;
+  if (!result.ok) {
+    renderDiagnostics(result);
+    return;
+  }
+  renderSummary(result.plan, { ...state.result, ...result }, "Frontier plan");
+  renderTree(result.tree);
+  $("back-to-optimum").hidden = false;
+  setStatus("Showing a plan from the frontier.");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cost against a size parameter (log-log), optimal plan vs each baseline
+// ---------------------------------------------------------------------------------------------
+
+function populateSweepParams(params) {
+  const select = $("sweep-param");
+  const sizes = params.filter((c) => c.kind === "size");
+  select.replaceChildren(...sizes.map((c) => new Option(c.name, c.name)));
+  if (!sizes.some((c) => c.name === state.sweepParam)) state.sweepParam = sizes[0]?.name ?? null;
+  if (state.sweepParam) select.value = state.sweepParam;
+}
+
+async function sweep() {
+  if (!state.sweepParam) return;
+  const seq = ++state.seq.sweep;
+  let result;
+  try {
+    result = await post("/api/sweep", payload({ param: state.sweepParam }));
+  } catch (err) {
+    setStatus(`Sweep failed: ${err.message}`, true);
+    return;
+  }
+  if (seq !== state.seq.sweep || !result.ok) return;
+  const datasets = result.series.map((s, i) => ({
+    label: s.growth ? `${s.name}: ${s.growth}` : s.name,
+    data: result.x.map((x, j) => ({ x, y: s.y[j] })).filter((p) => positive(p.x) && positive(p.y)),
+    borderColor: PALETTE[i % PALETTE.length],
+    backgroundColor: PALETTE[i % PALETTE.length],
+    borderDash: i === 0 ? [] : [6, 3],
+    pointRadius: 2,
+    showLine: true,
+  }));
+  setChart("sweep", {
+    type: "scatter",
+    data: { datasets },
+    options: chartOptions(result.x_label, result.metric, true, true),
+  });
+  const growth = $("growth");
+  growth.replaceChildren(
+    ...result.series.map((s) => {
+      const li = document.createElement("li");
+      li.textContent = `${s.name}: ${s.growth || "growth not known"}`;
+      return li;
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Downloads and saving
+// ---------------------------------------------------------------------------------------------
+
+function download(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+async function downloadCode() {
+  const target = $("target-select").value;
+  try {
+    const response = await post("/api/emit", payload({ target }));
+    if (!(response instanceof Response)) {
+      renderDiagnostics(response);
+      setStatus("Could not emit code: see the diagnostics.", true);
+      return;
+    }
+    const stem = state.name.replace(/\.[^.]*$/, "");
+    download(await response.blob(), `${stem}-${target}.zip`);
+    setStatus(`Downloaded the ${target} code.`);
+  } catch (err) {
+    setStatus(`Could not emit code: ${err.message}`, true);
+  }
+}
+
+async function saveSpec() {
+  try {
+    const result = await post("/api/save", payload());
+    setStatus(`Saved ${result.saved}.`);
+  } catch (err) {
+    setStatus(`Could not save: ${err.message}`, true);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+// ---------------------------------------------------------------------------------------------
+
+async function start() {
+  const [spec, targets] = await Promise.all([
+    fetch("/api/spec").then((r) => r.json()),
+    fetch("/api/targets").then((r) => r.json()),
+  ]);
+  state.name = spec.name;
+  state.canSave = spec.can_save;
+  $("doc-name").textContent = spec.name;
+  document.title = `aalp explore — ${spec.name}`;
+  $("spec").value = spec.text;
+  $("save-spec").disabled = !spec.can_save;
+  const select = $("target-select");
+  select.replaceChildren(...targets.targets.map((t) => new Option(t.name, t.name)));
+  $("download-code").disabled = !targets.targets.length;
+
+  $("spec").addEventListener("input", () => {
+    renderGutter();
+    later("check", 300, check);
+  });
+  $("spec").addEventListener("scroll", () => {
+    $("gutter").scrollTop = $("spec").scrollTop;
+  });
+  $("task").addEventListener("change", () => {
+    state.settings = { task: $("task").value, params: {}, probabilities: {}, target: null, objective: null, pins: {} };
+    state.controlsKey = "";
+    check();
+  });
+  $("objective").addEventListener("change", () => {
+    state.settings.objective = $("objective").value;
+    onSetting();
+  });
+  $("sweep-param").addEventListener("change", () => {
+    state.sweepParam = $("sweep-param").value;
+    sweep();
+  });
+  $("back-to-optimum").addEventListener("click", () => optimize());
+  $("download-code").addEventListener("click", downloadCode);
+  $("download-spec").addEventListener("click", () =>
+    download(new Blob([$("spec").value], { type: "text/plain" }), state.name.split("/").pop()),
+  );
+  $("save-spec").addEventListener("click", saveSpec);
+  renderGutter();
+  await check();
+}
+
+window.addEventListener("DOMContentLoaded", () => {
+  start().catch((err) => setStatus(`The explorer could not start: ${err.message}`, true));
+});
