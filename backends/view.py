@@ -330,8 +330,11 @@ def build_view(
         booster = ops[op.name]["booster"]
         if booster["kind"] == "retry" and booster["check"] != "exact":
             ops[booster["check"]]["verifies"] = op.name
+    from .header import stage_comment
+
     for i, stage in enumerate(stages):
         stage["index"] = i
+        stage["comment"] = stage_comment(stage)
     return {
         "target": target,
         "spec_file": os.path.basename(spec.file or "<spec>"),

@@ -1,0 +1,114 @@
+"""The header every emitted program carries: the plan, its prediction and its assumptions.
+
+Lines are plain text meant for ``#`` comments; anything taken from the spec passes through
+``safe`` (``repr`` without the quotes), so it can never end a comment or a string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from .view import View
+
+ASSUMPTIONS = (
+    "samples are independent given the input (errors are not correlated across calls)",
+    "wrong answers all agree (the worst case for voting) unless the spec states a rival",
+    "the last chunk of a stage is costed as a full chunk",
+    "calls interval: 99.9% normal approximation, from all-distinct to all-alike wrong answers",
+)
+
+
+def safe(text: object) -> str:
+    """``text`` as one printable line (escapes instead of newlines and control characters)."""
+    return repr(str(text))[1:-1]
+
+
+def stage_comment(stage: dict[str, Any]) -> str:
+    """One line describing a stage (its kind, ops, chunking and number of decisions)."""
+    match stage["kind"]:
+        case "map":
+            overlap = "" if stage["stride"] == stage["x"] else f", stride {stage['stride']:g}"
+            return (
+                f"map {', '.join(stage['ops'])} over {stage['over']}: {stage['count']} units, "
+                f"{stage['x']} per call{overlap}, {stage['chunks']} chunks in parallel"
+            )
+        case "chain":
+            return (
+                f"chain {', '.join(stage['ops'])} over {stage['over']}: {stage['count']} units, "
+                f"{stage['x']} per call, {stage['chunks']} steps, history {stage['history']}"
+            )
+        case "reduce":
+            nodes = sum(level["nodes"] for level in stage["levels"])
+            return (
+                f"reduce {stage['op']} with fan-in {stage['fanin']}: {stage['inputs']} inputs, "
+                f"{len(stage['levels'])} levels, {nodes} nodes"
+            )
+        case "combine":
+            return f"combine {stage['how']} (in code, no call)"
+        case _:
+            state = "active" if stage["active"] else "inactive: the model needs no routing"
+            return f"route {stage['op']} by {stage['classifier']} ({state})"
+
+
+def _booster(op: dict[str, Any]) -> str:
+    b = op["booster"]
+    match b["kind"]:
+        case "ahead_by":
+            return f"first-to-ahead-by-{b['votes']} voting"
+        case "majority":
+            return f"majority of {b['votes']}"
+        case "retry":
+            bound = "unbounded" if b["retries"] is None else f"up to {b['retries']}"
+            return f"retry {bound} until {b['check']} accepts"
+        case _:
+            return "one sample"
+
+
+def _flags(op: dict[str, Any]) -> str:
+    parts = []
+    if op["max_writes"] is not None:
+        parts.append(f"writes > {op['max_writes']}")
+    if op["unparsable"]:
+        parts.append(f"unparsable {op['answer']}")
+    return ("; red flags: " + " or ".join(parts)) if parts else ""
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def header_lines(view: View) -> list[str]:
+    """The header as lines of text (without the comment marker)."""
+    lines = [
+        f"spec: {safe(view['spec_file'])}, task: {safe(view['task'])}, target: {view['target']}",
+        "",
+        "Plan:",
+    ]
+    for stage in view["stages"]:
+        lines.append(f"  {stage['index'] + 1}. {safe(stage['comment'])}")
+    for name, op in view["ops"].items():
+        lines.append(
+            f"  op {safe(name)} on {safe(op['model'])}: x = {op['x']}, {_booster(op)}{_flags(op)}"
+        )
+    pred = view["prediction"]
+    low, high = pred["calls_interval"]
+    lines += ["", "Prediction for one run (aalp cost model, expected values):"]
+    lines.append(f"  calls           {_fmt(pred['calls'])} (99.9% interval [{low}, {high}])")
+    for name in ("success", "dollars", "tokens", "forward_passes", "cost", "latency"):
+        if name in pred:
+            lines.append(f"  {name:<16}{_fmt(pred[name])}")
+    lines += ["", "Assumptions:"]
+    lines += [f"  - {a}" for a in ASSUMPTIONS]
+    lines += ["", "Decisions:"]
+    lines += [f"  {safe(k)} = {safe(v)}" for k, v in view["decisions"].items()]
+    return lines
+
+
+def plan_id(view: View) -> str:
+    """A short hash of the plan: a journal written for another plan is refused."""
+    body = json.dumps(view, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]

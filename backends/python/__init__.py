@@ -1,0 +1,76 @@
+"""The ``python`` target: one standalone asyncio program (stdlib + the openai SDK).
+
+The program's shape lives in ``templates/program.py.j2``; this glue only prepares literals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..base import Backend
+from ..header import header_lines, plan_id
+from ..literals import py_literal
+from ..view import View
+
+
+def _stage_context(stage: dict[str, Any]) -> dict[str, Any]:
+    out = dict(stage)
+    out["comment"] = stage["comment"]
+    match stage["kind"]:
+        case "map":
+            out["ops_py"] = py_literal(stage["ops"])
+            out["over_py"] = py_literal(stage["over"])
+            out["stride_py"] = py_literal(float(stage["stride"]))
+        case "chain":
+            out["ops_py"] = py_literal(stage["ops"])
+            out["over_py"] = py_literal(stage["over"])
+            out["full_py"] = py_literal(stage["history"] == "full")
+        case "reduce":
+            out["op_py"] = py_literal(stage["op"])
+            levels = [{"x": lv["x"], "max_writes": lv["max_writes"]} for lv in stage["levels"]]
+            out["levels_py"] = py_literal(levels, indent=8)
+        case "combine":
+            out["how_py"] = py_literal(stage["how"])
+    return out
+
+
+_OP_FIELDS = (
+    "model",
+    "system",
+    "answer",
+    "max_writes",
+    "unparsable",
+    "booster",
+    "routed_by",
+    "price_in",
+    "price_out",
+    "size",
+)
+
+
+class PythonBackend(Backend):
+    name = "python"
+    description = "standalone asyncio program (stdlib + openai SDK)"
+
+    def files(self, view: View) -> list[tuple[str, str, dict[str, Any]]]:
+        program = f"run_{view['task']}.py"
+        ops = {name: {f: op[f] for f in _OP_FIELDS} for name, op in view["ops"].items()}
+        context = {
+            "program_name": program,
+            "header": header_lines(view),
+            "task_py": py_literal(view["task"]),
+            "spec_file_py": py_literal(view["spec_file"]),
+            "plan_id_py": py_literal(plan_id(view)),
+            "ops_py": py_literal(ops, indent=0),
+            "prediction_py": py_literal(view["prediction"], indent=0),
+            "concurrency_py": py_literal(view["workers"] or 16),
+            "stages": [_stage_context(s) for s in view["stages"]],
+        }
+        out = [(program, "program.py.j2", context)]
+        check_ops = [n for n, op in view["ops"].items() if op["booster"]["check"] == "exact"]
+        if check_ops:
+            messages = {n: py_literal(f"write the exact check for op {n!r}") for n in check_ops}
+            out.append(
+                ("checks.py", "checks.py.j2", {"check_ops": check_ops, "messages": messages})
+            )
+        return out

@@ -1,0 +1,307 @@
+"""The simulated LLM's logic, independent of HTTP: one chat-completion request in, one out.
+
+Every random choice is drawn from a generator seeded by the server seed and the call's key
+(the ``X-Aalp-Call`` header the emitted programs send; otherwise a hash of the request and
+how often it was seen), so a run is reproducible call by call whatever the concurrency.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from aalp import ir
+from aalp.expr import EvalError, evaluate
+
+from .oracles import Ask, family_of, oracle
+
+
+class SimError(Exception):
+    """A request the simulator cannot answer: ``status`` and a message for the client."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Faults to inject, each a rate per request (``delay_ms`` is added to every request)."""
+
+    fail_rate: float = 0.0
+    delay_ms: float = 0.0
+    malformed_rate: float = 0.0
+    overlong_rate: float = 0.0
+    correlated: bool = False
+
+
+def _seeded(*parts: object) -> random.Random:
+    digest = hashlib.sha256("|".join(map(str, parts)).encode("utf-8")).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _roles(task: ir.Task) -> dict[str, str]:
+    roles: dict[str, str] = {}
+    for stage in task.stages:
+        match stage:
+            case ir.MapStage(ops=ops):
+                roles.update(dict.fromkeys(ops, "map"))
+            case ir.ChainStage(ops=ops):
+                roles.update(dict.fromkeys(ops, "chain"))
+            case ir.ReduceStage(op=op):
+                roles[op] = "reduce"
+            case ir.RouteStage(classifier=cls):
+                roles[cls] = "classifier"
+    for booster in task.boosters:
+        if isinstance(booster, ir.RetryBooster) and booster.check != "exact":
+            roles[booster.check] = "verifier"
+    return roles
+
+
+def to_text(answer: Any, form: str) -> str:
+    """How the simulated model writes ``answer`` in answer format ``form``."""
+    if form in ("json", "list"):
+        return json.dumps(answer, separators=(", ", ": "))
+    if isinstance(answer, bool | None) or (form == "text" and not isinstance(answer, str)):
+        return json.dumps(answer)
+    return str(answer)
+
+
+class SimCore:
+    """Answers chat completions for the ops of one task of a checked spec."""
+
+    def __init__(
+        self,
+        checked: Any,
+        task_name: str | None = None,
+        seed: int = 0,
+        faults: Faults | None = None,
+        family: str | None = None,
+    ):
+        from aalp.backends.view import float_env, system_prompt
+
+        spec: ir.Spec = checked.spec
+        tasks = [t for t in spec.tasks if task_name is None or t.name == task_name]
+        if not tasks:
+            raise SimError(400, f"no task named {task_name!r}")
+        self.spec = spec
+        self.task = tasks[0]
+        self.env = float_env(checked.env)
+        self.seed = seed
+        self.faults = faults or Faults()
+        self.family = family or family_of(self.task)
+        self.oracle = oracle(self.family)
+        import os
+
+        spec_dir = os.path.dirname(os.path.abspath(spec.file)) if spec.file else "."
+        self.by_prompt: dict[str, list[str]] = {}
+        for op in self.task.ops:
+            self.by_prompt.setdefault(system_prompt(op, self.task, spec_dir), []).append(op.name)
+        self.roles = _roles(self.task)
+        self.lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+        self.keys: list[str] = []
+        self.faults_injected: Counter[str] = Counter()
+        self.seen: Counter[str] = Counter()
+        self.attempts: Counter[str] = Counter()
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Calls answered per op, every call key in order, and the faults injected."""
+        with self.lock:
+            return {
+                "calls": sum(self.calls.values()),
+                "by_op": dict(sorted(self.calls.items())),
+                "keys": list(self.keys),
+                "faults": dict(sorted(self.faults_injected.items())),
+                "family": self.family,
+            }
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.keys.clear()
+            self.faults_injected.clear()
+            self.seen.clear()
+            self.attempts.clear()
+
+    def models(self) -> dict[str, Any]:
+        """The ``/v1/models`` listing: the spec's models."""
+        return {
+            "object": "list",
+            "data": [
+                {"id": m.name, "object": "model", "owned_by": "aalp-sim"} for m in self.spec.models
+            ],
+        }
+
+    # -- one request ---------------------------------------------------------------------------
+
+    def identify(self, messages: list[dict[str, Any]]) -> str:
+        """The op a request is for, from its system prompt."""
+        system = next((m.get("content") for m in messages if m.get("role") == "system"), None)
+        names = self.by_prompt.get(system or "", [])
+        if len(names) == 1:
+            return names[0]
+        if len(names) > 1:
+            raise SimError(400, f"the system prompt is shared by ops {names}: ambiguous")
+        known = ", ".join(sorted(n for ns in self.by_prompt.values() for n in ns))
+        raise SimError(400, f"no op of task {self.task.name!r} has this system prompt ({known})")
+
+    def fault(self, key: str) -> str | None:
+        """``"fail"`` when this attempt of the call must get an HTTP 500."""
+        with self.lock:
+            self.attempts[key] += 1
+            attempt = self.attempts[key]
+        if self.faults.fail_rate and _seeded(self.seed, "fail", key, attempt).random() < (
+            self.faults.fail_rate
+        ):
+            with self.lock:
+                self.faults_injected["http_500"] += 1
+            return "fail"
+        return None
+
+    def complete(self, body: dict[str, Any], key: str | None) -> dict[str, Any]:
+        """Answer one ``/v1/chat/completions`` body (faults aside)."""
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise SimError(400, "'messages' must be a non-empty list")
+        model_name = body.get("model")
+        try:
+            model = self.spec.model(str(model_name))
+        except StopIteration:
+            names = ", ".join(m.name for m in self.spec.models)
+            raise SimError(404, f"no model {model_name!r}; served: {names}") from None
+        name = self.identify(messages)
+        op = self.task.op(name)
+        try:
+            request = json.loads(messages[-1].get("content") or "")
+        except (json.JSONDecodeError, TypeError):
+            raise SimError(400, "the last message must be the JSON request") from None
+        if not isinstance(request, dict):
+            raise SimError(400, "the request must be a JSON object")
+        if key is None:
+            raw = json.dumps(body, sort_keys=True)
+            with self.lock:
+                self.seen[raw] += 1
+                key = f"{hashlib.sha256(raw.encode()).hexdigest()[:16]}:{self.seen[raw]}"
+        with self.lock:
+            self.calls[name] += 1
+            self.keys.append(key)
+        return self._answer(op, model, request, messages, key, body.get("max_tokens"))
+
+    def _at(self, expr: ir.Expr, x: float) -> float:
+        try:
+            return evaluate(expr, {**self.env, "x": x})
+        except EvalError as err:
+            raise SimError(500, f"cannot evaluate a formula at x={x}: {err}") from None
+
+    def _answer(
+        self,
+        op: ir.Op,
+        model: ir.Model,
+        request: dict[str, Any],
+        messages: list[dict[str, Any]],
+        key: str,
+        max_tokens: Any,
+    ) -> dict[str, Any]:
+        x = float(request.get("x") or 1)
+        outcomes = op.success
+        for override in op.success_on:
+            if override.model == model.name:
+                outcomes = override.outcomes
+        input_id = hashlib.sha256(json.dumps(request, sort_keys=True).encode("utf-8")).hexdigest()
+        # every sample of one input shares its mixture component (docs/model.md §2)
+        pick = _seeded(self.seed, "mixture", op.name, input_id).random()
+        a = 0.0
+        for outcome in outcomes:
+            weight = self._at(outcome.weight, x)
+            a = self._at(outcome.p, x)
+            if pick < weight:
+                break
+            pick -= weight
+        rng = _seeded(self.seed, "call", key)
+        ask = Ask(op.name, self.roles.get(op.name, "other"), request, self.task, self.env)
+        right = self.oracle.answer(ask)
+        draw = rng.random()
+        rival = None if op.rival is None else self._at(op.rival, x)
+        if draw < a:
+            answer = right
+        elif self.faults.correlated or (rival is not None and draw < a + rival):
+            answer = self.oracle.wrong(ask, right, _seeded(self.seed, "rival", op.name, input_id))
+        else:
+            answer = self.oracle.wrong(ask, right, rng)
+        text = to_text(answer, op.answer)
+        writes = max(1, round(self._at(op.writes, x)))
+        text, writes = self._red_flag(op, text, writes, x, rng)
+        reads = round(self._at(op.reads, x)) + self._history_tokens(op, messages)
+        finish = "stop"
+        if isinstance(max_tokens, int) and 0 < max_tokens < writes:
+            text = text[: max(1, len(text) * max_tokens // writes)]
+            writes, finish = max_tokens, "length"
+        return {
+            "id": "chatcmpl-sim-" + hashlib.sha256(key.encode()).hexdigest()[:24],
+            "object": "chat.completion",
+            "created": 0,
+            "model": model.name,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": finish,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": reads,
+                "completion_tokens": writes,
+                "total_tokens": reads + writes,
+            },
+        }
+
+    def _red_flag(
+        self, op: ir.Op, text: str, writes: int, x: float, rng: random.Random
+    ) -> tuple[str, int]:
+        """Spoil the response as often as the spec's ``keep`` and the fault rates say."""
+        flag = op.red_flag
+        keep = 1.0 if flag is None or flag.keep is None else self._at(flag.keep, x)
+        limit = None
+        if flag is not None and flag.max_writes is not None:
+            limit = math.ceil(self._at(flag.max_writes, x))
+        malformed = rng.random() < self.faults.malformed_rate
+        overlong = rng.random() < self.faults.overlong_rate
+        if rng.random() >= keep:  # the spec's own red-flag rate: whichever flag the op has
+            if flag is not None and flag.unparsable:
+                malformed = True
+            elif limit is not None:
+                overlong = True
+        if malformed:
+            with self.lock:
+                self.faults_injected["malformed"] += 1
+            text = "Sorry, I lost track: {" + text[: len(text) // 2]
+        if overlong:
+            with self.lock:
+                self.faults_injected["overlong"] += 1
+            bound = limit if limit is not None else writes * 4
+            writes = bound + 1 + rng.randint(0, 50)
+            text = text + " " + "and so on " * 20
+        return text, writes
+
+    def _history_tokens(self, op: ir.Op, messages: list[dict[str, Any]]) -> int:
+        """Tokens of the earlier turns of a conversation, as the spec counts them."""
+        total = 0
+        for message in messages[1:-1]:
+            if message.get("role") != "user":
+                continue
+            try:
+                earlier = json.loads(message.get("content") or "{}")
+                x = float(earlier.get("x") or 1)
+            except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
+                x = 1.0
+            total += round(self._at(op.reads, x) + self._at(op.writes, x))
+        return total
