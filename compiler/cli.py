@@ -21,12 +21,15 @@ from .suggest import did_you_mean
 #: Sub-command name -> "module:attribute" of its click command.
 COMMANDS: dict[str, str] = {
     "check": "aalp.commands.check:command",
+    "compile": "aalp.commands.compile:command",
     "explain": "aalp.commands.explain:command",
     "explore": "aalp.commands.explore:command",
     "fmt": "aalp.commands.fmt:command",
     "graph": "aalp.commands.graph:command",
     "parse": "aalp.commands.parse:command",
+    "serve-sim": "aalp.commands.serve_sim:command",
     "simulate": "aalp.commands.simulate:command",
+    "targets": "aalp.commands.targets:command",
 }
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3

@@ -1,0 +1,93 @@
+"""``aalp compile FILE [-D ...] [--target NAME] -o DIR [--pin OP.FIELD=VALUE]...``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .common import EXIT_SPEC, define_option, load_or_exit, spec_argument
+
+
+@click.command("compile")
+@spec_argument
+@define_option
+@click.option(
+    "--target",
+    "-t",
+    default="python",
+    show_default=True,
+    help="What to emit (aalp targets lists them).",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write the files into (created if needed).",
+)
+@click.option("--task", "task_name", default=None, help="Which task (default: the first).")
+@click.option(
+    "--pin",
+    "pins",
+    multiple=True,
+    metavar="OP.FIELD=VALUE",
+    help="Fix a decision before optimizing (--pin move.votes=3); repeatable.",
+)
+@click.option(
+    "--decisions",
+    "decisions_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='Skip the optimizer: a JSON object of every decision ("move.x": 1, ...).',
+)
+def command(
+    file: Path,
+    defines: dict[str, str],
+    target: str,
+    out: Path,
+    task_name: str | None,
+    pins: tuple[str, ...],
+    decisions_file: Path | None,
+) -> None:
+    """Compile the optimized plan of spec FILE into runnable code for a target.
+
+    Prints the plan summary (stages, decisions, prediction) and the files written.
+    """
+    from aalp.backends.base import write
+    from aalp.backends.emit import emit
+    from aalp.backends.header import header_lines
+    from aalp.backends.registry import UnknownTarget
+    from aalp.backends.view import PlanError
+
+    decisions = None
+    if decisions_file is not None:
+        try:
+            decisions = json.loads(decisions_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise click.BadParameter(
+                f"cannot read {decisions_file}: {err}", param_hint="'--decisions'"
+            ) from None
+        if not isinstance(decisions, dict):
+            raise click.BadParameter("expected a JSON object", param_hint="'--decisions'")
+    checked = load_or_exit(file, defines)
+    try:
+        compiled = emit(checked, target, task_name, pins, decisions)
+    except UnknownTarget as err:
+        raise click.BadParameter(str(err), param_hint="'--target'") from None
+    except PlanError as err:
+        click.echo(f"{file}: error: {err}", err=True)
+        raise click.exceptions.Exit(EXIT_SPEC) from None
+    for line in header_lines(compiled.view):
+        click.echo(line)
+    if not compiled.resolved.feasible:
+        click.echo(
+            f"warning: the plan does not meet the requirements: {'; '.join(compiled.resolved.why)}",
+            err=True,
+        )
+    for warning in compiled.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo("")
+    for path in write(compiled.files, str(out)):
+        click.echo(f"wrote {path}")
