@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ..diagnostics import Diagnostic, SpecError, render, sort_key
@@ -92,10 +92,16 @@ def check_spec(text: str, file: str = "<spec>", settings: Settings | None = None
         loaded = load(text, file, settings)
         spec = loaded.checked.spec
         base = pick_task(engine.parse(text, file), settings.task)
+        env = _env_without_overrides(loaded, settings)
+        target = target_control(base, env)
+        params = param_controls(spec, env)
+        if target is not None and target["param"] is not None:
+            # the target's own slider moves this parameter: one control, not two
+            params = [c for c in params if c["name"] != target["param"]]
         controls = {
-            "params": param_controls(spec, _env_without_overrides(loaded, settings)),
+            "params": params,
             "probabilities": probability_controls(base),
-            "target": target_control(base),
+            "target": target,
             "objective": objective_control(base),
             "decisions": decision_controls(base),
         }
@@ -313,94 +319,49 @@ def _evaluate(loaded: Loaded, decisions: Mapping[str, Any]) -> Any:
 # Cost against a size parameter
 # ---------------------------------------------------------------------------------------------
 
-SWEEP_POINTS = 13
+
+def _series(name: str, growth: Any) -> Json:
+    points = [
+        [_finite(float(x)), _finite(float(y))]
+        for x, y in zip(growth.sizes, growth.values, strict=True)
+    ]
+    return {
+        "name": name,
+        "points": points,
+        "growth": growth.pretty(),
+        "confirmed": bool(growth.confirmed),
+        "claimed": growth.claimed,
+        "slope": _finite(growth.slope),
+    }
 
 
-def sweep_values(control: Mapping[str, Any], points: int = SWEEP_POINTS) -> list[float]:
-    """The values a sweep visits: evenly spaced on the slider's own scale (log or linear),
-    rounded for integer parameters, without repeats, in increasing order."""
-    low, high = float(control["min"]), float(control["max"])
-    if control["scale"] == "log":
-        values = [low * (high / low) ** (i / (points - 1)) for i in range(points)]
-    else:
-        values = [low + (high - low) * i / (points - 1) for i in range(points)]
-    if control["integer"]:
-        values = [float(round(v)) for v in values]
-    else:
-        values = [float(f"{v:.6g}") for v in values]
-    return sorted(set(values))
+def sweep_spec(text: str, file: str = "<spec>", settings: Settings | None = None) -> Json:
+    """Cost against the task's size on log-log axes: the optimum re-optimized at each size of a
+    ladder spanning many decades, and each baseline, with their growth classes.
 
-
-def _axis(spec: Any, task: Task, param: str, in_exponent: bool) -> str:
-    """What the sweep's x axis shows: the parameter, or, when it is an exponent (``disks`` in
-    ``s = 2^disks - 1``), the data size it drives, since that is what cost grows with."""
-    from ..expr import names
-
-    if in_exponent:
-        for datum in task.data:
-            if any(n.id == param for n in names(datum.count)):
-                return datum.name
-    return param
-
-
-def _override_text(value: float) -> str:
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
-def sweep_spec(
-    text: str,
-    file: str,
-    settings: Settings | None,
-    param: str,
-    points: int = SWEEP_POINTS,
-) -> Json:
-    """Optimize at several values of one size parameter: the optimal plan's objective and each
-    baseline's, for a log-log chart of cost against size.
-
-    Returns ``x`` (the axis values), ``x_label``, ``metric`` and ``series`` (the optimum first,
-    then each baseline: ``name``, ``y`` with null where no plan meets the requirements, and
-    ``growth``, the growth class ``aalp explain`` reports for it).
+    This is ``aalp explain``'s own growth measurement (``aalp.explain.growth_series``), so the
+    classes on the chart are the ones ``explain`` prints. Returns ``variable`` (the size on the
+    x axis), ``metric`` and ``series`` (the optimum first, then each baseline that has a plan
+    at three sizes or more: ``name``, ``points`` ``[size, value]``, ``growth``, ``confirmed``).
     """
     settings = settings or Settings()
 
     def run() -> Json:
         loaded = load(text, file, settings)
-        env = _env_without_overrides(loaded, settings)
-        controls = {c["name"]: c for c in param_controls(loaded.checked.spec, env)}
-        control = controls.get(param)
-        if control is None or control["kind"] != "size":
-            sizes = ", ".join(n for n, c in controls.items() if c["kind"] == "size") or "none"
-            raise SettingsError(f"'{param}' is not a size parameter (the sizes are: {sizes})")
-        axis = _axis(loaded.checked.spec, loaded.task, param, control["scale"] == "linear")
-        metric = _shown_metric(loaded)
-        xs: list[float | None] = []
-        series: dict[str, list[float | None]] = {"optimal plan": []}
-        for name in (b.name for b in loaded.task.baselines):
-            series[f"baseline {name}"] = []
-        for value in sweep_values(control, points):
-            params = {**settings.params, param: _override_text(value)}
-            try:
-                point = load(text, file, replace(settings, params=params))
-            except SpecError:
-                continue  # a value the spec's own checks refuse (a range): leave a gap
-            result = engine.optimize(point.checked, point.task.name, frontier=False)
-            xs.append(_finite(float(point.checked.env.get(axis, value))))
-            plan = result.plan if result.feasible else None
-            series["optimal plan"].append(_finite(plan.value(metric)) if plan else None)
-            for b in result.baselines:
-                ok = b.plan is not None and b.plan.meets
-                series[f"baseline {b.name}"].append(_finite(b.plan.value(metric)) if ok else None)
-        growth = engine.growth(loaded.checked, loaded.task.name)
+        result = engine.optimize(loaded.checked, loaded.task.name, frontier=False)
+        variable, plan, baselines = engine.growth(loaded.checked, result)
+        series = []
+        if plan is not None:
+            series.append(_series("optimal plan", plan))
+        for b in result.baselines:
+            if b.name in baselines:
+                series.append(_series(f"baseline {b.name}", baselines[b.name]))
         return {
             "ok": True,
             "diagnostics": loaded.warnings,
-            "param": param,
-            "x_label": axis,
-            "metric": metric,
-            "x": xs,
-            "series": [
-                {"name": name, "y": ys, "growth": growth.get(name)} for name, ys in series.items()
-            ],
+            "variable": variable,
+            "metric": _shown_metric(loaded),
+            "series": series,
         }
 
     return guarded(run, text)

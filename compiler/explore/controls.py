@@ -294,19 +294,24 @@ def _pin_text(value: Expr) -> str:
     return str(to_sympy(value))
 
 
-def target_control(task: Task) -> dict[str, Any] | None:
-    """The task's ``require success >= t`` (the reliability target), if it has one."""
+def target_control(task: Task, env: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The task's ``require success >= t`` (the reliability target), if it has one.
+
+    When the bound is a parameter (``require success >= target``), ``param`` names it: the
+    page moves that parameter, so the target and the parameter never disagree.
+    """
     for req in task.requirements:
         if req.metric == "success" and req.cmp == ">=":
-            return {"metric": "success", "value": _float_or_none(req.bound)}
+            param = req.bound.id if isinstance(req.bound, Name) else None
+            return {"metric": "success", "value": _float_or_none(req.bound, env), "param": param}
     return None
 
 
-def _float_or_none(expr: Expr) -> float | None:
+def _float_or_none(expr: Expr, env: Mapping[str, Any]) -> float | None:
     from ..expr import EvalError, evaluate
 
     try:
-        return evaluate(expr, {})
+        return evaluate(expr, {k: float(v) for k, v in env.items()})
     except EvalError:
         return None
 

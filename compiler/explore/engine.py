@@ -73,7 +73,12 @@ def emit(checked: Any, task: Any, decisions: Mapping[str, Any], target: str) -> 
     return backend.emit(build_view(checked, task, decisions, target=target))
 
 
-def growth(checked: Any, task: str) -> dict[str, str]:
-    """The growth class of the optimal plan and of each baseline, as ``aalp explain`` reports
-    it, keyed ``optimal plan`` and ``baseline NAME``; empty when explain has none."""
-    return {}
+def growth(checked: Any, result: Any) -> tuple[str | None, Any, dict[str, Any]]:
+    """``aalp explain``'s growth measurement: the size variable, the optimum's ``Growth`` (or
+    None) and each baseline's, from re-optimizing over a ladder of sizes."""
+    from ..explain import growth_series
+    from ..growth import size_variable
+
+    task = next(t for t in checked.spec.tasks if t.name == result.task)
+    plan, baselines = growth_series(checked, result)
+    return size_variable(task), plan, baselines

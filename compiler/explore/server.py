@@ -96,10 +96,7 @@ def create_app(document: Document) -> Any:
         return api.plan_for(text, document.name, settings, decisions)
 
     def sweep(data: dict[str, Any], settings: Settings, text: str) -> Any:
-        param = data.get("param")
-        if not isinstance(param, str):
-            raise _BadRequest(400, "'param' must name a parameter")
-        return api.sweep_spec(text, document.name, settings, param)
+        return api.sweep_spec(text, document.name, settings)
 
     def emit(data: dict[str, Any], settings: Settings, text: str) -> Any:
         target = data.get("target")

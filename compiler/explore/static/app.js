@@ -10,7 +10,7 @@ const state = {
   controls: null,
   controlsKey: "",
   result: null,
-  sweepParam: null,
+  frontierMetric: "cost",
   charts: {},
   seq: { check: 0, optimize: 0, sweep: 0, plan: 0 },
   timers: {},
@@ -249,6 +249,7 @@ function renderControls(controls) {
   const s = state.settings;
   // Keep only settings the new spec still has.
   const params = new Set(controls.params.map((c) => c.name));
+  if (controls.target?.param) params.add(controls.target.param);
   const probs = new Set(controls.probabilities.map((c) => c.id));
   const pins = new Set(controls.decisions.map((d) => d.key));
   s.params = Object.fromEntries(Object.entries(s.params).filter(([k]) => params.has(k)));
@@ -284,7 +285,6 @@ function renderControls(controls) {
   objective.replaceChildren(...controls.objective.options.map((o) => new Option(o, o)));
   objective.value = s.objective || controls.objective.value;
   renderPins(controls.decisions);
-  populateSweepParams(controls.params);
 }
 
 // The reliability target moves on a scale of "nines": t = 1 − 10^(−v).
@@ -296,15 +296,22 @@ function renderTarget(target) {
     return;
   }
   const nines = { min: 0.3, max: 9, scale: "linear", integer: false };
-  const current = state.settings.target ?? target.value;
-  const slider = makeSlider("target", "success ≥", nines, -Math.log10(1 - current), (v) => {
-    state.settings.target = Number((1 - 10 ** -v).toPrecision(8));
+  // The target is either a parameter of the spec (moved as a -D override) or a literal.
+  const get = () =>
+    target.param ? Number(state.settings.params[target.param] ?? target.value) : (state.settings.target ?? target.value);
+  const set = (t) => {
+    if (target.param) state.settings.params[target.param] = String(t);
+    else state.settings.target = t;
+  };
+  const label = target.param ? `success ≥ ${target.param}` : "success ≥";
+  const slider = makeSlider("target", label, nines, -Math.log10(1 - get()), (v) => {
+    set(Number((1 - 10 ** -v).toPrecision(8)));
     onSetting();
-  }, "scale of nines");
+  }, "reliability target, on a scale of nines");
   const out = slider.querySelector("output");
   const input = slider.querySelector("input");
   const show = () => {
-    const t = state.settings.target ?? target.value;
+    const t = get();
     out.textContent = String(t);
     input.setAttribute("aria-valuetext", String(t));
   };
@@ -607,47 +614,45 @@ async function showFrontierPoint(point) {
 // Cost against a size parameter (log-log), optimal plan vs each baseline
 // ---------------------------------------------------------------------------------------------
 
-function populateSweepParams(params) {
-  const select = $("sweep-param");
-  const sizes = params.filter((c) => c.kind === "size");
-  select.replaceChildren(...sizes.map((c) => new Option(c.name, c.name)));
-  if (!sizes.some((c) => c.name === state.sweepParam)) state.sweepParam = sizes[0]?.name ?? null;
-  if (state.sweepParam) select.value = state.sweepParam;
-}
-
 async function sweep() {
-  if (!state.sweepParam) return;
   const seq = ++state.seq.sweep;
   let result;
   try {
-    result = await post("/api/sweep", payload({ param: state.sweepParam }));
+    result = await post("/api/sweep", payload());
   } catch (err) {
     setStatus(`Sweep failed: ${err.message}`, true);
     return;
   }
   if (seq !== state.seq.sweep || !result.ok) return;
+  $("sweep-variable").textContent = result.variable ? `(${result.variable})` : "";
   const datasets = result.series.map((s, i) => ({
-    label: s.growth ? `${s.name}: ${s.growth}` : s.name,
-    data: result.x.map((x, j) => ({ x, y: s.y[j] })).filter((p) => positive(p.x) && positive(p.y)),
+    label: `${s.name}: ${s.growth}`,
+    data: s.points.filter(([x, y]) => positive(x) && positive(y)).map(([x, y]) => ({ x, y })),
     borderColor: PALETTE[i % PALETTE.length],
     backgroundColor: PALETTE[i % PALETTE.length],
     borderDash: i === 0 ? [] : [6, 3],
-    pointRadius: 2,
+    pointRadius: 3,
     showLine: true,
   }));
   setChart("sweep", {
     type: "scatter",
     data: { datasets },
-    options: chartOptions(result.x_label, result.metric, true, true),
+    options: chartOptions(result.variable || "size", result.metric, true, true),
   });
   const growth = $("growth");
   growth.replaceChildren(
     ...result.series.map((s) => {
       const li = document.createElement("li");
-      li.textContent = `${s.name}: ${s.growth || "growth not known"}`;
+      const fit = s.confirmed ? "confirmed by the fit" : `fitted log-log slope ${fmt(s.slope)}`;
+      li.textContent = `${s.name}: ${s.growth} (${fit})`;
       return li;
     }),
   );
+  if (!result.series.length) {
+    const li = document.createElement("li");
+    li.textContent = "No plan meets the requirements at enough sizes to measure growth.";
+    growth.append(li);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -725,10 +730,6 @@ async function start() {
   $("objective").addEventListener("change", () => {
     state.settings.objective = $("objective").value;
     onSetting();
-  });
-  $("sweep-param").addEventListener("change", () => {
-    state.sweepParam = $("sweep-param").value;
-    sweep();
   });
   $("back-to-optimum").addEventListener("click", () => optimize());
   $("download-code").addEventListener("click", downloadCode);
