@@ -1,0 +1,57 @@
+"""Small numeric helpers of the check pass: formatting values for messages, integer tests."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from .expr import Number
+from .ir import Expr, Num
+
+
+def fmt_number(value: Number) -> str:
+    """A number as a user reads it: ``1048575``, ``0.25``, ``1.5e+30``."""
+    if isinstance(value, Fraction):
+        if value.denominator == 1 and abs(value) < 10**15:
+            return str(value.numerator)
+        value = float(value)
+    if math.isinf(value):
+        return "infinity" if value > 0 else "-infinity"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def is_int(value: Number) -> bool:
+    """True for a whole number (finite)."""
+    if isinstance(value, Fraction):
+        return value.denominator == 1
+    return math.isfinite(value) and value == int(value)
+
+
+def chunks(count: Number, x: Number) -> Number:
+    """ceil(count / x): the calls a stage makes over ``count`` units, x per call."""
+    if isinstance(count, Fraction) and isinstance(x, Fraction):
+        return ceil_value(count / x)
+    return ceil_value(float(count) / float(x))
+
+
+def ceil_value(value: Number) -> Number:
+    """The ceiling, exact for fractions; infinity stays infinity."""
+    if isinstance(value, Fraction):
+        return Fraction(math.ceil(value))
+    return float(math.ceil(value)) if math.isfinite(value) else value
+
+
+def at_x(x: Number | None) -> str:
+    """`` at x = 5`` for messages, or nothing when there is no x."""
+    return "" if x is None else f" at x = {fmt_number(x)}"
+
+
+def probability_hint(expr: Expr, x: Number | None) -> str:
+    """A hint for a probability out of range: a percentage, or a formula in x."""
+    if x is not None:
+        return "the formula is evaluated at both ends of x's range; keep it within [0, 1]"
+    if isinstance(expr, Num) and expr.value > 1 and expr.value <= 100:
+        return f"write a probability, not a percentage: {fmt_number(expr.value / 100)}"
+    return "probabilities lie between 0 and 1"
