@@ -242,3 +242,17 @@ def test_every_sample_passes_check(capsys: pytest.CaptureFixture[str], samples_d
     code, _, err = run_cli(capsys, "check", *samples)
     assert code == 0, err
     assert "error[" not in err
+
+
+def test_a_broken_command_does_not_break_help(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aalp.cli
+
+    monkeypatch.setitem(aalp.cli.COMMANDS, "broken", "aalp.no_such_module:command")
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    assert "broken" in out and "unavailable: ModuleNotFoundError" in out
+    assert "check " in out
+    code, _, err = run_cli(capsys, "broken")
+    assert code == 3 and "internal error" in err

@@ -16,11 +16,14 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ..diagnostics import Diagnostic, SpecError, UsageError, render_all
+
+if TYPE_CHECKING:
+    from ..check import Checked
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,7 +98,7 @@ def usage_failure(err: UsageError) -> click.UsageError:
     return click.UsageError("\n".join(lines))
 
 
-def load_or_exit(file: str | Path, defines: dict[str, str] | None = None):  # -> Checked
+def load_or_exit(file: str | Path, defines: dict[str, str] | None = None) -> Checked:
     """Load and check ``file``; print its warnings and return the ``Checked`` spec. On errors,
     print every diagnostic and exit 1; on a bad ``-D``, exit 2."""
     from ..loader import load, read_source
