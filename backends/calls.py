@@ -95,20 +95,27 @@ def ahead_by(k: int, a: float, b: float, v: float) -> Moments:
     return absorbing(0, lambda d: [(up, d + 1), (down, d - 1)], lambda d: abs(d) >= k)
 
 
-def ahead_by_distinct(k: int, a: float, v: float) -> Moments:
-    """First to lead by ``k`` when every wrong sample is a different answer (the best case)."""
-    right, wrong = a * v, (1.0 - a) * v
+def ahead_by_mixed(k: int, a: float, b: float, v: float) -> Moments:
+    """First to lead by ``k`` when a wrong sample is the rival answer w.p. ``b`` and a new,
+    never repeated answer w.p. ``1 - a - b`` (so at most one vote each).
 
-    def step(s: tuple[int, int]) -> list[tuple[float, tuple[int, int]]]:
-        c, w = s
-        # wrong answers never repeat, so the strongest rival has at most one vote
-        return [(right, (c + 1, w)), (wrong, (c, 1))]
+    The state is ``(d, r, c, o)``: right minus rival votes, whether the rival and the right
+    answer have any vote, and whether some other answer has one; that decides every lead.
+    """
+    right, rival, other = a * v, b * v, max(0.0, 1.0 - a - b) * v
+    State = tuple[int, int, int, int]
 
-    def done(s: tuple[int, int]) -> bool:
-        c, w = s
-        return c - w >= k or w - c >= k
+    def step(s: State) -> list[tuple[float, State]]:
+        d, r, c, o = s
+        return [(right, (d + 1, r, 1, o)), (rival, (d - 1, 1, c, o)), (other, (d, r, c, 1))]
 
-    return absorbing((0, 0), step, done)
+    def done(s: State) -> bool:
+        d, r, c, o = s
+        lead_right = d if r else d - o
+        lead_rival = -d if c else -d - o
+        return lead_right >= k or lead_rival >= k or (k == 1 and o == 1 and not (r or c))
+
+    return absorbing((0, 0, 0, 0), step, done)
 
 
 def majority(votes: int, v: float) -> Moments:

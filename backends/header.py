@@ -16,7 +16,7 @@ ASSUMPTIONS = (
     "samples are independent given the input (errors are not correlated across calls)",
     "wrong answers all agree (the worst case for voting) unless the spec states a rival",
     "the last chunk of a stage is costed as a full chunk",
-    "calls interval: 99.9% normal approximation, from all-distinct to all-alike wrong answers",
+    "calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ",
 )
 
 
@@ -72,7 +72,7 @@ def _flags(op: dict[str, Any]) -> str:
         parts.append(f"writes > {op['max_writes']}")
     if op["unparsable"]:
         parts.append(f"unparsable {op['answer']}")
-    return ("; red flags: " + " or ".join(parts)) if parts else ""
+    return ("red flags: " + " or ".join(parts)) if parts else ""
 
 
 def _fmt(value: Any) -> str:
@@ -91,9 +91,9 @@ def header_lines(view: View) -> list[str]:
     for stage in view["stages"]:
         lines.append(f"  {stage['index'] + 1}. {safe(stage['comment'])}")
     for name, op in view["ops"].items():
-        lines.append(
-            f"  op {safe(name)} on {safe(op['model'])}: x = {op['x']}, {_booster(op)}{_flags(op)}"
-        )
+        lines.append(f"  op {safe(name)} on {safe(op['model'])}: x = {op['x']}, {_booster(op)}")
+        if _flags(op):
+            lines.append(f"    {_flags(op)}")
     pred = view["prediction"]
     low, high = pred["calls_interval"]
     lines += ["", "Prediction for one run (aalp cost model, expected values):"]

@@ -29,7 +29,10 @@ def _decision_moments(
                 k = int(booster["votes"])
                 if a <= b and worst:
                     return math.inf, math.inf
-                m = calls.ahead_by(k, a, b, v) if worst else calls.ahead_by_distinct(k, a, v)
+                if worst:  # the cost model's race: right against the rival, others neutral
+                    m = calls.ahead_by(k, a, b, v)
+                else:  # other wrong answers all different (each one a competitor)
+                    m = calls.ahead_by_mixed(k, a, 0.0 if rival is None else rival, v)
             case "majority":
                 m = calls.majority(int(booster["votes"]), v)
             case "retry":
@@ -59,7 +62,8 @@ def _add(total: dict[str, list[float]], op: str, moments: calls.Moments, count: 
 
 
 def call_distribution(view: View, worst: bool = True) -> dict[str, list[float]]:
-    """``op -> [expected calls, variance]`` of one run of the program described by ``view``."""
+    """``op -> [expected calls, variance]`` of one run of the program described by ``view``:
+    under the cost model's assumptions (``worst``), or with every wrong answer different."""
     total: dict[str, list[float]] = {}
     ops = view["ops"]
     for stage in view["stages"]:
@@ -93,8 +97,11 @@ def prediction(view: View, evaluation: Any = None) -> dict[str, Any]:
     var = sum(v for _, v in worst.values())
     low_mean = sum(m for m, _ in best.values())
     low_var = sum(v for _, v in best.values())
-    hi = calls.interval(mean, var)[1] if math.isfinite(mean) else None
-    lo = calls.interval(low_mean, low_var)[0] if math.isfinite(low_mean) else 0
+    bounds = [
+        calls.interval(m, v) for m, v in ((mean, var), (low_mean, low_var)) if math.isfinite(m)
+    ]
+    lo = min((b[0] for b in bounds), default=0)
+    hi = max((b[1] for b in bounds), default=None) if math.isfinite(mean) else None
     out: dict[str, Any] = {
         "calls": round(mean, 3) if math.isfinite(mean) else None,
         "calls_interval": [lo, hi],

@@ -13,7 +13,7 @@ TARGETS: dict[str, tuple[str, str, str]] = {
     "python": (
         "aalp.backends.python",
         "PythonBackend",
-        "standalone asyncio program (stdlib + openai SDK) for any OpenAI-compatible endpoint",
+        "standalone asyncio program (stdlib + openai SDK), any OpenAI-compatible endpoint",
     ),
     "langgraph": (
         "aalp.backends.langgraph",

@@ -103,10 +103,18 @@ def _int_decision(decisions: Mapping[str, object], op: str, field: str, default:
     return whole(number, f"decision {op}.{field}")
 
 
-def _booster(decisions: Mapping[str, object], op: ir.Op) -> dict[str, Any]:
+def _retry_check(task: ir.Task, op: str) -> str:
+    """What checks a retried op: ``exact`` (code) or the verifier op the spec names."""
+    for booster in task.boosters:
+        if isinstance(booster, ir.RetryBooster) and (not booster.ops or op in booster.ops):
+            return booster.check
+    return "exact"
+
+
+def _booster(decisions: Mapping[str, object], op: ir.Op, task: ir.Task) -> dict[str, Any]:
     vote = str(_decision(decisions, op.name, "vote", "none"))
     retries = _decision(decisions, op.name, "retries", None)
-    check = _decision(decisions, op.name, "check", None)
+    check = _retry_check(task, op.name)
     if vote in ("ahead_by", "majority"):
         votes = _int_decision(decisions, op.name, "votes", 1)
         if votes < 1:
@@ -118,7 +126,7 @@ def _booster(decisions: Mapping[str, object], op: ir.Op) -> dict[str, Any]:
         raise PlanError(f"decision {op.name}.vote = {vote!r}: expected ahead_by, majority or none")
     if retries is not None and retries != 0:
         bound = None if str(retries) == "inf" else _int_decision(decisions, op.name, "retries", 1)
-        return {"kind": "retry", "votes": None, "retries": bound, "check": check or "exact"}
+        return {"kind": "retry", "votes": None, "retries": bound, "check": check}
     return {"kind": "none", "votes": None, "retries": None, "check": None}
 
 
@@ -178,7 +186,7 @@ def _op_view(
         "unparsable": bool(flag is not None and flag.unparsable),
         "answer": op.answer,
         "system": system_prompt(op, task, spec_dir),
-        "booster": _booster(decisions, op),
+        "booster": _booster(decisions, op, task),
         "size": value(model.size, env, f"model {model.name} size"),
         "price_in": value(model.price_in, env, f"model {model.name} price"),
         "price_out": value(model.price_out, env, f"model {model.name} price"),
