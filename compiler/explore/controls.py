@@ -62,7 +62,9 @@ def settings_from_json(data: Mapping[str, Any]) -> Settings:
     """Read settings from a page request, rejecting anything of the wrong shape."""
 
     def mapping(key: str) -> dict[str, Any]:
-        value = data.get(key) or {}
+        value = data.get(key)
+        if value is None:
+            return {}
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
             raise SettingsError(f"'{key}' must be an object")
         return value

@@ -64,13 +64,12 @@ def targets() -> list[tuple[str, str]]:
     return registry.describe()
 
 
-def emit(checked: Any, task: Any, decisions: Mapping[str, Any], target: str) -> list[Any]:
-    """The files ``aalp compile`` writes for ``task`` under ``decisions`` (``Emitted`` items)."""
-    from ..backends import registry
-    from ..backends.view import build_view
+def emit(checked: Any, task: str, target: str) -> list[Any]:
+    """The files ``aalp compile --target TARGET`` writes for the optimal plan of ``task``
+    (``Emitted`` items: path and text)."""
+    from ..backends.emit import emit as compile_plan
 
-    backend = registry.get(target)
-    return backend.emit(build_view(checked, task, decisions, target=target))
+    return compile_plan(checked, target, task).files
 
 
 def growth(checked: Any, result: Any) -> tuple[str | None, Any, dict[str, Any]]:

@@ -149,8 +149,8 @@ async function check() {
   }
   renderTasks(result.tasks, result.task);
   renderControls(result.controls);
-  optimize();
-  later("sweep", 50, sweep);
+  await optimize();
+  sweep();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,9 +236,14 @@ function renderTasks(tasks, current) {
   select.value = current;
 }
 
+// The server computes one thing at a time on a shared CPU, so the plan comes first and the
+// slower growth sweep follows once the plan is shown (and only after the sliders rest).
 function onSetting() {
-  later("optimize", 60, optimize);
-  later("sweep", 400, sweep);
+  clearTimeout(state.timers.sweep);
+  later("optimize", 60, async () => {
+    await optimize();
+    later("sweep", 500, sweep);
+  });
 }
 
 function renderControls(controls) {
@@ -713,6 +718,7 @@ async function start() {
   $("save-spec").disabled = !spec.can_save;
   const select = $("target-select");
   select.replaceChildren(...targets.targets.map((t) => new Option(t.name, t.name)));
+  if (targets.targets.some((t) => t.name === "python")) select.value = "python";
   $("download-code").disabled = !targets.targets.length;
 
   $("spec").addEventListener("input", () => {
