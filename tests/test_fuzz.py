@@ -209,20 +209,19 @@ def test_generated_specs(text: str) -> None:
 
 
 def test_grammar_strategies_from_the_language_tests() -> None:
-    """When the language's own spec strategies exist, run the same property over them."""
+    """Specs drawn by the language's own strategies (tests/strategies.py), checked both as IR
+    (no positions) and as printed text (every diagnostic positioned)."""
     strategies = pytest.importorskip("strategies", reason="tests/strategies.py not present")
-    candidates = [getattr(strategies, n) for n in ("specs", "spec_texts", "spec_text")]
-    strategy = next((c for c in candidates if c is not None and callable(c)), None)
-    if strategy is None:
-        pytest.skip("tests/strategies.py has no spec text strategy")
+    from aalp.check import check
+    from aalp.printer import format_spec
 
-    @settings(FUZZ, max_examples=150)
-    @given(strategy())
+    @settings(FUZZ, max_examples=50)
+    @given(strategies.specs())
     def run(spec: object) -> None:
-        if not isinstance(spec, str):
-            from aalp.printer import format_spec
-
-            spec = format_spec(spec)
-        assert_only_positioned_diagnostics(spec)
+        try:
+            check(spec)
+        except SpecError as err:
+            assert all(d.message and d.code for d in err.diagnostics)
+        assert_only_positioned_diagnostics(format_spec(spec))
 
     run()
