@@ -186,9 +186,17 @@ class PinChecks:
                     )
         return True
 
-    def check_context(self, baseline: Baseline) -> None:
-        """Warn when a pinned baseline cannot fit a call into its model's context window."""
-        pins = {(p.op, p.field): p for p in (*self.task.pins, *baseline.pins)}
+    def check_context(self, baseline: Baseline | None) -> None:
+        """Warn when a pinned baseline (or, for None, the task's own pins) cannot fit a call
+        into its model's context window."""
+        extra = baseline.pins if baseline is not None else ()
+        pins = {(p.op, p.field): p for p in (*self.task.pins, *extra)}
+        if baseline is None:
+            label = "the task's pins"
+            hint = "the plan cannot run as pinned; the optimizer will report it infeasible"
+        else:
+            label = f"baseline '{baseline.name}'"
+            hint = "the baseline is still reported, as infeasible"
         for op in self.ops.values():
             xpin = pins.get((op.name, "x"))
             x: Number | None = None
@@ -214,11 +222,11 @@ class PinChecks:
                 hist = " (including the conversation so far)" if history is not None else ""
                 self.c.warn(
                     codes.BASELINE_OVERFLOW,
-                    f"baseline '{baseline.name}': a call of '{op.name}'{where} needs "
+                    f"{label}: a call of '{op.name}'{where} needs "
                     f"{fmt_number(size)} tokens{hist}, more than the context window of "
                     f"'{model}' ({fmt_number(ctx)})",
-                    self.span(xpin or mpin or baseline),
-                    "the baseline is still reported, as infeasible",
+                    self.span(xpin or mpin or baseline or self.task),
+                    hint,
                 )
 
     def capable(self, op: Op, models: list[str]) -> list[str]:

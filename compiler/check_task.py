@@ -81,6 +81,8 @@ class TaskChecker(PinChecks):
         self.check_boosters()
         self.check_requirements()
         pins_ok = self.check_pins(self.task.pins, "the task's pins")
+        if pins_ok and self.task.pins:
+            self.check_context(None)
         for baseline in self.task.baselines:
             if self.check_pins(baseline.pins, f"baseline '{baseline.name}'") and pins_ok:
                 self.check_context(baseline)

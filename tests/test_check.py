@@ -278,3 +278,11 @@ def test_hand_built_ir_without_spans() -> None:
     # the unknown 'q' has no position: the diagnostic names the file, line 0
     assert got == [(codes.UNKNOWN_NAME, "hand.aalp", 0)]
     assert err.value.diagnostics[0].hint == "known names: 'disks', 's', 'x'"
+
+
+def test_task_pins_that_overflow_the_context_warn() -> None:
+    text = with_(COUNTING, "minimize cost", "minimize cost\n  pin count.x = n")
+    assert run(text, n="127945").diagnostics == ()
+    (warning,) = run(text, n="127946").diagnostics
+    assert warning.code == codes.BASELINE_OVERFLOW
+    assert warning.message.startswith("the task's pins: a call of 'count' with x = 127946")
