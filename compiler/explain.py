@@ -136,47 +136,118 @@ def growth_series(
     extra_pins: Any = None,
 ) -> tuple[Growth | None, dict[str, Growth]]:
     """Re-optimize on a ladder of sizes of the task's size variable; classify the growth of
-    the plan's objective and of every baseline's."""
-    from .growth import classify
+    the plan's objective and of every baseline's, and hold it against the symbolic class."""
+    from .growth import classify, size_parameter
 
     task = next(t for t in checked.spec.tasks if t.name == result.task)
     var = size_variable(task)
     if var is None or var not in checked.env:
         return None, {}
+    shown = size_parameter(checked, task, var) or var
     metric = result.objective[1] if result.objective[1] != "success" else "cost"
     n0 = float(checked.env[var])
-    sizes = ladder(n0)
     plan_pts: list[tuple[float, float]] = []
     base_pts: dict[str, list[tuple[float, float]]] = {b.name: [] for b in result.baselines}
-    for n in sizes:
-        r = optimize(resized(checked, var, n), result.task, objective, extra_pins, frontier=False)
+    for n in ladder(n0):
+        sized = resized(checked, var, n, task)
+        if sized is None:
+            continue
+        r = optimize(sized, result.task, objective, extra_pins, frontier=False)
         if r.feasible and r.plan is not None:
             plan_pts.append((n, r.plan.value(metric)))
         for b in r.baselines:
             if b.plan is not None and b.plan.valid:
                 base_pts[b.name].append((n, b.plan.value(metric)))
 
-    def fit(pts: list[tuple[float, float]]) -> Growth | None:
+    def fit(pts: list[tuple[float, float]], decisions: Any) -> Growth | None:
         pts = [(x, y) for x, y in pts if y > 0 and math.isfinite(y)]
         if len(pts) < 3:
             return None
-        return classify([p[0] for p in pts], [p[1] for p in pts], var, metric)
+        g = classify([p[0] for p in pts], [p[1] for p in pts], shown, metric)
+        claimed = _claimed(checked, result.task, decisions, metric, shown)
+        if claimed is None:
+            return g
+        return confirm(g, claimed)
 
-    return fit(plan_pts), {k: g for k, v in base_pts.items() if (g := fit(v)) is not None}
+    plan_g = fit(plan_pts, result.plan.decisions if result.plan else None)
+    bases = {}
+    for b in result.baselines:
+        g = fit(base_pts[b.name], b.plan.decisions if b.plan else None)
+        if g is not None:
+            bases[b.name] = g
+    return plan_g, bases
+
+
+def _claimed(checked: Any, task: str, decisions: Any, metric: str, var: str) -> str | None:
+    """The growth class of the plan's asymptotic closed form in ``var`` (``aalp.symbolic``)."""
+    if decisions is None:
+        return None
+    try:
+
+        from . import symbolic
+
+        expr = symbolic.closed_form(checked, task, decisions, metric, asymptotic=True)
+        sym = next((s for s in expr.free_symbols if s.name == var), None)
+        if sym is None:
+            return "Θ(1)"
+        return symbolic.growth_class(expr, sym)
+    except Exception:  # a plan the symbolic module cannot express: numeric class only
+        return None
+
+
+def confirm(g: Growth, claimed: str) -> Growth:
+    """``g`` with ``claimed`` recorded and confirmed by the slope of value/claimed(n)."""
+    import dataclasses
+
+    from .growth import TOLERANCE, slope
+
+    f = _class_function(claimed, g.variable)
+    if f is None:
+        return dataclasses.replace(g, claimed=claimed)
+    try:
+        ratios = [y / f(x) for x, y in zip(g.sizes, g.values, strict=True)]
+        rs = slope(list(g.sizes), ratios)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return dataclasses.replace(g, claimed=claimed)
+    return dataclasses.replace(g, claimed=claimed, ratio_slope=rs, confirmed=abs(rs) <= TOLERANCE)
+
+
+def _class_function(claimed: str, var: str) -> Any:
+    """``Θ(s·log s)`` as a function of s (None for forms with other symbols)."""
+    import re
+
+    body = claimed.strip()
+    if not (body.startswith("Θ(") and body.endswith(")")):
+        return None
+    body = body[2:-1]
+    if "+" in body:
+        return None
+    text = body.replace("·", "*")
+    text = re.sub(r"log\^(\d+) (\w+)", r"log(\2)**\1", text)
+    text = re.sub(r"log (\w+)", r"log(\1)", text)
+    text = text.replace("^", "**")
+    import sympy
+
+    try:
+        expr = sympy.sympify(text, locals={var: sympy.Symbol(var, positive=True)})
+    except (sympy.SympifyError, SyntaxError, TypeError):
+        return None
+    if {s.name for s in expr.free_symbols} - {var}:
+        return None
+    fn = sympy.lambdify(sympy.Symbol(var, positive=True), expr, "math")
+    return lambda n: float(fn(n))
 
 
 def _closed_form(checked: Any, result: OptimizeResult) -> str | None:
-    """The plan's total as a closed form in the size parameters (``aalp.symbolic``)."""
+    """The plan's objective as an exact closed form in the size parameters."""
+    if result.plan is None:
+        return None
+    metric = result.objective[1]
     try:
         from . import symbolic
-    except ImportError:
-        return None
-    fn = getattr(symbolic, "closed_form", None)
-    if fn is None or result.plan is None:
-        return None
-    try:
-        expr = fn(checked, result.task, result.plan.decisions, result.objective[1])
-    except Exception:  # a form the symbolic module cannot express: leave it out
+
+        expr = symbolic.closed_form(checked, result.task, result.plan.decisions, metric)
+    except Exception:  # a plan the symbolic module cannot express: leave it out
         return None
     return None if expr is None else str(expr)
 
@@ -291,7 +362,9 @@ def render_text(rep: Mapping[str, Any], width: int | None = None) -> str:
     from rich.tree import Tree
 
     buf = io.StringIO()
-    console = Console(file=buf, width=width or 80, color_system=None, highlight=False, emoji=False)
+    console = Console(
+        file=buf, width=width or 80, color_system=None, highlight=False, emoji=False, markup=False
+    )
     obj = rep["objective"]
     head = f"task {rep['task']}: {obj['sense']} {obj['metric']}"
     if not rep["feasible"]:
@@ -372,13 +445,14 @@ def render_text(rep: Mapping[str, Any], width: int | None = None) -> str:
     if g:
         conf = "confirmed" if g["confirmed"] else "NOT confirmed"
         console.print(
-            f"growth in {g['variable']}: {g['class']} ({conf}: log-log slope "
-            f"{g['fitted_slope']}, ratio slope {g['ratio_slope']})"
+            f"growth in {g['variable']}: {g['claimed'] or g['class']} ({conf} numerically:"
+            f" fitted {g['class']}, log-log slope {g['fitted_slope']}, slope of"
+            f" value/class {g['ratio_slope']})"
         )
     for b in rep["baselines"]:
         bg = b["growth"]
         if bg:
-            console.print(f"baseline {b['name']} grows as {bg['class']}")
+            console.print(f"baseline {b['name']} grows as {bg['claimed'] or bg['class']}")
         for p in b["problems"][:2]:
             console.print(f"baseline {b['name']}: {p}")
 

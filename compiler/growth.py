@@ -81,8 +81,38 @@ def ladder(n0: float) -> list[int]:
     return sorted(s for s in sizes if s >= 4)
 
 
-def resized(checked: Any, variable: str, n: int) -> Any:
-    """``checked`` with data ``variable`` set to n units (formulas keep their parameters)."""
+def size_parameter(checked: Any, task: Any, variable: str) -> str | None:
+    """The parameter that *is* the size (``items digits = n``), or None (``s = 2^disks - 1``)."""
+    from .ir import Name
+
+    count = task.datum(variable).count
+    if isinstance(count, Name) and any(p.name == count.id for p in checked.spec.params):
+        return count.id
+    return None
+
+
+def resized(checked: Any, variable: str, n: int, task: Any = None) -> Any:
+    """``checked`` with data ``variable`` at n units.
+
+    When the size is a parameter, the spec is checked again with that parameter at n (so every
+    formula and pin using it follows); otherwise only the data's count is changed.
+    """
+    from .ir import Num
+
+    param = size_parameter(checked, task, variable) if task is not None else None
+    if param is not None:
+        from .check import check
+
+        overrides: dict[str, Any] = {}
+        for p in checked.spec.params:
+            v = checked.env.get(p.name)
+            if isinstance(p.value, Num) and isinstance(v, Fraction):
+                overrides[p.name] = Num(v)
+        overrides[param] = Num(Fraction(n))
+        try:
+            return check(checked.spec, overrides)
+        except Exception:  # a size at which the spec no longer checks: skip that size
+            return None
     env = dict(checked.env)
     env[variable] = Fraction(n)
     return dataclasses.replace(checked, env=env)
