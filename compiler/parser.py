@@ -14,6 +14,7 @@ duplicated clause, an unknown function or decision field) are made here as well,
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from contextvars import ContextVar
@@ -156,8 +157,28 @@ def _parse(text: str, file: str, start: str) -> ir.Spec | ir.Expr:
             comments=tuple(ir.Comment(c.value.rstrip(), _token_span(run, c)) for c in comments),
             blank_lines=blank,
         )
-        result = ir.Spec(result.params, result.models, result.tasks, file, layout)
+        params = _documented(result.params, layout.comments)
+        result = ir.Spec(params, result.models, result.tasks, file, layout)
     return result
+
+
+def _documented(params: tuple[ir.Param, ...], comments: tuple[ir.Comment, ...]):
+    """Params with their ``doc``: the comment beside them, else the comment lines just above."""
+    by_line = {c.span.line: c for c in comments}
+    out = []
+    for param in params:
+        beside = by_line.get(param.span.end_line)
+        if beside is not None and beside.span.col > param.span.end_col:
+            doc = beside.text[1:].strip()
+        else:
+            above: list[str] = []
+            line = param.span.line - 1
+            while line in by_line and by_line[line].span.col == 1:
+                above.insert(0, by_line[line].text[1:].strip())
+                line -= 1
+            doc = " ".join(above)
+        out.append(dataclasses.replace(param, doc=doc) if doc else param)
+    return tuple(out)
 
 
 def _drive(run: _Run, start: str) -> Tree | None:
@@ -171,10 +192,7 @@ def _drive(run: _Run, start: str) -> Tree | None:
                 run.tokens += 1
                 _occupy(run, token)
                 run.last_token = token
-                try:
-                    state.feed_token(token)
-                except UnexpectedToken as exc:
-                    _token_error(run, exc, ip)
+                _feed(run, state, token, ip)
             break
         except UnexpectedToken as exc:  # the contextual lexer's fallback: token consumed
             run.tokens += 1
@@ -182,6 +200,8 @@ def _drive(run: _Run, start: str) -> Tree | None:
                 _occupy(run, exc.token)
                 run.last_token = exc.token
             _token_error(run, exc, ip)
+            if exc.token is not None and exc.token.type in _SYNC and _resync(state, exc.token):
+                run.last_error = -2
         except UnexpectedCharacters as exc:
             _char_error(run, exc, ip)
         except UnexpectedInput as exc:  # pragma: no cover - other lark errors
@@ -202,6 +222,59 @@ def _drive(run: _Run, start: str) -> Tree | None:
                 "E003", f"unexpected end of input; expected {expected}", run.span(line, col), hint
             )
         return None
+
+
+def _feed(run: _Run, state: Any, token: Token, ip: InteractiveParser) -> None:
+    """Feed one token; a keyword the parser cannot take here is tried as a plain name.
+
+    The contextual lexer picks the token type from the parser state before any reduction, and
+    LALR shares that state among contexts: after ``answer.x = max`` the next word may be lexed
+    as the keyword ``answer`` although only a name can follow there.
+    """
+    saved = None
+    if token.type != "NAME" and token.value.isidentifier():
+        saved = (list(state.state_stack), list(state.value_stack))
+    try:
+        state.feed_token(token)
+        return
+    except UnexpectedToken as exc:
+        error = exc
+    if saved is not None:
+        state.state_stack[:], state.value_stack[:] = saved
+        try:
+            state.feed_token(Token.new_borrow_pos("NAME", token.value, token))
+            return
+        except UnexpectedToken:
+            state.state_stack[:], state.value_stack[:] = saved
+    _token_error(run, error, ip)
+    if token.type in _SYNC and _resync(state, token):
+        run.last_error = -2  # the parse is back on track: later errors are new ones
+
+
+# Tokens that start a declaration, a clause or end a block: after an error at one of them the
+# parser abandons the unfinished constructs (popping its stack) until the token fits.
+_SYNC = {
+    "PARAM", "MODEL", "TASK", "SIZE", "CONTEXT", "PRICE", "CAN", "STEPS", "ITEMS", "OP", "MAP",
+    "CHAIN", "REDUCE", "COMBINE", "ROUTE", "ALLOW", "REQUIRE", "MINIMIZE", "MAXIMIZE", "WORKERS",
+    "PIN", "BASELINE", "READS", "WRITES", "SUCCESS", "RIVAL", "RED_FLAG", "PROMPT", "ANSWER",
+    "RBRACE",
+}  # fmt: skip
+
+
+def _resync(state: Any, token: Token) -> bool:
+    """Pop the fewest parser states after which ``token`` is accepted; feed it. False if none."""
+    for keep in range(len(state.state_stack) - 1, 0, -1):
+        trial = state.copy(deepcopy_values=False)
+        del trial.state_stack[keep:]
+        del trial.value_stack[keep - 1 :]
+        try:
+            trial.feed_token(token)
+        except UnexpectedToken:
+            continue
+        state.state_stack[:] = trial.state_stack
+        state.value_stack[:] = trial.value_stack
+        return True
+    return False
 
 
 def _occupy(run: _Run, token: Token) -> None:
@@ -359,25 +432,21 @@ def _hint(run: _Run, token: Token, expected: set[str]) -> str:
         close = difflib.get_close_matches(token.value, keywords, n=1, cutoff=0.6)
         if close:
             return f"did you mean '{close[0]}'?"
-    prev = run.last_token
-    if (
-        token.type == "NAME"
-        and token.start_pos is not None
-        and token.start_pos > 0
-        and run.text[token.start_pos - 1].isdigit()
-    ):
-        return "write a product explicitly, as in 2*x"
     if token.type in {"PARAM", "MODEL", "TASK"} and "RBRACE" in expected:
         return "a '}' may be missing before this line"
-    if "RBRACE" in expected and token.type == "$END":
-        return "a '}' is missing at the end"
-    if expected & {"NUMBER", "NAME"} and token.type not in {"NUMBER", "NAME"}:
+    if expected == {"NAME"}:
+        return "a name goes here: letters, digits and _, not starting with a digit"
+    if {"NUMBER", "NAME"} <= expected and token.type not in {"NUMBER", "NAME"}:
         return "a formula goes here: a number like 0.5 or 128k, a name, or (formula)"
     if token.type in {"NAME", "NUMBER"} and expected & _OPERATORS:
         return "two formulas in a row: is an operator missing?"
-    if token.type == "NAME" and prev is not None and "NAME" not in expected:
+    if "RPAR" in expected:
+        return "is a ')' missing?"
+    if len(expected) == 1:
+        return f"{_expected(expected)} must come here"
+    if token.type == "NAME":
         return "this word is not a keyword here"
-    return "see docs/language.md for the syntax"
+    return "see the language reference (docs/language.md) for this construct"
 
 
 def _token_span(run: _Run, token: Token) -> ir.Span:
@@ -441,13 +510,19 @@ _ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]{1,6}\}|.)", re.S)
 def decode_string(literal: str) -> tuple[str, str | None]:
     """The text of a string literal and an error message (None when fine).
 
-    Plain strings take the escapes ``\\\\ \\" \\n \\t \\r \\0 \\u{hex}``; triple-quoted strings
-    are verbatim and dedented (see ``dedent``).
+    Plain strings take the escapes ``\\\\ \\" \\n \\t \\r \\0 \\u{hex}``; triple-quoted
+    strings are verbatim and dedented (see ``dedent``).
     """
+    text, problem = _decode(literal)
+    return text, problem[1] if problem else None
+
+
+def _decode(literal: str) -> tuple[str, tuple[int, str] | None]:
+    """The text of a literal and its first bad escape (offset in the literal, message)."""
     if literal.startswith('"""'):
         return dedent(literal[3:-3]), None
     body = literal[1:-1]
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []
 
     def escape(m: re.Match[str]) -> str:
         code = m.group(1)
@@ -457,13 +532,11 @@ def decode_string(literal: str) -> tuple[str, str | None]:
             point = int(code[2:-1], 16)
             if point <= 0x10FFFF and not 0xD800 <= point <= 0xDFFF:
                 return chr(point)
-        problems.append(m.group(0))
+        problems.append((m.start() + 1, f"unknown escape '{m.group(0)}'"))
         return m.group(0)
 
     text = _ESCAPE.sub(escape, body)
-    if problems:
-        return text, f"unknown escape '{problems[0]}'"
-    return text, None
+    return text, problems[0] if problems else None
 
 
 def dedent(raw: str) -> str:
@@ -793,12 +866,15 @@ class _Builder(Transformer_NonRecursive):
         return ("keep", children[0], self._span(meta))
 
     def _string(self, token: Token) -> str:
-        text, problem = decode_string(token.value)
+        text, problem = _decode(token.value)
         if problem:
+            offset, message = problem
+            span = self._tspan(token)
+            col = span.col + offset
             self._error(
                 "E011",
-                problem,
-                self._tspan(token),
+                message,
+                ir.Span(span.file, span.line, col, span.line, col + 1),
                 'escapes are \\\\ \\" \\n \\t \\r \\0 and \\u{hex}; or use """ for verbatim text',
             )
         return text
