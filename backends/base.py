@@ -40,8 +40,9 @@ class Backend:
         """Features of the plan this target expresses only approximately (shown by compile).
 
         A feature the target cannot express at all raises ``PlanError`` from ``files``.
+        The base class reports the plan's own problems (``view["warnings"]``).
         """
-        return []
+        return list(view.get("warnings", []))
 
     def environment(self) -> Any:
         """The jinja2 environment reading this target's templates."""

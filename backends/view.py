@@ -334,6 +334,13 @@ def build_view(
                 stages.append(
                     {"kind": "route", "op": name, "classifier": classifier, "active": routed}
                 )
+    warnings = []
+    for name, op in ops.items():
+        if op["max_writes"] is not None and op["writes"] > op["max_writes"]:
+            warnings.append(
+                f"op '{name}' writes {op['writes']:g} tokens at x = {op['x']} but its red flag "
+                f"discards answers over {op['max_writes']}: every sample will be discarded"
+            )
     for op in task.ops:
         booster = ops[op.name]["booster"]
         if booster["kind"] == "retry" and booster["check"] != "exact":
@@ -351,6 +358,7 @@ def build_view(
         "stages": stages,
         "data": data,
         "decisions": {k: _jsonable(v) for k, v in sorted(decisions.items())},
+        "warnings": warnings,
         "workers": None
         if task.workers is None
         else whole(value(task.workers, env, "workers"), "workers"),

@@ -230,10 +230,14 @@ class SimCore:
         ask = Ask(op.name, self.roles.get(op.name, "other"), request, self.task, self.env)
         right = self.oracle.answer(ask)
         draw = rng.random()
+        misrouted = getattr(self.oracle, "misrouted", None)
+        if misrouted is not None and misrouted(ask):
+            a = 0.0  # a specialist given another specialist's task
+        correlated = self.faults.correlated or getattr(self.oracle, "CORRELATED", False)
         rival = None if op.rival is None else self._at(op.rival, x)
         if draw < a:
             answer = right
-        elif self.faults.correlated or (rival is not None and draw < a + rival):
+        elif correlated or (rival is not None and draw < a + rival):
             answer = self.oracle.wrong(ask, right, _seeded(self.seed, "rival", op.name, input_id))
         else:
             answer = self.oracle.wrong(ask, right, rng)

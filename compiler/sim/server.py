@@ -88,6 +88,13 @@ class _Server(ThreadingHTTPServer):
         self.core = core
         self.verbose = verbose
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client that went away (a killed run): nothing to report
+        super().handle_error(request, client_address)
+
 
 class SimServer:
     """The simulated LLM on ``127.0.0.1:port`` (0 = a free port), run in a thread.

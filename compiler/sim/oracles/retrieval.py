@@ -1,9 +1,9 @@
 """Needle retrieval (Chen et al. 2024): find the value of the one key hidden in a long text.
 
 The input is a list of words with the needle ``"needle=VALUE"`` somewhere; a call answers
-VALUE if its window holds the needle and ``null`` ("I don't know") otherwise. Mistakes are
-misses (``null``) when the needle is there and made-up values when it is not;
-``combine vote`` takes the most common non-null answer.
+``{"answer": VALUE}`` if its window holds the needle and ``{"answer": null}`` ("I don't
+know") otherwise. Mistakes are misses when the needle is there and made-up values when it is
+not; ``combine vote`` takes the most common answer that is not null.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ WORDS = ("alpha", "bravo", "delta", "echo", "golf", "hotel", "kilo", "lima", "os
 def answer(ask: Ask) -> Any:
     for word in ask.request.get("items") or []:
         if isinstance(word, str) and word.startswith("needle="):
-            return word.removeprefix("needle=")
-    return None
+            return {"answer": word.removeprefix("needle=")}
+    return {"answer": None}
 
 
 def wrong(ask: Ask, right: Any, rng: random.Random) -> Any:
-    if right is not None and rng.random() < 0.5:
-        return None
-    return f"K{rng.randint(0, 10**9):09d}"
+    if right["answer"] is not None and rng.random() < 0.5:
+        return {"answer": None}
+    return {"answer": f"K{rng.randint(0, 10**9):09d}"}
 
 
 def make_input(task: ir.Task, env: dict[str, float], seed: int) -> dict[str, Any]:
@@ -42,4 +42,4 @@ def make_input(task: ir.Task, env: dict[str, float], seed: int) -> dict[str, Any
 
 def expected(task: ir.Task, env: dict[str, float], data: dict[str, Any]) -> Any:
     words = data[data_name(task, "items")]
-    return next(w.removeprefix("needle=") for w in words if w.startswith("needle="))
+    return {"answer": next(w.removeprefix("needle=") for w in words if w.startswith("needle="))}
