@@ -435,3 +435,33 @@ def test_arbitrary_text_gives_only_positioned_spec_errors(text: str) -> None:
             assert 1 <= d.col <= len(lines[d.line - 1]) + 1
             assert d.code.startswith("E0")
             assert d.message
+
+
+def test_language_reference_examples_parse() -> None:
+    """The complete spec that opens docs/language.md, and every block of clauses in it."""
+    doc = (Path(__file__).parent.parent / "docs" / "language.md").read_text(encoding="utf-8")
+    blocks: list[str] = []
+    current: list[str] | None = None
+    for line in doc.split("\n"):
+        if current is None and line.startswith("```"):
+            current = [] if line == "```" else None
+            if current is None:
+                blocks.append("")  # a ```text block: not spec syntax
+                current = ["<skip>"]
+        elif current is not None and line == "```":
+            if current[:1] != ["<skip>"]:
+                blocks.append("\n".join(current))
+            current = None
+        elif current is not None:
+            current.append(line)
+    blocks = [b for b in blocks if b]
+    assert parse(blocks[0]).tasks[0].name == "hanoi"
+    wrapped = 0
+    for block in blocks[1:]:
+        first = block.lstrip().split(None, 1)[0]
+        if first in {"param", "model", "task"}:
+            parse(block)
+        elif first in {"steps", "map", "allow", "require", "pin", "op"}:
+            parse("task t {\n" + block + "\n}")
+            wrapped += 1
+    assert wrapped >= 5
