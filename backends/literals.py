@@ -53,10 +53,10 @@ def _string_pieces(text: str, budget: int) -> list[str]:
     return pieces
 
 
-def py_literal(value: object, indent: int = 0, width: int = 99) -> str:
-    """The Python source of ``value``, starting at column ``indent``, lines within ``width``.
-
-    Continuation lines are indented for a literal placed at column ``indent``. Round trip:
+def py_literal(value: object, indent: int = 0, width: int = 99, start: int | None = None) -> str:
+    """The Python source of ``value`` for a literal whose first line begins at column
+    ``start`` (default ``indent``) and whose continuation lines are indented by ``indent``;
+    lines stay within ``width`` columns (a trailing comma included). Round trip:
 
     >>> import ast
     >>> v = {"a": ['x"y', "'''\\n{}"], "b": 1.5, "c": None}
@@ -65,33 +65,30 @@ def py_literal(value: object, indent: int = 0, width: int = 99) -> str:
     >>> py_literal("ab", width=99)
     "'ab'"
     """
+    column = indent if start is None else start
     one_line = _flat(value)
-    if one_line is not None and indent + len(one_line) <= width:
+    if one_line is not None and column + len(one_line) + 1 <= width:
         return one_line
     pad = " " * (indent + 4)
+    close = " " * indent
     match value:
         case str():
             pieces = _string_pieces(value, max(16, width - indent - 4))
             if len(pieces) == 1:
                 return repr(value)
             body = "\n".join(pad + repr(p) for p in pieces)
-            return "(\n" + body + "\n" + " " * indent + ")"
+            return "(\n" + body + "\n" + close + ")"
         case Mapping():
             lines = []
             for key, item in value.items():
                 key_src = repr(str(key))
-                item_src = py_literal(item, indent + 4 + len(key_src) + 2, width)
-                if (
-                    "\n" not in item_src
-                    and indent + 4 + len(key_src) + 2 + len(item_src) + 1 > width
-                ):
-                    item_src = py_literal(item, indent + 4, width)
+                item_src = py_literal(item, indent + 4, width, indent + 4 + len(key_src) + 2)
                 lines.append(f"{pad}{key_src}: {item_src},")
-            return "{\n" + "\n".join(lines) + "\n" + " " * indent + "}"
+            return "{\n" + "\n".join(lines) + "\n" + close + "}"
         case list() | tuple():
-            open_, close = ("[", "]") if isinstance(value, list) else ("(", ")")
+            open_, end = ("[", "]") if isinstance(value, list) else ("(", ")")
             lines = [f"{pad}{py_literal(item, indent + 4, width)}," for item in value]
-            return open_ + "\n" + "\n".join(lines) + "\n" + " " * indent + close
+            return open_ + "\n" + "\n".join(lines) + "\n" + close + end
     scalar = _scalar(value)
     if scalar is None:
         raise TypeError(f"no Python literal for {type(value).__name__}")

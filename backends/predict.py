@@ -103,9 +103,9 @@ def prediction(view: View, evaluation: Any = None) -> dict[str, Any]:
     lo = min((b[0] for b in bounds), default=0)
     hi = max((b[1] for b in bounds), default=None) if math.isfinite(mean) else None
     out: dict[str, Any] = {
-        "calls": round(mean, 3) if math.isfinite(mean) else None,
+        "calls": mean if math.isfinite(mean) else None,
         "calls_interval": [lo, hi],
-        "calls_by_op": {op: round(m, 3) for op, (m, _) in sorted(worst.items())},
+        "calls_by_op": {op: m for op, (m, _) in sorted(worst.items())},
     }
     out.update(_metrics(evaluation))
     return out
