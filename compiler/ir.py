@@ -221,6 +221,7 @@ class Op:
     prompt: Prompt | None = None
     answer: AnswerFormat = "text"
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    answer_span: Span = field(default=NO_SPAN, compare=False, repr=False)  # the answer clause
 
 
 # ---------------------------------------------------------------------------------------------

@@ -795,6 +795,7 @@ class _Builder(Transformer_NonRecursive):
             prompt=seen["prompt"].value if "prompt" in seen else None,
             answer=seen["answer"].value if "answer" in seen else "text",
             span=span,
+            answer_span=seen["answer"].span if "answer" in seen else ir.NO_SPAN,
         )
 
     def granularity(self, meta, children):

@@ -280,27 +280,22 @@ def _op(op: ir.Op) -> list[_Line]:
         head += " on " + ", ".join(op.models)
     out = [_open(1, head + " {", op.span)]
     reads, writes = op.reads, op.writes
-    out.append(_leaf(2, f"reads {format_expr(reads)} tokens", _parent(reads.span)))
-    out.append(_leaf(2, f"writes {format_expr(writes)} tokens", _parent(writes.span)))
+    out.append(_leaf(2, f"reads {format_expr(reads)} tokens", reads.span))
+    out.append(_leaf(2, f"writes {format_expr(writes)} tokens", writes.span))
     success_span = op.success[0].span if op.success else ir.NO_SPAN
-    out.append(_leaf(2, "success " + _outcomes(op.success), _parent(success_span)))
+    out.append(_leaf(2, "success " + _outcomes(op.success), success_span))
     for ms in op.success_on:
         out.append(_leaf(2, f"success on {ms.model} {_outcomes(ms.outcomes)}", ms.span))
     if op.rival is not None:
-        out.append(_leaf(2, f"rival {format_expr(op.rival)}", _parent(op.rival.span)))
+        out.append(_leaf(2, f"rival {format_expr(op.rival)}", op.rival.span))
     if op.red_flag is not None:
         out.append(_leaf(2, _red_flag(op.red_flag), op.red_flag.span))
     if op.prompt is not None:
         out.append(_prompt(op.prompt))
     if op.answer != "text":
-        out.append(_Line(2, f"answer {op.answer}", "leaf"))
+        out.append(_leaf(2, f"answer {op.answer}", op.answer_span))
     out.append(_close(1, op.span))
     return out
-
-
-def _parent(span: ir.Span) -> ir.Span:
-    """The span of a clause known only by its value: the value's lines."""
-    return span
 
 
 def _outcomes(outcomes: tuple[ir.Outcome, ...]) -> str:

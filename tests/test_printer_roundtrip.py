@@ -8,6 +8,8 @@ against the parser, an independent implementation of the same language.
 from __future__ import annotations
 
 import math
+import random
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
@@ -55,6 +57,36 @@ def test_comments_survive_formatting(path: Path) -> None:
     printed = format_spec(spec)
     comments = [c.text for c in parse(text).layout.comments]
     assert [c.text for c in parse(printed).layout.comments] == comments
+
+
+def _sprinkle(text: str, seed: int) -> str:
+    """``text`` with comments added at the end of some lines and on lines of their own."""
+    rng = random.Random(seed)
+    out: list[str] = []
+    in_string = False
+    for n, line in enumerate(text.split("\n")):
+        quotes = line.count('"""') % 2 == 1
+        if not in_string and not quotes and line.strip() and rng.random() < 0.3:
+            line += f"  # beside {n}"
+        out.append(line)
+        in_string ^= quotes
+        if not in_string and rng.random() < 0.1:
+            out.append(f"# after {n}")
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("seed", range(8))
+def test_sprinkled_comments_are_all_kept(path: Path, seed: int) -> None:
+    text = _sprinkle(path.read_text(encoding="utf-8"), seed)
+    spec = parse(text)
+    printed = format_spec(spec)
+    again = parse(printed)
+    assert again == spec
+    assert format_spec(again) == printed
+    assert Counter(c.text for c in again.layout.comments) == Counter(
+        c.text for c in spec.layout.comments
+    )
 
 
 @PROPERTY
