@@ -237,10 +237,11 @@ def _dims_and_bounds(
 
 
 def _rank(p: Point, sense: str, metric: str) -> tuple:
-    if metric == "success" or sense == "maximize":
-        v = p.metric(metric)
-        return (-v, p.metrics[INDEX["cost"]], p.order)
-    return (p.metric(metric), -p.success, p.order)
+    if metric == "success":
+        return (-p.log_success, p.metrics[INDEX["cost"]], p.order)
+    if sense == "maximize":
+        return (-p.metric(metric), -p.log_success, p.order)
+    return (p.metric(metric), -p.log_success, p.order)
 
 
 def _solve_once(
@@ -296,7 +297,7 @@ def _refine(
                 v = d.get(var.key)
                 if not isinstance(v, int) or p.success < need:
                     continue
-                s = -p.success if metric == "success" else p.metric(metric)
+                s = -p.log_success if metric == "success" else p.metric(metric)
                 if sense == "maximize" and metric != "success":
                     s = -s
                 score[v] = min(score.get(v, math.inf), s)

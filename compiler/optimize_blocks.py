@@ -10,6 +10,7 @@ independently (docs/model.md §3).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -266,10 +267,8 @@ def _inner(
         point = None
         if all(s.valid for s in stages):
             metrics = tuple(sum(s.metrics[j] for s in stages) for j in range(len(METRIC_KEYS)))
-            success = 1.0
-            for s in stages:
-                success *= s.success
-            point = Point(tuple(sorted(mine.items())), metrics, success, (*outer, *idx))
+            log_success = math.fsum(s.log_success for s in stages)
+            point = Point(tuple(sorted(mine.items())), metrics, log_success, (*outer, *idx))
             out.append(point)
         if family is not None and (point is None or point.success >= 1 - 1e-15):
             saturated = (idx[:-1], family)

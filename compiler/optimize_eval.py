@@ -22,7 +22,7 @@ class StageView:
 
     valid: bool
     metrics: tuple[float, ...]
-    success: float
+    log_success: float
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def view(evaluation: Any) -> View:
     """Read an ``aalp.cost.Evaluation``."""
     # The cost model reports validity for the whole plan; a stage is valid when the plan is.
     ok = bool(evaluation.feasible)
-    stages = tuple(StageView(ok, _metrics(s), float(s.success)) for s in evaluation.stages)
+    stages = tuple(StageView(ok, _metrics(s), float(s.log_success)) for s in evaluation.stages)
     return View(
         ok,
         tuple(str(r) for r in evaluation.problems),
@@ -96,5 +96,5 @@ class Evaluator:
         try:
             st, problems = self._cost.stage_eval(self.ctx, index, decisions)
         except self._cost.DecisionError:
-            return StageView(False, tuple(math.inf for _ in METRIC_KEYS), 0.0)
-        return StageView(not problems, _metrics(st), float(st.success))
+            return StageView(False, tuple(math.inf for _ in METRIC_KEYS), -math.inf)
+        return StageView(not problems, _metrics(st), float(st.log_success))

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def _g(v: float) -> str:
-    return f"{v:.4g}"
+    return f"{v:.6g}"
 
 
 def _probabilities(solver: Any, op: str, x: int, model: str | None) -> list[tuple[float, float]]:

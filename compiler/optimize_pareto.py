@@ -9,6 +9,7 @@ merge, is an exact dynamic program over the blocks (see docs/explain.md).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -30,15 +31,19 @@ class Point:
 
     decisions: tuple[tuple[str, int | str], ...]
     metrics: tuple[float, ...]
-    success: float
+    log_success: float  # ln(success): products of tiny successes must not underflow to ties
     order: tuple[int, ...]  # candidate indices: the stable tie-break
+
+    @property
+    def success(self) -> float:
+        return math.exp(self.log_success)
 
     def metric(self, name: str) -> float:
         return self.success if name == "success" else self.metrics[INDEX[name]]
 
 
 def _key(p: Point, dims: Sequence[int]) -> tuple:
-    return (*(p.metrics[d] for d in dims), -p.success, p.order)
+    return (*(p.metrics[d] for d in dims), -p.log_success, p.order)
 
 
 def pareto(points: Iterable[Point], dims: Sequence[int]) -> list[Point]:
@@ -50,18 +55,18 @@ def pareto(points: Iterable[Point], dims: Sequence[int]) -> list[Point]:
     ordered = sorted(points, key=lambda p: _key(p, dims))
     if len(dims) == 1:
         out: list[Point] = []
-        best = -1.0
+        best = -math.inf
         for p in ordered:
-            if p.success > best:
+            if p.log_success > best or not out:
                 out.append(p)
-                best = p.success
+                best = p.log_success
         return out
     kept: list[Point] = []
     for p in ordered:
         vec = [p.metrics[d] for d in dims]
         dominated = False
         for q in kept:
-            if q.success >= p.success and all(
+            if q.log_success >= p.log_success and all(
                 q.metrics[d] <= v for d, v in zip(dims, vec, strict=True)
             ):
                 dominated = True
@@ -76,7 +81,7 @@ def combine(a: Point, b: Point) -> Point:
     return Point(
         tuple(sorted(a.decisions + b.decisions)),
         tuple(x + y for x, y in zip(a.metrics, b.metrics, strict=True)),
-        a.success * b.success,
+        a.log_success + b.log_success,
         a.order + b.order,
     )
 
@@ -98,7 +103,7 @@ def merge(
     def ok(p: Point) -> bool:
         return p.success >= min_success and all(p.metrics[i] <= b for i, b in upper.items())
 
-    acc: list[Point] = [Point((), tuple(0.0 for _ in METRIC_KEYS), 1.0, ())]
+    acc: list[Point] = [Point((), tuple(0.0 for _ in METRIC_KEYS), 0.0, ())]
     for s in sets:
         nxt = [c for a in acc for b in s if ok(c := combine(a, b))]
         acc = pareto(nxt, dims)
