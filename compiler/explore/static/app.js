@@ -684,7 +684,7 @@ async function downloadCode() {
       setStatus("Could not emit code: see the diagnostics.", true);
       return;
     }
-    const stem = state.name.replace(/\.[^.]*$/, "");
+    const stem = state.name.split(/[\\/]/).pop().replace(/\.[^.]*$/, "");
     download(await response.blob(), `${stem}-${target}.zip`);
     setStatus(`Downloaded the ${target} code.`);
   } catch (err) {
@@ -740,7 +740,7 @@ async function start() {
   $("back-to-optimum").addEventListener("click", () => optimize());
   $("download-code").addEventListener("click", downloadCode);
   $("download-spec").addEventListener("click", () =>
-    download(new Blob([$("spec").value], { type: "text/plain" }), state.name.split("/").pop()),
+    download(new Blob([$("spec").value], { type: "text/plain" }), state.name.split(/[\\/]/).pop()),
   );
   $("save-spec").addEventListener("click", saveSpec);
   renderGutter();
