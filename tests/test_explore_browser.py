@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import SAMPLES
 
 CHROMIUM = os.environ.get("AALP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -174,9 +173,8 @@ def test_clicking_a_frontier_point_shows_that_plan(page):
         assert f"{key} = {value}" in shown
     page.click("#back-to-optimum")
     page.wait_for_selector("#back-to-optimum[hidden]", state="attached")
-    page.wait_for_function(
-        "() => document.querySelector('#plan-summary').innerText.startsWith('Optimal plan')"
-    )
+    optimal = "() => document.querySelector('#plan-summary').innerText.startsWith('Optimal plan')"
+    page.wait_for_function(optimal)
 
 
 def test_an_error_typed_into_the_spec_is_shown_inline_then_fixed(page):
