@@ -109,6 +109,7 @@ class _Run:
     skipped_to_end: bool = False
     occupied: set[int] = field(default_factory=set)
     last_token: Token | None = None
+    prev_token: Token | None = None  # the token before ``last_token``
 
     def span(self, line: int, col: int, end_line: int | None = None, end_col: int | None = None):
         return ir.Span(self.file, line, col, end_line or line, end_col or col)
@@ -191,14 +192,14 @@ def _drive(run: _Run, start: str) -> Tree | None:
             for token in thread.lex(state):
                 run.tokens += 1
                 _occupy(run, token)
-                run.last_token = token
+                run.prev_token, run.last_token = run.last_token, token
                 _feed(run, state, token, ip)
             break
         except UnexpectedToken as exc:  # the contextual lexer's fallback: token consumed
             run.tokens += 1
             if exc.token is not None:
                 _occupy(run, exc.token)
-                run.last_token = exc.token
+                run.prev_token, run.last_token = run.last_token, exc.token
             _token_error(run, exc, ip)
             if exc.token is not None and exc.token.type in _SYNC and _resync(state, exc.token):
                 run.last_error = -2
@@ -231,6 +232,13 @@ def _feed(run: _Run, state: Any, token: Token, ip: InteractiveParser) -> None:
     LALR shares that state among contexts: after ``answer.x = max`` the next word may be lexed
     as the keyword ``answer`` although only a name can follow there.
     """
+    if token.type == "NAME" and _recovering(run) and _starts_line(run, token):
+        # just after an error, a clause keyword at the start of a line is taken as one even
+        # where the broken construct could take a name (``param = 1`` then ``model m {``)
+        kind = _keyword_types().get(token.value)
+        if kind in _SYNC and _resync(state, Token.new_borrow_pos(kind, token.value, token)):
+            run.last_error = -2
+            return
     saved = None
     if token.type != "NAME" and token.value.isidentifier():
         saved = (list(state.state_stack), list(state.value_stack))
@@ -249,6 +257,21 @@ def _feed(run: _Run, state: Any, token: Token, ip: InteractiveParser) -> None:
     _token_error(run, error, ip)
     if token.type in _SYNC and _resync(state, token):
         run.last_error = -2  # the parse is back on track: later errors are new ones
+
+
+def _recovering(run: _Run) -> bool:
+    """Whether the last error was within the last few tokens."""
+    return run.tokens - run.last_error <= 3
+
+
+def _starts_line(run: _Run, token: Token) -> bool:
+    prev = run.prev_token
+    return prev is None or (prev.end_line or 0) < (token.line or 0)
+
+
+@cache
+def _keyword_types() -> dict[str, str]:
+    return {text: name for name, text in _terminal_text().items() if text.isidentifier()}
 
 
 # Tokens that start a declaration, a clause or end a block: after an error at one of them the
@@ -303,6 +326,9 @@ def _token_error(run: _Run, exc: UnexpectedToken, ip: InteractiveParser) -> None
         expected = set(ip.accepts()) or set(exc.expected)
     except LarkError:  # pragma: no cover - defensive
         expected = set(exc.expected)
+    prev = run.prev_token
+    if prev is not None and prev.type == "NAME" and prev.value not in ir.FUNCTIONS:
+        expected.discard("LPAR")  # a call of a name that is no function would be wrong too
     message = f"unexpected {_describe(token)}; expected {_expected(expected)}"
     run.error("E001", message, span, _hint(run, token, expected))
 

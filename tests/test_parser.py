@@ -344,6 +344,11 @@ def test_comments_are_collected() -> None:
         ("task t { pin a.vots = 3 }", [("E012", 1, 16)]),
         ("param x = 1\nparam y = 2 3\nparam z = * 4\n", [("E001", 2, 13), ("E001", 3, 11)]),
         ("\x00", [("E002", 1, 1)]),
+        (
+            "param = 1\nmodel m { size 1 context 1 }\nparam y = 2 3",
+            [("E001", 1, 7), ("E001", 3, 13)],
+        ),
+        ("param a = (\nparam b = 1", [("E001", 2, 7)]),
     ],
 )
 def test_syntax_errors(text: str, expected: list[tuple[str, int, int]]) -> None:
