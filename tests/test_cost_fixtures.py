@@ -199,6 +199,24 @@ def verified(check="judge", mixture=None, retries_max=None) -> FakeChecked:
     return checked([model("m", can=("gen", "judge"))], t)
 
 
+def evolution(k=6, l=30, local=False) -> FakeChecked:  # noqa: E741
+    """Evolutionary optimization (AALPs §3.3): mutate all k blocks at once until every block is
+    right (each right w.p. 1/2), or one block of l tokens at a time."""
+    if local:
+        data, mutate = Data("blocks", "steps", E("k")), op("mutate", "l", "l", "1/2")
+    else:
+        data, mutate = Data("once", "steps", E(1)), op("mutate", "k*l", "k*l", "(1/2)^k")
+    t = Task(
+        "evolve",
+        (data,),
+        (mutate,),
+        (ChainStage(("mutate",), data.name),),
+        boosters=(RetryBooster("exact"),),
+    )
+    params = {"k": Fraction(k), "l": Fraction(l)}
+    return checked([model("m", context=10**9, can=("mutate",))], t, params)
+
+
 def test_formula_builder():
     assert E("2^d - 1") == BinOp("-", BinOp("^", Num(Fraction(2)), Name("d")), Num(Fraction(1)))
     assert E("min(x, 3)") == Call("min", (Name("x"), Num(Fraction(3))))
@@ -219,6 +237,7 @@ __all__ = [
     "VoteBooster",
     "checked",
     "debugging",
+    "evolution",
     "hanoi",
     "model",
     "op",
