@@ -25,11 +25,9 @@ def answer(ask: Ask) -> Any:
 
 
 def wrong(ask: Ask, right: Any, rng: random.Random) -> Any:
-    return (
-        max(0, int(right) + rng.choice([-1, 1]) * rng.randint(1, 1000))
-        if right
-        else (rng.randint(1, 1000))
-    )
+    # a wide range keeps independent wrong counts distinct (they must not look like a rival)
+    below = int(right) - rng.randint(1, 10**6)
+    return below if below >= 0 and rng.random() < 0.5 else int(right) + rng.randint(1, 10**6)
 
 
 def make_input(task: ir.Task, env: dict[str, float], seed: int) -> dict[str, Any]:
