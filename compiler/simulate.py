@@ -385,7 +385,9 @@ def play(draw: OpDraw, n: int, rng) -> dict[str, Any]:
     raise SimulationError(f"unknown booster {ch.booster!r}")
 
 
-def _accumulate(group: Group, runs: int, rng, out: dict[str, Any], tick=None) -> None:
+def _accumulate(
+    group: Group, runs: int, rng, out: dict[str, Any], tick=None, track_ok=True
+) -> None:
     """Add one group's decisions to the per-run totals in ``out``."""
     import numpy as np
 
@@ -424,7 +426,8 @@ def _accumulate(group: Group, runs: int, rng, out: dict[str, Any], tick=None) ->
                 tick(nr * width)
         sl = slice(r0, r1)
         m = c.size
-        out["ok"][sl] &= ok
+        if track_ok:  # a stage's own success formula replaces its decisions' (model.md §3)
+            out["ok"][sl] &= ok
         out["calls"][sl] += s_sum + vs_sum
         out["forward_passes"][sl] += s_sum * c.writes
         out["cost"][sl] += m * (
@@ -495,7 +498,7 @@ def simulate(
             progress(done, total)
 
     for g in all_groups:
-        _accumulate(g, runs, rng, out, tick)
+        _accumulate(g, runs, rng, out, tick, track_ok=overrides[g.stage] is None)
     for p in overrides:
         if p is not None:
             out["ok"] &= rng.random(runs) < p

@@ -72,7 +72,9 @@ def _table(ev: Any, sim: Any) -> list[str]:
         d = sim.metrics[name]
         expect = getattr(ev.metrics, name)
         a, b = d.interval()
-        zz = (d.mean - expect) / d.stderr if d.stderr > 0 else 0.0
+        # a constant total has only float noise for a spread: no z-score to speak of
+        noise = d.std <= 1e-12 * abs(d.mean)
+        zz = 0.0 if noise or d.stderr == 0 else (d.mean - expect) / d.stderr
         interval = f"[{_fmt(a)}, {_fmt(b)}]"
         lines.append(f"{name:<15}{_fmt(expect):>14}  {_fmt(d.mean):>12}  {interval:<24}{zz:>6.2f}")
     return lines
