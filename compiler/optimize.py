@@ -151,15 +151,52 @@ def parse_pins(space: Space, pins: Mapping[str, Any] | Sequence[str] | None) -> 
         if fld not in ("x", "model", "vote", "votes", "retries", "fanin", "history"):
             raise _error(f"--pin: '{fld}' is not a decision (x, model, vote, votes, ...)")
         if isinstance(raw, int):
-            out[key] = raw
+            value: Value = raw
         elif fld in ("model", "vote", "history") or raw in ("inf", "unbounded"):
-            out[key] = "inf" if raw == "unbounded" else str(raw)
+            value = "inf" if raw == "unbounded" else str(raw)
         else:
             try:
-                out[key] = int(str(raw))
+                value = int(str(raw))
             except ValueError:
                 raise _error(f"--pin {key}: expected an integer, got '{raw}'") from None
+        _check_pin(space, op, fld, value)
+        out[key] = value
     return out
+
+
+def _check_pin(space: Space, op: str, fld: str, value: Value) -> None:
+    """A clear error for a pin that cannot mean anything (never a traceback later)."""
+    from .suggest import did_you_mean
+
+    os_ = space.op(op)
+    choices: tuple[str, ...] = ()
+    if fld == "model":
+        choices = os_.models
+    elif fld == "vote":
+        choices = ("none", "ahead_by", "majority")
+    elif fld == "history":
+        if not any(op == h for b in space.blocks for h, _o in b.history):
+            raise _error(f"--pin {op}.history: '{op}' has no history choice (history choose)")
+        choices = ("stateless", "full")
+    if choices and value not in choices:
+        hint = did_you_mean(str(value), choices, fld)
+        raise _error(f"--pin {op}.{fld}: '{value}' is not one of {', '.join(choices)}; {hint}")
+    if fld == "x":
+        if os_.x is None:
+            raise _error(f"--pin {op}.x: '{op}' has no granularity")
+        if not (isinstance(value, int) and os_.x.lo <= value <= os_.x.hi):
+            raise _error(f"--pin {op}.x: {value} is outside {os_.x.lo}..{os_.x.hi}")
+    if fld == "fanin":
+        if not any(op == f for b in space.blocks for f, _d in b.fanin):
+            raise _error(f"--pin {op}.fanin: '{op}' has no fan-in choice (fanin choose)")
+        if not (isinstance(value, int) and value >= 2):
+            raise _error(f"--pin {op}.fanin: must be an integer of at least 2")
+    if (
+        fld in ("votes", "retries")
+        and value != "inf"
+        and not (isinstance(value, int) and value >= 1)
+    ):
+        raise _error(f"--pin {op}.{fld}: must be a positive integer")
 
 
 class _Solver:
@@ -422,11 +459,19 @@ def optimize(
         from .optimize_infeasible import explain_infeasible
 
         relaxed = [r for r in reqs if r.metric != "success"]
-        best, _s, _b = _solve(solver, pins, "maximize", "success", relaxed)
+        best, _st, _s = _solve(solver, pins, "maximize", "success", relaxed)
         if best is None:
-            best, _s, _b = _solve(solver, pins, "maximize", "success", [])
+            best, _st, _s = _solve(solver, pins, "maximize", "success", [])
         if best is not None:
             best = solver.plan(best.decisions, reqs)
+        else:
+            # Nothing can run: show the pinned design as given, with its problems.
+            from .cost import DecisionError
+
+            try:
+                best = solver.plan(_s, reqs)
+            except DecisionError as err:
+                raise _error(f"cannot evaluate the pinned plan: {err}") from None
         why = explain_infeasible(solver, pins, reqs, best)
         plan = best
 
