@@ -9,6 +9,7 @@ parses back to an equal spec, and formatting it again changes nothing.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -440,21 +441,31 @@ def _aligned(out: list[tuple[str, str]]) -> list[str]:
 
 
 def _place_comments(lines: list[_Line], comments: tuple[ir.Comment, ...]) -> list[ir.Comment]:
-    """Attach each comment to the line it trails or precedes; return those left at the end."""
+    """Attach each comment to the line it trails or precedes; return those left at the end.
+
+    A comment trails the printed line that ends last before it on its source line; otherwise
+    it goes above the printed line whose source starts first after it.
+    """
+    covering: dict[int, list[_Line]] = {}
+    for line in lines:
+        if line.first:
+            for n in range(line.first, line.last + 1):
+                covering.setdefault(n, []).append(line)
+    starts = sorted({line.first for line in lines if line.first})
+    first_at: dict[int, _Line] = {}
+    for line in lines:
+        if line.first and line.first not in first_at:
+            first_at[line.first] = line
     tail: list[ir.Comment] = []
     for comment in sorted(comments, key=lambda c: (c.span.line, c.span.col)):
         at = (comment.span.line, comment.span.col)
-        owners = [
-            line
-            for line in lines
-            if line.first and line.first <= at[0] <= line.last and line.end < at
-        ]
+        owners = [line for line in covering.get(at[0], ()) if line.end < at]
         if owners:
             max(owners, key=lambda line: line.end).trailing.append(comment)
             continue
-        later = [line for line in lines if line.first > at[0]]
-        if later:
-            min(later, key=lambda line: line.first).leading.append(comment)
+        index = bisect.bisect_right(starts, at[0])
+        if index < len(starts):
+            first_at[starts[index]].leading.append(comment)
         else:
             tail.append(comment)
     return tail
