@@ -52,7 +52,12 @@ def _collect_comment(token: Token) -> Token:
 
 @cache
 def _lark() -> Lark:
-    text = resources.files("aalp.grammar").joinpath("aalp.lark").read_text(encoding="utf-8")
+    grammar = resources.files("aalp.grammar")
+    text = grammar.joinpath("aalp.lark").read_text(encoding="utf-8")
+    # lark keeps the analysed LALR tables beside the grammar (start-up in milliseconds rather
+    # than half a second); the file is keyed by a hash of the grammar, the options and the
+    # versions, rebuilt when stale, and skipped when the directory is read-only. It lives in
+    # the package, not the shared temp dir, because it is a pickle.
     return Lark(
         text,
         parser="lalr",
@@ -61,7 +66,7 @@ def _lark() -> Lark:
         maybe_placeholders=False,
         start=["start", "formula"],
         lexer_callbacks={"COMMENT": _collect_comment},
-        cache=True,  # lark keeps the LALR tables in the temp dir: start-up in ms, not 0.5 s
+        cache=str(grammar.joinpath("aalp.lark.cache")),
     )
 
 
