@@ -125,6 +125,7 @@ class _Run:
 
 
 def _parse(text: str, file: str, start: str) -> ir.Spec | ir.Expr:
+    text = text.replace("\r\n", "\n")  # Windows line ends: columns stay the same
     run = _Run(text, file)
     comments: list[Token] = []
     reset = _comments.set(comments)

@@ -470,3 +470,11 @@ def test_language_reference_examples_parse() -> None:
             parse("task t {\n" + block + "\n}")
             wrapped += 1
     assert wrapped >= 5
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)
+def test_windows_line_ends_parse_the_same(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    spec = parse(text.replace("\n", "\r\n"))
+    assert spec == parse(text)
+    assert [c.text for c in spec.layout.comments] == [c.text for c in parse(text).layout.comments]
