@@ -163,8 +163,31 @@ class Context:
         )
 
 
+_CACHE: dict[tuple[int, str | None], tuple[Any, Context]] = {}
+
+
 def build_context(checked: Any, task: Task | str | None = None) -> Context:
-    """Read a checked spec (anything with ``spec`` and ``env``) for one task (default: first)."""
+    """Read a checked spec (anything with ``spec`` and ``env``) for one task (default: first).
+
+    The last few contexts are cached by the identity of ``checked`` (which the cache keeps
+    alive, so an identity is never reused while cached): the optimizer evaluates thousands of
+    plans of one spec."""
+    key = (id(checked), task if isinstance(task, str | None) else task.name)
+    hit = _CACHE.get(key)
+    if (
+        hit is not None
+        and hit[0] is checked
+        and (task is None or isinstance(task, str) or hit[1].task is task)
+    ):
+        return hit[1]
+    ctx = _build_context(checked, task)
+    if len(_CACHE) >= 16:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (checked, ctx)
+    return ctx
+
+
+def _build_context(checked: Any, task: Task | str | None) -> Context:
     spec: Spec = checked.spec
     if task is None:
         task = spec.tasks[0]
