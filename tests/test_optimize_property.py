@@ -32,6 +32,7 @@ from aalp.ir import (
     ReduceStage,
     Requirement,
     RetryBooster,
+    RouteStage,
     Spec,
     Task,
     VoteBooster,
@@ -53,16 +54,24 @@ def lin(a, b):
 @st.composite
 def specs(draw):
     n_models = draw(st.integers(1, 2))
-    kind = draw(st.sampled_from(["map", "chain", "map_reduce", "two_stage"]))
-    n = draw(st.integers(1, 7))
-    op_names = (
-        ["work"]
-        + (["merge"] if kind == "map_reduce" else [])
-        + (["fix"] if kind == "two_stage" else [])
+    kind = draw(
+        st.sampled_from(["map", "chain", "map_reduce", "two_stage", "routed", "verified", "pair"])
     )
+    n = draw(st.integers(1, 7))
+    extra = {
+        "map_reduce": ["merge"],
+        "two_stage": ["fix"],
+        "routed": ["route"],
+        "verified": ["verify"],
+        "pair": ["fix"],
+    }.get(kind, [])
+    op_names = ["work", *extra]
     models = []
     for i in range(n_models):
         caps = tuple(Capability(o) for o in op_names)
+        if kind == "routed" and i == 1:
+            # a specialist: usable for work only behind the router
+            caps = (Capability("work", routed=True), Capability("route"))
         models.append(
             Model(
                 f"m{i}",
@@ -89,22 +98,31 @@ def specs(draw):
         gran = Granularity("x", data) if data else None
         reads = lin(draw(st.integers(0, 100)), draw(st.integers(1, 60)))
         writes = lin(draw(st.integers(1, 20)), draw(st.integers(0, 30)))
-        succ_on = ()
-        return Op(name, gran, tuple(m.name for m in models), reads, writes, success_expr(), succ_on)
+        success = success_expr()
+        if data is None:  # a router or verifier: fixed size, fixed accuracy
+            reads, writes = num(draw(st.integers(5, 50))), num(draw(st.integers(1, 5)))
+            p = draw(st.sampled_from([Fraction(9, 10), Fraction(99, 100)]))
+            success = (Outcome(num(1), num(p)),)
+        return Op(name, gran, tuple(m.name for m in models), reads, writes, success)
 
-    data = Data("d", "steps" if kind == "chain" else "items", num(n), num(10))
+    data = Data("d", "steps" if kind in ("chain", "pair") else "items", num(n), num(10))
     ops = [make_op("work", "d")]
     if kind == "map_reduce":
         ops.append(make_op("merge", "d"))
-    if kind == "two_stage":
+    if kind in ("two_stage", "pair"):
         ops.append(make_op("fix", "d"))
+    if kind in ("routed", "verified"):
+        ops.append(make_op(extra[0], None))
     stages: list = []
-    if kind == "chain":
-        stages.append(
-            ChainStage(("work",), "d", draw(st.sampled_from(["stateless", "full", "choose"])))
-        )
+    if kind in ("chain", "pair"):
+        names = ("work", "fix") if kind == "pair" else ("work",)
+        history = draw(st.sampled_from(["stateless", "full", "choose"]))
+        stages.append(ChainStage(names, "d", history))
     else:
-        stages.append(MapStage(("work",), "d"))
+        overlap = num(Fraction(1, 2)) if draw(st.integers(0, 5)) == 0 else None
+        stages.append(MapStage(("work",), "d", overlap))
+    if kind == "routed":
+        stages.append(RouteStage("work", "route"))
     if kind == "map_reduce":
         fan = draw(st.sampled_from([None, 2, 3]))
         stages.append(ReduceStage("merge", None if fan is None else num(fan)))
@@ -112,6 +130,8 @@ def specs(draw):
         stages.append(CombineStage("concat"))
         stages.append(MapStage(("fix",), "d"))
     boosters = []
+    if kind == "verified":
+        boosters.append(RetryBooster("verify", num(draw(st.integers(1, 3))), ("work",)))
     for b in draw(
         st.lists(st.sampled_from(["ahead", "majority", "retry"]), max_size=2, unique=True)
     ):
@@ -138,6 +158,7 @@ def specs(draw):
         reqs.append(Requirement("calls", "<=", num(draw(st.integers(2, 40)))))
     metric = draw(st.sampled_from(["cost", "dollars", "calls", "latency", "tokens", "success"]))
     sense = "maximize" if metric == "success" else "minimize"
+    workers = num(draw(st.integers(1, 3))) if draw(st.integers(0, 4)) == 0 else None
     task = Task(
         "t",
         (data,),
@@ -146,12 +167,13 @@ def specs(draw):
         tuple(boosters),
         tuple(reqs),
         Objective(sense, metric),
+        workers=workers,
     )
     return Spec((Param("n", num(n)),), tuple(models), (task,))
 
 
 @settings(
-    max_examples=150,
+    max_examples=300,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
