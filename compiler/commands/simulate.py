@@ -56,7 +56,9 @@ def _decisions(checked: Any, task_name: str | None, decisions: str | None, pins:
     if result.plan is None:
         reasons = "; ".join(result.why) or "no plan"
         click.echo(f"error: the optimizer found no plan to simulate: {reasons}", err=True)
-        sys.exit(EXIT_SPEC)
+        raise click.exceptions.Exit(EXIT_SPEC)
+    if not result.feasible:
+        return dict(result.plan.decisions), "most reliable (no plan meets the requirements)"
     return dict(result.plan.decisions), "optimized"
 
 
@@ -127,13 +129,13 @@ def command(
         ev = evaluate(ctx, None, plan)
         if not ev.feasible:
             click.echo("error: the plan cannot run: " + "; ".join(ev.problems), err=True)
-            sys.exit(EXIT_SPEC)
+            raise click.exceptions.Exit(EXIT_SPEC)
         sim = _run(ctx, plan, runs, seed)
     except (DecisionError, SimulationError) as err:
         raise click.UsageError(str(err)) from None
     except SpecError as err:
         click.echo("error: " + str(err), err=True)
-        sys.exit(EXIT_SPEC)
+        raise click.exceptions.Exit(EXIT_SPEC) from None
     if fmt_ == "json":
         out = {
             "task": ev.task,
