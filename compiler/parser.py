@@ -116,6 +116,7 @@ class _Run:
     occupied: set[int] = field(default_factory=set)
     last_token: Token | None = None
     prev_token: Token | None = None  # the token before ``last_token``
+    lossy: bool = False  # tokens were dropped or constructs abandoned: the tree is partial
 
     def span(self, line: int, col: int, end_line: int | None = None, end_col: int | None = None):
         return ir.Span(self.file, line, col, end_line or line, end_col or col)
@@ -131,13 +132,18 @@ def _parse(text: str, file: str, start: str) -> ir.Spec | ir.Expr:
     reset = _comments.set(comments)
     try:
         tree = _drive(run, start)
-        if run.errors or tree is None:
+        # after repairs that lose nothing (a bad literal replaced, a stray character skipped)
+        # the tree is whole, and the checks below still find their errors
+        if tree is None or (run.errors and run.lossy):
             raise SpecError(run.errors)
+        syntax = len(run.errors)
         _check_depth(run, tree)
-        if run.errors:
-            raise SpecError(run.errors)
+        if len(run.errors) > syntax:
+            raise SpecError(_by_position(run.errors))
         builder = _Builder(run)
         result = builder.transform(tree)
+        if run.errors:
+            raise SpecError(_by_position(run.errors))
     except RecursionError:
         run.errors = [
             Diagnostic(
@@ -168,6 +174,10 @@ def _parse(text: str, file: str, start: str) -> ir.Spec | ir.Expr:
         params = _documented(result.params, layout.comments)
         result = ir.Spec(params, result.models, result.tasks, file, layout)
     return result
+
+
+def _by_position(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    return sorted(diagnostics, key=lambda d: (d.span.line, d.span.col))
 
 
 def _documented(params: tuple[ir.Param, ...], comments: tuple[ir.Comment, ...]):
@@ -245,6 +255,7 @@ def _feed(run: _Run, state: Any, token: Token, ip: InteractiveParser) -> None:
         kind = _keyword_types().get(token.value)
         if kind in _SYNC and _resync(state, Token.new_borrow_pos(kind, token.value, token)):
             run.last_error = -2
+            run.lossy = True
             return
     saved = None
     if token.type != "NAME" and token.value.isidentifier():
@@ -320,6 +331,7 @@ def _end_position(run: _Run) -> tuple[int, int]:
 
 
 def _token_error(run: _Run, exc: UnexpectedToken, ip: InteractiveParser) -> None:
+    run.lossy = True
     index = run.tokens
     cascade = index - run.last_error <= 1
     run.last_error = index
@@ -356,6 +368,7 @@ def _char_error(run: _Run, exc: UnexpectedCharacters, ip: InteractiveParser) -> 
         )
         skip = len(text) - pos
         run.skipped_to_end = True
+        run.lossy = True
     elif text[pos] == '"':
         end = text.find("\n", pos)
         end = len(text) if end < 0 else end
@@ -403,7 +416,7 @@ def _feed_placeholder(run: _Run, state: Any, kind: str, value: str, exc: Unexpec
         state.feed_token(token)
         run.last_error = -2
     except UnexpectedToken:
-        pass
+        run.lossy = True
 
 
 # ---------------------------------------------------------------------------------------------

@@ -329,7 +329,7 @@ def test_comments_are_collected() -> None:
         ("param x = 2x", [("E005", 1, 11)]),
         ("param x = 1.2.3\nparam y = 12abc", [("E005", 1, 11), ("E005", 2, 11)]),
         ("param a = 3 @ 4\nparam b = $ 5", [("E002", 1, 13), ("E002", 2, 11)]),
-        ('task t { op a { prompt "abc\n reads 1 } }', [("E004", 1, 24)]),
+        ('task t { op a { prompt "abc\n reads 1 } }', [("E009", 1, 10), ("E004", 1, 24)]),
         ('task t { op a { prompt """abc\n reads 1 } }', [("E004", 1, 24)]),
         ("model m { size 1 \ntask t { }", [("E001", 2, 1)]),
         ("model m { size 1 context 2 ", [("E003", 1, 27)]),
@@ -353,6 +353,14 @@ def test_comments_are_collected() -> None:
 )
 def test_syntax_errors(text: str, expected: list[tuple[str, int, int]]) -> None:
     assert errors(text) == expected
+
+
+def test_checks_still_run_after_repairs_that_lose_nothing() -> None:
+    """A bad literal is replaced and a stray character skipped: the rest is still checked;
+    after a dropped token the tree is partial, and only the syntax error is reported."""
+    assert errors("param x = 2x\nmodel m { size 1 }") == [("E005", 1, 11), ("E009", 2, 1)]
+    assert errors("param x = 1 $\nmodel m { size 1 }") == [("E002", 1, 13), ("E009", 2, 1)]
+    assert errors("param x = 1 1\nmodel m { size 1 }") == [("E001", 1, 13)]
 
 
 def test_expected_tokens_are_readable() -> None:
