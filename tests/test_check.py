@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from aalp import codes
@@ -22,7 +23,7 @@ from aalp.ir import (
     Spec,
     Task,
 )
-from aalp.loader import load_text
+from aalp.loader import load, load_text
 
 COUNTING = """
 param n = 1000
@@ -286,3 +287,25 @@ def test_task_pins_that_overflow_the_context_warn() -> None:
     (warning,) = run(text, n="127946").diagnostics
     assert warning.code == codes.BASELINE_OVERFLOW
     assert warning.message.startswith("the task's pins: a call of 'count' with x = 127946")
+
+
+def test_prompt_files_resolve_relative_to_the_spec(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec_dir = tmp_path / "specs"
+    (spec_dir / "prompts").mkdir(parents=True)
+    text = with_(
+        COUNTING, "    writes 5 tokens\n", '    writes 5 tokens\n    prompt file "prompts/c.txt"\n'
+    )
+    spec = spec_dir / "c.aalp"
+    spec.write_text(text)
+    (spec_dir / "prompts" / "c.txt").write_text("Count the digits.")
+    monkeypatch.chdir(tmp_path)  # not the spec's directory
+    assert load(spec).diagnostics == ()
+    (spec_dir / "prompts" / "c.txt").unlink()
+    with pytest.raises(SpecError) as err:
+        load(spec)
+    (diag,) = err.value.diagnostics
+    assert (diag.code, diag.line, diag.col) == (codes.MISSING_PROMPT, 15, 5)
+    # text without a real file name has no directory to look in: no check
+    assert load_text(text, "<stdin>").diagnostics == ()
