@@ -218,6 +218,12 @@ def test_frontier_points_are_mutually_non_dominated_and_clicking_one_shows_it():
             )
             assert not dominated, (a["decisions"], b["decisions"])
     assert sum(p["optimal"] for p in points) <= 1
+    by_latency = result["frontier"]["latency"]
+    for a in by_latency:
+        for b in by_latency:
+            better = (b["metrics"][metric], b["metrics"]["latency"])
+            worse = (a["metrics"][metric], a["metrics"]["latency"])
+            assert not (better != worse and all(x <= y for x, y in zip(better, worse, strict=True)))
     point = points[len(points) // 2]
     shown = api.plan_for(HANOI, HANOI_FILE, Settings(), point["decisions"])
     assert shown["ok"]
@@ -271,7 +277,9 @@ def test_emitted_zip_is_deterministic_and_its_python_compiles():
 
 def test_same_input_gives_byte_identical_answers():
     one = api.optimize_spec(HANOI, HANOI_FILE, Settings(params={"disks": "16"}))
+    api.forget()  # compute again rather than remember
     two = api.optimize_spec(HANOI, HANOI_FILE, Settings(params={"disks": "16"}))
+    assert one is not two
     assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
     json.dumps(one, allow_nan=False)  # strict JSON: no NaN or Infinity reaches the page
 
@@ -351,3 +359,10 @@ def test_settings_from_json_reads_the_page_settings():
     expected = Settings("hanoi", {"disks": "12"}, {}, 0.99, "minimize cost", {"move.x": "1"})
     assert settings == expected
     assert Fraction(settings.params["disks"]) == 12
+
+
+def test_a_remembered_answer_is_a_private_copy():
+    one = api.optimize_spec(SMALL)
+    one["plan"]["decisions"]["solve.x"] = -1  # a caller scribbling on its answer
+    two = api.optimize_spec(SMALL)
+    assert two["plan"]["decisions"]["solve.x"] != -1

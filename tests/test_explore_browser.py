@@ -118,14 +118,14 @@ def page(browser, server) -> Iterator[object]:
 
 def _wait_for_plan(page) -> None:
     page.wait_for_selector("#tree svg g.node")
-    page.wait_for_selector("#frontier-table tbody tr")
+    page.wait_for_selector("#frontier-table tbody tr", state="attached")
     page.wait_for_function("document.querySelectorAll('#growth li').length > 0")
 
 
 def _snapshot(page) -> tuple[str, str, str]:
     return (
         page.inner_text("#plan-summary"),
-        page.inner_text("#frontier-table"),
+        page.text_content("#frontier-table"),
         page.eval_on_selector("#tree svg", "svg => svg.textContent"),
     )
 
@@ -140,7 +140,7 @@ def test_moving_a_slider_changes_the_plan_and_the_frontier(page):
         page.keyboard.press("PageDown")
     assert page.get_attribute("#param-disks", "aria-valuetext") != "20"
     page.wait_for_function(
-        "old => document.querySelector('#frontier-table').innerText !== old", arg=before[1]
+        "old => document.querySelector('#frontier-table').textContent !== old", arg=before[1]
     )
     page.wait_for_function(
         "old => document.querySelector('#plan-summary').innerText !== old", arg=before[0]
@@ -167,7 +167,7 @@ def test_clicking_a_frontier_point_shows_that_plan(page):
     page.wait_for_selector("#back-to-optimum:not([hidden])")
     shown = page.inner_text("#plan-summary")
     assert shown.startswith("Frontier plan") and shown != optimum
-    first = page.inner_text("#frontier-table tbody tr:first-child td.decisions")
+    first = page.text_content("#frontier-table tbody tr:first-child td.decisions")
     for pair in first.split():
         key, value = pair.split("=")
         assert f"{key} = {value}" in shown

@@ -7,9 +7,13 @@ answers bad input with ``{"ok": False, "diagnostics": [...]}`` (the same diagnos
 
 from __future__ import annotations
 
+import copy
+import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..diagnostics import Diagnostic, SpecError, render, sort_key
@@ -64,6 +68,34 @@ def load(text: str, file: str, settings: Settings) -> Loaded:
     checked = engine.check(spec, settings.params)
     warnings = [_diagnostic(d, text) for d in sorted(checked.diagnostics, key=sort_key)]
     return Loaded(checked, task, warnings)
+
+
+_MEMO: OrderedDict[tuple[str, ...], Json] = OrderedDict()
+_MEMO_SIZE = 64
+_MEMO_LOCK = threading.Lock()
+
+
+def _memo(kind: str, text: str, file: str, settings: Settings, compute: Callable[[], Json]) -> Json:
+    """``compute()``, remembered for the last few (text, settings): dragging a slider back to a
+    value it had is answered at once. Answers are pure functions of their inputs, so a
+    remembered one is exactly what computing again would give; callers get their own copy."""
+    key = (kind, text, file, json.dumps(asdict(settings), sort_keys=True))
+    with _MEMO_LOCK:
+        if key in _MEMO:
+            _MEMO.move_to_end(key)
+            return copy.deepcopy(_MEMO[key])
+    answer = compute()
+    with _MEMO_LOCK:
+        _MEMO[key] = copy.deepcopy(answer)
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return answer
+
+
+def forget() -> None:
+    """Drop every remembered answer (benchmarks and tests measure real work)."""
+    with _MEMO_LOCK:
+        _MEMO.clear()
 
 
 def guarded(run: Callable[[], Json], text: str | None) -> Json:
@@ -197,7 +229,24 @@ def _optimal(result: Any) -> Any:
     return result.plan.evaluation
 
 
-def _frontier_json(points: Any, plan: Mapping[str, Any] | None) -> list[Json]:
+def _value(point: Any, dim: str) -> float:
+    """A point's value in ``dim``, signed so that smaller is better (success is maximized)."""
+    return -point.success if dim == "success" else point.metrics[dim]
+
+
+def _dominated(a: Any, b: Any, dims: tuple[str, str]) -> bool:
+    """True when ``b`` is at least as good as ``a`` in both ``dims`` and better in one."""
+    va, vb = [_value(a, d) for d in dims], [_value(b, d) for d in dims]
+    return all(y <= x for x, y in zip(va, vb, strict=True)) and vb != va
+
+
+def _frontier_json(
+    points: Any, dims: tuple[str, str], plan: Mapping[str, Any] | None
+) -> list[Json]:
+    """The frontier's points, without any that another point dominates in ``dims`` (the page
+    calls them Pareto-optimal, so it must not show a dominated one)."""
+    points = list(points)
+    kept = [p for p in points if not any(_dominated(p, q, dims) for q in points)]
     return [
         {
             "decisions": _decisions_json(p.decisions),
@@ -205,7 +254,7 @@ def _frontier_json(points: Any, plan: Mapping[str, Any] | None) -> list[Json]:
             "success": _finite(p.success),
             "optimal": plan is not None and dict(p.decisions) == dict(plan),
         }
-        for p in points
+        for p in kept
     ]
 
 
@@ -241,6 +290,7 @@ def result_json(loaded: Loaded, result: Any) -> Json:
     if plan is not None and not result.feasible:
         plan["feasible"] = False
         plan["reasons"] = list(dict.fromkeys([*result.why, *plan["reasons"]]))
+    metric_f = result.frontier_metric
     return {
         "task": result.task,
         "objective": {"sense": result.objective[0], "metric": result.objective[1]},
@@ -251,8 +301,8 @@ def result_json(loaded: Loaded, result: Any) -> Json:
         "tree": tree,
         "frontier": {
             "metric": result.frontier_metric,
-            "success": _frontier_json(result.frontier_success, decisions),
-            "latency": _frontier_json(result.frontier_latency, decisions),
+            "success": _frontier_json(result.frontier_success, (metric_f, "success"), decisions),
+            "latency": _frontier_json(result.frontier_latency, (metric_f, "latency"), decisions),
         },
         "baselines": [_baseline_json(b) for b in result.baselines],
         "notes": list(result.notes),
@@ -270,7 +320,7 @@ def optimize_spec(text: str, file: str = "<spec>", settings: Settings | None = N
         result = engine.optimize(loaded.checked, loaded.task.name)
         return {"ok": True, "diagnostics": loaded.warnings} | result_json(loaded, result)
 
-    return guarded(run, text)
+    return _memo("optimize", text, file, settings, lambda: guarded(run, text))
 
 
 def plan_for(text: str, file: str, settings: Settings | None, decisions: Mapping[str, Any]) -> Json:
@@ -364,7 +414,7 @@ def sweep_spec(text: str, file: str = "<spec>", settings: Settings | None = None
             "series": series,
         }
 
-    return guarded(run, text)
+    return _memo("sweep", text, file, settings, lambda: guarded(run, text))
 
 
 # ---------------------------------------------------------------------------------------------

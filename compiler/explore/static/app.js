@@ -64,6 +64,7 @@ function fmt(value) {
 
 function fmtProbability(p) {
   if (p === null || p === undefined) return "–";
+  if (p === 1) return "1";
   if (p > 0.999) return `1 − ${(1 - p).toExponential(2)}`;
   return p.toFixed(4);
 }
@@ -517,16 +518,26 @@ function renderTree(tree) {
   box.append(svg);
 }
 
+// Log axes label only the powers of ten, written compactly (1e6 rather than 1,000,000.0).
+function logTicks(value) {
+  const exponent = Math.log10(value);
+  if (Math.abs(exponent - Math.round(exponent)) > 1e-9) return null;
+  return Math.abs(exponent) < 4 ? String(value) : `1e${Math.round(exponent)}`;
+}
+
+function axis(title, log) {
+  const ticks = { color: "#1b1f24" };
+  if (log) ticks.callback = logTicks;
+  return { type: log ? "logarithmic" : "linear", title: { display: true, text: title, color: "#1b1f24" }, ticks };
+}
+
 function chartOptions(xTitle, yTitle, xLog, yLog, onPick) {
   return {
     animation: false,
     responsive: true,
     maintainAspectRatio: false,
     parsing: false,
-    scales: {
-      x: { type: xLog ? "logarithmic" : "linear", title: { display: true, text: xTitle, color: "#1b1f24" }, ticks: { color: "#1b1f24" } },
-      y: { type: yLog ? "logarithmic" : "linear", title: { display: true, text: yTitle, color: "#1b1f24" }, ticks: { color: "#1b1f24" } },
-    },
+    scales: { x: axis(xTitle, xLog), y: axis(yTitle, yLog) },
     plugins: { legend: { labels: { color: "#1b1f24" } } },
     onClick: onPick
       ? (event, elements) => {
