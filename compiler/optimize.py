@@ -504,9 +504,9 @@ def optimize(
         tuple(results),
         tuple(solver.notes)
         + tuple(
-            f"{k}: the best objective is not unimodal in this decision (integer vote counts"
+            f"{k}: the best objective per value is not unimodal (integer counts such as votes"
             f" make it saw-toothed); the candidates were refined around its {LOCAL_MINIMA}"
-            " best local minima"
+            " best local minima, not exhaustively"
             for k in sorted(solver.multimodal)
         ),
         solver.evaluator.calls,

@@ -202,14 +202,18 @@ def to_dot(g: Any) -> str:
     import networkx as nx
 
     crit = set(zip(g.graph["critical_path"], g.graph["critical_path"][1:], strict=False))
-    lines = [f"digraph {json.dumps(g.graph.get('task', 'plan'))} {{", "  rankdir=TB;"]
+
+    def q(text: str) -> str:  # a dot string: JSON quoting without \u escapes
+        return json.dumps(text, ensure_ascii=False)
+
+    lines = [f"digraph {q(g.graph.get('task', 'plan'))} {{", "  rankdir=TB;"]
     for n in nx.lexicographical_topological_sort(g):
         d = g.nodes[n]
         shape = "box" if d["role"] != "combine" else "ellipse"
-        lines.append(f"  {json.dumps(n)} [shape={shape}, label={json.dumps(_label(n, d))}];")
+        lines.append(f"  {q(n)} [shape={shape}, label={q(_label(n, d))}];")
     for a, b in sorted(g.edges()):
         style = " [style=bold]" if (a, b) in crit else ""
-        lines.append(f"  {json.dumps(a)} -> {json.dumps(b)}{style};")
+        lines.append(f"  {q(a)} -> {q(b)}{style};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
