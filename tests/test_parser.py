@@ -45,6 +45,15 @@ def test_grammar_is_conflict_free_lalr() -> None:
     Lark(text, parser="lalr", strict=True, start=["start", "formula"])  # raises on conflicts
 
 
+def test_the_transformer_refuses_unknown_rules() -> None:
+    """A grammar rule without a transformer method must fail loudly, never leak a Tree."""
+    from aalp.parser import _Builder, _Run
+    from lark.exceptions import VisitError
+
+    with pytest.raises(VisitError):
+        _Builder(_Run("", "<t>")).transform(Tree("no_such_rule", []))
+
+
 def _walk(node: object):
     yield node
     if dataclasses.is_dataclass(node) and not isinstance(node, type):
