@@ -128,11 +128,11 @@ class SpecChecker:
                     did_you_mean(name, values, "parameter"),
                 )
                 continue
-            expr = _as_expr(raw)
+            expr, why = _as_expr(raw)
             if expr is None:
                 usage(
                     codes.BAD_OVERRIDE,
-                    f"-D {name}={raw}: the value is not a formula",
+                    f"-D {name}={raw}: the value is not a formula" + (f" ({why})" if why else ""),
                     "write a number or a formula of earlier parameters, e.g. -D n=1M",
                 )
                 continue
@@ -505,24 +505,25 @@ class SpecChecker:
                     )
 
 
-def _as_expr(raw: object) -> Expr | None:
-    """An override value as a formula: text is parsed, numbers become literals."""
+def _as_expr(raw: object) -> tuple[Expr | None, str]:
+    """An override value as a formula (text is parsed, numbers become literals), or None and
+    why not."""
     if isinstance(raw, Num | Name | BinOp | Neg | Call):
-        return raw
+        return raw, ""
     match raw:
         case bool():
-            return None
+            return None, "a truth value"
         case int() | Fraction():
-            return Num(Fraction(raw), str(raw))
+            return Num(Fraction(raw), str(raw)), ""
         case float() if math.isfinite(raw):
-            return Num(Fraction(raw), repr(raw))
+            return Num(Fraction(raw), repr(raw)), ""
         case str():
             from .parser import parse_expr  # the parser is only needed for textual overrides
 
             try:
-                return parse_expr(raw.strip())
-            except SpecError:
-                return None
+                return parse_expr(raw.strip()), ""
+            except SpecError as err:
+                return None, err.diagnostics[0].message if err.diagnostics else ""
             except Exception:  # a parser bug must not hide the usage error behind a traceback
-                return None
-    return None
+                return None, ""
+    return None, ""
