@@ -105,6 +105,14 @@ class TaskChecker(PinChecks):
             gran = op.granularity
             hi: Number | None = None
             if gran is not None:
+                if gran.var != "x":
+                    self.c.error(
+                        codes.GRANULARITY_NAME,
+                        f"the granularity of '{op.name}' is called '{gran.var}'; it must be 'x'",
+                        self.span(gran),
+                        f"write op {op.name}(x of {gran.data}); formulas use x for the units "
+                        "one call handles",
+                    )
                 if not self.data_ref(gran.data, self.span(gran), f"the granularity of '{op.name}'"):
                     self.xrange[op.name] = None
                     continue
@@ -122,7 +130,8 @@ class TaskChecker(PinChecks):
                             "upto caps the units one call may handle",
                         )
                         upto = None
-                    hi = upto if hi is None or upto is None else min(hi, upto)
+                    if upto is not None:
+                        hi = upto if hi is None else min(hi, upto)
             elif op.name in reduce_over:
                 hi = self.c.env.get(reduce_over[op.name])
             else:
@@ -152,6 +161,8 @@ class TaskChecker(PinChecks):
                     did_you_mean(model, [m.name for m in self.c.spec.models], "model"),
                 )
         self.check_capable(op)
+        if op.granularity is not None and op.granularity.var != "x":
+            return  # reported: its formulas name another variable, so checking them is noise
         has_x = op.name in self.xrange
         scope = {**self.scope, "x": "granularity"} if has_x else self.scope
         hint = f"declare a granularity: op {op.name}(x of DATA)"
