@@ -181,6 +181,8 @@ class Journal:
         self.sync = sync
         self.done: dict[str, dict[str, Any]] = {}
         self.handle = None
+        self.written = self.synced = 0
+        self.lock = asyncio.Lock()
         if path is None:
             return
         if fresh and os.path.exists(path):
@@ -205,18 +207,30 @@ class Journal:
         self.handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 (kept open for the run)
         if not records:
             self._write({"identity": identity, "task": TASK})
+            os.fsync(self.handle.fileno())
 
     def _write(self, record: dict[str, Any]) -> None:
         assert self.handle is not None
+        # flushed at once: a killed process loses nothing written here
         self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.handle.flush()
-        if self.sync:
-            os.fsync(self.handle.fileno())
+        self.written += 1
 
-    def record(self, key: str, record: dict[str, Any]) -> None:
+    async def record(self, key: str, record: dict[str, Any]) -> None:
+        """Append ``record`` and return once it is on disk (fsync'd)."""
         self.done[key] = record
-        if self.handle is not None:
-            self._write(record)
+        if self.handle is None:
+            return
+        self._write(record)
+        if not self.sync:
+            return
+        mine = self.written
+        async with self.lock:  # one fsync covers every record written before it
+            if self.synced >= mine:
+                return
+            upto = self.written
+            await asyncio.to_thread(os.fsync, self.handle.fileno())
+            self.synced = upto
 
     def close(self) -> None:
         if self.handle is not None:
@@ -354,7 +368,7 @@ class Runner:
         replayed = record is not None
         if record is None:
             record = await self._request(name, key, messages, limit, route)
-            self.journal.record(key, record)
+            await self.journal.record(key, record)
         self.stats.add(name, record, replayed)
         if record.get("flagged"):
             return FLAGGED, record["content"]

@@ -1,0 +1,187 @@
+"""Throughput of emitted Python programs: calls per second against ``serve-sim`` over HTTP,
+and the orchestration overhead per call against an in-process fake client.
+
+    python bench/emit_throughput.py [--quick]
+
+Workloads: a wide map (counting, many chunks in parallel, one call each) and a long voted
+chain (Hanoi, one move per call, first-to-ahead-by-k). The fake client answers instantly
+(counting) or through the simulator's logic without HTTP (Hanoi), so what is left is the
+program's own work per call: building requests, voting, journaling, bookkeeping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compile_to(folder: Path, sample: str, defines: dict[str, str], pins: tuple[str, ...]) -> Path:
+    from aalp.backends.base import write
+    from aalp.backends.emit import emit
+    from aalp.loader import load
+
+    compiled = emit(load(ROOT / "samples" / f"{sample}.aalp", defines), pins=pins)
+    write(compiled.files, str(folder))
+    return folder / compiled.files[0].path
+
+
+def load_module(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(f"bench_{path.stem}_{time.time_ns()}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class InstantClient:
+    """Answers every request at once; ``respond(body, key)`` makes the reply."""
+
+    def __init__(self, respond: Any):
+        self.respond = respond
+        self.chat = SimpleNamespace(completions=SimpleNamespace(create=self.create))
+
+    async def create(self, **kwargs: Any) -> Any:
+        reply = self.respond(kwargs, kwargs["extra_headers"]["X-Aalp-Call"])
+        choice = reply["choices"][0]
+        usage = reply["usage"]
+        return SimpleNamespace(
+            choices=[
+                SimpleNamespace(
+                    message=SimpleNamespace(content=choice["message"]["content"]),
+                    finish_reason=choice["finish_reason"],
+                )
+            ],
+            usage=SimpleNamespace(
+                prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"]
+            ),
+        )
+
+
+CONSTANT = {
+    "choices": [{"message": {"content": "3"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 250, "completion_tokens": 5},
+}
+
+
+def in_process(program: Path, data: dict[str, Any], respond: Any, journal: str) -> dict:
+    module = load_module(program)
+    folder = program.parent
+    (folder / "input.json").write_text(json.dumps(data), encoding="utf-8")
+    argv = ["--input", str(folder / "input.json"), "--progress", "off", "--fresh"]
+    argv += ["--concurrency", "64"]
+    if journal == "none":
+        argv += ["--journal", "-"]
+    else:
+        argv += ["--journal", str(folder / "bench.journal")]
+        if journal == "nofsync":
+            argv.append("--no-fsync")
+    args = module.parse_args(argv)
+    start = time.perf_counter()
+    _, report = asyncio.run(module.run_plan(args, InstantClient(respond)))
+    seconds = time.perf_counter() - start
+    return {"calls": report["calls"], "seconds": seconds}
+
+
+def over_http(program: Path, checked: Any, data: dict[str, Any], journal: str) -> dict:
+    from aalp.sim import SimCore, SimServer
+    from aalp.sim.harness import run_program
+
+    extra = ["--fresh", "--concurrency", "64"]
+    if journal == "none":
+        extra += ["--journal", "-"]
+    elif journal == "nofsync":
+        extra.append("--no-fsync")
+    with SimServer(SimCore(checked, seed=1)) as server:
+        run = run_program(program, server.url, program.parent, data, extra)
+    if run.returncode != 0:
+        raise SystemExit(run.stderr)
+    return {"calls": run.report["calls"], "seconds": run.report["seconds"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller workloads")
+    opts = parser.parse_args()
+    import openai  # noqa: F401  (imported once here, not inside the first timed run)
+    from aalp.loader import load
+    from aalp.sim import SimCore
+    from aalp.sim.harness import make_input
+
+    n = "20000" if opts.quick else "100000"
+    disks = "8" if opts.quick else "10"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        wide_dir, chain_dir = Path(tmp, "wide"), Path(tmp, "chain")
+        wide_dir.mkdir()
+        chain_dir.mkdir()
+        wide_defs = {"n": n}
+        wide = compile_to(wide_dir, "counting", wide_defs, ("count.x=50", "count.vote=none"))
+        chain_defs = {"disks": disks, "p": "0.985"}
+        chain = compile_to(chain_dir, "hanoi", chain_defs, ("move.x=1",))
+        wide_checked = load(ROOT / "samples/counting.aalp", wide_defs)
+        chain_checked = load(ROOT / "samples/hanoi.aalp", chain_defs)
+        wide_data = make_input(wide_checked)
+        chain_data = make_input(chain_checked)
+        core = SimCore(chain_checked, seed=1)
+        for journal in ("none", "nofsync", "fsync"):
+            # best of three: the first run of a fresh module also pays for warming up
+            r = min(
+                (in_process(wide, wide_data, lambda body, key: CONSTANT, journal) for _ in "123"),
+                key=lambda r: r["seconds"],
+            )
+            rows.append(("counting map, fake client", journal, r))
+            r = min(
+                (in_process(chain, chain_data, core.complete, journal) for _ in "123"),
+                key=lambda r: r["seconds"],
+            )
+            rows.append(("hanoi chain, sim logic in-process", journal, r))
+        for journal in ("none", "fsync"):
+            rows.append(
+                (
+                    "counting map, serve-sim HTTP",
+                    journal,
+                    over_http(wide, wide_checked, wide_data, journal),
+                )
+            )
+            rows.append(
+                (
+                    "hanoi chain, serve-sim HTTP",
+                    journal,
+                    over_http(chain, chain_checked, chain_data, journal),
+                )
+            )
+    # what the simulator's logic alone costs per call (part of the in-process Hanoi rows)
+    body = {
+        "model": "gpt41mini",
+        "messages": [
+            {"role": "system", "content": next(iter(core.by_prompt))},
+            {"role": "user", "content": json.dumps({"x": 1, "step": 0, "previous": chain_data})},
+        ],
+    }
+    start = time.perf_counter()
+    for i in range(2000):
+        core.complete(body, f"k{i}")
+    sim_us = (time.perf_counter() - start) / 2000 * 1e6
+    print(f"{'workload':<36}{'journal':>9}{'calls':>9}{'seconds':>9}{'calls/s':>10}{'us/call':>10}")
+    for name, journal, r in rows:
+        rate = r["calls"] / r["seconds"]
+        print(
+            f"{name:<36}{journal:>9}{r['calls']:>9}{r['seconds']:>9.2f}{rate:>10.0f}"
+            f"{1e6 / rate:>10.0f}"
+        )
+    print(f"(the simulator's own logic takes {sim_us:.0f} us of each in-process Hanoi call)")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
