@@ -117,6 +117,7 @@ class _Run:
     last_token: Token | None = None
     prev_token: Token | None = None  # the token before ``last_token``
     lossy: bool = False  # tokens were dropped or constructs abandoned: the tree is partial
+    unmatched: dict[str, int] = field(default_factory=lambda: {"RBRACE": 0, "RPAR": 0})
 
     def span(self, line: int, col: int, end_line: int | None = None, end_col: int | None = None):
         return ir.Span(self.file, line, col, end_line or line, end_col or col)
@@ -210,15 +211,25 @@ def _drive(run: _Run, start: str) -> Tree | None:
                 run.tokens += 1
                 _occupy(run, token)
                 run.prev_token, run.last_token = run.last_token, token
+                if run.unmatched.get(token.type):
+                    # the closer of an opener dropped after an error goes the same way
+                    run.unmatched[token.type] -= 1
+                    run.last_error = run.tokens
+                    continue
                 _feed(run, state, token, ip)
             break
         except UnexpectedToken as exc:  # the contextual lexer's fallback: token consumed
             run.tokens += 1
-            if exc.token is not None:
-                _occupy(run, exc.token)
-                run.prev_token, run.last_token = run.last_token, exc.token
+            token = exc.token
+            if token is not None:
+                _occupy(run, token)
+                run.prev_token, run.last_token = run.last_token, token
+                if run.unmatched.get(token.type):
+                    run.unmatched[token.type] -= 1
+                    run.last_error = run.tokens
+                    continue
             _token_error(run, exc, ip)
-            if exc.token is not None and exc.token.type in _SYNC and _resync(state, exc.token):
+            if token is not None and token.type in _SYNC and _resync(state, token):
                 run.last_error = -2
         except UnexpectedCharacters as exc:
             _char_error(run, exc, ip)
@@ -332,6 +343,9 @@ def _end_position(run: _Run) -> tuple[int, int]:
 
 def _token_error(run: _Run, exc: UnexpectedToken, ip: InteractiveParser) -> None:
     run.lossy = True
+    closer = {"LBRACE": "RBRACE", "LPAR": "RPAR"}.get(exc.token.type if exc.token else "")
+    if closer:
+        run.unmatched[closer] += 1
     index = run.tokens
     cascade = index - run.last_error <= 1
     run.last_error = index

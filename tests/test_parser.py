@@ -420,6 +420,19 @@ def test_recovery_resumes_at_the_next_clause() -> None:
     assert diagnostic(text, 2).message == "unexpected '}'; expected a name"
 
 
+def test_closers_of_dropped_openers_are_dropped_too() -> None:
+    """After ``op a(x s)`` loses its ``{``, its ``}`` must not close the task."""
+    text = (
+        "task t {\n op a(x s) on m {\n reads 1 writes 1 success 1\n }\n"
+        " op b on m { reads 1 writs 1 }\n}\nparam z = 1 1"
+    )
+    assert errors(text) == [("E001", 2, 9), ("E001", 5, 22), ("E001", 7, 13)]
+    assert errors("param a = max(1, (2 3)) + 4\nparam b = 5 5") == [
+        ("E001", 1, 21),
+        ("E001", 2, 13),
+    ]
+
+
 def test_a_cascade_is_reported_once() -> None:
     assert len(errors("task t { op a { reads 1 tokns writes 2 tokens success 1 } }")) == 1
 
