@@ -12,10 +12,9 @@ from typing import Any
 
 from .view import View
 
+#: said by every header besides the cost model's own assumptions
 ASSUMPTIONS = (
-    "samples are independent given the input (errors are not correlated across calls)",
     "wrong answers all agree (the worst case for voting) unless the spec states a rival",
-    "the last chunk of a stage is costed as a full chunk",
     "calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ",
 )
 
@@ -91,7 +90,8 @@ def header_lines(view: View) -> list[str]:
     for stage in view["stages"]:
         lines.append(f"  {stage['index'] + 1}. {safe(stage['comment'])}")
     for name, op in view["ops"].items():
-        lines.append(f"  op {safe(name)} on {safe(op['model'])}: x = {op['x']}, {_booster(op)}")
+        x = "x per tree level" if op["reduces"] else f"x = {op['x']}"
+        lines.append(f"  op {safe(name)} on {safe(op['model'])}: {x}, {_booster(op)}")
         if _flags(op):
             lines.append(f"    {_flags(op)}")
     pred = view["prediction"]
@@ -102,10 +102,33 @@ def header_lines(view: View) -> list[str]:
         if name in pred:
             lines.append(f"  {name:<16}{_fmt(pred[name])}")
     lines += ["", "Assumptions:"]
-    lines += [f"  - {a}" for a in ASSUMPTIONS]
+    lines += [f"  - {safe(a)}" for a in [*view.get("assumptions", ()), *ASSUMPTIONS]]
     lines += ["", "Decisions:"]
     lines += [f"  {safe(k)} = {safe(v)}" for k, v in view["decisions"].items()]
-    return lines
+    return wrap(lines)
+
+
+def wrap(lines: list[str], width: int = 96) -> list[str]:
+    """Lines of at most ``width`` characters, continuations indented under their text."""
+    import textwrap
+
+    out = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+            continue
+        body = line.lstrip(" ")
+        lead = len(line) - len(body)
+        hang = lead + (2 if body.startswith("- ") else 4)
+        out += textwrap.wrap(
+            body,
+            width,
+            initial_indent=" " * lead,
+            subsequent_indent=" " * hang,
+            break_long_words=True,
+            break_on_hyphens=False,
+        )
+    return out
 
 
 def plan_id(view: View) -> str:

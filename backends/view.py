@@ -192,6 +192,7 @@ def _op_view(
         "price_out": value(model.price_out, env, f"model {model.name} price"),
         "routed_by": None,
         "verifies": None,
+        "reduces": any(isinstance(s, ir.ReduceStage) and s.op == op.name for s in task.stages),
     }
 
 

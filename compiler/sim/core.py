@@ -73,6 +73,22 @@ def to_text(answer: Any, form: str) -> str:
     return str(answer)
 
 
+def parse_request(content: Any) -> Any:
+    """The JSON object of the last user message (or the first ``{...}`` inside it)."""
+    if not isinstance(content, str):
+        raise SimError(400, "the last message must hold the JSON request as text")
+    try:
+        return json.loads(content)
+    except json.JSONDecodeError:
+        start, end = content.find("{"), content.rfind("}")
+        if 0 <= start < end:
+            try:
+                return json.loads(content[start : end + 1])
+            except json.JSONDecodeError:
+                pass
+    raise SimError(400, "the last message must hold the JSON request")
+
+
 class SimCore:
     """Answers chat completions for the ops of one task of a checked spec."""
 
@@ -147,6 +163,12 @@ class SimCore:
         """The op a request is for, from its system prompt."""
         system = next((m.get("content") for m in messages if m.get("role") == "system"), None)
         names = self.by_prompt.get(system or "", [])
+        if not names and isinstance(system, str):
+            # a framework may wrap the op's prompt in its own instructions: the longest
+            # prompt of the spec found inside the system message names the op
+            inside = [p for p in self.by_prompt if p.strip() and p.strip() in system]
+            if inside:
+                names = self.by_prompt[max(inside, key=len)]
         if len(names) == 1:
             return names[0]
         if len(names) > 1:
@@ -180,10 +202,7 @@ class SimCore:
             raise SimError(404, f"no model {model_name!r}; served: {names}") from None
         name = self.identify(messages)
         op = self.task.op(name)
-        try:
-            request = json.loads(messages[-1].get("content") or "")
-        except (json.JSONDecodeError, TypeError):
-            raise SimError(400, "the last message must be the JSON request") from None
+        request = parse_request(messages[-1].get("content"))
         if not isinstance(request, dict):
             raise SimError(400, "the request must be a JSON object")
         if key is None:

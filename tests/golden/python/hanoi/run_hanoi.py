@@ -25,9 +25,10 @@ It needs only the Python standard library and the openai package (pip install op
 #   latency         7.67152e+08
 #
 # Assumptions:
-#   - samples are independent given the input (errors are not correlated across calls)
-#   - wrong answers all agree (the worst case for voting) unless the spec states a rival
+#   - errors are independent across calls (samples are independent given the input's kind)
 #   - the last chunk of a stage is costed as a full chunk
+#   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
+#   - wrong answers all agree (the worst case for voting) unless the spec states a rival
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #
 # Decisions:
@@ -55,7 +56,7 @@ from typing import Any
 
 TASK = 'hanoi'
 SPEC_FILE = 'hanoi.aalp'
-PLAN_ID = '47c67f7fe46988dc'
+PLAN_ID = '4c2b207f661fa415'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

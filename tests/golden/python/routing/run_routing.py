@@ -26,9 +26,10 @@ It needs only the Python standard library and the openai package (pip install op
 #   latency         52
 #
 # Assumptions:
-#   - samples are independent given the input (errors are not correlated across calls)
-#   - wrong answers all agree (the worst case for voting) unless the spec states a rival
+#   - errors are independent across calls (samples are independent given the input's kind)
 #   - the last chunk of a stage is costed as a full chunk
+#   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
+#   - wrong answers all agree (the worst case for voting) unless the spec states a rival
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #
 # Decisions:
@@ -56,7 +57,7 @@ from typing import Any
 
 TASK = 'routing'
 SPEC_FILE = 'routing.aalp'
-PLAN_ID = '0f84ca75953f72c8'
+PLAN_ID = '3a179e3796d0a392'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

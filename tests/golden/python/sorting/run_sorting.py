@@ -14,7 +14,7 @@ It needs only the Python standard library and the openai package (pip install op
 #   1. map sort over numbers: 1000 units, 250 per call, 4 chunks in parallel
 #   2. reduce merge with fan-in 2: 4 inputs, 2 levels, 3 nodes
 #   op sort on gpt4omini: x = 250, one sample
-#   op merge on gpt4omini: x = 1, one sample
+#   op merge on gpt4omini: x per tree level, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
 #   calls           7 (99.9% interval [7, 7])
@@ -26,9 +26,10 @@ It needs only the Python standard library and the openai package (pip install op
 #   latency         5250
 #
 # Assumptions:
-#   - samples are independent given the input (errors are not correlated across calls)
-#   - wrong answers all agree (the worst case for voting) unless the spec states a rival
+#   - errors are independent across calls (samples are independent given the input's kind)
 #   - the last chunk of a stage is costed as a full chunk
+#   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
+#   - wrong answers all agree (the worst case for voting) unless the spec states a rival
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #
 # Decisions:
@@ -57,7 +58,7 @@ from typing import Any
 
 TASK = 'sorting'
 SPEC_FILE = 'sorting.aalp'
-PLAN_ID = 'cf57c04ecf3d1261'
+PLAN_ID = 'b0be818cb42191d4'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
