@@ -139,6 +139,7 @@ def test_prompt_text_is_sent_verbatim_and_never_changes_the_code(
     text = compiled.files[0].text
     assert _shape(text) == _shape(reference)
     write(compiled.files, str(folder))
+    ruff_clean(folder)
     module = load_program(folder, compiled.files[0].path)
     client = FakeClient(lambda key, messages: ("3", 1))
     result, report = run(module, client, folder, {"digits": "7" * 40})
