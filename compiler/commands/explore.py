@@ -24,6 +24,13 @@ def command(file: Path, port: int, no_browser: bool) -> None:
 
     The server listens on 127.0.0.1 only; stop it with Ctrl-C.
     """
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            "aalp explore needs Starlette and Uvicorn: pip install 'aalp[explore]'"
+        ) from None
     from aalp.explore.server import Document, Server
 
     try:

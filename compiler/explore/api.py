@@ -391,8 +391,9 @@ def sweep_spec(text: str, file: str = "<spec>", settings: Settings | None = None
 
     This is ``aalp explain``'s own growth measurement (``aalp.explain.growth_series``), so the
     classes on the chart are the ones ``explain`` prints. Returns ``variable`` (the size on the
-    x axis), ``metric`` and ``series`` (the optimum first, then each baseline that has a plan
-    at three sizes or more: ``name``, ``points`` ``[size, value]``, ``growth``, ``confirmed``).
+    x axis), ``metric`` and ``series`` (the optimum first, then each baseline: ``name``,
+    ``points`` ``[size, value]``, ``growth``, ``confirmed``; ``growth`` is null and ``points``
+    empty for a baseline without a plan that can run at three sizes or more).
     """
     settings = settings or Settings()
 
@@ -406,6 +407,8 @@ def sweep_spec(text: str, file: str = "<spec>", settings: Settings | None = None
         for b in result.baselines:
             if b.name in baselines:
                 series.append(_series(f"baseline {b.name}", baselines[b.name]))
+            else:  # no plan that can run at three sizes or more: say so, draw nothing
+                series.append({"name": f"baseline {b.name}", "points": [], "growth": None})
         return {
             "ok": True,
             "diagnostics": loaded.warnings,

@@ -420,9 +420,9 @@ function renderSummary(plan, result, title) {
   const baselines = (result.baselines || [])
     .map((b) => {
       const value = b.metrics[result.objective.metric] ?? (result.objective.metric === "success" ? b.success : null);
-      const ratio = b.ratio ? ` (${fmt(b.ratio)}× the plan)` : "";
-      const verdict = b.feasible ? "" : " — infeasible";
-      return `<tr><th scope="row">baseline ${escapeHtml(b.name)}</th><td class="num">${fmt(value)}${ratio}${verdict}</td></tr>`;
+      const ratio = b.ratio ? ` (${Number(b.ratio.toPrecision(3))}× the plan)` : "";
+      const verdict = b.feasible ? "" : "infeasible: ";
+      return `<tr><th scope="row">baseline ${escapeHtml(b.name)}</th><td class="num">${verdict}${fmt(value)}${ratio}</td></tr>`;
     })
     .join("");
   box.innerHTML = `
@@ -518,11 +518,26 @@ function renderTree(tree) {
   box.append(svg);
 }
 
-// Log axes label only the powers of ten, written compactly (1e6 rather than 1,000,000.0).
-function logTicks(value) {
+// Log axes label the powers of ten, written compactly (1e6 rather than 1,000,000.0); an axis
+// spanning less than two decades labels every tick instead.
+function compact(value) {
   const exponent = Math.log10(value);
-  if (Math.abs(exponent - Math.round(exponent)) > 1e-9) return null;
-  return Math.abs(exponent) < 4 ? String(value) : `1e${Math.round(exponent)}`;
+  if (Math.abs(exponent - Math.round(exponent)) < 1e-9 && Math.abs(exponent) >= 4) {
+    return `1e${Math.round(exponent)}`;
+  }
+  return Math.abs(value) >= 1e4 || Math.abs(value) < 1e-3 ? value.toExponential(1) : String(Number(value.toPrecision(3)));
+}
+
+function isPowerOfTen(value) {
+  const exponent = Math.log10(value);
+  return Math.abs(exponent - Math.round(exponent)) < 1e-9;
+}
+
+function logTicks(value, index, ticks) {
+  if (ticks.filter((t) => isPowerOfTen(t.value)).length >= 2) {
+    return isPowerOfTen(value) ? compact(value) : null;
+  }
+  return compact(value);
 }
 
 function axis(title, log) {
@@ -641,7 +656,8 @@ async function sweep() {
   }
   if (seq !== state.seq.sweep || !result.ok) return;
   $("sweep-variable").textContent = result.variable ? `(${result.variable})` : "";
-  const datasets = result.series.map((s, i) => ({
+  const measured = result.series.filter((s) => s.growth);
+  const datasets = measured.map((s, i) => ({
     label: `${s.name}: ${s.growth}`,
     data: s.points.filter(([x, y]) => positive(x) && positive(y)).map(([x, y]) => ({ x, y })),
     borderColor: PALETTE[i % PALETTE.length],
@@ -659,6 +675,10 @@ async function sweep() {
   growth.replaceChildren(
     ...result.series.map((s) => {
       const li = document.createElement("li");
+      if (!s.growth) {
+        li.textContent = `${s.name}: no plan that can run at enough sizes to measure its growth`;
+        return li;
+      }
       const fit = s.confirmed ? "confirmed by the fit" : `fitted log-log slope ${fmt(s.slope)}`;
       li.textContent = `${s.name}: ${s.growth} (${fit})`;
       return li;
