@@ -19,6 +19,7 @@ from typing import Any
 from aalp import ir
 from aalp.expr import EvalError, evaluate
 
+from .dspy_format import squash, wrap
 from .oracles import Ask, family_of, oracle
 
 
@@ -166,7 +167,7 @@ class SimCore:
         if not names and isinstance(system, str):
             # a framework may wrap the op's prompt in its own instructions: the longest
             # prompt of the spec found inside the system message names the op
-            inside = [p for p in self.by_prompt if p.strip() and p.strip() in system]
+            inside = [p for p in self.by_prompt if p.strip() and squash(p) in squash(system)]
             if inside:
                 names = self.by_prompt[max(inside, key=len)]
         if len(names) == 1:
@@ -213,7 +214,8 @@ class SimCore:
         with self.lock:
             self.calls[name] += 1
             self.keys.append(key)
-        return self._answer(op, model, request, messages, key, body.get("max_tokens"))
+        response = self._answer(op, model, request, messages, key, body.get("max_tokens"))
+        return wrap(messages, response)  # in DSPy's [[ ## field ## ]] format when asked so
 
     def _at(self, expr: ir.Expr, x: float) -> float:
         try:
