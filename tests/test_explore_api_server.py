@@ -215,3 +215,42 @@ def test_the_command_refuses_a_missing_file(tmp_path: Path):
     )
     assert done.returncode == 2
     assert "nope.aalp" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_newer_sweep_stops_the_older_one_and_stop_ends_any():
+    import threading
+    import time
+
+    from aalp.explore.controls import Settings
+    from aalp.explore.server import Latest
+
+    slow = SAMPLES / "debugging.aalp"  # its sweep re-optimizes for seconds
+    fast = SAMPLES / "routing.aalp"
+    latest = Latest()
+    answers: dict[str, object] = {}
+    first = threading.Thread(
+        target=lambda: answers.update(
+            slow=latest.run(slow.read_text(encoding="utf-8"), str(slow), Settings())
+        )
+    )
+    first.start()
+    deadline = time.monotonic() + 60
+    while (latest._running is None or not latest._running.is_alive()) and first.is_alive():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    answer = latest.run(fast.read_text(encoding="utf-8"), str(fast), Settings())
+    first.join(timeout=60)
+    assert answers["slow"] is None  # superseded: its process was stopped, not waited for
+    assert answer["ok"] and answer["series"][0]["name"] == "optimal plan"
+    again = threading.Thread(
+        target=lambda: answers.update(
+            stopped=latest.run(slow.read_text(encoding="utf-8"), str(slow), Settings())
+        )
+    )
+    again.start()
+    while not (latest._running is not None and latest._running.is_alive()):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    latest.stop()
+    again.join(timeout=60)
+    assert answers["stopped"] is None and not latest._running.is_alive()

@@ -48,8 +48,8 @@ def _diagnostic(diag: Diagnostic, text: str | None) -> Json:
     return diag.to_json() | {"rendered": render(diag, text)}
 
 
-def _problem(message: str, code: str = "X001") -> Json:
-    """A diagnostic about the page's settings rather than a place in the text."""
+def problem(message: str, code: str = "X001") -> Json:
+    """A diagnostic about the page's settings (or the server) rather than a place in the text."""
     diag = Diagnostic("error", code, message, NO_SPAN)
     return diag.to_json() | {"rendered": f"error[{code}]: {message}"}
 
@@ -75,20 +75,37 @@ _MEMO_SIZE = 64
 _MEMO_LOCK = threading.Lock()
 
 
+def _key(kind: str, text: str, file: str, settings: Settings) -> tuple[str, ...]:
+    return (kind, text, file, json.dumps(asdict(settings), sort_keys=True))
+
+
+def recall(kind: str, text: str, file: str, settings: Settings) -> Json | None:
+    """A remembered answer of ``kind`` (``optimize``, ``sweep``) for these inputs, or None."""
+    key = _key(kind, text, file, settings)
+    with _MEMO_LOCK:
+        if key not in _MEMO:
+            return None
+        _MEMO.move_to_end(key)
+        return copy.deepcopy(_MEMO[key])
+
+
+def remember(kind: str, text: str, file: str, settings: Settings, answer: Json) -> None:
+    """Keep ``answer`` for these inputs (the last ``_MEMO_SIZE`` answers are kept)."""
+    with _MEMO_LOCK:
+        _MEMO[_key(kind, text, file, settings)] = copy.deepcopy(answer)
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+
+
 def _memo(kind: str, text: str, file: str, settings: Settings, compute: Callable[[], Json]) -> Json:
     """``compute()``, remembered for the last few (text, settings): dragging a slider back to a
     value it had is answered at once. Answers are pure functions of their inputs, so a
     remembered one is exactly what computing again would give; callers get their own copy."""
-    key = (kind, text, file, json.dumps(asdict(settings), sort_keys=True))
-    with _MEMO_LOCK:
-        if key in _MEMO:
-            _MEMO.move_to_end(key)
-            return copy.deepcopy(_MEMO[key])
+    known = recall(kind, text, file, settings)
+    if known is not None:
+        return known
     answer = compute()
-    with _MEMO_LOCK:
-        _MEMO[key] = copy.deepcopy(answer)
-        while len(_MEMO) > _MEMO_SIZE:
-            _MEMO.popitem(last=False)
+    remember(kind, text, file, settings, answer)
     return answer
 
 
@@ -106,9 +123,9 @@ def guarded(run: Callable[[], Json], text: str | None) -> Json:
         diags = sorted(err.diagnostics, key=sort_key)
         return _failure([_diagnostic(d, text) for d in diags])
     except SettingsError as err:
-        return _failure([_problem(str(err))])
+        return _failure([problem(str(err))])
     except engine.Unavailable as err:
-        return _failure([_problem(str(err), "X002")])
+        return _failure([problem(str(err), "X002")])
 
 
 def check_spec(text: str, file: str = "<spec>", settings: Settings | None = None) -> Json:

@@ -66,6 +66,8 @@ def create_app(document: Document) -> Any:
         except SettingsError as err:
             raise _BadRequest(400, str(err)) from None
 
+    sweeps = Latest()
+
     def endpoint(compute: Callable[[dict[str, Any], Settings, str], Any]) -> Callable:
         async def handle(request: Request) -> Response:
             if not _same_origin(request):
@@ -96,7 +98,14 @@ def create_app(document: Document) -> Any:
         return api.plan_for(text, document.name, settings, decisions)
 
     def sweep(data: dict[str, Any], settings: Settings, text: str) -> Any:
-        return api.sweep_spec(text, document.name, settings)
+        known = api.recall("sweep", text, document.name, settings)
+        if known is not None:
+            return known
+        answer = sweeps.run(text, document.name, settings)
+        if answer is None:  # a newer sweep took its place: the page no longer wants this one
+            return {"ok": False, "superseded": True, "diagnostics": []}
+        api.remember("sweep", text, document.name, settings, answer)
+        return answer
 
     def emit(data: dict[str, Any], settings: Settings, text: str) -> Any:
         target = data.get("target")
@@ -138,8 +147,63 @@ def create_app(document: Document) -> Any:
         Route("/api/save", endpoint(save), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC, follow_symlink=False), name="static"),
     ]
-    app = Starlette(routes=routes)
-    return _HostGuard(app)
+    return _HostGuard(Starlette(routes=routes), sweeps)
+
+
+def _sweep_child(conn: Any, text: str, file: str, settings: Settings) -> None:
+    """The body of a sweep's process: compute, send the answer back, exit."""
+    try:
+        conn.send(api.sweep_spec(text, file, settings))
+    except Exception as err:  # a bug, not bad input: say so in one line, as the CLI does
+        conn.send({"ok": False, "diagnostics": [api.problem(f"internal error: {err}", "X003")]})
+    finally:
+        conn.close()
+
+
+class Latest:
+    """Growth sweeps, each in its own process, the newest only.
+
+    A sweep re-optimizes at several sizes and takes seconds on the larger samples. Run in a
+    process, it uses the second core instead of competing with the next slider move for the
+    interpreter; and when the sliders move again before it ends, its answer is no longer
+    wanted, so it is stopped rather than left to finish. Processes start from a fork server
+    (a clean single-threaded parent with aalp already imported), never by forking the server.
+    """
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["aalp.explore.api", "aalp.explain"])
+        self._lock = threading.Lock()
+        self._running: Any = None
+
+    def run(self, text: str, file: str, settings: Settings) -> Any:
+        """The sweep's answer, or None when a newer sweep stopped this one."""
+        receiver, sender = self._context.Pipe(duplex=False)
+        process = self._context.Process(
+            target=_sweep_child, args=(sender, text, file, settings), daemon=True
+        )
+        with self._lock:
+            if self._running is not None and self._running.is_alive():
+                self._running.terminate()
+            self._running = process
+            process.start()
+        sender.close()
+        try:
+            return receiver.recv()
+        except EOFError:
+            return None
+        finally:
+            receiver.close()
+            process.join()
+
+    def stop(self) -> None:
+        """Stop the sweep in progress, if any."""
+        with self._lock:
+            if self._running is not None and self._running.is_alive():
+                self._running.terminate()
+                self._running.join()
 
 
 class _BadRequest(Exception):
@@ -161,8 +225,9 @@ def _same_origin(request: Any) -> bool:
 class _HostGuard:
     """Refuse any request whose ``Host`` is not the loopback address (DNS rebinding)."""
 
-    def __init__(self, app: Any):
+    def __init__(self, app: Any, sweeps: Latest):
         self.app = app
+        self.sweeps = sweeps  # so the server can stop a sweep in progress when it stops
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] == "http":
@@ -186,8 +251,9 @@ class Server:
     def __init__(self, document: Document, port: int = 0):
         import uvicorn
 
+        self._app = create_app(document)
         config = uvicorn.Config(
-            create_app(document), host=HOST, port=port, log_level="warning", lifespan="off"
+            self._app, host=HOST, port=port, log_level="warning", lifespan="off"
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -214,10 +280,11 @@ class Server:
         return self
 
     def stop(self) -> None:
-        """Stop serving and wait for the server thread to end."""
+        """Stop serving (and any sweep in progress) and wait for the server thread to end."""
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        self._app.sweeps.stop()
 
     def wait(self) -> None:
         """Block until the server stops (Ctrl-C stops it: joining in short steps lets the
