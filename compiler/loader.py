@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import codes
 from .check import Checked, check
-from .diagnostics import Diagnostic, SpecError, sort_key
+from .diagnostics import Diagnostic, SpecError, UsageError, sort_key
 from .ir import NO_SPAN, Prompt, Span, Spec
 
 
@@ -66,8 +66,13 @@ def load_text(
     from .parser import parse
 
     spec = parse(text, file)  # raises SpecError with the syntax diagnostics
-    checked = check(spec, overrides)
     missing = missing_prompts(spec, file)
+    try:
+        checked = check(spec, overrides)
+    except UsageError:
+        raise
+    except SpecError as err:
+        raise SpecError(sorted([*err.diagnostics, *missing], key=sort_key)) from None
     if missing:
         raise SpecError(sorted([*checked.diagnostics, *missing], key=sort_key))
     return checked

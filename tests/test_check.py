@@ -309,3 +309,14 @@ def test_prompt_files_resolve_relative_to_the_spec(
     assert (diag.code, diag.line, diag.col) == (codes.MISSING_PROMPT, 15, 5)
     # text without a real file name has no directory to look in: no check
     assert load_text(text, "<stdin>").diagnostics == ()
+
+
+def test_missing_prompts_are_reported_with_the_other_errors(tmp_path: Path) -> None:
+    prompt = '    prompt file "nowhere.txt"\n'
+    text = with_(COUNTING, "    writes 5 tokens\n", "    writes 5 tokens\n" + prompt)
+    text = with_(text, "size 1", "size 0")
+    spec = tmp_path / "c.aalp"
+    spec.write_text(text)
+    with pytest.raises(SpecError) as err:
+        load(spec)
+    assert [d.code for d in err.value.diagnostics] == [codes.NOT_POSITIVE, codes.MISSING_PROMPT]
