@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from typing import Any
 
 from ..base import Backend
@@ -63,7 +64,7 @@ class FrameworkBackend(Backend):
             if booster["kind"] == "retry" and booster["check"] == "exact":
                 out.append(
                     f"op '{name}' retries until an exact check passes: supply CHECKS[{name!r}] "
-                    "in the emitted program (the default rejects nothing)"
+                    "in the emitted program (it stops with an error until then)"
                 )
         return out
 
@@ -236,7 +237,7 @@ def plan_context(view: View, target: str) -> dict[str, Any]:
         entry = dict(stage)
         entry["node"] = f"s{stage['index']}"
         entry["next"] = "__end__" if following is None else f"s{following['index']}"
-        entry["summary"] = _summary(stage)
+        entry["summary"] = textwrap.wrap(f"stage {stage['index']}: {_summary(stage)}", 90)
         if stage["kind"] != "combine":
             entry["phases"] = phases(view, stage)
         stages.append(entry)
@@ -255,19 +256,21 @@ def plan_context(view: View, target: str) -> dict[str, Any]:
         "class_name": "".join(part.capitalize() for part in view["task"].split("_")) + "Plan",
         "stages": stages,
         "model_names": ", ".join(models),
-        "ops_literal": py_literal(ops, indent=0),
-        "models_literal": py_literal(tuple(models)),
+        "ops_literal": py_literal(ops, indent=len("OPS: dict[str, dict[str, Any]] = ")),
+        "models_literal": py_literal(tuple(models), indent=len("MODELS: tuple[str, ...] = ")),
         "stages_literal": py_literal(
-            {s["node"]: _stage_literal(s) for s in stages if s["kind"] != "combine"}
+            {s["node"]: _stage_literal(s) for s in stages if s["kind"] != "combine"},
+            indent=len("STAGES: dict[str, dict[str, Any]] = "),
         ),
-        "phases_literal": py_literal(phase_ops),
-        "checks_literal": py_literal(checks),
+        "phases_literal": py_literal(phase_ops, indent=len("PHASES: dict[str, str] = ")),
+        "checks_literal": py_literal(checks, indent=len("CHECKS: dict[str, Any] = ")),
         "predicted_literal": py_literal(
             {
                 op: float(n)
                 for op, n in sorted((pred.get("calls_by_op") or {}).items())
                 if isinstance(n, int | float) and math.isfinite(n)
-            }
+            },
+            indent=len("PREDICTED_CALLS: dict[str, float] = "),
         ),
         "max_concurrency": max_concurrency,
     }

@@ -1,0 +1,427 @@
+"""Task retrieval of retrieval.aalp, compiled by aalp for dspy.
+
+Prediction of the cost model for one run:
+  success: 0.94727
+  cost (model size x tokens): 3.00657e+06
+  dollars: 0.022581
+  tokens: 150360
+  forward passes: 60
+  latency (forward passes): 20
+  calls: 3 expected, 99.9% within [3, 3]
+    find: 3
+
+Decisions:
+  find.model = gpt4omini
+  find.vote = none
+  find.x = 50000
+
+Assumptions:
+  errors are independent across calls
+  the last chunk of a stage is costed as a full chunk
+  latency of a parallel map is one chunk's expected latency
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import math
+import os
+import sys
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+import dspy
+
+# ---------------------------------------------------------------------------------------------
+# The plan: every decision the optimizer made, as data.
+# ---------------------------------------------------------------------------------------------
+
+# One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
+OPS: dict[str, dict[str, Any]] = {
+                                     'find': {
+                                         'system': (
+                                             'The user message is a passage of a long document. '
+                                             'It may contain the access code of the\nvault. If it '
+                                             'does, answer {"answer": "<the code>"}; if it does '
+                                             'not, answer\n{"answer": null}. Answer with that '
+                                             'JSON object and nothing else.'
+                                         ),
+                                         'model': 'gpt4omini',
+                                         'answer': 'json',
+                                         'max_writes': None,
+                                         'unparsable': False,
+                                         'vote': 'none',
+                                         'votes': None,
+                                         'retries': None,
+                                     },
+                                 }
+
+# The plan's model names; ``--model-map NAME=SERVED`` renames them for an endpoint.
+MODELS: tuple[str, ...] = ('gpt4omini',)
+
+# How the task's data is cut into chunks, stage by stage.
+STAGES: dict[str, dict[str, Any]] = {
+                                        's0': {
+                                            'over': 'text',
+                                            'data': 'items',
+                                            'count': 100000,
+                                            'x': 50000,
+                                            'stride': 25000,
+                                            'chunks': 3,
+                                        },
+                                    }
+
+# A router's answer -> the model that handles the routed op (the plan's model when absent).
+ROUTES: dict[str, str] = {}
+
+# Exact checks of ``retry ... until exact``: op -> check(input, answer) -> bool. Supply your own.
+CHECKS: dict[str, Any] = {}
+
+MAX_CONCURRENCY = 16
+
+# The op each phase node samples.
+PHASES: dict[str, str] = {'s0_find': 'find'}
+
+# Expected calls per op, from the cost model (the run's report holds its counts against them).
+PREDICTED_CALLS: dict[str, float] = {'find': 3.0}
+
+# Every round of samples is two graph steps; a long chain needs many.
+RECURSION_LIMIT = 10**9
+
+# ---------------------------------------------------------------------------------------------
+# Answers, red flags and vote arithmetic: plain functions, shared by every node below.
+# ---------------------------------------------------------------------------------------------
+
+
+def render_input(request: dict[str, Any]) -> str:
+    """The user message of one call: its request as JSON."""
+    return json.dumps(request, ensure_ascii=False)
+
+
+def served(model: str, route: Any, available: Any) -> str:
+    """The model a call runs on: ``MODEL:LABEL`` when a router's label has its own model."""
+    label = f"{model}:{route}"
+    return label if route is not None and label in available else model
+
+
+def parse_answer(answer_format: str, text: str) -> Any:
+    """The answer in ``text`` in the op's format; ``ValueError`` when it is unparsable."""
+    body = text.strip()
+    if body.startswith("```"):
+        # a fenced block: drop the fence and its language tag
+        body = body.strip("`").removeprefix("json").strip()
+    if answer_format == "json":
+        return json.loads(body)
+    if answer_format == "number":
+        number = float(body.replace(",", ""))
+        return int(number) if number.is_integer() else number
+    if answer_format == "list":
+        items = json.loads(body)
+        if not isinstance(items, list):
+            raise ValueError("not a list")
+        return items
+    if not body:
+        raise ValueError("empty answer")
+    return body
+
+
+def answer_key(answer: Any) -> str:
+    """Votes compare answers by their canonical JSON, so equal answers count together."""
+    return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def judge(op: str, text: str, output_tokens: int) -> tuple[bool, Any]:
+    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote."""
+    spec = OPS[op]
+    if spec["max_writes"] is not None and output_tokens > spec["max_writes"]:
+        return False, None
+    try:
+        return True, parse_answer(spec["answer"], text)
+    except ValueError:
+        if spec["unparsable"]:
+            return False, None
+        return True, text.strip()
+
+
+def samples_needed(op: str, counts: list[int], tries: int, passed: bool) -> int:
+    """How many more samples one decision needs now; 0 once it is decided.
+
+    First-to-ahead-by-k draws ``k - lead`` samples at once: the most that cannot overshoot
+    either boundary, so batching changes the time a vote takes, never its outcome.
+    """
+    spec = OPS[op]
+    ranked = [*sorted(counts, reverse=True), 0, 0]
+    if spec["vote"] == "ahead_by":
+        lead = ranked[0] - ranked[1]
+        return max(0, spec["votes"] - lead)
+    if spec["vote"] == "majority":
+        return max(0, spec["votes"] - sum(counts))
+    if spec["retries"] is not None:
+        exhausted = spec["retries"] != "inf" and tries >= spec["retries"]
+        return 0 if passed or exhausted else 1
+    return 0 if counts else 1
+
+
+def check(op: str, request: dict[str, Any], answer: Any) -> bool:
+    """The exact check of ``op`` on one answer (``CHECKS``; a missing one stops the run)."""
+    checker = CHECKS.get(op)
+    if checker is None:
+        raise RuntimeError(
+            f"op {op!r} retries until an exact check passes: set CHECKS[{op!r}] to a function "
+            "check(request, answer) -> bool"
+        )
+    return bool(checker(request, answer))
+
+
+def winner(tally: dict[str, int]) -> str:
+    """The answer with the most votes (ties, impossible under ahead-by-k, go to the smallest)."""
+    return min(tally, key=lambda key: (-tally[key], key))
+
+
+def new_decision(value: Any, model: str, history: list[Any] | None = None) -> dict[str, Any]:
+    """A decision not yet sampled: its input and the model that answers it."""
+    return {
+        "input": value,
+        "model": model,
+        "tally": {},
+        "answers": {},
+        "tries": 0,
+        "passed": False,
+        "history": history or [],
+        "flagged": 0,
+    }
+
+
+# A decision whose every sample is red-flagged would resample forever: stop it, loudly.
+FLAGGED_IN_A_ROW = 100
+
+
+def discard(op: str, decision: dict[str, Any]) -> None:
+    """Count a red-flagged sample of ``decision``; too many since its last kept one mean the
+    op's answers never pass its red flags (too long or unparsable), so the run stops."""
+    decision["flagged"] += 1
+    if decision["flagged"] >= FLAGGED_IN_A_ROW:
+        raise RuntimeError(
+            f"op {op!r}: {FLAGGED_IN_A_ROW} samples in a row were red-flagged (too long or "
+            "unparsable); the plan cannot finish"
+        )
+
+# ---------------------------------------------------------------------------------------------
+# Requests: the JSON object every call sends as its user message (the same protocol as the
+# python target, so the simulated server answers every target alike).
+# ---------------------------------------------------------------------------------------------
+
+
+def stage_input(data: Any, over: str, value: Any) -> Any:
+    """A stage reads its data from the task input when the input names it, else the value the
+    previous stage produced."""
+    return data.get(over, value) if isinstance(data, dict) else value
+
+
+def windows(units: Any, x: int, stride: float) -> list[Any]:
+    """Chunks of ``x`` units advancing by ``stride`` (overlapping when stride < x)."""
+    if len(units) == 0:
+        return []
+    count = 1 + math.ceil(max(0, len(units) - x) / stride)
+    return [units[int(j * stride) : int(j * stride) + x] for j in range(count)]
+
+
+def map_requests(units: Any, stage: dict[str, Any]) -> list[dict[str, Any]]:
+    """One request per chunk of a map stage."""
+    chunks = windows(units, stage["x"], stage["stride"])
+    return [{"x": len(chunk), "chunk": c, "items": chunk} for c, chunk in enumerate(chunks)]
+
+
+def chain_request(stage: dict[str, Any], step: int, previous: Any, items: Any) -> dict[str, Any]:
+    """The request of step ``step`` of a chain: the previous answer and its own units."""
+    first = step * stage["x"]
+    size = min(stage["x"], stage["count"] - first)
+    request = {"x": size, "step": first, "steps": stage["count"], "previous": previous}
+    if items is not None:
+        request["items"] = items[first : first + size]
+    return request
+
+
+def reduce_requests(values: list[Any], stage: dict[str, Any], level: int) -> list[dict[str, Any]]:
+    """The requests of one level (1, 2, ...) of a reduce tree: ``fanin`` children each."""
+    fanin = stage["fanin"]
+    x = stage["levels"][level - 1] if level <= len(stage["levels"]) else None
+    groups = [values[i : i + fanin] for i in range(0, len(values), fanin)]
+    return [
+        {"x": x, "level": level, "node": i, "children": group} for i, group in enumerate(groups)
+    ]
+
+
+def _numbers(values: list[Any]) -> list[Any]:
+    return [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+
+
+COMBINE = {
+    "sum": lambda values: sum(_numbers(values)),
+    "concat": lambda values: [
+        item for part in values for item in (part if isinstance(part, list) else [part])
+    ],
+    "merge": lambda values: list(heapq.merge(*[p for p in values if isinstance(p, list)])),
+    "max": lambda values: max(_numbers(values), default=None),
+    "min": lambda values: min(_numbers(values), default=None),
+    "vote": lambda values: Counter(answer_key(v) for v in values).most_common(1)[0][0],
+    "first": lambda values: values[0] if values else None,
+}
+
+
+def signature(op: str) -> type[dspy.Signature]:
+    """The op's signature: the input as text in, the answer as text out, the prompt as its
+    instructions (DSPy's optimizers may rewrite them; answers are parsed and red-flagged here)."""
+    return dspy.Signature("task_input: str -> answer: str", OPS[op]["system"])
+
+
+class RetrievalPlan(dspy.Module):
+    """The plan as a DSPy module: one ``dspy.Predict`` per op, fan-out with ``dspy.Parallel``.
+
+    Use it inside a larger DSPy program or optimize it (one predictor ``<op>_predict`` per
+    op). ``lms`` maps the plan's model names (``MODELS``) to ``dspy.LM``s; without it every op
+    uses the configured LM. Votes sample with distinct
+    ``rollout_id``s at temperature 1.0, so a cache never merges them into one call.
+    """
+
+    def __init__(self, lms: Mapping[str, dspy.LM] | None = None, num_threads: int = 0) -> None:
+        super().__init__()
+        self.lms = dict(lms or {})
+        self.num_threads = num_threads or MAX_CONCURRENCY
+        self.calls: Counter[str] = Counter()
+        self.failed: list[str] = []
+        self.find_predict = dspy.Predict(signature('find'))
+
+    def decide(self, op: str, inputs: list[Any], models: list[str]) -> list[Any]:
+        """Decisions of ``op`` on ``inputs``, side by side: each round draws, in one
+        ``dspy.Parallel`` batch, the samples every undecided decision still needs."""
+        predictor = getattr(self, op + "_predict")
+        pairs = zip(inputs, models, strict=True)
+        decisions = [new_decision(value, model) for value, model in pairs]
+        while True:
+            jobs = []
+            for index, decision in enumerate(decisions):
+                tally = list(decision["tally"].values())
+                need = samples_needed(op, tally, decision["tries"], decision["passed"])
+                jobs += [index] * need
+            if not jobs:
+                break
+            batch = []
+            for index in jobs:
+                decision = decisions[index]
+                rollout = decision["tries"]
+                decision["tries"] += 1
+                kwargs = {
+                    "task_input": render_input(decision["input"]),
+                    "config": {"rollout_id": rollout, "temperature": 1.0},
+                }
+                if decision["model"] in self.lms:
+                    kwargs["lm"] = self.lms[decision["model"]]
+                batch.append((predictor, kwargs))
+            parallel = dspy.Parallel(num_threads=self.num_threads, disable_progress_bar=True)
+            results = parallel(batch)
+            self.calls[op] += len(batch)
+            for index, prediction in zip(jobs, results, strict=True):
+                decision = decisions[index]
+                if prediction is None:
+                    discard(op, decision)
+                    continue  # the call failed (no parsable fields): not a vote
+                text = str(prediction.answer)
+                kept, answer = judge(op, text, len(text.split()))
+                if not kept:
+                    discard(op, decision)
+                    continue  # red-flagged: discarded and drawn again
+                decision["flagged"] = 0
+                key = answer_key(answer)
+                decision["tally"][key] = decision["tally"].get(key, 0) + 1
+                decision["answers"][key] = answer
+                if OPS[op]["retries"] is not None:
+                    decision["passed"] = check(op, decision["input"], answer)
+        out = []
+        for number, decision in enumerate(decisions):
+            if OPS[op]["retries"] is not None and not decision["passed"]:
+                self.failed.append(f"{op}#{number}")
+            out.append(decision["answers"][winner(decision["tally"])])
+        return out
+
+    def forward(self, task_input: Any) -> dspy.Prediction:
+        """Run every stage in order; ``answer`` is the task's result."""
+        data, value = task_input, None
+
+        # stage 0: map find over text: 3 chunks of x = 50000 in parallel
+        stage = STAGES['s0']
+        requests = map_requests(stage_input(data, stage["over"], value), stage)
+        answers: list[Any] = []
+        models = ['gpt4omini'] * len(requests)
+        answers = self.decide('find', requests, models)
+        requests = [{**r, 'find': a} for r, a in zip(requests, answers, strict=True)]
+        value = answers
+
+        # stage 1: combine vote
+        value = COMBINE['vote'](value if isinstance(value, list) else [value])
+        return dspy.Prediction(answer=value, calls=dict(self.calls), failed=list(self.failed))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the plan against an OpenAI-compatible endpoint and print the result as JSON."""
+    args = parse_args(argv)
+    lms = {
+        name: dspy.LM(
+            "openai/" + args.model_map.get(name, name),
+            api_base=args.base_url,
+            api_key=args.api_key,
+            cache=False,  # a cached answer would be a vote that cost nothing
+            num_retries=0,  # a retried call would be an unplanned sample
+        )
+        for name in {*MODELS, *args.model_map}  # MODEL:LABEL names a routed label's model
+    }
+    # no silent second call in another format when an answer lacks its fields
+    adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
+    dspy.configure(lm=lms[MODELS[0]], adapter=adapter)
+    prediction = RetrievalPlan(lms)(task_input=read_input(args.input))
+    report(prediction.answer, prediction.calls, prediction.failed)
+    return 1 if prediction.failed else 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Endpoint, key, model names and input from flags or the environment."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", help="the task input as a JSON file (default: none)")
+    parser.add_argument(
+        "--base-url", default=os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1")
+    )
+    parser.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY", "dummy"))
+    parser.add_argument(
+        "--model-map",
+        action="append",
+        default=[],
+        metavar="NAME=SERVED",
+        help="serve the plan's model NAME under another name",
+    )
+    args = parser.parse_args(argv)
+    args.model_map = dict(item.split("=", 1) for item in args.model_map)
+    return args
+
+
+def read_input(path: str | None) -> Any:
+    """The task input: a JSON file, or none for tasks without data."""
+    if path is None:
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def report(value: Any, calls: Mapping[str, int], failed: list[str]) -> None:
+    """The result on stdout; calls per op against the prediction on stderr."""
+    print(json.dumps({"result": value, "calls": dict(sorted(calls.items()))}, sort_keys=True))
+    for op, count in sorted(calls.items()):
+        print(f"{op}: {count} calls (predicted {PREDICTED_CALLS.get(op, 0):.6g})", file=sys.stderr)
+    if failed:
+        print(f"{len(failed)} decisions failed their checks", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
