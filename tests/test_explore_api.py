@@ -84,6 +84,27 @@ def test_hanoi_controls_describe_every_size_probability_target_and_decision():
     assert decisions["move.vote"]["choices"] == ["none", "ahead_by"]
 
 
+def test_decision_controls_follow_the_decision_space():
+    debugging = (SAMPLES / "debugging.aalp").read_text(encoding="utf-8")
+    decisions = {d["key"]: d for d in api.check_spec(debugging)["controls"]["decisions"]}
+    # `chain check, fix over bugs history choose`: one policy per chain, named by its first op
+    assert decisions["check.history"]["choices"] == ["stateless", "full"]
+    assert "fix.history" not in decisions
+    # an op that names several models may run on any of them
+    anywhere = _edit(
+        SMALL,
+        "  can solve }",
+        "  can solve }\nmodel big { size 3  context 1M  price in 5 out 9 per Mtok  can solve }",
+    )
+    anywhere = _edit(
+        anywhere, "op solve(x of parts) on small {", "op solve(x of parts) on small, big {"
+    )
+    decisions = {d["key"]: d for d in api.check_spec(anywhere)["controls"]["decisions"]}
+    assert decisions["solve.model"]["choices"] == ["small", "big"]
+    pinned = api.optimize_spec(anywhere, settings=Settings(pins={"solve.model": "big"}))
+    assert _plan(pinned)["decisions"]["solve.model"] == "big"
+
+
 def test_size_parameters_outside_exponents_get_log_sliders_spanning_decades():
     controls = api.check_spec(SMALL)["controls"]
     (n,) = controls["params"]

@@ -276,8 +276,8 @@ def decision_controls(task: Task) -> list[dict[str, Any]]:
             case ReduceStage(op=op, fanin=None):
                 add(f"{op}.fanin", "number")
             case ChainStage(ops=ops, history="choose"):
-                for op in ops:
-                    add(f"{op}.history", "choice", ["stateless", "full"])
+                # one policy per chain, addressed by its first op (as the decision space does)
+                add(f"{ops[0]}.history", "choice", ["stateless", "full"])
     return rows
 
 
