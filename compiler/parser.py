@@ -31,6 +31,10 @@ from lark.parsers.lalr_interactive_parser import InteractiveParser
 from . import ir
 from .diagnostics import Diagnostic, SpecError
 
+# An error within this many tokens of the previous one is taken for a consequence of it.
+_CASCADE = 3
+_FRESH = -(10**9)  # ``last_error`` when no error is recent
+
 MAX_DEPTH = 100  # deepest formula accepted; later passes recurse over formulas
 MAX_EXPONENT = 1000  # |decimal exponent| of a literal, suffix included
 MAX_LITERAL = 400  # characters in one number literal
@@ -110,7 +114,7 @@ class _Run:
     file: str
     errors: list[Diagnostic] = field(default_factory=list)
     tokens: int = 0  # tokens lexed so far
-    last_error: int = -2  # index of the token of the last error (reported or not)
+    last_error: int = -(10**9)  # index of the token of the last error (reported or not)
     last_bad_char: int = -2  # offset of the last unexpected character
     skipped_to_end: bool = False
     occupied: set[int] = field(default_factory=set)
@@ -118,6 +122,11 @@ class _Run:
     prev_token: Token | None = None  # the token before ``last_token``
     lossy: bool = False  # tokens were dropped or constructs abandoned: the tree is partial
     unmatched: dict[str, int] = field(default_factory=lambda: {"RBRACE": 0, "RPAR": 0})
+    # parser stacks before the previous and the current token, and whether each began a line
+    before_prev: tuple[list, list] | None = None
+    before_last: tuple[list, list] | None = None
+    prev_starts: bool = False
+    last_starts: bool = False
 
     def span(self, line: int, col: int, end_line: int | None = None, end_col: int | None = None):
         return ir.Span(self.file, line, col, end_line or line, end_col or col)
@@ -208,9 +217,7 @@ def _drive(run: _Run, start: str) -> Tree | None:
     while True:
         try:
             for token in thread.lex(state):
-                run.tokens += 1
-                _occupy(run, token)
-                run.prev_token, run.last_token = run.last_token, token
+                _advance(run, state, token)
                 if run.unmatched.get(token.type):
                     # the closer of an opener dropped after an error goes the same way
                     run.unmatched[token.type] -= 1
@@ -219,18 +226,16 @@ def _drive(run: _Run, start: str) -> Tree | None:
                 _feed(run, state, token, ip)
             break
         except UnexpectedToken as exc:  # the contextual lexer's fallback: token consumed
-            run.tokens += 1
             token = exc.token
-            if token is not None:
-                _occupy(run, token)
-                run.prev_token, run.last_token = run.last_token, token
+            if token is None:
+                run.tokens += 1
+            else:
+                _advance(run, state, token)
                 if run.unmatched.get(token.type):
                     run.unmatched[token.type] -= 1
                     run.last_error = run.tokens
                     continue
-            _token_error(run, exc, ip)
-            if token is not None and token.type in _SYNC and _resync(state, token):
-                run.last_error = -2
+            _recover(run, state, exc, ip)
         except UnexpectedCharacters as exc:
             _char_error(run, exc, ip)
         except UnexpectedInput as exc:  # pragma: no cover - other lark errors
@@ -253,6 +258,16 @@ def _drive(run: _Run, start: str) -> Tree | None:
         return None
 
 
+def _advance(run: _Run, state: Any, token: Token) -> None:
+    """Book-keeping for a token the lexer just produced, before the parser sees it."""
+    run.tokens += 1
+    _occupy(run, token)
+    run.prev_token, run.last_token = run.last_token, token
+    snapshot = (list(state.state_stack), list(state.value_stack))
+    run.before_prev, run.before_last = run.before_last, snapshot
+    run.prev_starts, run.last_starts = run.last_starts, _starts_line(run, token)
+
+
 def _feed(run: _Run, state: Any, token: Token, ip: InteractiveParser) -> None:
     """Feed one token; a keyword the parser cannot take here is tried as a plain name.
 
@@ -260,37 +275,136 @@ def _feed(run: _Run, state: Any, token: Token, ip: InteractiveParser) -> None:
     LALR shares that state among contexts: after ``answer.x = max`` the next word may be lexed
     as the keyword ``answer`` although only a name can follow there.
     """
-    if token.type == "NAME" and _recovering(run) and _starts_line(run, token):
+    if _stray_declaration(run, token):
+        return
+    if token.type == "NAME" and _recovering(run) and run.last_starts:
         # just after an error, a clause keyword at the start of a line is taken as one even
         # where the broken construct could take a name (``param = 1`` then ``model m {``)
         kind = _keyword_types().get(token.value)
         if kind in _SYNC and _resync(state, Token.new_borrow_pos(kind, token.value, token)):
-            run.last_error = -2
+            run.last_error = _FRESH
             run.lossy = True
             return
-    saved = None
-    if token.type != "NAME" and token.value.isidentifier():
-        saved = (list(state.state_stack), list(state.value_stack))
+    saved = (list(state.state_stack), list(state.value_stack))
     try:
         state.feed_token(token)
         return
     except UnexpectedToken as exc:
         error = exc
-    if saved is not None:
-        state.state_stack[:], state.value_stack[:] = saved
+    state.state_stack[:], state.value_stack[:] = saved
+    if token.type != "NAME" and token.value.isidentifier():
         try:
             state.feed_token(Token.new_borrow_pos("NAME", token.value, token))
             return
         except UnexpectedToken:
             state.state_stack[:], state.value_stack[:] = saved
-    _token_error(run, error, ip)
+    _recover(run, state, error, ip)
+
+
+def _recover(run: _Run, state: Any, error: UnexpectedToken, ip: InteractiveParser) -> None:
+    """Report ``error`` (unless it is a cascade), then repair: insert the one token that lets
+    the parse take the unexpected one, or abandon unfinished constructs up to a clause
+    keyword or ``}`` that fits, or else drop the token."""
+    token = error.token
+    if token is not None and _stray_declaration(run, token):
+        return
+    if token is not None and _reread_previous(run, state, token, ip):
+        return
+    expected = _token_error(run, error, ip)
+    if token is None or token.type == "$END":
+        return
+    if run.last_starts:  # a new line starts a new clause, not the rest of a formula
+        expected -= _OPERATORS
+    if _insert(state, token, expected):
+        return
     if token.type in _SYNC and _resync(state, token):
-        run.last_error = -2  # the parse is back on track: later errors are new ones
+        run.last_error = _FRESH  # the parse is back on track: later errors are new ones
+        return
+    closer = {"LBRACE": "RBRACE", "LPAR": "RPAR"}.get(token.type)
+    if closer:  # the token is dropped: so will be its partner
+        run.unmatched[closer] += 1
+
+
+def _reread_previous(run: _Run, state: Any, token: Token, ip: InteractiveParser) -> bool:
+    """If the previous token began a line and reads as a clause keyword, it probably was one,
+    taken as a name because the clause before it is unfinished (``steps s = 2^d -`` and then
+    ``op move...``): report that, and go on from the keyword."""
+    prev, before = run.prev_token, run.before_prev
+    if prev is None or prev.type != "NAME" or not run.prev_starts or before is None:
+        return False
+    kind = _keyword_types().get(prev.value)
+    if kind not in _SYNC:
+        return False
+    current = (list(state.state_stack), list(state.value_stack))
+    state.state_stack[:], state.value_stack[:] = before
+    keyword = Token.new_borrow_pos(kind, prev.value, prev)
+    try:
+        expected = set(ip.accepts())
+    except LarkError:  # pragma: no cover - defensive
+        expected = set()
+    try:
+        if not _resync(state, keyword):
+            raise UnexpectedToken(keyword, set())
+        state.feed_token(token)
+    except UnexpectedToken:
+        state.state_stack[:], state.value_stack[:] = current
+        return False
+    run.lossy = True
+    if run.tokens - 1 - run.last_error > _CASCADE:  # not itself a cascade
+        message = f"unexpected {_describe(keyword)}; expected {_expected(expected)}"
+        hint = _hint(run, keyword, expected)
+        if {"NUMBER", "NAME"} <= expected:
+            hint = "the formula on the line before is unfinished"
+        run.error("E001", message, _token_span(run, keyword), hint)
+    run.last_error = _FRESH
+    return True
+
+
+# What to try inserting first: names and numbers, then punctuation, keywords, operators.
+_PHANTOM = {"NAME": "_", "NUMBER": "0", "STRING": '""'}
+_OPERATOR_ORDER = ("PLUS", "MINUS", "STAR", "SLASH", "CIRCUMFLEX")
+
+
+def _insert(state: Any, token: Token, expected: set[str]) -> bool:
+    """Feed one made-up token of an expected kind, then ``token``, if that parses."""
+    texts = _terminal_text()
+
+    def rank(kind: str) -> tuple[int, str]:
+        if kind in _PHANTOM:
+            return (0, kind)
+        if kind in _OPERATOR_ORDER:
+            return (3, str(_OPERATOR_ORDER.index(kind)))
+        return (1 if not texts.get(kind, "x").isidentifier() else 2, kind)
+
+    # never a keyword that starts a declaration or a clause: that guesses too much
+    candidates = (k for k in expected if k != "$END" and k not in _SYNC)
+    for kind in sorted(candidates, key=rank):
+        value = _PHANTOM.get(kind, texts.get(kind, kind.lower()))
+        trial = state.copy(deepcopy_values=False)
+        try:
+            trial.feed_token(Token.new_borrow_pos(kind, value, token))
+            trial.feed_token(token)
+        except UnexpectedToken:
+            continue
+        state.state_stack[:] = trial.state_stack
+        state.value_stack[:] = trial.value_stack
+        return True
+    return False
+
+
+def _stray_declaration(run: _Run, token: Token) -> bool:
+    """While skipping after an error, a declaration keyword inside a line (``move.model``) is
+    more likely a word of the broken text than a new declaration: drop it."""
+    if token.type in {"PARAM", "MODEL", "TASK"} and _recovering(run) and not run.last_starts:
+        run.last_error = run.tokens
+        run.lossy = True
+        return True
+    return False
 
 
 def _recovering(run: _Run) -> bool:
     """Whether the last error was within the last few tokens."""
-    return run.tokens - run.last_error <= 3
+    return run.tokens - run.last_error <= _CASCADE
 
 
 def _starts_line(run: _Run, token: Token) -> bool:
@@ -341,29 +455,30 @@ def _end_position(run: _Run) -> tuple[int, int]:
     return last.end_line or 1, last.end_column or 1
 
 
-def _token_error(run: _Run, exc: UnexpectedToken, ip: InteractiveParser) -> None:
+def _token_error(run: _Run, exc: UnexpectedToken, ip: InteractiveParser) -> set[str]:
+    """Report an unexpected token unless it is a cascade; return what the parser accepts."""
     run.lossy = True
-    closer = {"LBRACE": "RBRACE", "LPAR": "RPAR"}.get(exc.token.type if exc.token else "")
-    if closer:
-        run.unmatched[closer] += 1
     index = run.tokens
-    cascade = index - run.last_error <= 1
+    cascade = index - run.last_error <= _CASCADE
     run.last_error = index
     token = exc.token
-    if cascade or token is None or token.type == "$END":
-        return
-    span = _token_span(run, token)
     # LALR states are shared between contexts, so lark's expected set can be too wide; ask the
     # parser which tokens really advance it from here.
     try:
         expected = set(ip.accepts()) or set(exc.expected)
     except LarkError:  # pragma: no cover - defensive
         expected = set(exc.expected)
+    if cascade or token is None or token.type == "$END":
+        return expected
     prev = run.prev_token
+    shown = set(expected)
     if prev is not None and prev.type == "NAME" and prev.value not in ir.FUNCTIONS:
-        expected.discard("LPAR")  # a call of a name that is no function would be wrong too
-    message = f"unexpected {_describe(token)}; expected {_expected(expected)}"
-    run.error("E001", message, span, _hint(run, token, expected))
+        shown.discard("LPAR")  # a call of a name that is no function would be wrong too
+    if run.last_starts and shown - _OPERATORS - {"LPAR"}:
+        shown -= _OPERATORS  # a line rarely continues the formula of the line before
+    message = f"unexpected {_describe(token)}; expected {_expected(shown)}"
+    run.error("E001", message, _token_span(run, token), _hint(run, token, shown))
+    return expected
 
 
 def _char_error(run: _Run, exc: UnexpectedCharacters, ip: InteractiveParser) -> None:
@@ -428,7 +543,7 @@ def _feed_placeholder(run: _Run, state: Any, kind: str, value: str, exc: Unexpec
     token = Token(kind, value, exc.pos_in_stream, exc.line, exc.column, exc.line, exc.column)
     try:
         state.feed_token(token)
-        run.last_error = -2
+        run.last_error = _FRESH
     except UnexpectedToken:
         run.lossy = True
 

@@ -4,6 +4,7 @@ syntax errors with their codes, positions, readable expectations and hints."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
@@ -356,7 +357,7 @@ def test_comments_are_collected() -> None:
             "param = 1\nmodel m { size 1 context 1 }\nparam y = 2 3",
             [("E001", 1, 7), ("E001", 3, 13)],
         ),
-        ("param a = (\nparam b = 1", [("E001", 2, 7)]),
+        ("param a = (\nparam b = 1", [("E001", 2, 1)]),
     ],
 )
 def test_syntax_errors(text: str, expected: list[tuple[str, int, int]]) -> None:
@@ -407,7 +408,7 @@ def test_juxtaposed_number_and_name_is_a_bad_number_with_a_hint() -> None:
 
 def test_errors_after_a_cascade_are_still_reported() -> None:
     text = "param a = (\nparam b = 1\nmodel m { size 1 context 2 price in 1 }\nparam c = 2 +\n"
-    assert errors(text) == [("E001", 2, 7), ("E001", 3, 39), ("E003", 4, 14)]
+    assert errors(text) == [("E001", 2, 1), ("E001", 3, 39), ("E003", 4, 14)]
 
 
 def test_recovery_resumes_at_the_next_clause() -> None:
@@ -431,6 +432,53 @@ def test_closers_of_dropped_openers_are_dropped_too() -> None:
         ("E001", 1, 21),
         ("E001", 2, 13),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a keyword taken for a name because the formula before it is unfinished
+        (
+            "task t {\n  steps s = 2^d -\n  op a on m { reads 1 writes 1 success 1 }\n}",
+            [("E001", 3, 3)],
+        ),
+        # a missing '{' is put back, so the block's '}' still closes it
+        (
+            "task t {\n  op a on m\n    reads 1 writes 1 success 1\n  }\n  map a over d\n}",
+            [("E001", 3, 5)],
+        ),
+        # a missing name or '=' is put back
+        ("task t { baseline { a.x = 1 } }\nparam p = 1 1", [("E001", 1, 19), ("E001", 2, 13)]),
+        (
+            "task t { baseline b { a.x 1  a.vote = none } }\nparam p = 1 1",
+            [("E001", 1, 27), ("E001", 2, 13)],
+        ),
+        # a lost keyword: its block is skipped whole, 'model' inside it is not a declaration
+        (
+            "task t {\n  single { a.model = m }\n  map a over d\n}\nparam p = 1 1",
+            [("E001", 2, 3), ("E001", 5, 13)],
+        ),
+    ],
+)
+def test_repairs(text: str, expected: list[tuple[str, int, int]]) -> None:
+    assert errors(text) == expected
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)
+def test_deleting_any_token_gives_few_errors(path: Path) -> None:
+    """Remove each token of a sample in turn: the parser reports the mistake, rarely more."""
+    text = path.read_text(encoding="utf-8")
+    token = re.compile(r'"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|\w+(?:\.\w+)?|[^\s\w]')
+    counts = []
+    for m in token.finditer(text):
+        if m.group().startswith("#"):
+            continue
+        try:
+            parse(text[: m.start()] + text[m.end() :])
+        except SpecError as err:
+            counts.append(len(err.diagnostics))
+    assert counts and max(counts) <= 3
+    assert counts.count(1) >= 0.9 * len(counts)
 
 
 def test_a_cascade_is_reported_once() -> None:
