@@ -1,0 +1,75 @@
+"""The framework targets' programs run through their frameworks' real OpenAI clients against
+the simulated LLM (``aalp serve-sim``'s server, in-process on 127.0.0.1).
+
+Each program's ``main`` (``ChatOpenAI``; ``dspy.LM`` in DSPy's field format; the Agents SDK's
+``OpenAIChatCompletionsModel``) runs hanoi with 4 disks, counting and routing in its
+framework's venv. The result must be the oracle's right answer, the server must have answered
+exactly the calls the program reports, and that count must lie in the header's predicted
+interval.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from aalp.backends.base import write
+from aalp.backends.emit import emit
+from aalp.backends.view import float_env
+from aalp.loader import load
+from aalp.sim.core import SimCore
+from aalp.sim.oracles import family_of, oracle
+from aalp.sim.server import SimServer
+from conftest import TELEMETRY_OFF
+from targets_env import venv_python
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: sample -> (-D overrides, decisions: None = the optimizer's plan)
+PLANS = {
+    "hanoi": (
+        {"disks": "4"},
+        {"move.x": 1, "move.model": "gpt41mini", "move.vote": "ahead_by", "move.votes": 2},
+    ),
+    # chunks small enough that every count is right w.p. > 0.999, so the sum is exact
+    "counting": ({"n": "400"}, {"count.x": 100, "count.model": "gpt4omini", "count.vote": "none"}),
+    "routing": ({"queries": "12"}, None),
+}
+
+
+@pytest.mark.parametrize("sample", list(PLANS))
+@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents"])
+def test_program_against_simulated_llm(target: str, sample: str, tmp_path: Path) -> None:
+    python = venv_python(target)
+    overrides, decisions = PLANS[sample]
+    checked = load(ROOT / "samples" / f"{sample}.aalp", overrides)
+    compiled = emit(checked, target, decisions=decisions)
+    (program,) = write(compiled.files, str(tmp_path))
+    task = compiled.resolved.task
+    env = float_env(checked.env)
+    family = oracle(family_of(task))
+    data = family.make_input(task, env, 7)
+    (tmp_path / "input.json").write_text(json.dumps(data))
+    core = SimCore(checked, seed=7)
+    with SimServer(core) as server:
+        run = subprocess.run(
+            [python, program, "--input", str(tmp_path / "input.json"), "--base-url", server.url],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **TELEMETRY_OFF},
+            timeout=600,
+            check=False,
+        )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    result = out["result"]
+    if sample == "hanoi":
+        result = result["state"]
+    assert result == family.expected(task, env, data)
+    served = core.stats()["by_op"]
+    assert out["calls"] == served  # every call the server answered is one the program counted
+    low, high = compiled.view["prediction"]["calls_interval"]
+    assert low <= sum(served.values()) <= high
