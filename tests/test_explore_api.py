@@ -74,6 +74,7 @@ def test_hanoi_controls_describe_every_size_probability_target_and_decision():
     assert (params["disks"]["scale"], params["disks"]["integer"]) == ("linear", True)
     assert params["disks"]["min"] == 1 and params["disks"]["value"] == 20
     assert {params["p"]["kind"], params["p_big"]["kind"]} == {"probability"}
+    assert params["p"]["scale"] == "nines" and params["p"]["min"] == 0.5
     # the target is the parameter 'target': one slider for it, bound to that parameter
     assert controls["target"] == {"metric": "success", "value": 0.95, "param": "target"}
     assert "target" not in params

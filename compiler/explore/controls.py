@@ -158,7 +158,8 @@ def _spec_formulas(spec: Spec) -> Iterator[Expr]:
 def param_controls(spec: Spec, env: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One slider per parameter.
 
-    A parameter in (0, 1) is a probability (linear slider); one used in an exponent (``2^disks``)
+    A parameter in (0, 1) is a probability (a slider on the scale of nines, see
+    :func:`_probability_scale`); one used in an exponent (``2^disks``)
     gets a linear integer slider up to 64; any other size gets a log slider spanning six decades
     around its value, since sizes that matter span decades.
     """
@@ -176,8 +177,7 @@ def param_controls(spec: Spec, env: Mapping[str, Any]) -> list[dict[str, Any]]:
         if not math.isfinite(value):
             control |= {"kind": "fixed", "scale": "none", "min": value, "max": value}
         elif 0 < value < 1:
-            control |= {"kind": "probability", "scale": "linear", "min": 0.5, "max": 0.99999}
-            control["min"] = min(control["min"], value)
+            control |= {"kind": "probability", **_probability_scale(value)}
         elif param.name in in_exponent:
             high = max(64.0, value)
             control |= {"kind": "size", "scale": "linear", "min": 1.0, "max": high}
@@ -189,6 +189,14 @@ def param_controls(spec: Spec, env: Mapping[str, Any]) -> list[dict[str, Any]]:
             control |= {"kind": "fixed", "scale": "none", "min": value, "max": value}
         controls.append(control)
     return controls
+
+
+def _probability_scale(value: float) -> dict[str, Any]:
+    """A probability slider: on the scale of nines (``-log10(1 - p)``) from 0.5 to 0.99999, so
+    0.998 and 0.9995 are far apart; linear from 0 to 1 for a value below one half."""
+    if value < 0.5:
+        return {"scale": "linear", "min": 0.0, "max": 1.0}
+    return {"scale": "nines", "min": 0.5, "max": max(0.99999, value)}
 
 
 def _probability_literals(expr: Expr) -> Iterator[Num]:
@@ -230,16 +238,14 @@ def probability_controls(task: Task) -> list[dict[str, Any]]:
                 for literal in _probability_literals(formula):
                     value = float(literal.value)
                     name = label if part == "p" else f"{label} weight"
-                    low = min(0.5, value) if part == "p" else 0.0
+                    scale = _probability_scale(value if part == "p" else 0.0)
                     controls.append(
                         {
                             "id": f"{op.name}:{index}",
                             "op": op.name,
-                            "label": f"{name}: {literal.text or value:}",
+                            "label": f"{name}: {literal.text or value}",
                             "value": value,
-                            "min": low,
-                            "max": 0.99999 if part == "p" else 1.0,
-                            "scale": "linear",
+                            **scale,
                         }
                     )
                     index += 1

@@ -162,6 +162,15 @@ const STEPS = 1000;
 
 function sliderScale(control) {
   const { min, max, scale, integer } = control;
+  if (scale === "nines") {
+    // probabilities near 1: position by -log10(1 - p), so 0.998 and 0.9995 are far apart
+    const lo = -Math.log10(1 - min);
+    const hi = -Math.log10(1 - max);
+    return {
+      toPos: (v) => Math.round(((-Math.log10(1 - v) - lo) / (hi - lo)) * STEPS),
+      fromPos: (p) => Number((1 - 10 ** -(lo + (p / STEPS) * (hi - lo))).toPrecision(6)),
+    };
+  }
   if (scale === "log") {
     const ratio = Math.log(max / min);
     return {
@@ -267,7 +276,7 @@ function renderControls(controls) {
   for (const c of controls.params) {
     if (c.scale === "none") continue;
     const value = s.params[c.name] !== undefined ? Number(s.params[c.name]) : c.value;
-    const hint = c.scale === "log" ? "log scale" : c.kind === "probability" ? "probability" : "";
+    const hint = c.scale === "log" ? "log scale" : c.scale === "nines" ? "probability, scale of nines" : "";
     paramBox.append(
       makeSlider(`param-${c.name}`, c.name, c, value, (v) => {
         s.params[c.name] = String(v);
