@@ -28,7 +28,7 @@ from targets_env import venv_python
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: sample -> (-D overrides, decisions: None = the optimizer's plan)
+#: sample -> (-D overrides, the plan's decisions: reliable plans, so the answer must be right)
 PLANS = {
     "hanoi": (
         {"disks": "4"},
@@ -36,7 +36,17 @@ PLANS = {
     ),
     # chunks small enough that every count is right w.p. > 0.999, so the sum is exact
     "counting": ({"n": "400"}, {"count.x": 100, "count.model": "gpt4omini", "count.vote": "none"}),
-    "routing": ({"queries": "12"}, None),
+    # the classifier routes every query; votes on the routed solver make every answer right
+    "routing": (
+        {"queries": "12"},
+        {
+            "classify.model": "delegator",
+            "classify.vote": "none",
+            "solve.model": "specialist",
+            "solve.vote": "ahead_by",
+            "solve.votes": 2,
+        },
+    ),
 }
 
 
