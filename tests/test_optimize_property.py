@@ -13,7 +13,7 @@ import math
 from fractions import Fraction
 
 from aalp.check import check
-from aalp.exhaustive import search
+from aalp.exhaustive import TooLarge, search
 from aalp.ir import (
     BinOp,
     Capability,
@@ -38,7 +38,7 @@ from aalp.ir import (
     VoteBooster,
 )
 from aalp.optimize import optimize
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 
@@ -52,12 +52,12 @@ def lin(a, b):
 
 
 @st.composite
-def specs(draw):
+def specs(draw, n_max: int = 7, boosters_max: int = 2):
     n_models = draw(st.integers(1, 2))
     kind = draw(
         st.sampled_from(["map", "chain", "map_reduce", "two_stage", "routed", "verified", "pair"])
     )
-    n = draw(st.integers(1, 7))
+    n = draw(st.integers(1, n_max))
     extra = {
         "map_reduce": ["merge"],
         "two_stage": ["fix"],
@@ -133,7 +133,9 @@ def specs(draw):
     if kind == "verified":
         boosters.append(RetryBooster("verify", num(draw(st.integers(1, 3))), ("work",)))
     for b in draw(
-        st.lists(st.sampled_from(["ahead", "majority", "retry"]), max_size=2, unique=True)
+        st.lists(
+            st.sampled_from(["ahead", "majority", "retry"]), max_size=boosters_max, unique=True
+        )
     ):
         if b == "ahead":
             boosters.append(VoteBooster("ahead_by", num(draw(st.integers(1, 3)))))
@@ -187,6 +189,35 @@ def test_optimizer_matches_exhaustive(spec):
     if brute.feasible:
         metric = result.objective[1]
         got = result.plan.value(metric)
+        assert math.isclose(got, brute.value, rel_tol=1e-9, abs_tol=1e-12), (
+            result.plan.decisions,
+            brute.decisions,
+        )
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
+@given(specs(n_max=400, boosters_max=1))
+def test_optimizer_matches_exhaustive_on_wide_ranges(spec):
+    # Granularities up to 400: beyond the dense start of the candidate set, so chunk-count
+    # snapping, the geometric ladder and the refinement are what find the optimum.
+    checked = check(spec)
+    try:
+        brute = search(checked, limit=20_000)
+    except TooLarge:
+        assume(False)  # a fan-in and a granularity both in the hundreds: too many to enumerate
+    result = optimize(checked, frontier=False, baselines=False)
+    assert result.feasible == brute.feasible
+    if brute.feasible:
+        got = result.plan.value(result.objective[1])
         assert math.isclose(got, brute.value, rel_tol=1e-9, abs_tol=1e-12), (
             result.plan.decisions,
             brute.decisions,
