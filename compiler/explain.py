@@ -183,7 +183,6 @@ def _claimed(checked: Any, task: str, decisions: Any, metric: str, var: str) -> 
     if decisions is None:
         return None
     try:
-
         from . import symbolic
 
         expr = symbolic.closed_form(checked, task, decisions, metric, asymptotic=True)
