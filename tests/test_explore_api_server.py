@@ -254,3 +254,18 @@ def test_a_newer_sweep_stops_the_older_one_and_stop_ends_any():
     latest.stop()
     again.join(timeout=60)
     assert answers["stopped"] is None and not latest._running.is_alive()
+
+
+def test_a_bug_in_aalp_is_one_line_on_the_page_not_a_500(server: Server, monkeypatch):
+    from aalp.explore import api
+
+    def broken(*args: object) -> dict:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(api, "optimize_spec", broken)
+    status, kind, body = request(server, "/api/optimize", {"text": "x"})
+    assert status == 200 and kind == "application/json"
+    result = json.loads(body)
+    assert not result["ok"] and result["diagnostics"][0]["code"] == "X003"
+    assert "a bug" in result["diagnostics"][0]["message"]
+    assert "Traceback" not in body.decode()

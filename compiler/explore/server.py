@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,10 +76,14 @@ def create_app(document: Document) -> Any:
             try:
                 data, settings, text = await body(request)
                 # The optimizer is CPU-bound: run it off the event loop so the server stays
-                # responsive; one request at a time, since results are computed, not cached.
+                # responsive.
                 result = await asyncio.to_thread(compute, data, settings, text)
             except _BadRequest as err:
                 return error(err.status, err.message)
+            except Exception as err:  # a bug in aalp, not bad input: one line on the page
+                logging.getLogger("aalp.explore").exception("internal error")
+                message = f"internal error (a bug in aalp; please report it): {err}"
+                return JSONResponse({"ok": False, "diagnostics": [api.problem(message, "X003")]})
             if isinstance(result, Response):
                 return result
             return JSONResponse(result)
@@ -188,7 +193,15 @@ class Latest:
             if self._running is not None and self._running.is_alive():
                 self._running.terminate()
             self._running = process
-            process.start()
+            try:
+                process.start()
+            except (OSError, RuntimeError):
+                # no child process here (a main module that cannot be re-imported, no
+                # resources): compute in this thread instead, as a plain call would
+                self._running = None
+                sender.close()
+                receiver.close()
+                return api.sweep_spec(text, file, settings)
         sender.close()
         try:
             return receiver.recv()

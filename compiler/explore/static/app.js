@@ -132,6 +132,12 @@ function renderDiagnostics(result) {
   }
 }
 
+// While the text has errors the last good results stay, dimmed, so the page does not jump.
+function markStale(stale) {
+  for (const id of ["plan-summary", "tree", "frontier-table"]) $(id).classList.toggle("stale", stale);
+  document.querySelector(".charts").classList.toggle("stale", stale);
+}
+
 async function check() {
   const seq = ++state.seq.check;
   let result;
@@ -144,8 +150,9 @@ async function check() {
   }
   if (seq !== state.seq.check) return; // a newer edit is on its way
   renderDiagnostics(result);
+  markStale(!result.ok);
   if (!result.ok) {
-    setStatus("The spec has errors: fix them to see the plan.", true);
+    setStatus("The spec has errors: fix them to see the plan (the last good plan is dimmed).", true);
     return;
   }
   renderTasks(result.tasks, result.task);
