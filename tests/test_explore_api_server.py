@@ -205,6 +205,16 @@ def test_the_command_prints_its_url_and_serves_until_stopped(spec_copy: Path):
         proc.wait(timeout=30)
 
 
+def test_the_page_starts_from_the_command_lines_overrides(spec_copy: Path):
+    document = Document(str(spec_copy), None, spec_copy.read_text(encoding="utf-8"), {"disks": "8"})
+    with Server(document) as running:
+        status, _, body = request(running, "/api/spec")
+        assert status == 200 and json.loads(body)["params"] == {"disks": "8"}
+        assert not json.loads(body)["can_save"]
+        status, _, body = request(running, "/api/save", {"text": "x"})
+        assert status == 409 and "download" in json.loads(body)["error"]
+
+
 def test_the_command_refuses_a_missing_file(tmp_path: Path):
     missing = tmp_path / "nope.aalp"
     done = subprocess.run(

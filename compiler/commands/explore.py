@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from .common import define_option
+
 
 @click.command("explore")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -18,11 +20,13 @@ import click
     help="Port on 127.0.0.1 (0 picks a free one).",
 )
 @click.option("--no-browser", is_flag=True, help="Do not open a browser; just print the URL.")
-def command(file: Path, port: int, no_browser: bool) -> None:
+@define_option
+def command(file: Path, port: int, no_browser: bool, defines: dict[str, str]) -> None:
     """Explore FILE's optimal plans interactively: edit the spec, move sliders for sizes and
     probabilities, see the plan tree, the Pareto frontier and cost growth change live.
 
-    The server listens on 127.0.0.1 only; stop it with Ctrl-C.
+    -D NAME=VALUE sets where the parameter sliders start. The server listens on 127.0.0.1
+    only; stop it with Ctrl-C.
     """
     try:
         import starlette  # noqa: F401
@@ -37,7 +41,7 @@ def command(file: Path, port: int, no_browser: bool) -> None:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise click.UsageError(f"cannot read {file}: {err}") from None
-    server = Server(Document(str(file), file, text), port=port)
+    server = Server(Document(str(file), file, text, dict(defines)), port=port)
     try:
         server.start()
     except OSError as err:

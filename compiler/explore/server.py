@@ -11,8 +11,8 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,13 @@ MAX_BODY = 1 << 20  # a spec is a few kilobytes; refuse anything absurd
 
 @dataclass(frozen=True)
 class Document:
-    """The spec the explorer was opened on: its display name and where "save" writes it."""
+    """The spec the explorer was opened on: its display name, where "save" writes it, its
+    text, and the ``-D`` overrides the page starts with."""
 
     name: str
     path: Path | None
     text: str
+    params: Mapping[str, str] = field(default_factory=dict)
 
 
 def create_app(document: Document) -> Any:
@@ -134,7 +136,12 @@ def create_app(document: Document) -> Any:
 
     async def spec(request: Request) -> Response:
         return JSONResponse(
-            {"name": document.name, "text": document.text, "can_save": document.path is not None}
+            {
+                "name": document.name,
+                "text": document.text,
+                "can_save": document.path is not None,
+                "params": dict(document.params),
+            }
         )
 
     async def targets(request: Request) -> Response:

@@ -282,7 +282,9 @@ function renderControls(controls) {
   paramBox.replaceChildren();
   for (const c of controls.params) {
     if (c.scale === "none") continue;
-    const value = s.params[c.name] !== undefined ? Number(s.params[c.name]) : c.value;
+    // an override written as a formula (-D n=1M) starts the slider at the spec's value
+    const given = Number(s.params[c.name]);
+    const value = s.params[c.name] !== undefined && Number.isFinite(given) ? given : c.value;
     const hint = c.scale === "log" ? "log scale" : c.scale === "nines" ? "probability, scale of nines" : "";
     paramBox.append(
       makeSlider(`param-${c.name}`, c.name, c, value, (v) => {
@@ -759,6 +761,7 @@ async function start() {
   ]);
   state.name = spec.name;
   state.canSave = spec.can_save;
+  state.settings.params = { ...spec.params }; // -D NAME=VALUE on the command line
   $("doc-name").textContent = spec.name;
   document.title = `aalp explore — ${spec.name}`;
   $("spec").value = spec.text;
