@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from .diagnostics import SpecError
 from .growth import Growth, ladder, resized, size_variable, theta
 from .optimize import BaselineResult, FrontierPoint, OptimizeResult, Plan, optimize
 from .optimize_pareto import METRIC_KEYS
@@ -152,7 +153,10 @@ def growth_series(
         sized = resized(checked, var, n, task)
         if sized is None:
             continue
-        r = optimize(sized, result.task, objective, extra_pins, frontier=False)
+        try:
+            r = optimize(sized, result.task, objective, extra_pins, frontier=False)
+        except SpecError:  # e.g. a pinned x larger than this size's data: skip the size
+            continue
         if r.feasible and r.plan is not None:
             plan_pts.append((n, r.plan.value(metric)))
         for b in r.baselines:
@@ -351,8 +355,10 @@ def _booster(call: Mapping[str, Any]) -> str:
     return "no booster"
 
 
-def render_text(rep: Mapping[str, Any], width: int | None = None) -> str:
-    """The report as text: a tree of the plan, then totals, baselines and the frontier."""
+def render_text(rep: Mapping[str, Any], width: int | None = None, color: bool = False) -> str:
+    """The report as text: a tree of the plan, then totals, baselines and the frontier.
+
+    Plain text by default (what a pipe or a file gets); ``color`` adds terminal styles."""
     import io
 
     from rich import box
@@ -362,7 +368,13 @@ def render_text(rep: Mapping[str, Any], width: int | None = None) -> str:
 
     buf = io.StringIO()
     console = Console(
-        file=buf, width=width or 80, color_system=None, highlight=False, emoji=False, markup=False
+        file=buf,
+        width=width or 80,
+        color_system="standard" if color else None,
+        force_terminal=color,
+        highlight=False,
+        emoji=False,
+        markup=False,
     )
     obj = rep["objective"]
     head = f"task {rep['task']}: {obj['sense']} {obj['metric']}"
@@ -373,7 +385,9 @@ def render_text(rep: Mapping[str, Any], width: int | None = None) -> str:
         if rep["metrics"] is None:
             return buf.getvalue()
         console.print("most reliable plan:")
-    tree = Tree(f"{head} = {fmt(obj['value'])}")
+    from rich.text import Text
+
+    tree = Tree(Text(f"{head} = {fmt(obj['value'])}", style="bold" if color else ""))
     for st in rep["stages"]:
         label = f"{st['kind']} {', '.join(st['ops'])}"
         if st["over"]:

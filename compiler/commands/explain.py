@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -70,7 +72,9 @@ def command(
     if fmt_ == "json":
         click.echo(to_json(rep), nl=False)
     else:
-        width = None if sys.stdout.isatty() else 80
-        click.echo(render_text(rep, width), nl=False)
+        tty = sys.stdout.isatty()
+        color = tty and not os.environ.get("NO_COLOR")
+        width = shutil.get_terminal_size((80, 24)).columns if tty else 80
+        click.echo(render_text(rep, width, color), nl=False)
     if not result.feasible:
         raise click.exceptions.Exit(EXIT_SPEC)
