@@ -450,7 +450,13 @@ def closed_form(
 def _strip(expr):
     import sympy
 
-    return expr.replace(sympy.ceiling, lambda a: a).replace(sympy.floor, lambda a: a)
+    def no_zero_floor(*args):
+        # Max(0, n − x): the size outgrows any fixed x, so asymptotically it is n − x
+        rest = [a for a in args if a != 0]
+        return rest[0] if len(rest) == 1 else sympy.Max(*args)
+
+    out = expr.replace(sympy.ceiling, lambda a: a).replace(sympy.floor, lambda a: a)
+    return out.replace(sympy.Max, no_zero_floor)
 
 
 def _split_logs(expr):
@@ -566,6 +572,12 @@ def value_at(expr, values: Mapping[str, Any]) -> float:
     import sympy
 
     e = sympy.sympify(expr)
+    # p^s with a rational p and s = 2^20 − 1 would be computed exactly (millions of digits):
+    # powers of rational constants are taken in 50-digit floating point instead
+    e = e.replace(
+        lambda n: n.is_Pow and n.base.is_Rational and not n.base.is_Integer,
+        lambda n: sympy.Float(n.base, 50) ** n.exp,
+    )
     subs = {s: _rational(values[s.name]) for s in e.free_symbols if s.name in values}
     return _numeric(e.subs(subs))
 
@@ -619,3 +631,17 @@ def numeric_growth(expr, symbol, exponents: Sequence[int] = tuple(range(12, 61, 
     lg = round(lg)
     key = {symbol: (0.0, sympy.nsimplify(d), sympy.Integer(lg))}
     return "Θ(" + _format(key, [symbol]) + ")"
+
+
+def with_pins(decisions: Mapping[str, Any], pins: Iterable[Any]) -> dict[str, Any]:
+    """``decisions`` with ``ir.Pin`` values on top, kept as formulas so that a pin like
+    ``move.x = s`` stays the symbol ``s`` in a closed form (a baseline's growth)."""
+    out = dict(decisions)
+    for pin in pins:
+        value = pin.value
+        if isinstance(value, Name) and (
+            pin.field in ("model", "vote", "history") or value.id in ("inf", "unbounded")
+        ):
+            value = "inf" if value.id == "unbounded" else value.id
+        out[f"{pin.op}.{pin.field}"] = value
+    return out
