@@ -43,14 +43,14 @@ FRONTIER_POINTS = 24
 
 @dataclass(frozen=True)
 class Requirement:
+    """``require metric cmp bound`` with the bound evaluated."""
+
     metric: str
     cmp: str
     bound: float
 
-    def holds(self, value: float, slack: float = 0.0) -> bool:
-        if self.cmp == ">=":
-            return value >= self.bound * (1 - slack)
-        return value <= self.bound * (1 + slack) + slack * 0
+    def holds(self, value: float) -> bool:
+        return value >= self.bound if self.cmp == ">=" else value <= self.bound
 
     def __str__(self) -> str:
         return f"{self.metric} {self.cmp} {self.bound:g}"
