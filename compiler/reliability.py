@@ -98,22 +98,6 @@ def ahead_by_samples(a: float, b: float, k: int, v: float = 1.0) -> float | None
     return votes / ((a + b) * v)
 
 
-def _step_distribution(n: int, up: float, down: float) -> list[float]:
-    """Distribution of (ups − downs) after n independent steps (+1 w.p. up, −1 w.p. down, 0
-    otherwise), indexed by offset ``d + n`` (polynomial power of ``down/z + stay + up·z``)."""
-    stay = 1.0 - up - down
-    dist = [1.0]
-    for _ in range(n):
-        new = [0.0] * (len(dist) + 2)
-        for i, pr in enumerate(dist):
-            if pr:
-                new[i] += pr * down
-                new[i + 1] += pr * stay
-                new[i + 2] += pr * up
-        dist = new
-    return dist
-
-
 @lru_cache(maxsize=4096)
 def ahead_by_rounds(a: float, b: float, k: int, v: float = 1.0) -> float | None:
     """Expected rounds of batched ahead-by-k voting.
@@ -128,18 +112,22 @@ def ahead_by_rounds(a: float, b: float, k: int, v: float = 1.0) -> float | None:
         return None
     import numpy as np
 
-    up, down = a * v, b * v
-    size = 2 * k - 1  # states L = -(k-1) .. k-1
+    step = np.array([b * v, 1.0 - (a + b) * v, a * v])  # −1, 0, +1
+    # dists[n][d + n]: P(ups − downs = d) after n samples, for n = 0..k
+    dists = [np.ones(1)]
+    for _ in range(k):
+        dists.append(np.convolve(dists[-1], step))
+    size = 2 * k - 1  # states L = −(k−1) .. k−1, index L + k − 1
     matrix = np.eye(size)
-    dists: dict[int, list[float]] = {}
     for i in range(size):
         lead = i - (k - 1)
         n = k - abs(lead)
-        dist = dists.setdefault(n, _step_distribution(n, up, down))
-        for offset, pr in enumerate(dist):
-            target = lead + offset - n
-            if -k < target < k:
-                matrix[i, target + k - 1] -= pr
+        dist = dists[n]
+        # targets lead − n .. lead + n; keep those strictly inside (−k, k)
+        lo, hi = lead - n, lead + n
+        first, last = max(lo, -(k - 1)), min(hi, k - 1)
+        if first <= last:
+            matrix[i, first + k - 1 : last + k] -= dist[first - lo : last - lo + 1]
     rounds = np.linalg.solve(matrix, np.ones(size))
     return float(rounds[k - 1])
 
