@@ -385,12 +385,13 @@ def _op_rows(
                 None,
                 None,
                 d.x,
-                math.nan,
-                math.nan,
+                # every verifier call is alike: its reads and writes from the totals
+                vm.tokens / vm.calls - vm.forward_passes / vm.calls if vm.calls else 0.0,
+                vm.forward_passes / vm.calls if vm.calls else 0.0,
                 0.0,
                 count,
                 vm.calls,
-                math.nan,
+                1.0,  # its accuracy is folded into the success of the op it checks
                 vm.scale(count, 1.0),
                 level,
             )

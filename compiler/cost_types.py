@@ -85,7 +85,7 @@ class OpEval:
     history_reads: float  # mean extra tokens read from the conversation (history full)
     decisions: int
     samples: float
-    success: float  # per decision (verifier/classifier: folded into the op they serve)
+    success: float  # per decision (a verifier's 1: its accuracy is folded into the op's)
     metrics: Metrics
     level: int | None = None  # reduce: tree level (1 = the leaves' parents)
     cost_share: float = 0.0
