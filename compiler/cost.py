@@ -714,12 +714,12 @@ def evaluate(checked: Any, task: Task | str | None, decisions: Mapping[str, Any]
     for st in stages:
         metrics = metrics + st.metrics
         log_success += st.log_success
-    total_cost = metrics.cost
+    total_cost = metrics.cost if math.isfinite(metrics.cost) else 0.0
     stages = [
         replace(
             st,
             op_evals=tuple(
-                replace(r, cost_share=(r.metrics.cost / total_cost if total_cost else 0.0))
+                replace(r, cost_share=(r.metrics.cost / total_cost if total_cost > 0 else 0.0))
                 for r in st.op_evals
             ),
         )
