@@ -252,7 +252,11 @@ def _closed_form(checked: Any, result: OptimizeResult) -> str | None:
         expr = symbolic.closed_form(checked, result.task, result.plan.decisions, metric)
     except Exception:  # a plan the symbolic module cannot express: leave it out
         return None
-    return None if expr is None else str(expr)
+    if expr is None:
+        return None
+    text = str(expr)
+    # Exact rationals of prices can run to hundreds of digits: show 6 significant ones then.
+    return text if len(text) <= 100 else str(expr.evalf(6))
 
 
 def report(
