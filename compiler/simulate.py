@@ -360,6 +360,13 @@ def play(draw: OpDraw, n: int, rng) -> dict[str, Any]:
         case "retry":
             limit = math.inf if ch.retries == "inf" else int(ch.retries or 1)
             exact_check = ch.check in (None, "exact")
+            accept_p = (
+                a
+                if exact_check
+                else a * draw.verifier_success + (1 - a) * (1 - draw.verifier_success)
+            )
+            if limit == math.inf and (accept_p <= 0).any():
+                raise SimulationError("unbounded retries that can never end (success 0)")
             ok = np.zeros(n, dtype=bool)
             done = np.zeros(n, dtype=bool)
             tries = np.zeros(n, dtype=np.int64)
@@ -377,8 +384,6 @@ def play(draw: OpDraw, n: int, rng) -> dict[str, Any]:
                 newly = live & accept
                 ok |= newly & right
                 done |= newly
-                if t > 10**7:
-                    raise SimulationError("retries do not end (success 0 with unbounded retries)")
             samples = _geometric_total(rng, tries, v)
             vsamples = zeros if exact_check else _geometric_total(rng, tries, draw.verifier_keep)
             return dict(ok=ok, samples=samples, rounds=samples, vsamples=vsamples, vrounds=vsamples)

@@ -82,6 +82,40 @@ def test_simulation_agrees_with_the_cost_model(name):
     agree(simulate(c, None, decisions, runs=3000, seed=17), ev)
 
 
+def random_plans(count: int, seed: int):
+    """Small random plans over the fixtures: random probabilities, red flags and boosters."""
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(count):
+        kind = rng.choice(["chain", "verified", "tree"])
+        if kind == "chain":
+            p = rng.uniform(0.6, 0.999)
+            keep = rng.choice([None, "0.8", "0.95"])
+            c = hanoi(rng.randint(2, 6), p=f"{p:.4f}^x", keep=keep)
+            vote = rng.choice(["none", "ahead_by"])
+            d = {"move.x": rng.randint(1, 3), "move.vote": vote}
+            if vote == "ahead_by":  # one step per call, so the right answer is the likeliest
+                d.update({"move.x": 1, "move.votes": rng.randint(1, 5)})
+        elif kind == "verified":
+            w = rng.uniform(0.1, 0.9)
+            mix = [(f"{w:.3f}", f"{rng.uniform(0.2, 0.95):.3f}"), (f"{1 - w:.3f}", "0.5")]
+            c = verified(rng.choice(["exact", "judge"]), mix)
+            d = {"gen.retries": rng.choice([1, 2, 5, "inf"])}
+        else:
+            c = sorting(rng.randint(10, 200), rng.randint(2, 5))
+            d = {"sort.x": rng.randint(1, 20), "sort.vote": "majority", "sort.votes": 3}
+            d["merge.retries"] = rng.randint(1, 4)
+        yield c, d
+
+
+def test_random_plans_agree():
+    for i, (c, d) in enumerate(random_plans(24, seed=99)):
+        ev = evaluate(c, None, d)
+        assert ev.feasible, ev.problems
+        agree(simulate(c, None, d, runs=1500, seed=i), ev)
+
+
 def test_same_seed_same_result_and_different_seed_differs():
     make, d = PLANS["hanoi voted, red flags"]
     a = simulate(make(), None, d, runs=200, seed=3)
