@@ -8,9 +8,16 @@ newlines and unicode cannot change the code around them.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 Literal = None | bool | int | float | str | Sequence["Literal"] | Mapping[str, "Literal"]
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in an editor (and in ruff's line-length rule): wide and
+    full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _scalar(value: object) -> str | None:
@@ -36,13 +43,13 @@ def _string_pieces(text: str, budget: int) -> list[str]:
     start = 0
     while start < len(text):
         end = start
-        width = 2
+        used = 2  # the quotes
         last_break = -1
         while end < len(text):
-            w = len(repr(text[end])) - 2
-            if width + w > budget and end > start:
+            w = 2 if text[end] in "'\"" else display_width(repr(text[end])) - 2
+            if used + w > budget and end > start:
                 break
-            width += w
+            used += w
             end += 1
             if text[end - 1] in "\n ":
                 last_break = end
@@ -67,14 +74,14 @@ def py_literal(value: object, indent: int = 0, width: int = 99, start: int | Non
     """
     column = indent if start is None else start
     one_line = _flat(value)
-    if one_line is not None and column + len(one_line) + 1 <= width:
+    if one_line is not None and column + display_width(one_line) + 1 <= width:
         return one_line
     pad = " " * (indent + 4)
     close = " " * indent
     match value:
         case str():
             pieces = _string_pieces(value, max(16, width - indent - 4))
-            if len(pieces) == 1:
+            if len(pieces) == 1 and column + display_width(repr(value)) + 1 <= width:
                 return repr(value)
             body = "\n".join(pad + repr(p) for p in pieces)
             return "(\n" + body + "\n" + close + ")"
@@ -82,7 +89,8 @@ def py_literal(value: object, indent: int = 0, width: int = 99, start: int | Non
             lines = []
             for key, item in value.items():
                 key_src = repr(str(key))
-                item_src = py_literal(item, indent + 4, width, indent + 4 + len(key_src) + 2)
+                start_col = indent + 4 + display_width(key_src) + 2
+                item_src = py_literal(item, indent + 4, width, start_col)
                 lines.append(f"{pad}{key_src}: {item_src},")
             return "{\n" + "\n".join(lines) + "\n" + close + "}"
         case list() | tuple():

@@ -126,7 +126,7 @@ NASTY = st.lists(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(prompt=NASTY)
 def test_prompt_text_is_sent_verbatim_and_never_changes_the_code(

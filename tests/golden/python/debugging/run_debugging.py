@@ -68,8 +68,8 @@ OPS: dict[str, dict[str, Any]] = {
         'system': (
             'The user message holds functions with their specifications. Find one function whose\n'
             'code does not meet its specification. Answer with a JSON object and nothing else:\n'
-            '{"function": "<name>", "bug": "<one sentence>"}, or {"function": null} if all are '
-            'right.'
+            '{"function": "<name>", "bug": "<one sentence>"}, or {"function": null} if '
+            'all are right.'
         ),
         'answer': 'json',
         'max_writes': None,
@@ -84,8 +84,8 @@ OPS: dict[str, dict[str, Any]] = {
         'model': 'developer',
         'system': (
             'The user message holds a bug report and functions with their specifications. Fix '
-            'the\nbug. Answer with a JSON object and nothing else: {"code": "<all the functions '
-            'you were\ngiven, rewritten>"}'
+            'the\nbug. Answer with a JSON object and nothing else: {"code": "<all the '
+            'functions you were\ngiven, rewritten>"}'
         ),
         'answer': 'json',
         'max_writes': None,
@@ -544,6 +544,8 @@ async def run_map(run: Runner, index: int, ops: list[str], units: Any, x: int,
             request = {**request, name: answer}
         return answer
 
+    if not isinstance(units, list | str):
+        raise PlanFailure(f"stage {index + 1} has no list to map over: give its data in --input")
     chunks = windows(units, x, stride)
     return list(await asyncio.gather(*(one(c, chunk) for c, chunk in enumerate(chunks))))
 

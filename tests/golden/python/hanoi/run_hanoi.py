@@ -73,7 +73,8 @@ OPS: dict[str, dict[str, Any]] = {
             'current position as JSON: {"pegs": [[...], [...], [...]], "step": s},\neach peg '
             'listed bottom to top. Make the next move (or the next few moves, if the message '
             'asks\nfor several) and answer with the position after them, in exactly the same JSON '
-            'shape and with\nnothing else, for example:\n{"pegs": [[3, 2], [], [1]], "step": 1}\n'
+            'shape and with\nnothing else, for example:\n{"pegs": [[3, 2], [], [1]], "step": '
+            '1}\n'
         ),
         'answer': 'json',
         'max_writes': 750,
@@ -532,6 +533,8 @@ async def run_map(run: Runner, index: int, ops: list[str], units: Any, x: int,
             request = {**request, name: answer}
         return answer
 
+    if not isinstance(units, list | str):
+        raise PlanFailure(f"stage {index + 1} has no list to map over: give its data in --input")
     chunks = windows(units, x, stride)
     return list(await asyncio.gather(*(one(c, chunk) for c, chunk in enumerate(chunks))))
 

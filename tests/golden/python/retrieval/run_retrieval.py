@@ -523,6 +523,8 @@ async def run_map(run: Runner, index: int, ops: list[str], units: Any, x: int,
             request = {**request, name: answer}
         return answer
 
+    if not isinstance(units, list | str):
+        raise PlanFailure(f"stage {index + 1} has no list to map over: give its data in --input")
     chunks = windows(units, x, stride)
     return list(await asyncio.gather(*(one(c, chunk) for c, chunk in enumerate(chunks))))
 

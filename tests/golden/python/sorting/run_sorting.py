@@ -541,6 +541,8 @@ async def run_map(run: Runner, index: int, ops: list[str], units: Any, x: int,
             request = {**request, name: answer}
         return answer
 
+    if not isinstance(units, list | str):
+        raise PlanFailure(f"stage {index + 1} has no list to map over: give its data in --input")
     chunks = windows(units, x, stride)
     return list(await asyncio.gather(*(one(c, chunk) for c, chunk in enumerate(chunks))))
 
@@ -638,7 +640,7 @@ async def execute(run: Runner, data: dict[str, Any]) -> Any:
     )
     # reduce merge with fan-in 2: 4 inputs, 2 levels, 3 nodes
     value = await run_reduce(
-        run, 1, 'merge', list(value), 2,
+        run, 1, 'merge', list(value or []), 2,
         [{'x': 500, 'max_writes': None}, {'x': 1000, 'max_writes': None}]
     )
     return value
