@@ -30,7 +30,7 @@ CLASSES: tuple[tuple[str, Callable[[float], float]], ...] = (
     ("n^2 log n", lambda n: n * n * math.log(n)),
     ("n^3", lambda n: n**3),
 )
-LADDER = 7
+LADDER = 6
 TOLERANCE = 0.08  # |slope of log(value/class)| below which a class is confirmed
 
 
@@ -73,9 +73,9 @@ def size_variable(task: Any) -> str | None:
 
 
 def ladder(n0: float) -> list[int]:
-    """``LADDER`` sizes spread geometrically from about ``n0^(1/2)`` to ``n0·2^16`` (at least
+    """``LADDER`` sizes spread geometrically from about ``n0^(1/2)`` to ``n0·2^12`` (at least
     4): logarithmic factors only show over many orders of magnitude."""
-    top = math.log2(max(n0, 4.0)) + 16
+    top = math.log2(max(n0, 4.0)) + 12
     bottom = max(2.0, math.log2(max(n0, 4.0)) / 2)
     sizes = {int(2 ** (bottom + (top - bottom) * j / (LADDER - 1))) for j in range(LADDER)}
     return sorted(s for s in sizes if s >= 4)
