@@ -412,6 +412,11 @@ def _starts_line(run: _Run, token: Token) -> bool:
     return prev is None or (prev.end_line or 0) < (token.line or 0)
 
 
+def keywords() -> frozenset[str]:
+    """Every word that is a keyword somewhere in the language."""
+    return frozenset(_keyword_types())
+
+
 @cache
 def _keyword_types() -> dict[str, str]:
     return {text: name for name, text in _terminal_text().items() if text.isidentifier()}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import ir
-from .parser import decode_string, number_value
+from .parser import decode_string, keywords, number_value
 
 INDENT = "  "
 WIDTH = 100
@@ -299,9 +299,21 @@ def _op(op: ir.Op) -> list[_Line]:
     return out
 
 
+def _lead_safe(expr: ir.Expr) -> str:
+    """A formula where a keyword may also stand (after ``success``, ``fanin``): wrapped in
+    parentheses when it starts with a name spelled like a keyword (``success (on)``)."""
+    text = format_expr(expr)
+    first = expr
+    while isinstance(first, ir.BinOp):
+        first = first.left
+    if isinstance(first, ir.Name) and first.id in keywords():
+        return f"({text})"
+    return text
+
+
 def _outcomes(outcomes: tuple[ir.Outcome, ...]) -> str:
     if len(outcomes) == 1 and outcomes[0].weight == ir.Num(Fraction(1)):
-        return format_expr(outcomes[0].p)
+        return _lead_safe(outcomes[0].p)
     parts = [f"{format_expr(o.weight)}: {format_expr(o.p)}" for o in outcomes]
     return "mixture(" + ", ".join(parts) + ")"
 
@@ -340,7 +352,7 @@ def _stage(stage: ir.Stage) -> str:
             text = f"chain {', '.join(ops)} over {over}"
             return text + (f" history {history}" if history != "stateless" else "")
         case ir.ReduceStage(op=op, fanin=fanin):
-            return f"reduce {op} fanin " + ("choose" if fanin is None else format_expr(fanin))
+            return f"reduce {op} fanin " + ("choose" if fanin is None else _lead_safe(fanin))
         case ir.CombineStage(how=how):
             return f"combine {how}"
         case ir.RouteStage(op=op, classifier=classifier):

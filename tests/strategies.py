@@ -19,8 +19,11 @@ KEYWORDS = frozenset(t for t in _terminal_text().values() if t.isidentifier())
 # a fixed pool draws fast and shrinks well; it holds words that are keywords elsewhere in the
 # language spelled with a twist, and one-letter names like the granularity x
 _POOL = ("x", "n", "p", "s", "k", "a_b", "_q", "disks", "move", "size2", "tok", "Mtok2", "w9")
-names = st.sampled_from(_POOL) | st.text("abcdefghxyz_", min_size=1, max_size=5).filter(
-    lambda s: s not in KEYWORDS
+names = (
+    st.sampled_from(_POOL)
+    | st.text("abcdefghxyz_", min_size=1, max_size=5).filter(lambda s: s not in KEYWORDS)
+    # keywords are contextual: a name may be spelled like one
+    | st.sampled_from(sorted(KEYWORDS))
 )
 
 
