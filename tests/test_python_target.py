@@ -303,3 +303,38 @@ def test_full_history_sends_the_conversation_as_chat_turns(tmp_path: Path, load_
         "s0/0/fix#0",
         "s0/1/check#0",
     ]
+
+
+VERIFIED = """
+model m { size 1 context 10k price in 1 out 1 per Mtok can solve, judge }
+task verified {
+  items qs = 2 of 10 tokens
+  op solve on m { reads 10 tokens writes 5 tokens success 0.6 prompt "Solve." answer json }
+  op judge on m { reads 20 tokens writes 1 tokens success 0.9 prompt "Judge." answer text }
+  map solve over qs
+  allow retry max 3 until judge on solve
+}
+"""
+
+
+def test_retry_until_an_llm_verifier_accepts(tmp_path: Path) -> None:
+    from aalp.loader import load_text
+
+    checked = load_text(VERIFIED, "verified.aalp")
+    decisions = {"solve.model": "m", "solve.vote": "none", "solve.retries": 3, "judge.model": "m"}
+    module = program(tmp_path, checked, decisions)
+
+    def reply(key: str, messages: list[dict[str, Any]]) -> Any:
+        request = json.loads(messages[-1]["content"])
+        if messages[0]["content"] == "Judge.":
+            return ("yes" if request["answer"] == {"ok": True} else "no"), 1
+        tries = int(key.rpartition("#")[2])
+        return json.dumps({"ok": tries >= 1}), 5  # the second try of each item is right
+
+    client = FakeClient(reply)
+    result, report = run(module, client, tmp_path, {"qs": ["a", "b"]})
+    assert result == [{"ok": True}, {"ok": True}]
+    # per item: try 1 (rejected), try 2 (accepted), each judged once
+    assert report["calls_by_op"] == {"solve": 4, "judge": 4}
+    judged = sorted(r["key"] for r in client.requests if r["messages"][0]["content"] == "Judge.")
+    assert judged == [f"s0/{c}/solve/check{t}#0" for c in (0, 1) for t in (1, 2)]
