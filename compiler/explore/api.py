@@ -2,7 +2,8 @@
 
 The page is a thin client over these functions; the server only moves JSON. Each function
 answers bad input with ``{"ok": False, "diagnostics": [...]}`` (the same diagnostics
-``aalp check`` prints), never with an exception.
+``aalp check`` prints), never with an exception. The same input gives the same answer, so the
+last few answers are remembered (``recall``/``remember``; ``forget`` drops them).
 """
 
 from __future__ import annotations
@@ -230,20 +231,6 @@ def _models(checked: Any) -> dict[str, dict[str, float]]:
             except EvalError:
                 continue
     return models
-
-
-def _objective_json(loaded: Loaded) -> Json:
-    objective = loaded.task.objective
-    if objective is None:
-        return {"sense": "minimize", "metric": "cost"}
-    return {"sense": objective.sense, "metric": objective.metric}
-
-
-def _optimal(result: Any) -> Any:
-    """The optimum's evaluation; an error naming why when there is no plan at all."""
-    if result.plan is None:
-        raise SettingsError("no plan: " + "; ".join(result.why or ("the task has no plan",)))
-    return result.plan.evaluation
 
 
 def _value(point: Any, dim: str) -> float:

@@ -76,11 +76,15 @@ def op_node(op: Any, metric: str, total: float, model: Mapping[str, float] | Non
     """One op of a stage: its decisions folded into a node, with one decision's samples below."""
     part = float(getattr(op.metrics, metric, 0.0)) if metric != "success" else 0.0
     calls = op.decisions * op.samples
-    formula = (
-        f"{metric} = decisions × samples per decision × one call"
-        f" = {_count(op.decisions)} × {_num(op.samples)} × {_per_call(op, metric, model)}"
-        f" = {_num(part)}"
-    )
+    if metric in ("latency", "latency_calls"):
+        # latency is a critical path, not a sum over calls (docs/model.md §3)
+        formula = f"{metric} = this op's part of the critical path = {_num(part)}"
+    else:
+        formula = (
+            f"{metric} = decisions × samples per decision × one call"
+            f" = {_count(op.decisions)} × {_num(op.samples)} × {_per_call(op, metric, model)}"
+            f" = {_num(part)}"
+        )
     decisions = [
         f"model {op.model}",
         _booster(op),
