@@ -166,7 +166,9 @@ def _parse(text: str, file: str, start: str) -> ir.Spec | ir.Expr:
         ]
         raise SpecError(run.errors) from None
     except LarkError as exc:  # defensive: lark must never escape
-        diagnostic = Diagnostic("error", "E001", f"cannot parse: {exc}", run.span(1, 1))
+        diagnostic = Diagnostic(
+            "error", "E001", f"cannot parse: {exc}", run.span(1, 1), "this is a bug in aalp"
+        )
         raise SpecError([diagnostic]) from None
     finally:
         _comments.reset(reset)
@@ -239,7 +241,7 @@ def _drive(run: _Run, start: str) -> Tree | None:
         except UnexpectedCharacters as exc:
             _char_error(run, exc, ip)
         except UnexpectedInput as exc:  # pragma: no cover - other lark errors
-            run.error("E001", str(exc), run.span(1, 1))
+            run.error("E001", str(exc), run.span(1, 1), "this is a bug in aalp")
             return None
     last = run.last_token
     end = Token.new_borrow_pos("$END", "", last) if last is not None else Token("$END", "", 0, 1, 1)
@@ -1027,11 +1029,15 @@ class _Builder(Transformer_NonRecursive):
             match child:
                 case ("writes", expr, cspan):
                     if max_writes is not None:
-                        self._error("E010", "red_flag has two 'writes >' conditions", cspan)
+                        self._error(
+                            "E010", "red_flag has two 'writes >' conditions", cspan, "keep one"
+                        )
                     max_writes = expr
                 case ("unparsable", _, cspan):
                     if unparsable:
-                        self._error("E010", "red_flag has two 'unparsable' conditions", cspan)
+                        self._error(
+                            "E010", "red_flag has two 'unparsable' conditions", cspan, "keep one"
+                        )
                     unparsable = True
                 case ("keep", expr, _):
                     keep = expr
@@ -1146,7 +1152,7 @@ class _Builder(Transformer_NonRecursive):
     def _metric(self, token: Token) -> str:
         if token.value not in ir.METRICS:
             close = difflib.get_close_matches(token.value, ir.METRICS, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else ""
+            hint = f"did you mean '{close[0]}'?" if close else "see docs/model.md for each metric"
             self._error(
                 "E013",
                 f"unknown metric '{token.value}'; the metrics are " + ", ".join(ir.METRICS),
@@ -1185,7 +1191,9 @@ class _Builder(Transformer_NonRecursive):
                 f"unknown decision '{op.value}.{fld.value}'; the decisions of an op are "
                 + ", ".join(ir.PIN_FIELDS),
                 self._tspan(fld),
-                f"did you mean '{op.value}.{close[0]}'?" if close else "",
+                f"did you mean '{op.value}.{close[0]}'?"
+                if close
+                else "a pin fixes one decision of an op, as in move.x = 1",
             )
         return ir.Pin(op.value, fld.value, value, self._span(meta))
 
@@ -1221,7 +1229,7 @@ class _Builder(Transformer_NonRecursive):
                 "E006",
                 f"unknown function '{func.value}'; the functions are " + ", ".join(ir.FUNCTIONS),
                 self._tspan(func),
-                f"did you mean '{close[0]}'?" if close else "",
+                f"did you mean '{close[0]}'?" if close else "write the formula with these",
             )
         else:
             low, high = _ARITY[func.value]
@@ -1236,7 +1244,9 @@ class _Builder(Transformer_NonRecursive):
                     span,
                     "log(x) is the natural logarithm, log(x, b) the logarithm in base b"
                     if func.value == "log"
-                    else "",
+                    else f"as in {func.value}(x)"
+                    if high == 1
+                    else f"as in {func.value}(a, b)",
                 )
         return ir.Call(func.value, tuple(args), span)
 

@@ -28,6 +28,7 @@ def errors(text: str) -> list[tuple[str, int, int]]:
         parse(text, "bad.aalp")
     diagnostics = info.value.diagnostics
     assert all(d.severity == "error" and d.span.file == "bad.aalp" for d in diagnostics)
+    assert all(d.hint and d.message for d in diagnostics)
     return [(d.code, d.line, d.col) for d in diagnostics]
 
 
