@@ -213,6 +213,13 @@ def test_the_page_starts_from_the_command_lines_overrides(spec_copy: Path):
         assert not json.loads(body)["can_save"]
         status, _, body = request(running, "/api/save", {"text": "x"})
         assert status == 409 and "download" in json.loads(body)["error"]
+    folder = spec_copy.parent / "gone"
+    folder.mkdir()
+    document = Document("gone/hanoi.aalp", folder / "hanoi.aalp", "x")
+    with Server(document) as running:
+        folder.rmdir()  # the file's folder vanished: saving fails with a message, not a 500
+        status, _, body = request(running, "/api/save", {"text": "x"})
+        assert status == 409 and "cannot save gone/hanoi.aalp" in json.loads(body)["error"]
 
 
 def test_the_command_refuses_a_missing_file(tmp_path: Path):

@@ -128,7 +128,10 @@ def create_app(document: Document) -> Any:
     def save(data: dict[str, Any], settings: Settings, text: str) -> Any:
         if document.path is None:
             raise _BadRequest(409, "this spec has no file to save to; download it instead")
-        document.path.write_text(text, encoding="utf-8")
+        try:
+            document.path.write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise _BadRequest(409, f"cannot save {document.name}: {err.strerror or err}") from None
         return {"ok": True, "saved": document.name}
 
     async def index(request: Request) -> Response:
