@@ -7,6 +7,7 @@ against the parser, an independent implementation of the same language.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import Counter
@@ -18,6 +19,7 @@ from aalp import ir
 from aalp.expr import EvalError, evaluate
 from aalp.parser import parse, parse_expr
 from aalp.printer import format_expr, format_spec, quote
+from aalp.serialize import spec_to_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import exprs, specs
@@ -226,3 +228,42 @@ def test_comments_and_blank_lines_are_kept() -> None:
         "# end\n"
     )
     assert format_spec(parse(printed)) == printed
+
+
+def _from_tree(tree: dict) -> ir.Expr:
+    """Rebuild a formula from its JSON tree (an independent reading of the JSON)."""
+    match tree["node"]:
+        case "Num":
+            return ir.Num(Fraction(tree["value"]))
+        case "Name":
+            return ir.Name(tree["id"])
+        case "BinOp":
+            return ir.BinOp(tree["op"], _from_tree(tree["left"]), _from_tree(tree["right"]))
+        case "Neg":
+            return ir.Neg(_from_tree(tree["operand"]))
+        case "Call":
+            return ir.Call(tree["func"], tuple(_from_tree(a) for a in tree["args"]))
+    raise AssertionError(tree)
+
+
+def _formulas(node: object):
+    if isinstance(node, dict):
+        if set(node) == {"text", "tree"}:
+            yield node
+            return
+        for value in node.values():
+            yield from _formulas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _formulas(value)
+
+
+@settings(PROPERTY, max_examples=40)
+@given(specs())
+def test_json_is_plain_and_its_formulas_agree(spec: ir.Spec) -> None:
+    data = spec_to_json(spec)
+    text = json.dumps(data)
+    assert json.loads(text) == data
+    for formula in _formulas(data):
+        expr = _from_tree(formula["tree"])
+        assert parse_expr(formula["text"]) == expr
