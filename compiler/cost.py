@@ -256,6 +256,26 @@ def decision_eval(
     ``max_extra`` is the largest such addition, for the context check. ``classifier`` is the
     router's choice when the op's model needs it (model.md §3, route).
     """
+    key = (op, x, choice, extra_reads, max_extra, classifier)
+    hit = ctx.memo.get(key)
+    if hit is not None:
+        return hit
+    if len(ctx.memo) > 200_000:  # the optimizer revisits the same decisions: keep, but bounded
+        ctx.memo.clear()
+    result = _decision_eval(ctx, op, x, choice, extra_reads, max_extra, classifier)
+    ctx.memo[key] = result
+    return result
+
+
+def _decision_eval(
+    ctx: Context,
+    op: str,
+    x: int,
+    choice: Choice,
+    extra_reads: float,
+    max_extra: float | None,
+    classifier: Choice | None,
+) -> DecisionEval:
     problems: list[str] = []
     try:
         reads = ctx.formula(ctx.op(op).reads, x)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -108,6 +108,7 @@ class Context:
     models: dict[str, ModelInfo]
     routes: dict[str, str]  # routed op -> classifier op
     workers: float | None
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def op(self, name: str) -> Op:
         return self.task.op(name)
