@@ -1,10 +1,15 @@
 """The parser: spec text to IR, with every syntax error as a positioned diagnostic.
 
 The grammar (``grammar/aalp.lark``) is LALR(1) with lark's contextual lexer, so keywords only
-count where the grammar can accept them. Parsing runs lark's interactive parser in our own loop:
-on an error we record a diagnostic, drop the offending token (or skip the bad characters) and go
-on, so one run reports every independent error. Errors that follow an earlier one with no token
-accepted in between are cascades of it and are not reported.
+count where the grammar can accept them. Parsing runs lark's interactive parser in our own loop,
+so one run reports every independent error. On an error we record a diagnostic, then repair, in
+this order: insert the one missing token that lets the parse take the unexpected one (a name,
+``=``, ``{``, ``)``); read a word that began the line as the clause keyword it spells when the
+clause before it is unfinished; abandon unfinished constructs until a clause keyword or ``}``
+fits (popping the parser stack); or drop the token (and later the partner of a dropped ``{`` or
+``(``). Bad characters are skipped; a bad number or an unterminated string stands in as ``0`` or
+``""``. An error within three tokens of the previous one is taken for its consequence and not
+reported.
 
 The parse tree is turned into IR by a structural, non-recursive transformer (deep formulas
 cannot overflow the stack); checks that need no name resolution (a model without a size, a
@@ -110,11 +115,13 @@ def parse_expr(text: str, file: str = "<expr>") -> ir.Expr:
 
 @dataclass
 class _Run:
+    """The state of one parse: the text, the diagnostics so far, and what recovery needs."""
+
     text: str
     file: str
     errors: list[Diagnostic] = field(default_factory=list)
     tokens: int = 0  # tokens lexed so far
-    last_error: int = -(10**9)  # index of the token of the last error (reported or not)
+    last_error: int = _FRESH  # index of the token of the last error (reported or not)
     last_bad_char: int = -2  # offset of the last unexpected character
     skipped_to_end: bool = False
     occupied: set[int] = field(default_factory=set)
