@@ -221,3 +221,17 @@ def test_download_code_and_spec(page):
         page.click("#download-spec")
     saved = Path(info.value.path()).read_text(encoding="utf-8")
     assert saved == page.locator("#spec").input_value()
+
+
+def test_a_bad_pin_is_a_diagnostic_until_it_is_cleared(page):
+    pin = page.locator("#pin-move-x")
+    pin.fill("0")
+    pin.press("Enter")
+    page.wait_for_selector("#diagnostics li.error")
+    assert "move.x" in page.inner_text("#diagnostics li.error")
+    pin.fill("1")
+    pin.press("Enter")
+    page.wait_for_function("() => !document.querySelector('#diagnostics li.error')")
+    page.wait_for_function(
+        "() => document.querySelector('#plan-summary').innerText.includes('move.x = 1')"
+    )

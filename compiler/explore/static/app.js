@@ -401,6 +401,8 @@ async function optimize() {
     return;
   }
   state.result = result;
+  renderDiagnostics(result); // clears a settings problem the last answer reported
+  markStale(false);
   const ms = Math.round(performance.now() - started);
   setStatus(`Optimized task ${result.task} in ${ms} ms.`);
   $("back-to-optimum").hidden = true;
