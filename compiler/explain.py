@@ -297,6 +297,11 @@ def report(
         "stages": _plan_stages(plan) if plan else [],
         "closed_form": _closed_form(checked, result),
         "growth": _growth(g_plan),
+        "growth_note": (
+            "fewer than 3 sizes on the ladder have a feasible plan: growth not measured"
+            if growth and result.feasible and g_plan is None
+            else None
+        ),
         "baselines": [_baseline(b, metric, g_base.get(b.name)) for b in result.baselines],
         "frontier": {
             "metric": result.frontier_metric,
@@ -459,6 +464,8 @@ def render_text(rep: Mapping[str, Any], width: int | None = None, color: bool = 
     if rep["closed_form"]:
         console.print(f"closed form ({obj['metric']}): {rep['closed_form']}")
     g = rep["growth"]
+    if rep.get("growth_note"):
+        console.print(f"growth: {rep['growth_note']}")
     if g:
         conf = "confirmed" if g["confirmed"] else "NOT confirmed"
         console.print(
