@@ -189,6 +189,7 @@ def test_tree_shares_add_up_to_the_plan_total(name):
     path = SAMPLES / f"{name}.aalp"
     result = api.optimize_spec(path.read_text(encoding="utf-8"), str(path))
     assert result["ok"], result["diagnostics"]
+    json.dumps(result, allow_nan=False)  # strict JSON: no NaN or Infinity reaches the page
     if result["tree"] is None:
         pytest.skip(f"{name} has no plan")
     root = result["tree"]

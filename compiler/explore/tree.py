@@ -8,6 +8,7 @@ part of the objective is computed from the numbers of the cost model (docs/model
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,8 +34,13 @@ def _probability(p: float) -> str:
     return f"{p:.6g}"
 
 
+def _finite(value: float) -> float | None:
+    """JSON has no infinity or NaN: such a number travels as null."""
+    return value if math.isfinite(value) else None
+
+
 def _share(part: float, total: float) -> float | None:
-    if total > 0 and part >= 0:
+    if 0 < total < math.inf and 0 <= part < math.inf:
         return part / total
     return None
 
@@ -116,7 +122,7 @@ def op_node(op: Any, metric: str, total: float, model: Mapping[str, float] | Non
         "decisions": decisions,
         "count": _count(op.decisions) if op.decisions != 1 else None,
         "share": _share(part, total),
-        "value": part,
+        "value": _finite(part),
         "formula": formula + f"  ({_num(calls)} calls expected)",
         "children": [sample],
     }
@@ -149,7 +155,7 @@ def stage_node(
         "decisions": decisions,
         "count": None,
         "share": _share(part, total),
-        "value": part,
+        "value": _finite(part),
         "formula": formula if children else f"{stage.kind}: exact, in code: free",
         "children": children,
     }
@@ -181,7 +187,7 @@ def plan_tree(
         "decisions": decisions,
         "count": None,
         "share": 1.0 if total > 0 else None,
-        "value": total,
+        "value": _finite(total),
         "formula": closed_form or f"{metric} = sum of the stages = {_num(total)}",
         "children": stages,
     }
