@@ -393,3 +393,14 @@ def test_a_remembered_answer_is_a_private_copy():
     one["plan"]["decisions"]["solve.x"] = -1  # a caller scribbling on its answer
     two = api.optimize_spec(SMALL)
     assert two["plan"]["decisions"]["solve.x"] != -1
+
+
+def test_the_tree_counts_exactly_at_two_to_the_sixty_four_steps():
+    result = api.optimize_spec(HANOI, HANOI_FILE, Settings(params={"disks": "64"}))
+    plan = _plan(result)
+    json.dumps(result, allow_nan=False)
+    (stage,) = result["tree"]["children"]
+    chunks, x = re.match(r"([0-9,]+) chunks of x = ([0-9]+)", stage["decisions"][0]).groups()
+    assert int(x) == plan["decisions"]["move.x"]
+    steps = 2**64 - 1  # exact integers: a float would round 2^64 - 1 up to 2^64
+    assert int(chunks.replace(",", "")) == -(-steps // int(x))
