@@ -172,6 +172,7 @@ def _stage_literal(stage: dict[str, Any]) -> dict[str, Any]:
             "data": "outputs",
             "fanin": stage["fanin"],
             "levels": [level["x"] for level in stage["levels"]],
+            "limits": [level["max_writes"] for level in stage["levels"]],
         }
     stride = stage.get("stride", stage["x"])
     if isinstance(stride, float) and stride.is_integer():
@@ -219,6 +220,15 @@ def docstring(text: str) -> str:
     return '"""' + text + '"""'
 
 
+def _literal(prefix: str, value: object) -> str:
+    """``value``'s source after ``prefix`` (a line of its own, at column 0): on that line when
+    it fits, else laid out from column 0, or in parentheses on the next line."""
+    text = py_literal(value)
+    if "\n" not in text and len(prefix) + len(text) > 99:
+        return "(\n    " + py_literal(value, 4) + "\n)"
+    return text
+
+
 def plan_context(view: View, target: str, filename: str) -> dict[str, Any]:
     """Everything the framework templates print, as literals and a stage/phase list."""
     nodes = [s for s in view["stages"] if s["kind"] != "route"]
@@ -240,6 +250,11 @@ def plan_context(view: View, target: str, filename: str) -> dict[str, Any]:
     workers = view.get("workers")
     max_concurrency = workers if workers else 16
     op_names = sorted(view["ops"])
+    predicted = {
+        op: float(n)
+        for op, n in sorted((pred.get("calls_by_op") or {}).items())
+        if isinstance(n, int | float) and math.isfinite(n)
+    }
     return {
         "header": header(view, target, filename),
         "op_names": op_names,
@@ -247,21 +262,14 @@ def plan_context(view: View, target: str, filename: str) -> dict[str, Any]:
         "class_name": "".join(part.capitalize() for part in view["task"].split("_")) + "Plan",
         "stages": stages,
         "model_names": ", ".join(models),
-        "ops_literal": py_literal(ops, indent=len("OPS: dict[str, dict[str, Any]] = ")),
-        "models_literal": py_literal(tuple(models), indent=len("MODELS: tuple[str, ...] = ")),
-        "stages_literal": py_literal(
+        "ops_literal": _literal("OPS: dict[str, dict[str, Any]] = ", ops),
+        "models_literal": _literal("MODELS: tuple[str, ...] = ", tuple(models)),
+        "stages_literal": _literal(
+            "STAGES: dict[str, dict[str, Any]] = ",
             {s["node"]: _stage_literal(s) for s in stages if s["kind"] != "combine"},
-            indent=len("STAGES: dict[str, dict[str, Any]] = "),
         ),
-        "phases_literal": py_literal(phase_ops, indent=len("PHASES: dict[str, str] = ")),
-        "checks_literal": py_literal(checks, indent=len("CHECKS: dict[str, Any] = ")),
-        "predicted_literal": py_literal(
-            {
-                op: float(n)
-                for op, n in sorted((pred.get("calls_by_op") or {}).items())
-                if isinstance(n, int | float) and math.isfinite(n)
-            },
-            indent=len("PREDICTED_CALLS: dict[str, float] = "),
-        ),
+        "phases_literal": _literal("PHASES: dict[str, str] = ", phase_ops),
+        "checks_literal": _literal("CHECKS: dict[str, Any] = ", checks),
+        "predicted_literal": _literal("PREDICTED_CALLS: dict[str, float] = ", predicted),
         "max_concurrency": max_concurrency,
     }

@@ -56,53 +56,41 @@ import dspy
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
-                                     'classify': {
-                                         'system': (
-                                             'The user message holds the metadata of a request. '
-                                             'Say which kind of task it is.\nAnswer with one JSON '
-                                             'string and nothing else: "math", "code" or "prose".'
-                                         ),
-                                         'model': 'delegator',
-                                         'answer': 'choice',
-                                         'max_writes': None,
-                                         'unparsable': False,
-                                         'vote': 'none',
-                                         'votes': None,
-                                         'retries': None,
-                                     },
-                                     'solve': {
-                                         'system': (
-                                             'Solve the request in the user message.\nAnswer with '
-                                             'a JSON object and nothing else: {"answer": "<your '
-                                             'answer>"}'
-                                         ),
-                                         'model': 'specialist',
-                                         'answer': 'json',
-                                         'max_writes': None,
-                                         'unparsable': False,
-                                         'vote': 'none',
-                                         'votes': None,
-                                         'retries': None,
-                                     },
-                                 }
+    'classify': {
+        'system': (
+            'The user message holds the metadata of a request. Say which kind of task it is.\n'
+            'Answer with one JSON string and nothing else: "math", "code" or "prose".'
+        ),
+        'model': 'delegator',
+        'answer': 'choice',
+        'max_writes': None,
+        'unparsable': False,
+        'vote': 'none',
+        'votes': None,
+        'retries': None,
+    },
+    'solve': {
+        'system': (
+            'Solve the request in the user message.\nAnswer with a JSON object and nothing else: '
+            '{"answer": "<your answer>"}'
+        ),
+        'model': 'specialist',
+        'answer': 'json',
+        'max_writes': None,
+        'unparsable': False,
+        'vote': 'none',
+        'votes': None,
+        'retries': None,
+    },
+}
 
 # The plan's model names; ``--model-map NAME=SERVED`` renames them for an endpoint.
 MODELS: tuple[str, ...] = ('delegator', 'specialist')
 
 # How the task's data is cut into chunks, stage by stage.
-STAGES: dict[str, dict[str, Any]] = {
-                                        's0': {
-                                            'over': 'inputs',
-                                            'data': 'items',
-                                            'count': 100,
-                                            'x': 1,
-                                            'stride': 1,
-                                            'chunks': 100,
-                                        },
-                                    }
-
-# A router's answer -> the model that handles the routed op (the plan's model when absent).
-ROUTES: dict[str, str] = {}
+STAGES: dict[str, dict[str, Any]] = (
+    {'s0': {'over': 'inputs', 'data': 'items', 'count': 100, 'x': 1, 'stride': 1, 'chunks': 100}}
+)
 
 # Exact checks of ``retry ... until exact``: op -> check(input, answer) -> bool. Supply your own.
 CHECKS: dict[str, Any] = {}
@@ -160,10 +148,14 @@ def answer_key(answer: Any) -> str:
     return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def judge(op: str, text: str, output_tokens: int) -> tuple[bool, Any]:
-    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote."""
+def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> tuple[bool, Any]:
+    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote.
+
+    ``limit`` is the length red flag where it differs from the op's (a reduce level's).
+    """
     spec = OPS[op]
-    if spec["max_writes"] is not None and output_tokens > spec["max_writes"]:
+    limit = spec["max_writes"] if limit is None else limit
+    if limit is not None and output_tokens > limit:
         return False, None
     try:
         return True, parse_answer(spec["answer"], text)
@@ -208,11 +200,15 @@ def winner(tally: dict[str, int]) -> str:
     return min(tally, key=lambda key: (-tally[key], key))
 
 
-def new_decision(value: Any, model: str, history: list[Any] | None = None) -> dict[str, Any]:
-    """A decision not yet sampled: its input and the model that answers it."""
+def new_decision(
+    value: Any, model: str, history: list[Any] | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """A decision not yet sampled: its input, the model that answers it and, on a reduce
+    level, that level's length red flag."""
     return {
         "input": value,
         "model": model,
+        "limit": limit,
         "tally": {},
         "answers": {},
         "tries": 0,
@@ -282,6 +278,12 @@ def reduce_requests(values: list[Any], stage: dict[str, Any], level: int) -> lis
     ]
 
 
+def level_limit(stage: dict[str, Any], level: int) -> int | None:
+    """The length red flag of a reduce level (its nodes cover more units, so write more)."""
+    limits = stage["limits"]
+    return limits[level - 1] if level <= len(limits) else None
+
+
 def _numbers(values: list[Any]) -> list[Any]:
     return [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
 
@@ -323,12 +325,14 @@ class RoutingPlan(dspy.Module):
         self.classify_predict = dspy.Predict(signature('classify'))
         self.solve_predict = dspy.Predict(signature('solve'))
 
-    def decide(self, op: str, inputs: list[Any], models: list[str]) -> list[Any]:
+    def decide(
+        self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
+    ) -> list[Any]:
         """Decisions of ``op`` on ``inputs``, side by side: each round draws, in one
         ``dspy.Parallel`` batch, the samples every undecided decision still needs."""
         predictor = getattr(self, op + "_predict")
         pairs = zip(inputs, models, strict=True)
-        decisions = [new_decision(value, model) for value, model in pairs]
+        decisions = [new_decision(value, model, limit=limit) for value, model in pairs]
         while True:
             jobs = []
             for index, decision in enumerate(decisions):
@@ -358,7 +362,7 @@ class RoutingPlan(dspy.Module):
                     discard(op, decision)
                     continue  # the call failed (no parsable fields): not a vote
                 text = str(prediction.answer)
-                kept, answer = judge(op, text, len(text.split()))
+                kept, answer = judge(op, text, len(text.split()), decision["limit"])
                 if not kept:
                     discard(op, decision)
                     continue  # red-flagged: discarded and drawn again

@@ -57,60 +57,50 @@ import dspy
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
-                                     'merge': {
-                                         'system': (
-                                             'The user message is a JSON list of sorted JSON '
-                                             'lists of numbers. Merge them into one\nlist in '
-                                             'ascending order. Answer with that JSON list and '
-                                             'nothing else, for example:\n[1, 2, 3, 5, 8]'
-                                         ),
-                                         'model': 'gpt4omini',
-                                         'answer': 'list',
-                                         'max_writes': None,
-                                         'unparsable': False,
-                                         'vote': 'none',
-                                         'votes': None,
-                                         'retries': None,
-                                     },
-                                     'sort': {
-                                         'system': (
-                                             'Sort the numbers in the JSON list in the user '
-                                             'message in ascending order.\nAnswer with the sorted '
-                                             'JSON list of numbers and nothing else, for example: '
-                                             '[1, 4, 9]'
-                                         ),
-                                         'model': 'gpt4omini',
-                                         'answer': 'list',
-                                         'max_writes': None,
-                                         'unparsable': False,
-                                         'vote': 'none',
-                                         'votes': None,
-                                         'retries': None,
-                                     },
-                                 }
+    'merge': {
+        'system': (
+            'The user message is a JSON list of sorted JSON lists of numbers. Merge them into '
+            'one\nlist in ascending order. Answer with that JSON list and nothing else, for '
+            'example:\n[1, 2, 3, 5, 8]'
+        ),
+        'model': 'gpt4omini',
+        'answer': 'list',
+        'max_writes': None,
+        'unparsable': False,
+        'vote': 'none',
+        'votes': None,
+        'retries': None,
+    },
+    'sort': {
+        'system': (
+            'Sort the numbers in the JSON list in the user message in ascending order.\nAnswer '
+            'with the sorted JSON list of numbers and nothing else, for example: [1, 4, 9]'
+        ),
+        'model': 'gpt4omini',
+        'answer': 'list',
+        'max_writes': None,
+        'unparsable': False,
+        'vote': 'none',
+        'votes': None,
+        'retries': None,
+    },
+}
 
 # The plan's model names; ``--model-map NAME=SERVED`` renames them for an endpoint.
 MODELS: tuple[str, ...] = ('gpt4omini',)
 
 # How the task's data is cut into chunks, stage by stage.
 STAGES: dict[str, dict[str, Any]] = {
-                                        's0': {
-                                            'over': 'numbers',
-                                            'data': 'items',
-                                            'count': 1000,
-                                            'x': 250,
-                                            'stride': 250,
-                                            'chunks': 4,
-                                        },
-                                        's1': {
-                                            'data': 'outputs',
-                                            'fanin': 2,
-                                            'levels': [500, 1000],
-                                        },
-                                    }
-
-# A router's answer -> the model that handles the routed op (the plan's model when absent).
-ROUTES: dict[str, str] = {}
+    's0': {
+        'over': 'numbers',
+        'data': 'items',
+        'count': 1000,
+        'x': 250,
+        'stride': 250,
+        'chunks': 4,
+    },
+    's1': {'data': 'outputs', 'fanin': 2, 'levels': [500, 1000], 'limits': [None, None]},
+}
 
 # Exact checks of ``retry ... until exact``: op -> check(input, answer) -> bool. Supply your own.
 CHECKS: dict[str, Any] = {}
@@ -168,10 +158,14 @@ def answer_key(answer: Any) -> str:
     return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def judge(op: str, text: str, output_tokens: int) -> tuple[bool, Any]:
-    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote."""
+def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> tuple[bool, Any]:
+    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote.
+
+    ``limit`` is the length red flag where it differs from the op's (a reduce level's).
+    """
     spec = OPS[op]
-    if spec["max_writes"] is not None and output_tokens > spec["max_writes"]:
+    limit = spec["max_writes"] if limit is None else limit
+    if limit is not None and output_tokens > limit:
         return False, None
     try:
         return True, parse_answer(spec["answer"], text)
@@ -216,11 +210,15 @@ def winner(tally: dict[str, int]) -> str:
     return min(tally, key=lambda key: (-tally[key], key))
 
 
-def new_decision(value: Any, model: str, history: list[Any] | None = None) -> dict[str, Any]:
-    """A decision not yet sampled: its input and the model that answers it."""
+def new_decision(
+    value: Any, model: str, history: list[Any] | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """A decision not yet sampled: its input, the model that answers it and, on a reduce
+    level, that level's length red flag."""
     return {
         "input": value,
         "model": model,
+        "limit": limit,
         "tally": {},
         "answers": {},
         "tries": 0,
@@ -290,6 +288,12 @@ def reduce_requests(values: list[Any], stage: dict[str, Any], level: int) -> lis
     ]
 
 
+def level_limit(stage: dict[str, Any], level: int) -> int | None:
+    """The length red flag of a reduce level (its nodes cover more units, so write more)."""
+    limits = stage["limits"]
+    return limits[level - 1] if level <= len(limits) else None
+
+
 def _numbers(values: list[Any]) -> list[Any]:
     return [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
 
@@ -331,12 +335,14 @@ class SortingPlan(dspy.Module):
         self.merge_predict = dspy.Predict(signature('merge'))
         self.sort_predict = dspy.Predict(signature('sort'))
 
-    def decide(self, op: str, inputs: list[Any], models: list[str]) -> list[Any]:
+    def decide(
+        self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
+    ) -> list[Any]:
         """Decisions of ``op`` on ``inputs``, side by side: each round draws, in one
         ``dspy.Parallel`` batch, the samples every undecided decision still needs."""
         predictor = getattr(self, op + "_predict")
         pairs = zip(inputs, models, strict=True)
-        decisions = [new_decision(value, model) for value, model in pairs]
+        decisions = [new_decision(value, model, limit=limit) for value, model in pairs]
         while True:
             jobs = []
             for index, decision in enumerate(decisions):
@@ -366,7 +372,7 @@ class SortingPlan(dspy.Module):
                     discard(op, decision)
                     continue  # the call failed (no parsable fields): not a vote
                 text = str(prediction.answer)
-                kept, answer = judge(op, text, len(text.split()))
+                kept, answer = judge(op, text, len(text.split()), decision["limit"])
                 if not kept:
                     discard(op, decision)
                     continue  # red-flagged: discarded and drawn again
@@ -403,7 +409,8 @@ class SortingPlan(dspy.Module):
             level += 1
             requests = reduce_requests(values, stage, level)
             models = ['gpt4omini'] * len(requests)
-            values = self.decide('merge', requests, models)
+            limit = level_limit(stage, level)
+            values = self.decide('merge', requests, models, limit)
         value = values[0] if values else None
         return dspy.Prediction(answer=value, calls=dict(self.calls), failed=list(self.failed))
 

@@ -57,39 +57,28 @@ from langgraph.types import Send
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
-                                     'answer': {
-                                         'system': (
-                                             'Answer the multiple-choice question in the user '
-                                             'message. Answer with one JSON string\nand nothing '
-                                             'else: the letter of your choice, for example "B".'
-                                         ),
-                                         'model': 'gpt35',
-                                         'answer': 'choice',
-                                         'max_writes': None,
-                                         'unparsable': False,
-                                         'vote': 'majority',
-                                         'votes': 5,
-                                         'retries': None,
-                                     },
-                                 }
+    'answer': {
+        'system': (
+            'Answer the multiple-choice question in the user message. Answer with one JSON '
+            'string\nand nothing else: the letter of your choice, for example "B".'
+        ),
+        'model': 'gpt35',
+        'answer': 'choice',
+        'max_writes': None,
+        'unparsable': False,
+        'vote': 'majority',
+        'votes': 5,
+        'retries': None,
+    },
+}
 
 # The plan's model names; ``--model-map NAME=SERVED`` renames them for an endpoint.
 MODELS: tuple[str, ...] = ('gpt35',)
 
 # How the task's data is cut into chunks, stage by stage.
-STAGES: dict[str, dict[str, Any]] = {
-                                        's0': {
-                                            'over': 'questions',
-                                            'data': 'items',
-                                            'count': 1,
-                                            'x': 1,
-                                            'stride': 1,
-                                            'chunks': 1,
-                                        },
-                                    }
-
-# A router's answer -> the model that handles the routed op (the plan's model when absent).
-ROUTES: dict[str, str] = {}
+STAGES: dict[str, dict[str, Any]] = (
+    {'s0': {'over': 'questions', 'data': 'items', 'count': 1, 'x': 1, 'stride': 1, 'chunks': 1}}
+)
 
 # Exact checks of ``retry ... until exact``: op -> check(input, answer) -> bool. Supply your own.
 CHECKS: dict[str, Any] = {}
@@ -147,10 +136,14 @@ def answer_key(answer: Any) -> str:
     return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def judge(op: str, text: str, output_tokens: int) -> tuple[bool, Any]:
-    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote."""
+def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> tuple[bool, Any]:
+    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote.
+
+    ``limit`` is the length red flag where it differs from the op's (a reduce level's).
+    """
     spec = OPS[op]
-    if spec["max_writes"] is not None and output_tokens > spec["max_writes"]:
+    limit = spec["max_writes"] if limit is None else limit
+    if limit is not None and output_tokens > limit:
         return False, None
     try:
         return True, parse_answer(spec["answer"], text)
@@ -195,11 +188,15 @@ def winner(tally: dict[str, int]) -> str:
     return min(tally, key=lambda key: (-tally[key], key))
 
 
-def new_decision(value: Any, model: str, history: list[Any] | None = None) -> dict[str, Any]:
-    """A decision not yet sampled: its input and the model that answers it."""
+def new_decision(
+    value: Any, model: str, history: list[Any] | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """A decision not yet sampled: its input, the model that answers it and, on a reduce
+    level, that level's length red flag."""
     return {
         "input": value,
         "model": model,
+        "limit": limit,
         "tally": {},
         "answers": {},
         "tries": 0,
@@ -269,6 +266,12 @@ def reduce_requests(values: list[Any], stage: dict[str, Any], level: int) -> lis
     ]
 
 
+def level_limit(stage: dict[str, Any], level: int) -> int | None:
+    """The length red flag of a reduce level (its nodes cover more units, so write more)."""
+    limits = stage["limits"]
+    return limits[level - 1] if level <= len(limits) else None
+
+
 def _numbers(values: list[Any]) -> list[Any]:
     return [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
 
@@ -324,6 +327,7 @@ class Sample(TypedDict):
     model: str
     input: Any
     history: list[Any]
+    limit: int | None
 
 
 def fan_out(state: PlanState) -> list[Send] | str:
@@ -343,6 +347,7 @@ def fan_out(state: PlanState) -> list[Send] | str:
             model=decision["model"],
             input=decision["input"],
             history=decision["history"],
+            limit=decision["limit"],
         )
         sends += [Send(at + "_call", payload) for _ in range(need)]
     return sends
@@ -372,7 +377,8 @@ def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
         reply = await chat_model(sample["model"]).ainvoke(messages)
         text = reply.content if isinstance(reply.content, str) else str(reply.content)
         usage = getattr(reply, "usage_metadata", None) or {}
-        kept, answer = judge(op, text, usage.get("output_tokens", len(text.split())))
+        tokens = usage.get("output_tokens", len(text.split()))
+        kept, answer = judge(op, text, tokens, sample["limit"])
         return {"votes": [(sample["id"], kept, answer, text)], "calls": {op: 1}}
 
     def tally(phase: str, advance):

@@ -9,18 +9,18 @@ Usage: python hanoi_agents.py [--input FILE] [--base-url URL] [--model-map NAME=
 # spec: hanoi.aalp, task: hanoi, target: openai-agents
 #
 # Plan:
-#   1. chain move over s: 1048575 units, 83 per call, 12634 steps, history stateless
-#   op move on gpt41mini: x = 83, first-to-ahead-by-2 voting
+#   1. chain move over s: 1048575 units, 1 per call, 1048575 steps, history stateless
+#   op move on gpt41mini: x = 1, first-to-ahead-by-3 voting
 #     red flags: writes > 750 or unparsable json
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           30197.3 (99.9% interval [29941, 34842])
-#   success         0.950527
-#   dollars         2164.74
-#   tokens          1.36655e+09
-#   forward_passes  1.34843e+09
-#   cost            3.09148e+13
-#   latency         7.67152e+08
+#   calls           3.19026e+06 (99.9% interval [3189467, 3191055])
+#   success         0.991596
+#   dollars         3511.84
+#   tokens          3.63052e+09
+#   forward_passes  1.71636e+09
+#   cost            1.49066e+12
+#   latency         5.8446e+08
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)
@@ -32,8 +32,8 @@ Usage: python hanoi_agents.py [--input FILE] [--base-url URL] [--model-map NAME=
 # Decisions:
 #   move.model = gpt41mini
 #   move.vote = ahead_by
-#   move.votes = 2
-#   move.x = 83
+#   move.votes = 3
+#   move.x = 1
 
 from __future__ import annotations
 
@@ -65,55 +65,47 @@ from agents import (
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
-                                     'move': {
-                                         'system': (
-                                             'You are solving the Towers of Hanoi, one move at a '
-                                             'time, as part of a long chain of agents.\n\nPegs '
-                                             'are numbered 0, 1 and 2; disks are numbered 1 '
-                                             '(smallest) to n (largest). A move takes the\ntop '
-                                             'disk of one peg and puts it on another peg whose '
-                                             'top disk is larger (or that is empty).\n\nStrategy '
-                                             '(the optimal iterative solution): on even steps '
-                                             '(step 0, 2, 4, ...) move disk 1 one\npeg to the '
-                                             'right (0 -> 1 -> 2 -> 0) when n is even, one peg to '
-                                             'the left (0 -> 2 -> 1 -> 0) when\nn is odd. On odd '
-                                             'steps make the only legal move that does not move '
-                                             'disk 1.\n\nThe user message is the current position '
-                                             'as JSON: {"pegs": [[...], [...], [...]], "step": '
-                                             's},\neach peg listed bottom to top. Make the next '
-                                             'move (or the next few moves, if the message asks\n'
-                                             'for several) and answer with the position after '
-                                             'them, in exactly the same JSON shape and with\n'
-                                             'nothing else, for example:\n{"pegs": [[3, 2], [], '
-                                             '[1]], "step": 1}\n'
-                                         ),
-                                         'model': 'gpt41mini',
-                                         'answer': 'json',
-                                         'max_writes': 750,
-                                         'unparsable': True,
-                                         'vote': 'ahead_by',
-                                         'votes': 2,
-                                         'retries': None,
-                                     },
-                                 }
+    'move': {
+        'system': (
+            'You are solving the Towers of Hanoi, one move at a time, as part of a long chain of '
+            'agents.\n\nPegs are numbered 0, 1 and 2; disks are numbered 1 (smallest) to n '
+            '(largest). A move takes the\ntop disk of one peg and puts it on another peg whose '
+            'top disk is larger (or that is empty).\n\nStrategy (the optimal iterative solution): '
+            'on even steps (step 0, 2, 4, ...) move disk 1 one\npeg to the right (0 -> 1 -> 2 -> '
+            '0) when n is even, one peg to the left (0 -> 2 -> 1 -> 0) when\nn is odd. On odd '
+            'steps make the only legal move that does not move disk 1.\n\nThe user message is the '
+            'current position as JSON: {"pegs": [[...], [...], [...]], "step": s},\neach peg '
+            'listed bottom to top. Make the next move (or the next few moves, if the message '
+            'asks\nfor several) and answer with the position after them, in exactly the same JSON '
+            'shape and with\nnothing else, for example:\n{"pegs": [[3, 2], [], [1]], "step": '
+            '1}\n'
+        ),
+        'model': 'gpt41mini',
+        'answer': 'json',
+        'max_writes': 750,
+        'unparsable': True,
+        'vote': 'ahead_by',
+        'votes': 3,
+        'retries': None,
+    },
+}
 
 # The plan's model names; ``--model-map NAME=SERVED`` renames them for an endpoint.
 MODELS: tuple[str, ...] = ('gpt41mini',)
 
 # How the task's data is cut into chunks, stage by stage.
-STAGES: dict[str, dict[str, Any]] = {
-                                        's0': {
-                                            'over': 's',
-                                            'data': 'steps',
-                                            'count': 1048575,
-                                            'x': 83,
-                                            'stride': 83,
-                                            'chunks': 12634,
-                                        },
-                                    }
-
-# A router's answer -> the model that handles the routed op (the plan's model when absent).
-ROUTES: dict[str, str] = {}
+STAGES: dict[str, dict[str, Any]] = (
+    {
+        's0': {
+            'over': 's',
+            'data': 'steps',
+            'count': 1048575,
+            'x': 1,
+            'stride': 1,
+            'chunks': 1048575,
+        },
+    }
+)
 
 # Exact checks of ``retry ... until exact``: op -> check(input, answer) -> bool. Supply your own.
 CHECKS: dict[str, Any] = {}
@@ -124,7 +116,7 @@ MAX_CONCURRENCY = 16
 PHASES: dict[str, str] = {'s0_move': 'move'}
 
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
-PREDICTED_CALLS: dict[str, float] = {'move': 30197.324181279444}
+PREDICTED_CALLS: dict[str, float] = {'move': 3190260.992825037}
 
 # Every round of samples is two graph steps; a long chain needs many.
 RECURSION_LIMIT = 10**9
@@ -171,10 +163,14 @@ def answer_key(answer: Any) -> str:
     return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def judge(op: str, text: str, output_tokens: int) -> tuple[bool, Any]:
-    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote."""
+def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> tuple[bool, Any]:
+    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote.
+
+    ``limit`` is the length red flag where it differs from the op's (a reduce level's).
+    """
     spec = OPS[op]
-    if spec["max_writes"] is not None and output_tokens > spec["max_writes"]:
+    limit = spec["max_writes"] if limit is None else limit
+    if limit is not None and output_tokens > limit:
         return False, None
     try:
         return True, parse_answer(spec["answer"], text)
@@ -219,11 +215,15 @@ def winner(tally: dict[str, int]) -> str:
     return min(tally, key=lambda key: (-tally[key], key))
 
 
-def new_decision(value: Any, model: str, history: list[Any] | None = None) -> dict[str, Any]:
-    """A decision not yet sampled: its input and the model that answers it."""
+def new_decision(
+    value: Any, model: str, history: list[Any] | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """A decision not yet sampled: its input, the model that answers it and, on a reduce
+    level, that level's length red flag."""
     return {
         "input": value,
         "model": model,
+        "limit": limit,
         "tally": {},
         "answers": {},
         "tries": 0,
@@ -293,6 +293,12 @@ def reduce_requests(values: list[Any], stage: dict[str, Any], level: int) -> lis
     ]
 
 
+def level_limit(stage: dict[str, Any], level: int) -> int | None:
+    """The length red flag of a reduce level (its nodes cover more units, so write more)."""
+    limits = stage["limits"]
+    return limits[level - 1] if level <= len(limits) else None
+
+
 def _numbers(values: list[Any]) -> list[Any]:
     return [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
 
@@ -353,13 +359,15 @@ class HanoiPlan:
             )
         usage = result.context_wrapper.usage
         text = str(result.final_output)
-        return judge(op, text, usage.output_tokens or len(text.split()))
+        return judge(op, text, usage.output_tokens or len(text.split()), decision["limit"])
 
-    async def decide(self, op: str, inputs: list[Any], models: list[str]) -> list[Any]:
+    async def decide(
+        self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
+    ) -> list[Any]:
         """Decisions of ``op`` on ``inputs``, side by side: each round runs, concurrently, the
         samples every undecided decision still needs."""
         pairs = zip(inputs, models, strict=True)
-        decisions = [new_decision(value, model) for value, model in pairs]
+        decisions = [new_decision(value, model, limit=limit) for value, model in pairs]
         while True:
             jobs = []
             for decision in decisions:
@@ -391,7 +399,7 @@ class HanoiPlan:
         """Run every stage in order and return the task's result."""
         data, value = task_input, None
 
-        # stage 0: chain move over s: 12634 chunks of x = 83, one after another, history stateless
+        # stage 0: chain move over s: 1048575 chunks of x = 1, one after another, history stateless
         stage = STAGES['s0']
         units = stage_input(data, stage["over"], value)
         items = None if stage["data"] == "steps" else units

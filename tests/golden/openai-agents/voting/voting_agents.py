@@ -63,39 +63,28 @@ from agents import (
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
-                                     'answer': {
-                                         'system': (
-                                             'Answer the multiple-choice question in the user '
-                                             'message. Answer with one JSON string\nand nothing '
-                                             'else: the letter of your choice, for example "B".'
-                                         ),
-                                         'model': 'gpt35',
-                                         'answer': 'choice',
-                                         'max_writes': None,
-                                         'unparsable': False,
-                                         'vote': 'majority',
-                                         'votes': 5,
-                                         'retries': None,
-                                     },
-                                 }
+    'answer': {
+        'system': (
+            'Answer the multiple-choice question in the user message. Answer with one JSON '
+            'string\nand nothing else: the letter of your choice, for example "B".'
+        ),
+        'model': 'gpt35',
+        'answer': 'choice',
+        'max_writes': None,
+        'unparsable': False,
+        'vote': 'majority',
+        'votes': 5,
+        'retries': None,
+    },
+}
 
 # The plan's model names; ``--model-map NAME=SERVED`` renames them for an endpoint.
 MODELS: tuple[str, ...] = ('gpt35',)
 
 # How the task's data is cut into chunks, stage by stage.
-STAGES: dict[str, dict[str, Any]] = {
-                                        's0': {
-                                            'over': 'questions',
-                                            'data': 'items',
-                                            'count': 1,
-                                            'x': 1,
-                                            'stride': 1,
-                                            'chunks': 1,
-                                        },
-                                    }
-
-# A router's answer -> the model that handles the routed op (the plan's model when absent).
-ROUTES: dict[str, str] = {}
+STAGES: dict[str, dict[str, Any]] = (
+    {'s0': {'over': 'questions', 'data': 'items', 'count': 1, 'x': 1, 'stride': 1, 'chunks': 1}}
+)
 
 # Exact checks of ``retry ... until exact``: op -> check(input, answer) -> bool. Supply your own.
 CHECKS: dict[str, Any] = {}
@@ -153,10 +142,14 @@ def answer_key(answer: Any) -> str:
     return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def judge(op: str, text: str, output_tokens: int) -> tuple[bool, Any]:
-    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote."""
+def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> tuple[bool, Any]:
+    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote.
+
+    ``limit`` is the length red flag where it differs from the op's (a reduce level's).
+    """
     spec = OPS[op]
-    if spec["max_writes"] is not None and output_tokens > spec["max_writes"]:
+    limit = spec["max_writes"] if limit is None else limit
+    if limit is not None and output_tokens > limit:
         return False, None
     try:
         return True, parse_answer(spec["answer"], text)
@@ -201,11 +194,15 @@ def winner(tally: dict[str, int]) -> str:
     return min(tally, key=lambda key: (-tally[key], key))
 
 
-def new_decision(value: Any, model: str, history: list[Any] | None = None) -> dict[str, Any]:
-    """A decision not yet sampled: its input and the model that answers it."""
+def new_decision(
+    value: Any, model: str, history: list[Any] | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """A decision not yet sampled: its input, the model that answers it and, on a reduce
+    level, that level's length red flag."""
     return {
         "input": value,
         "model": model,
+        "limit": limit,
         "tally": {},
         "answers": {},
         "tries": 0,
@@ -275,6 +272,12 @@ def reduce_requests(values: list[Any], stage: dict[str, Any], level: int) -> lis
     ]
 
 
+def level_limit(stage: dict[str, Any], level: int) -> int | None:
+    """The length red flag of a reduce level (its nodes cover more units, so write more)."""
+    limits = stage["limits"]
+    return limits[level - 1] if level <= len(limits) else None
+
+
 def _numbers(values: list[Any]) -> list[Any]:
     return [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
 
@@ -335,13 +338,15 @@ class VotingPlan:
             )
         usage = result.context_wrapper.usage
         text = str(result.final_output)
-        return judge(op, text, usage.output_tokens or len(text.split()))
+        return judge(op, text, usage.output_tokens or len(text.split()), decision["limit"])
 
-    async def decide(self, op: str, inputs: list[Any], models: list[str]) -> list[Any]:
+    async def decide(
+        self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
+    ) -> list[Any]:
         """Decisions of ``op`` on ``inputs``, side by side: each round runs, concurrently, the
         samples every undecided decision still needs."""
         pairs = zip(inputs, models, strict=True)
-        decisions = [new_decision(value, model) for value, model in pairs]
+        decisions = [new_decision(value, model, limit=limit) for value, model in pairs]
         while True:
             jobs = []
             for decision in decisions:
