@@ -132,7 +132,20 @@ def _outcomes(ctx: Context, op: str, x: int, model: str, problems: list[str]):
 
 def _keep(ctx: Context, op: str, x: int, problems: list[str]) -> float:
     rf = ctx.op(op).red_flag
-    if rf is None or rf.keep is None:
+    if rf is None:
+        return 1.0
+    if rf.max_writes is not None:
+        # A response longer than the red flag's limit is always discarded: such an option
+        # cannot run. Like a context overflow, it is a problem that makes the plan infeasible,
+        # while its metrics stay those of the plan as written (a baseline's cost is still shown).
+        limit = ctx.formula(rf.max_writes, x)
+        writes = ctx.formula(ctx.op(op).writes, x)
+        if writes > limit:
+            problems.append(
+                f"every response of '{op}' at x={x} writes {writes:.6g} tokens, more than its "
+                f"red flag's limit of {limit:.6g}: all would be discarded"
+            )
+    if rf.keep is None:
         return 1.0
     v = _p(ctx.formula(rf.keep, x), f"red-flag keep of '{op}'", problems)
     if v <= 0.0:
