@@ -105,7 +105,11 @@ def over_http(program: Path, checked: Any, data: dict[str, Any], journal: str) -
         run = run_program(program, server.url, program.parent, data, extra)
     if run.returncode != 0:
         raise SystemExit(run.stderr)
-    return {"calls": run.report["calls"], "seconds": run.report["seconds"]}
+    return {
+        "calls": run.report["calls"],
+        "seconds": run.report["seconds"],
+        "errors": run.report["transport_errors"],
+    }
 
 
 def main() -> None:
@@ -172,12 +176,13 @@ def main() -> None:
     for i in range(2000):
         core.complete(body, f"k{i}")
     sim_us = (time.perf_counter() - start) / 2000 * 1e6
-    print(f"{'workload':<36}{'journal':>9}{'calls':>9}{'seconds':>9}{'calls/s':>10}{'us/call':>10}")
+    head = f"{'workload':<36}{'journal':>9}{'calls':>9}{'seconds':>9}{'calls/s':>10}{'us/call':>10}"
+    print(head + f"{'retried':>9}")
     for name, journal, r in rows:
         rate = r["calls"] / r["seconds"]
         print(
             f"{name:<36}{journal:>9}{r['calls']:>9}{r['seconds']:>9.2f}{rate:>10.0f}"
-            f"{1e6 / rate:>10.0f}"
+            f"{1e6 / rate:>10.0f}{r.get('errors', 0):>9}"
         )
     print(f"(the simulator's own logic takes {sim_us:.0f} us of each in-process Hanoi call)")
     sys.stdout.flush()

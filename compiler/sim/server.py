@@ -82,6 +82,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # the default backlog of 5 resets connections when a program opens dozens at once
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], core: SimCore, verbose: bool):
         super().__init__(address, _Handler)
