@@ -56,13 +56,15 @@ def _with_unknown_combine(view: dict) -> dict:
     return view
 
 
-@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize(
-    ("change", "words"),
+    ("target", "change", "words"),
     [
-        (_with_full_history, "full history"),
-        (_with_llm_verifier, "LLM verifier 'verify'"),
-        (_with_unknown_combine, "combine 'all'"),
+        *((t, _with_llm_verifier, "LLM verifier 'verify'") for t in TARGETS),
+        *((t, _with_unknown_combine, "combine 'all'") for t in TARGETS),
+        # LangGraph keeps the conversation in its state; a DSPy module's predictors and an
+        # agent run are single turns here
+        ("dspy", _with_full_history, "full history"),
+        ("openai-agents", _with_full_history, "full history"),
     ],
 )
 def test_features_a_framework_cannot_express_are_errors(target, change, words) -> None:

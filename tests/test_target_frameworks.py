@@ -145,6 +145,37 @@ def test_fake_model_run_matches_reference(target: str, family: str, tmp_path: Pa
         assert result == data["digits"].count("7")
 
 
+def test_langgraph_full_history_sends_the_conversation(tmp_path: Path) -> None:
+    """With history full every call also reads the earlier steps' requests and winning
+    answers as chat turns: the last of s steps sends 1 + 2(s - 1) + 1 messages."""
+    python = venv_python("langgraph")
+    view = plan("hanoi")
+    view["stages"][0]["history"] = "full"
+    (program,) = write(registry.get("langgraph").emit(view), str(tmp_path))
+    data = world.make_input("hanoi", 4)
+    (tmp_path / "view.json").write_text(json.dumps(view))
+    (tmp_path / "input.json").write_text(json.dumps(data))
+    run = subprocess.run(
+        [
+            python,
+            str(HERE / "targets" / DRIVERS["langgraph"]),
+            program,
+            str(tmp_path / "view.json"),
+            str(tmp_path / "input.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **TELEMETRY_OFF},
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    result, calls = reference.expected(view, data)
+    assert (got["result"], got["calls"]) == (result, calls)
+    assert got["max_messages"] == 2 * 15
+
+
 def test_reference_counts_equal_prediction_without_errors(monkeypatch) -> None:
     """With every sample right, the calls are exactly the plan's: s*k, C*K, 2 per query."""
     monkeypatch.setattr(world, "RATES", {})

@@ -29,6 +29,7 @@ class WorldChatModel(BaseChatModel):
     ops_by_prompt: dict[str, str]
     asked: Counter = Counter()  # noqa: RUF012
     lock: Any = threading.Lock()
+    turns: list[int] = []  # noqa: RUF012  (messages per call: a full history grows)
 
     @property
     def _llm_type(self) -> str:
@@ -40,6 +41,7 @@ class WorldChatModel(BaseChatModel):
         with self.lock:
             nth = self.asked[(op, text)]
             self.asked[(op, text)] += 1
+            self.turns.append(len(messages))
         out = world.answer(op, text, nth)
         usage = {"input_tokens": 1, "output_tokens": len(out.split()), "total_tokens": 1}
         message = AIMessage(content=out, usage_metadata=usage)
@@ -76,7 +78,8 @@ def main() -> None:
     }
     start = {"data": task_input, "value": None, "calls": {}, "failed": []}
     state = asyncio.run(graph.ainvoke(start, config))
-    print(json.dumps({"result": state["value"], "calls": state["calls"], "starts": starts.count}))
+    out = {"result": state["value"], "calls": state["calls"], "starts": starts.count}
+    print(json.dumps({**out, "max_messages": max(llm.turns)}))
 
 
 if __name__ == "__main__":

@@ -342,6 +342,7 @@ class PlanState(TypedDict, total=False):
     done: dict[str, Any]  # id -> decided answer, for the current phase
     data: Any  # the task input (a JSON object keyed by data name)
     chain: dict[str, Any]  # the running chain stage: its size and units
+    history: list[Any]  # a chain's conversation so far (history full): winning samples only
     votes: Annotated[list[Any], gather]
     calls: Annotated[dict[str, int], add_counts]
     failed: Annotated[list[str], operator.add]  # decisions whose retries ran out
@@ -377,6 +378,12 @@ def fan_out(state: PlanState) -> list[Send] | str:
         )
         sends += [Send(at + "_call", payload) for _ in range(need)]
     return sends
+
+
+def remember(history: list[Any], decision: dict[str, Any]) -> list[Any]:
+    """A chain's conversation after a decision (history full): its request and the winning
+    sample's text, as real chat turns; losing vote samples are not part of it."""
+    return [*history, ("user", render_input(decision["input"])), ("assistant", decision["text"])]
 
 
 def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
