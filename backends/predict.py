@@ -53,10 +53,25 @@ def _decision_moments(
     return calls.mixture(parts)
 
 
-def _add(total: dict[str, list[float]], op: str, moments: calls.Moments, count: int) -> None:
+def _add(
+    view: View, total: dict[str, list[float]], op: str, moments: calls.Moments, count: int
+) -> None:
     mean, second = calls.repeat(moments, count)
     var = second - mean * mean
     slot = total.setdefault(op, [0.0, 0.0])
+    booster = view["ops"][op]["booster"]
+    if booster["kind"] == "retry" and booster["check"] != "exact":
+        # each try is one generator sample and one verifier sample: split the calls so
+        # the report can hold each op against its own prediction
+        verifier = view["ops"][booster["check"]]
+        gen, ver = (
+            1.0 / (float(view["ops"][op]["keep"]) or 1e-9),
+            1.0 / (float(verifier["keep"]) or 1e-9),
+        )
+        share = ver / (gen + ver)
+        other = total.setdefault(verifier["name"], [0.0, 0.0])
+        other[0] += mean * share
+        mean -= mean * share
     slot[0] += mean
     slot[1] += var
 
@@ -72,19 +87,19 @@ def call_distribution(view: View, worst: bool = True) -> dict[str, list[float]]:
                 for name in stage["ops"]:
                     op = ops[name]
                     m = _decision_moments(view, name, op["success"], op["rival"], worst)
-                    _add(total, name, m, stage["chunks"])
+                    _add(view, total, name, m, stage["chunks"])
                     if op["routed_by"]:
                         cls = ops[op["routed_by"]]
                         mc = _decision_moments(
                             view, cls["name"], cls["success"], cls["rival"], worst
                         )
-                        _add(total, cls["name"], mc, stage["chunks"])
+                        _add(view, total, cls["name"], mc, stage["chunks"])
             case "reduce":
                 for level in stage["levels"]:
                     m = _decision_moments(
                         view, stage["op"], level["success"], level["rival"], worst
                     )
-                    _add(total, stage["op"], m, level["nodes"])
+                    _add(view, total, stage["op"], m, level["nodes"])
     return total
 
 

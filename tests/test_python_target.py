@@ -338,3 +338,9 @@ def test_retry_until_an_llm_verifier_accepts(tmp_path: Path) -> None:
     assert report["calls_by_op"] == {"solve": 4, "judge": 4}
     judged = sorted(r["key"] for r in client.requests if r["messages"][0]["content"] == "Judge.")
     assert judged == [f"s0/{c}/solve/check{t}#0" for c in (0, 1) for t in (1, 2)]
+    # prediction: a try is accepted w.p. 0.6*0.9 + 0.4*0.1 = 0.58; E[tries] with 3 at most is
+    # 1 + 0.42 + 0.42^2; each try is one call of solve and one of judge; two items
+    tries = 1 + 0.42 + 0.42**2
+    assert module.PREDICTION["calls_by_op"] == pytest.approx(
+        {"solve": 2 * tries, "judge": 2 * tries}
+    )
