@@ -176,6 +176,37 @@ def test_langgraph_full_history_sends_the_conversation(tmp_path: Path) -> None:
     assert got["max_messages"] == 2 * 15
 
 
+def test_dspy_module_is_optimizable(tmp_path: Path) -> None:
+    """DSPy's optimizers find one predictor per op and their demos reach the prompts, while the
+    plan's calls stay the plan's."""
+    python = venv_python("dspy")
+    view = plan("counting")
+    (program,) = write(registry.get("dspy").emit(view), str(tmp_path))
+    data = world.make_input("counting", 40)
+    (tmp_path / "view.json").write_text(json.dumps(view))
+    (tmp_path / "input.json").write_text(json.dumps(data))
+    run = subprocess.run(
+        [
+            python,
+            str(HERE / "targets" / "dspy_optimize.py"),
+            program,
+            str(tmp_path / "view.json"),
+            str(tmp_path / "input.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **TELEMETRY_OFF},
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["predictors"] == ["count_predict"]
+    assert got["demos"] == [1]
+    assert got["demo_in_prompt"]
+    assert (got["result"], got["calls"]) == reference.expected(view, data)
+
+
 def test_reference_counts_equal_prediction_without_errors(monkeypatch) -> None:
     """With every sample right, the calls are exactly the plan's: s*k, C*K, 2 per query."""
     monkeypatch.setattr(world, "RATES", {})

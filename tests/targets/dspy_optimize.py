@@ -1,0 +1,57 @@
+"""An emitted DSPy module is an ordinary DSPy program: optimizers see and change it.
+
+Usage: python dspy_optimize.py PROGRAM.py VIEW.json INPUT.json. Compiles the module with
+``dspy.LabeledFewShot`` (demos from the fake world's right answers), then runs it with the
+world's ``DummyLM``; prints the predictors DSPy found, the demos each got, whether the demos
+reached the prompts, and the result.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+import dspy
+from dspy.utils.dummies import DummyLM
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import world
+from dspy_fake import WorldEngine, squash
+
+
+def main() -> None:
+    program, view_path, input_path = sys.argv[1:4]
+    spec = importlib.util.spec_from_file_location("program", program)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["program"] = module
+    spec.loader.exec_module(module)
+    with open(view_path) as f:
+        view = json.load(f)
+    with open(input_path) as f:
+        task_input = json.load(f)
+    plan = next(v for k, v in vars(module).items() if k.endswith("Plan"))()
+    request = {"x": 4, "chunk": 0, "items": "1777"}
+    text = json.dumps(request)
+    demo = dspy.Example(task_input=text, answer=world.right_answer("count", request))
+    optimized = dspy.LabeledFewShot(k=1).compile(plan, trainset=[demo.with_inputs("task_input")])
+    lm = DummyLM({})
+    lm._engine_spec = WorldEngine(lm, {squash(op["system"]): n for n, op in view["ops"].items()})
+    dspy.configure(lm=lm, adapter=dspy.ChatAdapter(use_json_adapter_fallback=False))
+    prediction = optimized(task_input=task_input)
+    first = lm.history[0]["messages"]
+    print(
+        json.dumps(
+            {
+                "predictors": [name for name, _ in optimized.named_predictors()],
+                "demos": [len(p.demos) for _, p in optimized.named_predictors()],
+                "demo_in_prompt": any("1777" in str(m.get("content")) for m in first),
+                "result": prediction.answer,
+                "calls": prediction.calls,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
