@@ -49,7 +49,7 @@ def program_of(compiled: Compiled, folder: Path) -> Path:
 
 def test_hanoi_8_disks_is_solved_within_the_predicted_calls(tmp_path: Path, load_sample) -> None:
     checked = load_sample("hanoi", disks="8", p="0.985")
-    compiled = build(checked, tmp_path, ("move.x=1",))
+    compiled = build(checked, tmp_path)
     data = make_input(checked)
     with served(checked, seed=11) as server:
         run = run_program(program_of(compiled, tmp_path), server.url, tmp_path, data, FAST)
@@ -113,7 +113,7 @@ def test_five_percent_http_500s_change_nothing_but_the_transport_count(
     tmp_path: Path, load_sample
 ) -> None:
     checked = load_sample("hanoi", disks="6", p="0.985")
-    compiled = build(checked, tmp_path, ("move.x=1",))
+    compiled = build(checked, tmp_path)
     data = make_input(checked)
     with served(checked, seed=3) as clean:
         quiet = run_program(program_of(compiled, tmp_path), clean.url, tmp_path, data, FAST)
@@ -140,7 +140,7 @@ def test_a_killed_run_resumes_without_repeating_a_completed_call(
     tmp_path: Path, load_sample
 ) -> None:
     checked = load_sample("hanoi", disks="7", p="0.985")
-    compiled = build(checked, tmp_path, ("move.x=1",))
+    compiled = build(checked, tmp_path)
     program = program_of(compiled, tmp_path)
     data = make_input(checked)
     (tmp_path / "input.json").write_text(json.dumps(data), encoding="utf-8")
