@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import ir
-from .parser import decode_string, keywords, number_value
+from .literals import decode_string, number_value
+from .parser import keywords
 
 INDENT = "  "
 WIDTH = 100

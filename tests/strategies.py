@@ -11,7 +11,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from aalp import ir
-from aalp.parser import _terminal_text, number_value
+from aalp.literals import number_value
+from aalp.parser import _terminal_text
 from hypothesis import strategies as st
 
 KEYWORDS = frozenset(t for t in _terminal_text().values() if t.isidentifier())

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from aalp import ir
 from aalp.diagnostics import SpecError
-from aalp.parser import MAX_DEPTH, dedent, number_value, parse, parse_expr
+from aalp.literals import dedent, number_value
+from aalp.parser import MAX_DEPTH, parse, parse_expr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lark import Lark, Token, Tree
@@ -49,10 +50,10 @@ def test_grammar_is_conflict_free_lalr() -> None:
 
 def test_the_transformer_refuses_unknown_rules() -> None:
     """A grammar rule without a transformer method must fail loudly, never leak a Tree."""
-    from aalp.parser import _Builder, _Run
+    from aalp.build_ir import IRBuilder
 
     with pytest.raises(NotImplementedError, match="no_such_rule"):
-        _Builder(_Run("", "<t>")).transform(Tree("no_such_rule", []))
+        IRBuilder("<t>", lambda *report: None).transform(Tree("no_such_rule", []))
 
 
 def _walk(node: object):
@@ -556,3 +557,12 @@ def test_windows_line_ends_parse_the_same(path: Path) -> None:
     spec = parse(text.replace("\n", "\r\n"))
     assert spec == parse(text)
     assert [c.text for c in spec.layout.comments] == [c.text for c in parse(text).layout.comments]
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    from aalp import build_ir, literals, parser, printer, serialize
+
+    for module in (literals, parser, build_ir, printer, serialize):
+        assert doctest.testmod(module).failed == 0, module.__name__
