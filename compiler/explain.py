@@ -241,22 +241,33 @@ def _class_function(claimed: str, var: str) -> Any:
     return lambda n: float(fn(n))
 
 
-def _closed_form(checked: Any, result: OptimizeResult) -> str | None:
-    """The plan's objective as an exact closed form in the size parameters."""
+def _closed_form(checked: Any, result: OptimizeResult, asymptotic: bool = False) -> str | None:
+    """The plan's objective as a closed form in the size parameters.
+
+    With ``asymptotic``, the decisions that grow with the size (ahead-by-k's k = k_min(s)) are
+    written as functions of it, so the form holds at every size, not just the current one.
+    """
     if result.plan is None:
         return None
     metric = result.objective[1]
     try:
         from . import symbolic
 
-        expr = symbolic.closed_form(checked, result.task, result.plan.decisions, metric)
+        expr = symbolic.closed_form(
+            checked, result.task, result.plan.decisions, metric, asymptotic=asymptotic
+        )
     except Exception:  # a plan the symbolic module cannot express: leave it out
         return None
     if expr is None:
         return None
-    text = str(expr)
-    # Exact rationals of prices can run to hundreds of digits: show 6 significant ones then.
-    return text if len(text) <= 100 else str(expr.evalf(6))
+    import sympy
+
+    # Exact rationals of prices and logs of probabilities are unreadable: show 4 significant
+    # digits then; short exact forms (small integers) stay exact.
+    long_numbers = any(abs(a.p) > 10**6 or a.q > 10**4 for a in expr.atoms(sympy.Rational)) or any(
+        not f.free_symbols for f in expr.atoms(sympy.log)
+    )
+    return str(expr.evalf(4)) if long_numbers else str(expr)
 
 
 def report(
@@ -296,6 +307,7 @@ def report(
         "decisions": {k: _num(v) for k, v in plan.decisions.items()} if plan else {},
         "stages": _plan_stages(plan) if plan else [],
         "closed_form": _closed_form(checked, result),
+        "closed_form_asymptotic": _closed_form(checked, result, asymptotic=True),
         "growth": _growth(g_plan),
         "growth_note": (
             "fewer than 3 sizes on the ladder have a feasible plan: growth not measured"
@@ -463,6 +475,9 @@ def render_text(rep: Mapping[str, Any], width: int | None = None, color: bool = 
         console.print(f"require {r['metric']} {r['cmp']} {fmt(r['bound'])}: {verdict}")
     if rep["closed_form"]:
         console.print(f"closed form ({obj['metric']}): {rep['closed_form']}")
+    asym = rep.get("closed_form_asymptotic")
+    if asym and asym != rep["closed_form"]:
+        console.print(f"  with the size-dependent decisions as functions of the size: {asym}")
     g = rep["growth"]
     if rep.get("growth_note"):
         console.print(f"growth: {rep['growth_note']}")
