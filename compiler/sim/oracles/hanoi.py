@@ -1,7 +1,9 @@
 """Towers of Hanoi (MAKER): each call makes the next ``x`` moves of the optimal solution.
 
-The request's ``previous`` holds the state (``[[...], [...], [...]]``, pegs bottom to top);
-the answer is ``{"moves": [[disk, from, to], ...], "state": next_state}``. The optimal
+The request's ``previous`` holds the position as the sample's prompt describes it,
+``{"pegs": [[...], [...], [...]], "step": s}`` (pegs bottom to top), and the answer is the
+position after the moves in the same shape. A position given as ``{"state": ...}`` is
+answered ``{"moves": [[disk, from, to], ...], "state": ...}``. The optimal
 solution from peg 0 to peg 2 follows from the state and the step's parity alone: even steps
 move disk 1 one peg around (0→2→1 for an odd number of disks, 0→1→2 for an even one), odd
 steps make the only legal move that does not touch disk 1.
@@ -60,19 +62,34 @@ def solve(state: State, step: int, x: int) -> dict[str, Any]:
     return {"moves": moves, "state": state}
 
 
+def final_state(position: Any) -> Any:
+    """The pegs of a position in either shape."""
+    if isinstance(position, dict):
+        return position.get("pegs", position.get("state"))
+    return position
+
+
 def _state(previous: Any) -> State:
-    state = previous.get("state") if isinstance(previous, dict) else previous
+    state = final_state(previous)
     return state if _valid(state) else [[], [], []]
 
 
 def answer(ask: Ask) -> Any:
     request = ask.request
     x = int(request.get("x") or 1)
-    return solve(_state(request.get("previous")), int(request.get("step") or 0), x)
+    step = int(request.get("step") or 0)
+    previous = request.get("previous")
+    result = solve(_state(previous), step, x)
+    if isinstance(previous, dict) and "pegs" in previous:
+        return {"pegs": result["state"], "step": step + len(result["moves"])}
+    return result
 
 
 def wrong(ask: Ask, right: Any, rng: random.Random) -> Any:
     """A plausible mistake: one disk moved to the wrong peg, reported consistently."""
+    if "pegs" in right:
+        spoiled = wrong(ask, {"moves": [[1, 0, 1]], "state": right["pegs"]}, rng)
+        return {"pegs": spoiled["state"], "step": right["step"]}
     state = copy.deepcopy(right["state"])
     disks = max(1, sum(len(peg) for peg in state))
     for _ in range(20):
@@ -95,10 +112,10 @@ def disks_of(task: ir.Task, env: dict[str, float]) -> int:
 
 def make_input(task: ir.Task, env: dict[str, float], seed: int) -> dict[str, Any]:
     disks = disks_of(task, env)
-    return {data_name(task, "steps"): {"state": [list(range(disks, 0, -1)), [], []]}}
+    return {data_name(task, "steps"): {"pegs": [list(range(disks, 0, -1)), [], []], "step": 0}}
 
 
 def expected(task: ir.Task, env: dict[str, float], data: dict[str, Any]) -> Any:
-    """The solved position (the result's ``state``)."""
+    """The solved position (compare with ``final_state(result)``)."""
     disks = disks_of(task, env)
     return [[], [], list(range(disks, 0, -1))]
