@@ -397,14 +397,14 @@ def _baseline(baseline: ir.Baseline, comments: tuple[ir.Comment, ...]) -> list[_
 
 def _render(lines: list[_Line], comments: tuple[ir.Comment, ...], blank: frozenset[int]) -> str:
     tail = _place_comments(lines, comments)
-    out: list[tuple[str, str]] = []  # (code, trailing comment)
+    out: list[tuple[str, str, bool]] = []  # (code, trailing comment, may align the comment)
     previous: _Line | None = None
 
-    def emit(code: str, comment: str = "") -> None:
-        out.append((code, comment))
+    def emit(code: str, comment: str = "", align: bool = True) -> None:
+        out.append((code, comment, align))
 
     def blank_line() -> None:
-        if out and out[-1] != ("", ""):
+        if out and out[-1][0] != "":
             emit("")
 
     for line in lines:
@@ -421,12 +421,14 @@ def _render(lines: list[_Line], comments: tuple[ir.Comment, ...], blank: frozens
         if line.leading and line.first and line.first - 1 in blank and line.kind != "close":
             blank_line()
         code = INDENT * line.depth + line.text
-        if line.more:
+        more = line.more or _wrapped(code, line.depth)
+        if more:
+            code, *more = [code, *more] if line.more else more
             emit(code)
-            for more in line.more[:-1]:
-                emit(more)
-            code = line.more[-1]
-        emit(code, "  ".join(c.text for c in line.trailing))
+            for rest in more[:-1]:
+                emit(rest)
+            code = more[-1]
+        emit(code, "  ".join(c.text for c in line.trailing), align=not more)
         previous = line
     for comment in tail:
         if comment.span.line - 1 in blank:
@@ -435,20 +437,58 @@ def _render(lines: list[_Line], comments: tuple[ir.Comment, ...], blank: frozens
     return "\n".join(_aligned(out)) + "\n"
 
 
-def _aligned(out: list[tuple[str, str]]) -> list[str]:
-    """Lines with their trailing comments; comments on consecutive lines share a column."""
+def _wrapped(code: str, depth: int) -> list[str]:
+    """A clause longer than ``WIDTH`` broken at operators outside parentheses (before ``+`` and
+    ``-``, after ``*`` and ``/``), continuation lines indented twice more; [] when it fits or
+    cannot be broken (text with strings is never broken)."""
+    if len(code) <= WIDTH or '"' in code:
+        return []
+    pad = INDENT * (depth + 2)
+    lines: list[str] = []
+    rest = code
+    while len(rest) > WIDTH:
+        cut = _break_at(rest, WIDTH)
+        if cut is None:
+            break
+        lines.append(rest[:cut].rstrip())
+        rest = pad + rest[cut:].lstrip()
+    lines.append(rest)
+    return lines if len(lines) > 1 else []
+
+
+def _break_at(text: str, width: int) -> int | None:
+    """The last place to break ``text`` within ``width`` columns, outside parentheses."""
+    depth = 0
+    best = None
+    for i, ch in enumerate(text[: width + 1]):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and i > 0:
+            if text[i - 1 : i + 2] in (" + ", " - "):
+                best = i  # the operator begins the next line
+            elif ch in "*/" and i + 1 <= width:
+                best = i + 1  # the operator ends this line
+    return best
+
+
+def _aligned(out: list[tuple[str, str, bool]]) -> list[str]:
+    """Lines with their trailing comments; comments on consecutive one-line clauses share a
+    column."""
     result: list[str] = []
     i = 0
     while i < len(out):
         j = i
-        while j < len(out) and out[j][1]:
+        while j < len(out) and out[j][1] and out[j][2]:
             j += 1
         if j == i:
-            result.append(out[i][0])
+            code, comment, _ = out[i]
+            result.append(f"{code}  {comment}" if comment else code)
             i += 1
             continue
-        column = max(len(code) for code, _ in out[i:j]) + 2
-        result += [code.ljust(column) + comment for code, comment in out[i:j]]
+        column = max(len(code) for code, _, _ in out[i:j]) + 2
+        result += [code.ljust(column) + comment for code, comment, _ in out[i:j]]
         i = j
     return result
 

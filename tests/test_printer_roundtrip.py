@@ -267,3 +267,22 @@ def test_json_is_plain_and_its_formulas_agree(spec: ir.Spec) -> None:
     for formula in _formulas(data):
         expr = _from_tree(formula["tree"])
         assert parse_expr(formula["text"]) == expr
+
+
+def test_long_clauses_are_wrapped_at_operators() -> None:
+    terms = " + ".join(f"long_name_{i}*other_{i}" for i in range(12))
+    text = f"param a = {terms}  # c\nparam b = 1  # d\nparam cc = 2  # e\n"
+    printed = format_spec(parse(text))
+    assert printed == (
+        "param a = long_name_0*other_0 + long_name_1*other_1 + long_name_2*other_2"
+        " + long_name_3*other_3\n"
+        "    + long_name_4*other_4 + long_name_5*other_5 + long_name_6*other_6"
+        " + long_name_7*other_7\n"
+        "    + long_name_8*other_8 + long_name_9*other_9 + long_name_10*other_10"
+        " + long_name_11*other_11  # c\n"
+        "param b = 1   # d\n"
+        "param cc = 2  # e\n"
+    )
+    assert all(len(line) <= 100 for line in printed.split("\n")[:2])
+    assert parse(printed) == parse(text)
+    assert format_spec(parse(printed)) == printed
