@@ -397,7 +397,7 @@ def sweep_spec(text: str, file: str = "<spec>", settings: Settings | None = None
     classes on the chart are the ones ``explain`` prints. Returns ``variable`` (the size on the
     x axis), ``metric`` and ``series`` (the optimum first, then each baseline: ``name``,
     ``points`` ``[size, value]``, ``growth``, ``confirmed``; ``growth`` is null and ``points``
-    empty for a baseline without a plan that can run at three sizes or more).
+    empty for a series without a plan at three sizes or more).
     """
     settings = settings or Settings()
 
@@ -408,6 +408,8 @@ def sweep_spec(text: str, file: str = "<spec>", settings: Settings | None = None
         series = []
         if plan is not None:
             series.append(_series("optimal plan", plan))
+        else:  # no feasible optimum at enough sizes (the target cannot be met as it grows)
+            series.append({"name": "optimal plan", "points": [], "growth": None})
         for b in result.baselines:
             if b.name in baselines:
                 series.append(_series(f"baseline {b.name}", baselines[b.name]))

@@ -676,16 +676,19 @@ async function sweep() {
   }
   if (seq !== state.seq.sweep || !result.ok) return;
   $("sweep-variable").textContent = result.variable ? `(${result.variable})` : "";
-  const measured = result.series.filter((s) => s.growth);
-  const datasets = measured.map((s, i) => ({
-    label: `${s.name}: ${s.growth}`,
-    data: s.points.filter(([x, y]) => positive(x) && positive(y)).map(([x, y]) => ({ x, y })),
-    borderColor: PALETTE[i % PALETTE.length],
-    backgroundColor: PALETTE[i % PALETTE.length],
-    borderDash: i === 0 ? [] : [6, 3],
-    pointRadius: 3,
-    showLine: true,
-  }));
+  // colours follow the series' place (the optimum is always the first, solid line)
+  const datasets = result.series
+    .map((s, i) => ({
+      label: `${s.name}: ${s.growth}`,
+      data: s.points.filter(([x, y]) => positive(x) && positive(y)).map(([x, y]) => ({ x, y })),
+      borderColor: PALETTE[i % PALETTE.length],
+      backgroundColor: PALETTE[i % PALETTE.length],
+      borderDash: i === 0 ? [] : [6, 3],
+      pointRadius: 3,
+      showLine: true,
+      measured: Boolean(s.growth),
+    }))
+    .filter((d) => d.measured);
   setChart("sweep", {
     type: "scatter",
     data: { datasets },
@@ -696,7 +699,7 @@ async function sweep() {
     ...result.series.map((s) => {
       const li = document.createElement("li");
       if (!s.growth) {
-        li.textContent = `${s.name}: no plan that can run at enough sizes to measure its growth`;
+        li.textContent = `${s.name}: too few sizes with a plan to measure its growth`;
         return li;
       }
       const fit = s.confirmed ? "confirmed by the fit" : `fitted log-log slope ${fmt(s.slope)}`;
