@@ -212,3 +212,22 @@ def test_every_sample_compiles_deterministically_and_ruff_clean(
         ast.parse(item.text)
     write(first.files, str(tmp_path))
     ruff_clean(tmp_path)
+
+
+def test_compile_with_explicit_decisions(tmp_path: Path) -> None:
+    from aalp.cli import cli
+    from click.testing import CliRunner
+
+    spec = str(ROOT / "samples/counting.aalp")
+    good = tmp_path / "good.json"
+    good.write_text('{"count.x": 500, "count.model": "gpt4omini", "count.vote": "none"}')
+    result = CliRunner().invoke(
+        cli, ["compile", spec, "--decisions", str(good), "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "500 per call, 4 chunks" in result.output  # ceil(2000 / 500)
+    partial = tmp_path / "partial.json"
+    partial.write_text('{"count.x": 500}')
+    args = ["compile", spec, "--decisions", str(partial), "-o", str(tmp_path)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and "missing decision 'count.vote'" in result.output
