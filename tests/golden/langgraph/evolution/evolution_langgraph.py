@@ -222,6 +222,7 @@ def discard(op: str, decision: dict[str, Any]) -> None:
             "unparsable); the plan cannot finish"
         )
 
+
 # ---------------------------------------------------------------------------------------------
 # Requests: the JSON object every call sends as its user message (the same protocol as the
 # python target, so the simulated server answers every target alike).
@@ -286,7 +287,11 @@ COMBINE = {
     "merge": lambda values: list(heapq.merge(*[p for p in values if isinstance(p, list)])),
     "max": lambda values: max(_numbers(values), default=None),
     "min": lambda values: min(_numbers(values), default=None),
-    "vote": lambda values: Counter(answer_key(v) for v in values).most_common(1)[0][0],
+    "vote": lambda values: (
+        json.loads(Counter(answer_key(v) for v in values).most_common(1)[0][0])
+        if values
+        else None
+    ),
     "first": lambda values: values[0] if values else None,
 }
 
@@ -297,12 +302,12 @@ COMBINE = {
 # with every sample of the run, and LangGraph copies it on every step).
 # ---------------------------------------------------------------------------------------------
 
-RESET: list[Any] = []
+RESET = ["reset"]  # compared by value: it survives a checkpointer's serialization
 
 
 def gather(left: list[Any], right: list[Any]) -> list[Any]:
-    """Reducer of ``votes``: append a round's samples; the empty ``RESET`` list clears it."""
-    return [] if right is RESET else left + right
+    """Reducer of ``votes``: append a round's samples; ``RESET`` clears it."""
+    return [] if right == RESET else left + right
 
 
 def add_counts(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:
@@ -311,11 +316,10 @@ def add_counts(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:
 
 
 class PlanState(TypedDict, total=False):
-    value: Any  # what the previous stage produced (the task input before the first stage)
+    value: Any  # what the previous stage produced
     at: str  # the phase whose decisions are in flight, or the node to go to next
     step: int  # the current chunk of a chain, or the level of a reduce tree
     decisions: dict[str, dict[str, Any]]  # id -> input, model, tally, answers, tries, history
-    done: dict[str, Any]  # id -> decided answer, for the current phase
     data: Any  # the task input (a JSON object keyed by data name)
     chain: dict[str, Any]  # the running chain stage: its size and units
     history: list[Any]  # a chain's conversation so far (history full): winning samples only

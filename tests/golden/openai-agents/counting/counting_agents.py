@@ -236,6 +236,7 @@ def discard(op: str, decision: dict[str, Any]) -> None:
             "unparsable); the plan cannot finish"
         )
 
+
 # ---------------------------------------------------------------------------------------------
 # Requests: the JSON object every call sends as its user message (the same protocol as the
 # python target, so the simulated server answers every target alike).
@@ -300,7 +301,11 @@ COMBINE = {
     "merge": lambda values: list(heapq.merge(*[p for p in values if isinstance(p, list)])),
     "max": lambda values: max(_numbers(values), default=None),
     "min": lambda values: min(_numbers(values), default=None),
-    "vote": lambda values: Counter(answer_key(v) for v in values).most_common(1)[0][0],
+    "vote": lambda values: (
+        json.loads(Counter(answer_key(v) for v in values).most_common(1)[0][0])
+        if values
+        else None
+    ),
     "first": lambda values: values[0] if values else None,
 }
 
