@@ -344,3 +344,27 @@ def test_retry_until_an_llm_verifier_accepts(tmp_path: Path) -> None:
     assert module.PREDICTION["calls_by_op"] == pytest.approx(
         {"solve": 2 * tries, "judge": 2 * tries}
     )
+
+
+def test_model_map_and_bounded_concurrency(
+    tmp_path: Path, load_sample, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = load_sample("counting", n="200")
+    module = program(tmp_path, checked, COUNT_ONE_CALL | {"count.x": 10})  # 20 chunks
+    in_flight = peak = 0
+
+    class SlowClient(FakeClient):
+        async def create(self, **kwargs: Any) -> Any:
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await asyncio.sleep(0.01)
+            in_flight -= 1
+            return await super().create(**kwargs)
+
+    monkeypatch.setenv("AALP_MODEL_MAP", "gpt4omini=served-mini")
+    client = SlowClient(lambda key, messages: ("1", 1))
+    result, report = run(module, client, tmp_path, {"digits": "7" * 200}, "--concurrency", "3")
+    assert result == 20 and report["calls"] == 20
+    assert peak == 3  # twenty chunks ready at once, never more than three in flight
+    assert {r["model"] for r in client.requests} == {"served-mini"}
