@@ -287,7 +287,7 @@ class Server:
         port = sockets[0].getsockname()[1]
         return f"http://{HOST}:{port}/"
 
-    def start(self, timeout: float = 10.0) -> Server:
+    def start(self, timeout: float = 60.0) -> Server:
         """Start serving; raise ``OSError`` if the port cannot be bound."""
         import time
 
