@@ -285,6 +285,21 @@ def level_limit(stage: dict[str, Any], level: int) -> int | None:
     return limits[level - 1] if level <= len(limits) else None
 
 
+def null(answer: Any) -> bool:
+    """An answer that says "not found": nothing, or an object all of whose fields are null
+    (a vote over chunks counts only the chunks that found something)."""
+    if isinstance(answer, dict):
+        return all(value is None for value in answer.values())
+    return answer in (None, "", [])
+
+
+def plurality(values: list[Any]) -> Any:
+    """The most common answer (ties go to the earliest); None when there is none."""
+    if not values:
+        return None
+    return json.loads(Counter(answer_key(v) for v in values).most_common(1)[0][0])
+
+
 def _numbers(values: list[Any]) -> list[Any]:
     return [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
 
@@ -297,11 +312,7 @@ COMBINE = {
     "merge": lambda values: list(heapq.merge(*[p for p in values if isinstance(p, list)])),
     "max": lambda values: max(_numbers(values), default=None),
     "min": lambda values: min(_numbers(values), default=None),
-    "vote": lambda values: (
-        json.loads(Counter(answer_key(v) for v in values).most_common(1)[0][0])
-        if values
-        else None
-    ),
+    "vote": lambda values: plurality([v for v in values if not null(v)]),
     "first": lambda values: values[0] if values else None,
 }
 
