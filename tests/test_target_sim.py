@@ -2,10 +2,10 @@
 the simulated LLM (``aalp serve-sim``'s server, in-process on 127.0.0.1).
 
 Each program's ``main`` (``ChatOpenAI``; ``dspy.LM`` in DSPy's field format; the Agents SDK's
-``OpenAIChatCompletionsModel``) runs hanoi with 4 disks, counting and routing in its
-framework's venv. The result must be the oracle's right answer, the server must have answered
-exactly the calls the program reports, and that count must lie in the header's predicted
-interval.
+``OpenAIChatCompletionsModel``) runs hanoi with 4 disks, counting, sorting (a reduce tree) and
+routing in its framework's venv. The result must be the oracle's right answer, the server must
+have answered exactly the calls the program reports, and that count must lie in the header's
+predicted interval.
 """
 
 from __future__ import annotations
@@ -36,6 +36,19 @@ PLANS = {
     ),
     # chunks small enough that every count is right w.p. > 0.999, so the sum is exact
     "counting": ({"n": "400"}, {"count.x": 100, "count.model": "gpt4omini", "count.vote": "none"}),
+    # a reduce tree (fan-in 2) merging sorted chunks, every call voted
+    "sorting": (
+        {},
+        {
+            "sort.x": 250,
+            "sort.model": "gpt4omini",
+            "sort.vote": "ahead_by",
+            "sort.votes": 2,
+            "merge.model": "gpt4omini",
+            "merge.vote": "ahead_by",
+            "merge.votes": 2,
+        },
+    ),
     # the classifier routes every query; votes on the routed solver make every answer right
     "routing": (
         {"queries": "12"},
