@@ -379,7 +379,10 @@ class SortingPlan(dspy.Module):
                 if decision["model"] in self.lms:
                     kwargs["lm"] = self.lms[decision["model"]]
                 batch.append((predictor, kwargs))
-            parallel = dspy.Parallel(num_threads=self.num_threads, disable_progress_bar=True)
+            # timeout=0: a slow call is never resubmitted as a "straggler" (a hidden extra call)
+            parallel = dspy.Parallel(
+                num_threads=self.num_threads, disable_progress_bar=True, timeout=0
+            )
             results = parallel(batch)
             self.calls[op] += len(batch)
             for index, prediction in zip(jobs, results, strict=True):
