@@ -3,14 +3,18 @@
 # needs openai<3, openai-agents 0.24 needs openai>=3), installed in parallel, and the variables
 # the framework tests read. Source it from .ci/run before pytest:  source .ci/frameworks.sh
 set -euo pipefail
-VENVS="${AALP_VENVS:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}/aalp-venvs}"
+# kept between runs on one machine: a second install into an existing venv takes seconds
+VENVS="${AALP_VENVS:-$(python3 -c 'import tempfile; print(tempfile.gettempdir())')/aalp-venvs}"
 mkdir -p "$VENVS"
 start=$SECONDS
 
 make_venv() {  # name, packages...
   local name=$1; shift
   if [ ! -x "$VENVS/$name/bin/python" ]; then
-    python3 -m venv "$VENVS/$name"
+    python3 -m venv "$VENVS/$name" 2>/dev/null || {
+      # a Python without the venv module: virtualenv does the same
+      python3 -m pip install --quiet virtualenv && python3 -m virtualenv -q "$VENVS/$name"
+    }
   fi
   "$VENVS/$name/bin/pip" install --quiet --disable-pip-version-check "$@" \
     > "$VENVS/$name.log" 2>&1 || { cat "$VENVS/$name.log"; return 1; }
