@@ -22,13 +22,16 @@ import pytest
 from aalp import ir
 from aalp.backends import registry
 from aalp.backends.base import write
+from aalp.backends.emit import emit
 from aalp.backends.predict import prediction
 from aalp.backends.view import build_view
+from aalp.loader import load
 from conftest import TELEMETRY_OFF
 from targets import reference, world
 from targets_env import venv_python
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 DRIVERS = {
     "langgraph": "langgraph_fake.py",
     "dspy": "dspy_fake.py",
@@ -107,6 +110,77 @@ def plan(name: str) -> dict:
 
 
 SIZES = {"hanoi": 4, "counting": 40, "routing": 6}
+
+
+#: sample -> (-D overrides, decisions, input size)
+SAMPLE_PLANS = {
+    "hanoi": (
+        {"disks": "4"},
+        {"move.x": 1, "move.model": "gpt41mini", "move.vote": "ahead_by", "move.votes": 3},
+        4,
+    ),
+    "counting": (
+        {"n": "40"},
+        {"count.x": 10, "count.model": "gpt4omini", "count.vote": "majority", "count.votes": 3},
+        40,
+    ),
+    "routing": (
+        {"queries": "6"},
+        {
+            "classify.model": "delegator",
+            "classify.vote": "none",
+            "solve.model": "specialist",
+            "solve.vote": "ahead_by",
+            "solve.votes": 2,
+        },
+        6,
+    ),
+}
+
+
+def _run_fake(target: str, view: dict, data: dict, program: str, tmp_path: Path) -> dict:
+    (tmp_path / "view.json").write_text(json.dumps(view))
+    (tmp_path / "input.json").write_text(json.dumps(data))
+    run = subprocess.run(
+        [
+            venv_python(target),
+            str(HERE / "targets" / DRIVERS[target]),
+            program,
+            str(tmp_path / "view.json"),
+            str(tmp_path / "input.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **TELEMETRY_OFF},
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("sample", list(SAMPLE_PLANS))
+@pytest.mark.parametrize("target", list(DRIVERS))
+def test_fake_model_runs_the_samples(target: str, sample: str, tmp_path: Path) -> None:
+    """The samples as compiled (hanoi with 4 disks, counting, routing) through each framework's
+    engine and fake model: the calls per op are the reference's for the same outcomes."""
+    venv_python(target)
+    overrides, decisions, size = SAMPLE_PLANS[sample]
+    compiled = emit(
+        load(ROOT / "samples" / f"{sample}.aalp", overrides), target, decisions=decisions
+    )
+    (program,) = write(compiled.files, str(tmp_path))
+    view = compiled.view
+    over = next(s["over"] for s in view["stages"] if s["kind"] in ("map", "chain"))
+    data = world.make_input(sample, size, over)
+    got = _run_fake(target, view, data, program, tmp_path)
+    result, calls = reference.expected(view, data)
+    assert (got["result"], got["calls"]) == (result, calls)
+    assert got["starts"] == sum(calls.values())
+    if sample == "hanoi":
+        assert result["state"] == [[], [], [4, 3, 2, 1]]
+    if sample == "counting":
+        assert result == data[over].count("7")
 
 
 @pytest.mark.parametrize("family", ["hanoi", "counting", "routing"])

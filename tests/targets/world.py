@@ -82,14 +82,15 @@ def _wrong(op: str, right: str) -> str:
     return json.dumps(answer)
 
 
-def make_input(task: str, size: int) -> dict[str, Any]:
-    """A task input keyed by data name: the start position, digits, or ``kind:payload`` queries."""
+def make_input(task: str, size: int, name: str = "") -> dict[str, Any]:
+    """A task input under data name ``name``: the start position, digits, or
+    ``kind:payload`` queries."""
     match task:
         case "hanoi":
-            return {"s": {"state": [list(range(size, 0, -1)), [], []]}}
+            return {name or "s": {"state": [list(range(size, 0, -1)), [], []]}}
         case "counting":
-            return {"digits": "".join(str((i * 7 + i // 3) % 10) for i in range(size))}
+            return {name or "digits": "".join(str((i * 7 + i // 3) % 10) for i in range(size))}
         case "routing":
             kinds = ("math", "code", "prose")
-            return {"queries": [f"{kinds[i % 3]}:query{i}" for i in range(size)]}
+            return {name or "queries": [f"{kinds[i % 3]}:query{i}" for i in range(size)]}
     raise KeyError(task)
