@@ -130,6 +130,18 @@ def _baseline(b: BaselineResult, metric: str, growth: Growth | None) -> dict[str
     }
 
 
+def _fixed_plan_value(checked: Any, task: str, decisions: Any, metric: str) -> float | None:
+    """The metric of ``decisions`` evaluated on a resized spec (None if it cannot run there)."""
+    from .cost import evaluate
+
+    try:
+        ev = evaluate(checked, task, decisions)
+    except Exception:  # e.g. a granularity larger than this size's data
+        return None
+    value = ev.value(metric)
+    return value if math.isfinite(value) else None
+
+
 def growth_series(
     checked: Any,
     result: OptimizeResult,
@@ -159,6 +171,12 @@ def growth_series(
             continue
         if r.feasible and r.plan is not None:
             plan_pts.append((n, r.plan.value(metric)))
+        elif result.plan is not None:
+            # No plan meets the requirements at this size (a fixed success target gets harder
+            # as the task grows): measure the chosen plan's own decisions there instead.
+            value = _fixed_plan_value(sized, result.task, result.plan.decisions, metric)
+            if value is not None:
+                plan_pts.append((n, value))
         for b in r.baselines:
             if b.plan is not None and b.plan.valid:
                 base_pts[b.name].append((n, b.plan.value(metric)))
@@ -195,6 +213,24 @@ def _claimed(checked: Any, task: str, decisions: Any, metric: str, var: str) -> 
             return "Θ(1)"
         return symbolic.growth_class(expr, sym)
     except Exception:  # a plan the symbolic module cannot express: numeric class only
+        return None
+
+
+def joint_growth(checked: Any, task: str, decisions: Any, metric: str) -> str | None:
+    """The symbolic growth class in every size parameter at once (``Θ(b^2·k^2·l^2)``)."""
+    if decisions is None:
+        return None
+    try:
+        from . import symbolic
+        from .cost import build_context
+
+        expr = symbolic.closed_form(checked, task, decisions, metric, asymptotic=True)
+        names = symbolic.size_symbols(build_context(checked, task))
+        syms = sorted((s for s in expr.free_symbols if s.name in names), key=lambda s: s.name)
+        if not syms:
+            return "Θ(1)"
+        return symbolic.growth_class(expr, syms)
+    except Exception:  # a plan the symbolic module cannot express
         return None
 
 
@@ -279,6 +315,10 @@ def report(
 ) -> dict[str, Any]:
     """The explain report as a JSON-ready dict (schema in docs/explain.md)."""
     sense, metric = result.objective
+    size_metric = metric if metric != "success" else "cost"
+    task_ir = next(t for t in checked.spec.tasks if t.name == result.task)
+    from .symbolic import with_pins  # a baseline's pins stay formulas: x = s stays s
+
     plan = result.plan
     g_plan, g_base = (None, {})
     if growth and result.feasible:
@@ -309,12 +349,29 @@ def report(
         "closed_form": _closed_form(checked, result),
         "closed_form_asymptotic": _closed_form(checked, result, asymptotic=True),
         "growth": _growth(g_plan),
+        "growth_all": (
+            joint_growth(checked, result.task, plan.decisions, size_metric)
+            if growth and plan
+            else None
+        ),
         "growth_note": (
             "fewer than 3 sizes on the ladder have a feasible plan: growth not measured"
             if growth and result.feasible and g_plan is None
             else None
         ),
-        "baselines": [_baseline(b, metric, g_base.get(b.name)) for b in result.baselines],
+        "baselines": [
+            {
+                **_baseline(b, metric, g_base.get(b.name)),
+                "growth_all": (
+                    joint_growth(
+                        checked, result.task, with_pins(b.plan.decisions, spec_b.pins), size_metric
+                    )
+                    if growth and b.plan is not None
+                    else None
+                ),
+            }
+            for b, spec_b in zip(result.baselines, task_ir.baselines, strict=True)
+        ],
         "frontier": {
             "metric": result.frontier_metric,
             "vs_success": _frontier(result.frontier_success, result.frontier_metric),
@@ -488,10 +545,14 @@ def render_text(rep: Mapping[str, Any], width: int | None = None, color: bool = 
             f" fitted {g['class']}, log-log slope {g['fitted_slope']}, slope of"
             f" value/class {g['ratio_slope']})"
         )
+    if rep.get("growth_all"):
+        console.print(f"growth in all sizes: {rep['growth_all']}")
     for b in rep["baselines"]:
         bg = b["growth"]
         if bg:
             console.print(f"baseline {b['name']} grows as {bg['claimed'] or bg['class']}")
+        if b.get("growth_all"):
+            console.print(f"baseline {b['name']} in all sizes: {b['growth_all']}")
         for p in b["problems"][:2]:
             console.print(f"baseline {b['name']}: {p}")
 
