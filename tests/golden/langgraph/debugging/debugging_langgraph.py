@@ -558,21 +558,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--model-map",
         action="append",
+        type=model_pair,
         default=[],
         metavar="NAME=SERVED",
-        help="serve the plan's model NAME under another name",
+        help="serve the plan's model NAME (or NAME:LABEL, a routed label) under another name",
     )
     args = parser.parse_args(argv)
-    args.model_map = dict(item.split("=", 1) for item in args.model_map)
+    args.model_map = dict(args.model_map)
     return args
+
+
+def model_pair(text: str) -> tuple[str, str]:
+    """``NAME=SERVED`` from the command line."""
+    name, sep, served = text.partition("=")
+    if not sep or not name.strip() or not served.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=SERVED, got {text!r}")
+    return name.strip(), served.strip()
 
 
 def read_input(path: str | None) -> Any:
     """The task input: a JSON file, or none for tasks without data."""
     if path is None:
         return None
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"error: cannot read the input {path}: {err}") from None
 
 
 def report(value: Any, calls: Mapping[str, int], failed: list[str]) -> None:
@@ -585,4 +597,7 @@ def report(value: Any, calls: Mapping[str, int], failed: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except RuntimeError as err:  # a decision that cannot finish, a missing exact check
+        sys.exit(f"error: {err}")
