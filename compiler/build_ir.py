@@ -17,6 +17,7 @@ from typing import Any
 from lark import Token, Transformer_NonRecursive, v_args
 
 from . import ir
+from .expr import ARITY
 from .literals import MAX_EXPONENT, MAX_LITERAL, decode_literal, number_value, token_span
 
 Report = Callable[[str, str, ir.Span, str], None]  # code, message, span, hint
@@ -488,7 +489,7 @@ class IRBuilder(Transformer_NonRecursive):
                 f"did you mean '{close[0]}'?" if close else "write the formula with these",
             )
         else:
-            low, high = _ARITY[func.value]
+            low, high = ARITY[func.value]
             if not low <= len(args) <= high:
                 want = str(low) if low == high else f"{low} to {high}"
                 if high > 9:
@@ -528,18 +529,6 @@ class IRBuilder(Transformer_NonRecursive):
     def pow(self, meta, children):
         return self._bin("^", children, meta)
 
-
-_ARITY = {
-    "log": (1, 2),
-    "log2": (1, 1),
-    "ln": (1, 1),
-    "exp": (1, 1),
-    "sqrt": (1, 1),
-    "ceil": (1, 1),
-    "floor": (1, 1),
-    "min": (1, 99),
-    "max": (1, 99),
-}
 
 _EXAMPLES = {
     "size": "'size 1' (the relative model size)",

@@ -6,15 +6,10 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-METRIC_FIELDS = (
-    "calls",
-    "forward_passes",
-    "cost",
-    "tokens",
-    "dollars",
-    "latency",
-    "latency_calls",
-)
+from .ir import METRICS
+
+# Every metric a plan has a value of; success is kept apart (a probability, multiplied).
+METRIC_FIELDS: tuple[str, ...] = tuple(m for m in METRICS if m != "success")
 
 
 class DecisionError(ValueError):

@@ -13,15 +13,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-METRIC_KEYS: tuple[str, ...] = (
-    "calls",
-    "forward_passes",
-    "cost",
-    "tokens",
-    "dollars",
-    "latency",
-    "latency_calls",
-)
+from .cost_types import METRIC_FIELDS as METRIC_KEYS
+
 INDEX = {k: i for i, k in enumerate(METRIC_KEYS)}
 
 
