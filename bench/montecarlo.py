@@ -51,12 +51,14 @@ def plan_rows() -> list[tuple[str, str, str, str]]:
     from aalp.optimize import optimize
 
     rows = []
-    runs = 2000
     for path in sorted(SAMPLES.glob("*.aalp")):
         checked = load(path)
         plan = optimize(checked, frontier=False, baselines=False).plan
         if plan is None:
             continue
+        # about 2·10^7 decisions per sample: Hanoi's 2^20 steps get 20 runs, the others 2000
+        calls = max(1.0, plan.metrics["calls"])
+        runs = int(max(10, min(2000, 2e7 // calls)))
         _, dt = timed(lambda c=checked, p=plan, r=runs: simulate(c, None, dict(p.decisions), r, 1))
         rows.append((path.stem, str(runs), f"{dt:.2f} s", f"{runs / dt:,.0f} runs/s"))
     for disks, runs in ((10, 1000), (20, 20)):
