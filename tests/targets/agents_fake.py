@@ -68,6 +68,7 @@ def main() -> None:
     module = importlib.util.module_from_spec(spec)
     sys.modules["program"] = module
     spec.loader.exec_module(module)
+    world.install_checks(module)
     with open(view_path) as f:
         view = json.load(f)
     with open(input_path) as f:

@@ -59,6 +59,19 @@ def right_answer(op: str, request: dict[str, Any]) -> str:
     raise KeyError(op)
 
 
+def check(op: str, request: dict[str, Any], answer: Any) -> bool:
+    """An exact check (``retry ... until exact``): is ``answer`` the right one?"""
+    right = right_answer(op, request)
+    return answer == (json.loads(right) if op == "move" else right) or str(answer) == right
+
+
+def install_checks(module: Any) -> None:
+    """Give an emitted program the world's exact checks for every op that retries."""
+    for name, spec in module.OPS.items():
+        if spec["retries"] is not None:
+            module.CHECKS[name] = lambda request, answer, name=name: check(name, request, answer)
+
+
 def answer(op: str, text: str, nth: int, max_words: int = 750) -> str:
     """The ``nth`` sample's text for the user message ``text``: right, or scripted wrong,
     unparsable or over-long."""

@@ -177,7 +177,8 @@ def samples_needed(op: str, counts: list[int], tries: int, passed: bool) -> int:
     if spec["vote"] == "majority":
         return max(0, spec["votes"] - sum(counts))
     if spec["retries"] is not None:
-        exhausted = spec["retries"] != "inf" and tries >= spec["retries"]
+        tried = sum(counts)  # a red-flagged sample is drawn again: it is not a try
+        exhausted = spec["retries"] != "inf" and tried >= spec["retries"]
         return 0 if passed or exhausted else 1
     return 0 if counts else 1
 
@@ -198,6 +199,12 @@ def winner(tally: dict[str, int]) -> str:
     return min(tally, key=lambda key: (-tally[key], key))
 
 
+def chosen(op: str, decision: dict[str, Any]) -> str:
+    """The key of a decided answer: the vote's winner, or a retry's last try (the one that
+    passed its check, or the last one when none did)."""
+    return decision["last"] if OPS[op]["retries"] is not None else winner(decision["tally"])
+
+
 def new_decision(
     value: Any, model: str, history: list[Any] | None = None, limit: int | None = None
 ) -> dict[str, Any]:
@@ -213,6 +220,7 @@ def new_decision(
         "passed": False,
         "history": history or [],
         "flagged": 0,
+        "last": None,
     }
 
 
@@ -429,6 +437,7 @@ def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
                 key = answer_key(answer)
                 decision["tally"] = {**decision["tally"], key: decision["tally"].get(key, 0) + 1}
                 decision["answers"] = {**decision["answers"], key: (answer, text)}
+                decision["last"] = key
                 if OPS[op]["retries"] is not None:
                     decision["passed"] = check(op, decision["input"], answer)
             update: dict[str, Any] = {"votes": RESET, "decisions": decisions}
@@ -441,7 +450,7 @@ def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
             done = {}
             failed = []
             for ident, decision in decisions.items():
-                answer, text = decision["answers"][winner(decision["tally"])]
+                answer, text = decision["answers"][chosen(op, decision)]
                 done[ident] = answer
                 if OPS[op]["retries"] is not None and not decision["passed"]:
                     failed.append(ident)

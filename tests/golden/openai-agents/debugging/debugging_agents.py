@@ -194,7 +194,8 @@ def samples_needed(op: str, counts: list[int], tries: int, passed: bool) -> int:
     if spec["vote"] == "majority":
         return max(0, spec["votes"] - sum(counts))
     if spec["retries"] is not None:
-        exhausted = spec["retries"] != "inf" and tries >= spec["retries"]
+        tried = sum(counts)  # a red-flagged sample is drawn again: it is not a try
+        exhausted = spec["retries"] != "inf" and tried >= spec["retries"]
         return 0 if passed or exhausted else 1
     return 0 if counts else 1
 
@@ -215,6 +216,12 @@ def winner(tally: dict[str, int]) -> str:
     return min(tally, key=lambda key: (-tally[key], key))
 
 
+def chosen(op: str, decision: dict[str, Any]) -> str:
+    """The key of a decided answer: the vote's winner, or a retry's last try (the one that
+    passed its check, or the last one when none did)."""
+    return decision["last"] if OPS[op]["retries"] is not None else winner(decision["tally"])
+
+
 def new_decision(
     value: Any, model: str, history: list[Any] | None = None, limit: int | None = None
 ) -> dict[str, Any]:
@@ -230,6 +237,7 @@ def new_decision(
         "passed": False,
         "history": history or [],
         "flagged": 0,
+        "last": None,
     }
 
 
@@ -402,13 +410,14 @@ class DebuggingPlan:
                 key = answer_key(answer)
                 decision["tally"][key] = decision["tally"].get(key, 0) + 1
                 decision["answers"][key] = answer
+                decision["last"] = key
                 if OPS[op]["retries"] is not None:
                     decision["passed"] = check(op, decision["input"], answer)
         out = []
         for number, decision in enumerate(decisions):
             if OPS[op]["retries"] is not None and not decision["passed"]:
                 self.failed.append(f"{op}#{number}")
-            out.append(decision["answers"][winner(decision["tally"])])
+            out.append(decision["answers"][chosen(op, decision)])
         return out
 
     async def run(self, task_input: Any) -> Any:
