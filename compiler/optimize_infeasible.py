@@ -82,7 +82,7 @@ def explain_infeasible(
         comps = [c for x in xs for c in _probabilities(solver, op, x, row.model)]
         if comps and all(a <= b for a, b in comps):
             a, b = comps[0]
-            rival = "1/2" if solver.task.op(op).rival is None else _g(b)
+            rival = "1/2" if solver.task.op(op).rival is None else f"its rival's {_g(b)}"
             why.append(
                 f"voting cannot help '{op}': success {_g(a)} ≤ {rival} at every x"
                 " (the right answer is not the most likely one)"
