@@ -9,7 +9,8 @@ Method (docs/explain.md, "How the optimum is found"):
 3. Prune each block to its Pareto set over the objective, every bounded metric and success.
 4. Merge the blocks' Pareto sets exactly (an exact dynamic program over the blocks: metrics add,
    success multiplies), pick the best plan meeting every requirement and re-verify it with one
-   full evaluation in floating point.
+   full evaluation in floating point. ``solver="cpsat"`` picks it with a CP-SAT multiple-choice
+   model over the same sets instead (``optimize_cpsat``), an independent check of the merge.
 5. Refine the integer candidates around the chosen values until their neighbours are adjacent
    integers, and around every other local minimum, and repeat 3–4.
 
@@ -202,8 +203,9 @@ def _check_pin(space: Space, op: str, fld: str, value: Value) -> None:
 class _Solver:
     """Everything about one task that does not change between solves (pins aside)."""
 
-    def __init__(self, checked: Any, task: Task, space: Space):
+    def __init__(self, checked: Any, task: Task, space: Space, method: str = "dp"):
         self.checked = checked
+        self.method = method  # "dp" (optimize_pareto.merge) or "cpsat" (optimize_cpsat)
         self.task = task
         self.space = space
         self.env = env_of(checked)
@@ -299,6 +301,8 @@ def _solve_once(
             if p.success >= min_success and all(p.metrics[i] <= b for i, b in upper.items())
         ]
         sets.append(pareto(pts, dims))
+    if solver.method == "cpsat":
+        return _solve_cpsat(solver, sets, base, sense, metric, reqs, upper, min_success), [], raw
     merged = merge(sets, dims, upper, min_success)
     for p in sorted(merged, key=lambda q: _rank(q, sense, metric)):
         decisions = {**base, **dict(p.decisions)}
@@ -306,6 +310,31 @@ def _solve_once(
         if plan.meets:
             return plan, merged, raw
     return None, merged, raw
+
+
+def _solve_cpsat(
+    solver: _Solver,
+    sets: list[list[Point]],
+    base: dict[str, Value],
+    sense: str,
+    metric: str,
+    reqs: Sequence[Requirement],
+    upper: dict[int, float],
+    min_success: float,
+) -> Plan | None:
+    """The best plan by CP-SAT over the blocks' Pareto sets; a plan the full evaluation rejects
+    is excluded and the model solved again (as the merge tries its next best point)."""
+    from . import optimize_cpsat
+
+    bounds = optimize_cpsat.Bounds(min_success, upper)
+    rejected: list[tuple[int, ...]] = []
+    while (choice := optimize_cpsat.solve(sets, (sense, metric), bounds, rejected)) is not None:
+        p = optimize_cpsat.total(sets, choice)
+        plan = solver.plan({**base, **dict(p.decisions)}, reqs)
+        if plan.meets:
+            return plan
+        rejected.append(choice)
+    return None
 
 
 def _refine(
@@ -437,20 +466,25 @@ def optimize(
     extra_pins: Mapping[str, Any] | Sequence[str] | None = None,
     frontier: bool = True,
     baselines: bool = True,
+    solver: str = "dp",
 ) -> OptimizeResult:
     """The optimum plan of ``task_name`` (the first task when None) in a checked spec.
 
     ``objective`` overrides the spec's (a metric name; ``success`` is maximized, every other
     metric minimized); ``extra_pins`` fixes decisions (``{"move.x": 1}`` or
-    ``["move.x=1"]``). Raises ``SpecError`` for bad options; an infeasible spec is a result
+    ``["move.x=1"]``). ``solver`` allocates across blocks: ``"dp"`` (the exact merge of the
+    blocks' Pareto sets) or ``"cpsat"`` (a CP-SAT model over the same sets; the frontiers are
+    merged either way). Raises ``SpecError`` for bad options; an infeasible spec is a result
     with ``feasible=False`` and the reasons in ``why``.
     """
+    if solver not in ("dp", "cpsat"):
+        raise ValueError(f"solver must be 'dp' or 'cpsat', not {solver!r}")
     task = select_task(checked.spec, task_name)
     space = build(checked, task.name)
     pins = {**space.pins, **parse_pins(space, extra_pins)}
     sense, metric = objective_of(task, objective)
     reqs = requirements_of(task, checked)
-    solver = _Solver(checked, task, space)
+    solver = _Solver(checked, task, space, solver)  # the name now holds the solver's state
 
     plan, states, base = _solve(solver, pins, sense, metric, reqs)
     feasible = plan is not None

@@ -35,6 +35,13 @@ from .common import EXIT_SPEC, define_option, load_or_exit, spec_argument
 @click.option(
     "--no-growth", is_flag=True, help="Skip the numeric growth fit (faster on large specs)."
 )
+@click.option(
+    "--solver",
+    type=click.Choice(["dp", "cpsat"]),
+    default="dp",
+    show_default=True,
+    help="Allocation across blocks: the exact merge (dp) or a CP-SAT model (cpsat).",
+)
 def command(
     file: Path,
     defines: dict[str, str],
@@ -43,6 +50,7 @@ def command(
     objective: str | None,
     pins: tuple[str, ...],
     no_growth: bool,
+    solver: str,
 ) -> None:
     """Optimize the task in FILE and explain the plan.
 
@@ -63,7 +71,7 @@ def command(
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="'--pin'") from None
     try:
-        result = optimize(checked, task_name, objective, list(pins))
+        result = optimize(checked, task_name, objective, list(pins), solver=solver)
         rep = report(
             checked, result, growth=not no_growth, objective=objective, extra_pins=list(pins)
         )
