@@ -484,45 +484,45 @@ def optimize(
     pins = {**space.pins, **parse_pins(space, extra_pins)}
     sense, metric = objective_of(task, objective)
     reqs = requirements_of(task, checked)
-    solver = _Solver(checked, task, space, solver)  # the name now holds the solver's state
+    state = _Solver(checked, task, space, solver)
 
-    plan, states, base = _solve(solver, pins, sense, metric, reqs)
+    plan, states, base = _solve(state, pins, sense, metric, reqs)
     feasible = plan is not None
     why: tuple[str, ...] = ()
     if plan is None:
         from .optimize_infeasible import explain_infeasible
 
         relaxed = [r for r in reqs if r.metric != "success"]
-        best, _st, _s = _solve(solver, pins, "maximize", "success", relaxed)
+        best, _st, _s = _solve(state, pins, "maximize", "success", relaxed)
         if best is None:
-            best, _st, _s = _solve(solver, pins, "maximize", "success", [])
+            best, _st, _s = _solve(state, pins, "maximize", "success", [])
         if best is not None:
-            best = solver.plan(best.decisions, reqs)
+            best = state.plan(best.decisions, reqs)
         else:
             # Nothing can run: show the pinned design as given, with its problems.
             from .cost import DecisionError
 
             try:
-                best = solver.plan(_s, reqs)
+                best = state.plan(_s, reqs)
             except DecisionError as err:
                 raise _error(f"cannot evaluate the pinned plan: {err}") from None
-        why = explain_infeasible(solver, pins, reqs, best)
+        why = explain_infeasible(state, pins, reqs, best)
         plan = best
 
     fm = metric if metric in INDEX and metric not in ("latency", "latency_calls") else "cost"
     fs: tuple[FrontierPoint, ...] = ()
     fl: tuple[FrontierPoint, ...] = ()
     if frontier:
-        fs, fl = _frontiers(solver, states, base, fm, reqs)
+        fs, fl = _frontiers(state, states, base, fm, reqs)
 
     results = []
     if baselines:
         for name, bpins in space.baselines:
-            bplan, _s, _b = _solve(solver, bpins, sense, metric, reqs)
+            bplan, _s, _b = _solve(state, bpins, sense, metric, reqs)
             if bplan is None:
-                cheapest, _s, bbase = _solve(solver, bpins, "minimize", fm, [])
+                cheapest, _s, bbase = _solve(state, bpins, "minimize", fm, [])
                 # No valid completion at all: the pins with every other decision at its default.
-                bplan = solver.plan(cheapest.decisions if cheapest else bbase, reqs)
+                bplan = state.plan(cheapest.decisions if cheapest else bbase, reqs)
             results.append(BaselineResult(name, dict(bpins), bplan, _ratio(bplan, plan, metric)))
 
     return OptimizeResult(
@@ -536,14 +536,14 @@ def optimize(
         fl,
         fm,
         tuple(results),
-        tuple(solver.notes)
+        tuple(state.notes)
         + tuple(
             f"{k}: the best objective per value is not unimodal (integer counts such as votes"
             f" make it saw-toothed); the candidates were refined around its {LOCAL_MINIMA}"
             " best local minima, not exhaustively"
-            for k in sorted(solver.multimodal)
+            for k in sorted(state.multimodal)
         ),
-        solver.evaluator.calls,
+        state.evaluator.calls,
         dict(sorted(pins.items())),
     )
 
