@@ -538,15 +538,22 @@ def render_text(rep: Mapping[str, Any], width: int | None = None, color: bool = 
     g = rep["growth"]
     if rep.get("growth_note"):
         console.print(f"growth: {rep['growth_note']}")
-    if g:
-        conf = "confirmed" if g["confirmed"] else "NOT confirmed"
+    if g and (g["confirmed"] or not g["claimed"]):
+        how = "confirmed numerically" if g["confirmed"] else "numerical fit"
         console.print(
-            f"growth in {g['variable']}: {g['claimed'] or g['class']} ({conf} numerically:"
+            f"growth in {g['variable']}: {g['claimed'] or g['class']} ({how}:"
             f" fitted {g['class']}, log-log slope {g['fitted_slope']}, slope of"
             f" value/class {g['ratio_slope']})"
         )
+    elif g:
+        # The closed form holds this size's decisions fixed; re-optimized at each size the
+        # plan changes (a fixed target forces smaller chunks or more votes as the task grows).
+        console.print(
+            f"growth in {g['variable']}: {g['class']} re-optimizing at each size (log-log slope"
+            f" {g['fitted_slope']}); with this size's decisions held fixed: {g['claimed']}"
+        )
     if rep.get("growth_all"):
-        console.print(f"growth in all sizes: {rep['growth_all']}")
+        console.print(f"closed-form growth in all sizes: {rep['growth_all']}")
     for b in rep["baselines"]:
         bg = b["growth"]
         if bg:
