@@ -60,6 +60,24 @@ def define_option(func: F) -> F:
     )(func)
 
 
+def pin_option(func: F) -> F:
+    """Add ``--pin OP.FIELD=VALUE`` (repeatable) as a ``pins: tuple[str, ...]`` argument."""
+    return click.option(
+        "--pin",
+        "pins",
+        multiple=True,
+        metavar="OP.FIELD=VALUE",
+        help="Fix a decision before optimizing (--pin move.x=1, --pin move.vote=none).",
+    )(func)
+
+
+def task_option(func: F) -> F:
+    """Add ``--task NAME`` as a ``task_name: str | None`` argument."""
+    return click.option(
+        "--task", "task_name", default=None, help="Which task of the spec (default: the first)."
+    )(func)
+
+
 def spec_argument(func: F) -> F:
     """Add a single ``FILE`` argument (a spec path)."""
     return click.argument("file", type=click.Path(path_type=Path))(func)

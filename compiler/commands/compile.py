@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import EXIT_SPEC, define_option, load_or_exit, spec_argument
+from .common import EXIT_SPEC, define_option, load_or_exit, pin_option, spec_argument, task_option
 
 
 @click.command("compile")
@@ -28,14 +28,8 @@ from .common import EXIT_SPEC, define_option, load_or_exit, spec_argument
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory to write the files into (created if needed).",
 )
-@click.option("--task", "task_name", default=None, help="Which task (default: the first).")
-@click.option(
-    "--pin",
-    "pins",
-    multiple=True,
-    metavar="OP.FIELD=VALUE",
-    help="Fix a decision before optimizing (--pin move.votes=3); repeatable.",
-)
+@task_option
+@pin_option
 @click.option(
     "--decisions",
     "decisions_file",

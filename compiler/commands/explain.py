@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .common import EXIT_SPEC, define_option, load_or_exit, spec_argument
+from .common import EXIT_SPEC, define_option, load_or_exit, pin_option, spec_argument, task_option
 
 
 @click.command("explain")
@@ -23,15 +23,9 @@ from .common import EXIT_SPEC, define_option, load_or_exit, spec_argument
     show_default=True,
     help="Text for people (a tree and tables) or JSON for tools.",
 )
-@click.option("--task", "task_name", default=None, help="The task to explain (default: first).")
+@task_option
 @click.option("--objective", default=None, metavar="METRIC", help="Override the spec's objective.")
-@click.option(
-    "--pin",
-    "pins",
-    multiple=True,
-    metavar="OP.FIELD=VALUE",
-    help="Fix a decision (--pin move.x=1, --pin move.vote=none).",
-)
+@pin_option
 @click.option(
     "--no-growth", is_flag=True, help="Skip the numeric growth fit (faster on large specs)."
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import EXIT_SPEC, define_option, load_or_exit, spec_argument
+from .common import EXIT_SPEC, define_option, load_or_exit, pin_option, spec_argument, task_option
 
 
 @click.command("graph")
@@ -20,9 +20,9 @@ from .common import EXIT_SPEC, define_option, load_or_exit, spec_argument
     show_default=True,
     help="Graphviz dot, a Mermaid flowchart, or JSON with every node's metrics.",
 )
-@click.option("--task", "task_name", default=None, help="The task to draw (default: first).")
+@task_option
 @click.option("--objective", default=None, metavar="METRIC", help="Override the objective.")
-@click.option("--pin", "pins", multiple=True, metavar="OP.FIELD=VALUE", help="Fix a decision.")
+@pin_option
 def command(
     file: Path,
     defines: dict[str, str],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import EXIT_USAGE, define_option, load_or_exit, spec_argument
+from .common import EXIT_USAGE, define_option, load_or_exit, spec_argument, task_option
 
 
 def _rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -20,7 +20,7 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @define_option
 @click.option("--port", default=8765, show_default=True, help="Port on 127.0.0.1 (0: any).")
 @click.option("--seed", default=0, show_default=True, help="Seed of every random choice.")
-@click.option("--task", "task_name", default=None, help="Which task (default: the first).")
+@task_option
 @click.option("--family", default=None, help="Oracle family (default: from the task's name).")
 @click.option("--fail-rate", default=0.0, callback=_rate, help="Share of requests given HTTP 500.")
 @click.option("--delay", "delay_ms", default=0.0, help="Milliseconds added to every request.")

@@ -10,9 +10,10 @@ from typing import Any
 
 import click
 
-from .common import EXIT_SPEC, define_option, load_or_exit, spec_argument
+from ..cost_types import METRIC_FIELDS
+from .common import EXIT_SPEC, define_option, load_or_exit, pin_option, spec_argument, task_option
 
-ROWS = ("calls", "forward_passes", "cost", "tokens", "dollars", "latency", "latency_calls")
+ROWS = METRIC_FIELDS
 
 
 def _fmt(value: float) -> str:
@@ -87,14 +88,14 @@ def _table(ev: Any, sim: Any) -> list[str]:
 @define_option
 @click.option("--runs", type=click.IntRange(1), default=1000, show_default=True, help="Runs.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--task", "task_name", default=None, help="The task to simulate (default: first).")
+@task_option
 @click.option(
     "--decisions",
     default=None,
     metavar="JSON|@FILE",
     help='The whole plan as JSON ({"move.x": 1, "move.vote": "ahead_by", ...}).',
 )
-@click.option("--pin", "pins", multiple=True, metavar="OP.FIELD=VALUE", help="Fix a decision.")
+@pin_option
 @click.option(
     "--format",
     "fmt_",
