@@ -149,6 +149,73 @@ def test_chunk_choice_matches_an_independent_scan(name):
     assert r.plan.value(metric) == pytest.approx(brute.value, rel=1e-12)
 
 
+# Chen et al.'s two regimes on the chunked sort with an exact merge in code. Under the
+# paper's primitive cost a call that writes W tokens pays for its whole context on each one, so
+# a chunk of x numbers (t tokens each) that also writes c tokens of preamble costs
+# (P + t·x)·(t·x + c) + (t·x + c)·(t·x + c − 1)/2. Per number that is
+# (P·c + c·(c − 1)/2)/x + 1.5·t²·x + const: quadratic cost, an interior best chunk
+# x* = sqrt((P·c + c·(c − 1)/2) / (1.5·t²)), whose length in tokens is about the fixed prompt P
+# when c is comparable to P. In dollars (linear in tokens) the fixed part only shrinks with x:
+# the largest chunk the reliability target allows.
+CHEN_SORT = """
+param n = 6000
+param t = 3
+param P = 200
+param c = 200
+model m { size 1  context 1M  price in 0.15 out 0.60 per Mtok  can sort }
+task chen_sort {
+  items numbers = n of t tokens
+  op sort(x of numbers) on m {
+    reads P + t*x tokens
+    writes t*x + c tokens
+    success exp(-(x/4000)^2)
+  }
+  map sort over numbers
+  combine merge
+  require success >= 0.9
+  minimize cost
+}
+"""
+
+
+def test_chen_quadratic_cost_gives_an_interior_chunk_near_the_prompt_length():
+    from aalp.loader import load_text
+
+    checked = load_text(CHEN_SORT, "chen_sort.aalp", {})
+    r = optimize(checked, frontier=False, baselines=False)
+    x = r.plan.decisions["sort.x"]
+    n, t, p, c = 6000, 3, 200, 200
+    x_star = math.sqrt((p * c + c * (c - 1) / 2) / (1.5 * t * t))
+
+    def cost(y: int) -> float:  # an independent scan of the formula above, ceil included
+        w = t * y + c
+        return -(-n // y) * ((p + t * y) * w + w * (w - 1) / 2)
+
+    best = min(range(1, n + 1), key=lambda y: (cost(y), y))
+    assert r.plan.metrics["cost"] == pytest.approx(cost(best), rel=1e-12)
+    assert x == best
+    assert 0.8 * x_star <= x <= 1.25 * x_star  # interior, at the continuous optimum
+    assert 0.5 * p <= t * x <= 2 * p  # a chunk about as long as the fixed prompt
+
+
+def test_chen_linear_cost_takes_the_largest_chunk_the_target_allows():
+    from aalp.loader import load_text
+
+    checked = load_text(CHEN_SORT, "chen_sort.aalp", {})
+    r = optimize(checked, objective="dollars", frontier=False, baselines=False)
+    x = r.plan.decisions["sort.x"]
+    n = 6000
+    # a chunk of y is sorted right w.p. exp(-(y/4000)^2), so longer chunks must stop somewhere
+    ok = [y for y in range(1, n + 1) if math.exp(-((y / 4000) ** 2)) ** -(-n // y) >= 0.9]
+    dollars = {y: -(-n // y) * (0.15 * (200 + 3 * y) + 0.60 * (3 * y + 200)) / 1e6 for y in ok}
+    best = min(ok, key=lambda y: (dollars[y], y))
+    assert x == best
+    assert r.plan.metrics["dollars"] == pytest.approx(dollars[best], rel=1e-12)
+    assert -(-n // x) == min(-(-n // y) for y in ok)  # the fewest chunks the target allows
+    # the target binds: fewer, longer chunks exist but miss it (the assertion above)
+    assert 1 < x < n and -(-n // x) > 1
+
+
 def test_retrieval_window_is_interior():
     r = optimize(sample("retrieval"), frontier=False, baselines=False)
     x = r.plan.decisions["find.x"]
