@@ -440,7 +440,14 @@ def _frontiers(
         if p.metrics[lat] < best_lat:
             vs_latency.append(p)
             best_lat = p.metrics[lat]
-    return _thin(vs_success, base), _thin(vs_latency, base)
+    # Plans that tie on both axes (ahead-by-1 is a single sample) would show twice: keep the
+    # first in the stable order, so every point is strictly better in success than the last.
+    vs_success = sorted(vs_success, key=lambda p: (p.metrics[fm], -p.success, p.order))
+    strict: list[Point] = []
+    for p in vs_success:
+        if not strict or p.success > strict[-1].success:
+            strict.append(p)
+    return _thin(strict, base), _thin(vs_latency, base)
 
 
 def _thin(points: list[Point], base: Mapping[str, Value]) -> tuple[FrontierPoint, ...]:
