@@ -46,7 +46,7 @@ def _missing() -> str | None:
         try:
             __import__(module)
         except ImportError:
-            return f"{module} is not installed (pip install 'aalp[explore]')"
+            return f"{module} is not installed (it installs with aalp)"
     return None
 
 

@@ -33,7 +33,8 @@ def command(file: Path, port: int, no_browser: bool, defines: dict[str, str]) ->
         import uvicorn  # noqa: F401
     except ImportError:
         raise click.ClickException(
-            "aalp explore needs Starlette and Uvicorn: pip install 'aalp[explore]'"
+            "aalp explore needs Starlette and Uvicorn, which install with aalp: "
+            "pip install 'starlette>=0.37' 'uvicorn>=0.30'"
         ) from None
     from aalp.explore.server import Document, Server
 

@@ -1,7 +1,7 @@
 """Regenerate docs/explorer.png: the explorer on samples/hanoi.aalp in headless chromium.
 
 Usage: python docs/tools/screenshot.py [--chromium /usr/bin/chromium]
-Needs `pip install 'aalp[explore]' playwright` and Debian's chromium.
+Needs `pip install playwright` and Debian's chromium.
 """
 
 from __future__ import annotations
