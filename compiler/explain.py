@@ -303,7 +303,12 @@ def _closed_form(checked: Any, result: OptimizeResult, asymptotic: bool = False)
     long_numbers = any(abs(a.p) > 10**6 or a.q > 10**4 for a in expr.atoms(sympy.Rational)) or any(
         not f.free_symbols for f in expr.atoms(sympy.log)
     )
-    return str(expr.evalf(4)) if long_numbers else str(expr)
+    if not long_numbers:
+        return str(expr)
+    try:
+        return str(expr.evalf(4))
+    except Exception:  # sympy cannot always evaluate a symbolic sum over tree levels numerically
+        return str(expr)
 
 
 def report(

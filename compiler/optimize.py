@@ -514,6 +514,18 @@ def optimize(
             except DecisionError as err:
                 raise _error(f"cannot evaluate the pinned plan: {err}") from None
         why = explain_infeasible(state, pins, reqs, best)
+        if relaxed and best is not None and best.valid:
+            # Say whether the other bounds are what stands in the way of the target.
+            free, _f, _b = _solve(state, pins, "maximize", "success", [])
+            if free is not None and free.success > best.success + 1e-12:
+                bounds = ", ".join(str(r) for r in relaxed)
+                meets = all(r.holds(free.success) for r in reqs if r.metric == "success")
+                verdict = (
+                    "the target is reachable: those bounds stand in the way"
+                    if meets
+                    else "still short of the target"
+                )
+                why += (f"without {bounds}, success rises to {free.success:.6g}, {verdict}",)
         plan = best
 
     fm = metric if metric in INDEX and metric not in ("latency", "latency_calls") else "cost"

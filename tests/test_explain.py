@@ -84,3 +84,36 @@ def test_options_pin_objective_task():
     assert bad.exit_code == 2
     bad = run("explain", path, "--task", "nope")
     assert bad.exit_code == 2 and "no task named 'nope'" in bad.output
+
+
+BOUNDED = """\
+param n = 100
+model m { size 1 context 8k price in 1.37 out 2.91 per Mtok can f, g }
+task t {
+  items d = n of 10 tokens
+  op f(x of d) on m { reads 10*x tokens  writes 5 tokens  success 0.99^x }
+  op g(x of d) on m { reads 10*x tokens  writes 5*x tokens  success 0.999^x }
+  map f over d
+  reduce g fanin choose
+  allow vote majority max 7
+  allow retry max 3 until exact on g
+  require success >= 0.999999
+  require latency <= 100
+  minimize calls
+}
+"""
+
+
+def test_a_reduce_tree_with_a_latency_bound_explains_which_bound_binds(tmp_path):
+    # Only one chunk (no merge tree) fits latency <= 100, so the best is 0.99^100; dropping
+    # the bound lets 100 voted chunks and a retried merge tree reach 0.9991, still short.
+    spec = tmp_path / "bounded.aalp"
+    spec.write_text(BOUNDED, encoding="utf-8")
+    r = run("explain", str(spec))
+    assert r.exit_code == 1, r.output
+    assert "internal error" not in r.output
+    assert "the best achievable success is 0.366032" in r.stdout
+    assert "without latency <= 100, success rises to 0.99910" in r.stdout
+    assert "still short of the target" in r.stdout
+    # the closed form of a plan with a reduce tree is a symbolic sum over its levels
+    assert "closed form (calls):" in r.stdout
