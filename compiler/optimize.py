@@ -31,7 +31,7 @@ from . import optimize_candidates as cand
 from .diagnostics import Diagnostic, SpecError
 from .ir import METRICS, NO_SPAN, Task
 from .optimize_eval import Evaluator, View
-from .optimize_pareto import INDEX, METRIC_KEYS, Point, merge, pareto
+from .optimize_pareto import INDEX, METRIC_KEYS, Point, merge, pareto, success_meets
 from .space import Space, Value, build, env_of, parse_pin_text, select_task
 
 # Bounds are applied with this relative slack while pruning (so a plan on the boundary is never
@@ -238,7 +238,11 @@ def _plan(view: View, decisions: Mapping[str, Value], reqs: Sequence[Requirement
     meets = view.valid
     for r in reqs:
         value = view.success if r.metric == "success" else metrics.get(r.metric, math.inf)
-        if not r.holds(value):
+        if r.metric == "success" and r.cmp == ">=":
+            ok = success_meets(math.fsum(st.log_success for st in view.stages), r.bound)
+        else:
+            ok = r.holds(value)
+        if not ok:
             meets = False
             problems.append(f"{r.metric} = {value:.6g} does not meet {r}")
     return Plan(

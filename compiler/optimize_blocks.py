@@ -254,8 +254,10 @@ def _inner(
     saturated: tuple | None = None
     index_lists = [range(len(c)) for c in state.choices]
     for idx in itertools.product(*index_lists):
-        # More votes or retries only raise success (and cost): once a family has reached
-        # success 1 - 1e-15, or cannot run at all, its larger counts are dominated.
+        # More votes or retries only raise success (and cost): once a family's failure
+        # probability underflows (success exactly 1 in logs), or it cannot run at all, its
+        # larger counts are dominated. (A cut at 1 - 1e-15 would be wrong for targets that
+        # close to 1: it would call 1 - 1e-18 the best achievable.)
         family = families[-1][idx[-1]] if families else None
         if family is not None and saturated == (idx[:-1], family):
             continue
@@ -270,7 +272,7 @@ def _inner(
             log_success = math.fsum(s.log_success for s in stages)
             point = Point(tuple(sorted(mine.items())), metrics, log_success, (*outer, *idx))
             out.append(point)
-        if family is not None and (point is None or point.success >= 1 - 1e-15):
+        if family is not None and (point is None or point.log_success >= -1e-300):
             saturated = (idx[:-1], family)
     return out
 

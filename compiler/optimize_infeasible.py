@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import expr as ex
 from . import reliability as rel
 from .ir import VoteBooster
+from .optimize_pareto import success_meets
 
 if TYPE_CHECKING:
     from .optimize import Plan, Requirement
@@ -23,6 +24,18 @@ if TYPE_CHECKING:
 
 def _g(v: float) -> str:
     return f"{v:.6g}"
+
+
+def _success_text(log_success: float) -> str:
+    """A success near 1 as ``1 − 3.2e-18`` (its float would print as 1)."""
+    failure = -math.expm1(log_success)
+    return f"1 − {failure:.3g}" if 0 < failure < 1e-4 else _g(math.exp(log_success))
+
+
+def _success_ok(r: Any, log_success: float) -> bool:
+    if r.cmp == ">=":
+        return success_meets(log_success, r.bound)
+    return r.holds(math.exp(log_success))
 
 
 def _probabilities(solver: Any, op: str, x: int, model: str | None) -> list[tuple[float, float]]:
@@ -65,11 +78,11 @@ def explain_infeasible(
         why.append(f"no plan can run: {first}")
         return tuple(why)
     target = next((r.bound for r in reqs if r.metric == "success" and r.cmp == ">="), None)
+    log_success = best.evaluation.log_success
     for r in reqs:
-        value = best.value(r.metric)
-        if r.metric == "success" and not r.holds(value):
+        if r.metric == "success" and not _success_ok(r, log_success):
             why.append(
-                f"the best achievable success is {_g(value)} < {_g(r.bound)}"
+                f"the best achievable success is {_success_text(log_success)} < {_g(r.bound)}"
                 " (the plan below reaches it)"
             )
     stages = best.evaluation.stages
@@ -103,10 +116,10 @@ def explain_infeasible(
         if need is not None and need > kmax:
             why.append(
                 f"the target needs k = {need} > max {kmax} for '{op}' at x = {row.x}"
-                f" ({count} decisions, success {_g(a)} each)"
+                f" ({count if count < 10**12 else _g(count)} decisions, success {_g(a)} each)"
             )
     unmet = [r for r in reqs if r.metric != "success" and not r.holds(best.value(r.metric))]
-    if not unmet and target is not None and best.success >= target:
+    if not unmet and target is not None and success_meets(log_success, target):
         # Success is reachable: the other requirements must be what rules every plan out.
         others = [r for r in reqs if r.metric != "success"]
         why.append(

@@ -124,3 +124,16 @@ def test_huge_sizes_take_no_longer_than_small_ones_in_evaluations():
     # reasoning over candidates, not units: the work does not grow with s
     assert huge.evaluations < 3 * small.evaluations
     assert math.isfinite(huge.plan.metrics["cost"])
+
+
+def test_a_target_of_one_is_not_met_by_a_success_that_rounds_to_one():
+    # With 20 votes on the big model the failure is about 1000·(0.001/0.999)^20 ≈ 1e-57: the
+    # float success is 1.0, but the plan does not meet "success >= 1". The most reliable plan
+    # uses every vote allowed (no cut-off at 1 − 1e-15), and the report says how far it is.
+    r = optimize(chain(kmax=20, target=1), frontier=False, baselines=False)
+    assert not r.feasible
+    best = r.plan
+    assert best.decisions["step.votes"] == 20 and best.decisions["step.model"] == "big"
+    expected = 1000 * math.log1p(-rel.ahead_by_failure(0.999, 0.001, 20))
+    assert best.evaluation.log_success == pytest.approx(expected, rel=1e-9)
+    assert any("the best achievable success is 1 − " in w for w in r.why), r.why
