@@ -198,6 +198,18 @@ def test_compile_rejects_bad_options_clearly(
     assert "Traceback" not in result.output
 
 
+def test_compile_into_an_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
+    from aalp.cli import cli
+    from click.testing import CliRunner
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    args = ["compile", str(ROOT / "samples/counting.aalp"), "-o", str(blocker / "out")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert "cannot write to" in result.output and "internal error" not in result.output
+
+
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_every_sample_compiles_deterministically_and_ruff_clean(
     name: str, tmp_path: Path, load_sample

@@ -83,5 +83,11 @@ def command(
     for warning in compiled.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo("")
-    for path in write(compiled.files, str(out)):
+    try:
+        written = write(compiled.files, str(out))
+    except OSError as err:
+        raise click.ClickException(
+            f"cannot write to {out}: {err.strerror or err}; choose another -o directory"
+        ) from None
+    for path in written:
         click.echo(f"wrote {path}")
