@@ -7,7 +7,6 @@ per op the runner counted, and the number of ``get_response`` calls the fake mod
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import sys
 from collections import Counter
@@ -63,16 +62,7 @@ class WorldProvider(ModelProvider):
 
 
 def main() -> None:
-    program, view_path, input_path = sys.argv[1:4]
-    spec = importlib.util.spec_from_file_location("program", program)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["program"] = module
-    spec.loader.exec_module(module)
-    world.install_checks(module)
-    with open(view_path) as f:
-        view = json.load(f)
-    with open(input_path) as f:
-        task_input = json.load(f)
+    module, view, task_input = world.load_run(sys.argv)
     provider = WorldProvider({op["system"]: name for name, op in view["ops"].items()})
     runner_class = next(v for k, v in vars(module).items() if k.endswith("Plan"))
 

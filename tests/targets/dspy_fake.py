@@ -6,7 +6,6 @@ op the module counted, and the number of LM calls in ``DummyLM.history``.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import sys
@@ -48,16 +47,7 @@ class WorldEngine(DummyEngine):
 
 
 def main() -> None:
-    program, view_path, input_path = sys.argv[1:4]
-    spec = importlib.util.spec_from_file_location("program", program)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["program"] = module
-    spec.loader.exec_module(module)
-    world.install_checks(module)
-    with open(view_path) as f:
-        view = json.load(f)
-    with open(input_path) as f:
-        task_input = json.load(f)
+    module, view, task_input = world.load_run(sys.argv)
     lm = DummyLM({})
     prompts = {squash(op["system"]): name for name, op in view["ops"].items()}
     lm._engine_spec = WorldEngine(lm, prompts)

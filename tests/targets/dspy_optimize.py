@@ -8,7 +8,6 @@ reached the prompts, and the result.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 
@@ -21,15 +20,7 @@ from dspy_fake import WorldEngine, squash
 
 
 def main() -> None:
-    program, view_path, input_path = sys.argv[1:4]
-    spec = importlib.util.spec_from_file_location("program", program)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["program"] = module
-    spec.loader.exec_module(module)
-    with open(view_path) as f:
-        view = json.load(f)
-    with open(input_path) as f:
-        task_input = json.load(f)
+    module, view, task_input = world.load_run(sys.argv, checks=False)
     plan = next(v for k, v in vars(module).items() if k.endswith("Plan"))()
     request = {"x": 4, "chunk": 0, "items": "1777"}
     text = json.dumps(request)

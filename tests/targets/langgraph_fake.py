@@ -7,7 +7,6 @@ per op the program counted, and the chat-model starts a LangChain callback count
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import sys
 import threading
@@ -59,16 +58,7 @@ class Starts(BaseCallbackHandler):
 
 
 def main() -> None:
-    program, view_path, input_path = sys.argv[1:4]
-    spec = importlib.util.spec_from_file_location("program", program)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["program"] = module  # type hints of the state resolve in its globals
-    spec.loader.exec_module(module)
-    world.install_checks(module)
-    with open(view_path) as f:
-        view = json.load(f)
-    with open(input_path) as f:
-        task_input = json.load(f)
+    module, view, task_input = world.load_run(sys.argv)
     llm = WorldChatModel(ops_by_prompt={op["system"]: n for n, op in view["ops"].items()})
     starts = Starts()
     graph = module.build_graph(llm)

@@ -11,7 +11,10 @@ make, independently of any framework.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import sys
+from types import ModuleType
 from typing import Any
 
 # fraction of samples that are wrong, unparsable (kept under red flags only), over-long
@@ -107,3 +110,20 @@ def make_input(task: str, size: int, name: str = "") -> dict[str, Any]:
             kinds = ("math", "code", "prose")
             return {name or "queries": [f"{kinds[i % 3]}:query{i}" for i in range(size)]}
     raise KeyError(task)
+
+
+def load_run(argv: list[str], checks: bool = True) -> tuple[ModuleType, dict[str, Any], Any]:
+    """A driver's arguments ``PROGRAM VIEW INPUT``: the emitted program imported as the module
+    ``program`` (its type hints resolve in its globals), the plan's view and the task input."""
+    program, view_path, input_path = argv[1:4]
+    spec = importlib.util.spec_from_file_location("program", program)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["program"] = module
+    spec.loader.exec_module(module)
+    if checks:
+        install_checks(module)
+    with open(view_path) as f:
+        view = json.load(f)
+    with open(input_path) as f:
+        task_input = json.load(f)
+    return module, view, task_input
