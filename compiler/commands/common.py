@@ -71,6 +71,16 @@ def pin_option(func: F) -> F:
     )(func)
 
 
+def objective_option(func: F) -> F:
+    """Add ``--objective METRIC`` as an ``objective: str | None`` argument."""
+    return click.option(
+        "--objective",
+        default=None,
+        metavar="METRIC",
+        help="Override the spec's objective (cost, dollars, calls, latency, success, ...).",
+    )(func)
+
+
 def task_option(func: F) -> F:
     """Add ``--task NAME`` as a ``task_name: str | None`` argument."""
     return click.option(

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import click
 
-from .common import EXIT_SPEC, define_option, load_or_exit, pin_option, spec_argument, task_option
+from .common import (
+    EXIT_SPEC,
+    define_option,
+    load_or_exit,
+    objective_option,
+    pin_option,
+    spec_argument,
+    task_option,
+)
 
 
 @click.command("explain")
@@ -24,7 +32,7 @@ from .common import EXIT_SPEC, define_option, load_or_exit, pin_option, spec_arg
     help="Text for people (a tree and tables) or JSON for tools.",
 )
 @task_option
-@click.option("--objective", default=None, metavar="METRIC", help="Override the spec's objective.")
+@objective_option
 @pin_option
 @click.option(
     "--no-growth", is_flag=True, help="Skip the numeric growth fit (faster on large specs)."

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from .common import EXIT_SPEC, define_option, load_or_exit, pin_option, spec_argument, task_option
+from .common import (
+    EXIT_SPEC,
+    define_option,
+    load_or_exit,
+    objective_option,
+    pin_option,
+    spec_argument,
+    task_option,
+)
 
 
 @click.command("graph")
@@ -21,7 +29,7 @@ from .common import EXIT_SPEC, define_option, load_or_exit, pin_option, spec_arg
     help="Graphviz dot, a Mermaid flowchart, or JSON with every node's metrics.",
 )
 @task_option
-@click.option("--objective", default=None, metavar="METRIC", help="Override the objective.")
+@objective_option
 @pin_option
 def command(
     file: Path,
