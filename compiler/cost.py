@@ -16,17 +16,8 @@ from fractions import Fraction
 from typing import Any
 
 from . import reliability as rel
-from .cost_context import (
-    Choice,
-    Context,
-    as_int,
-    build_context,
-    ceil_div,
-    exact,
-    read_choice,
-    read_x,
-    shared_x_ops,
-)
+from .cost_context import Choice, Context, build_context, exact, read_choice
+from .cost_frames import Slot, stage_frame
 from .cost_types import (
     DecisionError,
     Evaluation,
@@ -36,7 +27,7 @@ from .cost_types import (
     StageEval,
 )
 from .expr import EvalError
-from .ir import ChainStage, CombineStage, MapStage, ReduceStage, RouteStage, Task
+from .ir import ChainStage, MapStage, ReduceStage, Task
 
 __all__ = [
     "ASSUMPTIONS",
@@ -154,7 +145,9 @@ def _keep(ctx: Context, op: str, x: int, problems: list[str]) -> float:
     return v
 
 
-def _boost(ctx: Context, op: str, x: int, choice: Choice, problems: list[str]) -> rel.Boosted:
+def _boost(
+    ctx: Context, op: str, x: int, choice: Choice, problems: list[str], latency: bool = True
+) -> rel.Boosted:
     weights, succ, rivals = _outcomes(ctx, op, x, choice.model, problems)
     v = _keep(ctx, op, x, problems)
     if math.isnan(v):
@@ -165,7 +158,7 @@ def _boost(ctx: Context, op: str, x: int, choice: Choice, problems: list[str]) -
             case "none":
                 part = rel.single(a, v)
             case "ahead_by":
-                part = rel.ahead_by(a, b, choice.votes or 1, v)
+                part = rel.ahead_by(a, b, choice.votes or 1, v, rounds=latency)
                 if part is None:
                     problems.append(
                         f"ahead_by voting on '{op}' needs success > rival in every case, "
@@ -261,21 +254,26 @@ def decision_eval(
     extra_reads: float = 0.0,
     max_extra: float | None = None,
     classifier: Choice | None = None,
+    *,
+    alone: bool = False,
+    latency: bool = True,
 ) -> DecisionEval:
     """One decision of ``op`` at granularity ``x`` with the given model and booster.
 
     ``extra_reads`` adds the mean tokens read from a conversation (history full) to every
     sample's reads (metrics are affine in reads, so the mean gives the exact total);
     ``max_extra`` is the largest such addition, for the context check. ``classifier`` is the
-    router's choice when the op's model needs it (model.md §3, route).
+    router's choice when the op's model needs it (model.md §3, route); ``alone`` leaves the
+    router out (the optimizer chooses the two separately: their metrics add). ``latency=False``
+    skips the rounds of ahead-by-k voting (latency and latency_calls are then NaN).
     """
-    key = (op, x, choice, extra_reads, max_extra, classifier)
+    key = (op, x, choice, extra_reads, max_extra, classifier, alone, latency)
     hit = ctx.memo.get(key)
     if hit is not None:
         return hit
     if len(ctx.memo) > 200_000:  # the optimizer revisits the same decisions: keep, but bounded
         ctx.memo.clear()
-    result = _decision_eval(ctx, op, x, choice, extra_reads, max_extra, classifier)
+    result = _decision_eval(ctx, op, x, choice, extra_reads, max_extra, classifier, alone, latency)
     ctx.memo[key] = result
     return result
 
@@ -288,6 +286,8 @@ def _decision_eval(
     extra_reads: float,
     max_extra: float | None,
     classifier: Choice | None,
+    alone: bool,
+    latency: bool,
 ) -> DecisionEval:
     problems: list[str] = []
     try:
@@ -312,7 +312,7 @@ def _decision_eval(
         problems,
     )
     try:
-        boosted = _boost(ctx, op, x, choice, problems)
+        boosted = _boost(ctx, op, x, choice, problems, latency)
     except EvalError as err:
         problems.append(f"cannot evaluate the success of '{op}' at x={x}: {err}")
         boosted = _FAILED
@@ -324,13 +324,13 @@ def _decision_eval(
         verifier_metrics = _verifier_metrics(ctx, choice, x, boosted.tries, problems)
         metrics = metrics + verifier_metrics
     cls_eval = None
-    if ctx.routed(op, choice.model):
+    if ctx.routed(op, choice.model) and not alone:
         cls_op = ctx.routes[op]
         if classifier is None:
             raise DecisionError(
                 f"'{op}' on '{choice.model}' needs its router '{cls_op}'", f"{cls_op}.model"
             )
-        cls_eval = decision_eval(ctx, cls_op, x, classifier)
+        cls_eval = decision_eval(ctx, cls_op, x, classifier, latency=latency)
         problems.extend(cls_eval.problems)
         metrics = cls_eval.metrics + metrics
     return DecisionEval(
@@ -379,11 +379,11 @@ def _classifier_choice(
     return None
 
 
-def _op_rows(
-    stage: int, d: DecisionEval, count: int, history: float = 0.0, level: int | None = None
-) -> list[OpEval]:
-    """Rows for the op, its verifier and its classifier, totals over ``count`` decisions."""
+def _op_rows(stage: int, d: DecisionEval, slot: Slot) -> list[OpEval]:
+    """Rows for the op, its verifier and its classifier at one slot: totals over the slot's
+    decisions, latency the op's part of the stage's latency (so the rows add up to it)."""
     c = d.choice
+    count, factor = slot.count, slot.latency_factor
     rows = [
         OpEval(
             stage,
@@ -397,12 +397,12 @@ def _op_rows(
             d.x,
             d.reads,
             d.writes,
-            history,
+            slot.extra,
             count,
             d.boosted.samples,
             d.boosted.success,
-            d.op_metrics.scale(count, 1.0),
-            level,
+            d.op_metrics.scale(count, factor),
+            slot.level,
         )
     ]
     if d.verifier_metrics is not None and c.check is not None:
@@ -425,14 +425,15 @@ def _op_rows(
                 count,
                 vm.calls,
                 1.0,  # its accuracy is folded into the success of the op it checks
-                vm.scale(count, 1.0),
-                level,
+                vm.scale(count, factor),
+                slot.level,
             )
         )
     if d.classifier is not None:
+        inner = Slot(d.classifier.op, slot.x, count, factor, level=slot.level)
         rows.extend(
             replace(r, role="classifier" if r.role == "op" else r.role)
-            for r in _op_rows(stage, d.classifier, count, 0.0, level)
+            for r in _op_rows(stage, d.classifier, inner)
         )
     return rows
 
@@ -463,226 +464,18 @@ def stage_keys(ctx: Context, index: int) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-def _chunks(ctx: Context, stage: MapStage | ChainStage, x: int | None, problems: list[str]) -> int:
-    """C = ceil(N/x), or with overlap ρ: 1 + ceil(max(0, N − x)/(x·(1 − ρ))); C = N without x."""
-    n = ctx.count(stage.over)
-    if x is None:
-        return ceil_div(n, 1)
-    overlap = getattr(stage, "overlap", None)
-    if overlap is None:
-        return ceil_div(n, x)
-    rho = exact(overlap, ctx.env)
-    if not 0 <= rho < 1:
-        problems.append(f"overlap {float(rho):g} must be at least 0 and below 1")
-        return ceil_div(n, x)
-    rest = n - x if n > x else 0
-    if isinstance(rho, float):
-        return 1 + math.ceil(rest / (x * (1 - rho)))
-    return 1 + ceil_div(rest, x * (1 - Fraction(rho)))
+def slot_decision(
+    ctx: Context, slot: Slot, choice: Choice, classifier: Choice | None
+) -> DecisionEval:
+    """One decision of the slot's op with the given choice (and its router's, if routed)."""
+    return decision_eval(ctx, slot.op, slot.x, choice, slot.extra, slot.max_extra, classifier)
 
 
-def _x_problems(ctx: Context, op: str, x: int, problems: list[str]) -> None:
-    g = ctx.op(op).granularity
-    if g is None:
-        return
-    hi = ctx.count(g.data)
-    if g.upto is not None:
-        hi = min(hi, exact(g.upto, ctx.env))
-    if not 1 <= x <= hi:
-        problems.append(f"{op}.x = {x} is outside 1..{hi}")
-
-
-def _history(ctx: Context, stage: ChainStage, decisions: Mapping[str, Any]) -> str:
-    if stage.history != "choose":
-        return stage.history
-    given = {
-        str(getattr(decisions[k], "id", decisions[k]))
-        for op in stage.ops
-        if (k := f"{op}.history") in decisions
-    }
-    if not given:
-        raise DecisionError(f"missing decision '{stage.ops[0]}.history'", f"{stage.ops[0]}.history")
-    if len(given) > 1:
-        raise DecisionError(
-            f"the ops of one chain disagree on history: {sorted(given)}", f"{stage.ops[0]}.history"
-        )
-    value = given.pop()
-    if value not in ("full", "stateless"):
-        raise DecisionError(
-            f"history must be full or stateless, not {value!r}", f"{stage.ops[0]}.history"
-        )
-    return value
-
-
-def _stage_x(
-    ctx: Context, stage: MapStage | ChainStage, decisions: Mapping[str, Any], problems: list[str]
-) -> int | None:
-    """The x shared by the stage's ops whose granularity is over its data (None: one per unit)."""
-    shared = shared_x_ops(ctx, stage)
-    # The ops share one x: any of them may carry it (the optimizer sets the first one's).
-    given = [op for op in shared if f"{op}.x" in decisions]
-    if shared and not given:
-        read_x(ctx, decisions, shared[0])  # raises: missing decision naming the first op
-    xs = {op: read_x(ctx, decisions, op) for op in given}
-    if len(set(xs.values())) > 1:
-        problems.append(f"ops over '{stage.over}' in one stage must share x, but {xs}")
-    for op, x in xs.items():
-        _x_problems(ctx, op, x, problems)
-    return next(iter(xs.values())) if xs else None
-
-
-def _parallel(one: Metrics, count: int, workers: float | None) -> Metrics:
-    """count parallel copies: totals add up; latency is one copy's, or total/workers if larger."""
-    total = one.scale(count, 1.0)
-    if workers is None or count == 0:
-        return total if count else Metrics()
-    return total.with_latency(
-        max(one.latency, one.latency * count / workers),
-        max(one.latency_calls, one.latency_calls * count / workers),
-    )
-
-
-def _linear_stage(
-    ctx: Context, index: int, stage: MapStage | ChainStage, decisions: Mapping[str, Any]
-) -> tuple[StageEval, list[str]]:
-    problems: list[str] = []
-    x = _stage_x(ctx, stage, decisions, problems)
-    chunks = _chunks(ctx, stage, x, problems)
-    shared = set(shared_x_ops(ctx, stage))
-    history = _history(ctx, stage, decisions) if isinstance(stage, ChainStage) else None
-    choices = {op: read_choice(ctx, decisions, op) for op in stage.ops}
-    # Conversation (history full): op o in step j reads R_o + (j−1)·G + P_o (model.md §3).
-    base: dict[str, tuple[float, float]] = {}
-    op_x: dict[str, int] = {}
-    for op in stage.ops:
-        op_x[op] = x if op in shared and x is not None else read_x(ctx, decisions, op)
-        if op not in shared:
-            _x_problems(ctx, op, op_x[op], problems)
-        try:
-            base[op] = (
-                ctx.formula(ctx.op(op).reads, op_x[op]),
-                ctx.formula(ctx.op(op).writes, op_x[op]),
-            )
-        except EvalError:
-            base[op] = (0.0, 0.0)
-    step_tokens = math.fsum(r + w for r, w in base.values())
-    one = Metrics()
-    log_success = 0.0
-    rows: list[OpEval] = []
-    before = 0.0
-    for op in stage.ops:
-        extra = max_extra = 0.0
-        if history == "full":
-            extra = before + step_tokens * (chunks - 1) / 2
-            max_extra = before + step_tokens * (chunks - 1)
-        d = decision_eval(
-            ctx,
-            op,
-            op_x[op],
-            choices[op],
-            extra,
-            max_extra,
-            _classifier_choice(ctx, decisions, op, choices[op]),
-        )
-        problems.extend(d.problems)
-        before += base[op][0] + base[op][1]
-        one = one + d.metrics
-        log_success += d.log_success
-        rows.extend(_op_rows(index, d, chunks, extra))
-    if isinstance(stage, ChainStage):
-        metrics = one.scale(chunks)
-    else:
-        metrics = _parallel(one, chunks, ctx.workers)
-    log_success = rel.chain_log_success(log_success, chunks)
-    if isinstance(stage, MapStage) and stage.success is not None:
-        try:
-            p = ctx.formula(stage.success, x, {"calls": float(chunks)})
-            log_success = math.log(p) if p > 0 else -math.inf
-        except EvalError as err:
-            problems.append(f"cannot evaluate the success of stage {index + 1}: {err}")
-            log_success = -math.inf
-    kind = "chain" if isinstance(stage, ChainStage) else "map"
-    return StageEval(
-        index,
-        kind,
-        stage.ops,
-        stage.over,
-        chunks,
-        x,
-        metrics,
-        log_success,
-        history,
-        op_evals=tuple(rows),
-    ), problems
-
-
-def _reduce_input(
-    ctx: Context, index: int, decisions: Mapping[str, Any]
-) -> tuple[int, int, Any] | None:
-    """(M, u, N) of the nearest map or chain stage before a reduce."""
-    for prev in reversed(ctx.task.stages[:index]):
-        if isinstance(prev, MapStage | ChainStage):
-            x = _stage_x(ctx, prev, decisions, [])
-            return _chunks(ctx, prev, x, []), (x or 1), ctx.count(prev.over)
-    return None
-
-
-def _reduce_stage(ctx: Context, index: int, stage: ReduceStage, decisions: Mapping[str, Any]):
-    problems: list[str] = []
-    op = stage.op
-    if stage.fanin is not None:
-        fanin = as_int(f"{op}.fanin", exact(stage.fanin, ctx.env))
-    else:
-        key = f"{op}.fanin"
-        if key not in decisions:
-            raise DecisionError(f"missing decision '{key}'", key)
-        fanin = as_int(key, decisions[key])
-    choice = read_choice(ctx, decisions, op)
-    cls = _classifier_choice(ctx, decisions, op, choice)
-    inp = _reduce_input(ctx, index, decisions)
-    if inp is None:
-        problems.append(f"reduce '{op}' has no map or chain stage before it")
-        return StageEval(
-            index, "reduce", (op,), None, 0, None, Metrics(), 0.0, fanin=fanin
-        ), problems
-    m, u, n = inp
-    if fanin < 2:
-        problems.append(f"{op}.fanin = {fanin} must be at least 2")
-        return StageEval(
-            index, "reduce", (op,), None, 0, None, Metrics(), -math.inf, fanin=fanin
-        ), problems
-    metrics = Metrics()
-    log_success = 0.0
-    levels: list[tuple[int, int]] = []
-    rows: list[OpEval] = []
-    nodes, cover, level = m, u, 0
-    while nodes > 1:
-        level += 1
-        nodes = ceil_div(nodes, fanin)
-        cover = cover * fanin
-        x = int(min(n, cover))
-        d = decision_eval(ctx, op, x, choice, classifier=cls)
-        problems.extend(d.problems)
-        metrics = metrics + _parallel(d.metrics, nodes, ctx.workers)
-        log_success += rel.chain_log_success(d.log_success, nodes)
-        levels.append((nodes, x))
-        rows.extend(_op_rows(index, d, nodes, level=level))
-    total_nodes = sum(k for k, _ in levels)
-    return (
-        StageEval(
-            index,
-            "reduce",
-            (op,),
-            None,
-            total_nodes,
-            None,
-            metrics,
-            log_success,
-            fanin=fanin,
-            levels=tuple(levels),
-            op_evals=tuple(rows),
-        ),
-        problems,
+def contribution(slot: Slot, d: DecisionEval) -> tuple[Metrics, float]:
+    """What a slot adds to its stage: ``count`` decisions (latency × ``latency_factor``) and
+    ``count`` times the decision's log success."""
+    return d.metrics.scale(slot.count, slot.latency_factor), rel.chain_log_success(
+        d.log_success, slot.count
     )
 
 
@@ -691,17 +484,35 @@ def stage_eval(
 ) -> tuple[StageEval, list[str]]:
     """One stage under ``decisions`` (only the keys of ``stage_keys`` and, for a reduce, the
     previous stage's x are read): its ``StageEval`` and its problems."""
-    stage = ctx.task.stages[index]
-    match stage:
-        case MapStage() | ChainStage():
-            return _linear_stage(ctx, index, stage, decisions)
-        case ReduceStage():
-            return _reduce_stage(ctx, index, stage, decisions)
-        case CombineStage():
-            return StageEval(index, "combine", (), None, 1, None, Metrics(), 0.0), []
-        case RouteStage(op=op, classifier=cls):
-            return StageEval(index, "route", (op, cls), None, 0, None, Metrics(), 0.0), []
-    raise TypeError(f"unknown stage {stage!r}")
+    frame = stage_frame(ctx, index, decisions)
+    problems = list(frame.problems)
+    metrics = Metrics()
+    log_success = 0.0
+    rows: list[OpEval] = []
+    for slot in frame.slots:
+        choice = read_choice(ctx, decisions, slot.op)
+        d = slot_decision(ctx, slot, choice, _classifier_choice(ctx, decisions, slot.op, choice))
+        problems.extend(d.problems)
+        m, log = contribution(slot, d)
+        metrics = metrics + m
+        log_success += log
+        rows.extend(_op_rows(index, d, slot))
+    if frame.log_success is not None:
+        log_success = frame.log_success
+    return StageEval(
+        index,
+        frame.kind,
+        frame.ops,
+        frame.over,
+        frame.chunks,
+        frame.x,
+        metrics,
+        log_success,
+        frame.history,
+        frame.fanin,
+        frame.levels,
+        tuple(rows),
+    ), problems
 
 
 def _requirement_checks(

@@ -65,11 +65,15 @@ def exact(expr: Expr, env: Mapping[str, Any]) -> Number:
 
 
 def float_env(env: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric values of ``env`` as floats: an exact value beyond the float range (a
+    ``Fraction`` of 2^2000) becomes ±inf, a non-number is left out."""
     out: dict[str, float] = {}
     for k, v in env.items():
         try:
             out[k] = float(v)
-        except (TypeError, ValueError, OverflowError):
+        except OverflowError:
+            out[k] = math.inf if v > 0 else -math.inf
+        except (TypeError, ValueError):
             continue
     return out
 

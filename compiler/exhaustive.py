@@ -89,7 +89,7 @@ def search(
         choices = []
         for m in models:
             for booster in os_.boosters:
-                for v in booster.values:
+                for v in booster.values():
                     d = {f"{os_.op}.model": m, **booster.decisions(os_.op, v)}
                     if all(
                         d.get(k, pins[k]) == pins[k] for k in pins if k in d or _same(k, os_.op)

@@ -21,91 +21,30 @@ same spec always gives the same plan.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import expr as ex
-from . import optimize_blocks as ob
-from . import optimize_candidates as cand
 from .diagnostics import Diagnostic, SpecError
 from .ir import METRICS, NO_SPAN, Task
-from .optimize_eval import Evaluator, View
-from .optimize_pareto import INDEX, METRIC_KEYS, Point, merge, pareto, success_meets
+from .optimize_pareto import INDEX, METRIC_KEYS, Point, merge
+from .optimize_solve import Outcome, Searches, Solver, dims_and_bounds, solve, solve_cpsat
+from .optimize_types import BaselineResult, FrontierPoint, OptimizeResult, Plan, Requirement
 from .space import Space, Value, build, env_of, parse_pin_text, select_task
 
-# Bounds are applied with this relative slack while pruning (so a plan on the boundary is never
-# lost to rounding in a partial sum) and then checked exactly on the full evaluation.
-SLACK = 1e-9
-MAX_REFINE_ROUNDS = 80
-LOCAL_MINIMA = 3
 FRONTIER_POINTS = 24
 
-
-@dataclass(frozen=True)
-class Requirement:
-    """``require metric cmp bound`` with the bound evaluated."""
-
-    metric: str
-    cmp: str
-    bound: float
-
-    def holds(self, value: float) -> bool:
-        return value >= self.bound if self.cmp == ">=" else value <= self.bound
-
-    def __str__(self) -> str:
-        return f"{self.metric} {self.cmp} {self.bound:g}"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A fully decided plan with its evaluation by the cost model."""
-
-    decisions: Mapping[str, Value]
-    evaluation: Any  # aalp.cost.Evaluation
-    metrics: Mapping[str, float]
-    success: float
-    valid: bool
-    meets: bool
-    problems: tuple[str, ...] = ()
-
-    def value(self, metric: str) -> float:
-        return self.success if metric == "success" else self.metrics[metric]
-
-
-@dataclass(frozen=True)
-class FrontierPoint:
-    decisions: Mapping[str, Value]
-    metrics: Mapping[str, float]
-    success: float
-
-
-@dataclass(frozen=True)
-class BaselineResult:
-    """A baseline: its pins, the plan they give (unpinned decisions at their best), and
-    ``ratio`` = baseline objective / plan objective (None when undefined)."""
-
-    name: str
-    pins: Mapping[str, Value]
-    plan: Plan | None
-    ratio: float | None
-
-
-@dataclass(frozen=True)
-class OptimizeResult:
-    task: str
-    objective: tuple[str, str]  # (sense, metric)
-    requirements: tuple[Requirement, ...]
-    feasible: bool
-    plan: Plan | None  # the optimum; when infeasible, the plan of best achievable success
-    why: tuple[str, ...]  # why infeasible (empty when feasible)
-    frontier_success: tuple[FrontierPoint, ...]  # objective metric vs success
-    frontier_latency: tuple[FrontierPoint, ...]  # objective metric vs latency (meeting success)
-    frontier_metric: str
-    baselines: tuple[BaselineResult, ...]
-    notes: tuple[str, ...] = ()
-    evaluations: int = 0
-    pins: Mapping[str, Value] = field(default_factory=dict)
+__all__ = [
+    "BaselineResult",
+    "FrontierPoint",
+    "OptimizeResult",
+    "Plan",
+    "Requirement",
+    "objective_of",
+    "optimize",
+    "parse_pins",
+    "requirements_of",
+]
 
 
 def _error(message: str) -> SpecError:
@@ -200,242 +139,17 @@ def _check_pin(space: Space, op: str, fld: str, value: Value) -> None:
         raise _error(f"--pin {op}.{fld}: must be a positive integer")
 
 
-class _Solver:
-    """Everything about one task that does not change between solves (pins aside)."""
-
-    def __init__(self, checked: Any, task: Task, space: Space, method: str = "dp"):
-        self.checked = checked
-        self.method = method  # "dp" (optimize_pareto.merge) or "cpsat" (optimize_cpsat)
-        self.task = task
-        self.space = space
-        self.env = env_of(checked)
-        self.evaluator = Evaluator(checked, task)
-        self.notes: list[str] = []
-        self.multimodal: set[str] = set()
-
-    def states(self, pins: Mapping[str, Value]) -> tuple[list[ob.BlockState], dict[str, Value]]:
-        base = ob.defaults(self.space, self.task, pins)
-        states = []
-        for b in self.space.blocks:
-            st = ob.make_state(self.space, self.task, b, self.checked, pins)
-            for n in ob.init_values(st, self.task, self.env, base, self.evaluator):
-                if n not in self.notes:
-                    self.notes.append(n)
-            states.append(st)
-        return states, base
-
-    def points(self, states: list[ob.BlockState], base: dict[str, Value]) -> list[list[Point]]:
-        return [ob.block_points(st, base, self.evaluator) for st in states]
-
-    def plan(self, decisions: Mapping[str, Value], reqs: Sequence[Requirement]) -> Plan:
-        view = self.evaluator(decisions)
-        return _plan(view, decisions, reqs)
-
-
-def _plan(view: View, decisions: Mapping[str, Value], reqs: Sequence[Requirement]) -> Plan:
-    metrics = dict(zip(METRIC_KEYS, view.metrics, strict=True))
-    problems = list(view.reasons)
-    meets = view.valid
-    for r in reqs:
-        value = view.success if r.metric == "success" else metrics.get(r.metric, math.inf)
-        if r.metric == "success" and r.cmp == ">=":
-            ok = success_meets(math.fsum(st.log_success for st in view.stages), r.bound)
-        else:
-            ok = r.holds(value)
-        if not ok:
-            meets = False
-            problems.append(f"{r.metric} = {value:.6g} does not meet {r}")
-    return Plan(
-        dict(sorted(decisions.items())),
-        view.evaluation,
-        metrics,
-        view.success,
-        view.valid,
-        meets,
-        tuple(problems),
-    )
-
-
-def _dims_and_bounds(
-    metric: str, reqs: Sequence[Requirement]
-) -> tuple[list[int], dict[int, float], float]:
-    dims: list[int] = []
-    if metric != "success":
-        dims.append(INDEX[metric])
-    upper: dict[int, float] = {}
-    min_success = 0.0
-    for r in reqs:
-        if r.metric == "success":
-            if r.cmp == ">=":
-                min_success = max(min_success, r.bound * (1 - SLACK))
-            continue
-        if r.metric in INDEX and r.cmp == "<=":
-            i = INDEX[r.metric]
-            upper[i] = min(upper.get(i, math.inf), r.bound * (1 + SLACK))
-            if i not in dims:
-                dims.append(i)
-    if not dims:
-        dims.append(INDEX["cost"])
-    return dims, upper, min_success
-
-
-def _rank(p: Point, sense: str, metric: str) -> tuple:
-    if metric == "success":
-        return (-p.log_success, p.metrics[INDEX["cost"]], p.order)
-    if sense == "maximize":
-        return (-p.metric(metric), -p.log_success, p.order)
-    return (p.metric(metric), -p.log_success, p.order)
-
-
-def _solve_once(
-    solver: _Solver,
-    states: list[ob.BlockState],
-    base: dict[str, Value],
-    sense: str,
-    metric: str,
-    reqs: Sequence[Requirement],
-) -> tuple[Plan | None, list[Point], list[list[Point]]]:
-    dims, upper, min_success = _dims_and_bounds(metric, reqs)
-    raw = solver.points(states, base)
-    sets = []
-    for pts in raw:
-        pts = [
-            p
-            for p in pts
-            if p.success >= min_success and all(p.metrics[i] <= b for i, b in upper.items())
-        ]
-        sets.append(pareto(pts, dims))
-    if solver.method == "cpsat":
-        return _solve_cpsat(solver, sets, base, sense, metric, reqs, upper, min_success), [], raw
-    merged = merge(sets, dims, upper, min_success)
-    for p in sorted(merged, key=lambda q: _rank(q, sense, metric)):
-        decisions = {**base, **dict(p.decisions)}
-        plan = solver.plan(decisions, reqs)
-        if plan.meets:
-            return plan, merged, raw
-    return None, merged, raw
-
-
-def _solve_cpsat(
-    solver: _Solver,
-    sets: list[list[Point]],
-    base: dict[str, Value],
-    sense: str,
-    metric: str,
-    reqs: Sequence[Requirement],
-    upper: dict[int, float],
-    min_success: float,
-) -> Plan | None:
-    """The best plan by CP-SAT over the blocks' Pareto sets; a plan the full evaluation rejects
-    is excluded and the model solved again (as the merge tries its next best point)."""
-    from . import optimize_cpsat
-
-    bounds = optimize_cpsat.Bounds(min_success, upper)
-    rejected: list[tuple[int, ...]] = []
-    while (choice := optimize_cpsat.solve(sets, (sense, metric), bounds, rejected)) is not None:
-        p = optimize_cpsat.total(sets, choice)
-        plan = solver.plan({**base, **dict(p.decisions)}, reqs)
-        if plan.meets:
-            return plan
-        rejected.append(choice)
-    return None
-
-
-def _refine(
-    self_notes: set[str],
-    states: list[ob.BlockState],
-    chosen: Mapping[str, Value],
-    raw: list[list[Point]],
-    sense: str,
-    metric: str,
-) -> bool:
-    """Add candidates around the chosen value of every integer variable (and around every local
-    minimum of the block's best objective per value); True when anything was added."""
-    added = False
-    for st, pts in zip(states, raw, strict=True):
-        for var in st.vars:
-            if not var.values or var.lo == var.hi:
-                continue
-            value = chosen.get(var.key)
-            centres = [value] if isinstance(value, int) and value in var.values else []
-            # The block's best objective at each value, among assignments at least as reliable
-            # as the chosen one: a second local minimum means the objective is not unimodal.
-            need = _block_success(st, chosen, pts)
-            score: dict[int, float] = {}
-            for p in pts:
-                d = dict(p.decisions)
-                v = d.get(var.key)
-                if not isinstance(v, int) or p.success < need:
-                    continue
-                s = -p.log_success if metric == "success" else p.metric(metric)
-                if sense == "maximize" and metric != "success":
-                    s = -s
-                score[v] = min(score.get(v, math.inf), s)
-            # Refine around the best few local minima (ties: smaller value first); the chosen
-            # value is always refined. Beyond them the candidate set stays as it is.
-            minima = sorted(cand.local_minima(var.values, score), key=lambda v: (score[v], v))
-            if len(minima) > 1 and var.key not in self_notes:
-                self_notes.add(var.key)
-            for m in minima[:LOCAL_MINIMA]:
-                if m not in centres:
-                    centres.append(m)
-            new: set[int] = set()
-            for c in centres:
-                new.update(cand.around(var.values, c, var.lo, var.hi))
-            if var.snap_ok and var.n is not None:
-                new = set(cand.snapped(new, var.n, var.lo, var.hi))
-            new -= set(var.values)
-            if new:
-                var.values = sorted(set(var.values) | new)
-                added = True
-    return added
-
-
-def _block_success(st: ob.BlockState, chosen: Mapping[str, Value], pts: list[Point]) -> float:
-    keys = {k for p in pts[:1] for k, _ in p.decisions}
-    mine = tuple(sorted((k, chosen[k]) for k in keys if k in chosen))
-    for p in pts:
-        if p.decisions == mine:
-            return p.success * (1 - 1e-12)
-    return 0.0
-
-
-def _solve(
-    solver: _Solver,
-    pins: Mapping[str, Value],
-    sense: str,
-    metric: str,
-    reqs: Sequence[Requirement],
-) -> tuple[Plan | None, list[ob.BlockState], dict[str, Value]]:
-    states, base = solver.states(pins)
-    plan = None
-    for _ in range(MAX_REFINE_ROUNDS):
-        plan, _merged, raw = _solve_once(solver, states, base, sense, metric, reqs)
-        chosen = plan.decisions if plan is not None else base
-        if plan is None and not any(len(v.values) > 1 for st in states for v in st.vars):
-            break
-        if not _refine(solver.multimodal, states, chosen, raw, sense, metric):
-            break
-    return plan, states, base
-
-
 def _frontiers(
-    solver: _Solver,
-    states: list[ob.BlockState],
-    base: dict[str, Value],
-    metric: str,
-    reqs: Sequence[Requirement],
+    found: Searches, metric: str, reqs: Sequence[Requirement]
 ) -> tuple[tuple[FrontierPoint, ...], tuple[FrontierPoint, ...]]:
+    """The Pareto frontiers over the plans evaluated (to the resolution shown, not proven)."""
     fm = INDEX[metric]
     other = [r for r in reqs if r.metric != "success"]
-    _d, upper, _ms = _dims_and_bounds(metric, other)
-    raw = solver.points(states, base)
-    sets = [pareto(pts, [fm]) for pts in raw]
-    vs_success = merge(sets, [fm], upper)
-    _d, upper2, min_success = _dims_and_bounds(metric, reqs)
+    _d, upper, _ms = dims_and_bounds(metric, other)
+    vs_success = merge(found.real_points([fm]), [fm], upper)
+    _d, upper2, min_success = dims_and_bounds(metric, reqs)
     lat = INDEX["latency"]
-    sets2 = [pareto(pts, [fm, lat]) for pts in raw]
-    both = merge(sets2, [fm, lat], upper2, min_success)
+    both = merge(found.real_points([fm, lat]), [fm, lat], upper2, min_success)
     # Project onto (metric, latency): the plans that meet the success target, Pareto in both.
     both = sorted(both, key=lambda p: (p.metrics[fm], p.metrics[lat], p.order))
     vs_latency: list[Point] = []
@@ -445,13 +159,16 @@ def _frontiers(
             vs_latency.append(p)
             best_lat = p.metrics[lat]
     # Plans that tie on both axes (ahead-by-1 is a single sample) would show twice: keep the
-    # first in the stable order, so every point is strictly better in success than the last.
+    # first in the stable order, so every point is better in success than the last by more
+    # than rounding.
     vs_success = sorted(vs_success, key=lambda p: (p.metrics[fm], -p.success, p.order))
     strict: list[Point] = []
     for p in vs_success:
-        if not strict or p.success > strict[-1].success:
+        if not strict or p.log_success > strict[-1].log_success + 1e-12 * max(
+            1.0, abs(strict[-1].log_success)
+        ):
             strict.append(p)
-    return _thin(strict, base), _thin(vs_latency, base)
+    return _thin(strict, found.base), _thin(vs_latency, found.base)
 
 
 def _thin(points: list[Point], base: Mapping[str, Value]) -> tuple[FrontierPoint, ...]:
@@ -478,15 +195,20 @@ def optimize(
     frontier: bool = True,
     baselines: bool = True,
     solver: str = "dp",
+    *,
+    deadline: float | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> OptimizeResult:
     """The optimum plan of ``task_name`` (the first task when None) in a checked spec.
 
     ``objective`` overrides the spec's (a metric name; ``success`` is maximized, every other
     metric minimized); ``extra_pins`` fixes decisions (``{"move.x": 1}`` or
     ``["move.x=1"]``). ``solver`` allocates across blocks: ``"dp"`` (the exact merge of the
-    blocks' Pareto sets) or ``"cpsat"`` (a CP-SAT model over the same sets; the frontiers are
-    merged either way). Raises ``SpecError`` for bad options; an infeasible spec is a result
-    with ``feasible=False`` and the reasons in ``why``.
+    blocks' Pareto sets) or ``"cpsat"`` (a CP-SAT model over the same final sets; the
+    frontiers are merged either way). ``deadline`` (a ``time.monotonic()`` value) stops the
+    search early with the best plan found so far, said so in ``notes``; ``progress`` is called
+    with a line of text now and then. Raises ``SpecError`` for bad options; an infeasible spec
+    is a result with ``feasible=False`` and the reasons in ``why``.
     """
     if solver not in ("dp", "cpsat"):
         raise ValueError(f"solver must be 'dp' or 'cpsat', not {solver!r}")
@@ -495,59 +217,46 @@ def optimize(
     pins = {**space.pins, **parse_pins(space, extra_pins)}
     sense, metric = objective_of(task, objective)
     reqs = requirements_of(task, checked)
-    state = _Solver(checked, task, space, solver)
+    state = Solver(checked, task, space, solver)
+    state.deadline = deadline
+    state.progress = progress
 
-    plan, states, base = _solve(state, pins, sense, metric, reqs)
+    main = solve(state, pins, sense, metric, reqs, latency=frontier)
+    plan = main.plan
+    if solver == "cpsat" and plan is not None:
+        dims, _u, _m = dims_and_bounds(metric, reqs)
+        plan = solve_cpsat(
+            state, main.searches.real_points(dims), main.searches.base, sense, metric, reqs
+        )
     feasible = plan is not None
     why: tuple[str, ...] = ()
     if plan is None:
-        from .optimize_infeasible import explain_infeasible
-
-        relaxed = [r for r in reqs if r.metric != "success"]
-        best, _st, _s = _solve(state, pins, "maximize", "success", relaxed)
-        if best is None:
-            best, _st, _s = _solve(state, pins, "maximize", "success", [])
-        if best is not None:
-            best = state.plan(best.decisions, reqs)
-        else:
-            # Nothing can run: show the pinned design as given, with its problems.
-            from .cost import DecisionError
-
-            try:
-                best = state.plan(_s, reqs)
-            except DecisionError as err:
-                raise _error(f"cannot evaluate the pinned plan: {err}") from None
-        why = explain_infeasible(state, pins, reqs, best)
-        if relaxed and best is not None and best.valid:
-            # Say whether the other bounds are what stands in the way of the target.
-            free, _f, _b = _solve(state, pins, "maximize", "success", [])
-            if free is not None and free.success > best.success + 1e-12:
-                bounds = ", ".join(str(r) for r in relaxed)
-                meets = all(r.holds(free.success) for r in reqs if r.metric == "success")
-                verdict = (
-                    "the target is reachable: those bounds stand in the way"
-                    if meets
-                    else "still short of the target"
-                )
-                why += (f"without {bounds}, success rises to {free.success:.6g}, {verdict}",)
-        plan = best
+        plan, why = _infeasible(state, pins, reqs, main)
 
     fm = metric if metric in INDEX and metric not in ("latency", "latency_calls") else "cost"
     fs: tuple[FrontierPoint, ...] = ()
     fl: tuple[FrontierPoint, ...] = ()
     if frontier:
-        fs, fl = _frontiers(state, states, base, fm, reqs)
+        fs, fl = _frontiers(main.searches, fm, reqs)
 
     results = []
     if baselines:
         for name, bpins in space.baselines:
-            bplan, _s, _b = _solve(state, bpins, sense, metric, reqs)
+            bplan = solve(state, bpins, sense, metric, reqs).plan
             if bplan is None:
-                cheapest, _s, bbase = _solve(state, bpins, "minimize", fm, [])
+                cheapest = solve(state, bpins, "minimize", fm, [])
                 # No valid completion at all: the pins with every other decision at its default.
-                bplan = state.plan(cheapest.decisions if cheapest else bbase, reqs)
+                bplan = state.plan(
+                    cheapest.plan.decisions if cheapest.plan else cheapest.searches.base, reqs
+                )
             results.append(BaselineResult(name, dict(bpins), bplan, _ratio(bplan, plan, metric)))
 
+    notes = list(state.notes)
+    if state.stopped:
+        notes.append(
+            "the search was stopped by its time limit: the plan is the best found, not proven"
+            " optimal"
+        )
     return OptimizeResult(
         task.name,
         (sense, metric),
@@ -559,16 +268,50 @@ def optimize(
         fl,
         fm,
         tuple(results),
-        tuple(state.notes)
-        + tuple(
-            f"{k}: the best objective per value is not unimodal (integer counts such as votes"
-            f" make it saw-toothed); the candidates were refined around its {LOCAL_MINIMA}"
-            " best local minima, not exhaustively"
-            for k in sorted(state.multimodal)
-        ),
-        state.evaluator.calls,
+        tuple(notes),
+        state.counter[0],
         dict(sorted(pins.items())),
     )
+
+
+def _infeasible(
+    state: Solver, pins: Mapping[str, Value], reqs: Sequence[Requirement], main: Outcome
+) -> tuple[Plan, tuple[str, ...]]:
+    """The plan of best achievable success and the reasons no plan meets the requirements."""
+    from .cost import DecisionError
+    from .optimize_infeasible import explain_infeasible
+
+    relaxed = [r for r in reqs if r.metric != "success"]
+    best = solve(state, pins, "maximize", "success", relaxed).plan
+    free = solve(state, pins, "maximize", "success", []) if relaxed or best is None else None
+    if best is None and free is not None:
+        best = free.plan
+    if best is not None:
+        best = state.plan(best.decisions, reqs)
+    else:
+        # Nothing can run: show the pinned design as given, with its problems.
+        try:
+            best = state.plan(main.searches.base, reqs)
+        except DecisionError as err:
+            raise _error(f"cannot evaluate the pinned plan: {err}") from None
+    why = explain_infeasible(state, pins, reqs, best)
+    # Say whether the other bounds are what stands in the way of the target.
+    if (
+        relaxed
+        and best.valid
+        and free is not None
+        and free.plan is not None
+        and free.plan.success > best.success + 1e-12
+    ):
+        bounds = ", ".join(str(r) for r in relaxed)
+        meets = all(r.holds(free.plan.success) for r in reqs if r.metric == "success")
+        verdict = (
+            "the target is reachable: those bounds stand in the way"
+            if meets
+            else "still short of the target"
+        )
+        why += (f"without {bounds}, success rises to {free.plan.success:.6g}, {verdict}",)
+    return best, why
 
 
 def _ratio(base: Plan | None, plan: Plan | None, metric: str) -> float | None:

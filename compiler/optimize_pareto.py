@@ -20,12 +20,19 @@ INDEX = {k: i for i, k in enumerate(METRIC_KEYS)}
 
 @dataclass(frozen=True)
 class Point:
-    """A partial plan: decisions (sorted ``(key, value)`` pairs), metrics, success, tie key."""
+    """A partial plan: decisions (sorted ``(key, value)`` pairs), metrics, success, tie key.
+
+    A point with ``pseudo`` references is *optimistic*: it stands for decisions not evaluated
+    yet (a range of x, of counts), with lower bounds of the metrics and an upper bound of the
+    success; the references say which ranges (the search refines them). Optimistic points
+    never prune real ones, so a Pareto set keeps every real point that could be optimal.
+    """
 
     decisions: tuple[tuple[str, int | str], ...]
     metrics: tuple[float, ...]
     log_success: float  # ln(success): products of tiny successes must not underflow to ties
     order: tuple[int, ...]  # candidate indices: the stable tie-break
+    pseudo: tuple = ()
 
     @property
     def success(self) -> float:
@@ -36,36 +43,42 @@ class Point:
 
 
 def _key(p: Point, dims: Sequence[int]) -> tuple:
-    return (*(p.metrics[d] for d in dims), -p.log_success, p.order)
+    return (*(p.metrics[d] for d in dims), -p.log_success, 1 if p.pseudo else 0, p.order)
 
 
-def pareto(points: Iterable[Point], dims: Sequence[int]) -> list[Point]:
+def pareto(points: Iterable[Point], dims: Sequence[int], keep_pseudo: bool = True) -> list[Point]:
     """The points not dominated in ``dims`` (minimized) and success (maximized).
 
-    Among exact ties the point with the smallest ``order`` is kept, so the result is
-    deterministic. The result is sorted by the first dim, then success (descending).
+    Only real points dominate (an optimistic point is dropped when a real one dominates it,
+    and never drops another). Among exact ties the real point, then the one with the smallest
+    ``order``, is kept, so the result is deterministic. The result is sorted by the first dim,
+    then success (descending). ``keep_pseudo=False`` drops optimistic points altogether.
     """
-    ordered = sorted(points, key=lambda p: _key(p, dims))
+    ordered = sorted(
+        (p for p in points if keep_pseudo or not p.pseudo), key=lambda p: _key(p, dims)
+    )
     if len(dims) == 1:
         out: list[Point] = []
         best = -math.inf
         for p in ordered:
             if p.log_success > best or not out:
                 out.append(p)
-                best = p.log_success
+                if not p.pseudo:
+                    best = p.log_success
         return out
     kept: list[Point] = []
+    real: list[tuple[float, list[float]]] = []
     for p in ordered:
         vec = [p.metrics[d] for d in dims]
         dominated = False
-        for q in kept:
-            if q.log_success >= p.log_success and all(
-                q.metrics[d] <= v for d, v in zip(dims, vec, strict=True)
-            ):
+        for q_log, q_vec in real:
+            if q_log >= p.log_success and all(a <= b for a, b in zip(q_vec, vec, strict=True)):
                 dominated = True
                 break
         if not dominated:
             kept.append(p)
+            if not p.pseudo:
+                real.append((p.log_success, vec))
     return kept
 
 
@@ -76,6 +89,7 @@ def combine(a: Point, b: Point) -> Point:
         tuple(x + y for x, y in zip(a.metrics, b.metrics, strict=True)),
         a.log_success + b.log_success,
         a.order + b.order,
+        a.pseudo + b.pseudo,
     )
 
 

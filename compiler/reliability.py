@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+
+from .vote_rounds import ahead_by_rounds
 
 INF_RETRIES = "inf"
 
@@ -98,48 +99,17 @@ def ahead_by_samples(a: float, b: float, k: int, v: float = 1.0) -> float | None
     return votes / ((a + b) * v)
 
 
-@lru_cache(maxsize=4096)
-def ahead_by_rounds(a: float, b: float, k: int, v: float = 1.0) -> float | None:
-    """Expected rounds of batched ahead-by-k voting.
+def ahead_by(a: float, b: float, k: int, v: float = 1.0, rounds: bool = True) -> Boosted | None:
+    """Success, failure, samples and rounds of ahead-by-k voting; ``None`` if ``a <= b``.
 
-    With the right answer leading by L (|L| < k), the program draws ``k − |L|`` samples at once
-    (the most that cannot overshoot either boundary). Per sample the lead moves +1 w.p. ``a·v``,
-    −1 w.p. ``b·v`` and stays otherwise. The expected number of rounds ``E_L`` solves the
-    linear system ``E_L = 1 + Σ_{L'} P(L → L')·E_{L'}`` with ``E_{±k} = 0``; the answer is
-    ``E_0``. (Batching never changes the outcome or the sample count, only the time.)
-    """
-    if not a > b or k < 1:
-        return None
-    import numpy as np
-
-    step = np.array([b * v, 1.0 - (a + b) * v, a * v])  # −1, 0, +1
-    # dists[n][d + n]: P(ups − downs = d) after n samples, for n = 0..k
-    dists = [np.ones(1)]
-    for _ in range(k):
-        dists.append(np.convolve(dists[-1], step))
-    size = 2 * k - 1  # states L = −(k−1) .. k−1, index L + k − 1
-    matrix = np.eye(size)
-    for i in range(size):
-        lead = i - (k - 1)
-        n = k - abs(lead)
-        dist = dists[n]
-        # targets lead − n .. lead + n; keep those strictly inside (−k, k)
-        lo, hi = lead - n, lead + n
-        first, last = max(lo, -(k - 1)), min(hi, k - 1)
-        if first <= last:
-            matrix[i, first + k - 1 : last + k] -= dist[first - lo : last - lo + 1]
-    rounds = np.linalg.solve(matrix, np.ones(size))
-    return float(rounds[k - 1])
-
-
-def ahead_by(a: float, b: float, k: int, v: float = 1.0) -> Boosted | None:
-    """Success, failure, samples and rounds of ahead-by-k voting; ``None`` if ``a <= b``."""
+    ``rounds=False`` leaves the rounds out (NaN): they take a small linear solve, which the
+    optimizer skips when latency is not what it decides on."""
     fail = ahead_by_failure(a, b, k)
     samples = ahead_by_samples(a, b, k, v)
-    rounds = ahead_by_rounds(a, b, k, v)
-    if fail is None or samples is None or rounds is None:
+    r = ahead_by_rounds(a, b, k, v) if rounds else math.nan
+    if fail is None or samples is None or r is None:
         return None
-    return Boosted(1.0 - fail, fail, samples, rounds)
+    return Boosted(1.0 - fail, fail, samples, r)
 
 
 def p_full(p: float, s: float, m: float, k: int) -> float:
@@ -194,24 +164,41 @@ def cost_full(
 # ---------------------------------------------------------------------------------------------
 
 
-def _log_binom_terms(n: int, p: float, lo: int, hi: int) -> list[float]:
-    """ln P[Bin(n, p) = i] for i in lo..hi."""
-    lp, lq = math.log(p), math.log1p(-p)
+def _side_sum(n: int, p: float, lo: int, hi: int) -> float:
+    """``ln Σ_{i=lo}^{hi} P[Bin(n, p) = i]``, summing outward from the largest term of the
+    range: consecutive terms have the ratio ``(n − i)/(i + 1)·p/(1 − p)``, and the sum stops
+    once the terms left cannot change it in floating point (they fall geometrically away
+    from the mode), so long ranges cost about their standard deviation, not their length."""
+    mode = min(max(int((n + 1) * p), lo), hi)
     lg = math.lgamma
-    base = lg(n + 1)
-    return [base - lg(i + 1) - lg(n - i + 1) + i * lp + (n - i) * lq for i in range(lo, hi + 1)]
-
-
-def _logsumexp(values: list[float]) -> float:
-    top = max(values)
-    if top == -math.inf:
-        return -math.inf
-    return top + math.log(math.fsum(math.exp(x - top) for x in values))
+    lp, lq = math.log(p), math.log1p(-p)
+    top = lg(n + 1) - lg(mode + 1) - lg(n - mode + 1) + mode * lp + (n - mode) * lq
+    odds = p / (1.0 - p)
+    total = 1.0  # in units of the top term
+    t, i = 1.0, mode
+    while i < hi:  # upward
+        t *= (n - i) / (i + 1) * odds
+        i += 1
+        total += t
+        if t < total * 1e-18:
+            break
+    t, i = 1.0, mode
+    while i > lo:  # downward
+        t *= i / (n - i + 1) / odds
+        i -= 1
+        total += t
+        if t < total * 1e-18:
+            break
+    return top + math.log(total)
 
 
 def binom_tail(n: int, p: float, at_least: int) -> tuple[float, float]:
     """``(P[Bin(n,p) ≥ at_least], P[Bin(n,p) < at_least])``, each summed on its own side in log
-    space so that both are accurate even when one is close to 1."""
+    space so that both are accurate even when one is close to 1.
+
+    >>> [round(v, 6) for v in binom_tail(3, 0.8, 2)]
+    [0.896, 0.104]
+    """
     if at_least <= 0:
         return 1.0, 0.0
     if at_least > n:
@@ -220,8 +207,8 @@ def binom_tail(n: int, p: float, at_least: int) -> tuple[float, float]:
         return 0.0, 1.0
     if p >= 1.0:
         return 1.0, 0.0
-    upper = math.exp(_logsumexp(_log_binom_terms(n, p, at_least, n)))
-    lower = math.exp(_logsumexp(_log_binom_terms(n, p, 0, at_least - 1)))
+    upper = math.exp(_side_sum(n, p, at_least, n))
+    lower = math.exp(_side_sum(n, p, 0, at_least - 1))
     return upper, lower
 
 

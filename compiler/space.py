@@ -40,7 +40,8 @@ from .ir import (
 Value = int | str
 Decisions = dict[str, Value]
 
-# Without a ``max``, vote counts are searched up to these caps (documented in docs/explain.md).
+# The exhaustive reference enumerates counts without a ``max`` up to these caps; the optimizer
+# searches them without a cap (docs/explain.md).
 AHEAD_BY_CAP = 200
 MAJORITY_CAP = 101
 RETRY_CAP = 200
@@ -63,15 +64,28 @@ class IntDomain:
 
 @dataclass(frozen=True)
 class Booster:
-    """One booster option family for an op: ``kind`` with the values it may take.
+    """One booster option family for an op: ``kind`` with counts ``lo, lo + step, ... hi``.
 
-    ``none`` has values ``(0,)``; ``ahead_by`` k values; ``majority`` odd K values; ``retry``
-    r values (``"inf"`` for unbounded), ``check`` is ``exact`` or the verifier op.
+    ``none`` has the single count 0; ``ahead_by`` counts k, ``majority`` odd K (step 2),
+    ``retry`` r. ``hi`` None means unbounded (no ``max``); a retry without ``max`` also has
+    the unbounded option ``"inf"`` (``inf``). ``check`` is ``exact`` or the verifier op.
     """
 
     kind: str
-    values: tuple[Value, ...]
+    lo: int = 0
+    hi: int | None = 0
+    step: int = 1
     check: str = ""
+    inf: bool = False
+
+    def values(self, cap: int | None = None) -> tuple[Value, ...]:
+        """Every count, materialized (for the exhaustive reference): an unbounded range is cut
+        at ``cap`` (default: ``AHEAD_BY_CAP``, ``MAJORITY_CAP`` or ``RETRY_CAP``)."""
+        if cap is None:
+            cap = {"ahead_by": AHEAD_BY_CAP, "majority": MAJORITY_CAP}.get(self.kind, RETRY_CAP)
+        hi = cap if self.hi is None else self.hi
+        out: tuple[Value, ...] = tuple(range(self.lo, hi + 1, self.step))
+        return (*out, "inf") if self.inf else out
 
     def decisions(self, op: str, value: Value) -> Decisions:
         """The decision entries for this booster at ``value``."""
@@ -127,19 +141,34 @@ class Space:
 
 
 def _num(e: Any, env: Mapping[str, Any]) -> float:
-    return ex.evaluate(e, {k: float(v) for k, v in env.items()})
+    from .cost_context import float_env
+
+    return ex.evaluate(e, float_env(env))
 
 
 def _int_value(v: float) -> int:
-    """Round a float that should be an integer (a count) exactly."""
+    """Round a float that should be an integer (a count) to the nearest integer, exactly."""
+    if math.isnan(v):
+        return 0
     if math.isinf(v):
-        return 2**200
-    return int(Fraction(v).limit_denominator(1)) if v < 2**53 else int(v)
+        return 2**200 if v > 0 else -(2**200)
+    return int(Fraction(v).limit_denominator(1)) if abs(v) < 2**53 else int(v)
+
+
+def _floor_int(v: float) -> int:
+    """The largest integer at most ``v`` (a ``max`` or ``upto`` bound)."""
+    if math.isnan(v):
+        return 0
+    if math.isinf(v):
+        return 2**200 if v > 0 else -(2**200)
+    return math.floor(v)
 
 
 def env_of(checked: Any) -> dict[str, float]:
-    """The checked spec's parameter and data values as floats."""
-    return {k: float(v) for k, v in checked.env.items()}
+    """The checked spec's parameter and data values as floats (±inf beyond the float range)."""
+    from .cost_context import float_env
+
+    return float_env(checked.env)
 
 
 def count_of(checked: Any, data: str) -> int:
@@ -167,24 +196,25 @@ def _usable(spec: Spec, task: Task, op: Op) -> tuple[str, ...]:
 
 
 def _boosters(task: Task, op: str, env: Mapping[str, Any]) -> tuple[Booster, ...]:
-    out = [Booster("none", (0,))]
+    out = [Booster("none")]
     for b in task.boosters:
         if b.ops and op not in b.ops:
             continue
         # A verifier op is not itself boosted by the retry it serves.
         if isinstance(b, RetryBooster) and b.check == op:
             continue
-        hi = None if b.max is None else _int_value(_num(b.max, env))
+        hi = None if b.max is None else _floor_int(_num(b.max, env))
         match b:
             case VoteBooster(kind="ahead_by"):
-                out.append(Booster("ahead_by", tuple(range(1, (hi or AHEAD_BY_CAP) + 1))))
+                if hi is None or hi >= 1:
+                    out.append(Booster("ahead_by", 1, hi))
             case VoteBooster(kind="majority"):
-                out.append(Booster("majority", tuple(range(3, (hi or MAJORITY_CAP) + 1, 2))))
+                top = None if hi is None else hi - (1 - hi % 2)  # the largest odd K
+                if top is None or top >= 3:
+                    out.append(Booster("majority", 3, top, 2))
             case RetryBooster(check=check):
-                vals: tuple[Value, ...] = tuple(range(1, (hi or RETRY_CAP) + 1))
-                if hi is None:
-                    vals = (*vals, "inf")
-                out.append(Booster("retry", vals, check))
+                if hi is None or hi >= 1:
+                    out.append(Booster("retry", 1, hi, 1, check, inf=hi is None))
     return tuple(out)
 
 
@@ -243,10 +273,10 @@ def build(checked: Any, task_name: str | None = None) -> Space:
             data = op.granularity.data
             hi = count_of(checked, data)
             if op.granularity.upto is not None:
-                hi = min(hi, _int_value(math.floor(_num(op.granularity.upto, env))))
+                hi = min(hi, _floor_int(_num(op.granularity.upto, env)))
             x = IntDomain(1, max(1, hi))
         # An op no stage runs (a verifier) is never boosted itself.
-        boosters = _boosters(task, op.name, env) if op.name in staged else (Booster("none", (0,)),)
+        boosters = _boosters(task, op.name, env) if op.name in staged else (Booster("none"),)
         ops[op.name] = OpSpace(op.name, x, data, _usable(spec, task, op), boosters)
 
     blocks = _blocks(task, checked, ops)

@@ -54,7 +54,18 @@ def build(checked: Any, task: Any, evaluation: Any) -> networkx.DiGraph:
     return g
 
 
-def _attrs(op: str, role: str, stage: int, row: Any, mult: int, seq: bool, level: Any) -> dict:
+def _attrs(
+    op: str,
+    role: str,
+    stage: int,
+    row: Any,
+    mult: int,
+    seq: bool,
+    level: Any,
+    step: bool = False,
+) -> dict:
+    """A node's attributes: ``mult`` decisions of ``row`` (a folded node when > 1); ``seq``
+    for a folded chain, ``step`` for one step of an unfolded chain."""
     if row is None:
         return dict(
             op=op, role=role, stage=stage, level=level, model="", booster="none", votes=None,
@@ -62,7 +73,10 @@ def _attrs(op: str, role: str, stage: int, row: Any, mult: int, seq: bool, level
         )  # fmt: skip
     per = 1.0 / row.decisions if row.decisions else 0.0
     m = row.metrics
-    latency = m.latency * (mult if seq else 1)
+    # A row's latency is its op's part of the stage's latency (aalp.cost): a parallel copy
+    # carries all of it, one step of a chain its share. So the critical path is the stage's
+    # latency by construction, workers included.
+    latency = m.latency * (mult * per if seq or step else 1)
     return dict(
         op=op,
         role=role,
@@ -100,7 +114,7 @@ def _linear(g: Any, st: Any, rows: list[Any], prev: list[str]) -> list[str]:
         names = []
         for r in rows:
             node = f"s{st.index}:{r.op}" + ("" if r.role == "op" else f":{r.role}") + f"[{j}]"
-            g.add_node(node, **_attrs(r.op, r.role, st.index, r, 1, False, None))
+            g.add_node(node, **_attrs(r.op, r.role, st.index, r, 1, False, None, step=seq))
             names.append(node)
         for a, b in itertools.pairwise(names):
             g.add_edge(a, b)

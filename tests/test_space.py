@@ -37,7 +37,7 @@ def test_models_boosters_and_granularity():
     solve = sp.op("solve")
     assert solve.models == ("small", "big")  # small only behind the route stage
     assert solve.x.lo == 1 and solve.x.hi == 64  # upto bounds the data's 1000 units
-    kinds = {b.kind: b.values for b in solve.boosters}
+    kinds = {b.kind: b.values() for b in solve.boosters}
     assert kinds["none"] == (0,)
     assert kinds["ahead_by"] == (1, 2, 3, 4, 5)
     assert kinds["majority"] == (3, 5, 7)

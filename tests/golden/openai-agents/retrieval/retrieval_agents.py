@@ -9,17 +9,17 @@ Usage: python retrieval_agents.py [--input FILE] [--base-url URL] [--model-map N
 # spec: retrieval.aalp, task: retrieval, target: openai-agents
 #
 # Plan:
-#   1. map find over text: 100000 units, 50000 per call, stride 25000, 3 chunks in parallel
+#   1. map find over text: 100000 units, 66667 per call, stride 33333.5, 2 chunks in parallel
 #   2. combine vote (in code, no call)
-#   op find on gpt4omini: x = 50000, one sample
+#   op find on gpt4omini: x = 66667, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           3 (99.9% interval [3, 3])
-#   success         0.94727
-#   dollars         0.022581
-#   tokens          150360
-#   forward_passes  60
-#   cost            3.00657e+06
+#   calls           2 (99.9% interval [2, 2])
+#   success         0.917806
+#   dollars         0.0200541
+#   tokens          133574
+#   forward_passes  40
+#   cost            2.67106e+06
 #   latency         20
 #
 # Assumptions:
@@ -32,7 +32,7 @@ Usage: python retrieval_agents.py [--input FILE] [--base-url URL] [--model-map N
 # Decisions:
 #   find.model = gpt4omini
 #   find.vote = none
-#   find.x = 50000
+#   find.x = 66667
 
 from __future__ import annotations
 
@@ -89,9 +89,9 @@ STAGES: dict[str, dict[str, Any]] = {
         'over': 'text',
         'data': 'items',
         'count': 100000,
-        'x': 50000,
-        'stride': 25000,
-        'chunks': 3,
+        'x': 66667,
+        'stride': 33333.5,
+        'chunks': 2,
     },
 }
 
@@ -104,7 +104,7 @@ MAX_CONCURRENCY = 16
 PHASES: dict[str, str] = {'s0_find': 'find'}
 
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
-PREDICTED_CALLS: dict[str, float] = {'find': 3.0}
+PREDICTED_CALLS: dict[str, float] = {'find': 2.0}
 
 # Every round of samples is two graph steps; a long chain needs many.
 RECURSION_LIMIT = 10**9
@@ -413,7 +413,7 @@ class RetrievalPlan:
         self.calls, self.failed = Counter(), []
         data, value = task_input, None
 
-        # stage 0: map find over text: 3 chunks of x = 50000 in parallel
+        # stage 0: map find over text: 2 chunks of x = 66667 in parallel
         stage = STAGES['s0']
         requests = map_requests(stage_input(data, stage["over"], value), stage)
         answers: list[Any] = []

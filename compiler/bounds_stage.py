@@ -1,0 +1,363 @@
+"""Bounds of stages and decisions over boxes of stage-level decisions (for the optimizer's proofs).
+
+The interval counterpart of ``aalp.cost_frames`` and ``aalp.cost.decision_eval``: given ranges of
+x (and fan-in) instead of values, ``frame_bounds`` encloses each slot's granularity, decision
+count, latency factor and conversation reads, and ``decision_bounds`` one decision's metrics
+and success for a model and a booster over a range of counts. Chunk counts and tree levels come
+from the same functions as the cost model's (``chunk_count``, ``reduce_levels``), evaluated at
+the ends of the ranges where they are monotone.
+
+Everything here is an *enclosure*: the value of every plan in the box lies inside. A result of
+``None`` means no plan in the box can run (a call that overflows the context, a red flag that
+discards every answer, voting whose right answer is never the most likely one).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from . import bounds as bd
+from . import interval as iv
+from .cost_context import Context, exact, shared_x_ops
+from .cost_frames import chunk_count, parallel_factor, reduce_levels
+from .cost_types import METRIC_FIELDS
+from .interval import Interval
+from .ir import ChainStage, MapStage, ReduceStage
+
+INF = math.inf
+ZERO = Interval(0.0, 0.0)
+METRICS = METRIC_FIELDS  # calls, forward_passes, cost, tokens, dollars, latency, latency_calls
+LAT = (METRICS.index("latency"), METRICS.index("latency_calls"))
+
+
+@dataclass(frozen=True)
+class SlotBounds:
+    op: str
+    x: Interval
+    count: Interval
+    latency_factor: Interval
+    extra: Interval = ZERO
+    max_extra_lo: float = 0.0
+    overridden: bool = False  # the stage's success formula replaces this slot's success
+
+
+@dataclass(frozen=True)
+class FrameBounds:
+    slots: tuple[SlotBounds, ...]
+    log_hi: float = 0.0  # ln of the stage's success formula, bounded above (0: none)
+    possible: bool = True
+
+
+@dataclass(frozen=True)
+class OptionBounds:
+    """One option's contribution over a box: metric enclosures and ln(success) from above."""
+
+    metrics: tuple[Interval, ...]
+    log_hi: float
+
+    def __add__(self, other: OptionBounds) -> OptionBounds:
+        return OptionBounds(
+            tuple(a + b for a, b in zip(self.metrics, other.metrics, strict=True)),
+            self.log_hi + other.log_hi,
+        )
+
+
+NONE_OPTION = OptionBounds(tuple(ZERO for _ in METRICS), 0.0)
+
+
+def _env(ctx: Context, x: Interval) -> dict[str, Interval]:
+    base = ctx.memo.get("interval-env")
+    if base is None:
+        base = {k: Interval(v, v) for k, v in ctx.fenv.items()}
+        ctx.memo["interval-env"] = base
+    return {**base, "x": x}
+
+
+def formula(ctx: Context, expr, x: Interval, extra: Mapping[str, Interval] | None = None):
+    env = _env(ctx, x)
+    if extra:
+        env.update(extra)
+    return iv.evaluate(expr, env)
+
+
+Range = tuple[int, int]
+
+
+def of_range(r: Range) -> Interval:
+    """An integer range as an interval of floats that holds it (outward where inexact)."""
+    lo, hi = float(r[0]), float(r[1])
+    return Interval(
+        lo if lo <= r[0] else math.nextafter(lo, -INF),
+        hi if hi >= r[1] else math.nextafter(hi, INF),
+    )
+
+
+def _chunks(ctx: Context, stage, x: Range | None) -> tuple[Interval, bool]:
+    n = ctx.count(stage.over)
+    overlap = getattr(stage, "overlap", None)
+    rho = None if overlap is None else exact(overlap, ctx.env)
+    ok = rho is None or 0 <= rho < 1
+    if not ok:
+        rho = None
+    if x is None:
+        c = chunk_count(n, None)
+        return of_range((c, c)), ok
+    return of_range((chunk_count(n, x[1], rho), chunk_count(n, x[0], rho))), ok
+
+
+def _linear(ctx: Context, stage, box: Mapping[str, Range], history: str | None) -> FrameBounds:
+    shared = shared_x_ops(ctx, stage)
+    xr = box[f"{shared[0]}.x"] if shared else None
+    x = of_range(xr) if xr is not None else None
+    chunks, ok = _chunks(ctx, stage, xr)
+    chain = isinstance(stage, ChainStage)
+    op_x: dict[str, Interval] = {}
+    base: dict[str, Interval] = {}
+    for op in stage.ops:
+        if op in shared and x is not None:
+            op_x[op] = x
+        elif ctx.op(op).granularity is not None:
+            op_x[op] = of_range(box[f"{op}.x"])
+        else:
+            op_x[op] = Interval(1.0, 1.0)
+        o = ctx.op(op)
+        base[op] = (formula(ctx, o.reads, op_x[op]) + formula(ctx, o.writes, op_x[op])).clamp(
+            0.0, INF
+        )
+    if chain:
+        factor = chunks
+    else:
+        c_lo, c_hi = _ends(chunks)
+        factor = Interval(parallel_factor(c_lo, ctx.workers), parallel_factor(c_hi, ctx.workers))
+    step = ZERO
+    for b in base.values():
+        step = step + b
+    overridden = isinstance(stage, MapStage) and stage.success is not None
+    slots = []
+    before = ZERO
+    for op in stage.ops:
+        extra, max_lo = ZERO, 0.0
+        if history == "full":
+            extra = before + step * (chunks - 1.0) * 0.5
+            max_lo = (before + step * (chunks - 1.0)).lo
+        slots.append(SlotBounds(op, op_x[op], chunks, factor, extra, max_lo, overridden))
+        before = before + base[op]
+    log_hi = 0.0
+    if overridden:
+        p = formula(ctx, stage.success, x or Interval(1.0, 1.0), {"calls": chunks})
+        log_hi = math.log(p.hi) if p.hi > 0 else -INF
+        if p.hi <= 0:
+            ok = False
+    return FrameBounds(tuple(slots), log_hi, ok)
+
+
+def _ends(v: Interval) -> Range:
+    """The integer range inside an interval that holds whole numbers."""
+    lo = math.ceil(v.lo) if math.isfinite(v.lo) else 0
+    hi = math.floor(v.hi) if math.isfinite(v.hi) else 2**1000
+    return lo, max(lo, hi)
+
+
+def _reduce(ctx: Context, index: int, stage: ReduceStage, box: Mapping[str, Range]):
+    prev = next(
+        (s for s in reversed(ctx.task.stages[:index]) if isinstance(s, MapStage | ChainStage)),
+        None,
+    )
+    if prev is None:
+        return FrameBounds((), 0.0, True)
+    shared = shared_x_ops(ctx, prev)
+    u = box[f"{shared[0]}.x"] if shared else (1, 1)
+    m, _ok = _chunks(ctx, prev, u if shared else None)
+    m_lo, m_hi = _ends(m)
+    n = ctx.count(prev.over)
+    if stage.fanin is not None:
+        f = int(exact(stage.fanin, ctx.env))
+        f_lo, f_hi = f, f
+    else:
+        f_lo, f_hi = box[f"{stage.op}.fanin"]
+    if f_hi < 2:
+        return FrameBounds((), -INF, False)
+    f_lo = max(2, f_lo)
+    fewest = reduce_levels(m_lo, u[0], n, f_hi)
+    most = reduce_levels(m_hi, u[1], n, f_lo)
+    slots = []
+    for level in range(1, len(most) + 1):
+        nodes_hi = most[level - 1][0]
+        nodes_lo = fewest[level - 1][0] if level <= len(fewest) else 0
+        x_lo = int(min(n, u[0] * f_lo**level))
+        x_hi = int(min(n, u[1] * f_hi**level))
+        factor = Interval(
+            parallel_factor(nodes_lo, ctx.workers), parallel_factor(nodes_hi, ctx.workers)
+        )
+        slots.append(
+            SlotBounds(stage.op, of_range((x_lo, x_hi)), of_range((nodes_lo, nodes_hi)), factor)
+        )
+    return FrameBounds(tuple(slots), 0.0, True)
+
+
+def frame_bounds(
+    ctx: Context, index: int, box: Mapping[str, Range], history: str | None = None
+) -> FrameBounds:
+    """Enclosures of stage ``index``'s slots over ``box`` (decision key -> integer range:
+    every ``op.x`` and ``op.fanin`` the stage reads; one-value ranges for fixed ones)."""
+    stage = ctx.task.stages[index]
+    match stage:
+        case MapStage() | ChainStage():
+            return _linear(ctx, stage, box, history if isinstance(stage, ChainStage) else None)
+        case ReduceStage():
+            return _reduce(ctx, index, stage, box)
+    return FrameBounds(())
+
+
+# ---------------------------------------------------------------------------------------------
+# one decision
+# ---------------------------------------------------------------------------------------------
+
+
+def _outcomes(ctx: Context, op: str, x: Interval, model: str):
+    o = ctx.op(op)
+    outcomes = o.success
+    for ms in o.success_on:
+        if ms.model == model:
+            outcomes = ms.outcomes
+    weights, succ, rivals = [], [], []
+    rival = None if o.rival is None else formula(ctx, o.rival, x).clamp(0.0, 1.0)
+    for out in outcomes:
+        weights.append(formula(ctx, out.weight, x).clamp(0.0, INF))
+        a = formula(ctx, out.p, x).clamp(0.0, 1.0)
+        succ.append(a)
+        wrong = Interval(1.0 - a.hi, 1.0 - a.lo)
+        if rival is None:
+            rivals.append(wrong)
+        else:
+            rivals.append(Interval(min(rival.lo, wrong.lo), min(rival.hi, wrong.hi)))
+    return weights, succ, rivals
+
+
+def _keep(ctx: Context, op: str, x: Interval, writes: Interval) -> Interval | None:
+    rf = ctx.op(op).red_flag
+    if rf is None:
+        return Interval(1.0, 1.0)
+    if rf.max_writes is not None and writes.lo > formula(ctx, rf.max_writes, x).hi:
+        return None  # every response is longer than the red flag's limit
+    if rf.keep is None:
+        return Interval(1.0, 1.0)
+    v = formula(ctx, rf.keep, x).clamp(0.0, 1.0)
+    return None if v.hi <= 0.0 else v
+
+
+@dataclass(frozen=True)
+class Booster:
+    """A booster over a range of counts: ``kind`` none | ahead_by | majority | retry; counts
+    ``(lo, hi)`` (``hi`` None: unbounded; retry's ``inf`` is ``math.inf``)."""
+
+    kind: str
+    lo: float = 0
+    hi: float | None = 0
+    check: str | None = None
+    verifier_model: str | None = None
+
+
+def _boost(ctx: Context, op: str, x: Interval, model: str, b: Booster, v: Interval):
+    weights, succ, rivals = _outcomes(ctx, op, x, model)
+    parts = []
+    for a, r in zip(succ, rivals, strict=True):
+        match b.kind:
+            case "none":
+                part = bd.single(a, v)
+            case "ahead_by":
+                hi = None if b.hi is None or math.isinf(b.hi) else int(b.hi)
+                part = bd.ahead_by(a, r, v, (int(b.lo), hi))
+            case "majority":
+                part = bd.majority(a, v, (int(b.lo), int(b.hi or b.lo)))
+            case "retry" if b.check == "exact":
+                part = bd.retry_exact(a, v, (b.lo, INF if b.hi is None else b.hi))
+            case _:
+                c = _verifier_accuracy(ctx, b, x)
+                part = bd.retry_verifier(a, c, v, (b.lo, INF if b.hi is None else b.hi))
+        if part is None:
+            return None
+        parts.append(part)
+    return parts[0] if len(parts) == 1 else bd.mixture(weights, parts)
+
+
+def _verifier_accuracy(ctx: Context, b: Booster, x: Interval) -> Interval:
+    weights, succ, _ = _outcomes(ctx, b.check or "", x, b.verifier_model or "")
+    lo = math.fsum(w.lo * a.lo for w, a in zip(weights, succ, strict=True))
+    hi = math.fsum(w.hi * a.hi for w, a in zip(weights, succ, strict=True))
+    return Interval(lo, hi).clamp(0.0, 1.0)
+
+
+def _call(info, reads: Interval, writes: Interval) -> list[Interval]:
+    """One call's metrics (``aalp.cost.call_metrics``) over the ranges."""
+    one = Interval(1.0, 1.0)
+    dollars = (reads * info.price_in + writes * info.price_out) * 1e-6
+    return [
+        one,
+        writes,
+        bd.call_cost(info.size, reads, writes),
+        reads + writes,
+        dollars,
+        writes,
+        one,
+    ]
+
+
+def decision_bounds(
+    ctx: Context,
+    op: str,
+    x: Interval,
+    model: str,
+    booster: Booster,
+    extra: Interval = ZERO,
+    max_extra_lo: float = 0.0,
+) -> OptionBounds | None:
+    """One decision of ``op`` on ``model`` with ``booster`` over ``x`` (without its router's
+    call, which the optimizer bounds separately); None when no point of the box can run."""
+    info = ctx.models.get(model)
+    if info is None:
+        return None
+    o = ctx.op(op)
+    reads = formula(ctx, o.reads, x).clamp(0.0, INF)
+    writes = formula(ctx, o.writes, x).clamp(0.0, INF)
+    if reads.lo + max_extra_lo + writes.lo > info.context:
+        return None
+    v = _keep(ctx, op, x, writes)
+    if v is None:
+        return None
+    boost = _boost(ctx, op, x, model, booster, v)
+    if boost is None:
+        return None
+    call = _call(info, reads + extra, writes)
+    metrics = [m * boost.samples for m in call]
+    for i in LAT:
+        metrics[i] = call[i] * boost.rounds
+    if booster.kind == "retry" and booster.check != "exact":
+        vinfo = ctx.models.get(booster.verifier_model or "")
+        if vinfo is None:
+            return None
+        vop = ctx.op(booster.check or "")
+        vr = formula(ctx, vop.reads, x).clamp(0.0, INF)
+        vw = formula(ctx, vop.writes, x).clamp(0.0, INF)
+        if vr.lo + vw.lo > vinfo.context:
+            return None
+        vkeep = _keep(ctx, booster.check or "", x, vw)
+        if vkeep is None:
+            return None
+        per = boost.tries * iv.reciprocal(vkeep)
+        metrics = [m + c * per for m, c in zip(metrics, _call(vinfo, vr, vw), strict=True)]
+    return OptionBounds(tuple(metrics), boost.log_success_hi)
+
+
+def contribution(slot: SlotBounds, d: OptionBounds) -> OptionBounds:
+    """A slot's part of its stage (``aalp.cost.contribution`` over ranges)."""
+    metrics = [m * slot.count for m in d.metrics]
+    for i in LAT:
+        metrics[i] = d.metrics[i] * slot.latency_factor
+    if slot.overridden or slot.count.lo == 0 or d.log_hi == 0.0:
+        log_hi = 0.0
+    else:
+        log_hi = d.log_hi * slot.count.lo
+    return OptionBounds(tuple(metrics), log_hi)
