@@ -478,9 +478,7 @@ def _family_points(
             continue
         ref = GapRef(block, key[0], key[1], ci, fam.op, fi, gap.lo, gap.hi)
         order = (ci, fi, gap.lo)
-        out.append(
-            Point(decisions_tuple(fam.decisions(gap.lo)), b[0], b[1], order, pseudo=(ref,))
-        )
+        out.append(Point(decisions_tuple(fam.decisions(gap.lo)), b[0], b[1], order, pseudo=(ref,)))
     return out
 
 

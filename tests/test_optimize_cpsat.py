@@ -19,8 +19,8 @@ from aalp import optimize_cpsat as cs
 from aalp.check import check
 from aalp.loader import load
 from aalp.optimize import optimize
-from aalp.optimize_solve import rank as _rank
 from aalp.optimize_pareto import INDEX, METRIC_KEYS, Point, merge, pareto
+from aalp.optimize_solve import rank as _rank
 from hypothesis import HealthCheck, given, settings
 from test_optimize_property import specs
 
