@@ -39,22 +39,6 @@ class Compiled:
     resolved: Resolved
 
 
-def parse_pin(text: str) -> tuple[str, Any]:
-    """``"move.votes=3"`` -> ``("move.votes", 3)``; ``PlanError`` when malformed."""
-    key, sep, raw = text.partition("=")
-    key, raw = key.strip(), raw.strip()
-    op, dot, field = key.partition(".")
-    if not sep or not dot or not op or not field or not raw:
-        raise PlanError(f"--pin '{text}' is not OP.FIELD=VALUE (for example move.votes=3)")
-    if field not in ir.PIN_FIELDS:
-        raise PlanError(f"--pin '{text}': '{field}' is not a decision ({', '.join(ir.PIN_FIELDS)})")
-    try:
-        value: Any = int(raw)
-    except ValueError:
-        value = raw
-    return key, value
-
-
 def _task(checked: Any, task_name: str | None) -> ir.Task:
     tasks = checked.spec.tasks
     if not tasks:
@@ -82,14 +66,20 @@ def resolve(
     from aalp.diagnostics import SpecError
 
     task = _task(checked, task_name)
-    extra = dict(parse_pin(p) for p in pins)
-    if decisions is None:
-        from aalp.optimize import optimize
+    from aalp.optimize import optimize, parse_pins
+    from aalp.space import build
 
+    try:
+        extra = parse_pins(build(checked, task.name), list(pins), checked.env)
+    except ValueError as err:  # a pin that is not OP.FIELD=VALUE
+        raise PlanError(f"--pin: {err}") from None
+    except SpecError as err:
+        raise PlanError("; ".join(d.message for d in err.diagnostics)) from None
+    if decisions is None:
         try:
             result = optimize(checked, task.name, extra_pins=extra, frontier=False, baselines=False)
         except SpecError as err:
-            raise PlanError(str(err)) from None
+            raise PlanError("; ".join(d.message for d in err.diagnostics)) from None
         if result.plan is None:
             raise PlanError("the optimizer found no plan: " + "; ".join(result.why))
         chosen = dict(result.plan.decisions)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import Any
 
 from . import reliability as rel
@@ -524,13 +523,9 @@ def _requirement_checks(
         fb = float(bound)
         if req.metric == "success":
             value = math.exp(log_success)
-            # compare in the precise direction: failure against 1 − bound when close to 1
-            if fb > 0.5:
-                failure = -math.expm1(log_success)
-                slack = float(1 - bound) if isinstance(bound, Fraction) else 1.0 - fb
-                ok = failure <= slack if req.cmp == ">=" else failure >= slack
-            else:
-                ok = log_success >= math.log(fb) if req.cmp == ">=" else log_success <= math.log(fb)
+            meets = rel.success_meets(log_success, bound)
+            # "<=" on success: at most the bound (the checker refuses it in specs)
+            ok = meets if req.cmp == ">=" else (not meets or value == fb)
         else:
             value = float(getattr(metrics, req.metric))
             ok = value >= fb if req.cmp == ">=" else value <= fb

@@ -191,10 +191,14 @@ def growth_series(
             return g
         return confirm(g, claimed)
 
+    from .symbolic import with_pins  # a baseline's pins stay formulas: x = k stays k
+
     plan_g = fit(plan_pts, result.plan.decisions if result.plan else None)
     bases = {}
+    spec_pins = {b.name: b.pins for b in task.baselines}
     for b in result.baselines:
-        g = fit(base_pts[b.name], b.plan.decisions if b.plan else None)
+        decisions = with_pins(b.plan.decisions, spec_pins[b.name]) if b.plan else None
+        g = fit(base_pts[b.name], decisions)
         if g is not None:
             bases[b.name] = g
     return plan_g, bases
@@ -438,6 +442,26 @@ def _booster(call: Mapping[str, Any]) -> str:
     return "no booster"
 
 
+def _growth_words(g: Mapping[str, Any]) -> str:
+    """A growth class only where it is confirmed; otherwise the closed form's, said as such."""
+    fit = f"log-log slope {g['fitted_slope']}, slope of value/class {g['ratio_slope']}"
+    if g["confirmed"] and g["claimed"]:
+        return (
+            f"{g['claimed']} (the closed form's class, confirmed by re-optimizing at each size:"
+            f" the slope of value/class is {g['ratio_slope']})"
+        )
+    if g["confirmed"]:
+        return f"{g['class']} (fitted numerically: {fit})"
+    if g["claimed"]:
+        # The closed form holds this size's decisions fixed; re-optimized at each size the plan
+        # changes (a fixed target forces smaller chunks or more votes as the task grows).
+        return (
+            f"the closed form, with this size's decisions held fixed, grows as {g['claimed']};"
+            f" not confirmed by re-optimizing at each size (log-log slope {g['fitted_slope']})"
+        )
+    return f"no class confirmed (the closest fit is {g['class']}: {fit})"
+
+
 def render_text(rep: Mapping[str, Any], width: int | None = None, color: bool = False) -> str:
     """The report as text: a tree of the plan, then totals, baselines and the frontier.
 
@@ -543,26 +567,14 @@ def render_text(rep: Mapping[str, Any], width: int | None = None, color: bool = 
     g = rep["growth"]
     if rep.get("growth_note"):
         console.print(f"growth: {rep['growth_note']}")
-    if g and (g["confirmed"] or not g["claimed"]):
-        how = "confirmed numerically" if g["confirmed"] else "numerical fit"
-        console.print(
-            f"growth in {g['variable']}: {g['claimed'] or g['class']} ({how}:"
-            f" fitted {g['class']}, log-log slope {g['fitted_slope']}, slope of"
-            f" value/class {g['ratio_slope']})"
-        )
-    elif g:
-        # The closed form holds this size's decisions fixed; re-optimized at each size the
-        # plan changes (a fixed target forces smaller chunks or more votes as the task grows).
-        console.print(
-            f"growth in {g['variable']}: {g['class']} re-optimizing at each size (log-log slope"
-            f" {g['fitted_slope']}); with this size's decisions held fixed: {g['claimed']}"
-        )
+    if g:
+        console.print(f"growth in {g['variable']}: {_growth_words(g)}")
     if rep.get("growth_all"):
         console.print(f"closed-form growth in all sizes: {rep['growth_all']}")
     for b in rep["baselines"]:
         bg = b["growth"]
         if bg:
-            console.print(f"baseline {b['name']} grows as {bg['claimed'] or bg['class']}")
+            console.print(f"baseline {b['name']} in {bg['variable']}: {_growth_words(bg)}")
         if b.get("growth_all"):
             console.print(f"baseline {b['name']} in all sizes: {b['growth_all']}")
         for p in b["problems"][:2]:
@@ -595,10 +607,12 @@ def render_text(rep: Mapping[str, Any], width: int | None = None, color: bool = 
 
 
 def _short(decisions: Mapping[str, Any], rep: Mapping[str, Any]) -> str:
-    """The decisions that differ from the plan's (the frontier's interesting part)."""
+    """Exactly the decisions in which a frontier plan differs from the plan: changed values,
+    and decisions the plan has and this one does not (``no move.retries``)."""
     plan = rep["decisions"]
     diff = [f"{k}={v}" for k, v in decisions.items() if plan.get(k) != v]
-    return ", ".join(diff) if diff else "(the plan)"
+    diff += [f"no {k}" for k in plan if k not in decisions]
+    return ", ".join(sorted(diff, key=lambda t: t.removeprefix("no "))) if diff else "(the plan)"
 
 
 def explain_theta(cls: str, var: str) -> str:

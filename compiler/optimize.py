@@ -26,11 +26,11 @@ from typing import Any
 
 from . import expr as ex
 from .diagnostics import Diagnostic, SpecError
-from .ir import METRICS, NO_SPAN, Task
+from .ir import METRICS, NO_SPAN, PIN_FIELDS, Pin, Task
 from .optimize_pareto import INDEX, METRIC_KEYS, Point, merge
 from .optimize_solve import Outcome, Searches, Solver, dims_and_bounds, solve, solve_cpsat
 from .optimize_types import BaselineResult, FrontierPoint, OptimizeResult, Plan, Requirement
-from .space import Space, Value, build, env_of, parse_pin_text, select_task
+from .space import Space, Value, build, env_of, parse_pin_text, pin_value, select_task
 
 FRONTIER_POINTS = 24
 
@@ -66,19 +66,31 @@ def objective_of(task: Task, objective: str | None) -> tuple[str, str]:
 
 
 def requirements_of(task: Task, checked: Any) -> tuple[Requirement, ...]:
+    from .cost_context import exact
+
     env = env_of(checked)
     out = []
     for r in task.requirements:
         try:
             bound = ex.evaluate(r.bound, env)
+            precise = exact(r.bound, checked.env)
         except ex.EvalError as err:
             raise _error(f"cannot evaluate the bound of 'require {r.metric}': {err}") from None
-        out.append(Requirement(r.metric, r.cmp, bound))
+        out.append(Requirement(r.metric, r.cmp, bound, precise))
     return tuple(out)
 
 
-def parse_pins(space: Space, pins: Mapping[str, Any] | Sequence[str] | None) -> dict[str, Value]:
-    """Extra pins from the command line (``op.field=value``) or a mapping."""
+def parse_pins(
+    space: Space,
+    pins: Mapping[str, Any] | Sequence[str] | None,
+    env: Mapping[str, Any] | None = None,
+) -> dict[str, Value]:
+    """Extra pins from the command line (``op.field=value``) or a mapping.
+
+    A value is what a ``pin`` line in a spec takes: a formula of the parameters
+    (``check.x=k``, ``move.x=2^3``) or a word (``move.vote=none``, ``fix.history=full``,
+    ``mutate.retries=inf``); ``env`` holds the parameters' values.
+    """
     if not pins:
         return {}
     items = [parse_pin_text(p) for p in pins] if not isinstance(pins, Mapping) else pins.items()
@@ -87,21 +99,39 @@ def parse_pins(space: Space, pins: Mapping[str, Any] | Sequence[str] | None) -> 
     for key, raw in items:
         op, _, fld = key.partition(".")
         if op not in ops:
-            raise _error(f"--pin: no op named '{op}' (ops: {', '.join(sorted(ops))})")
-        if fld not in ("x", "model", "vote", "votes", "retries", "fanin", "history"):
-            raise _error(f"--pin: '{fld}' is not a decision (x, model, vote, votes, ...)")
-        if isinstance(raw, int):
-            value: Value = raw
-        elif fld in ("model", "vote", "history") or raw in ("inf", "unbounded"):
-            value = "inf" if raw == "unbounded" else str(raw)
-        else:
-            try:
-                value = int(str(raw))
-            except ValueError:
-                raise _error(f"--pin {key}: expected an integer, got '{raw}'") from None
+            from .suggest import did_you_mean
+
+            hint = did_you_mean(op, sorted(ops), "op")
+            raise _error(f"--pin {key}: no op named '{op}' (ops: {', '.join(sorted(ops))}); {hint}")
+        if fld not in PIN_FIELDS:
+            raise _error(f"--pin {key}: '{fld}' is not a decision ({', '.join(PIN_FIELDS)})")
+        value = _pin_value(key, op, fld, raw, env or {})
         _check_pin(space, op, fld, value)
         out[key] = value
     return out
+
+
+def _pin_value(key: str, op: str, fld: str, raw: Any, env: Mapping[str, Any]) -> Value:
+    if isinstance(raw, bool):
+        raise _error(f"--pin {key}: expected a number or a word, got {raw!r}")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    text = str(raw).strip()
+    if text == "unbounded":
+        text = "inf"
+    from .parser import parse_expr
+
+    try:
+        expr = parse_expr(text, "<--pin>")
+    except SpecError as err:
+        first = err.diagnostics[0].message if err.diagnostics else "not a formula"
+        raise _error(f"--pin {key}: '{text}' is not a formula or a word ({first})") from None
+    try:
+        return pin_value(Pin(op, fld, expr), env)
+    except SpecError as err:
+        raise _error(f"--pin {key}: {err.diagnostics[0].message}") from None
 
 
 def _check_pin(space: Space, op: str, fld: str, value: Value) -> None:
@@ -214,7 +244,7 @@ def optimize(
         raise ValueError(f"solver must be 'dp' or 'cpsat', not {solver!r}")
     task = select_task(checked.spec, task_name)
     space = build(checked, task.name)
-    pins = {**space.pins, **parse_pins(space, extra_pins)}
+    pins = {**space.pins, **parse_pins(space, extra_pins, checked.env)}
     sense, metric = objective_of(task, objective)
     reqs = requirements_of(task, checked)
     state = Solver(checked, task, space, solver)

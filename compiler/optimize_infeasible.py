@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import expr as ex
 from . import reliability as rel
 from .ir import VoteBooster
-from .optimize_pareto import success_meets
+from .reliability import success_meets
 
 if TYPE_CHECKING:
     from .optimize import Plan, Requirement
@@ -34,7 +34,7 @@ def _success_text(log_success: float) -> str:
 
 def _success_ok(r: Any, log_success: float) -> bool:
     if r.cmp == ">=":
-        return success_meets(log_success, r.bound)
+        return success_meets(log_success, r.exact if r.exact is not None else r.bound)
     return r.holds(math.exp(log_success))
 
 

@@ -115,11 +115,3 @@ def merge(
         nxt = [c for a in acc for b in s if ok(c := combine(a, b))]
         acc = pareto(nxt, dims)
     return acc
-
-
-def success_meets(log_success: float, bound: float) -> bool:
-    """``success >= bound`` decided in logs: a success of 1 − 1e-30 rounds to 1.0 as a float
-    but does not meet ``success >= 1``."""
-    if bound <= 0:
-        return True
-    return log_success >= (math.log(bound) if bound < 1 else 0.0)

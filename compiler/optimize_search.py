@@ -117,6 +117,13 @@ def defaults(space: Space, task: Task, pins: Mapping[str, Value]) -> dict[str, V
         for op, _opts in b.history:
             d[f"{op}.history"] = "stateless"
     d.update(pins)
+    # A pinned vote kind without its count: the smallest count of that kind (what a plan
+    # that cannot run at all is shown with; the search chooses the count otherwise).
+    for os_ in space.ops:
+        kind = d.get(f"{os_.op}.vote")
+        if kind in ("ahead_by", "majority") and f"{os_.op}.votes" not in d:
+            lows = [b.lo for b in os_.boosters if b.kind == kind]
+            d[f"{os_.op}.votes"] = lows[0] if lows else (3 if kind == "majority" else 1)
     return d
 
 

@@ -25,9 +25,10 @@ from typing import Any
 from . import optimize_units as ou
 from .ir import Task
 from .optimize_eval import Evaluator, View
-from .optimize_pareto import INDEX, METRIC_KEYS, Point, merge, pareto, success_meets
+from .optimize_pareto import INDEX, METRIC_KEYS, Point, merge, pareto
 from .optimize_search import BlockSearch, RegionRef, defaults
 from .optimize_types import Plan, Requirement
+from .reliability import success_meets
 from .space import Space, Value, env_of
 
 # Bounds are applied with this relative slack while pruning (so a plan on the boundary is never
@@ -93,7 +94,8 @@ def make_plan(view: View, decisions: Mapping[str, Value], reqs: Sequence[Require
     for r in reqs:
         value = view.success if r.metric == "success" else metrics.get(r.metric, math.inf)
         if r.metric == "success" and r.cmp == ">=":
-            ok = success_meets(math.fsum(st.log_success for st in view.stages), r.bound)
+            bound = r.exact if r.exact is not None else r.bound
+            ok = success_meets(math.fsum(st.log_success for st in view.stages), bound)
         else:
             ok = r.holds(value)
         if not ok:

@@ -11,11 +11,13 @@ from .space import Value
 
 @dataclass(frozen=True)
 class Requirement:
-    """``require metric cmp bound`` with the bound evaluated."""
+    """``require metric cmp bound`` with the bound evaluated; ``exact`` keeps it exact where
+    the spec's formula is (a success target of 1 − 1e-18 is not 1)."""
 
     metric: str
     cmp: str
     bound: float
+    exact: Any = None
 
     def holds(self, value: float) -> bool:
         return value >= self.bound if self.cmp == ">=" else value <= self.bound

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
 
 from .vote_rounds import ahead_by_rounds
 
@@ -328,3 +330,28 @@ def chain_log_success(log_success: float, count: float) -> float:
     if count == 0:
         return 0.0
     return count * log_success
+
+
+def success_meets(log_success: float, bound: Any) -> bool:
+    """``success >= bound`` decided precisely: near 1 the failure ``1 − success`` is compared
+    with ``1 − bound`` (exact when the bound is a ``Fraction``), so a success of 1 − 1e-30
+    (1.0 as a float) does not meet ``success >= 1`` and 1 − 2e-18 does not meet
+    ``success >= 1 − 1e-18``; elsewhere the comparison is in logs.
+
+    >>> from fractions import Fraction
+    >>> success_meets(math.log1p(-1e-18), Fraction(1) - Fraction(1, 10**18))
+    True
+    >>> success_meets(math.log1p(-2e-18), Fraction(1) - Fraction(1, 10**18))
+    False
+    >>> success_meets(-math.inf, 0), success_meets(0.0, 1), success_meets(-1e-30, 1)
+    (True, True, False)
+    """
+    if bound <= 0:
+        return True
+    if bound >= 1:
+        return log_success >= 0.0
+    if bound > 0.5:
+        failure = -math.expm1(log_success)
+        slack = float(1 - bound) if isinstance(bound, Fraction) else 1.0 - float(bound)
+        return failure <= slack
+    return log_success >= math.log(float(bound))

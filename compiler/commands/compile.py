@@ -36,6 +36,11 @@ from .common import EXIT_SPEC, define_option, load_or_exit, pin_option, spec_arg
     type=click.Path(dir_okay=False, path_type=Path),
     help='Skip the optimizer: a JSON object of every decision ("move.x": 1, ...).',
 )
+@click.option(
+    "--allow-infeasible",
+    is_flag=True,
+    help="Write the code even when the plan meets no requirement (it exits 0 then).",
+)
 def command(
     file: Path,
     defines: dict[str, str],
@@ -44,10 +49,13 @@ def command(
     task_name: str | None,
     pins: tuple[str, ...],
     decisions_file: Path | None,
+    allow_infeasible: bool,
 ) -> None:
     """Compile the optimized plan of spec FILE into runnable code for a target.
 
-    Prints the plan summary (stages, decisions, prediction) and the files written.
+    Prints the plan summary (stages, decisions, prediction) and the files written. When no
+    plan meets the requirements it says why and exits 1 without writing anything, unless
+    --allow-infeasible is given (then it writes the most reliable plan's code).
     """
     from aalp.backends.base import write
     from aalp.backends.emit import emit
@@ -76,10 +84,14 @@ def command(
     for line in header_lines(compiled.view):
         click.echo(line)
     if not compiled.resolved.feasible:
-        click.echo(
-            f"warning: the plan does not meet the requirements: {'; '.join(compiled.resolved.why)}",
-            err=True,
-        )
+        why = "; ".join(compiled.resolved.why) or "it does not meet the requirements"
+        if not allow_infeasible:
+            click.echo(f"{file}: error: no plan meets the requirements: {why}", err=True)
+            click.echo(
+                "hint: --allow-infeasible writes the most reliable plan's code anyway", err=True
+            )
+            raise click.exceptions.Exit(EXIT_SPEC)
+        click.echo(f"warning: the plan does not meet the requirements: {why}", err=True)
     for warning in compiled.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo("")
