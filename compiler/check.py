@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 
 from . import codes
 from .check_task import TaskChecker
@@ -48,12 +49,15 @@ class Checked:
     """A spec that passed the checks.
 
     ``env`` maps every parameter and every data name to its value after ``-D`` overrides (a
-    ``Fraction`` when exact, else a float); ``diagnostics`` holds the warnings and notes.
+    ``Fraction`` when exact, else a float); ``diagnostics`` holds the warnings and notes;
+    ``prompt_dir`` is the folder its prompt files were read from (set by ``aalp.loader``; None
+    means the folder of ``spec.file``, if it has one).
     """
 
     spec: Spec
     env: Mapping[str, Number]
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+    prompt_dir: Path | None = None
 
 
 def check(spec: Spec, overrides: Mapping[str, object] | None = None) -> Checked:

@@ -6,9 +6,13 @@ N5xx notes. The parser owns the E0xx codes it emits; the loader and checker own 
 
 from __future__ import annotations
 
-# files (the loader)
-UNREADABLE_FILE = "E090"
-MISSING_PROMPT = "E091"
+# files (the loader; limits and rules in docs/security.md)
+UNREADABLE_FILE = "E090"  # the spec: missing, a directory or device, not UTF-8, ...
+MISSING_PROMPT = "E091"  # a prompt file that does not exist
+PROMPT_OUTSIDE = "E092"  # a prompt file's path leaves the spec's folder (absolute, '..', link)
+FILE_TOO_LARGE = "E093"  # a spec over 4 MiB, a prompt file over 1 MiB
+UNREADABLE_PROMPT = "E094"  # a prompt file that is not a regular UTF-8 file, a bad name
+NO_PROMPT_FOLDER = "E095"  # a prompt file in text with no file and no folder given
 
 # names
 UNKNOWN_NAME = "E100"
