@@ -43,6 +43,7 @@ NEGATIVE_TOKENS = "E208"
 EVAL_FAILED = "E209"
 BAD_BOUND = "E210"
 TOO_DEEP = "E211"
+OVERFLOW = "E212"  # a value too large to compute (exp(1e6), 2^1e6, a total over 1.8e308)
 
 # structure
 NO_CAPABLE_MODEL = "E300"
@@ -54,6 +55,7 @@ X_WITHOUT_GRANULARITY = "E305"
 REDUCE_FIRST = "E306"
 BAD_ROUTE = "E307"
 GRANULARITY_NAME = "E308"
+NO_TASK = "E309"
 
 # warnings
 UNUSED_PARAM = "W401"
