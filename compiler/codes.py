@@ -6,6 +6,9 @@ N5xx notes. The parser owns the E0xx codes it emits; the loader and checker own 
 
 from __future__ import annotations
 
+# syntax (the parser)
+TOO_MANY_ERRORS = "N502"  # the first MAX_SYNTAX_ERRORS syntax errors are shown, then this note
+
 # files (the loader; limits and rules in docs/security.md)
 UNREADABLE_FILE = "E090"  # the spec: missing, a directory or device, not UTF-8, ...
 MISSING_PROMPT = "E091"  # a prompt file that does not exist
