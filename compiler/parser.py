@@ -446,7 +446,8 @@ def _reread_previous(run: _Run, state: Any, token: Token, ip: InteractiveParser)
     current = (list(state.state_stack), list(state.value_stack))
     state.state_stack[:], state.value_stack[:] = before
     keyword = Token.new_borrow_pos(kind, prev.value, prev)
-    expected = _expected_here(run, state)
+    report = run.tokens - 1 - run.last_error > _CASCADE  # not itself a cascade
+    expected = _expected_here(run, state) if report else set()
     try:
         if not _resync(state, keyword):
             raise UnexpectedToken(keyword, set())
@@ -455,7 +456,7 @@ def _reread_previous(run: _Run, state: Any, token: Token, ip: InteractiveParser)
         state.state_stack[:], state.value_stack[:] = current
         return False
     run.lossy = True
-    if run.tokens - 1 - run.last_error > _CASCADE:  # not itself a cascade
+    if report:
         message = f"unexpected {_describe(keyword)}; expected {_expected(expected)}"
         hint = _hint(run, keyword, expected)
         if {"NUMBER", "NAME"} <= expected:
@@ -624,17 +625,19 @@ def _feeds(state: Any, terminals: tuple[str, ...], depth: int | None = None) -> 
 
 
 def _token_error(run: _Run, exc: UnexpectedToken, ip: InteractiveParser) -> set[str]:
-    """Report an unexpected token unless it is a cascade; return what the parser accepts."""
+    """Report an unexpected token unless it is a cascade; return what the parser may accept
+    (for a cascade, the candidates of the parser's state: repair tries each on the table)."""
     run.lossy = True
     index = run.tokens
     cascade = index - run.last_error <= _CASCADE
     run.last_error = index
     token = exc.token
+    state = ip.parser_state
+    if cascade or token is None or token.type == "$END":
+        return {t for t in state.parse_conf.states[state.state_stack[-1]] if t.isupper()}
     # LALR states are shared between contexts, so lark's expected set can be too wide; ask the
     # parser which tokens really advance it from here.
-    expected = _expected_here(run, ip.parser_state) or set(exc.expected)
-    if cascade or token is None or token.type == "$END":
-        return expected
+    expected = _expected_here(run, state) or set(exc.expected)
     prev = run.prev_token
     shown = set(expected)
     if prev is not None and prev.type == "NAME" and prev.value not in ir.FUNCTIONS:

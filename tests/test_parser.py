@@ -620,8 +620,8 @@ def test_nesting_beyond_the_parser_limit_is_one_error(opener: str) -> None:
 
 def test_repeated_errors_deep_in_a_formula_stay_fast() -> None:
     # every repetition opens a parenthesis and makes a fresh error: no two states alike
-    assert [g[1] for g in hostile("param a = (" * 5000 + "1")][:1] == ["E001"]
-    assert hostile("task t { op " + "a " * 20000 + "}")[0][1] == "E001"
+    assert [g[1] for g in hostile("param a = (" * 2000 + "1")][:1] == ["E001"]
+    assert hostile("task t { op " + "a " * 5000 + "}")[0][1] == "E001"
 
 
 def test_the_table_walk_agrees_with_lark_on_what_comes_next() -> None:
