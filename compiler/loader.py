@@ -228,7 +228,7 @@ def prompt_dir_of(checked: Any) -> Path | None:
     given = getattr(checked, "prompt_dir", None)
     if given is not None:
         return Path(given)
-    return prompt_folder(checked.spec.file) if checked.spec.file else None
+    return prompt_folder(checked.spec.file or "")
 
 
 def read_prompt(name: str, folder: str | Path | None) -> str:
@@ -317,4 +317,5 @@ def shown(name: str, width: int = 60) -> str:
 
 
 def _pseudo(file: str) -> bool:
-    return file.startswith("<") and file.endswith(">")
+    """A name that is no path: empty, or like ``<spec>``."""
+    return not file or (file.startswith("<") and file.endswith(">"))

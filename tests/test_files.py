@@ -172,6 +172,9 @@ def test_text_without_a_file_reads_no_prompt_file_unless_given_a_folder(
     (diag,) = err.value.diagnostics
     assert (diag.code, diag.line, diag.col) == (codes.NO_PROMPT_FOLDER, *PROMPT_AT)
     assert diag.span.file == "<spec>"
+    with pytest.raises(SpecError) as err:  # an empty name is no file either
+        load_text(text, "")
+    assert [d.code for d in err.value.diagnostics] == [codes.NO_PROMPT_FOLDER]
     elsewhere = tmp_path / "specs"
     elsewhere.mkdir()
     (elsewhere / "p.txt").write_text("Count elsewhere.", encoding="utf-8")
