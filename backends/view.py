@@ -57,23 +57,24 @@ def whole(number: float, what: str) -> int:
     return max(0, math.ceil(number - 1e-9))
 
 
-def system_prompt(op: ir.Op, task: ir.Task, spec_dir: str) -> str:
+def system_prompt(op: ir.Op, task: ir.Task, spec_dir: str | os.PathLike | None) -> str:
     """The system prompt of ``op``: its inline text, its prompt file, or a default naming it.
 
-    The default says what the op is and how to answer, so a run without prompts still
-    identifies every op uniquely.
+    Prompt files are read by ``aalp.loader.read_prompt``, confined to ``spec_dir`` (None: the
+    spec has no folder, and a prompt file is refused). The default says what the op is and how
+    to answer, so a run without prompts still identifies every op uniquely.
     """
     prompt = op.prompt
     if prompt is not None and prompt.text is not None:
         return prompt.text
     if prompt is not None and prompt.file is not None:
-        path = os.path.join(spec_dir, prompt.file)
+        from aalp.loader import PromptError, read_prompt, shown
+
         try:
-            with open(path, encoding="utf-8") as handle:
-                return handle.read()
-        except OSError as err:
+            return read_prompt(prompt.file, spec_dir)
+        except PromptError as err:
             raise PlanError(
-                f"op '{op.name}': cannot read prompt file '{prompt.file}': {err}"
+                f"op '{op.name}': prompt file '{shown(prompt.file)}' {err.problem}"
             ) from None
     return (
         f"You perform the step '{op.name}' of the task '{task.name}'. The user message is a "
@@ -161,7 +162,7 @@ def _op_view(
     op: ir.Op,
     decisions: Mapping[str, object],
     env: Mapping[str, float],
-    spec_dir: str,
+    spec_dir: str | os.PathLike | None,
 ) -> dict[str, Any]:
     model = _chosen_model(spec, op, decisions)
     x = _int_decision(decisions, op.name, "x", 1) if op.granularity else 1
@@ -229,7 +230,9 @@ def build_view(
     """
     spec: ir.Spec = checked.spec
     env = float_env(checked.env)
-    spec_dir = os.path.dirname(os.path.abspath(spec.file)) if spec.file else "."
+    from aalp.loader import prompt_dir_of
+
+    spec_dir = prompt_dir_of(checked)
     ops = {op.name: _op_view(spec, task, op, decisions, env, spec_dir) for op in task.ops}
     data = {}
     for datum in task.data:

@@ -15,12 +15,22 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 
 from . import codes
 from .check_task import TaskChecker
-from .check_values import fmt_number, is_int
+from .check_values import finite, fmt_number, is_int
 from .diagnostics import Diagnostic, Severity, SpecError, UsageError, has_errors, sort_key
-from .expr import ARITY, EvalError, Number, depth, evaluate_exact, iter_calls, iter_names
+from .expr import (
+    ARITY,
+    EvalError,
+    Number,
+    Overflow,
+    depth,
+    evaluate_exact,
+    iter_calls,
+    iter_names,
+)
 from .ir import (
     FUNCTIONS,
     NO_SPAN,
@@ -48,12 +58,15 @@ class Checked:
     """A spec that passed the checks.
 
     ``env`` maps every parameter and every data name to its value after ``-D`` overrides (a
-    ``Fraction`` when exact, else a float); ``diagnostics`` holds the warnings and notes.
+    ``Fraction`` when exact, else a finite float); ``diagnostics`` holds the warnings and notes;
+    ``prompt_dir`` is the folder its prompt files were read from (set by ``aalp.loader``; None
+    means the folder of ``spec.file``, if it has one).
     """
 
     spec: Spec
     env: Mapping[str, Number]
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+    prompt_dir: Path | None = None
 
 
 def check(spec: Spec, overrides: Mapping[str, object] | None = None) -> Checked:
@@ -66,6 +79,8 @@ def check(spec: Spec, overrides: Mapping[str, object] | None = None) -> Checked:
     checker = SpecChecker(spec)
     params = checker.apply_overrides(dict(overrides or {}))
     checker.run(params)
+    if checker.usage:  # an override whose value cannot be computed: the command line's fault
+        raise UsageError(checker.usage)
     diags = sorted(checker.diags, key=sort_key)
     if has_errors(diags):
         raise SpecError(diags)
@@ -84,6 +99,8 @@ class SpecChecker:
         self.broken: set[str] = set()
         self.used: set[str] = set()  # params and data referenced anywhere
         self.override_spans: dict[str, Expr] = {}
+        self.override_text: dict[str, str] = {}
+        self.usage: list[Diagnostic] = []  # overrides whose value cannot be computed
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -148,6 +165,7 @@ class SpecChecker:
             else:
                 values[name] = expr
                 self.override_spans[name] = expr
+                self.override_text[name] = str(raw)
         if problems:
             raise UsageError(problems)
         return values
@@ -237,7 +255,16 @@ class SpecChecker:
             return None
         env = {**self.env, **(extra or {})}
         try:
-            result = evaluate_exact(expr, env)
+            result = evaluate_exact(expr, env, finite=True)
+        except Overflow as err:
+            self.error(
+                codes.OVERFLOW,
+                f"{err} (in {what})",
+                self.at(err.node, self.at(expr, fallback)),
+                "values must stay below about 1.8e308: use smaller numbers, or rewrite the "
+                "formula (exp(-a) rather than 1/exp(a))",
+            )
+            return None
         except EvalError as err:
             if any(ref.id in self.broken for ref in iter_names(expr)):
                 return None
@@ -253,6 +280,14 @@ class SpecChecker:
     # -- the walk --------------------------------------------------------------------------
 
     def run(self, param_values: dict[str, Expr]) -> None:
+        if not self.spec.tasks:
+            self.error(
+                codes.NO_TASK,
+                "the spec has no task, so there is nothing to optimize",
+                Span(self.spec.file, 1, 1, 1, 1),
+                "add one: task NAME { data, ops, stages, requirements } (docs/language.md, "
+                "section 5)",
+            )
         self.check_duplicates()
         self.check_params(param_values)
         for task in self.spec.tasks:
@@ -382,13 +417,38 @@ class SpecChecker:
                 self.broken.add(param.name)
                 scope[param.name] = "parameter"
                 continue
-            result = self.value(expr, scope, fallback, f"parameter '{param.name}'")
+            if overridden:
+                result = self.override_value(param.name, expr, scope)
+            else:
+                result = self.value(expr, scope, fallback, f"parameter '{param.name}'")
             scope[param.name] = "parameter"
             if result is None:
                 self.broken.add(param.name)
             else:
                 self.env[param.name] = result
         self.param_scope = scope
+
+    def override_value(self, name: str, expr: Expr, scope: Mapping[str, str]) -> Number | None:
+        """The value of ``-D name=expr``; None, with a usage diagnostic, if it has none (the
+        formula is on the command line: no place in the spec to point at)."""
+        if not self.formula_ok(expr, scope, COMMAND_LINE, f"-D {name}"):
+            return None
+        try:
+            return evaluate_exact(expr, self.env, finite=True)
+        except EvalError as err:
+            if any(ref.id in self.broken for ref in iter_names(expr)):
+                return None
+            raw = self.override_text.get(name, "...")
+            self.usage.append(
+                Diagnostic(
+                    "error",
+                    codes.BAD_OVERRIDE,
+                    f"-D {name}={raw}: the value cannot be computed: {err}",
+                    COMMAND_LINE,
+                    "give a value that is a finite number, e.g. -D n=1M",
+                )
+            )
+            return None
 
     def check_data(self, task: Task) -> None:
         scope = dict(self.param_scope)
@@ -397,23 +457,14 @@ class SpecChecker:
                 continue  # a duplicate, already reported
             what = f"the size of data '{datum.name}'"
             count = self.value(datum.count, scope, datum.span, what)
-            if count is not None:
-                if isinstance(count, float) and math.isinf(count):
-                    self.error(
-                        codes.NOT_A_COUNT,
-                        f"{what} is too large to represent (it overflows)",
-                        self.at(datum.count, datum.span),
-                        "sizes up to about 1e308 are supported",
-                    )
-                    count = None
-                elif count < 1 or not is_int(count):
-                    self.error(
-                        codes.NOT_A_COUNT,
-                        f"{what} must be a positive whole number, but it is {fmt_number(count)}",
-                        self.at(datum.count, datum.span),
-                        "a count of items or steps: 1, 2, 3, ...",
-                    )
-                    count = None
+            if count is not None and (count < 1 or not is_int(count)):
+                self.error(
+                    codes.NOT_A_COUNT,
+                    f"{what} must be a positive whole number, but it is {fmt_number(count)}",
+                    self.at(datum.count, datum.span),
+                    "a count of items or steps: 1, 2, 3, ...",
+                )
+                count = None
             if datum.tokens is not None:
                 tokens = self.value(
                     datum.tokens, scope, datum.span, f"the tokens of '{datum.name}'"
@@ -426,6 +477,17 @@ class SpecChecker:
                         self.at(datum.tokens, datum.span),
                         "write the size of one unit in tokens, e.g. 'of 500 tokens'",
                     )
+                elif tokens is not None and count is not None and not finite(count * tokens):
+                    total = Fraction(count) * Fraction(tokens)  # exact, for the message
+                    self.error(
+                        codes.OVERFLOW,
+                        f"data '{datum.name}' holds {fmt_number(count)} units of "
+                        f"{fmt_number(tokens)} tokens: {fmt_number(total)} tokens in all is too "
+                        "large to compute",
+                        datum.span,
+                        "the tokens of a data set must stay below about 1.8e308",
+                    )
+                    count = None
             scope[datum.name] = f"data of task '{task.name}'"
             if count is None:
                 self.broken.add(datum.name)

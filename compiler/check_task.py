@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from . import codes
 from .check_pins import PinChecks
-from .check_values import at_x, chunks, fmt_number, is_int, probability_hint
+from .check_values import at_x, chunks, finite, fmt_number, is_int, probability_hint
 from .expr import EvalError, Number, evaluate_exact, iter_names
 from .ir import (
     METRICS,
@@ -384,13 +384,14 @@ class TaskChecker(PinChecks):
 
     def call_tokens(self, op: Op, x: Number | None) -> Number | None:
         """reads + writes of one call of ``op`` at ``x`` (None if unknown), without history."""
-        env = {"x": x} if x is not None else {}
+        env = {**self.c.env, **({"x": x} if x is not None else {})}
         try:
-            return evaluate_exact(op.reads, {**self.c.env, **env}) + evaluate_exact(
-                op.writes, {**self.c.env, **env}
+            total = evaluate_exact(op.reads, env, finite=True) + evaluate_exact(
+                op.writes, env, finite=True
             )
         except (EvalError, OverflowError, ValueError):
             return None
+        return total if finite(total) else None
 
     def contexts(self, models: Iterable[str]) -> dict[str, Number]:
         out = {}

@@ -10,16 +10,51 @@ from .ir import Expr, Num
 
 
 def fmt_number(value: Number) -> str:
-    """A number as a user reads it: ``1048575``, ``0.25``, ``1.5e+30``."""
+    """A number as a user reads it: ``1048575``, ``0.25``, ``1.5e+30``; exact values too large
+    for a float too (``2e+310``), and infinity and NaN without failing.
+
+    >>> fmt_number(Fraction(1, 4)), fmt_number(Fraction(2 * 10**310)), fmt_number(math.nan)
+    ('0.25', '2e+310', 'undefined')
+    """
     if isinstance(value, Fraction):
         if value.denominator == 1 and abs(value) < 10**15:
             return str(value.numerator)
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            return _huge(value)
+    if math.isnan(value):
+        return "undefined"
     if math.isinf(value):
         return "infinity" if value > 0 else "-infinity"
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.6g}"
+
+
+def _huge(value: Fraction) -> str:
+    """An exact value beyond the float range in scientific notation (never via a decimal
+    string: Python refuses to print integers of more than 4300 digits)."""
+    sign = "-" if value < 0 else ""
+    digits = math.log10(abs(value.numerator)) - math.log10(value.denominator)
+    exponent = math.floor(digits)
+    mantissa = 10 ** (digits - exponent)
+    return f"{sign}{mantissa:.6g}e+{exponent}"
+
+
+def finite(value: Number) -> bool:
+    """True when ``value`` is within the float range (exact values included).
+
+    >>> finite(Fraction(10) ** 308), finite(Fraction(10) ** 309), finite(math.inf)
+    (True, False, False)
+    """
+    if isinstance(value, Fraction):
+        try:
+            float(value)
+        except OverflowError:
+            return False
+        return True
+    return math.isfinite(value)
 
 
 def is_int(value: Number) -> bool:

@@ -6,9 +6,16 @@ N5xx notes. The parser owns the E0xx codes it emits; the loader and checker own 
 
 from __future__ import annotations
 
-# files (the loader)
-UNREADABLE_FILE = "E090"
-MISSING_PROMPT = "E091"
+# syntax (the parser)
+TOO_MANY_ERRORS = "N502"  # the first MAX_SYNTAX_ERRORS syntax errors are shown, then this note
+
+# files (the loader; limits and rules in docs/security.md)
+UNREADABLE_FILE = "E090"  # the spec: missing, a directory or device, not UTF-8, ...
+MISSING_PROMPT = "E091"  # a prompt file that does not exist
+PROMPT_OUTSIDE = "E092"  # a prompt file's path leaves the spec's folder (absolute, '..', link)
+FILE_TOO_LARGE = "E093"  # a spec over 4 MiB, a prompt file over 1 MiB
+UNREADABLE_PROMPT = "E094"  # a prompt file that is not a regular UTF-8 file, a bad name
+NO_PROMPT_FOLDER = "E095"  # a prompt file in text with no file and no folder given
 
 # names
 UNKNOWN_NAME = "E100"
@@ -39,6 +46,7 @@ NEGATIVE_TOKENS = "E208"
 EVAL_FAILED = "E209"
 BAD_BOUND = "E210"
 TOO_DEEP = "E211"
+OVERFLOW = "E212"  # a value too large to compute (exp(1e6), 2^1e6, a total over 1.8e308)
 
 # structure
 NO_CAPABLE_MODEL = "E300"
@@ -50,6 +58,7 @@ X_WITHOUT_GRANULARITY = "E305"
 REDUCE_FIRST = "E306"
 BAD_ROUTE = "E307"
 GRANULARITY_NAME = "E308"
+NO_TASK = "E309"
 
 # warnings
 UNUSED_PARAM = "W401"

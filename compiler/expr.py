@@ -157,10 +157,13 @@ def _power(a: Number, b: Number, node: Expr) -> Number:
     return float(result)
 
 
-def evaluate_exact(expr: Expr, env: Mapping[str, Number]) -> Number:
+def evaluate_exact(expr: Expr, env: Mapping[str, Number], *, finite: bool = False) -> Number:
     """Evaluate ``expr`` exactly where possible: a ``Fraction`` while only ``+ - * /``, integer
     powers of modest size, ``ceil``, ``floor``, ``min`` and ``max`` are involved, else a float.
-    Raise ``EvalError`` on unknown names, division by zero and domain errors; overflow gives inf.
+    Raise ``EvalError`` on unknown names, division by zero and domain errors; overflow gives inf,
+    or, with ``finite``, an infinite result raises ``Overflow`` naming the part of the formula
+    that first overflowed (the checker's mode: every value it accepts is finite). An
+    intermediate infinity that the rest absorbs is fine: ``exp(-(10^200)^2)`` is 0.
 
     >>> evaluate_exact(BinOp("/", Num(Fraction(1)), Num(Fraction(3))), {})
     Fraction(1, 3)
@@ -170,6 +173,7 @@ def evaluate_exact(expr: Expr, env: Mapping[str, Number]) -> Number:
     # Iterative post-order walk: formulas nested thousands deep must not hit the recursion limit.
     stack: list[tuple[Expr, bool]] = [(expr, False)]
     values: list[Number] = []
+    origin: Expr | None = None  # the first node whose value overflowed
     while stack:
         node, expanded = stack.pop()
         match node:
@@ -201,7 +205,32 @@ def evaluate_exact(expr: Expr, env: Mapping[str, Number]) -> Number:
                 values.append(_tame(_call(func, got, node)))
             case _:
                 raise EvalError(f"not a formula: {node!r}", node)
-    return values[0]
+        if origin is None and values and _infinite(values[-1]):
+            origin = node
+    result = values[0]
+    if finite and _infinite(result):
+        node = origin or expr
+        raise Overflow(f"{_excerpt(node)} overflows: the value is too large to compute", node)
+    return result
+
+
+class Overflow(EvalError):
+    """A formula whose value is too large to compute (beyond about 1.8e308)."""
+
+
+def _infinite(value: Number) -> bool:
+    return isinstance(value, float) and math.isinf(value)
+
+
+def _excerpt(node: Expr, width: int = 40) -> str:
+    """The formula ``node`` as written (shortened), for a message."""
+    from .printer import format_expr  # only on the error path: the printer needs the parser
+
+    try:
+        text = format_expr(node)
+    except Exception:  # pragma: no cover - a message must not fail
+        return "a value"
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _binop(op: str, a: Number, b: Number, node: Expr) -> Number:
@@ -221,7 +250,7 @@ def _binop(op: str, a: Number, b: Number, node: Expr) -> Number:
     except OverflowError:
         return math.inf
     if isinstance(result, float) and math.isnan(result):
-        raise EvalError("the value is undefined (infinity minus infinity)", node)
+        raise EvalError(f"the value is undefined ({float(a):g} {op} {float(b):g})", node)
     return result
 
 
@@ -257,6 +286,8 @@ def _call(func: str, args: list[Number], node: Expr) -> Number:
         raise EvalError(f"{func}() is undefined at {_show(floats)}", node) from None
     except OverflowError:
         return math.inf
+    if math.isnan(result):
+        raise EvalError(f"{func}() is undefined at {_show(floats)}", node)
     if func == "sqrt" and isinstance(args[0], Fraction):
         # keep perfect squares exact: sqrt(16) is 4, not 4.0
         root = Fraction(math.isqrt(args[0].numerator), math.isqrt(args[0].denominator))

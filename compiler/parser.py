@@ -29,10 +29,11 @@ from importlib import resources
 from typing import Any
 
 from lark import Lark, Token, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedToken
+from lark.parsers.lalr_analysis import Shift
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 
-from . import ir
+from . import codes, ir
 from .build_ir import IRBuilder
 from .diagnostics import Diagnostic, SpecError
 from .literals import (  # noqa: F401 - re-exported: the literal rules belong to the language
@@ -49,6 +50,11 @@ _CASCADE = 3
 _FRESH = -(10**9)  # ``last_error`` when no error is recent
 
 MAX_DEPTH = 100  # deepest formula accepted; later passes recurse over formulas
+# Parser states open at once (brackets, operators and blocks not yet closed). A formula of
+# MAX_DEPTH levels needs at most about 4 per level; the limit keeps every step of error
+# recovery cheap, so that a file of any shape is parsed in time linear in its length.
+MAX_STACK = 4000
+MAX_SYNTAX_ERRORS = 50  # syntax errors reported; the rest are counted in one note
 
 _BAD_NUMBER = re.compile(r"[0-9.][A-Za-z0-9_.]*(?:[eE][+-][A-Za-z0-9_.]*)?")
 
@@ -126,6 +132,7 @@ class _Run:
     tokens: int = 0  # tokens lexed so far
     last_error: int = _FRESH  # index of the token of the last error (reported or not)
     last_bad_char: int = -2  # offset of the last unexpected character
+    bad_char_tokens: int = -1  # ``tokens`` at the last unexpected character
     skipped_to_end: bool = False
     occupied: set[int] = field(default_factory=set)
     last_token: Token | None = None
@@ -137,6 +144,10 @@ class _Run:
     before_last: tuple[list, list] | None = None
     prev_starts: bool = False
     last_starts: bool = False
+    # (parser state, token, context) of tokens dropped after an error: the same token in the
+    # same state is dropped again at once, so a run of stray tokens costs linear time
+    dead: set[tuple] = field(default_factory=set)
+    expected_at: dict[tuple, set[str]] = field(default_factory=dict)  # _accepts by stack
 
     def span(self, line: int, col: int, end_line: int | None = None, end_col: int | None = None):
         return ir.Span(self.file, line, col, end_line or line, end_col or col)
@@ -155,14 +166,14 @@ def _parse(text: str, file: str, start: str) -> ir.Spec | ir.Expr:
         # after repairs that lose nothing (a bad literal replaced, a stray character skipped)
         # the tree is whole, and the checks below still find their errors
         if tree is None or (run.errors and run.lossy):
-            raise SpecError(run.errors)
+            raise SpecError(_bounded(run.errors))
         syntax = len(run.errors)
         _check_depth(run, tree)
         if len(run.errors) > syntax:
-            raise SpecError(_by_position(run.errors))
+            raise SpecError(_bounded(_by_position(run.errors)))
         result = IRBuilder(run.file, run.error).transform(tree)
         if run.errors:
-            raise SpecError(_by_position(run.errors))
+            raise SpecError(_bounded(_by_position(run.errors)))
     except RecursionError:
         run.errors = [
             Diagnostic(
@@ -182,7 +193,7 @@ def _parse(text: str, file: str, start: str) -> ir.Spec | ir.Expr:
     finally:
         _comments.reset(reset)
     if run.errors:
-        raise SpecError(run.errors)
+        raise SpecError(_bounded(run.errors))
     if isinstance(result, ir.Spec):
         for c in comments:
             run.occupied.add(c.line)
@@ -195,6 +206,23 @@ def _parse(text: str, file: str, start: str) -> ir.Spec | ir.Expr:
         params = _documented(result.params, layout.comments)
         result = ir.Spec(params, result.models, result.tasks, file, layout)
     return result
+
+
+def _bounded(errors: list[Diagnostic]) -> list[Diagnostic]:
+    """The first ``MAX_SYNTAX_ERRORS`` errors, then one note counting the others (at the first
+    one not shown): past the first few, errors mostly follow from earlier ones."""
+    if len(errors) <= MAX_SYNTAX_ERRORS:
+        return errors
+    rest = len(errors) - MAX_SYNTAX_ERRORS
+    note = Diagnostic(
+        "note",
+        codes.TOO_MANY_ERRORS,
+        f"{rest} more syntax error{'s' if rest != 1 else ''} not shown (the first "
+        f"{MAX_SYNTAX_ERRORS} are)",
+        errors[MAX_SYNTAX_ERRORS].span,
+        "fix the errors above and run again: later ones often follow from earlier ones",
+    )
+    return [*errors[:MAX_SYNTAX_ERRORS], note]
 
 
 def _by_position(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -224,34 +252,18 @@ def _drive(run: _Run, start: str) -> Tree | None:
     """Feed every token to lark's LALR parser, recovering after each error."""
     ip = _lark().parse_interactive(run.text, start=start)
     state = ip.parser_state
-    thread = ip.lexer_thread
-    while True:
-        try:
-            for token in thread.lex(state):
-                _advance(run, state, token)
-                if run.unmatched.get(token.type):
-                    # the closer of an opener dropped after an error goes the same way
-                    run.unmatched[token.type] -= 1
-                    run.last_error = run.tokens
-                    continue
-                _feed(run, state, token, ip)
-            break
-        except UnexpectedToken as exc:  # the contextual lexer's fallback: token consumed
-            token = exc.token
-            if token is None:
-                run.tokens += 1
-            else:
-                _advance(run, state, token)
-                if run.unmatched.get(token.type):
-                    run.unmatched[token.type] -= 1
-                    run.last_error = run.tokens
-                    continue
-            _recover(run, state, exc, ip)
-        except UnexpectedCharacters as exc:
-            _char_error(run, exc, ip)
-        except UnexpectedInput as exc:  # pragma: no cover - other lark errors
-            run.error("E001", str(exc), run.span(1, 1), "this is a bug in aalp")
-            return None
+    try:
+        _lex_all(run, ip)
+    except _TooDeep as deep:
+        run.error(
+            "E008",
+            f"the input is nested too deeply (more than {MAX_STACK} brackets, operators and "
+            "blocks open at once)",
+            _token_span(run, deep.token),
+            f"formulas may nest at most {MAX_DEPTH} levels; split it with params",
+        )
+        run.lossy = True
+        return None
     last = run.last_token
     end = Token.new_borrow_pos("$END", "", last) if last is not None else Token("$END", "", 0, 1, 1)
     try:
@@ -269,14 +281,66 @@ def _drive(run: _Run, start: str) -> Tree | None:
         return None
 
 
+class _TooDeep(Exception):
+    """More than ``MAX_STACK`` parser states are open at ``token``."""
+
+    def __init__(self, token: Token):
+        super().__init__(token)
+        self.token = token
+
+
+def _lex_all(run: _Run, ip: InteractiveParser) -> None:
+    """Lex and feed every token, recovering after each error; raise ``_TooDeep`` when the
+    parser has more than ``MAX_STACK`` states open."""
+    state = ip.parser_state
+    thread = ip.lexer_thread
+    while True:
+        try:
+            for token in thread.lex(state):
+                _advance(run, state, token)
+                if run.unmatched.get(token.type):
+                    # the closer of an opener dropped after an error goes the same way
+                    run.unmatched[token.type] -= 1
+                    run.last_error = run.tokens
+                    continue
+                _feed(run, state, token, ip)
+            return
+        except UnexpectedToken as exc:  # the contextual lexer's fallback: token consumed
+            token = exc.token
+            if token is None:
+                run.tokens += 1
+            else:
+                _advance(run, state, token)
+                if run.unmatched.get(token.type):
+                    run.unmatched[token.type] -= 1
+                    run.last_error = run.tokens
+                    continue
+                key = _drop_key(run, state, token, "lexer") if _recovering(run) else None
+                if key is not None and key in run.dead:
+                    _drop_again(run, token)
+                    continue
+                _recover(run, state, exc, ip, key)
+                continue
+            _recover(run, state, exc, ip)
+        except UnexpectedCharacters as exc:
+            _char_error(run, exc, ip)
+
+
 def _advance(run: _Run, state: Any, token: Token) -> None:
     """Book-keeping for a token the lexer just produced, before the parser sees it."""
+    if len(state.state_stack) > MAX_STACK:
+        raise _TooDeep(token)
     run.tokens += 1
     _occupy(run, token)
     run.prev_token, run.last_token = run.last_token, token
-    snapshot = (list(state.state_stack), list(state.value_stack))
+    starts = _starts_line(run, token)
+    # the stacks before a name that begins a line, in case it proves to be a keyword
+    # (``_reread_previous``); other tokens need none, and copying deep stacks costs time
+    snapshot = None
+    if token.type == "NAME" and starts:
+        snapshot = (list(state.state_stack), list(state.value_stack))
     run.before_prev, run.before_last = run.before_last, snapshot
-    run.prev_starts, run.last_starts = run.last_starts, _starts_line(run, token)
+    run.prev_starts, run.last_starts = run.last_starts, starts
 
 
 def _feed(run: _Run, state: Any, token: Token, ip: InteractiveParser) -> None:
@@ -288,6 +352,10 @@ def _feed(run: _Run, state: Any, token: Token, ip: InteractiveParser) -> None:
     """
     if _stray_declaration(run, token):
         return
+    key = _drop_key(run, state, token, "feed") if _recovering(run) else None
+    if key is not None and key in run.dead:
+        _drop_again(run, token)
+        return
     if token.type == "NAME" and _recovering(run) and run.last_starts:
         # just after an error, a clause keyword at the start of a line is taken as one even
         # where the broken construct could take a name (``param = 1`` then ``model m {``)
@@ -296,26 +364,53 @@ def _feed(run: _Run, state: Any, token: Token, ip: InteractiveParser) -> None:
             run.last_error = _FRESH
             run.lossy = True
             return
-    saved = (list(state.state_stack), list(state.value_stack))
-    try:
+    # decided on the parse table first, so a token that does not fit leaves the parser as it
+    # was (a failed feed would have reduced part of the stack)
+    if _feeds(state, (token.type,)):
         state.feed_token(token)
         return
-    except UnexpectedToken as exc:
-        error = exc
-    state.state_stack[:], state.value_stack[:] = saved
-    if token.type != "NAME" and token.value.isidentifier():
-        try:
-            state.feed_token(Token.new_borrow_pos("NAME", token.value, token))
-            return
-        except UnexpectedToken:
-            state.state_stack[:], state.value_stack[:] = saved
-    _recover(run, state, error, ip)
+    if token.type != "NAME" and token.value.isidentifier() and _feeds(state, ("NAME",)):
+        state.feed_token(Token.new_borrow_pos("NAME", token.value, token))
+        return
+    choices = {t for t in state.parse_conf.states[state.state_stack[-1]] if t.isupper()}
+    _recover(run, state, UnexpectedToken(token, choices), ip, key)
 
 
-def _recover(run: _Run, state: Any, error: UnexpectedToken, ip: InteractiveParser) -> None:
+def _drop_key(run: _Run, state: Any, token: Token, via: str) -> tuple:
+    """What decides how a token met while recovering (an error is recent) is repaired: the
+    parser's states, the token, whether it starts a line, and the previous token if it may be
+    re-read as a keyword."""
+    prev, before = run.prev_token, run.before_prev
+    reread = None
+    if (
+        prev is not None
+        and prev.type == "NAME"
+        and run.prev_starts
+        and before is not None
+        and _keyword_types().get(prev.value) in _SYNC
+    ):
+        reread = (prev.value, tuple(before[0]))
+    value = token.value if token.value.isidentifier() else None
+    stack = tuple(state.state_stack)
+    return (via, stack, token.type, value, run.last_starts, reread)
+
+
+def _drop_again(run: _Run, token: Token) -> None:
+    """Drop ``token`` as the same token was dropped in the same state before (a cascade)."""
+    run.lossy = True
+    run.last_error = run.tokens
+    closer = {"LBRACE": "RBRACE", "LPAR": "RPAR"}.get(token.type)
+    if closer:
+        run.unmatched[closer] += 1
+
+
+def _recover(
+    run: _Run, state: Any, error: UnexpectedToken, ip: InteractiveParser, key: tuple | None = None
+) -> None:
     """Report ``error`` (unless it is a cascade), then repair: insert the one token that lets
     the parse take the unexpected one, or abandon unfinished constructs up to a clause
-    keyword or ``}`` that fits, or else drop the token."""
+    keyword or ``}`` that fits, or else drop the token (remembering ``key``, given while
+    recovering, so that the same token in the same state is dropped at once next time)."""
     token = error.token
     if token is not None and _stray_declaration(run, token):
         return
@@ -334,6 +429,8 @@ def _recover(run: _Run, state: Any, error: UnexpectedToken, ip: InteractiveParse
     closer = {"LBRACE": "RBRACE", "LPAR": "RPAR"}.get(token.type)
     if closer:  # the token is dropped: so will be its partner
         run.unmatched[closer] += 1
+    if key is not None:
+        run.dead.add(key)
 
 
 def _reread_previous(run: _Run, state: Any, token: Token, ip: InteractiveParser) -> bool:
@@ -349,10 +446,8 @@ def _reread_previous(run: _Run, state: Any, token: Token, ip: InteractiveParser)
     current = (list(state.state_stack), list(state.value_stack))
     state.state_stack[:], state.value_stack[:] = before
     keyword = Token.new_borrow_pos(kind, prev.value, prev)
-    try:
-        expected = set(ip.accepts())
-    except LarkError:  # pragma: no cover - defensive
-        expected = set()
+    report = run.tokens - 1 - run.last_error > _CASCADE  # not itself a cascade
+    expected = _expected_here(run, state) if report else set()
     try:
         if not _resync(state, keyword):
             raise UnexpectedToken(keyword, set())
@@ -361,7 +456,7 @@ def _reread_previous(run: _Run, state: Any, token: Token, ip: InteractiveParser)
         state.state_stack[:], state.value_stack[:] = current
         return False
     run.lossy = True
-    if run.tokens - 1 - run.last_error > _CASCADE:  # not itself a cascade
+    if report:
         message = f"unexpected {_describe(keyword)}; expected {_expected(expected)}"
         hint = _hint(run, keyword, expected)
         if {"NUMBER", "NAME"} <= expected:
@@ -390,6 +485,8 @@ def _insert(state: Any, token: Token, expected: set[str]) -> bool:
     # never a keyword that starts a declaration or a clause: that guesses too much
     candidates = (k for k in expected if k != "$END" and k not in _SYNC)
     for kind in sorted(candidates, key=rank):
+        if not _feeds(state, (kind, token.type)):
+            continue  # decided on the table: the real feed below runs once, for the winner
         value = _PHANTOM.get(kind, texts.get(kind, kind.lower()))
         trial = state.copy(deepcopy_values=False)
         try:
@@ -446,6 +543,8 @@ _SYNC = {
 def _resync(state: Any, token: Token) -> bool:
     """Pop the fewest parser states after which ``token`` is accepted; feed it. False if none."""
     for keep in range(len(state.state_stack) - 1, 0, -1):
+        if not _feeds(state, (token.type,), keep):
+            continue
         trial = state.copy(deepcopy_values=False)
         del trial.state_stack[keep:]
         del trial.value_stack[keep - 1 :]
@@ -471,21 +570,74 @@ def _end_position(run: _Run) -> tuple[int, int]:
     return last.end_line or 1, last.end_column or 1
 
 
+def _expected_here(run: _Run, state: Any) -> set[str]:
+    """``_accepts(state)``, remembered by parser stack: recovery asks again and again."""
+    key = tuple(state.state_stack)
+    found = run.expected_at.get(key)
+    if found is None:
+        found = run.expected_at[key] = _accepts(state)
+    return set(found)
+
+
+def _accepts(state: Any) -> set[str]:
+    """The terminals the parser can take next.
+
+    lark's ``InteractiveParser.accepts`` finds them by copying the parser (lexer included)
+    and feeding each candidate, milliseconds per call; this walks the parse table over a
+    virtual stack instead (the real one is only read), so error recovery stays cheap however
+    many errors a file has.
+    """
+    stack = state.state_stack
+    return {t for t in state.parse_conf.states[stack[-1]] if t.isupper() and _feeds(state, (t,))}
+
+
+def _feeds(state: Any, terminals: tuple[str, ...], depth: int | None = None) -> bool:
+    """Whether the parser, cut to its first ``depth`` states, takes ``terminals`` one after
+    another: the shifts and reductions of lark's ``ParserState.feed_token`` (``$END`` is taken
+    when it reduces to the end state), run over ``stack[:depth] + pushed`` so that the parser
+    itself is only read, never copied."""
+    states = state.parse_conf.states
+    end = state.parse_conf.end_state
+    stack = state.state_stack
+    depth = len(stack) if depth is None else depth
+    pushed: list = []
+    for terminal in terminals:
+        while True:
+            top = pushed[-1] if pushed else stack[depth - 1]
+            entry = states[top].get(terminal)
+            if entry is None:
+                return False
+            action, arg = entry
+            if action is Shift:
+                pushed.append(arg)
+                break
+            size = len(arg.expansion)
+            if size <= len(pushed):
+                del pushed[len(pushed) - size :]
+            else:
+                depth -= size - len(pushed)
+                pushed.clear()
+            top = pushed[-1] if pushed else stack[depth - 1]
+            pushed.append(states[top][arg.origin.name][1])
+            if terminal == "$END" and pushed[-1] == end:
+                break
+    return True
+
+
 def _token_error(run: _Run, exc: UnexpectedToken, ip: InteractiveParser) -> set[str]:
-    """Report an unexpected token unless it is a cascade; return what the parser accepts."""
+    """Report an unexpected token unless it is a cascade; return what the parser may accept
+    (for a cascade, the candidates of the parser's state: repair tries each on the table)."""
     run.lossy = True
     index = run.tokens
     cascade = index - run.last_error <= _CASCADE
     run.last_error = index
     token = exc.token
+    state = ip.parser_state
+    if cascade or token is None or token.type == "$END":
+        return {t for t in state.parse_conf.states[state.state_stack[-1]] if t.isupper()}
     # LALR states are shared between contexts, so lark's expected set can be too wide; ask the
     # parser which tokens really advance it from here.
-    try:
-        expected = set(ip.accepts()) or set(exc.expected)
-    except LarkError:  # pragma: no cover - defensive
-        expected = set(exc.expected)
-    if cascade or token is None or token.type == "$END":
-        return expected
+    expected = _expected_here(run, state) or set(exc.expected)
     prev = run.prev_token
     shown = set(expected)
     if prev is not None and prev.type == "NAME" and prev.value not in ir.FUNCTIONS:
@@ -538,18 +690,18 @@ def _char_error(run: _Run, exc: UnexpectedCharacters, ip: InteractiveParser) -> 
         skip = len(blob)
         _feed_placeholder(run, state, "NUMBER", "0", exc)
     else:
-        if pos != run.last_bad_char + 1:
+        # a run of bad characters (with nothing but spaces between them) is reported once; past
+        # the limit of reported errors, only counted
+        if pos != run.last_bad_char + 1 and run.tokens != run.bad_char_tokens:
             char = text[pos]
             shown = repr(char) if not char.isprintable() or char.isspace() else f"'{char}'"
-            try:
-                allowed = set(ip.accepts())
-            except LarkError:  # pragma: no cover - defensive
-                allowed = {t for t in (exc.allowed or ()) if not t.startswith("__IGNORE")}
+            allowed = _expected_here(run, state) if len(run.errors) < MAX_SYNTAX_ERRORS else set()
             message = f"unexpected character {shown}"
             if allowed:
                 message += f"; expected {_expected(allowed)}"
             run.error("E002", message, span, "remove it, or put it inside a string or a comment")
         run.last_bad_char = pos
+        run.bad_char_tokens = run.tokens
         skip = 1
     lexer_state.line_ctr.feed(text[pos : pos + skip])
 

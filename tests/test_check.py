@@ -307,8 +307,14 @@ def test_prompt_files_resolve_relative_to_the_spec(
         load(spec)
     (diag,) = err.value.diagnostics
     assert (diag.code, diag.line, diag.col) == (codes.MISSING_PROMPT, 15, 5)
-    # text without a real file name has no directory to look in: no check
-    assert load_text(text, "<stdin>").diagnostics == ()
+    # text without a real file name has no folder: its prompt files are refused, never read
+    # from the current directory, unless the folder is given
+    with pytest.raises(SpecError) as err:
+        load_text(text, "<stdin>")
+    (diag,) = err.value.diagnostics
+    assert (diag.code, diag.line, diag.col) == (codes.NO_PROMPT_FOLDER, 15, 5)
+    (spec_dir / "prompts" / "c.txt").write_text("Count the digits.")
+    assert load_text(text, "<stdin>", prompt_dir=spec_dir).prompt_dir == spec_dir
 
 
 def test_missing_prompts_are_reported_with_the_other_errors(tmp_path: Path) -> None:

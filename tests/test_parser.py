@@ -566,3 +566,105 @@ def test_docstring_examples() -> None:
 
     for module in (literals, parser, build_ir, printer, serialize):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+# -- hostile input: linear time, bounded reports ------------------------------------------------
+
+
+def hostile(text: str) -> list[tuple[str, str, int, int]]:
+    """(severity, code, line, col) of every diagnostic for ``text``, which must fail to parse
+    within a generous bound (a sanity guard: the real guarantee is that repair is linear)."""
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(SpecError) as info:
+        parse(text, "bad.aalp")
+    assert time.perf_counter() - start < 5, "parsing took far too long"
+    assert all(d.hint and d.message for d in info.value.diagnostics)
+    return [(d.severity, d.code, d.line, d.col) for d in info.value.diagnostics]
+
+
+@pytest.mark.parametrize(
+    "stray", [")" * 20000, ") " * 20000, ")\n" * 20000, "} ," * 7000, "= " * 20000]
+)
+def test_a_run_of_stray_tokens_is_reported_once(stray: str) -> None:
+    # 20,000 stray ')' once took 13.7 s: every one was repaired from scratch
+    assert hostile("param a = 1\n" + stray) == [("error", "E001", 2, 1)]
+
+
+def test_stray_tokens_inside_a_block_are_reported_once() -> None:
+    assert len(hostile("task t {\n" + ")" * 20000 + "\n")) <= 2  # the run, then the missing }
+
+
+def test_a_run_of_bad_characters_is_reported_once() -> None:
+    assert hostile("param a = 1\n" + "@ " * 20000) == [("error", "E002", 2, 1)]
+
+
+def test_syntax_errors_are_bounded_with_a_count_of_the_rest() -> None:
+    from aalp import codes
+    from aalp.parser import MAX_SYNTAX_ERRORS
+
+    got = hostile("param a = 1\n" + "2x\n" * 5000)  # 5000 bad numbers, each a real error
+    assert len(got) == MAX_SYNTAX_ERRORS + 1
+    assert all(g[:2] == ("error", "E005") for g in got[:-1])
+    note = diagnostic("param a = 1\n" + "2x\n" * 5000, -1)
+    assert (note.severity, note.code, note.line) == ("note", codes.TOO_MANY_ERRORS, 52)
+    assert note.message.startswith(f"{5000 - MAX_SYNTAX_ERRORS} more syntax errors not shown")
+
+
+@pytest.mark.parametrize("opener", ["(", "-", "2^", "log(", "min(1, "])
+def test_nesting_beyond_the_parser_limit_is_one_error(opener: str) -> None:
+    got = hostile("param a = " + opener * 50000 + "1")
+    assert len(got) == 1 and got[0][1] == "E008"
+
+
+def test_repeated_errors_deep_in_a_formula_stay_fast() -> None:
+    # every repetition opens a parenthesis and makes a fresh error: no two states alike
+    assert [g[1] for g in hostile("param a = (" * 2000 + "1")][:1] == ["E001"]
+    assert hostile("task t { op " + "a " * 5000 + "}")[0][1] == "E001"
+
+
+def test_the_table_walk_agrees_with_lark_on_what_comes_next() -> None:
+    """``_accepts`` replaces lark's ``InteractiveParser.accepts`` (which copies the parser per
+    terminal); they must agree on every state the samples and their mutations reach."""
+    import random
+
+    from aalp import parser as p
+
+    seen: list[list] = []
+    original = p._advance
+
+    def spy(run, state, token):
+        seen.append(list(state.state_stack))
+        original(run, state, token)
+
+    rng = random.Random(5)
+    texts = [path.read_text(encoding="utf-8") for path in SAMPLES]
+    for _ in range(40):
+        text = rng.choice(texts)
+        words = list(re.finditer(r"\w+|[^\s\w]", text))
+        for _ in range(3):
+            m = rng.choice(words)
+            text = text[: m.start()] + rng.choice(["", ")", "(", "{", "}", "="]) + text[m.end() :]
+            words = list(re.finditer(r"\w+|[^\s\w]", text))
+        p._advance = spy
+        try:
+            parse(text)
+        except SpecError:
+            pass
+        finally:
+            p._advance = original
+    assert len(seen) > 1000
+    for stack in rng.sample(seen, 1000):
+        ip = p._lark().parse_interactive("", start="start")
+        ip.parser_state.state_stack[:] = stack
+        assert p._accepts(ip.parser_state) == set(ip.accepts())
+
+
+def test_docstring_examples_of_the_front_end() -> None:
+    import doctest
+
+    from aalp import check_values, expr, loader
+
+    for module in (loader, check_values, expr):
+        assert doctest.testmod(module).failed == 0, module.__name__

@@ -104,9 +104,13 @@ def use_color() -> bool:
 
 
 def source_of(path: str | Path) -> str | None:
+    """The text of the spec at ``path`` to show beside its diagnostics; None when it cannot be
+    read (with the loader's limits: a regular file of at most 4 MiB)."""
+    from ..loader import FileProblem, read_text_file
+
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return read_text_file(path)
+    except FileProblem:
         return None
 
 

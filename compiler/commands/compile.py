@@ -62,12 +62,17 @@ def command(
     from aalp.backends.header import header_lines
     from aalp.backends.registry import UnknownTarget
     from aalp.backends.view import PlanError
+    from aalp.loader import FileProblem, read_text_file
 
     decisions = None
     if decisions_file is not None:
         try:
-            decisions = json.loads(decisions_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            decisions = json.loads(read_text_file(decisions_file))
+        except FileProblem as err:
+            raise click.BadParameter(
+                f"cannot read {decisions_file}: {err.problem}", param_hint="'--decisions'"
+            ) from None
+        except json.JSONDecodeError as err:
             raise click.BadParameter(
                 f"cannot read {decisions_file}: {err}", param_hint="'--decisions'"
             ) from None

@@ -37,11 +37,12 @@ def command(file: Path, port: int, no_browser: bool, defines: dict[str, str]) ->
             "pip install 'starlette>=0.37' 'uvicorn>=0.30'"
         ) from None
     from aalp.explore.server import Document, Server
+    from aalp.loader import FileProblem, read_text_file
 
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise click.UsageError(f"cannot read {file}: {err}") from None
+        text = read_text_file(file)
+    except FileProblem as err:
+        raise click.UsageError(f"cannot read {file}: {err.problem}") from None
     server = Server(Document(str(file), file, text, dict(defines)), port=port)
     try:
         server.start()

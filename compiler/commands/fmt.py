@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import EXIT_OK, EXIT_SPEC, print_diagnostics, specs_argument
+from .common import EXIT_OK, EXIT_SPEC, print_diagnostics, source_of, specs_argument
 
 
 @click.command("fmt")
@@ -55,7 +55,4 @@ def command(files: tuple[Path, ...], check_only: bool, write: bool) -> None:
 
 
 def _source_or_none(file: Path) -> str | None:
-    try:
-        return file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+    return source_of(file)

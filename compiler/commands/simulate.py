@@ -34,10 +34,14 @@ def _decisions(checked: Any, task_name: str | None, decisions: str | None, pins:
     if decisions is not None:
         text = decisions
         if decisions.startswith("@"):
+            from ..loader import FileProblem, read_text_file
+
             try:
-                text = Path(decisions[1:]).read_text(encoding="utf-8")
-            except OSError as err:
-                raise click.BadParameter(str(err), param_hint="'--decisions'") from None
+                text = read_text_file(decisions[1:])
+            except FileProblem as err:
+                raise click.BadParameter(
+                    f"cannot read {decisions[1:]}: {err.problem}", param_hint="'--decisions'"
+                ) from None
         try:
             given = json.loads(text)
         except json.JSONDecodeError as err:

@@ -34,10 +34,10 @@ def check(spec: Spec, overrides: Mapping[str, str]) -> Any:
     included); returns ``Checked`` or raises ``SpecError``."""
     from ..check import check as check_spec
     from ..diagnostics import SpecError, sort_key
-    from ..loader import missing_prompts
+    from ..loader import prompt_folder, prompt_problems
 
     checked = check_spec(spec, dict(overrides))
-    missing = missing_prompts(spec, spec.file)
+    missing = prompt_problems(spec, prompt_folder(spec.file))
     if missing:
         raise SpecError(sorted([*checked.diagnostics, *missing], key=sort_key))
     return checked

@@ -114,9 +114,9 @@ class SimCore:
         self.faults = faults or Faults()
         self.family = family or family_of(self.task)
         self.oracle = oracle(self.family)
-        import os
+        from aalp.loader import prompt_dir_of
 
-        spec_dir = os.path.dirname(os.path.abspath(spec.file)) if spec.file else "."
+        spec_dir = prompt_dir_of(checked)
         self.by_prompt: dict[str, list[str]] = {}
         for op in self.task.ops:
             self.by_prompt.setdefault(system_prompt(op, self.task, spec_dir), []).append(op.name)
