@@ -2,7 +2,8 @@
 
 It binds to 127.0.0.1 only and serves nothing but the files under ``static/``. Requests must
 come from the page itself: a ``Host`` other than the loopback address (DNS rebinding) or a
-foreign ``Origin`` (another site posting to this port) is refused, and the API reads JSON only.
+foreign ``Origin`` (another site posting to this port) is refused, and the API reads JSON only,
+at most ``MAX_BODY`` bytes, counted as they arrive.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .controls import Settings, SettingsError, settings_from_json
 STATIC = Path(__file__).parent / "static"
 HOST = "127.0.0.1"
 MAX_BODY = 1 << 20  # a spec is a few kilobytes; refuse anything absurd
+TOO_LARGE = f"request too large: at most {MAX_BODY >> 10} KiB (a spec is a few kilobytes)"
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,7 @@ def create_app(document: Document) -> Any:
     async def body(request: Request) -> tuple[dict[str, Any], Settings, str]:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             raise _BadRequest(415, "send JSON (content-type application/json)")
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise _BadRequest(413, "request too large")
+        raw = await _read_body(request)
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -234,6 +234,29 @@ class _BadRequest(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+async def _read_body(request: Any) -> bytes:
+    """The request's body, refused (413) as soon as it is known to pass ``MAX_BODY``: a
+    declared length is believed when it is too large, and a streamed body is counted as it
+    arrives, so no more than ``MAX_BODY`` bytes are ever held."""
+    from starlette.requests import ClientDisconnect
+
+    declared = request.headers.get("content-length", "")
+    too_long = declared.isascii() and declared.isdigit() and int(declared[:10]) > MAX_BODY
+    if too_long:
+        raise _BadRequest(413, TOO_LARGE)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise _BadRequest(413, TOO_LARGE)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise _BadRequest(400, "the client went away before its request arrived") from None
+    return b"".join(chunks)
 
 
 def _same_origin(request: Any) -> bool:
