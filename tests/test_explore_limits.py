@@ -1,6 +1,8 @@
 """The explorer never reads what it should not.
 
-Request bodies are refused as soon as they pass the limit, before they are read.
+Request bodies are refused as soon as they pass the limit, before they are read. Spec text from
+a request cannot read, or learn of, a file outside the served spec's folder through a prompt
+file.
 """
 
 from __future__ import annotations
@@ -8,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import select
 import socket
 import time
 import tracemalloc
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,7 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
+from aalp.explore import api
 from aalp.explore.server import MAX_BODY, Document, Server, create_app
 from conftest import SAMPLES
 
@@ -181,3 +185,83 @@ def test_a_declared_length_past_the_limit_is_refused_without_reading(server: Ser
         answer = read_answer(sock)
     assert answer.startswith(b"HTTP/1.1 413")
     assert b"request too large" in answer
+
+
+# ---------------------------------------------------------------------------------------------
+# Prompt files from request text
+# ---------------------------------------------------------------------------------------------
+
+
+def _answers(ask: Callable[[str], dict], spec: Path) -> dict[str, dict]:
+    """The answer for a prompt file at a path that exists and one at a path that does not, in
+    each form a request could name a file outside the spec's folder."""
+    up = os.path.relpath("/etc/passwd", spec.parent)  # ../../../etc/passwd, as deep as needed
+    paths = ["/etc/passwd", "/etc/aalp-no-such-file", "../../etc/passwd"]
+    paths += ["../../etc/aalp-no-such-file", up, up.replace("passwd", "aalp-no-such-file")]
+    paths += ["prompts/../../../etc/passwd", "prompts/aalp-no-such-file"]
+    return {path: ask(path) for path in paths}
+
+
+def _errors(answer: dict) -> list[dict]:
+    return [d for d in answer["diagnostics"] if d["severity"] == "error"]
+
+
+def _shape(answer: dict, path: str) -> list[tuple]:
+    """An answer's errors without the path they name."""
+    return [
+        (d["code"], d["line"], d["col"], d["message"].replace(path, "P"), d["hint"])
+        for d in _errors(answer)
+    ]
+
+
+@pytest.mark.parametrize("endpoint", ["/api/check", "/api/optimize", "/api/sweep", "/api/emit"])
+def test_prompt_files_outside_the_spec_folder_are_refused_whether_they_exist_or_not(
+    server: Server, spec_copy: Path, endpoint: str
+):
+    text = spec_copy.read_text(encoding="utf-8")
+    line = text.splitlines().index(f"    {PROMPT}") + 1
+
+    def ask(path: str) -> dict:
+        body = {"text": text.replace(PROMPT, f'prompt file "{path}"'), "target": "python"}
+        status, kind, raw = request(server, endpoint, body)
+        assert status == 200 and kind == "application/json", raw[:200]  # never a zip
+        assert b"root:" not in raw
+        return json.loads(raw)
+
+    answers = _answers(ask, spec_copy)
+    shapes = {tuple(_shape(answer, path)) for path, answer in answers.items()}
+    for path, answer in answers.items():
+        assert not answer["ok"]
+        [diagnostic] = _errors(answer)
+        assert (diagnostic["code"], diagnostic["line"]) == ("E091", line)
+        assert diagnostic["message"].startswith(f"prompt file '{path}' of op 'move' ")
+    # the answers differ by the form of the path only (outside the folder, or missing in it)
+    assert len(shapes) == 2, shapes
+
+
+def test_a_request_cannot_name_the_file_its_text_is_loaded_as(server: Server, spec_copy: Path):
+    text = spec_copy.read_text(encoding="utf-8").replace("chain move over s", "chain move ovr s")
+    body = {"text": text, "file": "/etc/x.aalp", "name": "/etc/x.aalp", "path": "/etc/x.aalp"}
+    status, _, raw = request(server, "/api/check", body)
+    assert status == 200
+    assert {d["file"] for d in json.loads(raw)["diagnostics"]} == {str(spec_copy)}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="aalp.loader still looks up prompt files outside the spec's folder (an absolute or "
+    "../ path), so the API functions alone tell whether such a file exists; the server refuses "
+    "them before the loader sees them",
+)
+def test_the_api_functions_do_not_tell_whether_a_file_outside_the_folder_exists(
+    spec_copy: Path,
+):
+    text = spec_copy.read_text(encoding="utf-8")
+
+    def ask(path: str) -> dict:
+        return api.check_spec(text.replace(PROMPT, f'prompt file "{path}"'), str(spec_copy))
+
+    answers = _answers(ask, spec_copy)
+    pairs = list(answers.items())
+    for (exists, there), (missing, absent) in zip(pairs[:-2:2], pairs[1:-2:2], strict=True):
+        assert _shape(there, exists) == _shape(absent, missing)

@@ -11,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import api
+from ..diagnostics import Diagnostic, SpecError
+from . import api, engine
 from .controls import Settings, SettingsError, settings_from_json
 
 STATIC = Path(__file__).parent / "static"
 HOST = "127.0.0.1"
+Json = dict[str, Any]
 MAX_BODY = 1 << 20  # a spec is a few kilobytes; refuse anything absurd
 TOO_LARGE = f"request too large: at most {MAX_BODY >> 10} KiB (a spec is a few kilobytes)"
 
@@ -29,7 +32,11 @@ TOO_LARGE = f"request too large: at most {MAX_BODY >> 10} KiB (a spec is a few k
 @dataclass(frozen=True)
 class Document:
     """The spec the explorer was opened on: its display name, where "save" writes it, its
-    text, and the ``-D`` overrides the page starts with."""
+    text, and the ``-D`` overrides the page starts with.
+
+    Every spec text a request sends is loaded under ``name``, never under a name the request
+    gives, so its prompt files are looked up in this spec's folder only.
+    """
 
     name: str
     path: Path | None
@@ -71,7 +78,15 @@ def create_app(document: Document) -> Any:
 
     sweeps = Latest()
 
-    def endpoint(compute: Callable[[dict[str, Any], Settings, str], Any]) -> Callable:
+    Compute = Callable[[dict[str, Any], Settings, str], Any]
+
+    def confined(compute: Compute) -> Compute:
+        """``compute``, unless the text names a prompt file outside the spec's folder."""
+        return lambda data, settings, text: (
+            _confined(text, document.name) or compute(data, settings, text)
+        )
+
+    def endpoint(compute: Compute) -> Callable:
         async def handle(request: Request) -> Response:
             if not _same_origin(request):
                 return error(403, "requests must come from the explorer's own page")
@@ -154,15 +169,64 @@ def create_app(document: Document) -> Any:
         Route("/", index),
         Route("/api/spec", spec),
         Route("/api/targets", targets),
-        Route("/api/check", endpoint(check), methods=["POST"]),
-        Route("/api/optimize", endpoint(optimize), methods=["POST"]),
-        Route("/api/plan", endpoint(plan), methods=["POST"]),
-        Route("/api/sweep", endpoint(sweep), methods=["POST"]),
-        Route("/api/emit", endpoint(emit), methods=["POST"]),
+        Route("/api/check", endpoint(confined(check)), methods=["POST"]),
+        Route("/api/optimize", endpoint(confined(optimize)), methods=["POST"]),
+        Route("/api/plan", endpoint(confined(plan)), methods=["POST"]),
+        Route("/api/sweep", endpoint(confined(sweep)), methods=["POST"]),
+        Route("/api/emit", endpoint(confined(emit)), methods=["POST"]),
         Route("/api/save", endpoint(save), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC, follow_symlink=False), name="static"),
     ]
     return _HostGuard(Starlette(routes=routes), sweeps)
+
+
+def _confined(text: str, file: str) -> Json | None:
+    """Diagnostics for every prompt file outside the folder of ``file`` (the served spec), or
+    None when there is none (or the text does not parse: its own diagnostics say so).
+
+    This is decided from the path's text alone, before anything looks at the disk, so the
+    answer is the same whether such a file exists or not: spec text from a request can neither
+    read a file elsewhere nor learn that it is there.
+    """
+    try:
+        spec = engine.parse(text, file)
+    except SpecError:
+        return None
+    folder = os.path.dirname(os.path.abspath(file))
+    outside = []
+    for task in spec.tasks:
+        for op in task.ops:
+            prompt = op.prompt
+            if prompt is None or prompt.file is None or _inside(folder, prompt.file):
+                continue
+            outside.append(
+                Diagnostic(
+                    "error",
+                    "E091",  # the code of a missing prompt file: neither can be read
+                    f"prompt file '{prompt.file}' of op '{op.name}' is not in the spec's folder",
+                    prompt.span if prompt.span.line > 0 else op.span,
+                    "the explorer reads prompt files only from the folder of the spec it "
+                    "serves and the folders under it",
+                )
+            )
+    if not outside:
+        return None
+
+    def refuse() -> Json:
+        raise SpecError(outside)
+
+    return api.guarded(refuse, text)
+
+
+def _inside(folder: str, name: str) -> bool:
+    """Whether ``name`` (relative to ``folder``, or absolute) names a path under ``folder``."""
+    if "\0" in name:
+        return False
+    target = os.path.normpath(os.path.join(folder, name))
+    try:
+        return os.path.commonpath([folder, target]) == folder
+    except ValueError:  # another drive
+        return False
 
 
 def _sweep_child(conn: Any, text: str, file: str, settings: Settings) -> None:
