@@ -1,8 +1,9 @@
-"""The explorer never reads what it should not.
+"""The explorer never hangs and never reads what it should not.
 
-Request bodies are refused as soon as they pass the limit, before they are read. Spec text from
-a request cannot read, or learn of, a file outside the served spec's folder through a prompt
-file.
+Optimizations run in worker processes with a time limit and a bounded queue, and stop when their
+client goes away; cheap requests never wait behind them. Request bodies are refused as soon as
+they pass the limit, before they are read. Spec text from a request cannot read, or learn of, a
+file outside the served spec's folder through a prompt file.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import select
 import socket
+import threading
 import time
 import tracemalloc
 import urllib.error
@@ -25,12 +27,15 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
+import explore_jobs
 from aalp.explore import api
-from aalp.explore.server import MAX_BODY, Document, Server, create_app
+from aalp.explore.controls import Settings
+from aalp.explore.server import MAX_BODY, Document, Limits, Server, create_app
 from conftest import SAMPLES
 
 HANOI = SAMPLES / "hanoi.aalp"
 PROMPT = 'prompt file "prompts/hanoi.txt"'
+SLOW = {"params": {"disks": "12"}}  # what the stand-ins in explore_jobs never answer
 
 
 @pytest.fixture
@@ -44,8 +49,8 @@ def spec_copy(tmp_path: Path) -> Path:
     return target
 
 
-def serve(spec: Path) -> Server:
-    return Server(Document(str(spec), spec, spec.read_text(encoding="utf-8")))
+def serve(spec: Path, limits: Limits | None = None) -> Server:
+    return Server(Document(str(spec), spec, spec.read_text(encoding="utf-8")), limits=limits)
 
 
 @pytest.fixture
@@ -72,6 +77,18 @@ def port(server: Server) -> int:
     return int(server.url.rsplit(":", 1)[1].strip("/"))
 
 
+def post_and_leave(server: Server, path: str, body: object) -> socket.socket:
+    """Send a POST and return its socket unread: closing it abandons the request."""
+    data = json.dumps(body).encode()
+    sock = socket.create_connection(("127.0.0.1", port(server)))
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port(server)}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    sock.sendall(head.encode() + data)
+    return sock
+
+
 def read_answer(sock: socket.socket, seconds: float = 30) -> bytes:
     """One whole HTTP answer from ``sock`` (its head and a body of its content-length), or what
     came before the server closed the connection."""
@@ -94,6 +111,196 @@ def _length(answer: bytes) -> int:
         if key.strip().lower() == b"content-length":
             return int(value)
     return 0
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def ended(pids: list[int]) -> bool:
+    """Whether every process in ``pids`` has ended and been waited for (no zombie left)."""
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        return False
+    return True
+
+
+def slow_requests(server: Server, count: int, path: str = "/api/optimize") -> list[socket.socket]:
+    text = HANOI.read_text(encoding="utf-8")
+    return [post_and_leave(server, path, {"text": text, "settings": SLOW}) for _ in range(count)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Time limits, the queue, cancellation
+# ---------------------------------------------------------------------------------------------
+
+
+def test_cheap_requests_answer_at_once_while_slow_optimizations_wait(spec_copy, monkeypatch):
+    monkeypatch.setattr(api, "optimize_spec", explore_jobs.optimize_hangs_unless_at_start)
+    text = spec_copy.read_text(encoding="utf-8")
+    with serve(spec_copy) as server:
+        assert request(server, "/api/check", {"text": text})[0] == 200  # the parser is built
+        waiting = slow_requests(server, 8)
+        try:
+            wait_until(lambda: server.pool.load() == (2, 6))  # two running, six in the queue
+            latencies = []
+            cheap = [("/api/check", {"text": text}), ("/api/spec", None), ("/api/targets", None)]
+            cheap += [("/static/app.js", None), ("/", None)]
+            for path, body in cheap * 3:
+                start = time.monotonic()
+                status, _, answer = request(server, path, body, timeout=10)
+                latencies.append(time.monotonic() - start)
+                assert status == 200, answer[:300]
+            assert max(latencies) < 1.0, latencies
+            print(f"cheap requests under load: max {max(latencies) * 1e3:.0f} ms")
+        finally:
+            for sock in waiting:
+                sock.close()
+
+
+def test_abandoned_optimizations_are_stopped_and_their_workers_end(spec_copy, monkeypatch):
+    monkeypatch.setattr(api, "optimize_spec", explore_jobs.optimize_hangs_unless_at_start)
+    with serve(spec_copy) as server:
+        waiting = slow_requests(server, 8)
+        wait_until(lambda: server.pool.load() == (2, 6) and len(server.pool.pids()) == 2)
+        workers = server.pool.pids()
+        for sock in waiting:
+            sock.close()  # the clients give up
+        wait_until(lambda: server.pool.load() == (0, 0) and server.pool.pids() == [], 15)
+        assert ended(workers)
+        # a new worker takes the next job
+        status, _, body = request(server, "/api/optimize", {"text": HANOI.read_text("utf-8")})
+        assert status == 200 and json.loads(body)["plan"]["feasible"]
+
+
+def test_a_full_queue_is_refused_at_once_but_known_answers_are_not(spec_copy, monkeypatch):
+    monkeypatch.setattr(api, "optimize_spec", explore_jobs.optimize_hangs_unless_at_start)
+    text = spec_copy.read_text(encoding="utf-8")
+    with serve(spec_copy, Limits(workers=1, queue=2)) as server:
+        status, _, known = request(server, "/api/optimize", {"text": text})
+        assert status == 200 and json.loads(known)["ok"]
+        waiting = slow_requests(server, 3)
+        try:
+            wait_until(lambda: server.pool.load() == (1, 2))
+            start = time.monotonic()
+            status, kind, body = request(server, "/api/optimize", {"text": text, "settings": SLOW})
+            assert time.monotonic() - start < 1.0
+            assert status == 503 and kind == "application/json"
+            message = json.loads(body)["error"]
+            assert message == (
+                "busy: 1 optimization is running and 2 are waiting; try again in a moment"
+            )
+            # the answer for settings already optimized needs no worker
+            again = request(server, "/api/optimize", {"text": text}, timeout=5)
+            assert again[0] == 200 and json.loads(again[2]) == json.loads(known)
+        finally:
+            for sock in waiting:
+                sock.close()
+
+
+def test_a_slow_optimization_answers_too_slow_with_the_last_plan_for_its_text(
+    spec_copy, monkeypatch
+):
+    monkeypatch.setattr(api, "optimize_spec", explore_jobs.optimize_hangs_unless_at_start)
+    text = spec_copy.read_text(encoding="utf-8")
+    with serve(spec_copy, Limits(timeout=2)) as server:
+        status, _, body = request(server, "/api/optimize", {"text": text})
+        first = json.loads(body)
+        assert status == 200 and first["ok"]
+        workers = server.pool.pids()
+        start = time.monotonic()
+        status, _, body = request(server, "/api/optimize", {"text": text, "settings": SLOW})
+        took = time.monotonic() - start
+        assert status == 200 and 2 <= took < 15, took
+        answer = json.loads(body)
+        assert not answer["ok"] and answer["too_slow"]
+        [diagnostic] = answer["diagnostics"]
+        assert diagnostic["code"] == "X004"
+        assert diagnostic["message"].startswith("too slow: optimizing took more than 2 s")
+        assert "--timeout" in diagnostic["message"]
+        assert answer["last"]["result"] == first
+        assert answer["last"]["settings"]["params"] == {}
+        wait_until(lambda: ended(workers), 15)  # its worker was stopped, not left running
+        # another spec text has no plan to fall back on
+        other = text + "\n# another text\n"
+        status, _, body = request(server, "/api/optimize", {"text": other, "settings": SLOW})
+        answer = json.loads(body)
+        assert answer["too_slow"] and answer["last"] is None
+        assert "last answer" not in answer["diagnostics"][0]["message"]
+        # an answer remembered from before (here computed in this process) counts as shown
+        known = api.optimize_spec(other, str(spec_copy), Settings())
+        assert json.loads(request(server, "/api/optimize", {"text": other})[2]) == known
+        answer = json.loads(request(server, "/api/optimize", {"text": other, "settings": SLOW})[2])
+        assert answer["too_slow"] and answer["last"]["result"] == known
+
+
+def test_a_newer_sweep_stops_the_older_one(spec_copy, monkeypatch):
+    monkeypatch.setattr(api, "sweep_spec", explore_jobs.sweep_hangs_unless_at_start)
+    text = spec_copy.read_text(encoding="utf-8")
+    with serve(spec_copy) as server:
+        answers: dict[str, object] = {}
+
+        def older() -> None:
+            body = {"text": text, "settings": SLOW}
+            answers["older"] = json.loads(request(server, "/api/sweep", body)[2])
+
+        thread = threading.Thread(target=older)
+        thread.start()
+        wait_until(lambda: server.pool.load() == (1, 0))
+        status, _, body = request(server, "/api/sweep", {"text": text})
+        thread.join(60)
+        assert answers["older"] == {"ok": False, "superseded": True, "diagnostics": []}
+        newer = json.loads(body)
+        assert status == 200 and newer["series"][0]["name"] == "optimal plan"
+
+
+def test_stop_ends_every_worker_and_answers_every_waiting_request(spec_copy, monkeypatch):
+    monkeypatch.setattr(api, "optimize_spec", explore_jobs.optimize_hangs_unless_at_start)
+    server = serve(spec_copy, Limits(workers=1, queue=4)).start()
+    try:
+        waiting = slow_requests(server, 3)
+        wait_until(lambda: server.pool.load() == (1, 2) and len(server.pool.pids()) == 1)
+        workers = server.pool.pids()
+    finally:
+        start = time.monotonic()
+        server.stop()
+    assert time.monotonic() - start < 10
+    assert server.pool.pids() == [] and ended(workers)
+    for sock in waiting:
+        answer = read_answer(sock)
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 503"), answer
+        assert answer == b"" or b"the explorer is stopping" in answer
+        sock.close()
+
+
+def test_a_worker_ends_with_its_server_even_in_the_middle_of_a_job(spec_copy, monkeypatch):
+    monkeypatch.setattr(api, "optimize_spec", explore_jobs.optimize_hangs_unless_at_start)
+    with serve(spec_copy) as server:
+        waiting = slow_requests(server, 1)
+        wait_until(lambda: len(server.pool.pids()) == 1)
+        [worker] = server.pool._workers
+        # what a server killed without stopping its workers leaves: its ends of their pipes
+        # are closed (by the system, there)
+        worker.lifeline.close()
+        wait_until(lambda: worker.process.exitcode is not None, 10)
+        waiting[0].close()
+
+
+def test_a_bug_in_a_worker_is_one_line_on_the_page(server, monkeypatch):
+    monkeypatch.setattr(api, "plan_for", explore_jobs.broken)
+    status, kind, body = request(server, "/api/plan", {"decisions": {}})
+    assert status == 200 and kind == "application/json"
+    [diagnostic] = json.loads(body)["diagnostics"]
+    assert diagnostic["code"] == "X003" and diagnostic["message"].endswith(": a bug")
+    # the worker survived its job's exception and answers the next one
+    status, _, body = request(server, "/api/optimize", {})
+    assert status == 200 and json.loads(body)["ok"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,7 +348,7 @@ def test_a_streamed_body_is_refused_before_it_is_read_in_memory():
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-        app.sweeps.stop()
+        app.pool.close()
     assert sent[0]["status"] == 413
     assert json.loads(sent[1]["body"])["error"].startswith("request too large")
     assert pulled <= MAX_BODY + CHUNK  # it stopped reading at the limit
