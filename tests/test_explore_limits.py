@@ -14,6 +14,8 @@ import json
 import os
 import select
 import socket
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -301,6 +303,39 @@ def test_a_bug_in_a_worker_is_one_line_on_the_page(server, monkeypatch):
     # the worker survived its job's exception and answers the next one
     status, _, body = request(server, "/api/optimize", {})
     assert status == 200 and json.loads(body)["ok"]
+
+
+def test_the_command_takes_a_timeout(spec_copy: Path):
+    command = [sys.executable, "-m", "aalp.cli", "explore", str(spec_copy), "--no-browser"]
+    for bad in ("0", "-1", "nan", "soon"):
+        done = subprocess.run(
+            [*command, "--timeout", bad], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 2 and "--timeout" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [*command, "--port", "0", "--timeout", "0.001"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        url = line[line.index("http://") :].split()[0]
+        req = urllib.request.Request(
+            url + "api/optimize", data=b"{}", headers={"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(req, timeout=120) as response:
+            answer = json.loads(response.read())
+        assert answer["too_slow"]
+        assert answer["diagnostics"][0]["message"].startswith(
+            "too slow: optimizing took more than 0.001 s"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 # ---------------------------------------------------------------------------------------------
