@@ -242,3 +242,38 @@ def test_a_bad_pin_is_a_diagnostic_until_it_is_cleared(page):
     page.wait_for_function(
         "() => document.querySelector('#plan-summary').innerText.includes('move.x = 1')"
     )
+
+
+def test_a_slow_optimization_says_so_and_keeps_the_last_plan(browser, spec_file, monkeypatch):
+    import explore_jobs
+    from aalp.explore import api
+    from aalp.explore.server import Document, Limits, Server
+
+    # any disks but the sample's own never answers: the server gives up after 2 s
+    monkeypatch.setattr(api, "optimize_spec", explore_jobs.optimize_hangs_unless_at_start)
+    document = Document(str(spec_file), None, spec_file.read_text(encoding="utf-8"))
+    with Server(document, limits=Limits(timeout=2)) as running:
+        context = browser.new_context(viewport={"width": 1500, "height": 1100})
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        errors: list[str] = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        try:
+            page.goto(running.url)
+            _wait_for_plan(page)
+            assert page.inner_text("#plan-summary").startswith("Optimal plan")
+            page.locator("#param-disks").focus()
+            page.keyboard.press("PageDown")
+            page.wait_for_function(
+                "() => document.querySelector('#status').textContent.startsWith('too slow')"
+            )
+            status = page.inner_text("#status")
+            assert "more than 2 s" in status and "--timeout" in status
+            assert "error" in page.get_attribute("#status", "class")
+            # the plan last found for this text stays on screen, dimmed and named for what it is
+            assert page.inner_text("#plan-summary").startswith("Last plan found")
+            assert "stale" in page.get_attribute("#plan-summary", "class")
+            page.wait_for_selector("#tree svg g.node")
+        finally:
+            context.close()
+    assert not errors, errors

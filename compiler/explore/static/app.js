@@ -45,6 +45,14 @@ function setStatus(message, isError = false) {
   status.classList.toggle("error", isError);
 }
 
+// An answer the server gave up on at its time limit (`aalp explore --timeout`): say so. It may
+// carry the last answer the server has for the same spec text, found under other settings.
+function tooSlow(result) {
+  if (!result.too_slow) return false;
+  setStatus(result.diagnostics[0].message, true);
+  return true;
+}
+
 function later(name, ms, fn) {
   clearTimeout(state.timers[name]);
   state.timers[name] = setTimeout(fn, ms);
@@ -395,6 +403,17 @@ async function optimize() {
     return;
   }
   if (seq !== state.seq.optimize) return;
+  if (tooSlow(result)) {
+    const last = result.last && result.last.result;
+    if (last) {
+      state.result = last;
+      renderSummary(last.plan, last, "Last plan found (under other settings)");
+      renderTree(last.tree);
+      renderFrontier(last);
+    }
+    markStale(true); // what is on screen is not the answer for these settings
+    return;
+  }
   if (!result.ok) {
     renderDiagnostics(result);
     setStatus("These settings do not fit the spec: see the diagnostics.", true);
@@ -650,7 +669,7 @@ async function showFrontierPoint(point) {
     setStatus(`Could not show that plan: ${err.message}`, true);
     return;
   }
-  if (seq !== state.seq.plan) return;
+  if (seq !== state.seq.plan || tooSlow(result)) return;
   if (!result.ok) {
     renderDiagnostics(result);
     return;
@@ -674,7 +693,14 @@ async function sweep() {
     setStatus(`Sweep failed: ${err.message}`, true);
     return;
   }
-  if (seq !== state.seq.sweep || !result.ok) return;
+  if (seq !== state.seq.sweep) return;
+  if (result.too_slow) {
+    const li = document.createElement("li");
+    li.textContent = result.diagnostics[0].message;
+    $("growth").replaceChildren(li);
+    return;
+  }
+  if (!result.ok) return;
   $("sweep-variable").textContent = result.variable ? `(${result.variable})` : "";
   // colours follow the series' place (the optimum is always the first, solid line)
   const datasets = result.series
@@ -734,6 +760,7 @@ async function downloadCode() {
   try {
     const response = await post("/api/emit", payload({ target }));
     if (!(response instanceof Response)) {
+      if (tooSlow(response)) return;
       renderDiagnostics(response);
       setStatus("Could not emit code: see the diagnostics.", true);
       return;
