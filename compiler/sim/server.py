@@ -130,6 +130,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # stopping never waits for a client that keeps its connection open (keep-alive)
+    block_on_close = False
     allow_reuse_address = True
     # the default backlog of 5 resets connections when a program opens dozens at once
     request_queue_size = 1024

@@ -157,45 +157,83 @@ def red_flagged(op: dict[str, Any], text: str, writes: int, limit: int | None) -
 
 
 class Journal:
-    """Append-only record of completed calls, keyed by their position in the plan."""
+    """Append-only record of completed calls, keyed by their position in the plan.
+
+    A record is complete once its line, newline included, is on disk: a line torn by a kill
+    (the file's last, without its newline) is cut off before anything is appended, and a torn
+    first line (the header) leaves a journal as good as none. Any other damage is refused with
+    the file and line, never skipped: a record read wrongly would be a call replayed wrongly.
+    """
 
     def __init__(self, path: str | None, identity: str, fresh: bool, sync: bool = True):
         self.path = path
         self.sync = sync
         self.done: dict[str, dict[str, Any]] = {}
-        self.handle = None
+        self.handle: Any = None
         self.written = self.synced = 0
         self.lock = asyncio.Lock()
         if path is None:
             return
-        if fresh and os.path.exists(path):
+        try:
+            self._open(path, identity, fresh)
+        except OSError as err:
+            reason = err.strerror or err
+            raise SystemExit(f"error: cannot use the journal {path}: {reason}") from None
+
+    def _open(self, path: str, identity: str, fresh: bool) -> None:
+        if fresh and os.path.lexists(path):
             os.replace(path, path + ".old")
-        lines: list[str] = []
+        if os.path.isdir(path):
+            raise SystemExit(
+                f"error: the journal {path} is a directory; pass --journal FILE to use another "
+                f"file, or --fresh to move it to {path}.old and start over"
+            )
+        data = b""
         if os.path.exists(path):
-            with open(path, encoding="utf-8") as handle:
-                lines = handle.read().split("\n")
-        records = []
-        for line in lines:
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line torn by a kill: that call was not completed
-        if records and records[0].get("identity") != identity:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        whole = data.rfind(b"\n") + 1  # the end of the last complete line
+        lines = data[:whole].split(b"\n")[:-1]
+        records = [self._read(number, line) for number, line in enumerate(lines, 1)]
+        if records and records[0]["identity"] != identity:
             raise SystemExit(
                 f"error: the journal {path} belongs to another plan or input; "
                 "pass --fresh to start over or --journal to use another file"
             )
         for record in records[1:]:
             self.done[record["key"]] = record
-        self.handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 (kept open for the run)
+        self.handle = open(path, "ab")  # noqa: SIM115 (kept open for the run)
+        if whole < len(data):
+            # a torn last line: that call never completed; cut it so the next record is whole
+            self.handle.truncate(whole)
+            os.fsync(self.handle.fileno())
         if not records:
             self._write({"identity": identity, "task": TASK})
             os.fsync(self.handle.fileno())
 
+    def _read(self, number: int, line: bytes) -> dict[str, Any]:
+        """Line ``number`` (1: the header) as a record, or a one-line refusal."""
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError):  # not UTF-8, not JSON
+            record = None
+        if number > 1:
+            problem = _record_problem(record)
+        elif not isinstance(record, dict) or not isinstance(record.get("identity"), str):
+            problem = "not the journal's header"
+        else:
+            problem = ""
+        if problem:
+            raise SystemExit(
+                f"error: the journal {self.path} is damaged at line {number} ({problem}); "
+                f"pass --fresh to start over (it moves the journal to {self.path}.old)"
+            )
+        return record
+
     def _write(self, record: dict[str, Any]) -> None:
         assert self.handle is not None
-        # flushed at once: a killed process loses nothing written here
-        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        # one write of the whole line, flushed at once: a killed process tears at most this line
+        self.handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
         self.handle.flush()
         self.written += 1
 
@@ -218,6 +256,32 @@ class Journal:
     def close(self) -> None:
         if self.handle is not None:
             self.handle.close()
+
+
+def _tokens(value: Any) -> int | None:
+    """A token count as an int (None when it is not one)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _record_problem(record: Any) -> str:
+    """What is wrong with a journal record, or "" when it is one."""
+    if not isinstance(record, dict):
+        return "not a JSON record"
+    if not isinstance(record.get("key"), str):
+        return "a record without its key"
+    if not isinstance(record.get("op"), str) or record["op"] not in OPS:
+        return "a record of no op of this plan"
+    if not isinstance(record.get("content"), str):
+        return "a record without its text"
+    if _tokens(record.get("prompt_tokens")) is None:
+        return "a record without its prompt_tokens"
+    if _tokens(record.get("completion_tokens")) is None:
+        return "a record without its completion_tokens"
+    if not isinstance(record.get("flagged", False), bool):
+        return "a record whose flagged is not true or false"
+    return ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -715,22 +779,26 @@ async def run_plan(args: argparse.Namespace, client: Any = None) -> tuple[Any, d
     """Run the plan; ``client`` replaces the OpenAI client (tests, benchmarks)."""
     data: dict[str, Any] = {}
     if args.input:
-        with open(args.input, encoding="utf-8") as handle:
-            data = json.load(handle)
+        try:
+            with open(args.input, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError) as err:
+            raise SystemExit(f"error: cannot read the input {args.input}: {err}") from None
         if not isinstance(data, dict):
             raise SystemExit("error: --input must hold a JSON object keyed by data name")
-    if client is None:
+    identity = hashlib.sha256(
+        (PLAN_ID + canonical(data)).encode("utf-8")
+    ).hexdigest()
+    journal_path = None if args.journal == "-" else args.journal
+    journal = Journal(journal_path, identity, args.fresh, sync=not args.no_fsync)
+    owned = client is None
+    if owned:
         import openai
 
         client = openai.AsyncOpenAI(
             base_url=args.base_url, api_key=args.api_key or "unset", max_retries=0,
             timeout=args.timeout,
         )
-    identity = hashlib.sha256(
-        (PLAN_ID + canonical(data)).encode("utf-8")
-    ).hexdigest()
-    journal_path = None if args.journal == "-" else args.journal
-    journal = Journal(journal_path, identity, args.fresh, sync=not args.no_fsync)
     run = Runner(client, args, journal, load_checks(args.checks))
     show = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
     ticker = asyncio.ensure_future(progress(run, show))
@@ -739,6 +807,8 @@ async def run_plan(args: argparse.Namespace, client: Any = None) -> tuple[Any, d
     finally:
         ticker.cancel()
         journal.close()
+        if owned:
+            await client.close()
         if show:
             sys.stderr.write("\n")
     return result, run.stats.report()
