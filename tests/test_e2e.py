@@ -187,3 +187,102 @@ def test_a_killed_run_resumes_without_repeating_a_completed_call(
     assert resumed.report["calls_this_run"] == len(served_after)
     assert resumed.report["calls"] == reference.report["calls"]
     assert served_before - len(done_before) <= 16  # at most the calls in flight were lost
+
+
+@pytest.mark.parametrize("kind", ["truncated", "empty_object", "list", "no_choices", "no_content"])
+def test_http_200s_without_an_answer_are_retried_and_are_not_calls(
+    kind: str, tmp_path: Path, load_sample
+) -> None:
+    checked = load_sample("counting", n="2000", target="0.999")
+    compiled = build(checked, tmp_path)
+    data = make_input(checked, seed=4)
+    with served(checked, seed=2) as clean:
+        quiet = run_program(program_of(compiled, tmp_path), clean.url, tmp_path, data, FAST)
+    with served(checked, seed=2, broken_rate=0.3, broken_kinds=(kind,)) as broken:
+        noisy = run_program(program_of(compiled, tmp_path), broken.url, tmp_path, data, FAST)
+        stats = broken.core.stats()
+    assert noisy.returncode == 0, noisy.stderr
+    assert noisy.result == quiet.result == expected(checked, data)
+    assert noisy.report["calls"] == quiet.report["calls"] == stats["calls"]
+    assert noisy.report["flagged"] == quiet.report["flagged"]  # never a vote, never a red flag
+    assert noisy.report["malformed_responses"] == stats["faults"]["broken_response"] > 0
+    assert noisy.report["transport_errors"] == 0
+
+
+def test_garbled_answers_are_red_flags_and_the_count_stays_exact(
+    tmp_path: Path, load_sample
+) -> None:
+    """Counting declares no red flag; a garbled count used to be a vote (and the sum skipped
+    it), so 10% garbled answers gave a wrong total with exit status 0."""
+    checked = load_sample("counting", n="20000", target="0.999")
+    compiled = build(checked, tmp_path)
+    data = make_input(checked, seed=6)
+    with served(checked, seed=6, malformed_rate=0.1) as server:
+        run = run_program(program_of(compiled, tmp_path), server.url, tmp_path, data, FAST)
+        stats = server.core.stats()
+    assert run.returncode == 0, run.stderr
+    assert run.result == expected(checked, data)
+    assert run.report["flagged"] == stats["faults"]["malformed"] > 0
+    assert run.report["calls"] == stats["calls"]
+
+
+COUNT_AS_TEXT = (Path(__file__).parent.parent / "samples" / "counting.aalp").read_text()
+
+
+def test_a_text_op_feeding_a_sum_is_read_as_numbers(tmp_path: Path) -> None:
+    from aalp.loader import load_text
+
+    text = COUNT_AS_TEXT.replace("    answer number\n", "")  # the default: answer text
+    assert text != COUNT_AS_TEXT
+    checked = load_text(text, "counting.aalp", {"n": "2000", "target": "0.999"})
+    compiled = build(checked, tmp_path)
+    data = make_input(checked, seed=3)
+    with served(checked, seed=3) as server:
+        run = run_program(program_of(compiled, tmp_path), server.url, tmp_path, data, FAST)
+    assert run.returncode == 0, run.stderr
+    assert run.result == expected(checked, data)
+
+
+UNSORTED = """
+model m { size 1 context 128k price in 0.15 out 0.60 per Mtok can sort }
+task sorting {
+  items numbers = 40 of 3 tokens
+  op sort(x of numbers) on m {
+    reads 200 + 3*x tokens writes 3*x tokens success 0.3
+    prompt "Sort the JSON list of numbers." answer list
+  }
+  map sort over numbers
+  combine merge
+}
+"""
+
+
+def test_a_value_a_combine_cannot_use_stops_the_run_in_one_line(tmp_path: Path) -> None:
+    from aalp.loader import load_text
+
+    checked = load_text(UNSORTED, "sorting.aalp")
+    compiled = emit(checked, decisions={"sort.x": 10, "sort.model": "m", "sort.vote": "none"})
+    write(compiled.files, str(tmp_path))
+    data = make_input(checked, seed=1)
+    with served(checked, seed=1) as server:
+        run = run_program(program_of(compiled, tmp_path), server.url, tmp_path, data, FAST)
+    assert run.returncode == 1 and run.result is None
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("error: combine merge needs sorted lists, but op 'sort' answered [")
+    assert line.rstrip().split(" for chunk ")[1] in {"0", "1", "2", "3"}
+
+
+def test_a_request_the_endpoint_refuses_is_one_line(tmp_path: Path, load_sample) -> None:
+    checked = load_sample("counting", n="200")
+    compiled = build(checked, tmp_path)
+    with served(checked) as server:
+        run = run_program(
+            program_of(compiled, tmp_path),
+            server.url,
+            tmp_path,
+            make_input(checked),
+            [*FAST, "--model-map", "gpt4omini=gpt5"],
+        )
+    assert run.returncode == 1
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("error: the endpoint refused a request: count: ") and "gpt5" in line

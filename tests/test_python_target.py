@@ -372,3 +372,88 @@ def test_model_map_and_bounded_concurrency(
     assert result == 20 and report["calls"] == 20
     assert peak == 3  # twenty chunks ready at once, never more than three in flight
     assert {r["model"] for r in client.requests} == {"served-mini"}
+
+
+def _completion(text: Any, writes: Any = 1, finish: str = "stop") -> Any:
+    message = SimpleNamespace(content=text)
+    usage = SimpleNamespace(prompt_tokens=100, completion_tokens=writes)
+    return SimpleNamespace(
+        choices=[SimpleNamespace(message=message, finish_reason=finish)], usage=usage
+    )
+
+
+#: what the SDK hands back for a 200 whose body is not a chat completion
+NO_ANSWER = {
+    "not JSON": json.JSONDecodeError("Unterminated string", "{", 1),
+    "{}": SimpleNamespace(choices=None, usage=None),
+    "[]": [],
+    "a text body": "<html>oops</html>",
+    "null": None,
+    "no choices": SimpleNamespace(choices=[], usage=None),
+    "a choice without a message": SimpleNamespace(choices=[SimpleNamespace()], usage=None),
+    "content null": _completion(None),
+    "content empty": _completion("  \n"),
+    "content a number": _completion(4),
+    "usage not counts": _completion("4", writes="many"),
+}
+
+
+@pytest.mark.parametrize("kind", list(NO_ANSWER))
+def test_a_200_without_an_answer_is_retried_like_a_transport_error(
+    kind: str, tmp_path: Path, load_sample
+) -> None:
+    checked = load_sample("counting", n="30")
+    module = program(tmp_path, checked, COUNT_ONE_CALL | {"count.x": 10})
+    attempts: Counter[str] = Counter()
+
+    class Broken(FakeClient):
+        async def create(self, **kwargs: Any) -> Any:
+            key = kwargs["extra_headers"]["X-Aalp-Call"]
+            attempts[key] += 1
+            if attempts[key] <= 2:  # the first two attempts of every call
+                self.requests.append({**kwargs, "key": key})
+                if isinstance(NO_ANSWER[kind], Exception):
+                    raise NO_ANSWER[kind]
+                return NO_ANSWER[kind]
+            return await super().create(**kwargs)
+
+    result, report = run(
+        module, Broken(lambda key, messages: ("4", 1)), tmp_path, {"digits": "7" * 30}
+    )
+    assert result == 12
+    assert report["calls"] == 3 and report["flagged"] == 0  # never a call, never a vote
+    assert report["malformed_responses"] == 6 and report["transport_errors"] == 0
+
+
+def test_an_over_long_response_without_text_is_a_red_flag_not_a_retry(
+    tmp_path: Path, load_sample
+) -> None:
+    checked = load_sample("hanoi", disks="1")
+    decisions = {"move.x": 1, "move.model": "gpt41mini", "move.vote": "none"}
+    module = program(tmp_path, checked, decisions)
+    right = json.dumps({"moves": [[1, 0, 2]], "state": [[], [], [1]]})
+
+    class Cut(FakeClient):
+        async def create(self, **kwargs: Any) -> Any:
+            key = kwargs["extra_headers"]["X-Aalp-Call"]
+            self.requests.append({**kwargs, "key": key})
+            if key.endswith("#0"):  # cut at max_tokens: paid for, red-flagged
+                return _completion(None, kwargs["max_tokens"], "length")
+            return _completion(right, 50)
+
+    result, report = run(module, Cut(lambda k, m: None), tmp_path, {"s": {"state": [[1], [], []]}})
+    assert result["state"] == [[], [], [1]]
+    assert report["calls"] == 2 and report["flagged"] == 1 and report["malformed_responses"] == 0
+
+
+def test_an_unparsable_answer_is_always_a_red_flag(tmp_path: Path, load_sample) -> None:
+    """Counting declares no red flag: a garbled count used to become a vote of its own."""
+    checked = load_sample("counting", n="30")
+    module = program(tmp_path, checked, COUNT_ONE_CALL | {"count.x": 10})
+
+    def reply(key: str, messages: list[dict[str, Any]]) -> Any:
+        return ("Sorry, I lost track: {1" if key.endswith("#0") else "4"), 1
+
+    result, report = run(module, FakeClient(reply), tmp_path, {"digits": "7" * 30})
+    assert result == 12
+    assert report["calls"] == 6 and report["flagged"] == 3

@@ -296,3 +296,108 @@ def test_serve_sim_rejects_bad_options() -> None:
     assert result.exit_code == 2 and "between 0 and 1" in result.output
     result = CliRunner().invoke(cli, ["serve-sim", spec, "--family", "hanoy"])
     assert result.exit_code == 2 and "unknown family" in result.output
+
+
+# --- hostile requests -------------------------------------------------------------------------
+
+
+def _raw(server: SimServer, head: bytes, body: bytes = b"", timeout: float = 5) -> bytes:
+    """Send ``head`` (request line and headers) and ``body`` on one connection; the reply."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as conn:
+        conn.sendall(head + b"\r\n" + body)
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+            if b"\r\n\r\n" in reply:
+                headers, _, rest = reply.partition(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in headers.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+                if len(rest) >= length:
+                    return reply
+    return reply
+
+
+def _status(reply: bytes) -> int:
+    return int(reply.split(b" ", 2)[1])
+
+
+POST = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+
+
+@pytest.mark.parametrize("length", [b"abc", b"-5", b"1e3", b"", b"\xc2\xb2"])
+def test_a_bad_content_length_is_a_400_without_a_traceback(
+    counting: SimServer, length: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reply = _raw(counting, POST + b"Content-Length: " + length + b"\r\n")
+    assert _status(reply) == 400 and b"Content-Length" in reply
+    assert b"Connection: close" in reply  # the unread body cannot be taken for a request
+    assert "Traceback" not in capsys.readouterr().err
+    assert http(counting.url + "/models")[0] == 200  # and it keeps serving
+
+
+@pytest.mark.parametrize("length", [b"1048577", b"99999999999999", b"9" * 5000])
+def test_a_content_length_over_the_limit_is_a_413_at_once(
+    counting: SimServer, length: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aalp.sim.server import MAX_BODY
+
+    assert MAX_BODY == 1 << 20
+    started = time.monotonic()
+    reply = _raw(counting, POST + b"Content-Length: " + length + b"\r\n", timeout=5)
+    assert _status(reply) == 413  # answered without waiting for a body that never comes
+    assert time.monotonic() - started < 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_body_at_the_limit_is_read_and_one_that_stops_short_is_refused(
+    counting: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aalp.sim import server as module
+
+    big = json.dumps({"model": "gpt4omini", "messages": [], "pad": "x" * (module.MAX_BODY - 60)})
+    big = big.encode().ljust(module.MAX_BODY)
+    reply = _raw(counting, POST + f"Content-Length: {len(big)}\r\n".encode(), big)
+    assert _status(reply) == 400 and b"non-empty list" in reply  # read whole, then judged
+    monkeypatch.setattr(module, "BODY_TIMEOUT", 0.2)
+    reply = _raw(counting, POST + b"Content-Length: 100\r\n", b'{"model":')
+    assert _status(reply) == 408 and b"did not arrive within 0.2 s" in reply
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"model": "gpt4omini", "messages": [1, 2]},
+        {"model": "gpt4omini", "messages": [{"role": "system", "content": ["list"]}]},
+        {"model": ["x"], "messages": [{"role": "user", "content": "{}"}]},
+        [1, 2, 3],
+    ],
+)
+def test_hostile_bodies_get_a_clear_error(counting: SimServer, payload: Any) -> None:
+    status, answer = http(counting.url + "/chat/completions", payload)
+    assert 400 <= status < 500 and answer["error"]["message"]
+
+
+def test_a_request_with_a_bad_x_is_a_400(counting: SimServer) -> None:
+    ok = body(counting.core, "count", "gpt4omini", {"x": "many", "items": "777"})
+    assert http(counting.url + "/chat/completions", ok)[0] == 400
+
+
+@pytest.mark.parametrize("kind", ["truncated", "empty_object", "list", "no_choices", "no_content"])
+def test_broken_responses_are_200s_without_an_answer_and_not_calls(load_sample, kind: str) -> None:
+    from aalp.sim.core import BROKEN
+
+    faults = Faults(broken_rate=1.0, broken_kinds=(kind,))
+    with SimServer(SimCore(load_sample("counting"), faults=faults)) as server:
+        ok = body(server.core, "count", "gpt4omini", {"x": 3, "items": "777"})
+        request = urllib.request.Request(
+            server.url + "/chat/completions",
+            data=json.dumps(ok).encode(),
+            headers={"Content-Type": "application/json", "X-Aalp-Call": "k"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.status == 200 and resp.read() == BROKEN[kind]
+        stats = server.core.stats()
+    assert stats["calls"] == 0 and stats["faults"] == {"broken_response": 1}

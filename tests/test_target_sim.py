@@ -20,7 +20,7 @@ from aalp.backends.base import write
 from aalp.backends.emit import emit
 from aalp.backends.view import float_env
 from aalp.loader import load
-from aalp.sim.core import SimCore
+from aalp.sim.core import Faults, SimCore
 from aalp.sim.oracles import family_of, oracle
 from aalp.sim.server import SimServer
 from conftest import TELEMETRY_OFF
@@ -96,3 +96,40 @@ def test_program_against_simulated_llm(target: str, sample: str, tmp_path: Path)
     assert out["calls"] == served  # every call the server answered is one the program counted
     low, high = compiled.view["prediction"]["calls_interval"]
     assert low <= sum(served.values()) <= high
+
+
+@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents"])
+def test_hostile_endpoint_changes_no_answer(target: str, tmp_path: Path) -> None:
+    """HTTP 500s and 200s without an answer (every kind) are retried and are not calls; garbled
+    answers (counting declares no red flag) are red flags, never votes: the sum stays exact."""
+    python = venv_python(target)
+    checked = load(ROOT / "samples" / "counting.aalp", {"n": "2000"})
+    decisions = {"count.x": 100, "count.model": "gpt4omini", "count.vote": "none"}
+    compiled = emit(checked, target, decisions=decisions)
+    (program,) = write(compiled.files, str(tmp_path))
+    task = compiled.resolved.task
+    env = float_env(checked.env)
+    family = oracle(family_of(task))
+    data = family.make_input(task, env, 3)
+    (tmp_path / "input.json").write_text(json.dumps(data))
+    faults = Faults(fail_rate=0.1, malformed_rate=0.15, broken_rate=0.25)
+    core = SimCore(checked, seed=3, faults=faults)
+    with SimServer(core) as server:
+        args = [program, "--input", str(tmp_path / "input.json"), "--base-url", server.url]
+        run = subprocess.run(
+            [python, *args, "--backoff", "0.001"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **TELEMETRY_OFF},
+            timeout=600,
+            check=False,
+        )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["result"] == family.expected(task, env, data)
+    stats = core.stats()
+    assert out["calls"] == stats["by_op"]  # a garbled answer is a call; a broken 200 is not
+    faulty = stats["faults"]
+    assert faulty["malformed"] > 0 and faulty["broken_response"] > 0 and faulty["http_500"] > 0
+    retried = faulty["broken_response"] + faulty["http_500"]
+    assert f"(retried, not calls of the plan): {retried}" in run.stderr

@@ -19,6 +19,7 @@ from typing import Any
 from ..base import Backend
 from ..header import header_lines
 from ..literals import py_literal
+from ..python.combines import needs, source
 from ..view import PlanError, View
 
 #: combines the framework programs implement in code
@@ -38,7 +39,9 @@ class FrameworkBackend(Backend):
         import jinja2
 
         env = super().environment()
-        shared = os.path.join(os.path.dirname(__file__), "templates")
+        here = os.path.dirname(__file__)
+        shared = [os.path.join(here, "templates"), os.path.join(here, "..", "python", "templates")]
+        # the python target's answer rules (_answers.py.j2) are every target's
         env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(shared)])
         env.filters["repr"] = repr
         return env
@@ -98,7 +101,7 @@ def features(view: View) -> list[tuple[str, str]]:
     return found
 
 
-def _op_literal(op: dict[str, Any]) -> dict[str, Any]:
+def _op_literal(op: dict[str, Any], need: str | None) -> dict[str, Any]:
     booster = op["booster"]
     retries = booster["retries"]
     if booster["kind"] == "retry" and retries is None:
@@ -108,7 +111,7 @@ def _op_literal(op: dict[str, Any]) -> dict[str, Any]:
         "model": op["model"],
         "answer": op["answer"],
         "max_writes": op["max_writes"],
-        "unparsable": op["unparsable"],
+        "needs": need,
         "vote": booster["kind"] if booster["kind"] in ("ahead_by", "majority") else "none",
         "votes": booster["votes"],
         "retries": retries if booster["kind"] == "retry" else None,
@@ -239,10 +242,13 @@ def plan_context(view: View, target: str, filename: str) -> dict[str, Any]:
         entry["node"] = f"s{stage['index']}"
         entry["next"] = "__end__" if following is None else f"s{following['index']}"
         entry["summary"] = textwrap.wrap(f"stage {stage['index']}: {_summary(stage)}", 90)
-        if stage["kind"] != "combine":
+        if stage["kind"] == "combine":
+            entry["source"] = source(view, stage["index"])
+        else:
             entry["phases"] = phases(view, stage)
         stages.append(entry)
-    ops = {name: _op_literal(op) for name, op in sorted(view["ops"].items())}
+    need = needs(view)
+    ops = {name: _op_literal(op, need[name]) for name, op in sorted(view["ops"].items())}
     models = sorted({op["model"] for op in view["ops"].values()})
     phase_ops = {p["node"]: p["op"] for s in stages for p in s.get("phases", [])}
     pred = view.get("prediction") or {}

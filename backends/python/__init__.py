@@ -11,9 +11,10 @@ from ..base import Backend
 from ..header import header_lines, plan_id
 from ..literals import py_literal
 from ..view import View
+from .combines import needs, source
 
 
-def _stage_context(stage: dict[str, Any]) -> dict[str, Any]:
+def _stage_context(view: View, stage: dict[str, Any]) -> dict[str, Any]:
     out = dict(stage)
     out["comment"] = stage["comment"]
     match stage["kind"]:
@@ -31,6 +32,7 @@ def _stage_context(stage: dict[str, Any]) -> dict[str, Any]:
             out["levels_py"] = py_literal(levels, indent=8)
         case "combine":
             out["how_py"] = py_literal(stage["how"])
+            out["source_py"] = py_literal(source(view, stage["index"]))
     return out
 
 
@@ -39,7 +41,6 @@ _OP_FIELDS = (
     "system",
     "answer",
     "max_writes",
-    "unparsable",
     "booster",
     "routed_by",
     "price_in",
@@ -54,7 +55,11 @@ class PythonBackend(Backend):
 
     def files(self, view: View) -> list[tuple[str, str, dict[str, Any]]]:
         program = f"run_{view['task']}.py"
-        ops = {name: {f: op[f] for f in _OP_FIELDS} for name, op in view["ops"].items()}
+        need = needs(view)
+        ops = {
+            name: {**{f: op[f] for f in _OP_FIELDS}, "needs": need[name]}
+            for name, op in view["ops"].items()
+        }
         context = {
             "program_name": program,
             "header": header_lines(view),
@@ -64,7 +69,7 @@ class PythonBackend(Backend):
             "ops_py": py_literal(ops, indent=0),
             "prediction_py": py_literal(view["prediction"], indent=0),
             "concurrency_py": py_literal(view["workers"] or 16),
-            "stages": [_stage_context(s) for s in view["stages"]],
+            "stages": [_stage_context(view, s) for s in view["stages"]],
         }
         out = [(program, "program.py.j2", context)]
         check_ops = [n for n, op in view["ops"].items() if op["booster"]["check"] == "exact"]

@@ -31,15 +31,42 @@ class SimError(Exception):
         self.status = status
 
 
+#: the bodies of a broken HTTP 200 response: none holds an answer
+BROKEN = {
+    "truncated": b'{"id": "chatcmpl-sim", "object": "chat.completion", "choices": [{"ind',
+    "empty_object": b"{}",
+    "list": b"[]",
+    "no_choices": b'{"object": "chat.completion", "choices": []}',
+    "no_content": json.dumps(
+        {
+            "object": "chat.completion",
+            "choices": [{"index": 0, "message": {"role": "assistant"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+    ).encode("utf-8"),
+}
+
+
+def broken_body(fault: str) -> bytes:
+    """The body of the broken 200 response ``fault`` (``"broken:KIND"``) names."""
+    return BROKEN[fault.partition(":")[2]]
+
+
 @dataclass(frozen=True)
 class Faults:
-    """Faults to inject, each a rate per request (``delay_ms`` is added to every request)."""
+    """Faults to inject, each a rate per request (``delay_ms`` is added to every request).
+
+    ``broken_rate`` is the share of requests answered with HTTP 200 and a body that holds no
+    answer, of one of ``broken_kinds`` (keys of ``BROKEN``); like an HTTP 500 it is not a call.
+    """
 
     fail_rate: float = 0.0
     delay_ms: float = 0.0
     malformed_rate: float = 0.0
     overlong_rate: float = 0.0
     correlated: bool = False
+    broken_rate: float = 0.0
+    broken_kinds: tuple[str, ...] = tuple(BROKEN)
 
 
 def _seeded(*parts: object) -> random.Random:
@@ -163,7 +190,9 @@ class SimCore:
     def identify(self, messages: list[dict[str, Any]]) -> str:
         """The op a request is for, from its system prompt."""
         system = next((m.get("content") for m in messages if m.get("role") == "system"), None)
-        names = self.by_prompt.get(system or "", [])
+        if not isinstance(system, str):
+            system = ""
+        names = self.by_prompt.get(system, [])
         if not names and isinstance(system, str):
             # a framework may wrap the op's prompt in its own instructions: the longest
             # prompt of the spec found inside the system message names the op
@@ -178,7 +207,8 @@ class SimCore:
         raise SimError(400, f"no op of task {self.task.name!r} has this system prompt ({known})")
 
     def fault(self, key: str) -> str | None:
-        """``"fail"`` when this attempt of the call must get an HTTP 500."""
+        """``"fail"`` when this attempt of the call must get an HTTP 500, ``"broken:KIND"``
+        when it must get a broken 200 (``broken_body``), else None."""
         with self.lock:
             self.attempts[key] += 1
             attempt = self.attempts[key]
@@ -188,6 +218,12 @@ class SimCore:
             with self.lock:
                 self.faults_injected["http_500"] += 1
             return "fail"
+        rng = _seeded(self.seed, "broken", key, attempt)
+        if self.faults.broken_rate and rng.random() < self.faults.broken_rate:
+            kind = rng.choice(self.faults.broken_kinds)
+            with self.lock:
+                self.faults_injected["broken_response"] += 1
+            return "broken:" + kind
         return None
 
     def complete(self, body: dict[str, Any], key: str | None) -> dict[str, Any]:
@@ -195,6 +231,8 @@ class SimCore:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise SimError(400, "'messages' must be a non-empty list")
+        if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
+            raise SimError(400, "every message must be an object with a 'role'")
         model_name = body.get("model")
         try:
             model = self.spec.model(str(model_name))
@@ -232,7 +270,10 @@ class SimCore:
         key: str,
         max_tokens: Any,
     ) -> dict[str, Any]:
-        x = float(request.get("x") or 1)
+        x = request.get("x") or 1
+        if isinstance(x, bool) or not isinstance(x, int | float) or not 0 < x < math.inf:
+            raise SimError(400, "the request's 'x' must be a positive number")
+        x = float(x)
         outcomes = op.success
         for override in op.success_on:
             if override.model == model.name:
@@ -308,7 +349,8 @@ class SimCore:
         if malformed:
             with self.lock:
                 self.faults_injected["malformed"] += 1
-            text = "Sorry, I lost track: {" + text[: len(text) // 2]
+            # unparsable in every answer format but text (a choice is a single line)
+            text = "Sorry, I lost track.\n{" + text[: len(text) // 2]
         if overlong:
             with self.lock:
                 self.faults_injected["overlong"] += 1

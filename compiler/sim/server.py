@@ -6,13 +6,19 @@ stopped from a background thread so tests can run it in-process and always shut 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .core import SimCore, SimError
+from .core import SimCore, SimError, broken_body
+
+#: the largest request body read (1 MiB); a longer one is refused unread with HTTP 413
+MAX_BODY = 1 << 20
+#: seconds a request body may take to arrive once its headers are in
+BODY_TIMEOUT = 30.0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -24,17 +30,53 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.verbose:
             super().log_message(format, *args)
 
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode("utf-8")
+    def _send(self, status: int, payload: dict[str, Any], close: bool = False) -> None:
+        self._send_raw(status, json.dumps(payload).encode("utf-8"), close)
+
+    def _send_raw(self, status: int, data: bytes, close: bool = False) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if close:
+            # a body left unread would be taken for the next request: end the connection
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
 
-    def _error(self, status: int, message: str) -> None:
+    def _error(self, status: int, message: str, close: bool = False) -> None:
         kind = "server_error" if status >= 500 else "invalid_request_error"
-        self._send(status, {"error": {"message": message, "type": kind, "code": status}})
+        self._send(status, {"error": {"message": message, "type": kind, "code": status}}, close)
+
+    def _body(self) -> bytes | None:
+        """The request body, or None once an error is sent (a Content-Length that is not a
+        number or above ``MAX_BODY``, or a body that does not arrive): never read unbounded."""
+        headers = self.headers.get_all("Content-Length") or []
+        if not headers:
+            return b""
+        text = headers[0].strip()
+        if not (text.isascii() and text.isdigit()) or any(h.strip() != text for h in headers):
+            self._error(400, f"bad Content-Length {headers[0][:40]!r}: not a number", close=True)
+            return None
+        length = int(text) if len(text) <= 18 else MAX_BODY + 1
+        if length > MAX_BODY:
+            self._error(413, f"a body over {MAX_BODY} bytes is refused", close=True)
+            return None
+        if not length:
+            return b""
+        self.connection.settimeout(BODY_TIMEOUT)
+        try:
+            raw = self.rfile.read(length)
+        except TimeoutError:
+            message = f"the body ({length} bytes) did not arrive within {BODY_TIMEOUT:g} s"
+            self._error(408, message, close=True)
+            return None
+        finally:
+            self.connection.settimeout(None)
+        if len(raw) < length:  # the client closed its side early
+            self._error(400, f"the body ended after {len(raw)} of {length} bytes", close=True)
+            return None
+        return raw
 
     def do_GET(self) -> None:
         core = self.server.core
@@ -50,8 +92,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         core = self.server.core
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self._body()
+        if raw is None:
+            return
         path = self.path.rstrip("/")
         if path == "/sim/reset":
             core.reset()
@@ -62,25 +105,35 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             body = json.loads(raw or b"{}")
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deep
             self._error(400, "the body is not JSON")
             return
         key = self.headers.get("X-Aalp-Call")
         if core.faults.delay_ms:
             time.sleep(core.faults.delay_ms / 1000.0)
-        if key is not None and core.fault(key) == "fail":
+        # a request without a call key (a framework's) draws its faults by its body
+        fault = core.fault(key or "body:" + hashlib.sha256(raw).hexdigest()[:16])
+        if fault == "fail":
             self._error(500, "simulated server error")
+            return
+        if fault is not None:  # a 200 whose body holds no answer: the call did not happen
+            self._send_raw(200, broken_body(fault))
             return
         try:
             payload = core.complete(body if isinstance(body, dict) else {}, key)
         except SimError as err:
             self._error(err.status, str(err))
             return
+        except Exception as err:  # a request the oracle cannot read: say so, keep serving
+            self._error(500, f"the simulator cannot answer this request: {err!r}"[:300])
+            return
         self._send(200, payload)
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # stopping never waits for a client that keeps its connection open (keep-alive)
+    block_on_close = False
     allow_reuse_address = True
     # the default backlog of 5 resets connections when a program opens dozens at once
     request_queue_size = 1024

@@ -19,14 +19,18 @@ ROUTE_MODEL = "specialist"
 
 
 def _parse(fmt: str, text: str) -> Any:
+    """The answer formats the world writes (docs/backends.md, "Answers"): strict JSON, a JSON
+    number, one line of choice, or any text."""
     body = text.strip()
     if fmt == "json":
         return json.loads(body)
     if fmt == "number":
-        number = float(body)
-        return int(number) if number.is_integer() else number
-    if not body:
-        raise ValueError("empty")
+        number = json.loads(body)
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise ValueError("not a number")
+        return int(number) if float(number).is_integer() else number
+    if fmt == "choice" and (not body or "\n" in body):
+        raise ValueError("not one choice")
     return body
 
 
@@ -50,7 +54,7 @@ class Reference:
         try:
             return True, _parse(spec["answer"], out)
         except ValueError:
-            return (False, None) if spec["unparsable"] else (True, out.strip())
+            return False, None  # an answer that does not parse is always a red flag
 
     def decide(self, op: str, request: dict[str, Any]) -> Any:
         """One decision: samples drawn one at a time (batching never changes the outcome)."""

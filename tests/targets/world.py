@@ -17,7 +17,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-# fraction of samples that are wrong, unparsable (kept under red flags only), over-long
+# fraction of samples that are wrong, unparsable (always red-flagged), over-long
 RATES = {"wrong": 0.15, "garbage": 0.05, "long": 0.05}
 
 
@@ -57,15 +57,16 @@ def right_answer(op: str, request: dict[str, Any]) -> str:
             return str("".join(map(str, request["items"])).count("7"))
         case "classify":
             return request["items"][0].split(":", 1)[0]
-        case "solve":
-            return request["items"][0].split(":", 1)[1][::-1]
+        case "solve":  # a JSON string: an answer in the json format and in the text format
+            return json.dumps(request["items"][0].split(":", 1)[1][::-1])
     raise KeyError(op)
 
 
 def check(op: str, request: dict[str, Any], answer: Any) -> bool:
     """An exact check (``retry ... until exact``): is ``answer`` the right one?"""
     right = right_answer(op, request)
-    return answer == (json.loads(right) if op == "move" else right) or str(answer) == right
+    parsed = json.loads(right) if op in ("move", "solve") else right
+    return answer == parsed or str(answer) == right
 
 
 def install_checks(module: Any) -> None:
@@ -82,7 +83,7 @@ def answer(op: str, text: str, nth: int, max_words: int = 750) -> str:
     right = right_answer(op, request)
     match kind(op, text, nth):
         case "wrong":
-            return right + " 9" if op in ("classify", "solve") else _wrong(op, right)
+            return right + " 9" if op == "classify" else _wrong(op, right)
         case "garbage":
             return "{not json" if op == "move" else "???" if op == "count" else right
         case "long":
@@ -93,6 +94,8 @@ def answer(op: str, text: str, nth: int, max_words: int = 750) -> str:
 def _wrong(op: str, right: str) -> str:
     if op == "count":
         return str(int(right) + 1)
+    if op == "solve":
+        return json.dumps(json.loads(right) + " 9")
     answer = json.loads(right)
     answer["state"] = answer["state"][::-1]
     return json.dumps(answer)

@@ -45,12 +45,15 @@ import heapq
 import json
 import math
 import os
+import random
 import sys
+import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dspy
+from dspy.utils import exceptions
 
 # ---------------------------------------------------------------------------------------------
 # The plan: every decision the optimizer made, as data.
@@ -68,7 +71,7 @@ OPS: dict[str, dict[str, Any]] = {
         'model': 'qa',
         'answer': 'json',
         'max_writes': None,
-        'unparsable': False,
+        'needs': None,
         'vote': 'none',
         'votes': None,
         'retries': None,
@@ -82,7 +85,7 @@ OPS: dict[str, dict[str, Any]] = {
         'model': 'developer',
         'answer': 'json',
         'max_writes': None,
-        'unparsable': False,
+        'needs': None,
         'vote': 'none',
         'votes': None,
         'retries': None,
@@ -112,7 +115,193 @@ PREDICTED_CALLS: dict[str, float] = {'check': 5.0, 'fix': 5.0}
 RECURSION_LIMIT = 10**9
 
 # ---------------------------------------------------------------------------------------------
-# Answers, red flags and vote arithmetic: plain functions, shared by every node below.
+# Answers: parsing, red flags, vote keys and combines. Every target emits these same lines, so
+# one response gets the same reading everywhere (docs/backends.md, "Answers").
+# ---------------------------------------------------------------------------------------------
+
+
+class MalformedResponse(ValueError):
+    """An HTTP 200 response that holds no answer: retried like a transport error, not a call."""
+
+
+class CombineError(RuntimeError):
+    """A value a combine cannot use: the run stops rather than return a wrong result."""
+
+
+def _strict_json(body: str) -> Any:
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(body, parse_constant=constant)
+
+
+def _unfenced(body: str) -> str:
+    """``body`` without a Markdown code fence around it (nor the fence's language tag)."""
+    if len(body) < 6 or not body.startswith("```") or not body.endswith("```"):
+        return body
+    inner = body[3:-3]
+    tag, newline, rest = inner.partition("\n")
+    tag = tag.strip()
+    if newline and (not tag or tag.replace("-", "_").replace("+", "_").isidentifier()):
+        inner = rest
+    return inner.strip()
+
+
+def parse_answer(form: str, text: str) -> Any:
+    """The answer in ``text`` in answer format ``form``; ``ValueError`` when it is unparsable.
+
+    ``text``: the text without surrounding whitespace (it always parses). ``choice``: one
+    line; a JSON string is unquoted. ``json``, ``list``, ``number``: strict JSON (a list; a
+    number, an integral one as an int), also inside a code fence.
+    """
+    body = text.strip()
+    if form not in ("json", "list", "number", "choice"):
+        return body
+    body = _unfenced(body)
+    if form == "choice":
+        if len(body) >= 2 and body[0] == body[-1] == '"':
+            body = _strict_json(body).strip()  # a choice written as a JSON string
+        if not body or "\n" in body or "\r" in body:
+            raise ValueError("not a single choice")
+        return body
+    value = _strict_json(body)
+    if form == "list" and not isinstance(value, list):
+        raise ValueError("not a JSON list")
+    if form == "number":
+        if not _number(value):
+            raise ValueError("not a JSON number")
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+    return value
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+#: what a combine needs of each value it combines; the others take any value
+NEEDS = {
+    "sum": "number",
+    "max": "number",
+    "min": "number",
+    "merge": "list",
+    "count": "boolean",
+    "all": "boolean",
+    "any": "boolean",
+}
+_NEEDED = {"number": "numbers", "list": "lists", "boolean": "true or false"}
+#: the format a text op is read in when the combine its answers feed needs more than text
+_READ_AS = {"number": "number", "list": "list", "boolean": "json"}
+
+
+def usable(need: str | None, value: Any) -> bool:
+    """Whether a combine needing ``need`` (a value of ``NEEDS``, or None) can use ``value``."""
+    if need == "number":
+        return _number(value)
+    if need == "list":
+        return isinstance(value, list)
+    if need == "boolean":
+        return isinstance(value, bool)
+    return True
+
+
+def read_answer(spec: dict[str, Any], text: str) -> Any:
+    """The answer of one sample of the op ``spec``: parsed in the op's answer format, and of
+    the kind the combine its answers feed needs (``spec["needs"]``); ``ValueError`` if not."""
+    form, need = spec["answer"], spec["needs"]
+    if form == "text" and need is not None:
+        form = _READ_AS[need]
+    answer = parse_answer(form, text)
+    if not usable(need, answer):
+        raise ValueError(f"not one of the {_NEEDED[need]} the combine needs")
+    return answer
+
+
+def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> tuple[bool, Any]:
+    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote.
+
+    Red flags: longer than ``limit`` (the op's ``writes >`` limit, or a reduce level's), or
+    unreadable by ``read_answer``: an answer that does not parse is always discarded.
+    """
+    spec = OPS[op]
+    limit = spec["max_writes"] if limit is None else limit
+    if limit is not None and output_tokens > limit:
+        return False, None
+    try:
+        return True, read_answer(spec, text)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
+        return False, None
+
+
+def answer_key(answer: Any) -> str:
+    """Votes compare answers by their canonical JSON, so equal answers count together."""
+    return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def known(answer: Any) -> bool:
+    """False for "I don't know": null, empty, or an object whose every field is null."""
+    if isinstance(answer, dict):
+        return any(value is not None for value in answer.values())
+    return answer not in (None, "", [])
+
+
+def plurality(values: list[Any]) -> Any:
+    """The most common value (ties go to the earliest); None when there is none."""
+    counts = Counter(answer_key(value) for value in values)
+    best = max(counts.values(), default=0)
+    return next((value for value in values if counts[answer_key(value)] == best), None)
+
+
+COMBINES: dict[str, Callable[[list[Any]], Any]] = {
+    "sum": sum,
+    "concat": lambda v: [y for part in v for y in (part if isinstance(part, list) else [part])],
+    "merge": lambda v: list(heapq.merge(*v)),
+    "vote": lambda v: plurality([a for a in v if known(a)]),
+    "max": lambda v: max(v, default=None),
+    "min": lambda v: min(v, default=None),
+    "count": lambda v: sum(1 for a in v if a),
+    "first": lambda v: v[0] if v else None,
+    "last": lambda v: v[-1] if v else None,
+    "all": all,
+    "any": any,
+}
+
+
+def combine(how: str, value: Any, source: dict[str, Any]) -> Any:
+    """An exact combine in code (free: no call) of the previous stage's values (a list: its
+    items). A value it cannot use stops the run (``CombineError``) naming ``source``: the op
+    that answered it and, after a map, the chunk."""
+    values = value if isinstance(value, list) else [value]
+
+    def where(index: int) -> str:
+        shown = answer_key(values[index])
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        if source["op"] is None:
+            return f"the previous stage gave {shown}"
+        if source["chunks"]:
+            return f"op {source['op']!r} answered {shown} for chunk {index}"
+        if isinstance(value, list):
+            return f"the answer of op {source['op']!r} holds {shown} (item {index})"
+        return f"op {source['op']!r} answered {shown}"
+
+    need = NEEDS.get(how)
+    for index, item in enumerate(values):
+        if not usable(need, item):
+            raise CombineError(f"combine {how} needs {_NEEDED[need]}, but {where(index)}")
+        if how == "merge":
+            try:
+                ordered = all(item[i] <= item[i + 1] for i in range(len(item) - 1))
+            except TypeError:
+                ordered = False
+            if not ordered:
+                raise CombineError(f"combine merge needs sorted lists, but {where(index)}")
+    try:
+        return COMBINES[how](values)
+    except TypeError as err:  # lists whose items cannot be compared with each other's
+        raise CombineError(f"combine {how} cannot combine the values it got: {err}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Calls and vote arithmetic: plain functions, shared by every node below.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -127,47 +316,14 @@ def served(model: str, route: Any, available: Any) -> str:
     return label if route is not None and label in available else model
 
 
-def parse_answer(answer_format: str, text: str) -> Any:
-    """The answer in ``text`` in the op's format; ``ValueError`` when it is unparsable."""
-    body = text.strip()
-    if body.startswith("```"):
-        # a fenced block: drop the fence and its language tag
-        body = body.strip("`").removeprefix("json").strip()
-    if answer_format == "json":
-        return json.loads(body)
-    if answer_format == "number":
-        number = float(body.replace(",", ""))
-        return int(number) if number.is_integer() else number
-    if answer_format == "list":
-        items = json.loads(body)
-        if not isinstance(items, list):
-            raise ValueError("not a list")
-        return items
-    if not body:
-        raise ValueError("empty answer")
-    return body
+def answered(op: str, text: str, output_tokens: int, limit: int | None) -> bool:
+    """False for a response that holds no answer (an empty text, not over-long): like a
+    transport error, it is tried again and is not a call."""
+    bound = OPS[op]["max_writes"] if limit is None else limit
+    return bool(text.strip()) or (bound is not None and output_tokens > bound)
 
 
-def answer_key(answer: Any) -> str:
-    """Votes compare answers by their canonical JSON, so equal answers count together."""
-    return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> tuple[bool, Any]:
-    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote.
-
-    ``limit`` is the length red flag where it differs from the op's (a reduce level's).
-    """
-    spec = OPS[op]
-    limit = spec["max_writes"] if limit is None else limit
-    if limit is not None and output_tokens > limit:
-        return False, None
-    try:
-        return True, parse_answer(spec["answer"], text)
-    except ValueError:
-        if spec["unparsable"]:
-            return False, None
-        return True, text.strip()
+NO_ANSWER = "a response without an answer"
 
 
 def samples_needed(op: str, counts: list[int], tries: int, passed: bool) -> int:
@@ -247,6 +403,46 @@ def discard(op: str, decision: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Transport: a call whose endpoint failed, or answered HTTP 200 without an answer, is tried
+# again after a jittered exponential pause; those attempts are not calls of the plan.
+# ---------------------------------------------------------------------------------------------
+
+TRANSIENT_STATUS = (408, 409, 429)
+
+# retries of one call after its first attempt, and the first pause in seconds
+# (``--max-transport-retries``, ``--backoff``)
+TRANSPORT = {"retries": 10, "backoff": 0.5}
+
+
+class TransportFailure(RuntimeError):
+    """The endpoint kept failing, or answering without an answer, after every retry."""
+
+
+class EndpointRefusal(RuntimeError):
+    """The endpoint refused a request (an HTTP 4xx other than 408, 409, 429): not retried."""
+
+
+def retry_pause(op: str, err: Exception, failures: int) -> float:
+    """Seconds to wait before trying a call of ``op`` again after its ``failures``-th failed
+    attempt ``err``: a transport error, HTTP 5xx, 408, 409 or 429, or a 200 the client could
+    not read an answer out of. Raises when ``err`` is none of these or the retries ran out."""
+    status = getattr(err, "status_code", None)
+    if status is None:
+        status = getattr(err, "status", None)
+    if isinstance(status, int) and not 200 <= status < 300:
+        if status < 500 and status not in TRANSIENT_STATUS:
+            raise EndpointRefusal(f"op {op!r}: the endpoint refused a request: {err}") from err
+    elif not isinstance(status, int) and not isinstance(
+        err, (MalformedResponse, *transient_errors())
+    ):
+        raise err  # not the endpoint's doing (an error with a 2xx status is a 200 unread)
+    if failures > TRANSPORT["retries"]:
+        raise TransportFailure(f"op {op!r}: the endpoint kept failing: {err}") from err
+    pause = min(TRANSPORT["backoff"] * 2 ** (failures - 1), 30.0)
+    return pause * (0.5 + random.random())
+
+
+# ---------------------------------------------------------------------------------------------
 # Requests: the JSON object every call sends as its user message (the same protocol as the
 # python target, so the simulated server answers every target alike).
 # ---------------------------------------------------------------------------------------------
@@ -298,36 +494,19 @@ def level_limit(stage: dict[str, Any], level: int) -> int | None:
     return limits[level - 1] if level <= len(limits) else None
 
 
-def null(answer: Any) -> bool:
-    """An answer that says "not found": nothing, or an object all of whose fields are null
-    (a vote over chunks counts only the chunks that found something)."""
-    if isinstance(answer, dict):
-        return all(value is None for value in answer.values())
-    return answer in (None, "", [])
+def transient_errors() -> tuple[type[Exception], ...]:
+    """Errors of a call worth another try besides an HTTP status: the transport failed, the
+    provider timed out or failed, or its reply was not a chat completion DSPy could read."""
+    names = ("LMTransportError", "LMTimeoutError", "LMServerError", "LMRateLimitError")
+    names += ("LMUnexpectedError",)
+    return tuple(getattr(exceptions, name) for name in names if hasattr(exceptions, name))
 
 
-def plurality(values: list[Any]) -> Any:
-    """The most common answer (ties go to the earliest); None when there is none."""
-    if not values:
-        return None
-    return json.loads(Counter(answer_key(v) for v in values).most_common(1)[0][0])
-
-
-def _numbers(values: list[Any]) -> list[Any]:
-    return [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-
-
-COMBINE = {
-    "sum": lambda values: sum(_numbers(values)),
-    "concat": lambda values: [
-        item for part in values for item in (part if isinstance(part, list) else [part])
-    ],
-    "merge": lambda values: list(heapq.merge(*[p for p in values if isinstance(p, list)])),
-    "max": lambda values: max(_numbers(values), default=None),
-    "min": lambda values: min(_numbers(values), default=None),
-    "vote": lambda values: plurality([v for v in values if not null(v)]),
-    "first": lambda values: values[0] if values else None,
-}
+def empty_reply(err: Exception) -> bool:
+    """Whether DSPy's adapter failed because the response held no text at all (a response
+    without an answer, retried), not because the model's text lacks the answer field (a red
+    flag: a call that was made)."""
+    return "empty or null response" in str(err)
 
 
 def signature(op: str) -> type[dspy.Signature]:
@@ -351,6 +530,7 @@ class DebuggingPlan(dspy.Module):
         self.num_threads = num_threads or MAX_CONCURRENCY
         self.calls: Counter[str] = Counter()
         self.failed: list[str] = []
+        self.transport_errors = 0  # attempts tried again: not calls of the plan
         self.check_predict = dspy.Predict(signature('check'))
         self.fix_predict = dspy.Predict(signature('fix'))
 
@@ -381,20 +561,21 @@ class DebuggingPlan(dspy.Module):
                 }
                 if decision["model"] in self.lms:
                     kwargs["lm"] = self.lms[decision["model"]]
-                batch.append((predictor, kwargs))
+                call = {"op": op, "predictor": predictor, "kwargs": kwargs}
+                batch.append((self.sample, {**call, "limit": decision["limit"]}))
             # timeout=0: a slow call is never resubmitted as a "straggler" (a hidden extra call)
             parallel = dspy.Parallel(
                 num_threads=self.num_threads, disable_progress_bar=True, timeout=0
             )
             results = parallel(batch)
             self.calls[op] += len(batch)
-            for index, prediction in zip(jobs, results, strict=True):
+            for _, _, failures in results:
+                self.transport_errors += failures
+            for _, outcome, _ in results:
+                if isinstance(outcome, Exception):
+                    raise outcome  # the endpoint kept failing, or refused the request
+            for index, (kept, answer, _) in zip(jobs, results, strict=True):
                 decision = decisions[index]
-                if prediction is None:
-                    discard(op, decision)
-                    continue  # the call failed (no parsable fields): not a vote
-                text = str(prediction.answer)
-                kept, answer = judge(op, text, len(text.split()), decision["limit"])
                 if not kept:
                     discard(op, decision)
                     continue  # red-flagged: discarded and drawn again
@@ -412,9 +593,36 @@ class DebuggingPlan(dspy.Module):
             out.append(decision["answers"][chosen(op, decision)])
         return out
 
+    def sample(
+        self, op: str, predictor: dspy.Predict, kwargs: dict[str, Any], limit: int | None
+    ) -> tuple[bool, Any, int]:
+        """One call, in a ``dspy.Parallel`` thread: ``(kept, answer or the error that ended
+        it, attempts tried again)``. It never raises: ``dspy.Parallel`` would swallow it."""
+        failures = 0
+        while True:
+            try:
+                output = predictor(**kwargs).answer
+            except exceptions.AdapterParseError as err:
+                if not empty_reply(err):
+                    return False, None, failures  # no answer field in the text: a red flag
+                failure: Exception = MalformedResponse(NO_ANSWER)
+            except Exception as err:
+                failure = err
+            else:
+                text = "" if output is None else str(output)
+                if answered(op, text, len(text.split()), limit):
+                    kept, answer = judge(op, text, len(text.split()), limit)
+                    return kept, answer, failures
+                failure = MalformedResponse(NO_ANSWER)
+            failures += 1
+            try:
+                time.sleep(retry_pause(op, failure, failures))
+            except Exception as err:
+                return False, err, failures
+
     def forward(self, task_input: Any) -> dspy.Prediction:
         """Run every stage in order; ``answer`` is the task's result, ``calls`` this run's."""
-        self.calls, self.failed = Counter(), []
+        self.calls, self.failed, self.transport_errors = Counter(), [], 0
         data, value = task_input, None
 
         # stage 0: chain check, fix over bugs: 5 chunks of x = 1, one after another, history
@@ -430,7 +638,12 @@ class DebuggingPlan(dspy.Module):
             request = chain_request({**stage, "count": count}, step, previous, items)
             previous = (self.decide('fix', [request], ['developer']))[0]
         value = previous
-        return dspy.Prediction(answer=value, calls=dict(self.calls), failed=list(self.failed))
+        return dspy.Prediction(
+            answer=value,
+            calls=dict(self.calls),
+            failed=list(self.failed),
+            transport_errors=self.transport_errors,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -450,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
     dspy.configure(lm=lms[MODELS[0]], adapter=adapter)
     prediction = DebuggingPlan(lms)(task_input=read_input(args.input))
-    report(prediction.answer, prediction.calls, prediction.failed)
+    report(prediction.answer, prediction.calls, prediction.failed, prediction.transport_errors)
     return 1 if prediction.failed else 0
 
 
@@ -470,8 +683,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME=SERVED",
         help="serve the plan's model NAME (or NAME:LABEL, a routed label) under another name",
     )
+    parser.add_argument(
+        "--max-transport-retries",
+        type=int,
+        default=TRANSPORT["retries"],
+        help="retries of a call whose endpoint failed or answered without an answer",
+    )
+    parser.add_argument(
+        "--backoff", type=float, default=TRANSPORT["backoff"], help="first retry pause (s)"
+    )
     args = parser.parse_args(argv)
     args.model_map = dict(args.model_map)
+    TRANSPORT.update(retries=args.max_transport_retries, backoff=args.backoff)
     return args
 
 
@@ -494,11 +717,19 @@ def read_input(path: str | None) -> Any:
         raise SystemExit(f"error: cannot read the input {path}: {err}") from None
 
 
-def report(value: Any, calls: Mapping[str, int], failed: list[str]) -> None:
+def report(
+    value: Any, calls: Mapping[str, int], failed: list[str], transport_errors: int = 0
+) -> None:
     """The result on stdout; calls per op against the prediction on stderr."""
     print(json.dumps({"result": value, "calls": dict(sorted(calls.items()))}, sort_keys=True))
     for op, count in sorted(calls.items()):
         print(f"{op}: {count} calls (predicted {PREDICTED_CALLS.get(op, 0):.6g})", file=sys.stderr)
+    if transport_errors:
+        print(
+            f"transport errors and responses without an answer (retried, not calls of the "
+            f"plan): {transport_errors}",
+            file=sys.stderr,
+        )
     if failed:
         print(f"{len(failed)} decisions failed their checks", file=sys.stderr)
 

@@ -47,9 +47,10 @@ import json
 import math
 import operator
 import os
+import random
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -72,7 +73,7 @@ OPS: dict[str, dict[str, Any]] = {
         'model': 'qa',
         'answer': 'json',
         'max_writes': None,
-        'unparsable': False,
+        'needs': None,
         'vote': 'none',
         'votes': None,
         'retries': None,
@@ -86,7 +87,7 @@ OPS: dict[str, dict[str, Any]] = {
         'model': 'developer',
         'answer': 'json',
         'max_writes': None,
-        'unparsable': False,
+        'needs': None,
         'vote': 'none',
         'votes': None,
         'retries': None,
@@ -116,7 +117,193 @@ PREDICTED_CALLS: dict[str, float] = {'check': 5.0, 'fix': 5.0}
 RECURSION_LIMIT = 10**9
 
 # ---------------------------------------------------------------------------------------------
-# Answers, red flags and vote arithmetic: plain functions, shared by every node below.
+# Answers: parsing, red flags, vote keys and combines. Every target emits these same lines, so
+# one response gets the same reading everywhere (docs/backends.md, "Answers").
+# ---------------------------------------------------------------------------------------------
+
+
+class MalformedResponse(ValueError):
+    """An HTTP 200 response that holds no answer: retried like a transport error, not a call."""
+
+
+class CombineError(RuntimeError):
+    """A value a combine cannot use: the run stops rather than return a wrong result."""
+
+
+def _strict_json(body: str) -> Any:
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(body, parse_constant=constant)
+
+
+def _unfenced(body: str) -> str:
+    """``body`` without a Markdown code fence around it (nor the fence's language tag)."""
+    if len(body) < 6 or not body.startswith("```") or not body.endswith("```"):
+        return body
+    inner = body[3:-3]
+    tag, newline, rest = inner.partition("\n")
+    tag = tag.strip()
+    if newline and (not tag or tag.replace("-", "_").replace("+", "_").isidentifier()):
+        inner = rest
+    return inner.strip()
+
+
+def parse_answer(form: str, text: str) -> Any:
+    """The answer in ``text`` in answer format ``form``; ``ValueError`` when it is unparsable.
+
+    ``text``: the text without surrounding whitespace (it always parses). ``choice``: one
+    line; a JSON string is unquoted. ``json``, ``list``, ``number``: strict JSON (a list; a
+    number, an integral one as an int), also inside a code fence.
+    """
+    body = text.strip()
+    if form not in ("json", "list", "number", "choice"):
+        return body
+    body = _unfenced(body)
+    if form == "choice":
+        if len(body) >= 2 and body[0] == body[-1] == '"':
+            body = _strict_json(body).strip()  # a choice written as a JSON string
+        if not body or "\n" in body or "\r" in body:
+            raise ValueError("not a single choice")
+        return body
+    value = _strict_json(body)
+    if form == "list" and not isinstance(value, list):
+        raise ValueError("not a JSON list")
+    if form == "number":
+        if not _number(value):
+            raise ValueError("not a JSON number")
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+    return value
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+#: what a combine needs of each value it combines; the others take any value
+NEEDS = {
+    "sum": "number",
+    "max": "number",
+    "min": "number",
+    "merge": "list",
+    "count": "boolean",
+    "all": "boolean",
+    "any": "boolean",
+}
+_NEEDED = {"number": "numbers", "list": "lists", "boolean": "true or false"}
+#: the format a text op is read in when the combine its answers feed needs more than text
+_READ_AS = {"number": "number", "list": "list", "boolean": "json"}
+
+
+def usable(need: str | None, value: Any) -> bool:
+    """Whether a combine needing ``need`` (a value of ``NEEDS``, or None) can use ``value``."""
+    if need == "number":
+        return _number(value)
+    if need == "list":
+        return isinstance(value, list)
+    if need == "boolean":
+        return isinstance(value, bool)
+    return True
+
+
+def read_answer(spec: dict[str, Any], text: str) -> Any:
+    """The answer of one sample of the op ``spec``: parsed in the op's answer format, and of
+    the kind the combine its answers feed needs (``spec["needs"]``); ``ValueError`` if not."""
+    form, need = spec["answer"], spec["needs"]
+    if form == "text" and need is not None:
+        form = _READ_AS[need]
+    answer = parse_answer(form, text)
+    if not usable(need, answer):
+        raise ValueError(f"not one of the {_NEEDED[need]} the combine needs")
+    return answer
+
+
+def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> tuple[bool, Any]:
+    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote.
+
+    Red flags: longer than ``limit`` (the op's ``writes >`` limit, or a reduce level's), or
+    unreadable by ``read_answer``: an answer that does not parse is always discarded.
+    """
+    spec = OPS[op]
+    limit = spec["max_writes"] if limit is None else limit
+    if limit is not None and output_tokens > limit:
+        return False, None
+    try:
+        return True, read_answer(spec, text)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
+        return False, None
+
+
+def answer_key(answer: Any) -> str:
+    """Votes compare answers by their canonical JSON, so equal answers count together."""
+    return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def known(answer: Any) -> bool:
+    """False for "I don't know": null, empty, or an object whose every field is null."""
+    if isinstance(answer, dict):
+        return any(value is not None for value in answer.values())
+    return answer not in (None, "", [])
+
+
+def plurality(values: list[Any]) -> Any:
+    """The most common value (ties go to the earliest); None when there is none."""
+    counts = Counter(answer_key(value) for value in values)
+    best = max(counts.values(), default=0)
+    return next((value for value in values if counts[answer_key(value)] == best), None)
+
+
+COMBINES: dict[str, Callable[[list[Any]], Any]] = {
+    "sum": sum,
+    "concat": lambda v: [y for part in v for y in (part if isinstance(part, list) else [part])],
+    "merge": lambda v: list(heapq.merge(*v)),
+    "vote": lambda v: plurality([a for a in v if known(a)]),
+    "max": lambda v: max(v, default=None),
+    "min": lambda v: min(v, default=None),
+    "count": lambda v: sum(1 for a in v if a),
+    "first": lambda v: v[0] if v else None,
+    "last": lambda v: v[-1] if v else None,
+    "all": all,
+    "any": any,
+}
+
+
+def combine(how: str, value: Any, source: dict[str, Any]) -> Any:
+    """An exact combine in code (free: no call) of the previous stage's values (a list: its
+    items). A value it cannot use stops the run (``CombineError``) naming ``source``: the op
+    that answered it and, after a map, the chunk."""
+    values = value if isinstance(value, list) else [value]
+
+    def where(index: int) -> str:
+        shown = answer_key(values[index])
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        if source["op"] is None:
+            return f"the previous stage gave {shown}"
+        if source["chunks"]:
+            return f"op {source['op']!r} answered {shown} for chunk {index}"
+        if isinstance(value, list):
+            return f"the answer of op {source['op']!r} holds {shown} (item {index})"
+        return f"op {source['op']!r} answered {shown}"
+
+    need = NEEDS.get(how)
+    for index, item in enumerate(values):
+        if not usable(need, item):
+            raise CombineError(f"combine {how} needs {_NEEDED[need]}, but {where(index)}")
+        if how == "merge":
+            try:
+                ordered = all(item[i] <= item[i + 1] for i in range(len(item) - 1))
+            except TypeError:
+                ordered = False
+            if not ordered:
+                raise CombineError(f"combine merge needs sorted lists, but {where(index)}")
+    try:
+        return COMBINES[how](values)
+    except TypeError as err:  # lists whose items cannot be compared with each other's
+        raise CombineError(f"combine {how} cannot combine the values it got: {err}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Calls and vote arithmetic: plain functions, shared by every node below.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -131,47 +318,14 @@ def served(model: str, route: Any, available: Any) -> str:
     return label if route is not None and label in available else model
 
 
-def parse_answer(answer_format: str, text: str) -> Any:
-    """The answer in ``text`` in the op's format; ``ValueError`` when it is unparsable."""
-    body = text.strip()
-    if body.startswith("```"):
-        # a fenced block: drop the fence and its language tag
-        body = body.strip("`").removeprefix("json").strip()
-    if answer_format == "json":
-        return json.loads(body)
-    if answer_format == "number":
-        number = float(body.replace(",", ""))
-        return int(number) if number.is_integer() else number
-    if answer_format == "list":
-        items = json.loads(body)
-        if not isinstance(items, list):
-            raise ValueError("not a list")
-        return items
-    if not body:
-        raise ValueError("empty answer")
-    return body
+def answered(op: str, text: str, output_tokens: int, limit: int | None) -> bool:
+    """False for a response that holds no answer (an empty text, not over-long): like a
+    transport error, it is tried again and is not a call."""
+    bound = OPS[op]["max_writes"] if limit is None else limit
+    return bool(text.strip()) or (bound is not None and output_tokens > bound)
 
 
-def answer_key(answer: Any) -> str:
-    """Votes compare answers by their canonical JSON, so equal answers count together."""
-    return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> tuple[bool, Any]:
-    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote.
-
-    ``limit`` is the length red flag where it differs from the op's (a reduce level's).
-    """
-    spec = OPS[op]
-    limit = spec["max_writes"] if limit is None else limit
-    if limit is not None and output_tokens > limit:
-        return False, None
-    try:
-        return True, parse_answer(spec["answer"], text)
-    except ValueError:
-        if spec["unparsable"]:
-            return False, None
-        return True, text.strip()
+NO_ANSWER = "a response without an answer"
 
 
 def samples_needed(op: str, counts: list[int], tries: int, passed: bool) -> int:
@@ -251,6 +405,46 @@ def discard(op: str, decision: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Transport: a call whose endpoint failed, or answered HTTP 200 without an answer, is tried
+# again after a jittered exponential pause; those attempts are not calls of the plan.
+# ---------------------------------------------------------------------------------------------
+
+TRANSIENT_STATUS = (408, 409, 429)
+
+# retries of one call after its first attempt, and the first pause in seconds
+# (``--max-transport-retries``, ``--backoff``)
+TRANSPORT = {"retries": 10, "backoff": 0.5}
+
+
+class TransportFailure(RuntimeError):
+    """The endpoint kept failing, or answering without an answer, after every retry."""
+
+
+class EndpointRefusal(RuntimeError):
+    """The endpoint refused a request (an HTTP 4xx other than 408, 409, 429): not retried."""
+
+
+def retry_pause(op: str, err: Exception, failures: int) -> float:
+    """Seconds to wait before trying a call of ``op`` again after its ``failures``-th failed
+    attempt ``err``: a transport error, HTTP 5xx, 408, 409 or 429, or a 200 the client could
+    not read an answer out of. Raises when ``err`` is none of these or the retries ran out."""
+    status = getattr(err, "status_code", None)
+    if status is None:
+        status = getattr(err, "status", None)
+    if isinstance(status, int) and not 200 <= status < 300:
+        if status < 500 and status not in TRANSIENT_STATUS:
+            raise EndpointRefusal(f"op {op!r}: the endpoint refused a request: {err}") from err
+    elif not isinstance(status, int) and not isinstance(
+        err, (MalformedResponse, *transient_errors())
+    ):
+        raise err  # not the endpoint's doing (an error with a 2xx status is a 200 unread)
+    if failures > TRANSPORT["retries"]:
+        raise TransportFailure(f"op {op!r}: the endpoint kept failing: {err}") from err
+    pause = min(TRANSPORT["backoff"] * 2 ** (failures - 1), 30.0)
+    return pause * (0.5 + random.random())
+
+
+# ---------------------------------------------------------------------------------------------
 # Requests: the JSON object every call sends as its user message (the same protocol as the
 # python target, so the simulated server answers every target alike).
 # ---------------------------------------------------------------------------------------------
@@ -302,36 +496,12 @@ def level_limit(stage: dict[str, Any], level: int) -> int | None:
     return limits[level - 1] if level <= len(limits) else None
 
 
-def null(answer: Any) -> bool:
-    """An answer that says "not found": nothing, or an object all of whose fields are null
-    (a vote over chunks counts only the chunks that found something)."""
-    if isinstance(answer, dict):
-        return all(value is None for value in answer.values())
-    return answer in (None, "", [])
+def transient_errors() -> tuple[type[Exception], ...]:
+    """Errors of a call worth another try besides an HTTP status: the connection failed, or
+    a 200 response was not a chat completion (the chat model cannot read it)."""
+    import openai
 
-
-def plurality(values: list[Any]) -> Any:
-    """The most common answer (ties go to the earliest); None when there is none."""
-    if not values:
-        return None
-    return json.loads(Counter(answer_key(v) for v in values).most_common(1)[0][0])
-
-
-def _numbers(values: list[Any]) -> list[Any]:
-    return [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-
-
-COMBINE = {
-    "sum": lambda values: sum(_numbers(values)),
-    "concat": lambda values: [
-        item for part in values for item in (part if isinstance(part, list) else [part])
-    ],
-    "merge": lambda values: list(heapq.merge(*[p for p in values if isinstance(p, list)])),
-    "max": lambda values: max(_numbers(values), default=None),
-    "min": lambda values: min(_numbers(values), default=None),
-    "vote": lambda values: plurality([v for v in values if not null(v)]),
-    "first": lambda values: values[0] if values else None,
-}
+    return (openai.APIConnectionError, ValueError, TypeError, KeyError, IndexError, AttributeError)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,6 +533,7 @@ class PlanState(TypedDict, total=False):
     history: list[Any]  # a chain's conversation so far (history full): winning samples only
     votes: Annotated[list[Any], gather]
     calls: Annotated[dict[str, int], add_counts]
+    transport_errors: Annotated[int, operator.add]  # attempts tried again: not calls of the plan
     failed: Annotated[list[str], operator.add]  # decisions whose retries ran out
 
 
@@ -425,12 +596,24 @@ def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
             *sample["history"],
             ("user", render_input(sample["input"])),
         ]
-        reply = await chat_model(sample["model"]).ainvoke(messages)
-        text = reply.content if isinstance(reply.content, str) else str(reply.content)
-        usage = getattr(reply, "usage_metadata", None) or {}
-        tokens = usage.get("output_tokens", len(text.split()))
+        failures = 0
+        while True:
+            try:
+                reply = await chat_model(sample["model"]).ainvoke(messages)
+                text = reply.content if isinstance(reply.content, str) else str(reply.content)
+                usage = getattr(reply, "usage_metadata", None) or {}
+                tokens = usage.get("output_tokens", len(text.split()))
+            except Exception as err:  # retried when transient (retry_pause raises if not)
+                failure: Exception = err
+            else:
+                if answered(op, text, tokens, sample["limit"]):
+                    break
+                failure = MalformedResponse(NO_ANSWER)
+            failures += 1
+            await asyncio.sleep(retry_pause(op, failure, failures))
         kept, answer = judge(op, text, tokens, sample["limit"])
-        return {"votes": [(sample["id"], kept, answer, text)], "calls": {op: 1}}
+        vote = (sample["id"], kept, answer, text)
+        return {"votes": [vote], "calls": {op: 1}, "transport_errors": failures}
 
     def tally(phase: str, advance):
         """The node closing one round of samples of ``phase``; ``advance`` runs when all are in."""
@@ -532,7 +715,7 @@ async def run(llm: BaseChatModel | Mapping[str, BaseChatModel], task_input: Any)
     """Run the plan on ``task_input``; the final state holds ``value`` and ``calls`` per op."""
     graph = build_graph(llm)
     config = {"max_concurrency": MAX_CONCURRENCY, "recursion_limit": RECURSION_LIMIT}
-    start = {"data": task_input, "value": None, "calls": {}, "failed": []}
+    start = {"data": task_input, "value": None, "calls": {}, "failed": [], "transport_errors": 0}
     return await graph.ainvoke(start, config=config)
 
 
@@ -552,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in {*MODELS, *args.model_map}  # MODEL:LABEL names a routed label's model
     }
     state = asyncio.run(run(models, read_input(args.input)))
-    report(state["value"], state["calls"], state["failed"])
+    report(state["value"], state["calls"], state["failed"], state["transport_errors"])
     return 1 if state["failed"] else 0
 
 
@@ -572,8 +755,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME=SERVED",
         help="serve the plan's model NAME (or NAME:LABEL, a routed label) under another name",
     )
+    parser.add_argument(
+        "--max-transport-retries",
+        type=int,
+        default=TRANSPORT["retries"],
+        help="retries of a call whose endpoint failed or answered without an answer",
+    )
+    parser.add_argument(
+        "--backoff", type=float, default=TRANSPORT["backoff"], help="first retry pause (s)"
+    )
     args = parser.parse_args(argv)
     args.model_map = dict(args.model_map)
+    TRANSPORT.update(retries=args.max_transport_retries, backoff=args.backoff)
     return args
 
 
@@ -596,11 +789,19 @@ def read_input(path: str | None) -> Any:
         raise SystemExit(f"error: cannot read the input {path}: {err}") from None
 
 
-def report(value: Any, calls: Mapping[str, int], failed: list[str]) -> None:
+def report(
+    value: Any, calls: Mapping[str, int], failed: list[str], transport_errors: int = 0
+) -> None:
     """The result on stdout; calls per op against the prediction on stderr."""
     print(json.dumps({"result": value, "calls": dict(sorted(calls.items()))}, sort_keys=True))
     for op, count in sorted(calls.items()):
         print(f"{op}: {count} calls (predicted {PREDICTED_CALLS.get(op, 0):.6g})", file=sys.stderr)
+    if transport_errors:
+        print(
+            f"transport errors and responses without an answer (retried, not calls of the "
+            f"plan): {transport_errors}",
+            file=sys.stderr,
+        )
     if failed:
         print(f"{len(failed)} decisions failed their checks", file=sys.stderr)
 

@@ -67,12 +67,12 @@ OPS: dict[str, dict[str, Any]] = {
         ),
         'answer': 'number',
         'max_writes': None,
-        'unparsable': False,
         'booster': {'kind': 'none', 'votes': None, 'retries': None, 'check': None},
         'routed_by': None,
         'price_in': 0.15,
         'price_out': 0.6,
         'size': 1.0,
+        'needs': 'number',
     },
 }
 
@@ -93,61 +93,193 @@ PREDICTION: dict[str, Any] = {
 
 DEFAULT_CONCURRENCY = 16
 
-# --------------------------------------------------------------------------------------------
-# Answers: parsing, red flags, canonical form for voting
-# --------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------------------
+# Answers: parsing, red flags, vote keys and combines. Every target emits these same lines, so
+# one response gets the same reading everywhere (docs/backends.md, "Answers").
+# ---------------------------------------------------------------------------------------------
 
-FLAGGED = object()  # a sample discarded by a red flag: resampled, never a vote
+
+class MalformedResponse(ValueError):
+    """An HTTP 200 response that holds no answer: retried like a transport error, not a call."""
 
 
-def _strip_fence(text: str) -> str:
-    body = text.strip()
-    if body.startswith("```") and body.endswith("```") and len(body) >= 6:
-        body = body[3:-3]
-        first, _, rest = body.partition("\n")
-        return (rest if first.strip().isalpha() or not first.strip() else body).strip()
-    return body
+class CombineError(RuntimeError):
+    """A value a combine cannot use: the run stops rather than return a wrong result."""
+
+
+def _strict_json(body: str) -> Any:
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(body, parse_constant=constant)
+
+
+def _unfenced(body: str) -> str:
+    """``body`` without a Markdown code fence around it (nor the fence's language tag)."""
+    if len(body) < 6 or not body.startswith("```") or not body.endswith("```"):
+        return body
+    inner = body[3:-3]
+    tag, newline, rest = inner.partition("\n")
+    tag = tag.strip()
+    if newline and (not tag or tag.replace("-", "_").replace("+", "_").isidentifier()):
+        inner = rest
+    return inner.strip()
 
 
 def parse_answer(form: str, text: str) -> Any:
-    """The answer in ``text`` for answer format ``form``; ``ValueError`` if unparsable."""
-    body = _strip_fence(text)
-    if form == "json":
-        return json.loads(body)
-    if form == "list":
-        value = json.loads(body)
-        if not isinstance(value, list):
-            raise ValueError("not a list")
-        return value
-    if form == "number":
-        number = float(body)
-        if not math.isfinite(number):
-            raise ValueError("not a finite number")
-        return int(number) if number.is_integer() else number
+    """The answer in ``text`` in answer format ``form``; ``ValueError`` when it is unparsable.
+
+    ``text``: the text without surrounding whitespace (it always parses). ``choice``: one
+    line; a JSON string is unquoted. ``json``, ``list``, ``number``: strict JSON (a list; a
+    number, an integral one as an int), also inside a code fence.
+    """
+    body = text.strip()
+    if form not in ("json", "list", "number", "choice"):
+        return body
+    body = _unfenced(body)
     if form == "choice":
         if len(body) >= 2 and body[0] == body[-1] == '"':
-            body = json.loads(body)  # a choice written as a JSON string
-        if not isinstance(body, str) or not body.strip() or "\n" in body:
+            body = _strict_json(body).strip()  # a choice written as a JSON string
+        if not body or "\n" in body or "\r" in body:
             raise ValueError("not a single choice")
-        return body.strip()
-    return body
+        return body
+    value = _strict_json(body)
+    if form == "list" and not isinstance(value, list):
+        raise ValueError("not a JSON list")
+    if form == "number":
+        if not _number(value):
+            raise ValueError("not a JSON number")
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+    return value
 
 
-def canonical(answer: Any) -> str:
-    """The form two answers share exactly when they are the same vote."""
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+#: what a combine needs of each value it combines; the others take any value
+NEEDS = {
+    "sum": "number",
+    "max": "number",
+    "min": "number",
+    "merge": "list",
+    "count": "boolean",
+    "all": "boolean",
+    "any": "boolean",
+}
+_NEEDED = {"number": "numbers", "list": "lists", "boolean": "true or false"}
+#: the format a text op is read in when the combine its answers feed needs more than text
+_READ_AS = {"number": "number", "list": "list", "boolean": "json"}
+
+
+def usable(need: str | None, value: Any) -> bool:
+    """Whether a combine needing ``need`` (a value of ``NEEDS``, or None) can use ``value``."""
+    if need == "number":
+        return _number(value)
+    if need == "list":
+        return isinstance(value, list)
+    if need == "boolean":
+        return isinstance(value, bool)
+    return True
+
+
+def read_answer(spec: dict[str, Any], text: str) -> Any:
+    """The answer of one sample of the op ``spec``: parsed in the op's answer format, and of
+    the kind the combine its answers feed needs (``spec["needs"]``); ``ValueError`` if not."""
+    form, need = spec["answer"], spec["needs"]
+    if form == "text" and need is not None:
+        form = _READ_AS[need]
+    answer = parse_answer(form, text)
+    if not usable(need, answer):
+        raise ValueError(f"not one of the {_NEEDED[need]} the combine needs")
+    return answer
+
+
+def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> tuple[bool, Any]:
+    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote.
+
+    Red flags: longer than ``limit`` (the op's ``writes >`` limit, or a reduce level's), or
+    unreadable by ``read_answer``: an answer that does not parse is always discarded.
+    """
+    spec = OPS[op]
+    limit = spec["max_writes"] if limit is None else limit
+    if limit is not None and output_tokens > limit:
+        return False, None
+    try:
+        return True, read_answer(spec, text)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
+        return False, None
+
+
+def answer_key(answer: Any) -> str:
+    """Votes compare answers by their canonical JSON, so equal answers count together."""
     return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def red_flagged(op: dict[str, Any], text: str, writes: int, limit: int | None) -> tuple[bool, Any]:
-    """``(True, None)`` when the response must be discarded, else ``(False, answer)``."""
-    if limit is not None and writes > limit:
-        return True, None
+def known(answer: Any) -> bool:
+    """False for "I don't know": null, empty, or an object whose every field is null."""
+    if isinstance(answer, dict):
+        return any(value is not None for value in answer.values())
+    return answer not in (None, "", [])
+
+
+def plurality(values: list[Any]) -> Any:
+    """The most common value (ties go to the earliest); None when there is none."""
+    counts = Counter(answer_key(value) for value in values)
+    best = max(counts.values(), default=0)
+    return next((value for value in values if counts[answer_key(value)] == best), None)
+
+
+COMBINES: dict[str, Callable[[list[Any]], Any]] = {
+    "sum": sum,
+    "concat": lambda v: [y for part in v for y in (part if isinstance(part, list) else [part])],
+    "merge": lambda v: list(heapq.merge(*v)),
+    "vote": lambda v: plurality([a for a in v if known(a)]),
+    "max": lambda v: max(v, default=None),
+    "min": lambda v: min(v, default=None),
+    "count": lambda v: sum(1 for a in v if a),
+    "first": lambda v: v[0] if v else None,
+    "last": lambda v: v[-1] if v else None,
+    "all": all,
+    "any": any,
+}
+
+
+def combine(how: str, value: Any, source: dict[str, Any]) -> Any:
+    """An exact combine in code (free: no call) of the previous stage's values (a list: its
+    items). A value it cannot use stops the run (``CombineError``) naming ``source``: the op
+    that answered it and, after a map, the chunk."""
+    values = value if isinstance(value, list) else [value]
+
+    def where(index: int) -> str:
+        shown = answer_key(values[index])
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        if source["op"] is None:
+            return f"the previous stage gave {shown}"
+        if source["chunks"]:
+            return f"op {source['op']!r} answered {shown} for chunk {index}"
+        if isinstance(value, list):
+            return f"the answer of op {source['op']!r} holds {shown} (item {index})"
+        return f"op {source['op']!r} answered {shown}"
+
+    need = NEEDS.get(how)
+    for index, item in enumerate(values):
+        if not usable(need, item):
+            raise CombineError(f"combine {how} needs {_NEEDED[need]}, but {where(index)}")
+        if how == "merge":
+            try:
+                ordered = all(item[i] <= item[i + 1] for i in range(len(item) - 1))
+            except TypeError:
+                ordered = False
+            if not ordered:
+                raise CombineError(f"combine merge needs sorted lists, but {where(index)}")
     try:
-        answer = parse_answer(op["answer"], text)
-    except (ValueError, TypeError):
-        # an unparsable answer is discarded when the plan says so; otherwise it is the text
-        return (True, None) if op["unparsable"] else (False, text.strip())
-    return False, answer
+        return COMBINES[how](values)
+    except TypeError as err:  # lists whose items cannot be compared with each other's
+        raise CombineError(f"combine {how} cannot combine the values it got: {err}") from None
+
+
+FLAGGED = object()  # a sample discarded by a red flag: resampled, never a vote
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,45 +288,83 @@ def red_flagged(op: dict[str, Any], text: str, writes: int, limit: int | None) -
 
 
 class Journal:
-    """Append-only record of completed calls, keyed by their position in the plan."""
+    """Append-only record of completed calls, keyed by their position in the plan.
+
+    A record is complete once its line, newline included, is on disk: a line torn by a kill
+    (the file's last, without its newline) is cut off before anything is appended, and a torn
+    first line (the header) leaves a journal as good as none. Any other damage is refused with
+    the file and line, never skipped: a record read wrongly would be a call replayed wrongly.
+    """
 
     def __init__(self, path: str | None, identity: str, fresh: bool, sync: bool = True):
         self.path = path
         self.sync = sync
         self.done: dict[str, dict[str, Any]] = {}
-        self.handle = None
+        self.handle: Any = None
         self.written = self.synced = 0
         self.lock = asyncio.Lock()
         if path is None:
             return
-        if fresh and os.path.exists(path):
+        try:
+            self._open(path, identity, fresh)
+        except OSError as err:
+            reason = err.strerror or err
+            raise SystemExit(f"error: cannot use the journal {path}: {reason}") from None
+
+    def _open(self, path: str, identity: str, fresh: bool) -> None:
+        if fresh and os.path.lexists(path):
             os.replace(path, path + ".old")
-        lines: list[str] = []
+        if os.path.isdir(path):
+            raise SystemExit(
+                f"error: the journal {path} is a directory; pass --journal FILE to use another "
+                f"file, or --fresh to move it to {path}.old and start over"
+            )
+        data = b""
         if os.path.exists(path):
-            with open(path, encoding="utf-8") as handle:
-                lines = handle.read().split("\n")
-        records = []
-        for line in lines:
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line torn by a kill: that call was not completed
-        if records and records[0].get("identity") != identity:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        whole = data.rfind(b"\n") + 1  # the end of the last complete line
+        lines = data[:whole].split(b"\n")[:-1]
+        records = [self._read(number, line) for number, line in enumerate(lines, 1)]
+        if records and records[0]["identity"] != identity:
             raise SystemExit(
                 f"error: the journal {path} belongs to another plan or input; "
                 "pass --fresh to start over or --journal to use another file"
             )
         for record in records[1:]:
             self.done[record["key"]] = record
-        self.handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 (kept open for the run)
+        self.handle = open(path, "ab")  # noqa: SIM115 (kept open for the run)
+        if whole < len(data):
+            # a torn last line: that call never completed; cut it so the next record is whole
+            self.handle.truncate(whole)
+            os.fsync(self.handle.fileno())
         if not records:
             self._write({"identity": identity, "task": TASK})
             os.fsync(self.handle.fileno())
 
+    def _read(self, number: int, line: bytes) -> dict[str, Any]:
+        """Line ``number`` (1: the header) as a record, or a one-line refusal."""
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError):  # not UTF-8, not JSON
+            record = None
+        if number > 1:
+            problem = _record_problem(record)
+        elif not isinstance(record, dict) or not isinstance(record.get("identity"), str):
+            problem = "not the journal's header"
+        else:
+            problem = ""
+        if problem:
+            raise SystemExit(
+                f"error: the journal {self.path} is damaged at line {number} ({problem}); "
+                f"pass --fresh to start over (it moves the journal to {self.path}.old)"
+            )
+        return record
+
     def _write(self, record: dict[str, Any]) -> None:
         assert self.handle is not None
-        # flushed at once: a killed process loses nothing written here
-        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        # one write of the whole line, flushed at once: a killed process tears at most this line
+        self.handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
         self.handle.flush()
         self.written += 1
 
@@ -219,6 +389,32 @@ class Journal:
             self.handle.close()
 
 
+def _tokens(value: Any) -> int | None:
+    """A token count as an int (None when it is not one)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _record_problem(record: Any) -> str:
+    """What is wrong with a journal record, or "" when it is one."""
+    if not isinstance(record, dict):
+        return "not a JSON record"
+    if not isinstance(record.get("key"), str):
+        return "a record without its key"
+    if not isinstance(record.get("op"), str) or record["op"] not in OPS:
+        return "a record of no op of this plan"
+    if not isinstance(record.get("content"), str):
+        return "a record without its text"
+    if _tokens(record.get("prompt_tokens")) is None:
+        return "a record without its prompt_tokens"
+    if _tokens(record.get("completion_tokens")) is None:
+        return "a record without its completion_tokens"
+    if not isinstance(record.get("flagged", False), bool):
+        return "a record whose flagged is not true or false"
+    return ""
+
+
 # --------------------------------------------------------------------------------------------
 # Counting what a run spends
 # --------------------------------------------------------------------------------------------
@@ -232,6 +428,7 @@ class Stats:
         self.money: dict[str, float] = {name: 0.0 for name in OPS}
         self.cost: dict[str, float] = {name: 0.0 for name in OPS}
         self.transport_errors = 0
+        self.malformed_responses = 0  # HTTP 200s without an answer, retried like the above
         self.exhausted = 0
         self.started = time.monotonic()
 
@@ -260,6 +457,7 @@ class Stats:
             "replayed": self.total("replayed"),
             "flagged": self.total("flagged"),
             "transport_errors": self.transport_errors,
+            "malformed_responses": self.malformed_responses,
             "exhausted_retries": self.exhausted,
             "prompt_tokens": self.total("prompt_tokens"),
             "completion_tokens": self.total("completion_tokens"),
@@ -297,7 +495,8 @@ def print_report(report: dict[str, Any], out: Any) -> None:
     line("dollars", report["dollars"], pred.get("dollars"))
     line("cost (m*sum ctx)", report["cost"], pred.get("cost"))
     print(f"  predicted success {pred.get('success', '-')}", file=out)
-    print(f"  transport errors (retried, not calls of the plan): {report['transport_errors']}",
+    print(f"  transport errors (retried, not calls of the plan): {report['transport_errors']}, "
+          f"responses without an answer (retried alike): {report['malformed_responses']}",
           file=out)
     if report["exhausted_retries"]:
         print(f"  decisions whose retries ran out: {report['exhausted_retries']}", file=out)
@@ -317,8 +516,36 @@ class TransportFailure(RuntimeError):
     """The endpoint kept failing after every retry."""
 
 
+class EndpointRefusal(RuntimeError):
+    """The endpoint refused a request (an HTTP 4xx other than 408, 409, 429): not retried."""
+
+
 class PlanFailure(RuntimeError):
     """The plan cannot go on (every sample of a decision is discarded)."""
+
+
+def read_reply(response: Any, limit: int | None) -> tuple[str, int, int, bool]:
+    """``(text, prompt tokens, completion tokens, cut)`` of a chat completion; ``cut`` when it
+    stopped at the red-flag length. ``MalformedResponse`` when it holds no answer: no
+    choices, no text, an empty text, or token counts that are not counts."""
+    choices = getattr(response, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise MalformedResponse("a response without choices")
+    choice = choices[0]
+    text = getattr(getattr(choice, "message", None), "content", None)
+    usage = getattr(response, "usage", None)
+    reads = _tokens(getattr(usage, "prompt_tokens", None) or 0)
+    writes = _tokens(getattr(usage, "completion_tokens", None) or 0)
+    if reads is None or writes is None:
+        raise MalformedResponse("a response whose usage is not token counts")
+    cut = limit is not None and (
+        writes > limit or getattr(choice, "finish_reason", None) == "length"
+    )
+    if cut:  # over-long: a paid call, red-flagged whatever its text
+        return text if isinstance(text, str) else "", reads, writes, True
+    if not isinstance(text, str) or not text.strip():
+        raise MalformedResponse("a response without an answer")
+    return text, reads, writes, False
 
 
 class Runner:
@@ -345,7 +572,6 @@ class Runner:
     async def call(self, name: str, key: str, messages: list[dict[str, str]],
                    limit: int | None, route: Any = None) -> tuple[Any, str]:
         """One call of the plan: ``(answer or FLAGGED, raw text)``."""
-        op = OPS[name]
         record = self.journal.done.get(key)
         replayed = record is not None
         if record is None:
@@ -354,11 +580,12 @@ class Runner:
         self.stats.add(name, record, replayed)
         if record.get("flagged"):
             return FLAGGED, record["content"]
-        flagged, answer = red_flagged(op, record["content"], record["completion_tokens"], limit)
-        return (FLAGGED if flagged else answer), record["content"]
+        kept, answer = judge(name, record["content"], record["completion_tokens"], limit)
+        return (answer if kept else FLAGGED), record["content"]
 
     async def _request(self, name: str, key: str, messages: list[dict[str, str]],
                        limit: int | None, route: Any) -> dict[str, Any]:
+        """One call, tried again after a transport error or a response without an answer."""
         import openai
 
         op = OPS[name]
@@ -377,32 +604,32 @@ class Runner:
                         extra_headers={"X-Aalp-Call": key},
                         **extra,
                     )
+                    text, reads, writes, cut = read_reply(response, limit)
                     break
                 except (openai.APIConnectionError, openai.APITimeoutError) as err:
                     failure: Exception = err
+                    self.stats.transport_errors += 1
                 except openai.APIStatusError as err:
                     if err.status_code < 500 and err.status_code not in TRANSIENT_STATUS:
-                        raise
+                        raise EndpointRefusal(f"{name}: {err}") from None
                     failure = err
-                self.stats.transport_errors += 1
+                    self.stats.transport_errors += 1
+                except (ValueError, openai.APIResponseValidationError) as err:
+                    # a 200 whose body is not JSON, or holds no answer (MalformedResponse)
+                    failure = err
+                    self.stats.malformed_responses += 1
                 if attempt == self.args.max_transport_retries:
                     raise TransportFailure(f"{name}: {failure}") from failure
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 30.0)
-        choice = response.choices[0]
-        text = choice.message.content or ""
-        usage = response.usage
-        writes = int(getattr(usage, "completion_tokens", 0) or 0)
-        flagged, _ = red_flagged(op, text, writes, limit)
-        if getattr(choice, "finish_reason", None) == "length" and limit is not None:
-            flagged = True
+        kept = not cut and judge(name, text, writes, limit)[0]
         return {
             "key": key,
             "op": name,
             "content": text,
-            "prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
+            "prompt_tokens": reads,
             "completion_tokens": writes,
-            "flagged": flagged,
+            "flagged": not kept,
         }
 
     async def _draw(self, name: str, key: str, messages: list[dict[str, str]], count: int,
@@ -462,7 +689,7 @@ class Runner:
                 n += len(got)
                 for answer, text in got:
                     if answer is not FLAGGED:
-                        form = canonical(answer)
+                        form = answer_key(answer)
                         votes[form] += 1
                         first.setdefault(form, (answer, text))
         # retry until a check passes
@@ -490,10 +717,10 @@ class Runner:
 
     @staticmethod
     def _plurality(valid: list[tuple[Any, str]]) -> tuple[Any, str]:
-        counts = Counter(canonical(a) for a, _ in valid)
+        counts = Counter(answer_key(a) for a, _ in valid)
         best = max(counts.values())
         # ties go to the earliest sample: deterministic, since samples are numbered
-        return next((a, t) for a, t in valid if counts[canonical(a)] == best)
+        return next((a, t) for a, t in valid if counts[answer_key(a)] == best)
 
 
 # --------------------------------------------------------------------------------------------
@@ -573,39 +800,6 @@ async def run_reduce(run: Runner, index: int, name: str, values: list[Any], fani
     return values[0] if values else None
 
 
-def _known(answer: Any) -> bool:
-    """False for "I don't know": null, empty, or an object whose every field is null."""
-    if isinstance(answer, dict):
-        return any(v is not None for v in answer.values())
-    return answer not in (None, "", [])
-
-
-def _numbers(value: Any) -> list[Any]:
-    return [v for v in value if isinstance(v, int | float) and not isinstance(v, bool)]
-
-
-COMBINES: dict[str, Callable[[Any], Any]] = {
-    "sum": lambda v: sum(_numbers(v)),
-    "concat": lambda v: [y for part in v for y in (part if isinstance(part, list) else [part])],
-    "merge": lambda v: list(heapq.merge(*[p for p in v if isinstance(p, list)])),
-    "vote": lambda v: Runner._plurality([(a, "") for a in v if _known(a)])[0]
-    if any(_known(a) for a in v)
-    else None,
-    "max": lambda v: max(_numbers(v), default=None),
-    "min": lambda v: min(_numbers(v), default=None),
-    "count": lambda v: sum(1 for a in v if a),
-    "first": lambda v: v[0] if v else None,
-    "last": lambda v: v[-1] if v else None,
-    "all": lambda v: all(bool(a) for a in v),
-    "any": lambda v: any(bool(a) for a in v),
-}
-
-
-def combine(how: str, value: Any) -> Any:
-    """An exact combine in code (free: no call)."""
-    return COMBINES[how](value if isinstance(value, list) else [value])
-
-
 # --------------------------------------------------------------------------------------------
 # The plan
 # --------------------------------------------------------------------------------------------
@@ -620,7 +814,7 @@ async def execute(run: Runner, data: dict[str, Any]) -> Any:
         667, 667.0
     )
     # combine sum (in code, no call)
-    value = combine('sum', value)
+    value = combine('sum', value, {'op': 'count', 'chunks': True})
     return value
 
 
@@ -704,7 +898,8 @@ async def progress(run: Runner, enabled: bool) -> None:
         share = f" ({100 * calls / expected:.0f}% of ~{expected:.0f})" if expected else ""
         sys.stderr.write(
             f"\r{TASK}: {calls} calls{share}, {s.total('flagged')} red-flagged, "
-            f"{s.transport_errors} transport errors, {time.monotonic() - s.started:.0f}s "
+            f"{s.transport_errors + s.malformed_responses} transport errors, "
+            f"{time.monotonic() - s.started:.0f}s "
         )
         sys.stderr.flush()
         await asyncio.sleep(0.5)
@@ -714,22 +909,26 @@ async def run_plan(args: argparse.Namespace, client: Any = None) -> tuple[Any, d
     """Run the plan; ``client`` replaces the OpenAI client (tests, benchmarks)."""
     data: dict[str, Any] = {}
     if args.input:
-        with open(args.input, encoding="utf-8") as handle:
-            data = json.load(handle)
+        try:
+            with open(args.input, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError) as err:
+            raise SystemExit(f"error: cannot read the input {args.input}: {err}") from None
         if not isinstance(data, dict):
             raise SystemExit("error: --input must hold a JSON object keyed by data name")
-    if client is None:
+    identity = hashlib.sha256(
+        (PLAN_ID + answer_key(data)).encode("utf-8")
+    ).hexdigest()
+    journal_path = None if args.journal == "-" else args.journal
+    journal = Journal(journal_path, identity, args.fresh, sync=not args.no_fsync)
+    owned = client is None
+    if owned:
         import openai
 
         client = openai.AsyncOpenAI(
             base_url=args.base_url, api_key=args.api_key or "unset", max_retries=0,
             timeout=args.timeout,
         )
-    identity = hashlib.sha256(
-        (PLAN_ID + canonical(data)).encode("utf-8")
-    ).hexdigest()
-    journal_path = None if args.journal == "-" else args.journal
-    journal = Journal(journal_path, identity, args.fresh, sync=not args.no_fsync)
     run = Runner(client, args, journal, load_checks(args.checks))
     show = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
     ticker = asyncio.ensure_future(progress(run, show))
@@ -738,6 +937,8 @@ async def run_plan(args: argparse.Namespace, client: Any = None) -> tuple[Any, d
     finally:
         ticker.cancel()
         journal.close()
+        if owned:
+            await client.close()
         if show:
             sys.stderr.write("\n")
     return result, run.stats.report()
@@ -750,7 +951,10 @@ def main(argv: list[str] | None = None) -> int:
     except TransportFailure as err:
         print(f"error: the endpoint kept failing: {err}", file=sys.stderr)
         return 1
-    except PlanFailure as err:
+    except EndpointRefusal as err:
+        print(f"error: the endpoint refused a request: {err}", file=sys.stderr)
+        return 1
+    except (PlanFailure, CombineError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     text = json.dumps(result, ensure_ascii=False)

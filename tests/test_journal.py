@@ -1,0 +1,245 @@
+"""The python target's journal against torn writes and damage (docs/backends.md, "The journal").
+
+A real journal, written by an emitted program running against the simulated LLM, is cut at
+every line boundary, inside every line (the header too), and at every byte of its last two
+records. Each cut resumes to the reference run's result, and the server is asked for
+exactly the calls the cut journal does not hold whole: no completed call is repeated, and the
+journal left behind is whole. Every other kind of damage is a one-line refusal naming the file
+and the line, never a traceback, and ``--fresh`` starts over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import itertools
+import json
+import ssl
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aalp.backends.base import write
+from aalp.backends.emit import emit
+from aalp.sim import SimCore, SimServer
+from aalp.sim.harness import make_input, run_program
+
+#: hanoi with 3 disks, one move per call, first-to-ahead-by-2: about twenty calls, some of
+#: them red-flagged (the spec keeps 99% of the answers)
+DECISIONS = {"move.x": 1, "move.model": "gpt41mini", "move.vote": "ahead_by", "move.votes": 2}
+
+
+@dataclass
+class World:
+    module: Any
+    server: SimServer
+    folder: Path
+    journal: bytes  # the reference run's whole journal
+    result: Any
+    keys: list[str]  # every call of the reference run
+
+
+@dataclass
+class Outcome:
+    code: int | str | None  # main's exit status, or the message of its SystemExit
+    stderr: str
+    result: Any
+    served: list[str]  # the calls the server answered during this run
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, load_sample) -> Iterator[World]:
+    folder = tmp_path_factory.mktemp("journal")
+    checked = load_sample("hanoi", disks="3", p="0.9")
+    compiled = emit(checked, decisions=DECISIONS)
+    write(compiled.files, str(folder))
+    spec = importlib.util.spec_from_file_location("journal_program", folder / "run_hanoi.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (folder / "input.json").write_text(json.dumps(make_input(checked)), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        # every run builds a client, and each client an SSL context (30 ms) it never uses here
+        context = ssl.create_default_context()
+        patch.setattr(ssl, "create_default_context", lambda *args, **kwargs: context)
+        with SimServer(SimCore(checked, seed=3)) as server:
+            partial = World(module, server, folder, b"", None, [])
+            reference = resume(partial, None)
+            assert reference.code == 0, reference.stderr
+            journal = (folder / "hanoi.journal").read_bytes()
+            yield World(module, server, folder, journal, reference.result, reference.served)
+
+
+def resume(world: World, journal: bytes | None, *flags: str) -> Outcome:
+    """Run the program in-process with the journal ``journal`` (None: as it is on disk)."""
+    path = world.folder / "hanoi.journal"
+    if journal is not None:
+        path.write_bytes(journal)
+    output = world.folder / "output.json"
+    output.unlink(missing_ok=True)
+    world.server.core.reset()
+    argv = ["--base-url", world.server.url, "--input", str(world.folder / "input.json")]
+    argv += ["--journal", str(path), "--output", str(output), "--progress", "off"]
+    argv += ["--backoff", "0", "--no-fsync", *flags]
+    stderr = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr):
+        try:
+            code: int | str | None = world.module.main(argv)
+        except SystemExit as stop:
+            code = stop.code
+    result = json.loads(output.read_text(encoding="utf-8")) if output.exists() else None
+    return Outcome(code, stderr.getvalue(), result, world.server.core.stats()["keys"])
+
+
+def whole_keys(journal: bytes) -> list[str]:
+    """The keys of the records whose lines are whole (newline included), header aside."""
+    lines = journal[: journal.rfind(b"\n") + 1].split(b"\n")[:-1]
+    return [json.loads(line)["key"] for line in lines[1:]]
+
+
+def cuts(journal: bytes) -> list[int]:
+    """Every line boundary and the byte before it (a line without its newline), every byte of
+    the last two records, and the first, middle and last byte of the header and of every
+    other record."""
+    ends = [0, *(i + 1 for i, byte in enumerate(journal) if byte == ord("\n"))]
+    points = set(range(ends[-3], len(journal) + 1))
+    for start, end in itertools.pairwise(ends):
+        points |= {start, start + 1, (start + end) // 2, end - 1, end}
+    return sorted(points)
+
+
+def test_every_cut_of_a_journal_resumes_without_repeating_a_completed_call(world: World) -> None:
+    assert len(world.keys) >= 15 and len(world.journal.splitlines()) == len(world.keys) + 1
+    points = cuts(world.journal)
+    assert len(points) > 300
+    for cut in points:
+        torn = world.journal[:cut]
+        done = whole_keys(torn)
+        got = resume(world, torn)
+        where = f"journal cut at byte {cut} of {len(world.journal)}"
+        assert got.code == 0, f"{where}: {got.code!r} {got.stderr}"
+        assert got.result == world.result, where
+        # nothing held whole was asked again; together the runs made exactly the reference's calls
+        assert not set(done) & set(got.served), where
+        assert sorted(done + got.served) == sorted(world.keys), where
+        # the journal left behind is whole: every record on its own line, each call once
+        after = (world.folder / "hanoi.journal").read_bytes()
+        assert after.endswith(b"\n"), where
+        assert sorted(whole_keys(after)) == sorted(world.keys), where
+
+
+@pytest.mark.parametrize("where", ["header", "middle", "last"])
+def test_a_resumed_torn_journal_replays_everything_the_next_time(world: World, where: str) -> None:
+    """The defect this guards: the record appended after a torn line was glued to it, lost,
+    and its call made again by the next run."""
+    ends = [i + 1 for i, byte in enumerate(world.journal) if byte == ord("\n")]
+    cut = {
+        "header": ends[0] // 2,
+        "middle": ends[len(ends) // 2] - 7,
+        "last": len(world.journal) - 5,
+    }
+    first = resume(world, world.journal[: cut[where]])
+    assert first.code == 0 and first.served, first.stderr
+    again = resume(world, None)
+    assert again.code == 0 and again.result == world.result, again.stderr
+    assert again.served == []  # every call replayed from the journal
+
+
+def _line(journal: bytes, number: int, change: Any) -> bytes:
+    lines = journal.split(b"\n")
+    lines[number - 1] = change(lines[number - 1])
+    return b"\n".join(lines)
+
+
+def _record(change: Any) -> Any:
+    def edit(line: bytes) -> bytes:
+        record = json.loads(line)
+        change(record)
+        return json.dumps(record).encode()
+
+    return edit
+
+
+DAMAGE = {
+    "a JSON list as a line": (3, lambda line: b"[1,2,3]"),
+    "a record without its key": (3, _record(lambda r: r.pop("key"))),
+    "a header that is a number": (1, lambda line: b"42"),
+    "content null": (4, _record(lambda r: r.update(content=None))),
+    "bytes that are not UTF-8": (
+        3,
+        lambda line: line.replace(b'"content": "', b'"content": "\xff\xfe'),
+    ),
+    "a torn line glued to the next": (3, lambda line: line[:40] + line),
+    "a record of no op of the plan": (5, _record(lambda r: r.update(op="jump"))),
+    "token counts that are not counts": (3, _record(lambda r: r.update(prompt_tokens="many"))),
+    "a line nested too deep": (3, lambda line: b"[" * 100_000),
+    "an empty line": (3, lambda line: b""),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damage_is_a_one_line_refusal_and_fresh_starts_over(world: World, damage: str) -> None:
+    number, change = DAMAGE[damage]
+    path = world.folder / "hanoi.journal"
+    damaged = _line(world.journal, number, change)
+    got = resume(world, damaged)
+    assert isinstance(got.code, str), got  # SystemExit with a message: exit status 1
+    assert got.code.startswith("error: ") and "\n" not in got.code
+    assert f"{path}" in got.code and f"line {number}" in got.code and "--fresh" in got.code
+    assert got.served == [] and path.read_bytes() == damaged  # nothing asked, nothing touched
+    fresh = resume(world, None, "--fresh")
+    assert fresh.code == 0 and fresh.result == world.result, fresh.stderr
+    assert sorted(fresh.served) == sorted(world.keys)
+    assert (world.folder / "hanoi.journal.old").read_bytes() == damaged
+
+
+def test_a_journal_that_is_a_directory_is_refused_in_one_line(world: World) -> None:
+    path = world.folder / "hanoi.journal"
+    path.unlink(missing_ok=True)
+    (world.folder / "hanoi.journal.old").unlink(missing_ok=True)
+    path.mkdir()
+    try:
+        got = resume(world, None)
+        assert isinstance(got.code, str) and "\n" not in got.code, got
+        assert f"the journal {path} is a directory" in got.code and "--fresh" in got.code
+        fresh = resume(world, None, "--fresh")  # moves the directory aside
+        assert fresh.code == 0 and fresh.result == world.result, fresh.stderr
+        assert (world.folder / "hanoi.journal.old").is_dir()
+    finally:
+        path.unlink(missing_ok=True)
+        (world.folder / "hanoi.journal.old").rmdir()
+
+
+def test_other_journal_problems_are_one_line_errors(world: World) -> None:
+    other = _line(world.journal, 1, _record(lambda r: r.update(identity="another")))
+    got = resume(world, other)
+    assert isinstance(got.code, str) and "belongs to another plan or input" in got.code
+    missing = world.folder / "no" / "such" / "dir" / "hanoi.journal"
+    got = resume(world, None, "--journal", str(missing))
+    assert isinstance(got.code, str) and "\n" not in got.code
+    assert got.code.startswith(f"error: cannot use the journal {missing}")
+
+
+def test_a_refusal_through_the_command_line_is_one_line_and_exit_1(world: World) -> None:
+    """The same refusal from a real process: no traceback, exit status 1, one line."""
+    path = world.folder / "hanoi.journal"
+    path.write_bytes(_line(world.journal, 1, lambda line: b"42"))
+    data = json.loads((world.folder / "input.json").read_text(encoding="utf-8"))
+    run = run_program(
+        world.folder / "run_hanoi.py",
+        world.server.url,
+        world.folder,
+        data,
+        ["--journal", str(path)],
+    )
+    assert run.returncode == 1
+    assert run.stderr.strip().count("\n") == 0 and "line 1" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__]))
