@@ -489,12 +489,6 @@ def test_a_request_cannot_name_the_file_its_text_is_loaded_as(server: Server, sp
     assert {d["file"] for d in json.loads(raw)["diagnostics"]} == {str(spec_copy)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="aalp.loader still looks up prompt files outside the spec's folder (an absolute or "
-    "../ path), so the API functions alone tell whether such a file exists; the server refuses "
-    "them before the loader sees them",
-)
 def test_the_api_functions_do_not_tell_whether_a_file_outside_the_folder_exists(
     spec_copy: Path,
 ):
