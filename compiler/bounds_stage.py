@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from . import bounds as bd
 from . import interval as iv
+from . import polynomial as poly
 from .cost_context import Context, exact, shared_x_ops
 from .cost_frames import chunk_count, parallel_factor, reduce_levels
 from .cost_types import METRIC_FIELDS
@@ -41,6 +42,8 @@ class SlotBounds:
     extra: Interval = ZERO
     max_extra_lo: float = 0.0
     overridden: bool = False  # the stage's success formula replaces this slot's success
+    # n when the slot's count is ceil(n/x) for its own x (so count·x >= n), else None
+    units: float | None = None
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,17 @@ class FrameBounds:
 
 @dataclass(frozen=True)
 class OptionBounds:
-    """One option's contribution over a box: metric enclosures and ln(success) from above."""
+    """One option's contribution over a box: metric enclosures and ln(success) from above.
+
+    For one decision, ``per_unit`` bounds each metric divided by x from below and
+    ``log_per_unit_hi`` ln(success)/x from above, where the formulas allow it (polynomials in
+    x, ``aalp.polynomial``): a slot of ``count >= n/x`` decisions then totals at least n times
+    them, which interval arithmetic alone cannot see."""
 
     metrics: tuple[Interval, ...]
     log_hi: float
+    per_unit: tuple[float, ...] | None = None
+    log_per_unit_hi: float | None = None
 
     def __add__(self, other: OptionBounds) -> OptionBounds:
         return OptionBounds(
@@ -135,6 +145,9 @@ def _linear(ctx: Context, stage, box: Mapping[str, Range], history: str | None) 
     for b in base.values():
         step = step + b
     overridden = isinstance(stage, MapStage) and stage.success is not None
+    # count·x >= n holds for the ops over the stage's data, without overlapping windows
+    plain = getattr(stage, "overlap", None) is None and history != "full" and x is not None
+    n = float(ctx.count(stage.over)) if plain else None
     slots = []
     before = ZERO
     for op in stage.ops:
@@ -142,7 +155,8 @@ def _linear(ctx: Context, stage, box: Mapping[str, Range], history: str | None) 
         if history == "full":
             extra = before + step * (chunks - 1.0) * 0.5
             max_lo = (before + step * (chunks - 1.0)).lo
-        slots.append(SlotBounds(op, op_x[op], chunks, factor, extra, max_lo, overridden))
+        units = n if op in shared else None
+        slots.append(SlotBounds(op, op_x[op], chunks, factor, extra, max_lo, overridden, units))
         before = before + base[op]
     log_hi = 0.0
     if overridden:
@@ -334,6 +348,13 @@ def decision_bounds(
     metrics = [m * boost.samples for m in call]
     for i in LAT:
         metrics[i] = call[i] * boost.rounds
+    per_unit = None
+    if extra.hi == 0.0:
+        pu = _call_per_unit(ctx, op, info, x, reads, writes)
+        per_unit = [p * boost.samples.lo for p in pu]
+        for i in LAT:
+            per_unit[i] = pu[i] * boost.rounds.lo
+    log_pu = _log_per_unit(ctx, op, model, x) if booster.kind == "none" else None
     if booster.kind == "retry" and booster.check != "exact":
         vinfo = ctx.models.get(booster.verifier_model or "")
         if vinfo is None:
@@ -348,16 +369,83 @@ def decision_bounds(
             return None
         per = boost.tries * iv.reciprocal(vkeep)
         metrics = [m + c * per for m, c in zip(metrics, _call(vinfo, vr, vw), strict=True)]
-    return OptionBounds(tuple(metrics), boost.log_success_hi)
+        if per_unit is not None:
+            vpu = _call_per_unit(ctx, booster.check or "", vinfo, x, vr, vw)
+            per_unit = [p + v * per.lo for p, v in zip(per_unit, vpu, strict=True)]
+    return OptionBounds(
+        tuple(metrics),
+        boost.log_success_hi,
+        tuple(max(0.0, p) for p in per_unit) if per_unit is not None else None,
+        log_pu,
+    )
+
+
+def _polys(ctx: Context, op: str):
+    """(reads, writes) of ``op`` as polynomials in x, or None (cached per context)."""
+    key = ("polys", op)
+    if key not in ctx.memo:
+        o = ctx.op(op)
+        r, w = poly.as_poly(o.reads, ctx.fenv), poly.as_poly(o.writes, ctx.fenv)
+        ctx.memo[key] = (r, w) if r is not None and w is not None else None
+    return ctx.memo[key]
+
+
+def _call_per_unit(ctx: Context, op: str, info, x: Interval, reads, writes) -> list[float]:
+    """Lower bounds of one call's metrics divided by x, over x."""
+    ps = _polys(ctx, op)
+    if ps is None:
+        return [(m * iv.reciprocal(x)).lo for m in _call(info, reads, writes)]
+    r, w = ps
+    one = {0: 1.0}
+    rw, tri = poly.mul(r, w), poly.mul(w, poly.add(w, one, -1.0))
+    if rw is None or tri is None:  # degree too high to expand: bound by intervals instead
+        return [(m * iv.reciprocal(x)).lo for m in _call(info, reads, writes)]
+    cost = poly.scale(poly.add(rw, poly.scale(tri, 0.5)), info.size)
+    tokens = poly.add(r, w)
+    priced = poly.add(poly.scale(r, info.price_in), poly.scale(w, info.price_out))
+    dollars = poly.scale(priced, 1e-6)
+    out = []
+    for p in (one, w, cost, tokens, dollars, w, one):
+        out.append(poly.bounds(poly.shift(p, -1), x).lo)
+    return out
+
+
+def _log_per_unit(ctx: Context, op: str, model: str, x: Interval) -> float | None:
+    """An upper bound of ln(success)/x over x for an unboosted call, when ln(success) is a
+    polynomial in x (one outcome only)."""
+    key = ("logpoly", op, model)
+    if key not in ctx.memo:
+        o = ctx.op(op)
+        outcomes = o.success
+        for ms in o.success_on:
+            if ms.model == model:
+                outcomes = ms.outcomes
+        lp = poly.as_log_poly(outcomes[0].p, ctx.fenv) if len(outcomes) == 1 else None
+        ctx.memo[key] = lp
+    lp = ctx.memo[key]
+    if lp is None:
+        return None
+    return poly.bounds(poly.shift(lp, -1), x).hi
 
 
 def contribution(slot: SlotBounds, d: OptionBounds) -> OptionBounds:
-    """A slot's part of its stage (``aalp.cost.contribution`` over ranges)."""
+    """A slot's part of its stage (``aalp.cost.contribution`` over ranges). With ``units``
+    (count·x >= n) a total is also at least n times the per-unit bound."""
     metrics = [m * slot.count for m in d.metrics]
     for i in LAT:
         metrics[i] = d.metrics[i] * slot.latency_factor
+    if slot.units is not None and d.per_unit is not None:
+        chain_like = slot.latency_factor == slot.count
+        for i, pu in enumerate(d.per_unit):
+            if i in LAT and not chain_like:
+                continue
+            floor = slot.units * pu
+            if floor > metrics[i].lo:
+                metrics[i] = Interval(floor, max(floor, metrics[i].hi))
     if slot.overridden or slot.count.lo == 0 or d.log_hi == 0.0:
         log_hi = 0.0
     else:
         log_hi = d.log_hi * slot.count.lo
+    if not slot.overridden and slot.units is not None and d.log_per_unit_hi is not None:
+        log_hi = min(log_hi, slot.units * min(0.0, d.log_per_unit_hi))
     return OptionBounds(tuple(metrics), log_hi)

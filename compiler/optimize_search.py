@@ -152,7 +152,7 @@ class BlockSearch:
             (op, (str(pins[f"{op}.history"]),) if f"{op}.history" in pins else opts)
             for op, opts in block.history
         ]
-        self.units = ou.make_units(space, ctx, block, pins)
+        self.units = ou.make_units(space, ctx, block, pins, latency)
         self.evaluator = ou.PartEvaluator(ctx, latency, counter)
         self.states: dict[tuple, ou.FamilyState] = {}
         self.shapes: dict[tuple, list | None] = {}  # shape key -> frames (None: cannot run)

@@ -32,6 +32,10 @@ from .space import Block, Booster, Space, Value
 # Counts evaluated one by one before the doubling starts, and the largest count ever searched.
 DENSE_COUNTS = 8
 COUNT_LIMIT = 1_000_000
+# With latency to compute, ahead-by-k's rounds take a linear solve of 2k − 1 states.
+ROUNDS_LIMIT = 512
+INITIAL_COUNTS = 64  # the first evaluation stops here; the counts above are a gap
+NEARLY_SURE = 1e-30  # the first evaluation stops at counts this close to certain success
 NO_METRICS = tuple(0.0 for _ in METRIC_KEYS)
 
 
@@ -87,8 +91,16 @@ class Family:
         )
 
 
-def families(space: Space, op: str, model: str, pins: Mapping[str, Value]) -> list[Family]:
-    """The families of ``op`` on ``model`` that the pins allow.
+def count_limit(kind: str, latency: bool) -> int:
+    """The largest count searched for a booster without ``max``."""
+    return ROUNDS_LIMIT if latency and kind == "ahead_by" else COUNT_LIMIT
+
+
+def families(
+    space: Space, op: str, model: str, pins: Mapping[str, Value], latency: bool = False
+) -> list[Family]:
+    """The families of ``op`` on ``model`` that the pins allow; a count without ``max`` is
+    searched up to ``count_limit``.
 
     A pinned vote kind or count that no ``allow`` line covers (a baseline's design) is
     honoured as given: the cost model then reports why it cannot run.
@@ -126,7 +138,15 @@ def families(space: Space, op: str, model: str, pins: Mapping[str, Value]) -> li
         out.append(Family(op, model, b))
     if not out and (vote is not None or votes is not None or retries is not None):
         out.append(Family(op, model, _as_given(space, op, vote, votes, retries)))
-    return out
+    capped = []
+    for f in out:
+        b = f.booster
+        if b.kind != "none" and b.hi is None:
+            top = count_limit(b.kind, latency)
+            top -= (top - b.lo) % (b.step or 1)
+            f = Family(op, model, Booster(b.kind, b.lo, top, b.step, b.check, b.inf))
+        capped.append(f)
+    return capped
 
 
 def _as_given(space: Space, op: str, vote: Any, votes: Any, retries: Any) -> Booster:
@@ -156,7 +176,9 @@ class Unit:
     verifier: dict[str, str | None]  # op -> the LLM op that verifies its retries (if any)
 
 
-def make_units(space: Space, ctx: Any, block: Block, pins: Mapping[str, Value]) -> list[Unit]:
+def make_units(
+    space: Space, ctx: Any, block: Block, pins: Mapping[str, Value], latency: bool = False
+) -> list[Unit]:
     """The block's units, in the spec's op order."""
     ops = list(block.ops)
     parent = {o: o for o in ops}
@@ -196,7 +218,7 @@ def make_units(space: Space, ctx: Any, block: Block, pins: Mapping[str, Value]) 
             models.append([(o, m) for m in choices])
         configs = _product(models)
         fams = {
-            (o, m): families(space, o, m, pins)
+            (o, m): families(space, o, m, pins, latency)
             for o in members
             for m in ([str(pins[f"{o}.model"])] if f"{o}.model" in pins else space.op(o).models)
         }
@@ -343,7 +365,7 @@ def initial_counts(fam: Family) -> Iterator[int]:
     last = fam.last()
     i = 0
     while last is None or count <= last:
-        if count > COUNT_LIMIT:
+        if count > INITIAL_COUNTS:
             return
         yield count
         i += 1
@@ -439,6 +461,14 @@ def _start(fam: Family, part_uses: list[Use], vmodel: str | None, ev: PartEvalua
             break
         if value[1] == 0.0:
             break  # success is 1 in floating point: more only costs more
+        if value[1] > -NEARLY_SURE and fam.kind != "majority":
+            # within 1e-30 of certain: the counts above are left to a gap, which the search
+            # refines only if a target needs them (success rises with these counts)
+            nxt = fam.next_count(count)
+            last = fam.last()
+            if (last is None or nxt <= last) and nxt <= COUNT_LIMIT:
+                st.gaps.append(Gap(nxt, last))
+            break
     else:
         if last_done is not None:
             last = fam.last()
@@ -505,10 +535,11 @@ def _gap_bound(
         log_hi = st.points[min(above)][1]  # type: ignore[index]
     elif st.points.get("inf") is not None:
         log_hi = st.points["inf"][1]  # type: ignore[index]
-    elif gap.hi is None or fam.last() is None:
-        log_hi = 0.0
     else:
-        return ev.bound(fam, gap.lo, gap.hi, part_uses, vmodel)
+        top = ev.bound(fam, gap.lo, gap.hi, part_uses, vmodel)
+        if top is None:
+            return None
+        log_hi = top[1]
     return metrics, log_hi
 
 
@@ -524,8 +555,9 @@ def refine_gap(
     st.gaps.remove(gap)
     step = fam.booster.step or 1
     hi = COUNT_LIMIT if gap.hi is None else gap.hi
-    count = fam.snap(2 * gap.lo) if gap.hi is None else fam.snap((gap.lo + hi) // 2)
-    count = min(max(count, gap.lo), hi)
+    # geometric steps over a wide gap (as doubling would), the middle over a narrow one
+    mid = math.isqrt(gap.lo * hi) if gap.lo >= 1 and hi > 4 * gap.lo else (gap.lo + hi) // 2
+    count = min(max(fam.snap(mid), gap.lo), hi)
     value = ev.exact(fam, count, part_uses, vmodel)
     st.points[count] = value
     if value is None:

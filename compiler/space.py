@@ -254,8 +254,9 @@ def _diag(pin: Pin, message: str) -> Diagnostic:
 def parse_pin_text(text: str) -> tuple[str, str]:
     """``op.field=value`` from the command line, as ``("op.field", "value")``."""
     key, sep, value = text.partition("=")
-    if not sep or "." not in key:
-        raise ValueError(f"expected op.field=value, got '{text}'")
+    op, dot, field = key.strip().partition(".")
+    if not sep or not dot or not op or not field or not value.strip():
+        raise ValueError(f"'{text}' is not OP.FIELD=VALUE (for example move.votes=3)")
     return key.strip(), value.strip()
 
 

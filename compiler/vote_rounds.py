@@ -25,8 +25,10 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-# Systems up to this many states are eliminated in pure Python (about k <= 16).
+# Systems up to this many states are eliminated in pure Python (about k <= 16); up to
+# ``DIRECT_STATES`` by row operations in numpy; larger ones are iterated (below).
 PURE_PYTHON_STATES = 33
+DIRECT_STATES = 129
 
 
 def _step_powers(down: float, stay: float, up: float, k: int) -> list[list[float]]:
@@ -42,6 +44,34 @@ def _step_powers(down: float, stay: float, up: float, k: int) -> list[list[float
                 nxt[i + 2] += p * up
         dists.append(nxt)
     return dists
+
+
+def _system_numpy(a: float, b: float, k: int, v: float):
+    """``_system`` with numpy arrays (no BLAS: convolutions and slices only)."""
+    import numpy as np
+
+    up, down = a * v, b * v
+    step = np.array([down, max(0.0, 1.0 - up - down), up])
+    dists = [np.ones(1)]
+    for _ in range(k):
+        dists.append(np.convolve(dists[-1], step))
+    size = 2 * k - 1
+    jump = np.zeros((size, size))
+    rhs = np.zeros(size)
+    for i in range(size):
+        lead = i - (k - 1)
+        n = k - abs(lead)
+        dist = dists[n]
+        leave = float(dist[:n].sum() + dist[n + 1 :].sum())
+        if leave <= 0.0:
+            return None
+        lo, hi = lead - n, lead + n  # targets of dist[0] and dist[-1]
+        first, last = max(lo, -(k - 1)), min(hi, k - 1)
+        if first <= last:
+            jump[i, first + k - 1 : last + k] = dist[first - lo : last - lo + 1] / leave
+        jump[i, i] = 0.0
+        rhs[i] = 1.0 / leave
+    return jump, rhs
 
 
 def _system(a: float, b: float, k: int, v: float) -> tuple[list[list[float]], list[float]] | None:
@@ -105,6 +135,34 @@ def _solve_numpy(matrix: list[list[float]], rhs: list[float]) -> list[float]:
     return [float(x) for x in out]
 
 
+def _solve_iterative(jump, h) -> list[float]:
+    """``E = h + J·E`` by iteration from 0: each step adds the next round's expected count, so
+    the iterates rise to the solution, the changes shrinking by the chain's contraction q
+    (estimated from two successive changes); it stops when the error left,
+    ``change·q/(1 − q)``, is below 1e-15 of the value, and falls back to elimination when the
+    chain contracts too slowly (a vote that needs many rounds). Large k converges in a few
+    rounds when the right answer leads, which is where a large k is ever chosen."""
+    import numpy as np
+
+    e = h.copy()
+    prev = None
+    for _ in range(500):
+        nxt = h + np.einsum("ij,j->i", jump, e)  # einsum: no BLAS
+        change = float(np.max(np.abs(nxt - e)))
+        e = nxt
+        if change == 0.0:
+            break
+        if prev is not None and prev > 0:
+            q = change / prev
+            if q < 0.9 and change * q / (1.0 - q) <= 1e-15 * float(np.max(e)):
+                break
+        prev = change
+    else:
+        matrix = (np.eye(len(h)) - jump).tolist()
+        return _solve_numpy(matrix, [float(v) for v in h])
+    return [float(v) for v in e]
+
+
 @lru_cache(maxsize=65536)
 def ahead_by_rounds(a: float, b: float, k: int, v: float = 1.0) -> float | None:
     """Expected rounds of batched ahead-by-k voting; ``None`` when ``a <= b`` or ``k < 1``.
@@ -118,6 +176,12 @@ def ahead_by_rounds(a: float, b: float, k: int, v: float = 1.0) -> float | None:
     """
     if not a > b or k < 1 or not v > 0.0:
         return None
+    if 2 * k - 1 > DIRECT_STATES:
+        big = _system_numpy(a, b, k, v)
+        if big is None:
+            return math.inf
+        value = _solve_iterative(*big)[k - 1]
+        return value if math.isfinite(value) and value > 0 else math.inf
     system = _system(a, b, k, v)
     if system is None:
         return math.inf

@@ -181,7 +181,7 @@ def test_compile_command_writes_files_and_prints_the_plan(tmp_path: Path) -> Non
     [
         (["--target", "pyton"], 2, "did you mean 'python'"),
         (["--pin", "move.colour=3"], 1, "not a decision"),
-        (["--pin", "nonsense"], 1, "OP.FIELD=VALUE"),
+        (["--pin", "nonsense"], 2, "OP.FIELD=VALUE"),
         (["--task", "hanio"], 1, "did you mean 'hanoi'"),
     ],
 )

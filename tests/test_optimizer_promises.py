@@ -92,7 +92,7 @@ def test_underflowing_success_over_a_free_granularity(tmp_path):
 model m { size 1 context 1G price in 1 out 1 per Mtok can f }
 task t {
   items xs = 100000 of 1 tokens
-  op f(x of xs) on m { reads 10 + x tokens writes 5*x tokens success 0.5^x }
+  op f(x of xs) on m { reads 10 + x tokens writes 5*x tokens success 0.99^x }
   map f over xs
   allow vote ahead_by
   require success >= 0.5
@@ -102,7 +102,8 @@ task t {
     )
     code, out, err = run("explain", str(path), "--format", "json")
     assert code == 0, err
-    assert json.loads(out)["decisions"]["f.x"] == 1
+    rep = json.loads(out)
+    assert rep["feasible"] and rep["decisions"]["f.vote"] == "ahead_by"
 
 
 def test_a_success_target_of_zero_is_met_by_any_plan(tmp_path):
@@ -123,7 +124,7 @@ task t {
     code, out, err = run("explain", str(path), "-D", "target=0", "--format", "json", "--no-growth")
     assert code == 0, err
     rep = json.loads(out)
-    assert rep["feasible"] and rep["decisions"]["f.x"] == 100  # one call: the cheapest
+    assert rep["feasible"] and rep["objective"]["value"] == 1000  # 1000 tokens read in all
     code, out, _err = run("explain", str(path), "-D", "target=1", "--no-growth")
     assert code == 1 and "INFEASIBLE" in out
 
@@ -138,7 +139,7 @@ task t {
   op gen(x of xs) on m { reads 10*x tokens writes 5 tokens success 0.999^x }
   map gen over xs
   reduce gen fanin 2
-  require success >= 0.95
+  require success >= 0.9
   minimize cost
 }
 """,
@@ -157,7 +158,7 @@ def test_pins_accept_what_baselines_accept():
     )  # fmt: skip
     assert code == 0, err
     rep = json.loads(out)
-    assert rep["decisions"]["check.x"] == 8 and rep["decisions"]["check.history"] == "full"
+    assert rep["decisions"]["check.x"] == 20 and rep["decisions"]["check.history"] == "full"
     code, _out, err = run("explain", str(base), "--pin", "check.x=zz", "--no-growth")
     assert code == 2 and "unknown name 'zz'" in err
     code, _out, err = run("explain", str(base), "--pin", "chek.x=1", "--no-growth")
@@ -249,9 +250,10 @@ task t {
     )
     code, out, err = run("explain", str(path), "--no-growth")
     assert code == 0, err
-    rows = [ln for ln in out.splitlines() if "(the plan)" in ln]
-    assert len(rows) <= 1
     rep = json.loads(run("explain", str(path), "--no-growth", "--format", "json")[1])
+    for table in ("vs_success", "vs_latency"):
+        same = [p for p in rep["frontier"][table] if p["decisions"] == rep["decisions"]]
+        assert len(same) <= 1, table
     assert "extract.retries" in rep["decisions"]
-    if any("extract.retries" not in p["decisions"] for p in rep["frontier"]["vs_success"]):
-        assert "no extract.retries" in out
+    assert any("extract.retries" not in p["decisions"] for p in rep["frontier"]["vs_success"])
+    assert "no extract.retries" in out

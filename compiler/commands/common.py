@@ -60,14 +60,28 @@ def define_option(func: F) -> F:
     )(func)
 
 
+def _pins(_ctx: Any, _param: Any, values: tuple[str, ...]) -> tuple[str, ...]:
+    from ..space import parse_pin_text
+
+    for text in values:
+        try:
+            parse_pin_text(text)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="'--pin'") from None
+    return values
+
+
 def pin_option(func: F) -> F:
-    """Add ``--pin OP.FIELD=VALUE`` (repeatable) as a ``pins: tuple[str, ...]`` argument."""
+    """Add ``--pin OP.FIELD=VALUE`` (repeatable, checked for its shape) as a
+    ``pins: tuple[str, ...]`` argument; the value is a formula or a word, as in a spec."""
     return click.option(
         "--pin",
         "pins",
         multiple=True,
         metavar="OP.FIELD=VALUE",
-        help="Fix a decision before optimizing (--pin move.x=1, --pin move.vote=none).",
+        callback=_pins,
+        help="Fix a decision before optimizing, as a pin line would (--pin move.x=1, "
+        "--pin move.vote=none, --pin check.x=k).",
     )(func)
 
 

@@ -46,15 +46,10 @@ def command(
     """
     from ..diagnostics import SpecError
     from ..optimize import optimize
-    from ..space import parse_pin_text, select_task
+    from ..space import select_task
     from ..topology import build, to_dot, to_json, to_mermaid
 
     checked = load_or_exit(file, defines)
-    for p in pins:
-        try:
-            parse_pin_text(p)
-        except ValueError as err:
-            raise click.BadParameter(str(err), param_hint="'--pin'") from None
     try:
         result = optimize(
             checked, task_name, objective, list(pins), frontier=False, baselines=False

@@ -25,12 +25,8 @@ def _fmt(value: float) -> str:
 def _decisions(checked: Any, task_name: str | None, decisions: str | None, pins: tuple[str, ...]):
     """The plan to simulate: ``--decisions`` as given (pins on top), else the optimizer's plan
     with the pins fixed."""
-    from ..space import parse_pin_text
+    from ..diagnostics import SpecError
 
-    try:
-        pinned = dict(parse_pin_text(p) for p in pins)
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="'--pin'") from None
     if decisions is not None:
         text = decisions
         if decisions.startswith("@"):
@@ -48,16 +44,22 @@ def _decisions(checked: Any, task_name: str | None, decisions: str | None, pins:
             raise click.BadParameter(f"not JSON: {err}", param_hint="'--decisions'") from None
         if not isinstance(given, dict):
             raise click.BadParameter("expected a JSON object", param_hint="'--decisions'")
+        from ..optimize import parse_pins
+        from ..space import build
+
+        try:
+            pinned = parse_pins(build(checked, task_name), list(pins), checked.env)
+        except SpecError as err:
+            raise click.UsageError("; ".join(d.message for d in err.diagnostics)) from None
         return {**given, **pinned}, "given"
+    from ..optimize import optimize
+
     try:
-        from ..optimize import optimize
-    except ImportError:
-        if not pins:
-            raise click.UsageError(
-                "no optimizer available: give the plan with --decisions or --pin"
-            ) from None
-        return pinned, "pinned"
-    result = optimize(checked, task_name, extra_pins=list(pins), frontier=False, baselines=False)
+        result = optimize(
+            checked, task_name, extra_pins=list(pins), frontier=False, baselines=False
+        )
+    except SpecError as err:
+        raise click.UsageError("; ".join(d.message for d in err.diagnostics)) from None
     if result.plan is None:
         reasons = "; ".join(result.why) or "no plan"
         click.echo(f"error: the optimizer found no plan to simulate: {reasons}", err=True)
