@@ -255,8 +255,8 @@ class PinChecks:
             return size
         gran = op.granularity
         chunks: Number = count
-        if gran is not None and gran.data == stage.over and x is not None:
-            chunks = chunks(count, x)
+        if gran is not None and gran.data == stage.over and x is not None and x > 0:
+            chunks = -(-count // x)  # ceil(count/x) calls in the chain
         step = 0
         before = 0
         for name in stage.ops:

@@ -74,6 +74,10 @@ class SimResult:
         return wilson(self.successes, self.runs, z)
 
 
+# The most decisions one call of ``simulate`` plays (about a minute at a few million a second).
+DECISION_LIMIT = 200_000_000
+
+
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     """The Wilson score interval of a binomial proportion."""
     if n == 0:
@@ -494,6 +498,11 @@ def simulate(
             chain.append(chain[-1].classifier)
         all_groups.extend(reversed(chain))
     total = sum(g.count for g in all_groups) * runs
+    if total > DECISION_LIMIT:
+        raise SimulationError(
+            f"{runs} runs of this plan simulate {total:.3g} decisions, more than the limit of"
+            f" {DECISION_LIMIT:.0e} (a few minutes): shrink the task with -D or use fewer --runs"
+        )
     done = 0
 
     def tick(n: int) -> None:
