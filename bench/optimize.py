@@ -6,13 +6,16 @@ Run: ``python bench/optimize.py`` (prints a table; nothing is asserted).
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
-from aalp.exhaustive import TooLarge, search
-from aalp.explain import report
-from aalp.loader import load
-from aalp.optimize import optimize
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from aalp.explain import report  # noqa: E402
+from aalp.loader import load  # noqa: E402
+from aalp.optimize import optimize  # noqa: E402
+from oracles.exhaustive import TooLarge, search  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

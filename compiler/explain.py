@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,9 @@ from .optimize import BaselineResult, FrontierPoint, OptimizeResult, Plan, optim
 from .optimize_pareto import METRIC_KEYS
 
 SCHEMA_VERSION = 1
+# The growth fit may evaluate as many decisions as the optimization it explains, and at least
+# this many (a tiny optimization still deserves a fit).
+GROWTH_BUDGET_FLOOR = 2000
 
 
 def _num(v: Any) -> Any:
@@ -147,11 +151,20 @@ def growth_series(
     result: OptimizeResult,
     objective: str | None = None,
     extra_pins: Any = None,
+    budget: int | None = None,
+    deadline: float | None = None,
 ) -> tuple[Growth | None, dict[str, Growth]]:
     """Re-optimize on a ladder of sizes of the task's size variable; classify the growth of
-    the plan's objective and of every baseline's, and hold it against the symbolic class."""
+    the plan's objective and of every baseline's, and hold it against the symbolic class.
+
+    ``budget`` bounds the decisions the re-optimizations may evaluate in all (by default the
+    optimization's own count, so the fit never costs more than what it explains); the ladder
+    is climbed from its smallest size and stops when the budget is spent."""
     from .growth import classify, size_parameter
 
+    if budget is None:
+        budget = max(result.evaluations, GROWTH_BUDGET_FLOOR)
+    spent = 0
     task = next(t for t in checked.spec.tasks if t.name == result.task)
     var = size_variable(task)
     if var is None or var not in checked.env:
@@ -162,6 +175,8 @@ def growth_series(
     plan_pts: list[tuple[float, float]] = []
     base_pts: dict[str, list[tuple[float, float]]] = {b.name: [] for b in result.baselines}
     for n in ladder(n0):
+        if spent >= budget or (deadline is not None and time.monotonic() > deadline):
+            break
         sized = resized(checked, var, n, task)
         if sized is None:
             continue
@@ -169,6 +184,7 @@ def growth_series(
             r = optimize(sized, result.task, objective, extra_pins, frontier=False)
         except SpecError:  # e.g. a pinned x larger than this size's data: skip the size
             continue
+        spent += r.evaluations
         if r.feasible and r.plan is not None:
             plan_pts.append((n, r.plan.value(metric)))
         elif result.plan is not None:
@@ -321,8 +337,10 @@ def report(
     growth: bool = True,
     objective: str | None = None,
     extra_pins: Any = None,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
-    """The explain report as a JSON-ready dict (schema in docs/explain.md)."""
+    """The explain report as a JSON-ready dict (schema in docs/explain.md); ``deadline`` (a
+    ``time.monotonic()`` value) cuts the growth fit short."""
     sense, metric = result.objective
     size_metric = metric if metric != "success" else "cost"
     task_ir = next(t for t in checked.spec.tasks if t.name == result.task)
@@ -331,7 +349,7 @@ def report(
     plan = result.plan
     g_plan, g_base = (None, {})
     if growth and result.feasible:
-        g_plan, g_base = growth_series(checked, result, objective, extra_pins)
+        g_plan, g_base = growth_series(checked, result, objective, extra_pins, deadline=deadline)
     out: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "task": result.task,
@@ -364,7 +382,9 @@ def report(
             else None
         ),
         "growth_note": (
-            "fewer than 3 sizes on the ladder have a feasible plan: growth not measured"
+            "growth not measured: fewer than 3 sizes of the ladder were re-optimized (no"
+            " feasible plan there, or the fit's budget, as many evaluations as the"
+            " optimization, was spent)"
             if growth and result.feasible and g_plan is None
             else None
         ),

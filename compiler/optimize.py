@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import expr as ex
+from .cost_types import DecisionError
 from .diagnostics import Diagnostic, SpecError
 from .ir import METRICS, NO_SPAN, PIN_FIELDS, Pin, Task
 from .optimize_pareto import INDEX, METRIC_KEYS, Point, merge
@@ -260,7 +261,16 @@ def optimize(
         )
     feasible = plan is not None
     why: tuple[str, ...] = ()
-    if plan is None:
+    if plan is None and not main.proven:
+        why = (
+            "the search was stopped by its time limit before it found a plan that meets the"
+            " requirements (give it more time)",
+        )
+        try:
+            plan = state.plan(main.searches.base, reqs)
+        except DecisionError:
+            plan = None
+    elif plan is None:
         plan, why = _infeasible(state, pins, reqs, main)
 
     fm = metric if metric in INDEX and metric not in ("latency", "latency_calls") else "cost"
@@ -282,11 +292,14 @@ def optimize(
             results.append(BaselineResult(name, dict(bpins), bplan, _ratio(bplan, plan, metric)))
 
     notes = list(state.notes)
-    if state.stopped:
+    if not main.proven and main.plan is not None:
+        bound = "" if main.gap is None else f"; no plan can have a {metric} below {main.gap:.6g}"
         notes.append(
             "the search was stopped by its time limit: the plan is the best found, not proven"
-            " optimal"
+            f" optimal{bound}"
         )
+    elif state.stopped:
+        notes.append("the time limit cut the baselines' or the frontier's search short")
     return OptimizeResult(
         task.name,
         (sense, metric),

@@ -9,6 +9,7 @@ merge, is an exact dynamic program over the blocks (see docs/explain.md).
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -49,36 +50,81 @@ def _key(p: Point, dims: Sequence[int]) -> tuple:
 def pareto(points: Iterable[Point], dims: Sequence[int], keep_pseudo: bool = True) -> list[Point]:
     """The points not dominated in ``dims`` (minimized) and success (maximized).
 
-    Only real points dominate (an optimistic point is dropped when a real one dominates it,
-    and never drops another). Among exact ties the real point, then the one with the smallest
-    ``order``, is kept, so the result is deterministic. The result is sorted by the first dim,
-    then success (descending). ``keep_pseudo=False`` drops optimistic points altogether.
+    Real points are dominated only by real ones; an optimistic point by any point. (A plan
+    behind an optimistic point that dominates it ranks after that point, so the search
+    refines the point first; every round of the search starts from all its points again.)
+    Among exact ties the real point, then the one with the smallest ``order``, is kept, so
+    the result is deterministic. The result is sorted by the first dim, then success
+    (descending). ``keep_pseudo=False`` drops optimistic points altogether.
     """
     ordered = sorted(
         (p for p in points if keep_pseudo or not p.pseudo), key=lambda p: _key(p, dims)
     )
     if len(dims) == 1:
         out: list[Point] = []
-        best = -math.inf
+        best_real = best_all = -math.inf
         for p in ordered:
-            if p.log_success > best or not out:
+            if p.log_success > (best_all if p.pseudo else best_real) or not out:
                 out.append(p)
+                best_all = max(best_all, p.log_success)
                 if not p.pseudo:
-                    best = p.log_success
+                    best_real = max(best_real, p.log_success)
         return out
+    if len(dims) == 2:
+        return _pareto2(ordered, dims[1])
     kept: list[Point] = []
     real: list[tuple[float, list[float]]] = []
+    every: list[tuple[float, list[float]]] = []
     for p in ordered:
         vec = [p.metrics[d] for d in dims]
         dominated = False
-        for q_log, q_vec in real:
+        for q_log, q_vec in every if p.pseudo else real:
             if q_log >= p.log_success and all(a <= b for a, b in zip(q_vec, vec, strict=True)):
                 dominated = True
                 break
         if not dominated:
             kept.append(p)
+            every.append((p.log_success, vec))
             if not p.pseudo:
                 real.append((p.log_success, vec))
+    return kept
+
+
+class _Stairs:
+    """Non-dominated (second metric, success) pairs, sorted by the metric, success rising."""
+
+    def __init__(self) -> None:
+        self.lats: list[float] = []
+        self.logs: list[float] = []
+
+    def dominates(self, lat: float, lg: float) -> bool:
+        i = bisect.bisect_right(self.lats, lat)
+        return i > 0 and self.logs[i - 1] >= lg
+
+    def add(self, lat: float, lg: float) -> None:
+        i = bisect.bisect_right(self.lats, lat)
+        j = i
+        while j < len(self.lats) and self.logs[j] <= lg:
+            j += 1
+        self.lats[i:j] = [lat]
+        self.logs[i:j] = [lg]
+
+
+def _pareto2(ordered: list[Point], second: int) -> list[Point]:
+    """Two dims and success, in O(n log n): the points come sorted by the first dim, so p is
+    dominated iff an earlier point has the second metric no larger and success no smaller;
+    the earlier non-dominated pairs form a staircase (one of real points, one of all)."""
+    real, every = _Stairs(), _Stairs()
+    kept: list[Point] = []
+    for p in ordered:
+        lat, lg = p.metrics[second], p.log_success
+        if (every if p.pseudo else real).dominates(lat, lg):
+            continue
+        kept.append(p)
+        if not every.dominates(lat, lg):  # a real point behind an optimistic one adds nothing
+            every.add(lat, lg)
+        if not p.pseudo:
+            real.add(lat, lg)
     return kept
 
 

@@ -159,7 +159,6 @@ class BlockSearch:
         self.cache: dict[tuple, list[Point]] = {}  # (shape key, dims) -> points
         self.regions: dict[int, Region] = {}
         self.next_region = 0
-        self.notes: list[str] = []
 
     # -- shapes --------------------------------------------------------------------------
 

@@ -226,16 +226,27 @@ def solve(
                 if len(refs) >= REFINE_BATCH:
                     break
         if not refs:
+            _limit_notes(solver, found)
             return Outcome(plan, found, True)
         if solver.deadline is not None and time.monotonic() > solver.deadline:
             solver.stopped = True
-            top = next(p for p in ranked if p.pseudo)
-            return Outcome(plan, found, False, top.metric(metric))
+            top = next((p for p in ranked if p.pseudo), None)
+            return Outcome(plan, found, False, None if top is None else top.metric(metric))
         if solver.progress is not None and iteration % 8 == 7:
             solver.progress(f"{solver.counter[0]:,} decisions evaluated")
         for ref in refs[:REFINE_BATCH]:
             _refine(found, ref, region_cache)
     raise RuntimeError("the optimizer did not converge")  # a bug: the ranges always shrink
+
+
+def _limit_notes(solver: Solver, found: Searches) -> None:
+    """Say where the search reached a count limit (the counts above it were not searched)."""
+    for b in found.blocks:
+        for st in b.states.values():
+            if st.at_limit:
+                note = ou.capped_note(st.family)
+                if note not in solver.notes:
+                    solver.notes.append(note)
 
 
 def _refine(found: Searches, ref: Any, region_cache: dict) -> None:

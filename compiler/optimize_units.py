@@ -46,6 +46,7 @@ class Family:
     op: str
     model: str
     booster: Booster
+    capped: bool = False  # its counts were cut at ``count_limit`` (no max, or a larger one)
 
     @property
     def kind(self) -> str:
@@ -97,7 +98,11 @@ def count_limit(kind: str, latency: bool) -> int:
 
 
 def families(
-    space: Space, op: str, model: str, pins: Mapping[str, Value], latency: bool = False
+    space: Space,
+    op: str,
+    model: str,
+    pins: Mapping[str, Value],
+    latency: bool = False,
 ) -> list[Family]:
     """The families of ``op`` on ``model`` that the pins allow; a count without ``max`` is
     searched up to ``count_limit``.
@@ -141,10 +146,10 @@ def families(
     capped = []
     for f in out:
         b = f.booster
-        if b.kind != "none" and b.hi is None:
-            top = count_limit(b.kind, latency)
+        top = count_limit(b.kind, latency)
+        if b.kind != "none" and (b.hi is None or b.hi > top):
             top -= (top - b.lo) % (b.step or 1)
-            f = Family(op, model, Booster(b.kind, b.lo, top, b.step, b.check, b.inf))
+            f = Family(op, model, Booster(b.kind, b.lo, top, b.step, b.check, b.inf), True)
         capped.append(f)
     return capped
 
@@ -164,6 +169,18 @@ def _as_given(space: Space, op: str, vote: Any, votes: Any, retries: Any) -> Boo
     return Booster(kind, k, k, 2 if kind == "majority" else 1)
 
 
+def capped_note(fam: Family) -> str:
+    """Why a family's counts stop where they do (said when the search reached that far)."""
+    kind, top, op = fam.kind, fam.last() or 0, fam.op
+    what = "votes" if kind in ("ahead_by", "majority") else "retries"
+    why = (
+        "with latency to compute, their rounds take a linear solve of 2k - 1 states"
+        if top < COUNT_LIMIT - 1
+        else "no program runs more samples for one decision"
+    )
+    return f"{op}: counts of {kind} {what} above {top:,} were not searched ({why})"
+
+
 @dataclass
 class Unit:
     """Ops whose choices interact; ``parts`` have a booster to choose; ``configs`` assign a
@@ -177,7 +194,11 @@ class Unit:
 
 
 def make_units(
-    space: Space, ctx: Any, block: Block, pins: Mapping[str, Value], latency: bool = False
+    space: Space,
+    ctx: Any,
+    block: Block,
+    pins: Mapping[str, Value],
+    latency: bool = False,
 ) -> list[Unit]:
     """The block's units, in the spec's op order."""
     ops = list(block.ops)
@@ -277,6 +298,7 @@ class FamilyState:
     gaps: list[Gap] = field(default_factory=list)
     done: bool = False
     bounds: dict[tuple, tuple | None] = field(default_factory=dict)  # gap (lo, hi) -> bound
+    at_limit: bool = False  # the search refined the gap that ends at a capped family's limit
 
 
 class PartEvaluator:
@@ -553,6 +575,8 @@ def refine_gap(
     if gap is None:
         return
     st.gaps.remove(gap)
+    if fam.capped and gap.hi == fam.last():
+        st.at_limit = True
     step = fam.booster.step or 1
     hi = COUNT_LIMIT if gap.hi is None else gap.hi
     # geometric steps over a wide gap (as doubling would), the middle over a narrow one

@@ -113,7 +113,9 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
             can = ["work if routed", "classify"] + [o for o in ops if o not in ("work", "classify")]
         can_text = ", ".join(c for c in can if " if routed" not in c)
         routed = [c for c in can if " if routed" in c]
-        lines.append(f"model {m} {{ size {size} context {context} price in {pin} out {pout} per Mtok")
+        lines.append(
+            f"model {m} {{ size {size} context {context} price in {pin} out {pout} per Mtok"
+        )
         if can_text:
             lines.append(f"  can {can_text}")
         for r in routed:
@@ -148,14 +150,22 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
             body.append(f"    reads {_reads(draw)} tokens  writes {_writes(draw)} tokens")
             body.append(f"    success {_p(draw, extreme)}")
         else:
-            body.append(f"    reads {draw(st.sampled_from(['10', '40', '200']))} tokens  writes 2 tokens")
+            body.append(
+                f"    reads {draw(st.sampled_from(['10', '40', '200']))} tokens  writes 2 tokens"
+            )
             body.append(f"    success {draw(st.sampled_from(['0.9', '0.99', '0.999']))}")
         if over and len(on) > 1 and draw(st.booleans()):
-            body.append(f"    success on {on[-1]} {draw(st.sampled_from(['0.999^x', '0.995', '0.9999^x']))}")
+            body.append(
+                f"    success on {on[-1]} {draw(st.sampled_from(['0.999^x', '0.995', '0.9999^x']))}"
+            )
         if over and draw(st.integers(0, 3)) == 0:
             body.append(f"    rival {draw(st.sampled_from(['0.01', '0.1*(1 - 0.99^x)', '0']))}")
         if draw(st.integers(0, 3)) == 0:
-            cond = draw(st.sampled_from(["unparsable", "writes > 500 tokens", "writes > 40 tokens or unparsable"]))
+            cond = draw(
+                st.sampled_from(
+                    ["unparsable", "writes > 500 tokens", "writes > 40 tokens or unparsable"]
+                )
+            )
             keep = draw(st.sampled_from(["", " keep 0.9", " keep 0.99"]))
             body.append(f"    red_flag {cond}{keep}")
         body.append(f"    answer {draw(st.sampled_from(['number', 'json', 'text']))}")
@@ -176,7 +186,9 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
     stage_ops = ", ".join(main)
     if shape == "chain" or shape == "pair":
         names = ", ".join(main + (["fix"] if shape == "pair" else []))
-        history = draw(st.sampled_from(["", " history full", " history choose", " history stateless"]))
+        history = draw(
+            st.sampled_from(["", " history full", " history choose", " history stateless"])
+        )
         lines.append(f"  chain {names} over s{history}")
     else:
         overlap = " overlap 0.5" if not small and draw(st.integers(0, 6)) == 0 else ""
@@ -203,9 +215,15 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
     for kind in kinds:
         on = draw(st.sampled_from(["", " on " + boosted[0]]))
         if small:
-            mx = f" max {draw(st.integers(1, 3) if kind != 'majority' else st.sampled_from([3, 5]))}"
+            mx = (
+                f" max {draw(st.integers(1, 3) if kind != 'majority' else st.sampled_from([3, 5]))}"
+            )
         else:
-            mx = draw(st.sampled_from(["", " max 5", " max 50"] + ([" max 2^64", " max 1e9"] if extreme else [])))
+            mx = draw(
+                st.sampled_from(
+                    ["", " max 5", " max 50"] + ([" max 2^64", " max 1e9"] if extreme else [])
+                )
+            )
         if kind == "ahead":
             lines.append(f"  allow vote ahead_by{mx}{on}")
         elif kind == "majority":

@@ -8,7 +8,7 @@ import math
 import pytest
 from aalp import reliability as rel
 from aalp.diagnostics import SpecError
-from aalp.exhaustive import search
+from oracles.exhaustive import search
 from aalp.loader import load_text
 from aalp.optimize import optimize
 

@@ -2,7 +2,7 @@
 
 Specs are built as IR (no parser involved) from a few templates covering map, chain (with a
 history decision), reduce (with a fan-in decision), several models, every booster kind,
-mixtures and budget bounds. For each, ``aalp.exhaustive.search`` evaluates every plan of the
+mixtures and budget bounds. For each, ``oracles.exhaustive.search`` (in tests/) evaluates every plan of the
 decision space with the cost model; the optimizer must agree on feasibility and reach the same
 objective value.
 """
@@ -13,7 +13,7 @@ import math
 from fractions import Fraction
 
 from aalp.check import check
-from aalp.exhaustive import TooLarge, search
+from oracles.exhaustive import TooLarge, search
 from aalp.ir import (
     BinOp,
     Capability,

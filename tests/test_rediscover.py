@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from aalp import reliability as rel
-from aalp.exhaustive import search
+from oracles.exhaustive import search
 from aalp.explain import growth_series
 from aalp.growth import slope
 from aalp.loader import load

@@ -162,3 +162,31 @@ def load_or_exit(file: str | Path, defines: dict[str, str] | None = None) -> Che
         raise click.exceptions.Exit(EXIT_SPEC) from None
     print_diagnostics(checked.diagnostics, source_of(file))
     return checked
+
+
+class Progress:
+    """A progress line on a terminal's standard error, shown only once the work has taken
+    more than ``after`` seconds, rewritten in place and erased at the end (nothing when
+    standard error is not a terminal)."""
+
+    def __init__(self, after: float = 1.0):
+        import time
+
+        self._clock = time.monotonic
+        self._start = self._clock()
+        self._after = after
+        self._shown = False
+        self._tty = sys.stderr.isatty()
+
+    def line(self, text: str) -> None:
+        if not self._tty or self._clock() - self._start < self._after:
+            return
+        elapsed = self._clock() - self._start
+        sys.stderr.write(f"\r\033[K{text} ({elapsed:.0f} s)")
+        sys.stderr.flush()
+        self._shown = True
+
+    def done(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

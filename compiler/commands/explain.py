@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from .common import (
     EXIT_SPEC,
+    Progress,
     define_option,
     load_or_exit,
     objective_option,
@@ -38,6 +40,13 @@ from .common import (
     "--no-growth", is_flag=True, help="Skip the numeric growth fit (faster on large specs)."
 )
 @click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop the search after this long with the best plan found so far (said so).",
+)
+@click.option(
     "--solver",
     type=click.Choice(["dp", "cpsat"]),
     default="dp",
@@ -52,6 +61,7 @@ def command(
     objective: str | None,
     pins: tuple[str, ...],
     no_growth: bool,
+    timeout: float | None,
     solver: str,
 ) -> None:
     """Optimize the task in FILE and explain the plan.
@@ -66,13 +76,31 @@ def command(
     from ..optimize import optimize
 
     checked = load_or_exit(file, defines)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    progress = Progress()
     try:
-        result = optimize(checked, task_name, objective, list(pins), solver=solver)
+        result = optimize(
+            checked,
+            task_name,
+            objective,
+            list(pins),
+            solver=solver,
+            deadline=deadline,
+            progress=progress.line,
+        )
+        progress.line("fitting the growth")
         rep = report(
-            checked, result, growth=not no_growth, objective=objective, extra_pins=list(pins)
+            checked,
+            result,
+            growth=not no_growth,
+            objective=objective,
+            extra_pins=list(pins),
+            deadline=deadline,
         )
     except SpecError as err:
         raise click.UsageError("; ".join(d.message for d in err.diagnostics)) from None
+    finally:
+        progress.done()
     if fmt_ == "json":
         click.echo(to_json(rep), nl=False)
     else:

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .ir import ReduceStage
-from .space import Value, build, env_of, select_task
+from aalp.ir import ReduceStage
+from aalp.space import Value, build, env_of, select_task
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ def search(
 ) -> Brute:
     """The best plan by enumeration. ``objective`` is ``(sense, metric)`` (default: the
     spec's, else minimize cost). Raises ``TooLarge`` beyond ``limit`` plans."""
-    from . import cost
-    from . import expr as ex
+    from aalp import cost
+    from aalp import expr as ex
 
     task = select_task(checked.spec, task_name)
     space = build(checked, task.name)
