@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from aalp.explain import report  # noqa: E402
-from aalp.loader import load  # noqa: E402
-from aalp.optimize import optimize  # noqa: E402
-from oracles.exhaustive import TooLarge, search  # noqa: E402
+from aalp.explain import report
+from aalp.loader import load
+from aalp.optimize import optimize
+from oracles.exhaustive import TooLarge, search
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -348,6 +348,41 @@ def iter_calls(expr: Expr) -> list[Call]:
     return out
 
 
+# Exact numbers longer than this many bits become 17-digit floats in closed forms: a Rational
+# of 10^-1000, or 0.999^(2^64) computed exactly, would take sympy minutes and gigabytes.
+SYMPY_EXACT_BITS = 128
+
+
+def sympy_number(value: Fraction | int | float) -> sympy.Expr:
+    """A number for a closed form: exact while short, a 17-digit float otherwise."""
+    import sympy
+
+    if isinstance(value, float):
+        return sympy.Float(value, 17)
+    v = Fraction(value)
+    if max(v.numerator.bit_length(), v.denominator.bit_length()) > SYMPY_EXACT_BITS:
+        return sympy.Float(float(v) if abs(v) < 2**1000 else _big(v), 17)
+    return sympy.Rational(v.numerator, v.denominator)
+
+
+def _big(v: Fraction) -> str:
+    """A huge exact value as decimal text sympy can read into a Float."""
+    digits = len(str(abs(v.numerator))) - len(str(v.denominator))
+    mantissa = v / Fraction(10) ** digits
+    return f"{float(mantissa)!r}e{digits}"
+
+
+def sympy_power(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    """``a^b``, numerically when both are numbers and the exact power would be huge."""
+    import sympy
+
+    if a.is_Number and b.is_Number:
+        small = b.is_Integer and abs(int(b)) <= 64
+        if not small or not (a.is_Rational and a.p.bit_length() + a.q.bit_length() < 64):
+            return sympy.Float(a, 17) ** sympy.Float(b, 17)
+    return a**b
+
+
 def to_sympy(expr: Expr, symbols: Mapping[str, sympy.Basic] | None = None) -> sympy.Expr:
     """Convert ``expr`` to an exact sympy expression; names become positive symbols unless
     ``symbols`` maps them to something else (a value or a prepared symbol)."""
@@ -358,7 +393,7 @@ def to_sympy(expr: Expr, symbols: Mapping[str, sympy.Basic] | None = None) -> sy
     def conv(e: Expr) -> sympy.Expr:
         match e:
             case Num(value=value):
-                return sympy.Rational(value.numerator, value.denominator)
+                return sympy_number(value)
             case Name(id=ident):
                 if ident in symbols:
                     return sympy.sympify(symbols[ident])
@@ -372,7 +407,7 @@ def to_sympy(expr: Expr, symbols: Mapping[str, sympy.Basic] | None = None) -> sy
                     "-": lambda: a - b,
                     "*": lambda: a * b,
                     "/": lambda: a / b,
-                    "^": lambda: a**b,
+                    "^": lambda: sympy_power(a, b),
                 }[op]()
             case Call(func=func, args=args):
                 vals = [conv(a) for a in args]

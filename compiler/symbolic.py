@@ -41,11 +41,23 @@ if TYPE_CHECKING:
 def _rational(value: Any):
     import sympy
 
+    from .expr import sympy_number
+
     if isinstance(value, Fraction | int):
-        return sympy.Rational(Fraction(value).numerator, Fraction(value).denominator)
+        return sympy_number(value)
     if isinstance(value, float):
-        return sympy.nsimplify(value, rational=True) if value == value else sympy.nan
+        if value != value:
+            return sympy.nan
+        if value == 0 or 1e-12 <= abs(value) <= 1e15:
+            exact = sympy.nsimplify(value, rational=True)
+            if exact.is_Rational and exact.q < 10**15:
+                return exact
+        return sympy.Float(value, 17)
     return sympy.sympify(value)
+
+
+# Majority of more votes than this is written as its value (or a function), not as a sum.
+MAJORITY_TERMS = 15
 
 
 def size_symbols(ctx: Context) -> list[str]:
@@ -163,10 +175,17 @@ def _boosted(sym: _Sym, op: str, x, choice: Choice, votes, keep):
                 s_, r_, t_ = psub, _ahead_rounds(a, b, k, keep, n_), 1
             case "majority":
                 kk = int(votes)
-                i = sympy.Symbol("i", integer=True)
-                s_ = sympy.Sum(
-                    sympy.binomial(kk, i) * a**i * (1 - a) ** (kk - i), (i, (kk + 1) // 2, kk)
-                ).doit()
+                if a.is_number and kk > MAJORITY_TERMS:
+                    # a long binomial sum is no closed form anyone reads: its value instead
+                    s_ = sympy.Float(rel.majority_success(float(a), kk), 17)
+                elif kk > MAJORITY_TERMS:
+                    s_ = sympy.Function("P_majority")(kk, a)
+                else:
+                    i = sympy.Symbol("i", integer=True)
+                    s_ = sympy.Sum(
+                        sympy.binomial(kk, i) * a**i * (1 - a) ** (kk - i),
+                        (i, (kk + 1) // 2, kk),
+                    ).doit()
                 n_, t_ = kk / keep, 1
                 r_ = sympy.Float(rel.majority_rounds(kk, float(keep))) if keep.is_number else 1
             case "retry" if choice.check == "exact":

@@ -8,9 +8,9 @@ import math
 import pytest
 from aalp import reliability as rel
 from aalp.diagnostics import SpecError
-from oracles.exhaustive import search
 from aalp.loader import load_text
 from aalp.optimize import optimize
+from oracles.exhaustive import search
 
 CHAIN = """\
 param s = 1000

@@ -2,9 +2,9 @@
 
 Specs are built as IR (no parser involved) from a few templates covering map, chain (with a
 history decision), reduce (with a fan-in decision), several models, every booster kind,
-mixtures and budget bounds. For each, ``oracles.exhaustive.search`` (in tests/) evaluates every plan of the
-decision space with the cost model; the optimizer must agree on feasibility and reach the same
-objective value.
+mixtures and budget bounds. For each, ``oracles.exhaustive.search`` (beside the tests)
+evaluates every plan of the decision space with the cost model; the optimizer must agree on
+feasibility and reach the same objective value.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import math
 from fractions import Fraction
 
 from aalp.check import check
-from oracles.exhaustive import TooLarge, search
 from aalp.ir import (
     BinOp,
     Capability,
@@ -40,6 +39,7 @@ from aalp.ir import (
 from aalp.optimize import optimize
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from oracles.exhaustive import TooLarge, search
 
 
 def num(v) -> Num:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 from aalp import reliability as rel
-from oracles.exhaustive import search
 from aalp.explain import growth_series
 from aalp.growth import slope
 from aalp.loader import load
 from aalp.optimize import optimize
+from oracles.exhaustive import search
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
