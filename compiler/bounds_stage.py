@@ -274,8 +274,9 @@ class Booster:
     verifier_model: str | None = None
 
 
-def _boost(ctx: Context, op: str, x: Interval, model: str, b: Booster, v: Interval):
-    weights, succ, rivals = _outcomes(ctx, op, x, model)
+def _boost(ctx: Context, shape: _Shape, x: Interval, b: Booster):
+    weights, succ, rivals = shape.outcomes
+    v = shape.keep
     parts = []
     for a, r in zip(succ, rivals, strict=True):
         match b.kind:
@@ -319,6 +320,43 @@ def _call(info, reads: Interval, writes: Interval) -> list[Interval]:
     ]
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a decision's bounds take from the op, the model and the range of x alone."""
+
+    reads: Interval
+    writes: Interval
+    keep: Interval
+    outcomes: tuple
+    call: list[Interval]  # one call's metrics, without conversation reads
+    per_unit: list[float]  # one call's metrics per unit of x, from below
+
+
+def _shape(ctx: Context, op: str, model: str, x: Interval) -> _Shape | None:
+    key = ("shape", op, model, x.lo, x.hi)
+    hit = ctx.memo.get(key, False)
+    if hit is not False:
+        return hit
+    info = ctx.models.get(model)
+    out = None
+    if info is not None:
+        o = ctx.op(op)
+        reads = formula(ctx, o.reads, x).clamp(0.0, INF)
+        writes = formula(ctx, o.writes, x).clamp(0.0, INF)
+        v = _keep(ctx, op, x, writes)
+        if v is not None:
+            out = _Shape(
+                reads,
+                writes,
+                v,
+                _outcomes(ctx, op, x, model),
+                _call(info, reads, writes),
+                _call_per_unit(ctx, op, info, x, reads, writes),
+            )
+    ctx.memo[key] = out
+    return out
+
+
 def decision_bounds(
     ctx: Context,
     op: str,
@@ -331,47 +369,35 @@ def decision_bounds(
     """One decision of ``op`` on ``model`` with ``booster`` over ``x`` (without its router's
     call, which the optimizer bounds separately); None when no point of the box can run."""
     info = ctx.models.get(model)
-    if info is None:
+    shape = _shape(ctx, op, model, x)
+    if info is None or shape is None:
         return None
-    o = ctx.op(op)
-    reads = formula(ctx, o.reads, x).clamp(0.0, INF)
-    writes = formula(ctx, o.writes, x).clamp(0.0, INF)
-    if reads.lo + max_extra_lo + writes.lo > info.context:
+    if shape.reads.lo + max_extra_lo + shape.writes.lo > info.context:
         return None
-    v = _keep(ctx, op, x, writes)
-    if v is None:
-        return None
-    boost = _boost(ctx, op, x, model, booster, v)
+    boost = _boost(ctx, shape, x, booster)
     if boost is None:
         return None
-    call = _call(info, reads + extra, writes)
+    call = shape.call if extra.hi == 0.0 else _call(info, shape.reads + extra, shape.writes)
     metrics = [m * boost.samples for m in call]
     for i in LAT:
         metrics[i] = call[i] * boost.rounds
     per_unit = None
     if extra.hi == 0.0:
-        pu = _call_per_unit(ctx, op, info, x, reads, writes)
-        per_unit = [p * boost.samples.lo for p in pu]
+        per_unit = [p * boost.samples.lo for p in shape.per_unit]
         for i in LAT:
-            per_unit[i] = pu[i] * boost.rounds.lo
+            per_unit[i] = shape.per_unit[i] * boost.rounds.lo
     log_pu = _log_per_unit(ctx, op, model, x) if booster.kind == "none" else None
     if booster.kind == "retry" and booster.check != "exact":
         vinfo = ctx.models.get(booster.verifier_model or "")
-        if vinfo is None:
+        vshape = _shape(ctx, booster.check or "", booster.verifier_model or "", x)
+        if vinfo is None or vshape is None:
             return None
-        vop = ctx.op(booster.check or "")
-        vr = formula(ctx, vop.reads, x).clamp(0.0, INF)
-        vw = formula(ctx, vop.writes, x).clamp(0.0, INF)
-        if vr.lo + vw.lo > vinfo.context:
+        if vshape.reads.lo + vshape.writes.lo > vinfo.context:
             return None
-        vkeep = _keep(ctx, booster.check or "", x, vw)
-        if vkeep is None:
-            return None
-        per = boost.tries * iv.reciprocal(vkeep)
-        metrics = [m + c * per for m, c in zip(metrics, _call(vinfo, vr, vw), strict=True)]
+        per = boost.tries * iv.reciprocal(vshape.keep)
+        metrics = [m + c * per for m, c in zip(metrics, vshape.call, strict=True)]
         if per_unit is not None:
-            vpu = _call_per_unit(ctx, booster.check or "", vinfo, x, vr, vw)
-            per_unit = [p + v * per.lo for p, v in zip(per_unit, vpu, strict=True)]
+            per_unit = [p + v * per.lo for p, v in zip(per_unit, vshape.per_unit, strict=True)]
     return OptionBounds(
         tuple(metrics),
         boost.log_success_hi,

@@ -34,6 +34,8 @@ from .optimize_types import BaselineResult, FrontierPoint, OptimizeResult, Plan,
 from .space import Space, Value, build, env_of, parse_pin_text, pin_value, select_task
 
 FRONTIER_POINTS = 24
+# The most reliable plan of an infeasible spec is searched with at least this many decisions.
+INFEASIBLE_BUDGET_FLOOR = 20_000
 
 __all__ = [
     "BaselineResult",
@@ -320,15 +322,22 @@ def optimize(
 def _infeasible(
     state: Solver, pins: Mapping[str, Value], reqs: Sequence[Requirement], main: Outcome
 ) -> tuple[Plan, tuple[str, ...]]:
-    """The plan of best achievable success and the reasons no plan meets the requirements."""
-    from .cost import DecisionError
+    """The plan of best achievable success and the reasons no plan meets the requirements.
+
+    The main search has proven that no plan meets them; the most reliable plan is searched
+    with a budget of several times its evaluations, and when that is spent the report says
+    how reliable a plan could be at most."""
     from .optimize_infeasible import explain_infeasible
 
+    budget = max(INFEASIBLE_BUDGET_FLOOR, 4 * state.counter[0])
     relaxed = [r for r in reqs if r.metric != "success"]
-    best = solve(state, pins, "maximize", "success", relaxed).plan
-    free = solve(state, pins, "maximize", "success", []) if relaxed or best is None else None
-    if best is None and free is not None:
-        best = free.plan
+    within = solve(state, pins, "maximize", "success", relaxed, budget=budget)
+    free = (
+        solve(state, pins, "maximize", "success", [], budget=budget)
+        if relaxed or within.plan is None
+        else None
+    )
+    best = within.plan if within.plan is not None else (free.plan if free else None)
     if best is not None:
         best = state.plan(best.decisions, reqs)
     else:
@@ -338,6 +347,11 @@ def _infeasible(
         except DecisionError as err:
             raise _error(f"cannot evaluate the pinned plan: {err}") from None
     why = explain_infeasible(state, pins, reqs, best)
+    if not within.proven and within.gap is not None and best.valid:
+        why += (
+            f"(the most reliable plan was searched within a budget: no plan's success exceeds"
+            f" {within.gap:.6g})",
+        )
     # Say whether the other bounds are what stands in the way of the target.
     if (
         relaxed

@@ -328,6 +328,7 @@ class BlockSearch:
         return pareto(out, dims)
 
     def _family_bound(self, fam, lo, hi, uses, vmodel):
+        self.evaluator.counter[0] += len(uses)  # bounds count as work, like evaluations
         booster = fam.bounds(lo, hi, vmodel)
         total = bs.NONE_OPTION
         for slot, as_router in uses:

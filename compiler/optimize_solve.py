@@ -183,9 +183,13 @@ def solve(
     reqs: Sequence[Requirement],
     *,
     latency: bool = False,
+    budget: int | None = None,
 ) -> Outcome:
-    """The best plan under ``pins`` (None when nothing meets the requirements), proven."""
+    """The best plan under ``pins`` (None when nothing meets the requirements), proven, or the
+    best found when ``budget`` decisions have been evaluated (or the solver's deadline passed):
+    then ``proven`` is False and ``gap`` the best objective no plan can beat."""
     dims, upper, min_success = dims_and_bounds(metric, reqs)
+    limit = None if budget is None else solver.counter[0] + budget
     latency = latency or needs_latency(metric, reqs)
     found = solver.searches(pins, latency)
     region_cache: dict[tuple, list[Point]] = {}
@@ -228,8 +232,9 @@ def solve(
         if not refs:
             _limit_notes(solver, found)
             return Outcome(plan, found, True)
-        if solver.deadline is not None and time.monotonic() > solver.deadline:
-            solver.stopped = True
+        late = solver.deadline is not None and time.monotonic() > solver.deadline
+        if late or (limit is not None and solver.counter[0] > limit):
+            solver.stopped = solver.stopped or late
             top = next((p for p in ranked if p.pseudo), None)
             return Outcome(plan, found, False, None if top is None else top.metric(metric))
         if solver.progress is not None and iteration % 8 == 7:

@@ -349,6 +349,7 @@ class PartEvaluator:
     ) -> tuple[tuple[float, ...], float] | None:
         """Optimistic (metrics, ln success) over the counts ``lo .. hi``; None when no count
         of the range can run."""
+        self.counter[0] += len(part_uses)
         booster = fam.bounds(lo, COUNT_LIMIT if hi is None else hi, vmodel)
         total = bs.NONE_OPTION
         for u in part_uses:
