@@ -36,11 +36,18 @@ def absorbing(
     start: Hashable,
     step: Callable[[Hashable], list[tuple[float, Hashable]]],
     done: Callable[[Hashable], bool],
+    layer: Callable[[Hashable], tuple[int, int]] | None = None,
 ) -> Moments:
     """Moments of the steps until absorption of a finite chain (each step is one sample).
 
     ``step(state)`` lists ``(probability, next state)``; the rest of the probability mass stays
-    put (a discarded sample). Solved exactly by Gaussian elimination over the transient states.
+    put (a discarded sample). With ``(I − Q) m1 = 1`` and ``(I − Q) m2 = 2·m1 − 1`` (``m2`` is
+    E[N²] from each state, since ``Q m1 = m1 − 1``).
+
+    ``layer(state)`` = ``(rank, position)`` describes a chain that only moves to a higher rank
+    or, within a rank, by one position (a vote's lead): the ranks are solved from the highest
+    down, each a tridiagonal system in O(states). Without it (or when a move breaks that
+    shape) the chain is solved by Gaussian elimination, fine for a few hundred states.
     """
     states: list[Hashable] = []
     index: dict[Hashable, int] = {}
@@ -52,22 +59,104 @@ def absorbing(
         index[s] = len(states)
         states.append(s)
         todo.extend(t for _, t in step(s))
+    moves = [step(s) for s in states]
+    if layer is not None:
+        solved = _layered(states, moves, index, layer)
+        if solved is not None:
+            m1, m2 = solved
+            return m1[start], m2[start]
     n = len(states)
-    # (I - Q) m1 = 1 ; (I - Q) m2 = 1 + 2 Q m1   (m2 is E[N^2] from each state)
     matrix = [[0.0] * n for _ in range(n)]
-    for i, s in enumerate(states):
+    for i, out in enumerate(moves):
         matrix[i][i] = 1.0
         stay = 1.0
-        for p, t in step(s):
+        for p, t in out:
             stay -= p
             if t in index:
                 matrix[i][index[t]] -= p
         matrix[i][i] -= stay
     m1 = _solve(matrix, [1.0] * n)
-    q_m1 = [m1[i] - 1.0 for i in range(n)]  # Q m1 = m1 - 1
-    m2 = _solve(matrix, [1.0 + 2.0 * q for q in q_m1])
+    m2 = _solve(matrix, [2.0 * m - 1.0 for m in m1])
     i0 = index[start]
     return m1[i0], m2[i0]
+
+
+def _layered(
+    states: list[Hashable],
+    moves: list[list[tuple[float, Hashable]]],
+    index: dict[Hashable, int],
+    layer: Callable[[Hashable], tuple[int, int]],
+) -> tuple[dict[Hashable, float], dict[Hashable, float]] | None:
+    """Both moments by ranks, highest first, each rank's system tridiagonal (Thomas's
+    algorithm: the systems are diagonally dominant, so no pivoting is needed). None when a
+    move goes to a lower rank or jumps more than one position within its rank."""
+    ranks: dict[int, dict[int, int]] = {}
+    for i, s in enumerate(states):
+        rank, pos = layer(s)
+        ranks.setdefault(rank, {})[pos] = i
+    m1: dict[Hashable, float] = {}
+    m2: dict[Hashable, float] = {}
+    for rank in sorted(ranks, reverse=True):
+        at = ranks[rank]
+        order = sorted(at)
+        if order[-1] - order[0] + 1 != len(order):
+            return None  # positions with holes: not a simple lead chain
+        size = len(order)
+        diag = [1.0] * size
+        lower = [0.0] * size  # coefficient of position j - 1
+        upper = [0.0] * size  # coefficient of position j + 1
+        known1 = [0.0] * size
+        known2_q = [0.0] * size  # filled after m1 of this rank is known
+        outside: list[list[tuple[float, Hashable]]] = [[] for _ in range(size)]
+        for j, pos in enumerate(order):
+            stay = 1.0
+            for p, t in moves[at[pos]]:
+                stay -= p
+                if t not in index:
+                    continue  # absorbed
+                t_rank, t_pos = layer(t)
+                if t_rank == rank:
+                    if t_pos == pos:
+                        diag[j] -= p
+                    elif t_pos == pos - 1:
+                        lower[j] -= p
+                    elif t_pos == pos + 1:
+                        upper[j] -= p
+                    else:
+                        return None
+                elif t_rank > rank:
+                    outside[j].append((p, t))
+                else:
+                    return None
+            diag[j] -= stay
+            known1[j] = math.fsum(p * m1[t] for p, t in outside[j])
+        x1 = _thomas(lower, diag, upper, [1.0 + k for k in known1])
+        for j in range(size):
+            known2_q[j] = math.fsum(p * m2[t] for p, t in outside[j])
+        x2 = _thomas(lower, diag, upper, [2.0 * x1[j] - 1.0 + known2_q[j] for j in range(size)])
+        for j, pos in enumerate(order):
+            s = states[at[pos]]
+            m1[s], m2[s] = x1[j], x2[j]
+    return m1, m2
+
+
+def _thomas(lower: list[float], diag: list[float], upper: list[float], rhs: list[float]):
+    """Solve the tridiagonal system ``lower[j]·x[j−1] + diag[j]·x[j] + upper[j]·x[j+1] =
+    rhs[j]``."""
+    n = len(diag)
+    c = [0.0] * n
+    d = [0.0] * n
+    c[0] = upper[0] / diag[0]
+    d[0] = rhs[0] / diag[0]
+    for j in range(1, n):
+        den = diag[j] - lower[j] * c[j - 1]
+        c[j] = upper[j] / den
+        d[j] = (rhs[j] - lower[j] * d[j - 1]) / den
+    x = [0.0] * n
+    x[-1] = d[-1]
+    for j in range(n - 2, -1, -1):
+        x[j] = d[j] - c[j] * x[j + 1]
+    return x
 
 
 def _solve(matrix: list[list[float]], rhs: list[float]) -> list[float]:
@@ -92,7 +181,9 @@ def ahead_by(k: int, a: float, b: float, v: float) -> Moments:
     1.0
     """
     up, down = a * v, b * v
-    return absorbing(0, lambda d: [(up, d + 1), (down, d - 1)], lambda d: abs(d) >= k)
+    return absorbing(
+        0, lambda d: [(up, d + 1), (down, d - 1)], lambda d: abs(d) >= k, lambda d: (0, d)
+    )
 
 
 def ahead_by_mixed(k: int, a: float, b: float, v: float) -> Moments:
@@ -115,7 +206,11 @@ def ahead_by_mixed(k: int, a: float, b: float, v: float) -> Moments:
         lead_rival = -d if c else -d - o
         return lead_right >= k or lead_rival >= k or (k == 1 and o == 1 and not (r or c))
 
-    return absorbing((0, 0, 0, 0), step, done)
+    def layer(s: State) -> tuple[int, int]:
+        d, r, c, o = s
+        return (r + c + o) * 8 + r * 4 + c * 2 + o, d  # the flags only ever rise
+
+    return absorbing((0, 0, 0, 0), step, done, layer)
 
 
 def majority(votes: int, v: float) -> Moments:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import codes
 from .check_pins import PinChecks
@@ -529,8 +529,24 @@ class TaskChecker(PinChecks):
     # -- boosters and requirements ---------------------------------------------------------
 
     def check_boosters(self) -> None:
+        seen: dict[tuple[str, str, str], Any] = {}
         for booster in self.task.boosters:
             span = self.span(booster)
+            kind = booster.kind if isinstance(booster, VoteBooster) else "retry"
+            check = booster.check if isinstance(booster, RetryBooster) else ""
+            for op in booster.ops or tuple(self.ops):
+                key = (op, kind, check)
+                if key in seen and seen[key] is not booster:
+                    what = f"retry until {check}" if check else f"vote {kind}"
+                    self.c.error(
+                        codes.DUPLICATE,
+                        f"op '{op}' is allowed '{what}' twice",
+                        span,
+                        f"the first is at line {self.span(seen[key]).line}: keep one (with the"
+                        " larger max)",
+                    )
+                    break
+                seen.setdefault(key, booster)
             for name in booster.ops:
                 self.op_ref(name, span, "'allow ... on'")
             match booster:
@@ -597,6 +613,22 @@ class TaskChecker(PinChecks):
                     self.c.at(req.bound, span),
                     "for example: require success >= 0.99",
                 )
+            if req.metric == "success" and req.cmp == "<=":
+                self.c.error(
+                    codes.BAD_DIRECTION,
+                    "an upper bound on success is not a requirement: the optimizer only makes"
+                    " plans more reliable",
+                    span,
+                    "require a least success instead, e.g. 'require success >= 0.99'",
+                )
+            elif req.metric in METRICS and req.metric != "success" and req.cmp == ">=":
+                self.c.error(
+                    codes.BAD_DIRECTION,
+                    f"a lower bound on {req.metric} is not a requirement: costs and latencies"
+                    " are only bounded from above",
+                    span,
+                    f"bound it from above, e.g. 'require {req.metric} <= ...'",
+                )
             elif req.metric != "success" and not val > 0:
                 self.c.error(
                     codes.BAD_BOUND,
@@ -619,6 +651,15 @@ class TaskChecker(PinChecks):
                 f"unknown metric '{objective.metric}' in the objective",
                 self.span(objective),
                 did_you_mean(objective.metric, METRICS, "metric"),
+            )
+        elif (objective.sense == "maximize") != (objective.metric == "success"):
+            wanted = "maximize" if objective.metric == "success" else "minimize"
+            self.c.error(
+                codes.BAD_SENSE,
+                f"'{objective.sense} {objective.metric}': success is maximized and every other"
+                " metric minimized",
+                self.span(objective),
+                f"write '{wanted} {objective.metric}'",
             )
 
     # -- usage -----------------------------------------------------------------------------

@@ -47,6 +47,8 @@ EVAL_FAILED = "E209"
 BAD_BOUND = "E210"
 TOO_DEEP = "E211"
 OVERFLOW = "E212"  # a value too large to compute (exp(1e6), 2^1e6, a total over 1.8e308)
+BAD_SENSE = "E213"  # maximize a cost, or minimize success
+BAD_DIRECTION = "E214"  # require success <= b, or a cost >= b
 
 # structure
 NO_CAPABLE_MODEL = "E300"

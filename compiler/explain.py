@@ -181,9 +181,13 @@ def growth_series(
         if sized is None:
             continue
         try:
-            r = optimize(sized, result.task, objective, extra_pins, frontier=False)
+            r = optimize(
+                sized, result.task, objective, extra_pins, frontier=False, deadline=deadline
+            )
         except SpecError:  # e.g. a pinned x larger than this size's data: skip the size
             continue
+        if not r.proven:
+            break  # the deadline passed during this size: its optimum is not known
         spent += r.evaluations
         if r.feasible and r.plan is not None:
             plan_pts.append((n, r.plan.value(metric)))

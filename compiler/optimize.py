@@ -29,11 +29,20 @@ from .cost_types import DecisionError
 from .diagnostics import Diagnostic, SpecError
 from .ir import METRICS, NO_SPAN, PIN_FIELDS, Pin, Task
 from .optimize_pareto import INDEX, METRIC_KEYS, Point, merge
-from .optimize_solve import Outcome, Searches, Solver, dims_and_bounds, solve, solve_cpsat
+from .optimize_solve import (
+    Outcome,
+    Searches,
+    Solver,
+    dims_and_bounds,
+    needs_latency,
+    solve,
+    solve_cpsat,
+)
 from .optimize_types import BaselineResult, FrontierPoint, OptimizeResult, Plan, Requirement
 from .space import Space, Value, build, env_of, parse_pin_text, pin_value, select_task
 
 FRONTIER_POINTS = 24
+LATENCY_CANDIDATES = 200
 # The most reliable plan of an infeasible spec is searched with at least this many decisions.
 INFEASIBLE_BUDGET_FLOOR = 20_000
 
@@ -173,16 +182,29 @@ def _check_pin(space: Space, op: str, fld: str, value: Value) -> None:
 
 
 def _frontiers(
-    found: Searches, metric: str, reqs: Sequence[Requirement]
+    state: Solver, found: Searches, metric: str, reqs: Sequence[Requirement], latency: bool
 ) -> tuple[tuple[FrontierPoint, ...], tuple[FrontierPoint, ...]]:
-    """The Pareto frontiers over the plans evaluated (to the resolution shown, not proven)."""
+    """The Pareto frontiers over the plans evaluated (to the resolution shown, not proven).
+
+    When the search did not compute latency (it decides nothing), the latency frontier is
+    drawn from the ``LATENCY_CANDIDATES`` cheapest plans that meet the success target, each
+    evaluated in full."""
     fm = INDEX[metric]
+    lat = INDEX["latency"]
     other = [r for r in reqs if r.metric != "success"]
     _d, upper, _ms = dims_and_bounds(metric, other)
     vs_success = merge(found.real_points([fm]), [fm], upper)
     _d, upper2, min_success = dims_and_bounds(metric, reqs)
-    lat = INDEX["latency"]
-    both = merge(found.real_points([fm, lat]), [fm, lat], upper2, min_success)
+    if latency:
+        both = merge(found.real_points([fm, lat]), [fm, lat], upper2, min_success)
+    else:
+        meeting = merge(found.real_points([fm]), [fm], upper2, min_success)
+        both = []
+        for p in sorted(meeting, key=lambda q: (q.metrics[fm], q.order))[:LATENCY_CANDIDATES]:
+            full = state.plan({**found.base, **dict(p.decisions)}, reqs)
+            if full.meets:
+                metrics = tuple(full.metrics[k] for k in METRIC_KEYS)
+                both.append(Point(p.decisions, metrics, p.log_success, p.order))
     # Project onto (metric, latency): the plans that meet the success target, Pareto in both.
     both = sorted(both, key=lambda p: (p.metrics[fm], p.metrics[lat], p.order))
     vs_latency: list[Point] = []
@@ -254,7 +276,7 @@ def optimize(
     state.deadline = deadline
     state.progress = progress
 
-    main = solve(state, pins, sense, metric, reqs, latency=frontier)
+    main = solve(state, pins, sense, metric, reqs)
     plan = main.plan
     if solver == "cpsat" and plan is not None:
         dims, _u, _m = dims_and_bounds(metric, reqs)
@@ -279,7 +301,7 @@ def optimize(
     fs: tuple[FrontierPoint, ...] = ()
     fl: tuple[FrontierPoint, ...] = ()
     if frontier:
-        fs, fl = _frontiers(main.searches, fm, reqs)
+        fs, fl = _frontiers(state, main.searches, fm, reqs, needs_latency(metric, reqs))
 
     results = []
     if baselines:
@@ -316,6 +338,7 @@ def optimize(
         tuple(notes),
         state.counter[0],
         dict(sorted(pins.items())),
+        main.proven and not state.stopped,
     )
 
 
@@ -327,16 +350,12 @@ def _infeasible(
     The main search has proven that no plan meets them; the most reliable plan is searched
     with a budget of several times its evaluations, and when that is spent the report says
     how reliable a plan could be at most."""
-    from .optimize_infeasible import explain_infeasible
+    from .optimize_infeasible import explain_infeasible, success_text
 
-    budget = max(INFEASIBLE_BUDGET_FLOOR, 4 * state.counter[0])
+    budget = max(INFEASIBLE_BUDGET_FLOOR, state.counter[0])
     relaxed = [r for r in reqs if r.metric != "success"]
     within = solve(state, pins, "maximize", "success", relaxed, budget=budget)
-    free = (
-        solve(state, pins, "maximize", "success", [], budget=budget)
-        if relaxed or within.plan is None
-        else None
-    )
+    free = solve(state, pins, "maximize", "success", [], budget=budget) if relaxed else within
     best = within.plan if within.plan is not None else (free.plan if free else None)
     if best is not None:
         best = state.plan(best.decisions, reqs)
@@ -346,11 +365,11 @@ def _infeasible(
             best = state.plan(main.searches.base, reqs)
         except DecisionError as err:
             raise _error(f"cannot evaluate the pinned plan: {err}") from None
-    why = explain_infeasible(state, pins, reqs, best)
-    if not within.proven and within.gap is not None and best.valid:
+    why = explain_infeasible(state, pins, reqs, best, within.proven)
+    if not within.proven and within.log_gap is not None and best.valid:
         why += (
             f"(the most reliable plan was searched within a budget: no plan's success exceeds"
-            f" {within.gap:.6g})",
+            f" {success_text(within.log_gap)})",
         )
     # Say whether the other bounds are what stands in the way of the target.
     if (

@@ -26,8 +26,13 @@ def _g(v: float) -> str:
     return f"{v:.6g}"
 
 
-def _success_text(log_success: float) -> str:
-    """A success near 1 as ``1 − 3.2e-18`` (its float would print as 1)."""
+def success_text(log_success: float) -> str:
+    """A success near 1 as ``1 − 3.2e-18`` (its float would print as 1), one below the
+    smallest float as ``e^-2500 (about 10^-1085.7)``."""
+    if log_success == -math.inf:
+        return "0"
+    if log_success < -700:
+        return f"e^{log_success:.6g} (about 10^{log_success / math.log(10):.1f})"
     failure = -math.expm1(log_success)
     return f"1 − {failure:.3g}" if 0 < failure < 1e-4 else _g(math.exp(log_success))
 
@@ -68,9 +73,14 @@ def _voting_ops(solver: Any) -> list[tuple[str, VoteBooster]]:
 
 
 def explain_infeasible(
-    solver: Any, pins: Mapping[str, Any], reqs: Sequence[Requirement], best: Plan | None
+    solver: Any,
+    pins: Mapping[str, Any],
+    reqs: Sequence[Requirement],
+    best: Plan | None,
+    proven: bool = True,
 ) -> tuple[str, ...]:
-    """Reasons (most specific first) why no plan meets every requirement."""
+    """Reasons (most specific first) why no plan meets every requirement; ``proven`` says
+    whether ``best`` is proven the most reliable plan (else the best a budget found)."""
     why: list[str] = []
     if best is None or not best.valid:
         probs = best.problems if best is not None else ()
@@ -82,8 +92,12 @@ def explain_infeasible(
     for r in reqs:
         if r.metric == "success" and not _success_ok(r, log_success):
             why.append(
-                f"the best achievable success is {_success_text(log_success)} < {_g(r.bound)}"
-                " (the plan below reaches it)"
+                (
+                    f"the best achievable success is {success_text(log_success)}"
+                    if proven
+                    else f"the most reliable plan found has success {success_text(log_success)}"
+                )
+                + f" < {_g(r.bound)} (the plan below)"
             )
     stages = best.evaluation.stages
     for op, booster in _voting_ops(solver):
@@ -107,7 +121,9 @@ def explain_infeasible(
         others = math.fsum(s.log_success for s in stages) - math.fsum(
             s.log_success for s in stages if any(o.op == op for o in s.op_evals)
         )
-        share = math.exp(math.log(target) - others) if others > -math.inf else 2.0
+        # the success this op's decisions must reach (> 1: out of reach whatever the votes)
+        gap = math.log(target) - others if target > 0 and others > -math.inf else math.inf
+        share = math.exp(gap) if gap < 1.0 else 2.0
         count = sum(o.decisions for o in rows)
         if not 0 < share < 1 or a <= 0.5:
             continue
@@ -119,9 +135,9 @@ def explain_infeasible(
                 f" ({count if count < 10**12 else _g(count)} decisions, success {_g(a)} each)"
             )
     unmet = [r for r in reqs if r.metric != "success" and not r.holds(best.value(r.metric))]
-    if not unmet and target is not None and success_meets(log_success, target):
+    others = [r for r in reqs if r.metric != "success"]
+    if not unmet and others and target is not None and success_meets(log_success, target):
         # Success is reachable: the other requirements must be what rules every plan out.
-        others = [r for r in reqs if r.metric != "success"]
         why.append(
             "success ≥ "
             + _g(target)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .cost_types import METRIC_FIELDS as METRIC_KEYS
 
@@ -62,13 +63,16 @@ def pareto(points: Iterable[Point], dims: Sequence[int], keep_pseudo: bool = Tru
     )
     if len(dims) == 1:
         out: list[Point] = []
-        best_real = best_all = -math.inf
+        best_real = best_all = None  # the best log-success kept so far (None: none kept)
         for p in ordered:
-            if p.log_success > (best_all if p.pseudo else best_real) or not out:
+            best = best_all if p.pseudo else best_real
+            if best is None or p.log_success > best:
                 out.append(p)
-                best_all = max(best_all, p.log_success)
+                best_all = p.log_success if best_all is None else max(best_all, p.log_success)
                 if not p.pseudo:
-                    best_real = max(best_real, p.log_success)
+                    best_real = (
+                        p.log_success if best_real is None else max(best_real, p.log_success)
+                    )
         return out
     if len(dims) == 2:
         return _pareto2(ordered, dims[1])
@@ -161,3 +165,103 @@ def merge(
         nxt = [c for a in acc for b in s if ok(c := combine(a, b))]
         acc = pareto(nxt, dims)
     return acc
+
+
+def dominated_by(front: Sequence[Point], dims: Sequence[int]) -> Callable[[Point], bool]:
+    """A test: is a point weakly dominated by a point of ``front`` other than itself (in
+    ``dims``, minimized, and success)? With one dim it is a bisection into the front sorted by
+    that metric, with a running best success; otherwise a scan of the (small) front."""
+    if len(dims) == 1:
+        (d,) = dims
+        ordered = sorted(front, key=lambda q: (q.metrics[d], -q.log_success))
+        values = [q.metrics[d] for q in ordered]
+        best: list[float] = []
+        for q in ordered:
+            best.append(q.log_success if not best else max(best[-1], q.log_success))
+        members = {id(q) for q in front}
+
+        def one(p: Point) -> bool:
+            if id(p) in members:
+                return False
+            i = bisect.bisect_right(values, p.metrics[d])
+            return i > 0 and best[i - 1] >= p.log_success
+
+        return one
+
+    def many(p: Point) -> bool:
+        vec = [p.metrics[d] for d in dims]
+        return any(
+            q is not p
+            and q.log_success >= p.log_success
+            and all(q.metrics[d] <= v for d, v in zip(dims, vec, strict=True))
+            for q in front
+        )
+
+    return many
+
+
+class LivePoints:
+    """A block's points, source by source (a shape, a region), with what can never matter
+    removed for good: points that break a bound, and points weakly dominated by a real point
+    (real points are never withdrawn, so such a point stays dominated; an optimistic point
+    dominated only by optimistic ones is kept, since those may be refined away). Each round
+    of the search then sorts only the points still alive.
+
+    A source with no point alive is *dead*: every plan behind it breaks a bound or is
+    dominated by a real plan, and refining it only describes the same plans more precisely,
+    so the search skips it from then on (``is_dead``)."""
+
+    def __init__(self, dims: Sequence[int], upper: dict[int, float], min_log: float) -> None:
+        self.dims = list(dims)
+        self.upper = upper
+        self.min_log = min_log
+        self.sources: dict[Any, tuple[list[Point], list[Point]]] = {}  # key -> (raw, alive)
+        self.front: tuple[int, ...] = ()
+        self.beaten: Callable[[Point], bool] = lambda p: False
+        self.dead: set[Any] = set()
+
+    def is_dead(self, key: Any) -> bool:
+        return key in self.dead
+
+    def alive(self, key: Any, raw: list[Point]) -> list[Point]:
+        """The points of source ``key`` still alive (``raw`` is the source's current list:
+        a new list object starts the source afresh)."""
+        hit = self.sources.get(key)
+        if hit is not None and hit[0] is raw:
+            return hit[1]
+        kept = [
+            p
+            for p in raw
+            if p.log_success >= self.min_log
+            and all(p.metrics[i] <= b for i, b in self.upper.items())
+            and not self.beaten(p)
+        ]
+        if kept:
+            self.sources[key] = (raw, kept)
+        else:
+            self.sources.pop(key, None)
+            self.dead.add(key)
+        return kept
+
+    def pareto(self, keys: Sequence[Any]) -> list[Point]:
+        """The Pareto set of the sources ``keys`` (every other source is forgotten)."""
+        keys = [k for k in keys if k not in self.dead]
+        wanted = set(keys)
+        for k in [k for k in self.sources if k not in wanted]:
+            del self.sources[k]
+        points = [p for k in keys for p in self.sources[k][1]]
+        out = pareto(points, self.dims)
+        real = [p for p in out if not p.pseudo]
+        front = tuple(id(p) for p in real)
+        if real and front != self.front:
+            self.front = front
+            self.beaten = beaten = dominated_by(real, self.dims)
+            for k in keys:
+                raw, pts = self.sources[k]
+                kept = [p for p in pts if not beaten(p)]
+                if kept:
+                    self.sources[k] = (raw, kept)
+                else:
+                    del self.sources[k]
+                    self.dead.add(k)
+        return out

@@ -25,7 +25,7 @@ from typing import Any
 from . import optimize_units as ou
 from .ir import Task
 from .optimize_eval import Evaluator, View
-from .optimize_pareto import INDEX, METRIC_KEYS, Point, merge, pareto
+from .optimize_pareto import INDEX, METRIC_KEYS, LivePoints, Point, merge, pareto
 from .optimize_search import BlockSearch, RegionRef, defaults
 from .optimize_types import Plan, Requirement
 from .reliability import success_meets
@@ -173,6 +173,7 @@ class Outcome:
     searches: Searches
     proven: bool  # False when the deadline stopped the search
     gap: float | None = None  # best optimistic objective still open, when not proven
+    log_gap: float | None = None  # ln of that optimistic point's success
 
 
 def solve(
@@ -193,21 +194,30 @@ def solve(
     latency = latency or needs_latency(metric, reqs)
     found = solver.searches(pins, latency)
     region_cache: dict[tuple, list[Point]] = {}
+    min_log = math.log(min_success) if min_success > 0 else -math.inf
+    live = [LivePoints(dims, upper, min_log) for _ in found.blocks]
+    # The shapes still alive in each block, and how many of the block's shapes were seen.
+    shapes: list[list[tuple]] = [[] for _ in found.blocks]
+    seen = [0] * len(found.blocks)
     for iteration in range(MAX_ITERATIONS):
         sets = []
-        for b, keys in zip(found.blocks, found.shapes, strict=True):
-            pts = [p for k in keys for p in b.shape_points(k, found.base, dims)]
+        for i, (b, alive) in enumerate(zip(found.blocks, live, strict=True)):
+            shapes[i].extend(found.shapes[i][seen[i] :])
+            seen[i] = len(found.shapes[i])
+            sources = []
+            for k in shapes[i]:
+                alive.alive(("shape", k), b.shape_points(k, found.base, dims))
+                sources.append(("shape", k))
             for rid in list(b.regions):
-                ck = (b.index, rid, tuple(dims))
+                if alive.is_dead(("region", rid)):
+                    continue
+                ck = (b.index, rid)  # a cache of this solve: its dims do not change
                 if ck not in region_cache:
                     region_cache[ck] = b.region_points(rid, found.base, dims)
-                pts.extend(region_cache[ck])
-            pts = [
-                p
-                for p in pts
-                if p.success >= min_success and all(p.metrics[i] <= v for i, v in upper.items())
-            ]
-            sets.append(pareto(pts, dims))
+                alive.alive(("region", rid), region_cache[ck])
+                sources.append(("region", rid))
+            sets.append(alive.pareto(sources))
+            shapes[i] = [k for k in shapes[i] if not alive.is_dead(("shape", k))]
         merged = merge(sets, dims, upper, min_success)
         ranked = sorted(merged, key=lambda q: rank(q, sense, metric))
         plan, best = None, None
@@ -236,7 +246,9 @@ def solve(
         if late or (limit is not None and solver.counter[0] > limit):
             solver.stopped = solver.stopped or late
             top = next((p for p in ranked if p.pseudo), None)
-            return Outcome(plan, found, False, None if top is None else top.metric(metric))
+            gap = None if top is None else top.metric(metric)
+            log_gap = None if top is None else top.log_success
+            return Outcome(plan, found, False, gap, log_gap)
         if solver.progress is not None and iteration % 8 == 7:
             solver.progress(f"{solver.counter[0]:,} decisions evaluated")
         for ref in refs[:REFINE_BATCH]:
@@ -260,8 +272,7 @@ def _refine(found: Searches, ref: Any, region_cache: dict) -> None:
         if ref.region not in b.regions:
             return
         new = b.split(ref.region)
-        for key in [k for k in region_cache if k[0] == ref.block and k[1] == ref.region]:
-            del region_cache[key]
+        region_cache.pop((ref.block, ref.region), None)
         known = set(found.shapes[ref.block])
         found.shapes[ref.block].extend(k for k in new if k not in known)
         return

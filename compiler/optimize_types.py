@@ -75,3 +75,4 @@ class OptimizeResult:
     notes: tuple[str, ...] = ()
     evaluations: int = 0
     pins: Mapping[str, Value] = field(default_factory=dict)
+    proven: bool = True  # False when a deadline cut a search short (see notes)

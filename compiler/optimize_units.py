@@ -32,8 +32,11 @@ from .space import Block, Booster, Space, Value
 # Counts evaluated one by one before the doubling starts, and the largest count ever searched.
 DENSE_COUNTS = 8
 COUNT_LIMIT = 1_000_000
-# With latency to compute, ahead-by-k's rounds take a linear solve of 2k − 1 states.
+# Ahead-by-k's rounds (its latency) take a linear solve of 2k − 1 states: its counts stop at
+# ``ROUNDS_LIMIT`` when the search decides on latency, and at ``AHEAD_LIMIT`` otherwise (the
+# plan chosen is evaluated in full, latency included).
 ROUNDS_LIMIT = 512
+AHEAD_LIMIT = 2048
 INITIAL_COUNTS = 64  # the first evaluation stops here; the counts above are a gap
 NEARLY_SURE = 1e-30  # the first evaluation stops at counts this close to certain success
 NO_METRICS = tuple(0.0 for _ in METRIC_KEYS)
@@ -93,8 +96,10 @@ class Family:
 
 
 def count_limit(kind: str, latency: bool) -> int:
-    """The largest count searched for a booster without ``max``."""
-    return ROUNDS_LIMIT if latency and kind == "ahead_by" else COUNT_LIMIT
+    """The largest count searched for a booster (without ``max``, or with a larger one)."""
+    if kind == "ahead_by":
+        return ROUNDS_LIMIT if latency else AHEAD_LIMIT
+    return COUNT_LIMIT
 
 
 def families(
@@ -174,8 +179,8 @@ def capped_note(fam: Family) -> str:
     kind, top, op = fam.kind, fam.last() or 0, fam.op
     what = "votes" if kind in ("ahead_by", "majority") else "retries"
     why = (
-        "with latency to compute, their rounds take a linear solve of 2k - 1 states"
-        if top < COUNT_LIMIT - 1
+        "their rounds, the latency of the vote, take a linear solve of 2k - 1 states"
+        if kind == "ahead_by"
         else "no program runs more samples for one decision"
     )
     return f"{op}: counts of {kind} {what} above {top:,} were not searched ({why})"

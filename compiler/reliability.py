@@ -332,11 +332,16 @@ def chain_log_success(log_success: float, count: float) -> float:
     return count * log_success
 
 
+ROUNDING = 1e-14  # relative slack for the rounding of a computed success (or failure)
+
+
 def success_meets(log_success: float, bound: Any) -> bool:
     """``success >= bound`` decided precisely: near 1 the failure ``1 − success`` is compared
     with ``1 − bound`` (exact when the bound is a ``Fraction``), so a success of 1 − 1e-30
     (1.0 as a float) does not meet ``success >= 1`` and 1 − 2e-18 does not meet
-    ``success >= 1 − 1e-18``; elsewhere the comparison is in logs.
+    ``success >= 1 − 1e-18``; elsewhere the comparison is in logs. Both allow a relative
+    ``ROUNDING`` for the float arithmetic that computed the success: a step of success 0.99
+    meets ``success >= 0.99`` even when its log rounds a unit below.
 
     >>> from fractions import Fraction
     >>> success_meets(math.log1p(-1e-18), Fraction(1) - Fraction(1, 10**18))
@@ -345,6 +350,8 @@ def success_meets(log_success: float, bound: Any) -> bool:
     False
     >>> success_meets(-math.inf, 0), success_meets(0.0, 1), success_meets(-1e-30, 1)
     (True, True, False)
+    >>> success_meets(math.log(0.99), Fraction(99, 100)), success_meets(math.log(0.3), 0.3)
+    (True, True)
     """
     if bound <= 0:
         return True
@@ -353,5 +360,5 @@ def success_meets(log_success: float, bound: Any) -> bool:
     if bound > 0.5:
         failure = -math.expm1(log_success)
         slack = float(1 - bound) if isinstance(bound, Fraction) else 1.0 - float(bound)
-        return failure <= slack
-    return log_success >= math.log(float(bound))
+        return failure <= slack * (1.0 + ROUNDING)
+    return log_success >= math.log(float(bound)) + math.log1p(-ROUNDING)

@@ -97,6 +97,39 @@ def test_ahead_by_moments_match_monte_carlo(k: int, a: float, b: float, v: float
     assert abs(var - (second - exact_mean**2)) / var < 0.06
 
 
+def test_layered_lead_chains_equal_gaussian_elimination() -> None:
+    # The rank-by-rank tridiagonal solve against the dense solve of the same chain.
+    rng = random.Random(11)
+    for _ in range(40):
+        k = rng.randint(1, 9)
+        a = rng.uniform(0.05, 0.95)
+        b = rng.uniform(0.0, 1.0 - a)
+        v = rng.uniform(0.3, 1.0)
+        right, rival, other = a * v, b * v, (1.0 - a - b) * v
+
+        def step(s, right=right, rival=rival, other=other):
+            d, r, c, o = s
+            return [(right, (d + 1, r, 1, o)), (rival, (d - 1, 1, c, o)), (other, (d, r, c, 1))]
+
+        def done(s, k=k):
+            d, r, c, o = s
+            lead_right, lead_rival = (d if r else d - o), (-d if c else -d - o)
+            return lead_right >= k or lead_rival >= k or (k == 1 and o == 1 and not (r or c))
+
+        dense = calls.absorbing((0, 0, 0, 0), step, done)
+        fast = calls.ahead_by_mixed(k, a, b, v)
+        assert fast == pytest.approx(dense, rel=1e-9)
+
+
+def test_large_leads_are_solved_in_linear_time() -> None:
+    # k = 2048 has 8·4096 states: a dense solve would never finish; MAKER's closed form
+    # (a single rival, no other answers) is the check.
+    k, p = 2048, 0.55
+    p_sub = 1 / (1 + ((1 - p) / p) ** k)
+    expected = (2 * k * p_sub - k) / (2 * p - 1)
+    assert calls.ahead_by_mixed(k, p, 1 - p, 1.0)[0] == pytest.approx(expected, rel=1e-9)
+
+
 def test_ahead_by_matches_makers_closed_form() -> None:
     # MAKER: expected votes (2k p_sub - k)/(2p - 1) with p_sub = 1/(1 + ((1-p)/p)^k)
     for k, p in [(1, 0.9), (3, 0.7), (5, 0.99)]:

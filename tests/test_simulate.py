@@ -140,5 +140,5 @@ def test_wilson_interval_hand_value():
 
 def test_refuses_astronomical_simulations_clearly():
     c = hanoi(64)
-    with pytest.raises(SimulationError, match="decisions to simulate"):
+    with pytest.raises(SimulationError, match="more than the limit"):
         simulate(c, None, {"move.x": 1, "move.vote": "none"}, runs=10)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aalp.ir import ReduceStage
+from aalp.reliability import success_meets
 from aalp.space import Value, build, env_of, select_task
 
 
@@ -37,6 +38,11 @@ def _meets(ev: Any, reqs: list[tuple[str, str, float]]) -> bool:
         return False
     for metric, cmp, bound in reqs:
         v = ev.success if metric == "success" else float(getattr(ev.metrics, metric))
+        if metric == "success" and cmp == ">=":
+            # the model's comparison: the failure near 1, with a relative slack for rounding
+            if not success_meets(ev.log_success, bound):
+                return False
+            continue
         if (cmp == ">=" and not v >= bound) or (cmp == "<=" and not v <= bound):
             return False
     return True
