@@ -39,6 +39,7 @@ from .optimize_solve import (
     solve_cpsat,
 )
 from .optimize_types import BaselineResult, FrontierPoint, OptimizeResult, Plan, Requirement
+from .optimize_work import SearchCut
 from .space import Space, Value, build, env_of, parse_pin_text, pin_value, select_task
 
 FRONTIER_POINTS = 24
@@ -301,7 +302,19 @@ def optimize(
     fs: tuple[FrontierPoint, ...] = ()
     fl: tuple[FrontierPoint, ...] = ()
     if frontier:
-        fs, fl = _frontiers(state, main.searches, fm, reqs, needs_latency(metric, reqs))
+        # The frontiers re-read the main search's shapes in other metrics: as much work again
+        # as the search at most (and the deadline), else they are left out with a note.
+        state.counter.cap = state.counter.n + max(state.counter.n, INFEASIBLE_BUDGET_FLOOR)
+        state.counter.deadline = deadline
+        try:
+            fs, fl = _frontiers(state, main.searches, fm, reqs, needs_latency(metric, reqs))
+        except SearchCut:
+            state.notes.append(
+                "the frontiers were left out: drawing them would cost more than the search"
+                " itself (or the time limit passed)"
+            )
+        finally:
+            state.counter.cap = state.counter.deadline = None
 
     results = []
     if baselines:
@@ -336,7 +349,7 @@ def optimize(
         fm,
         tuple(results),
         tuple(notes),
-        state.counter[0],
+        state.counter.n,
         dict(sorted(pins.items())),
         main.proven and not state.stopped,
     )
@@ -352,7 +365,7 @@ def _infeasible(
     how reliable a plan could be at most."""
     from .optimize_infeasible import explain_infeasible, success_text
 
-    budget = max(INFEASIBLE_BUDGET_FLOOR, state.counter[0])
+    budget = max(INFEASIBLE_BUDGET_FLOOR, state.counter.n)
     relaxed = [r for r in reqs if r.metric != "success"]
     within = solve(state, pins, "maximize", "success", relaxed, budget=budget)
     free = solve(state, pins, "maximize", "success", [], budget=budget) if relaxed else within

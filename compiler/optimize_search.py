@@ -22,6 +22,7 @@ from . import optimize_candidates as cand
 from . import optimize_units as ou
 from .ir import ChainStage, MapStage, ReduceStage, Task
 from .optimize_pareto import METRIC_KEYS, Point, merge, pareto
+from .optimize_work import Work
 from .space import Block, Space, Value, count_of
 
 # A region of at most this many shapes is enumerated rather than split.
@@ -140,7 +141,7 @@ class BlockSearch:
         ctx: Any,
         pins: Mapping[str, Value],
         latency: bool,
-        counter: list[int],
+        counter: Work,
     ):
         self.index = index
         self.task = task
@@ -328,7 +329,7 @@ class BlockSearch:
         return pareto(out, dims)
 
     def _family_bound(self, fam, lo, hi, uses, vmodel):
-        self.evaluator.counter[0] += len(uses)  # bounds count as work, like evaluations
+        self.evaluator.counter.spend(len(uses))  # bounds count as work, like evaluations
         booster = fam.bounds(lo, hi, vmodel)
         total = bs.NONE_OPTION
         for slot, as_router in uses:

@@ -28,6 +28,7 @@ from .optimize_eval import Evaluator, View
 from .optimize_pareto import INDEX, METRIC_KEYS, LivePoints, Point, merge, pareto
 from .optimize_search import BlockSearch, RegionRef, defaults
 from .optimize_types import Plan, Requirement
+from .optimize_work import SearchCut, Work
 from .reliability import success_meets
 from .space import Space, Value, env_of
 
@@ -37,6 +38,7 @@ SLACK = 1e-9
 TOLERANCE = 1e-9
 REFINE_BATCH = 24
 MAX_ITERATIONS = 20_000
+HARD_CAP_FLOOR = 20_000  # decisions a round may overrun a budget by before it is cut
 
 
 class Solver:
@@ -51,7 +53,7 @@ class Solver:
         self.evaluator = Evaluator(checked, task)
         self.ctx = self.evaluator.ctx
         self.notes: list[str] = []
-        self.counter = [0]  # decisions evaluated by the searches
+        self.counter = Work()  # decisions evaluated by the searches
         self.deadline: float | None = None
         self.progress: Callable[[str], None] | None = None
         self.stopped = False  # a deadline cut a search short
@@ -189,10 +191,47 @@ def solve(
     """The best plan under ``pins`` (None when nothing meets the requirements), proven, or the
     best found when ``budget`` decisions have been evaluated (or the solver's deadline passed):
     then ``proven`` is False and ``gap`` the best objective no plan can beat."""
+    last: list[Outcome | None] = [None]
+    try:
+        return _rounds(solver, pins, sense, metric, reqs, latency=latency, budget=budget, last=last)
+    except SearchCut as cut:
+        solver.stopped = solver.stopped or str(cut) == "deadline"
+        solver.counter.cap = solver.counter.deadline = None
+        if last[0] is None:  # cut before the first round: no plan, the searches as built
+            return Outcome(None, solver.searches(pins, latency), False)
+        return last[0]
+    finally:
+        solver.counter.cap = solver.counter.deadline = None
+
+
+def _gaps(ranked: Sequence[Point], metric: str) -> tuple[float | None, float | None]:
+    """The objective and ln(success) of the best optimistic point still open."""
+    top = next((p for p in ranked if p.pseudo), None)
+    return (None, None) if top is None else (top.metric(metric), top.log_success)
+
+
+def _rounds(
+    solver: Solver,
+    pins: Mapping[str, Value],
+    sense: str,
+    metric: str,
+    reqs: Sequence[Requirement],
+    *,
+    latency: bool = False,
+    budget: int | None = None,
+    last: list | None = None,
+) -> Outcome:
+    """The rounds of ``solve``; ``last[0]`` holds the outcome to report if a round is cut."""
     dims, upper, min_success = dims_and_bounds(metric, reqs)
-    limit = None if budget is None else solver.counter[0] + budget
+    limit = None if budget is None else solver.counter.n + budget
+    # A hard cap past the budget (a round may overrun it) and the deadline, checked during
+    # the rounds too (optimize_work): a cut keeps the last plan proven feasible.
+    work = solver.counter
+    work.cap = None if limit is None else limit + max(budget or 0, HARD_CAP_FLOOR)
+    work.deadline = solver.deadline
     latency = latency or needs_latency(metric, reqs)
     found = solver.searches(pins, latency)
+    last[0] = Outcome(None, found, False)
     region_cache: dict[tuple, list[Point]] = {}
     min_log = math.log(min_success) if min_success > 0 else -math.inf
     live = [LivePoints(dims, upper, min_log) for _ in found.blocks]
@@ -230,6 +269,7 @@ def solve(
             candidate = solver.plan({**found.base, **dict(p.decisions)}, reqs)
             if candidate.meets:
                 plan, best = candidate, p
+                last[0] = Outcome(plan, found, False, *_gaps(ranked, metric))
                 break
         refs = []
         for p in ranked:
@@ -243,14 +283,11 @@ def solve(
             _limit_notes(solver, found)
             return Outcome(plan, found, True)
         late = solver.deadline is not None and time.monotonic() > solver.deadline
-        if late or (limit is not None and solver.counter[0] > limit):
+        if late or (limit is not None and solver.counter.n > limit):
             solver.stopped = solver.stopped or late
-            top = next((p for p in ranked if p.pseudo), None)
-            gap = None if top is None else top.metric(metric)
-            log_gap = None if top is None else top.log_success
-            return Outcome(plan, found, False, gap, log_gap)
+            return Outcome(plan, found, False, *_gaps(ranked, metric))
         if solver.progress is not None and iteration % 8 == 7:
-            solver.progress(f"{solver.counter[0]:,} decisions evaluated")
+            solver.progress(f"{solver.counter.n:,} decisions evaluated")
         for ref in refs[:REFINE_BATCH]:
             _refine(found, ref, region_cache)
     raise RuntimeError("the optimizer did not converge")  # a bug: the ranges always shrink

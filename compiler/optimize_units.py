@@ -27,6 +27,7 @@ from .cost import Choice, contribution, decision_eval
 from .cost_frames import Frame, Slot, stage_frame
 from .cost_types import DecisionError, Metrics
 from .optimize_pareto import METRIC_KEYS, Point, merge, pareto
+from .optimize_work import Work
 from .space import Block, Booster, Space, Value
 
 # Counts evaluated one by one before the doubling starts, and the largest count ever searched.
@@ -310,7 +311,7 @@ class PartEvaluator:
     """Evaluates a part's options at one shape through the cost model (exact) and its gaps
     through the bounds (optimistic)."""
 
-    def __init__(self, ctx: Any, latency: bool, counter: list[int]):
+    def __init__(self, ctx: Any, latency: bool, counter: Work):
         self.ctx = ctx
         self.latency = latency
         self.counter = counter
@@ -327,7 +328,7 @@ class PartEvaluator:
             s = u.slot
             extra = 0.0 if u.as_router else s.extra
             max_extra = None if u.as_router else s.max_extra
-            self.counter[0] += 1
+            self.counter.spend(1)
             try:
                 d = decision_eval(
                     self.ctx,
@@ -354,7 +355,7 @@ class PartEvaluator:
     ) -> tuple[tuple[float, ...], float] | None:
         """Optimistic (metrics, ln success) over the counts ``lo .. hi``; None when no count
         of the range can run."""
-        self.counter[0] += len(part_uses)
+        self.counter.spend(len(part_uses))
         booster = fam.bounds(lo, COUNT_LIMIT if hi is None else hi, vmodel)
         total = bs.NONE_OPTION
         for u in part_uses:

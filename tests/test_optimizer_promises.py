@@ -257,3 +257,101 @@ task t {
     assert "extract.retries" in rep["decisions"]
     assert any("extract.retries" not in p["decisions"] for p in rep["frontier"]["vs_success"])
     assert "no extract.retries" in out
+
+
+ONE_STEP = """
+param target = 0.99
+model m0 { size 5 context 1G price in 1 out 1 per Mtok can work }
+task t {
+  steps s = 1
+  op work(x of s upto 1) on m0 {
+    reads 300 tokens  writes 3*x tokens  success 0.99^x
+    red_flag unparsable keep 0.9
+    answer json
+  }
+  chain work over s
+  require success >= target
+  minimize dollars
+}
+"""
+
+
+def test_a_success_equal_to_the_target_meets_it_despite_rounding():
+    # 0.99^1 after the red flags' arithmetic rounds a unit below 0.99 in logs: it was called
+    # infeasible, with "reachable, but not together with" and nothing after it.
+    result = optimize(load_text(ONE_STEP, "<t>"), frontier=False, baselines=False)
+    assert result.feasible, result.why
+    assert result.plan.success == pytest.approx(0.99, rel=1e-12)
+
+
+def test_the_most_reliable_plan_may_have_success_zero():
+    # Every plan's success underflows to 0: the search kept no real plan at all (a real
+    # point of success 0 lost to the optimistic ones) and reported none.
+    text = """
+model m0 { size 1 context 1G price in 1 out 1 per Mtok can work, merge }
+task t {
+  items xs = 100000 of 10 tokens
+  op work(x of xs upto 1000) on m0 { reads 10 tokens writes 5 tokens success 0.5 }
+  op merge(x of xs) on m0 { reads 8*x tokens writes 3*x tokens success exp(-(x/4)^2) }
+  map work over xs
+  reduce merge fanin choose
+  require success >= 0.99
+  minimize dollars
+}
+"""
+    result = optimize(load_text(text, "<t>"))
+    assert not result.feasible
+    assert result.plan is not None and result.plan.valid
+    assert result.why and all("not together with" not in w for w in result.why)
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        (("minimize dollars", "maximize dollars"), "E213"),
+        (("minimize dollars", "minimize success"), "E213"),
+        (("require success >= target", "require success <= target"), "E214"),
+        (("require success >= target", "require dollars >= 1"), "E214"),
+        (
+            ("require success >= target", "allow vote ahead_by\n  allow vote ahead_by max 3"),
+            "E107",
+        ),
+    ],
+)
+def test_objectives_and_bounds_the_optimizer_cannot_honour_are_errors(tmp_path, change, code):
+    # These were accepted and optimized as something else (a lower bound on cost cannot prune
+    # by dominance; 'maximize dollars' was minimized).
+    path = spec(tmp_path, ONE_STEP.replace(*change))
+    exit_code, _out, err = run("check", str(path))
+    assert exit_code == 1
+    assert f"error[{code}]" in err
+
+
+def test_a_deadline_cuts_a_search_inside_a_round():
+    # One round of this spec (2 models, an uncapped vote, 1e300 items) evaluated for minutes
+    # and the deadline was looked at only between rounds; the frontiers then re-read every
+    # shape without a limit.
+    import time
+
+    text = """
+param n = 1e300
+model m0 { size 2 context 1G price in 0.15 out 0.6 per Mtok can work, merge }
+model m1 { size 2 context 400 price in 0.15 out 0.6 per Mtok can work, merge }
+task t {
+  items xs = n of 10 tokens
+  op work(x of xs upto 5) on m0, m1 { reads 50 + 3*x tokens writes 5 tokens success 0.5 }
+  op merge(x of xs) on m0 { reads 20 + 5*x tokens writes 3*x tokens success 0.45 rival 0 }
+  map work over xs
+  reduce merge
+  allow vote ahead_by
+  allow retry max 2^64 until exact on work
+  minimize latency
+}
+"""
+    checked = load_text(text, "<t>")
+    start = time.monotonic()
+    result = optimize(checked, deadline=start + 0.5)
+    assert time.monotonic() - start < 10
+    assert result.plan is not None
+    if not result.proven:
+        assert any("time limit" in n for n in result.notes)

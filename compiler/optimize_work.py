@@ -1,0 +1,36 @@
+"""The work a search has done, and the limits that cut it short.
+
+Every exact evaluation and every bound counts (``spend``). A solve sets a hard cap above its
+budget and the solver's deadline; past either, ``spend`` raises ``SearchCut`` wherever the
+search is (inside one round of a large shape as well as between rounds), so no spec can hold
+a search longer than its limits. The solve that catches it reports the best plan it had proven
+feasible before the round that was cut, as not proven optimal.
+"""
+
+from __future__ import annotations
+
+import time
+
+CHECK_EVERY = 256  # decisions between two looks at the clock
+
+
+class SearchCut(Exception):
+    """A search's hard cap or deadline passed in the middle of a round."""
+
+
+class Work:
+    def __init__(self) -> None:
+        self.n = 0
+        self.cap: int | None = None
+        self.deadline: float | None = None
+        self._next = CHECK_EVERY
+
+    def spend(self, k: int = 1) -> None:
+        self.n += k
+        if self.n < self._next:
+            return
+        self._next = self.n + CHECK_EVERY
+        if self.cap is not None and self.n > self.cap:
+            raise SearchCut("budget")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SearchCut("deadline")
