@@ -86,7 +86,10 @@ def main() -> None:
     print(f"optimize on {sum(map(len, times.values()))} generated specs (of {count} drawn)")
     print(f"  {'ops':>3} {'models':>6} {'options':>7} {'specs':>5} {'median':>9} {'worst':>9}")
     every: list[float] = []
-    for (ops, models, options), ts in sorted(times.items()):
+    order = ["≤1", "≤4", "≤16", "≤64", ">64"]
+    for (ops, models, options), ts in sorted(
+        times.items(), key=lambda kv: (*kv[0][:2], order.index(kv[0][2]))
+    ):
         every += ts
         print(
             f"  {ops:>3} {models:>6} {options:>7} {len(ts):>5}"
