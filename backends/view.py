@@ -349,8 +349,6 @@ def build_view(
         booster = ops[op.name]["booster"]
         if booster["kind"] == "retry" and booster["check"] != "exact":
             ops[booster["check"]]["verifies"] = op.name
-    from .header import stage_comment
-
     for i, stage in enumerate(stages):
         stage["index"] = i
         stage["comment"] = stage_comment(stage)
@@ -375,3 +373,30 @@ def _jsonable(value: object) -> object:
     if isinstance(value, int | float | str | bool) or value is None:
         return value
     return str(value)
+
+
+def stage_comment(stage: dict[str, Any]) -> str:
+    """One line describing a stage (its kind, ops, chunking and number of decisions)."""
+    match stage["kind"]:
+        case "map":
+            overlap = "" if stage["stride"] == stage["x"] else f", stride {stage['stride']:g}"
+            return (
+                f"map {', '.join(stage['ops'])} over {stage['over']}: {stage['count']} units, "
+                f"{stage['x']} per call{overlap}, {stage['chunks']} chunks in parallel"
+            )
+        case "chain":
+            return (
+                f"chain {', '.join(stage['ops'])} over {stage['over']}: {stage['count']} units, "
+                f"{stage['x']} per call, {stage['chunks']} steps, history {stage['history']}"
+            )
+        case "reduce":
+            nodes = sum(level["nodes"] for level in stage["levels"])
+            return (
+                f"reduce {stage['op']} with fan-in {stage['fanin']}: {stage['inputs']} inputs, "
+                f"{len(stage['levels'])} levels, {nodes} nodes"
+            )
+        case "combine":
+            return f"combine {stage['how']} (in code, no call)"
+        case _:
+            state = "active" if stage["active"] else "inactive: the model needs no routing"
+            return f"route {stage['op']} by {stage['classifier']} ({state})"

@@ -17,7 +17,6 @@ from typing import Any
 from lark import Token, Transformer_NonRecursive, v_args
 
 from . import ir
-from .expr import ARITY
 from .literals import MAX_EXPONENT, MAX_LITERAL, decode_literal, number_value, token_span
 
 Report = Callable[[str, str, ir.Span, str], None]  # code, message, span, hint
@@ -489,7 +488,7 @@ class IRBuilder(Transformer_NonRecursive):
                 f"did you mean '{close[0]}'?" if close else "write the formula with these",
             )
         else:
-            low, high = ARITY[func.value]
+            low, high = ir.ARITY[func.value]
             if not low <= len(args) <= high:
                 want = str(low) if low == high else f"{low} to {high}"
                 if high > 9:

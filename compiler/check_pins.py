@@ -5,16 +5,13 @@ reported, as infeasible)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
 from . import codes
+from .check_protocol import Checker
 from .check_values import fmt_number, is_int
 from .expr import EvalError, Number, evaluate_exact
 from .ir import PIN_FIELDS, Baseline, ChainStage, Name, Op, Pin, Span, Task
 from .suggest import did_you_mean
-
-if TYPE_CHECKING:
-    from .check import SpecChecker
 
 VOTE_WORDS = ("none", "ahead_by", "majority")
 HISTORY_WORDS = ("full", "stateless")
@@ -23,7 +20,7 @@ HISTORY_WORDS = ("full", "stateless")
 class PinChecks:
     """Checks of pins and baselines, mixed into ``TaskChecker`` (which provides the state)."""
 
-    c: SpecChecker
+    c: Checker
     task: Task
     ops: dict[str, Op]
     scope: dict[str, str]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import codes
 from .check_pins import PinChecks
+from .check_protocol import Checker
 from .check_values import at_x, chunks, finite, fmt_number, is_int, probability_hint
 from .expr import EvalError, Number, evaluate_exact, iter_names
 from .ir import (
@@ -27,14 +28,11 @@ from .ir import (
 )
 from .suggest import did_you_mean
 
-if TYPE_CHECKING:
-    from .check import SpecChecker
-
 
 class TaskChecker(PinChecks):
     """The checks inside one task: ops, stages, boosters, requirements, pins, baselines."""
 
-    def __init__(self, outer: SpecChecker, task: Task):
+    def __init__(self, outer: Checker, task: Task):
         self.c = outer
         self.task = task
         self.scope: dict[str, str] = dict(outer.param_scope)

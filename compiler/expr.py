@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from .ir import BinOp, Call, Expr, Name, Neg, Num
+from .ir import ARITY, BinOp, Call, Expr, Name, Neg, Num
 
 if TYPE_CHECKING:
     import sympy
@@ -252,19 +252,6 @@ def _binop(op: str, a: Number, b: Number, node: Expr) -> Number:
     if isinstance(result, float) and math.isnan(result):
         raise EvalError(f"the value is undefined ({float(a):g} {op} {float(b):g})", node)
     return result
-
-
-ARITY: dict[str, tuple[int, int]] = {
-    "log": (1, 2),
-    "log2": (1, 1),
-    "ln": (1, 1),
-    "exp": (1, 1),
-    "sqrt": (1, 1),
-    "ceil": (1, 1),
-    "floor": (1, 1),
-    "min": (1, 99),
-    "max": (1, 99),
-}
 
 
 def _call(func: str, args: list[Number], node: Expr) -> Number:

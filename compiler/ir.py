@@ -430,3 +430,17 @@ class Spec:
 
     def model(self, name: str) -> Model:
         return next(m for m in self.models if m.name == name)
+
+
+# The functions a formula may call, with their least and most argument counts.
+ARITY: dict[str, tuple[int, int]] = {
+    "log": (1, 2),
+    "log2": (1, 1),
+    "ln": (1, 1),
+    "exp": (1, 1),
+    "sqrt": (1, 1),
+    "ceil": (1, 1),
+    "floor": (1, 1),
+    "min": (1, 99),
+    "max": (1, 99),
+}

@@ -304,17 +304,15 @@ def optimize(
     if frontier:
         # The frontiers re-read the main search's shapes in other metrics: as much work again
         # as the search at most (and the deadline), else they are left out with a note.
-        state.counter.cap = state.counter.n + max(state.counter.n, INFEASIBLE_BUDGET_FLOOR)
-        state.counter.deadline = deadline
+        cap = state.counter.n + max(state.counter.n, INFEASIBLE_BUDGET_FLOOR)
         try:
-            fs, fl = _frontiers(state, main.searches, fm, reqs, needs_latency(metric, reqs))
+            with state.counter.limits(cap, deadline):
+                fs, fl = _frontiers(state, main.searches, fm, reqs, needs_latency(metric, reqs))
         except SearchCut:
             state.notes.append(
                 "the frontiers were left out: drawing them would cost more than the search"
                 " itself (or the time limit passed)"
             )
-        finally:
-            state.counter.cap = state.counter.deadline = None
 
     results = []
     if baselines:

@@ -19,7 +19,7 @@ from .ir import VoteBooster
 from .reliability import success_meets
 
 if TYPE_CHECKING:
-    from .optimize import Plan, Requirement
+    from .optimize_types import Plan, Requirement
 
 
 def _g(v: float) -> str:

@@ -192,16 +192,18 @@ def solve(
     best found when ``budget`` decisions have been evaluated (or the solver's deadline passed):
     then ``proven`` is False and ``gap`` the best objective no plan can beat."""
     last: list[Outcome | None] = [None]
+    limit = None if budget is None else solver.counter.n + budget
+    # A hard cap past the budget (a round may overrun it) and the deadline, checked during
+    # the rounds too (optimize_work): a cut keeps the last plan proven feasible.
+    cap = None if limit is None else limit + max(budget or 0, HARD_CAP_FLOOR)
     try:
-        return _rounds(solver, pins, sense, metric, reqs, latency=latency, budget=budget, last=last)
+        with solver.counter.limits(cap, solver.deadline):
+            return _rounds(solver, pins, sense, metric, reqs, latency, limit, last)
     except SearchCut as cut:
         solver.stopped = solver.stopped or str(cut) == "deadline"
-        solver.counter.cap = solver.counter.deadline = None
         if last[0] is None:  # cut before the first round: no plan, the searches as built
             return Outcome(None, solver.searches(pins, latency), False)
         return last[0]
-    finally:
-        solver.counter.cap = solver.counter.deadline = None
 
 
 def _gaps(ranked: Sequence[Point], metric: str) -> tuple[float | None, float | None]:
@@ -210,25 +212,10 @@ def _gaps(ranked: Sequence[Point], metric: str) -> tuple[float | None, float | N
     return (None, None) if top is None else (top.metric(metric), top.log_success)
 
 
-def _rounds(
-    solver: Solver,
-    pins: Mapping[str, Value],
-    sense: str,
-    metric: str,
-    reqs: Sequence[Requirement],
-    *,
-    latency: bool = False,
-    budget: int | None = None,
-    last: list | None = None,
-) -> Outcome:
-    """The rounds of ``solve``; ``last[0]`` holds the outcome to report if a round is cut."""
+def _rounds(solver: Solver, pins, sense, metric, reqs, latency: bool, limit, last) -> Outcome:
+    """The rounds of ``solve`` (same arguments, the budget as the counter's ``limit``);
+    ``last[0]`` holds the outcome to report if a round is cut."""
     dims, upper, min_success = dims_and_bounds(metric, reqs)
-    limit = None if budget is None else solver.counter.n + budget
-    # A hard cap past the budget (a round may overrun it) and the deadline, checked during
-    # the rounds too (optimize_work): a cut keeps the last plan proven feasible.
-    work = solver.counter
-    work.cap = None if limit is None else limit + max(budget or 0, HARD_CAP_FLOOR)
-    work.deadline = solver.deadline
     latency = latency or needs_latency(metric, reqs)
     found = solver.searches(pins, latency)
     last[0] = Outcome(None, found, False)

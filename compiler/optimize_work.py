@@ -10,6 +10,8 @@ feasible before the round that was cut, as not proven optimal.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 CHECK_EVERY = 256  # decisions between two looks at the clock
 
@@ -24,6 +26,15 @@ class Work:
         self.cap: int | None = None
         self.deadline: float | None = None
         self._next = CHECK_EVERY
+
+    @contextmanager
+    def limits(self, cap: int | None, deadline: float | None) -> Iterator[None]:
+        """``cap`` and ``deadline`` in force for the block (lifted after it, cut or not)."""
+        self.cap, self.deadline = cap, deadline
+        try:
+            yield
+        finally:
+            self.cap = self.deadline = None
 
     def spend(self, k: int = 1) -> None:
         self.n += k
