@@ -1,6 +1,6 @@
 """The public verb of the backends: a checked spec, a target and optional pins in, files out.
 
-Decisions come from the optimizer (``aalp.optimize``), with ``--pin`` pins honoured; an
+Decisions come from the optimizer (``aalp.optimize.driver``), with ``--pin`` pins honoured; an
 explicit ``decisions`` mapping (``"op.field" -> value``) bypasses it. The prediction in every
 header comes from the cost model's evaluation of exactly those decisions.
 """
@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aalp import ir
+from aalp.front import ir
 
 from .base import Emitted
 from .predict import prediction
@@ -66,8 +66,8 @@ def resolve(
     from aalp.diagnostics import SpecError
 
     task = _task(checked, task_name)
-    from aalp.optimize import optimize, parse_pins
-    from aalp.space import build
+    from aalp.optimize.driver import optimize, parse_pins
+    from aalp.plan.space import build
 
     try:
         extra = parse_pins(build(checked, task.name), list(pins), checked.env)
@@ -85,7 +85,7 @@ def resolve(
         chosen = dict(result.plan.decisions)
         return Resolved(task, chosen, result.plan.evaluation, result.feasible, tuple(result.why))
     chosen = {**decisions, **extra}
-    from aalp.cost import DecisionError, evaluate
+    from aalp.model.cost import DecisionError, evaluate
 
     try:
         evaluation = evaluate(checked, task, chosen)

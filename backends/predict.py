@@ -1,6 +1,6 @@
 """The prediction an emitted program states in its header and holds its run against.
 
-Cost, success and the other metrics come from the cost model (``aalp.cost``); the number of
+Cost, success and the other metrics come from the cost model (``aalp.model.cost``); the number of
 calls also gets an interval, computed here from each decision's sample-count distribution
 (``calls``) over the program's actual structure: the lower end assumes every wrong answer is
 different, the upper end that they all agree (the cost model's worst case).

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from aalp import ir
-from aalp.expr import EvalError, evaluate
+from aalp.front import ir
+from aalp.front.expr import EvalError, evaluate
 
 View = dict[str, Any]
 
@@ -60,7 +60,7 @@ def whole(number: float, what: str) -> int:
 def system_prompt(op: ir.Op, task: ir.Task, spec_dir: str | os.PathLike | None) -> str:
     """The system prompt of ``op``: its inline text, its prompt file, or a default naming it.
 
-    Prompt files are read by ``aalp.loader.read_prompt``, confined to ``spec_dir`` (None: the
+    Prompt files are read by ``aalp.check.loader.read_prompt``, confined to ``spec_dir`` (None: the
     spec has no folder, and a prompt file is refused). The default says what the op is and how
     to answer, so a run without prompts still identifies every op uniquely.
     """
@@ -68,7 +68,7 @@ def system_prompt(op: ir.Op, task: ir.Task, spec_dir: str | os.PathLike | None) 
     if prompt is not None and prompt.text is not None:
         return prompt.text
     if prompt is not None and prompt.file is not None:
-        from aalp.loader import PromptError, read_prompt, shown
+        from aalp.check.loader import PromptError, read_prompt, shown
 
         try:
             return read_prompt(prompt.file, spec_dir)
@@ -230,7 +230,7 @@ def build_view(
     """
     spec: ir.Spec = checked.spec
     env = float_env(checked.env)
-    from aalp.loader import prompt_dir_of
+    from aalp.check.loader import prompt_dir_of
 
     spec_dir = prompt_dir_of(checked)
     ops = {op.name: _op_view(spec, task, op, decisions, env, spec_dir) for op in task.ops}

@@ -46,7 +46,7 @@ def draw_specs(count: int) -> list[str]:
 
 def size_of(checked) -> tuple[int, int, int]:
     """(ops, models, options): options is the product of each op's model and booster choices."""
-    from aalp.space import build
+    from aalp.plan.space import build
 
     task = checked.spec.tasks[0]
     space = build(checked, task.name)
@@ -64,10 +64,10 @@ def bucket(options: int) -> str:
 
 
 def main() -> None:
+    from aalp.check.loader import load, load_text
     from aalp.diagnostics import SpecError
-    from aalp.explain import render_text, report
-    from aalp.loader import load, load_text
-    from aalp.optimize import optimize
+    from aalp.explain.report import render_text, report
+    from aalp.optimize.driver import optimize
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else COUNT
     times: dict[tuple[int, int, str], list[float]] = {}

@@ -1,4 +1,4 @@
-"""Benchmark: Monte Carlo throughput of ``aalp.simulate``.
+"""Benchmark: Monte Carlo throughput of ``aalp.model.montecarlo``.
 
 Decisions per second for each booster (one decision = one vote, retry loop or call with its
 red-flag redraws, played out sample by sample), and runs per second of whole plans: the
@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from aalp.cost_context import Choice
-from aalp.loader import load
-from aalp.simulate import OpDraw, play, simulate
+from aalp.check.loader import load
+from aalp.model.context import Choice
+from aalp.model.montecarlo import OpDraw, play, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -48,7 +48,7 @@ def booster_rows(n: int = 1 << 20) -> list[tuple[str, str]]:
 
 
 def plan_rows() -> list[tuple[str, str, str, str]]:
-    from aalp.optimize import optimize
+    from aalp.optimize.driver import optimize
 
     rows = []
     for path in sorted(SAMPLES.glob("*.aalp")):

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from .ir import Span
+from aalp.front.ir import Span
 
 Severity = Literal["error", "warning", "note"]
 
@@ -130,7 +130,7 @@ def render(diag: Diagnostic, source: str | None = None, *, color: bool = False) 
     caret under the offending token, and the hint. ``source`` is the whole text of the file;
     without it (or without a position) only the header and hint are printed.
 
-    >>> from aalp.ir import Span
+    >>> from aalp.front.ir import Span
     >>> d = Diagnostic("error", "E100", "unknown name 'y'", Span("f.aalp", 1, 11, 1, 11), "try x")
     >>> print(render(d, "param a = y + 1"))
     f.aalp:1:11: error[E100]: unknown name 'y'

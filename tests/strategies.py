@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from aalp import ir
-from aalp.literals import number_value
-from aalp.parser import _terminal_text
+from aalp.front import ir
+from aalp.front.literals import number_value
+from aalp.front.parser import _terminal_text
 from hypothesis import strategies as st
 
 KEYWORDS = frozenset(t for t in _terminal_text().values() if t.isidentifier())

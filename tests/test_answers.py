@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aalp.backends.emit import emit
 from aalp.backends.view import PlanError
-from aalp.loader import load_text
+from aalp.check.loader import load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("python", "langgraph", "dspy", "openai-agents")

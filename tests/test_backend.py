@@ -158,7 +158,7 @@ def test_view_chunks_by_hand(load_sample) -> None:
     task = checked.spec.tasks[0]
     decisions = {"sort.x": 300, "sort.model": "gpt4omini", "sort.vote": "none"}
     decisions |= {"merge.model": "gpt4omini", "merge.vote": "none"}
-    from aalp.cost import evaluate
+    from aalp.model.cost import evaluate
 
     view = plan_view(checked, Resolved(task, decisions, evaluate(checked, task, decisions)))
     map_stage, reduce_stage = view["stages"]

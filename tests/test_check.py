@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from aalp import codes
-from aalp.check import Checked, check, fmt_number
+from aalp.check.checker import Checked, check, fmt_number
+from aalp.check.loader import load, load_text
 from aalp.diagnostics import SpecError, UsageError
-from aalp.ir import (
+from aalp.front.ir import (
     Capability,
     ChainStage,
     Data,
@@ -23,7 +24,6 @@ from aalp.ir import (
     Spec,
     Task,
 )
-from aalp.loader import load, load_text
 
 COUNTING = """
 param n = 1000

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from aalp import codes
-from aalp.check_values import finite, fmt_number
+from aalp.check.loader import load_text
+from aalp.check.values import finite, fmt_number
 from aalp.diagnostics import SpecError
-from aalp.expr import Overflow, evaluate_exact
-from aalp.loader import load_text
-from aalp.parser import parse_expr
+from aalp.front.expr import Overflow, evaluate_exact
+from aalp.front.parser import parse_expr
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 
@@ -111,7 +111,7 @@ def test_exact_evaluation_names_the_part_that_overflows() -> None:
 
 
 def test_undefined_values_are_errors_not_nan() -> None:
-    from aalp.expr import EvalError
+    from aalp.front.expr import EvalError
 
     for text in ("exp(1e6) - exp(1e6)", "0*exp(1e6)", "log(exp(1e6), exp(1e6))"):
         with pytest.raises(EvalError):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from aalp.check.loader import load
 from aalp.diagnostics import SpecError
-from aalp.loader import load
-from aalp.parser import parse
+from aalp.front.parser import parse
 
 SAMPLES = sorted((Path(__file__).parent.parent / "samples").glob("*.aalp"))
 VALUES = ["0", "1", "0.5", "-1", "1e6", "2^64", "1e300", "3/7", "1e-12"]

@@ -163,12 +163,12 @@ def test_missing_argument_is_usage(capsys: pytest.CaptureFixture[str]) -> None:
 def test_internal_errors_are_one_line_and_exit_3(
     capsys: pytest.CaptureFixture[str], good: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import aalp.loader
+    import aalp.check.loader
 
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(aalp.loader, "load", explode)
+    monkeypatch.setattr(aalp.check.loader, "load", explode)
     monkeypatch.delenv("AALP_DEBUG", raising=False)
     code, _, err = run_cli(capsys, "check", str(good))
     assert code == 3
@@ -180,7 +180,7 @@ def test_internal_errors_are_one_line_and_exit_3(
 
 
 def test_fmt_check_and_write(capsys: pytest.CaptureFixture[str], good: Path) -> None:
-    pytest.importorskip("aalp.printer")
+    pytest.importorskip("aalp.front.printer")
     messy = GOOD.replace("  size 1\n", "  size     1\n")
     good.write_text(messy)
     code, out, _ = run_cli(capsys, "fmt", str(good))
@@ -209,7 +209,7 @@ def test_fmt_and_parse_report_syntax_errors(
 
 
 def test_parse_json(capsys: pytest.CaptureFixture[str], good: Path) -> None:
-    pytest.importorskip("aalp.serialize")
+    pytest.importorskip("aalp.front.serialize")
     code, out, _ = run_cli(capsys, "parse", "--json", str(good))
     assert code == 0
     data = json.loads(out)

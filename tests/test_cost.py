@@ -6,8 +6,8 @@ import math
 from fractions import Fraction
 
 import pytest
-from aalp import reliability as rel
-from aalp.cost import DecisionError, build_context, evaluate
+from aalp.model import reliability as rel
+from aalp.model.cost import DecisionError, build_context, evaluate
 from test_cost_fixtures import debugging, hanoi, routing, sorting, verified
 
 AHEAD3 = {"move.x": 1, "move.vote": "ahead_by", "move.votes": 3}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from aalp.ir import (
+from aalp.front.ir import (
     BinOp,
     Call,
     Capability,
@@ -61,7 +61,7 @@ def E(text: str | float | int) -> Expr:
 
 @dataclass(frozen=True)
 class FakeChecked:
-    """What ``aalp.check.check`` returns, enough for the cost model."""
+    """What ``aalp.check.checker.check`` returns, enough for the cost model."""
 
     spec: Spec
     env: dict[str, Any]
@@ -104,7 +104,7 @@ def op(
 def checked(models, task: Task, params: dict[str, Any] | None = None) -> FakeChecked:
     env: dict[str, Any] = dict(params or {})
     for d in task.data:
-        from aalp.cost_context import exact
+        from aalp.model.context import exact
 
         env[d.name] = exact(d.count, env)
     return FakeChecked(Spec((), tuple(models), (task,)), env)

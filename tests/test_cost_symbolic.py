@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import sympy
-from aalp import reliability as rel
-from aalp.cost import evaluate
-from aalp.symbolic import closed_form, growth_class, k_min_expr, numeric_growth, value_at
+from aalp.model import reliability as rel
+from aalp.model.cost import evaluate
+from aalp.model.symbolic import closed_form, growth_class, k_min_expr, numeric_growth, value_at
 from test_cost_fixtures import debugging, evolution, hanoi, routing, sorting
 
 METRICS = ("calls", "cost", "tokens", "dollars", "latency", "success")

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 import sympy
-from aalp.symbolic import closed_form, growth_class, size_symbols, value_at, with_pins
+from aalp.model.symbolic import closed_form, growth_class, size_symbols, value_at, with_pins
 
 SAMPLES = sorted((Path(__file__).parent.parent / "samples").glob("*.aalp"))
 
 
 def result_of(path: Path):
-    from aalp.loader import load
-    from aalp.optimize import optimize
+    from aalp.check.loader import load
+    from aalp.optimize.driver import optimize
 
     checked = load(path, {})
     return checked, optimize(checked)
@@ -22,7 +22,7 @@ def result_of(path: Path):
 
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
 def test_closed_forms_equal_the_numbers_on_every_sample(path):
-    from aalp.cost import build_context
+    from aalp.model.cost import build_context
 
     checked, result = result_of(path)
     values = dict(checked.env)
@@ -33,7 +33,7 @@ def test_closed_forms_equal_the_numbers_on_every_sample(path):
             plans.append(with_pins(base.plan.decisions, pins.pins))
     assert size_symbols(build_context(checked, None))
     for decisions in plans:
-        from aalp.cost import evaluate
+        from aalp.model.cost import evaluate
 
         ev = evaluate(checked, None, decisions)
         for metric in ("cost", "calls", "dollars", "latency", "success"):

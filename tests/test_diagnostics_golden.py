@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
+from aalp.check.loader import load
 from aalp.diagnostics import Diagnostic, SpecError, render_all, sort_key
-from aalp.loader import load
 
 GOLDEN = Path(__file__).parent / "golden" / "diagnostics"
 CASES = sorted(GOLDEN.glob("*.aalp"))

@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import pytest
 from aalp.diagnostics import Diagnostic, render, render_all
-from aalp.expr import EvalError, depth, evaluate, evaluate_exact
-from aalp.ir import BinOp, Call, Name, Neg, Num, Span
+from aalp.front.expr import EvalError, depth, evaluate, evaluate_exact
+from aalp.front.ir import BinOp, Call, Name, Neg, Num, Span
 from aalp.suggest import closest, did_you_mean
 
 

@@ -230,7 +230,7 @@ COUNT_AS_TEXT = (Path(__file__).parent.parent / "samples" / "counting.aalp").rea
 
 
 def test_a_text_op_feeding_a_sum_is_read_as_numbers(tmp_path: Path) -> None:
-    from aalp.loader import load_text
+    from aalp.check.loader import load_text
 
     text = COUNT_AS_TEXT.replace("    answer number\n", "")  # the default: answer text
     assert text != COUNT_AS_TEXT
@@ -258,7 +258,7 @@ task sorting {
 
 
 def test_a_value_a_combine_cannot_use_stops_the_run_in_one_line(tmp_path: Path) -> None:
-    from aalp.loader import load_text
+    from aalp.check.loader import load_text
 
     checked = load_text(UNSORTED, "sorting.aalp")
     compiled = emit(checked, decisions={"sort.x": 10, "sort.model": "m", "sort.vote": "none"})

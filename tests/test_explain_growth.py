@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from aalp.explain import confirm
-from aalp.growth import classify, ladder, slope, theta
+from aalp.explain.growth import classify, ladder, slope, theta
+from aalp.explain.report import confirm
 
 
 @pytest.mark.parametrize(

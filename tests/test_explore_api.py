@@ -24,8 +24,8 @@ from aalp.explore.controls import (
     probability_controls,
     settings_from_json,
 )
-from aalp.expr import evaluate
-from aalp.parser import parse
+from aalp.front.expr import evaluate
+from aalp.front.parser import parse
 from conftest import SAMPLES
 
 HANOI = (SAMPLES / "hanoi.aalp").read_text(encoding="utf-8")

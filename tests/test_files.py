@@ -2,7 +2,7 @@
 reading, special files refused without blocking, and every refusal a positioned diagnostic.
 
 Every reader of prompt files (the checker, the code generators, the simulated server, the
-explorer) goes through ``aalp.loader.read_prompt``; the tests below reach it through each.
+explorer) goes through ``aalp.check.loader.read_prompt``; the tests below reach it through each.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from types import SimpleNamespace
 import pytest
 from aalp import codes
 from aalp.backends.view import PlanError, system_prompt
-from aalp.diagnostics import SpecError
-from aalp.loader import (
+from aalp.check.loader import (
     MAX_FILE_BYTES,
     MAX_PROMPT_BYTES,
     PromptError,
@@ -26,7 +25,8 @@ from aalp.loader import (
     read_prompt,
     read_source,
 )
-from aalp.parser import parse
+from aalp.diagnostics import SpecError
+from aalp.front.parser import parse
 
 SPEC = """\
 param n = 1000
@@ -182,7 +182,7 @@ def test_text_without_a_file_reads_no_prompt_file_unless_given_a_folder(
     assert checked.prompt_dir == elsewhere
     # the code generators read from the folder the loader used, not from the current one
     (op,) = checked.spec.tasks[0].ops
-    from aalp.loader import prompt_dir_of
+    from aalp.check.loader import prompt_dir_of
 
     assert system_prompt(op, checked.spec.tasks[0], prompt_dir_of(checked)) == "Count elsewhere."
 

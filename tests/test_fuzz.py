@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 import pytest
+from aalp.check.loader import load_text
 from aalp.diagnostics import Diagnostic, SpecError
-from aalp.loader import load_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -212,8 +212,8 @@ def test_grammar_strategies_from_the_language_tests() -> None:
     """Specs drawn by the language's own strategies (tests/strategies.py), checked both as IR
     (no positions) and as printed text (every diagnostic positioned)."""
     strategies = pytest.importorskip("strategies", reason="tests/strategies.py not present")
-    from aalp.check import check
-    from aalp.printer import format_spec
+    from aalp.check.checker import check
+    from aalp.front.printer import format_spec
 
     @settings(FUZZ, max_examples=50)
     @given(strategies.specs())

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aalp.check_values import finite
+from aalp.check.loader import load_text
+from aalp.check.values import finite
 from aalp.diagnostics import SpecError, UsageError
-from aalp.loader import load_text
 
 SAMPLES = sorted((Path(__file__).parent.parent / "samples").glob("*.aalp"))
 TEXTS = {path: path.read_text(encoding="utf-8") for path in SAMPLES}

@@ -8,8 +8,8 @@ import math
 from pathlib import Path
 
 import pytest
-from aalp.cost import evaluate
-from aalp.simulate import simulate
+from aalp.model.cost import evaluate
+from aalp.model.montecarlo import simulate
 from test_simulate import agree
 
 SAMPLES = sorted((Path(__file__).parent.parent / "samples").glob("*.aalp"))
@@ -17,8 +17,8 @@ SAMPLES = sorted((Path(__file__).parent.parent / "samples").glob("*.aalp"))
 
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
 def test_simulate_agrees_with_the_prediction_on_each_sample(path):
-    from aalp.loader import load
-    from aalp.optimize import optimize
+    from aalp.check.loader import load
+    from aalp.optimize.driver import optimize
 
     checked = load(path, {})
     result = optimize(checked, frontier=False, baselines=False)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from aalp.check import check
-from aalp.ir import (
+from aalp.check.checker import check
+from aalp.front.ir import (
     BinOp,
     Capability,
     ChainStage,
@@ -36,7 +36,7 @@ from aalp.ir import (
     Task,
     VoteBooster,
 )
-from aalp.optimize import optimize
+from aalp.optimize.driver import optimize
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from oracles.exhaustive import TooLarge, search

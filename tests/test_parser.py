@@ -10,10 +10,10 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from aalp import ir
 from aalp.diagnostics import SpecError
-from aalp.literals import dedent, number_value
-from aalp.parser import MAX_DEPTH, parse, parse_expr
+from aalp.front import ir
+from aalp.front.literals import dedent, number_value
+from aalp.front.parser import MAX_DEPTH, parse, parse_expr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lark import Lark, Token, Tree
@@ -50,7 +50,7 @@ def test_grammar_is_conflict_free_lalr() -> None:
 
 def test_the_transformer_refuses_unknown_rules() -> None:
     """A grammar rule without a transformer method must fail loudly, never leak a Tree."""
-    from aalp.build_ir import IRBuilder
+    from aalp.front.build_ir import IRBuilder
 
     with pytest.raises(NotImplementedError, match="no_such_rule"):
         IRBuilder("<t>", lambda *report: None).transform(Tree("no_such_rule", []))
@@ -562,7 +562,7 @@ def test_windows_line_ends_parse_the_same(path: Path) -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    from aalp import build_ir, literals, parser, printer, serialize
+    from aalp.front import build_ir, literals, parser, printer, serialize
 
     for module in (literals, parser, build_ir, printer, serialize):
         assert doctest.testmod(module).failed == 0, module.__name__
@@ -602,7 +602,7 @@ def test_a_run_of_bad_characters_is_reported_once() -> None:
 
 def test_syntax_errors_are_bounded_with_a_count_of_the_rest() -> None:
     from aalp import codes
-    from aalp.parser import MAX_SYNTAX_ERRORS
+    from aalp.front.parser import MAX_SYNTAX_ERRORS
 
     got = hostile("param a = 1\n" + "2x\n" * 5000)  # 5000 bad numbers, each a real error
     assert len(got) == MAX_SYNTAX_ERRORS + 1
@@ -629,7 +629,7 @@ def test_the_table_walk_agrees_with_lark_on_what_comes_next() -> None:
     terminal); they must agree on every state the samples and their mutations reach."""
     import random
 
-    from aalp import parser as p
+    from aalp.front import parser as p
 
     seen: list[list] = []
     original = p._advance
@@ -664,7 +664,9 @@ def test_the_table_walk_agrees_with_lark_on_what_comes_next() -> None:
 def test_docstring_examples_of_the_front_end() -> None:
     import doctest
 
-    from aalp import check_values, expr, loader
+    from aalp.check import loader
+    from aalp.check import values as check_values
+    from aalp.front import expr
 
     for module in (loader, check_values, expr):
         assert doctest.testmod(module).failed == 0, module.__name__

@@ -15,11 +15,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from aalp import ir
-from aalp.expr import EvalError, evaluate
-from aalp.parser import parse, parse_expr
-from aalp.printer import format_expr, format_spec, quote
-from aalp.serialize import spec_to_json
+from aalp.front import ir
+from aalp.front.expr import EvalError, evaluate
+from aalp.front.parser import parse, parse_expr
+from aalp.front.printer import format_expr, format_spec, quote
+from aalp.front.serialize import spec_to_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import exprs, specs
@@ -123,7 +123,7 @@ def test_printed_formula_means_the_same(expr: ir.Expr, env: dict[str, float]) ->
 
 
 def _names(expr: ir.Expr):
-    from aalp.expr import names
+    from aalp.front.expr import names
 
     return names(expr)
 

@@ -322,7 +322,7 @@ task verified {
 
 
 def test_retry_until_an_llm_verifier_accepts(tmp_path: Path) -> None:
-    from aalp.loader import load_text
+    from aalp.check.loader import load_text
 
     checked = load_text(VERIFIED, "verified.aalp")
     decisions = {"solve.model": "m", "solve.vote": "none", "solve.retries": 3, "judge.model": "m"}

@@ -8,7 +8,7 @@ import random
 from fractions import Fraction
 
 import pytest
-from aalp import reliability as rel
+from aalp.model import reliability as rel
 
 
 def exact_majority(a: Fraction, K: int) -> Fraction:

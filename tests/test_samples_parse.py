@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
-from aalp import ir
-from aalp.parser import parse, parse_expr
-from aalp.printer import format_expr
-from aalp.serialize import spec_to_json
+from aalp.front import ir
+from aalp.front.parser import parse, parse_expr
+from aalp.front.printer import format_expr
+from aalp.front.serialize import spec_to_json
 
 ROOT = Path(__file__).parent.parent
 SAMPLES = ROOT / "samples"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from aalp.cost import evaluate
-from aalp.simulate import SimulationError, simulate, wilson
+from aalp.model.cost import evaluate
+from aalp.model.montecarlo import SimulationError, simulate, wilson
 from test_cost_fixtures import debugging, hanoi, routing, sorting, verified
 
 PLANS = {

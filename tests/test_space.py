@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from aalp import optimize_candidates as cand
-from aalp.loader import load_text
-from aalp.space import build
+from aalp.check.loader import load_text
+from aalp.optimize import candidates as cand
+from aalp.plan.space import build
 
 SPEC = """\
 param n = 1000

@@ -19,13 +19,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from aalp import ir
 from aalp.backends import registry
 from aalp.backends.base import write
 from aalp.backends.emit import emit
 from aalp.backends.predict import prediction
 from aalp.backends.view import build_view
-from aalp.loader import load
+from aalp.check.loader import load
+from aalp.front import ir
 from conftest import TELEMETRY_OFF
 from targets import reference, world
 from targets_env import venv_python

@@ -19,7 +19,7 @@ import pytest
 from aalp.backends.base import write
 from aalp.backends.emit import emit
 from aalp.backends.view import float_env
-from aalp.loader import load
+from aalp.check.loader import load
 from aalp.sim.core import Faults, SimCore
 from aalp.sim.oracles import family_of, oracle
 from aalp.sim.server import SimServer

@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from aalp.front.ir import NO_SPAN, Task
+
 from ..diagnostics import Diagnostic, SpecError, render, sort_key
-from ..ir import NO_SPAN, Task
 from . import engine
 from .controls import (
     Settings,
@@ -219,7 +220,7 @@ def _shown_metric(loaded: Loaded) -> str:
 
 def _models(checked: Any) -> dict[str, dict[str, float]]:
     """Each model's size and prices, for the formulas shown on the tree's nodes."""
-    from ..expr import EvalError, evaluate
+    from aalp.front.expr import EvalError, evaluate
 
     env = {k: float(v) for k, v in checked.env.items()}
     models: dict[str, dict[str, float]] = {}
@@ -361,7 +362,7 @@ def _clean_decisions(decisions: Mapping[str, Any]) -> dict[str, int | str]:
 
 
 def _evaluate(loaded: Loaded, decisions: Mapping[str, Any]) -> Any:
-    from ..cost_types import DecisionError
+    from aalp.model.metrics import DecisionError
 
     try:
         return engine.evaluate(loaded.checked, loaded.task.name, decisions)
@@ -393,7 +394,7 @@ def sweep_spec(text: str, file: str = "<spec>", settings: Settings | None = None
     """Cost against the task's size on log-log axes: the optimum re-optimized at each size of a
     ladder spanning many decades, and each baseline, with their growth classes.
 
-    This is ``aalp explain``'s own growth measurement (``aalp.explain.growth_series``), so the
+    This is ``aalp explain``'s own growth measurement (``growth_series``), so the
     classes on the chart are the ones ``explain`` prints. Returns ``variable`` (the size on the
     x axis), ``metric`` and ``series`` (the optimum first, then each baseline: ``name``,
     ``points`` ``[size, value]``, ``growth``, ``confirmed``; ``growth`` is null and ``points``

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
-from ..ir import (
+from aalp.front.ir import (
     METRICS,
     BinOp,
     Call,
@@ -136,7 +136,7 @@ def _exponent_names(expr: Expr) -> Iterator[str]:
 
 
 def _names(expr: Expr) -> Iterator[Name]:
-    from ..expr import names
+    from aalp.front.expr import names
 
     return names(expr)
 
@@ -297,7 +297,7 @@ def _pin_text(value: Expr) -> str:
             return ident
         case Num(value=number, text=text):
             return text or str(number)
-    from ..expr import to_sympy
+    from aalp.front.expr import to_sympy
 
     return str(to_sympy(value))
 
@@ -316,7 +316,7 @@ def target_control(task: Task, env: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _float_or_none(expr: Expr, env: Mapping[str, Any]) -> float | None:
-    from ..expr import EvalError, evaluate
+    from aalp.front.expr import EvalError, evaluate
 
     try:
         return evaluate(expr, {k: float(v) for k, v in env.items()})
@@ -392,7 +392,7 @@ def _pin_expr(text: str) -> Expr:
     if text.isidentifier():
         return Name(text)
     try:
-        from ..parser import parse_expr
+        from aalp.front.parser import parse_expr
     except ImportError:
         raise SettingsError(f"'{text}' is not a number or a name") from None
     from ..diagnostics import SpecError

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from ..ir import Spec
+from aalp.front.ir import Spec
 
 
 class Unavailable(RuntimeError):
@@ -24,17 +24,18 @@ def parse(text: str, file: str) -> Spec:
     Raises ``SpecError`` with every syntax diagnostic. The IR is immutable, so sharing a cached
     result between requests is safe.
     """
-    from ..parser import parse as parse_spec
+    from aalp.front.parser import parse as parse_spec
 
     return parse_spec(text, file=file)
 
 
 def check(spec: Spec, overrides: Mapping[str, str]) -> Any:
-    """Check ``spec`` with ``-D`` overrides, as ``aalp.loader.load_text`` does (prompt files
+    """Check ``spec`` with ``-D`` overrides, as ``aalp.check.loader.load_text`` does (prompt files
     included); returns ``Checked`` or raises ``SpecError``."""
-    from ..check import check as check_spec
+    from aalp.check.checker import check as check_spec
+    from aalp.check.loader import prompt_folder, prompt_problems
+
     from ..diagnostics import SpecError, sort_key
-    from ..loader import prompt_folder, prompt_problems
 
     checked = check_spec(spec, dict(overrides))
     missing = prompt_problems(spec, prompt_folder(spec.file))
@@ -45,14 +46,14 @@ def check(spec: Spec, overrides: Mapping[str, str]) -> Any:
 
 def optimize(checked: Any, task: str, *, frontier: bool = True) -> Any:
     """The optimizer's result for ``task`` (plan, frontier, baselines), as ``aalp explain``."""
-    from ..optimize import optimize as run
+    from aalp.optimize.driver import optimize as run
 
     return run(checked, task, frontier=frontier)
 
 
 def evaluate(checked: Any, task: str, decisions: Mapping[str, Any]) -> Any:
     """The cost model's ``Evaluation`` of one fully decided plan."""
-    from ..cost import evaluate as run
+    from aalp.model.cost import evaluate as run
 
     return run(checked, task, decisions)
 
@@ -75,8 +76,8 @@ def emit(checked: Any, task: str, target: str) -> list[Any]:
 def growth(checked: Any, result: Any) -> tuple[str | None, Any, dict[str, Any]]:
     """``aalp explain``'s growth measurement: the size variable, the optimum's ``Growth`` (or
     None) and each baseline's, from re-optimizing over a ladder of sizes."""
-    from ..explain import growth_series
-    from ..growth import size_variable
+    from aalp.explain.growth import size_variable
+    from aalp.explain.report import growth_series
 
     task = next(t for t in checked.spec.tasks if t.name == result.task)
     plan, baselines = growth_series(checked, result)

@@ -36,7 +36,13 @@ HOST = "127.0.0.1"
 MAX_BODY = 1 << 20  # a spec is a few kilobytes; refuse anything absurd
 TOO_LARGE = f"request too large: at most {MAX_BODY >> 10} KiB (a spec is a few kilobytes)"
 # what a worker process imports once, in the fork server, rather than with every new worker
-PRELOAD = ["aalp.explore.api", "aalp.explain", "aalp.parser", "aalp.check", "aalp.backends.emit"]
+PRELOAD = [
+    "aalp.explore.api",
+    "aalp.explain.report",
+    "aalp.front.parser",
+    "aalp.check.checker",
+    "aalp.backends.emit",
+]
 
 Json = dict[str, Any]
 

@@ -167,7 +167,7 @@ def plan_tree(
     models: Mapping[str, Mapping[str, float]],
     closed_form: str = "",
 ) -> Json:
-    """The folded tree of one evaluated plan (an ``aalp.cost`` ``Evaluation``).
+    """The folded tree of one evaluated plan (an ``aalp.model.cost`` ``Evaluation``).
 
     ``metric`` is the one whose shares are shown (the objective, or ``cost`` when the objective
     is success); ``models`` maps model names to their ``size``, ``price_in`` and

@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from aalp import ir
-from aalp.expr import EvalError, evaluate
+from aalp.front import ir
+from aalp.front.expr import EvalError, evaluate
 
 from .dspy_format import squash, wrap
 from .oracles import Ask, family_of, oracle
@@ -141,7 +141,7 @@ class SimCore:
         self.faults = faults or Faults()
         self.family = family or family_of(self.task)
         self.oracle = oracle(self.family)
-        from aalp.loader import prompt_dir_of
+        from aalp.check.loader import prompt_dir_of
 
         spec_dir = prompt_dir_of(checked)
         self.by_prompt: dict[str, list[str]] = {}

@@ -1,7 +1,7 @@
 """Brute-force reference: every plan of a small decision space, evaluated by the cost model.
 
 Independent of the optimizer's machinery (no blocks, candidates or Pareto sets): it enumerates
-the full product of every decision's values straight from ``aalp.space`` and keeps the best
+the full product of every decision's values straight from ``aalp.plan.space`` and keeps the best
 plan meeting every requirement. Used by tests and ``bench/optimize.py`` to confirm the
 optimizer's answers; only for spaces of at most ``limit`` plans.
 """
@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aalp.ir import ReduceStage
-from aalp.reliability import success_meets
-from aalp.space import Value, build, env_of, select_task
+from aalp.front.ir import ReduceStage
+from aalp.model.reliability import success_meets
+from aalp.plan.space import Value, build, env_of, select_task
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ def search(
 ) -> Brute:
     """The best plan by enumeration. ``objective`` is ``(sense, metric)`` (default: the
     spec's, else minimize cost). Raises ``TooLarge`` beyond ``limit`` plans."""
-    from aalp import cost
-    from aalp import expr as ex
+    from aalp.front import expr as ex
+    from aalp.model import cost
 
     task = select_task(checked.spec, task_name)
     space = build(checked, task.name)

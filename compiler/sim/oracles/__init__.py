@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from aalp import ir
+from aalp.front import ir
 
 #: family -> words that identify it in a task's name
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -75,7 +75,7 @@ def data_name(task: ir.Task, kind: str) -> str:
 
 def count(task: ir.Task, env: dict[str, float], name: str) -> int:
     """The number of units of data ``name`` under ``env``."""
-    from aalp.expr import evaluate
+    from aalp.front.expr import evaluate
 
     return max(1, round(evaluate(task.datum(name).count, env)))
 

@@ -9,7 +9,7 @@ import random
 import string
 from typing import Any
 
-from aalp import ir
+from aalp.front import ir
 
 from . import Ask, count, data_name
 

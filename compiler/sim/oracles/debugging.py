@@ -13,7 +13,7 @@ import copy
 import random
 from typing import Any
 
-from aalp import ir
+from aalp.front import ir
 
 from . import Ask, count, data_name
 

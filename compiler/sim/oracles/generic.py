@@ -10,7 +10,7 @@ import json
 import random
 from typing import Any
 
-from aalp import ir
+from aalp.front import ir
 
 from . import Ask, count, perturb_number
 

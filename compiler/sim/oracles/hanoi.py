@@ -16,7 +16,7 @@ import math
 import random
 from typing import Any
 
-from aalp import ir
+from aalp.front import ir
 
 from . import Ask, count, data_name
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from aalp import ir
+from aalp.front import ir
 
 from . import Ask, count, data_name
 

@@ -1,0 +1,1 @@
+"""Checks of a parsed spec: names, values, pins and task structure, with precise diagnostics."""

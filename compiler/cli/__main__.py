@@ -1,0 +1,5 @@
+"""``python -m aalp.cli``: the command line."""
+
+from aalp.cli import main
+
+main()

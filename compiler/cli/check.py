@@ -1,0 +1,80 @@
+"""``aalp check FILE...``: parse and check specs, print every diagnostic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from aalp.cli.common import (
+    EXIT_OK,
+    EXIT_SPEC,
+    define_option,
+    print_diagnostics,
+    source_of,
+    specs_argument,
+    usage_failure,
+)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+@click.command("check")
+@specs_argument
+@define_option
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+def command(files: tuple[Path, ...], defines: dict[str, str], as_json: bool) -> None:
+    """Check spec FILEs: names, types, units, ranges and capabilities.
+
+    Prints every error and warning with its position and a hint, then one summary line per
+    file. Exits 1 if any spec has errors, 2 on bad usage (such as -D of an unknown parameter).
+    """
+    from aalp.check.loader import load
+    from aalp.diagnostics import SpecError, UsageError, has_errors
+
+    results = []
+    failed = 0
+    for file in files:
+        try:
+            checked = load(file, defines)
+        except UsageError as err:
+            raise usage_failure(err) from None
+        except SpecError as err:
+            diagnostics, tasks, env = err.diagnostics, [], {}
+        else:
+            diagnostics = list(checked.diagnostics)
+            tasks = [t.name for t in checked.spec.tasks]
+            env = {name: str(value) for name, value in checked.env.items()}
+        bad = has_errors(diagnostics)
+        failed += bad
+        results.append(
+            {
+                "file": str(file),
+                "ok": not bad,
+                "tasks": tasks,
+                "env": env,
+                "diagnostics": [d.to_json() for d in diagnostics],
+            }
+        )
+        if as_json:
+            continue
+        print_diagnostics(diagnostics, source_of(file))
+        if bad:
+            errors = sum(d.severity == "error" for d in diagnostics)
+            click.echo(f"failed: {file}: {_plural(errors, 'error')}", err=True)
+        else:
+            warnings = sum(d.severity == "warning" for d in diagnostics)
+            names = ", ".join(tasks)
+            click.echo(
+                f"ok: {file}: {_plural(len(tasks), 'task')}"
+                + (f" ({names})" if names else "")
+                + (f", {_plural(warnings, 'warning')}" if warnings else "")
+            )
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    elif len(files) > 1:
+        ok = len(files) - failed
+        click.echo(f"checked {_plural(len(files), 'file')}: {ok} ok, {failed} failed")
+    raise click.exceptions.Exit(EXIT_SPEC if failed else EXIT_OK)

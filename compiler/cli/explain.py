@@ -1,0 +1,111 @@
+"""``aalp explain FILE``: find the optimal plan and explain it (docs/explain.md)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import click
+from aalp.cli.common import (
+    EXIT_SPEC,
+    Progress,
+    define_option,
+    load_or_exit,
+    objective_option,
+    pin_option,
+    spec_argument,
+    task_option,
+)
+
+
+@click.command("explain")
+@spec_argument
+@define_option
+@click.option(
+    "--format",
+    "fmt_",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Text for people (a tree and tables) or JSON for tools.",
+)
+@task_option
+@objective_option
+@pin_option
+@click.option(
+    "--no-growth", is_flag=True, help="Skip the numeric growth fit (faster on large specs)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop the search after this long with the best plan found so far (said so).",
+)
+@click.option(
+    "--solver",
+    type=click.Choice(["dp", "cpsat"]),
+    default="dp",
+    show_default=True,
+    help="Allocation across blocks: the exact merge (dp) or a CP-SAT model (cpsat).",
+)
+def command(
+    file: Path,
+    defines: dict[str, str],
+    fmt_: str,
+    task_name: str | None,
+    objective: str | None,
+    pins: tuple[str, ...],
+    no_growth: bool,
+    timeout: float | None,
+    solver: str,
+) -> None:
+    """Optimize the task in FILE and explain the plan.
+
+    Prints the plan as a tree with each call's decisions and cost, the totals beside every
+    baseline with its improvement ratio, the growth class of the cost in the task's size, the
+    Pareto frontier and the assumptions. Exits 1 when no plan meets the requirements (with the
+    reasons), 2 on bad usage.
+    """
+    from aalp.diagnostics import SpecError
+    from aalp.explain.report import render_text, report, to_json
+    from aalp.optimize.driver import optimize
+
+    checked = load_or_exit(file, defines)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    progress = Progress()
+    try:
+        result = optimize(
+            checked,
+            task_name,
+            objective,
+            list(pins),
+            solver=solver,
+            deadline=deadline,
+            progress=progress.line,
+        )
+        progress.line("fitting the growth")
+        rep = report(
+            checked,
+            result,
+            growth=not no_growth,
+            objective=objective,
+            extra_pins=list(pins),
+            deadline=deadline,
+        )
+    except SpecError as err:
+        raise click.UsageError("; ".join(d.message for d in err.diagnostics)) from None
+    finally:
+        progress.done()
+    if fmt_ == "json":
+        click.echo(to_json(rep), nl=False)
+    else:
+        tty = sys.stdout.isatty()
+        color = tty and not os.environ.get("NO_COLOR")
+        width = shutil.get_terminal_size((80, 24)).columns if tty else 80
+        click.echo(render_text(rep, width, color), nl=False)
+    if not result.feasible:
+        raise click.exceptions.Exit(EXIT_SPEC)

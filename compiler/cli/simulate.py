@@ -1,0 +1,201 @@
+"""``aalp simulate FILE``: Monte Carlo of a plan beside the cost model's predictions."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from aalp.cli.common import (
+    EXIT_SPEC,
+    define_option,
+    load_or_exit,
+    pin_option,
+    spec_argument,
+    task_option,
+)
+from aalp.model.metrics import METRIC_FIELDS
+
+ROWS = METRIC_FIELDS
+
+
+def _fmt(value: float) -> str:
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    return f"{value:.6g}" if 1e-4 <= abs(value) < 1e7 else f"{value:.4e}"
+
+
+def _decisions(checked: Any, task_name: str | None, decisions: str | None, pins: tuple[str, ...]):
+    """The plan to simulate: ``--decisions`` as given (pins on top), else the optimizer's plan
+    with the pins fixed."""
+    from aalp.diagnostics import SpecError
+
+    if decisions is not None:
+        text = decisions
+        if decisions.startswith("@"):
+            from aalp.check.loader import FileProblem, read_text_file
+
+            try:
+                text = read_text_file(decisions[1:])
+            except FileProblem as err:
+                raise click.BadParameter(
+                    f"cannot read {decisions[1:]}: {err.problem}", param_hint="'--decisions'"
+                ) from None
+        try:
+            given = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise click.BadParameter(f"not JSON: {err}", param_hint="'--decisions'") from None
+        if not isinstance(given, dict):
+            raise click.BadParameter("expected a JSON object", param_hint="'--decisions'")
+        from aalp.optimize.driver import parse_pins
+        from aalp.plan.space import build
+
+        try:
+            pinned = parse_pins(build(checked, task_name), list(pins), checked.env)
+        except SpecError as err:
+            raise click.UsageError("; ".join(d.message for d in err.diagnostics)) from None
+        return {**given, **pinned}, "given"
+    from aalp.optimize.driver import optimize
+
+    try:
+        result = optimize(
+            checked, task_name, extra_pins=list(pins), frontier=False, baselines=False
+        )
+    except SpecError as err:
+        raise click.UsageError("; ".join(d.message for d in err.diagnostics)) from None
+    if result.plan is None:
+        reasons = "; ".join(result.why) or "no plan"
+        click.echo(f"error: the optimizer found no plan to simulate: {reasons}", err=True)
+        raise click.exceptions.Exit(EXIT_SPEC)
+    if not result.feasible:
+        return dict(result.plan.decisions), "most reliable (no plan meets the requirements)"
+    return dict(result.plan.decisions), "optimized"
+
+
+def _table(ev: Any, sim: Any) -> list[str]:
+    lo, hi = sim.wilson()
+    head = f"{'metric':<15}{'predicted':>14}  {'simulated':>12}  {'95% interval':<24}{'z':>6}"
+    lines = [head, "-" * len(head)]
+    p = ev.success
+    z = (sim.success - p) / math.sqrt(max(p * (1 - p), 1e-300) / sim.runs)
+    interval = f"[{_fmt(lo)}, {_fmt(hi)}]"
+    lines.append(f"{'success':<15}{_fmt(p):>14}  {_fmt(sim.success):>12}  {interval:<24}{z:>6.2f}")
+    for name in ROWS:
+        d = sim.metrics[name]
+        expect = getattr(ev.metrics, name)
+        a, b = d.interval()
+        # a constant total has only float noise for a spread: no z-score to speak of
+        noise = d.std <= 1e-12 * abs(d.mean)
+        zz = 0.0 if noise or d.stderr == 0 else (d.mean - expect) / d.stderr
+        interval = f"[{_fmt(a)}, {_fmt(b)}]"
+        lines.append(f"{name:<15}{_fmt(expect):>14}  {_fmt(d.mean):>12}  {interval:<24}{zz:>6.2f}")
+    return lines
+
+
+@click.command("simulate")
+@spec_argument
+@define_option
+@click.option("--runs", type=click.IntRange(1), default=1000, show_default=True, help="Runs.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@task_option
+@click.option(
+    "--decisions",
+    default=None,
+    metavar="JSON|@FILE",
+    help='The whole plan as JSON ({"move.x": 1, "move.vote": "ahead_by", ...}).',
+)
+@pin_option
+@click.option(
+    "--format",
+    "fmt_",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A table for people or JSON for tools.",
+)
+def command(
+    file: Path,
+    defines: dict[str, str],
+    runs: int,
+    seed: int,
+    task_name: str | None,
+    decisions: str | None,
+    pins: tuple[str, ...],
+    fmt_: str,
+) -> None:
+    """Run FILE's plan many times under the model and print the empirical success and cost
+    distribution beside the predictions, with 95% intervals (Wilson for success).
+
+    By default the plan is the optimizer's (with any --pin fixed); --decisions gives it whole.
+    """
+    from aalp.diagnostics import SpecError
+    from aalp.model.cost import DecisionError, build_context, evaluate
+    from aalp.model.montecarlo import SimulationError
+
+    checked = load_or_exit(file, defines)
+    try:
+        plan, source = _decisions(checked, task_name, decisions, pins)
+        ctx = build_context(checked, task_name)
+        ev = evaluate(ctx, None, plan)
+        if not ev.feasible:
+            click.echo("error: the plan cannot run: " + "; ".join(ev.problems), err=True)
+            raise click.exceptions.Exit(EXIT_SPEC)
+        sim = _run(ctx, plan, runs, seed)
+    except (DecisionError, SimulationError) as err:
+        raise click.UsageError(str(err)) from None
+    except SpecError as err:
+        click.echo("error: " + str(err), err=True)
+        raise click.exceptions.Exit(EXIT_SPEC) from None
+    if fmt_ == "json":
+        out = {
+            "task": ev.task,
+            "plan": source,
+            "decisions": {k: plan[k] for k in sorted(plan)},
+            "runs": runs,
+            "seed": seed,
+            "success": {
+                "predicted": ev.success,
+                "simulated": sim.success,
+                "interval": list(sim.wilson()),
+            },
+            "metrics": {
+                name: {
+                    "predicted": getattr(ev.metrics, name),
+                    "mean": sim.metrics[name].mean,
+                    "stderr": sim.metrics[name].stderr,
+                    "q05": sim.metrics[name].q05,
+                    "q50": sim.metrics[name].q50,
+                    "q95": sim.metrics[name].q95,
+                }
+                for name in ROWS
+            },
+        }
+        click.echo(json.dumps(out, indent=2, sort_keys=True, default=str))
+        return
+    click.echo(f"task {ev.task}: {runs} runs, seed {seed}, {source} plan")
+    click.echo("plan: " + ", ".join(f"{k}={plan[k]}" for k in sorted(plan)))
+    click.echo("")
+    for line in _table(ev, sim):
+        click.echo(line)
+    click.echo("")
+    click.echo("z: (simulated − predicted) / standard error; |z| above 4 is a disagreement.")
+
+
+def _run(ctx: Any, plan: dict[str, Any], runs: int, seed: int):
+    """Simulate, with a progress bar on a terminal."""
+    from aalp.model.montecarlo import simulate
+
+    if not sys.stderr.isatty():
+        return simulate(ctx, None, plan, runs, seed)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("simulating", total=None)
+
+        def step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return simulate(ctx, None, plan, runs, seed, progress=step)

@@ -1,0 +1,580 @@
+"""The cost model: the metrics and success of one fully decided plan (docs/model.md).
+
+``evaluate(checked, task, decisions)`` is the one source of truth for cost: the optimizer,
+``explain``, the topology, the simulator's predictions and emitted headers all use it. Pieces
+the optimizer combines while searching are public too: ``build_context`` (once per task),
+``decision_eval`` (one op at one granularity with one model and booster) and ``stage_eval``
+(one stage under the decisions it reads, listed by ``stage_keys``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from aalp.front.expr import EvalError
+from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
+from aalp.model import reliability as rel
+from aalp.model.context import Choice, Context, build_context, exact, read_choice
+from aalp.model.frames import Slot, stage_frame
+from aalp.model.metrics import (
+    DecisionError,
+    Evaluation,
+    Metrics,
+    OpEval,
+    RequirementCheck,
+    StageEval,
+)
+
+__all__ = [
+    "ASSUMPTIONS",
+    "Choice",
+    "Context",
+    "DecisionError",
+    "DecisionEval",
+    "Evaluation",
+    "Metrics",
+    "build_context",
+    "call_metrics",
+    "decision_eval",
+    "evaluate",
+    "read_choice",
+    "stage_eval",
+    "stage_keys",
+]
+
+ASSUMPTIONS = (
+    "errors are independent across calls (samples are independent given the input's kind)",
+    "the last chunk of a stage is costed as a full chunk",
+    "latency of a parallel map is one chunk's expected latency (or total/workers if larger)",
+)
+
+_FAILED = rel.Boosted(0.0, 1.0, math.inf, math.inf, math.inf)
+
+
+def call_metrics(m: Any, reads: Any, writes: Any, price_in: Any, price_out: Any) -> Metrics:
+    """One call (model.md §1): 1 call, W passes, ``m·(R·W + W·(W−1)/2)``, R + W tokens,
+    ``(price_in·R + price_out·W)/10^6`` dollars, latency W passes and 1 call.
+
+    Written with plain arithmetic so that it works on floats and on sympy expressions alike.
+    """
+    return Metrics(
+        calls=1,
+        forward_passes=writes,
+        cost=m * (reads * writes + writes * (writes - 1) / 2),
+        tokens=reads + writes,
+        dollars=(price_in * reads + price_out * writes) / 1_000_000,
+        latency=writes,
+        latency_calls=1,
+    )
+
+
+@dataclass(frozen=True)
+class DecisionEval:
+    """One decision of an op at one call position: its success (with the router's classifier
+    when one runs) and its expected metrics, with latency as the decision's critical path."""
+
+    op: str
+    x: int
+    choice: Choice
+    reads: float
+    writes: float
+    boosted: rel.Boosted
+    metrics: Metrics
+    op_metrics: Metrics  # the op's own samples
+    verifier_metrics: Metrics | None
+    classifier: DecisionEval | None
+    problems: tuple[str, ...]
+
+    @property
+    def log_success(self) -> float:
+        own = self.boosted.log_success
+        return own + (self.classifier.log_success if self.classifier else 0.0)
+
+
+def _p(value: float, what: str, problems: list[str]) -> float:
+    if not 0.0 <= value <= 1.0 or math.isnan(value):
+        problems.append(f"{what} = {value:g} is not a probability")
+        return min(1.0, max(0.0, 0.0 if math.isnan(value) else value))
+    return value
+
+
+def _outcomes(ctx: Context, op: str, x: int, model: str, problems: list[str]):
+    """(weights, successes, rivals) of op on model at x."""
+    o = ctx.op(op)
+    outcomes = o.success
+    for ms in o.success_on:
+        if ms.model == model:
+            outcomes = ms.outcomes
+    weights, succ = [], []
+    for out in outcomes:
+        weights.append(ctx.formula(out.weight, x))
+        succ.append(_p(ctx.formula(out.p, x), f"success of '{op}' at x={x}", problems))
+    if o.rival is None:
+        rivals = [1.0 - a for a in succ]
+    else:
+        b = _p(ctx.formula(o.rival, x), f"rival of '{op}' at x={x}", problems)
+        rivals = [min(b, 1.0 - a) for a in succ]
+    return weights, succ, rivals
+
+
+def _keep(ctx: Context, op: str, x: int, problems: list[str]) -> float:
+    rf = ctx.op(op).red_flag
+    if rf is None:
+        return 1.0
+    if rf.max_writes is not None:
+        # A response longer than the red flag's limit is always discarded: such an option
+        # cannot run. Like a context overflow, it is a problem that makes the plan infeasible,
+        # while its metrics stay those of the plan as written (a baseline's cost is still shown).
+        limit = ctx.formula(rf.max_writes, x)
+        writes = ctx.formula(ctx.op(op).writes, x)
+        if writes > limit:
+            problems.append(
+                f"every response of '{op}' at x={x} writes {writes:.6g} tokens, more than its "
+                f"red flag's limit of {limit:.6g}: all would be discarded"
+            )
+    if rf.keep is None:
+        return 1.0
+    v = _p(ctx.formula(rf.keep, x), f"red-flag keep of '{op}'", problems)
+    if v <= 0.0:
+        problems.append(f"red flags of '{op}' keep no sample (keep = 0)")
+        return math.nan
+    return v
+
+
+def _boost(
+    ctx: Context, op: str, x: int, choice: Choice, problems: list[str], latency: bool = True
+) -> rel.Boosted:
+    weights, succ, rivals = _outcomes(ctx, op, x, choice.model, problems)
+    v = _keep(ctx, op, x, problems)
+    if math.isnan(v):
+        return _FAILED
+    parts: list[rel.Boosted] = []
+    for a, b in zip(succ, rivals, strict=True):
+        match choice.booster:
+            case "none":
+                part = rel.single(a, v)
+            case "ahead_by":
+                part = rel.ahead_by(a, b, choice.votes or 1, v, rounds=latency)
+                if part is None:
+                    problems.append(
+                        f"ahead_by voting on '{op}' needs success > rival in every case, "
+                        f"but success = {a:.6g} and rival = {b:.6g} at x={x}"
+                    )
+                    return _FAILED
+            case "majority":
+                part = rel.majority(a, choice.votes or 1, v)
+            case "retry" if choice.check == "exact":
+                part = rel.retry_exact(a, choice.retries or 1, v)
+            case "retry":
+                c = _verifier_accuracy(ctx, choice, x, problems)
+                part = rel.retry_verifier(a, c, choice.retries or 1, v)
+            case _:
+                raise DecisionError(f"unknown booster '{choice.booster}'", f"{op}.vote")
+        if part is None:
+            problems.append(f"unbounded retries of '{op}' can never succeed (success 0)")
+            return _FAILED
+        parts.append(part)
+    return rel.mixture(weights, parts) if len(parts) > 1 else parts[0]
+
+
+def _verifier_accuracy(ctx: Context, choice: Choice, x: int, problems: list[str]) -> float:
+    """The verifier's accuracy c: its success on its model (mixtures: the weighted mean)."""
+    assert choice.check is not None and choice.verifier_model is not None
+    weights, succ, _ = _outcomes(ctx, choice.check, x, choice.verifier_model, problems)
+    return math.fsum(w * a for w, a in zip(weights, succ, strict=True))
+
+
+def _booster_problems(ctx: Context, op: str, choice: Choice, problems: list[str]) -> None:
+    """Is the booster allowed on the op, with a value inside its range?"""
+    match choice.booster:
+        case "ahead_by" | "majority":
+            b = ctx.vote_booster(op, choice.booster)
+            k = choice.votes or 0
+            if b is None:
+                problems.append(f"vote {choice.booster} is not allowed on '{op}'")
+            elif b.max is not None and k > ctx.formula(b.max):
+                problems.append(f"{op}.votes = {k} is above the allowed max {ctx.formula(b.max):g}")
+            if k < 1:
+                problems.append(f"{op}.votes = {k} must be at least 1")
+            if choice.booster == "majority" and k % 2 == 0:
+                problems.append(f"{op}.votes = {k}: majority needs an odd K")
+        case "retry":
+            b = ctx.retry_booster(op)
+            r = choice.retries
+            if b is None:
+                problems.append(f"retry is not allowed on '{op}'")
+            elif r == "inf":
+                if b.max is not None:
+                    problems.append(f"{op}.retries = inf but retries are bounded by max")
+            elif b.max is not None and int(r or 0) > ctx.formula(b.max):
+                problems.append(
+                    f"{op}.retries = {r} is above the allowed max {ctx.formula(b.max):g}"
+                )
+            if r != "inf" and int(r or 0) < 1:
+                problems.append(f"{op}.retries = {r} must be at least 1")
+
+
+def _model_problems(ctx: Context, op: str, model: str, problems: list[str]) -> None:
+    info = ctx.models.get(model)
+    if info is None:
+        problems.append(f"'{op}' is decided to run on unknown model '{model}'")
+        return
+    declared = ctx.op(op).models
+    if declared and model not in declared:
+        problems.append(f"'{op}' may run only on {', '.join(declared)}, not on '{model}'")
+    elif not (info.allows(op) or ctx.routed(op, model)):
+        why = (
+            " (it can only if routed, and no route stage targets it)"
+            if op in info.can_routed
+            else ""
+        )
+        problems.append(f"model '{model}' cannot do '{op}'{why}")
+
+
+def _context_problem(
+    ctx: Context, op: str, model: str, reads: float, writes: float, problems: list[str]
+) -> None:
+    info = ctx.models.get(model)
+    if info is not None and reads + writes > info.context:
+        problems.append(
+            f"'{op}' on '{model}' needs {reads:.6g} + {writes:.6g} = {reads + writes:.6g} tokens, "
+            f"more than its context of {info.context:.6g}"
+        )
+
+
+def decision_eval(
+    ctx: Context,
+    op: str,
+    x: int,
+    choice: Choice,
+    extra_reads: float = 0.0,
+    max_extra: float | None = None,
+    classifier: Choice | None = None,
+    *,
+    alone: bool = False,
+    latency: bool = True,
+) -> DecisionEval:
+    """One decision of ``op`` at granularity ``x`` with the given model and booster.
+
+    ``extra_reads`` adds the mean tokens read from a conversation (history full) to every
+    sample's reads (metrics are affine in reads, so the mean gives the exact total);
+    ``max_extra`` is the largest such addition, for the context check. ``classifier`` is the
+    router's choice when the op's model needs it (model.md §3, route); ``alone`` leaves the
+    router out (the optimizer chooses the two separately: their metrics add). ``latency=False``
+    skips the rounds of ahead-by-k voting (latency and latency_calls are then NaN).
+    """
+    key = (op, x, choice, extra_reads, max_extra, classifier, alone, latency)
+    hit = ctx.memo.get(key)
+    if hit is not None:
+        return hit
+    if len(ctx.memo) > 200_000:  # the optimizer revisits the same decisions: keep, but bounded
+        ctx.memo.clear()
+    result = _decision_eval(ctx, op, x, choice, extra_reads, max_extra, classifier, alone, latency)
+    ctx.memo[key] = result
+    return result
+
+
+def _decision_eval(
+    ctx: Context,
+    op: str,
+    x: int,
+    choice: Choice,
+    extra_reads: float,
+    max_extra: float | None,
+    classifier: Choice | None,
+    alone: bool,
+    latency: bool,
+) -> DecisionEval:
+    problems: list[str] = []
+    try:
+        reads = ctx.formula(ctx.op(op).reads, x)
+        writes = ctx.formula(ctx.op(op).writes, x)
+    except EvalError as err:
+        problems.append(f"cannot evaluate '{op}' at x={x}: {err}")
+        reads = writes = math.inf
+    _model_problems(ctx, op, choice.model, problems)
+    _booster_problems(ctx, op, choice, problems)
+    info = ctx.models.get(choice.model)
+    if info is None or math.isinf(reads):
+        return DecisionEval(
+            op, x, choice, reads, writes, _FAILED, Metrics(), Metrics(), None, None, tuple(problems)
+        )
+    _context_problem(
+        ctx,
+        op,
+        choice.model,
+        reads + (max_extra if max_extra is not None else extra_reads),
+        writes,
+        problems,
+    )
+    try:
+        boosted = _boost(ctx, op, x, choice, problems, latency)
+    except EvalError as err:
+        problems.append(f"cannot evaluate the success of '{op}' at x={x}: {err}")
+        boosted = _FAILED
+    one = call_metrics(info.size, reads + extra_reads, writes, info.price_in, info.price_out)
+    op_metrics = one.scale(boosted.samples, boosted.rounds)
+    metrics = op_metrics
+    verifier_metrics = None
+    if choice.booster == "retry" and choice.check != "exact" and math.isfinite(boosted.tries):
+        verifier_metrics = _verifier_metrics(ctx, choice, x, boosted.tries, problems)
+        metrics = metrics + verifier_metrics
+    cls_eval = None
+    if ctx.routed(op, choice.model) and not alone:
+        cls_op = ctx.routes[op]
+        if classifier is None:
+            raise DecisionError(
+                f"'{op}' on '{choice.model}' needs its router '{cls_op}'", f"{cls_op}.model"
+            )
+        cls_eval = decision_eval(ctx, cls_op, x, classifier, latency=latency)
+        problems.extend(cls_eval.problems)
+        metrics = cls_eval.metrics + metrics
+    return DecisionEval(
+        op,
+        x,
+        choice,
+        reads,
+        writes,
+        boosted,
+        metrics,
+        op_metrics,
+        verifier_metrics,
+        cls_eval,
+        tuple(problems),
+    )
+
+
+def _verifier_metrics(
+    ctx: Context, choice: Choice, x: int, tries: float, problems: list[str]
+) -> Metrics:
+    vop = choice.check
+    assert vop is not None and choice.verifier_model is not None
+    _model_problems(ctx, vop, choice.verifier_model, problems)
+    info = ctx.models.get(choice.verifier_model)
+    if info is None:
+        return Metrics()
+    reads = ctx.formula(ctx.op(vop).reads, x)
+    writes = ctx.formula(ctx.op(vop).writes, x)
+    _context_problem(ctx, vop, choice.verifier_model, reads, writes, problems)
+    v = _keep(ctx, vop, x, problems)
+    per_try = 1.0 / v if not math.isnan(v) else math.inf
+    one = call_metrics(info.size, reads, writes, info.price_in, info.price_out)
+    return one.scale(tries * per_try)
+
+
+# ---------------------------------------------------------------------------------------------
+# stages
+# ---------------------------------------------------------------------------------------------
+
+
+def _classifier_choice(
+    ctx: Context, decisions: Mapping[str, Any], op: str, choice: Choice
+) -> Choice | None:
+    if ctx.routed(op, choice.model):
+        return read_choice(ctx, decisions, ctx.routes[op])
+    return None
+
+
+def _op_rows(stage: int, d: DecisionEval, slot: Slot) -> list[OpEval]:
+    """Rows for the op, its verifier and its classifier at one slot: totals over the slot's
+    decisions, latency the op's part of the stage's latency (so the rows add up to it)."""
+    c = d.choice
+    count, factor = slot.count, slot.latency_factor
+    rows = [
+        OpEval(
+            stage,
+            d.op,
+            "op",
+            c.model,
+            c.booster,
+            c.votes,
+            c.retries,
+            c.check if c.booster == "retry" else None,
+            d.x,
+            d.reads,
+            d.writes,
+            slot.extra,
+            count,
+            d.boosted.samples,
+            d.boosted.success,
+            d.op_metrics.scale(count, factor),
+            slot.level,
+        )
+    ]
+    if d.verifier_metrics is not None and c.check is not None:
+        vm = d.verifier_metrics
+        rows.append(
+            OpEval(
+                stage,
+                c.check,
+                "verifier",
+                c.verifier_model or "",
+                "none",
+                None,
+                None,
+                None,
+                d.x,
+                # every verifier call is alike: its reads and writes from the totals
+                vm.tokens / vm.calls - vm.forward_passes / vm.calls if vm.calls else 0.0,
+                vm.forward_passes / vm.calls if vm.calls else 0.0,
+                0.0,
+                count,
+                vm.calls,
+                1.0,  # its accuracy is folded into the success of the op it checks
+                vm.scale(count, factor),
+                slot.level,
+            )
+        )
+    if d.classifier is not None:
+        inner = Slot(d.classifier.op, slot.x, count, factor, level=slot.level)
+        rows.extend(
+            replace(r, role="classifier" if r.role == "op" else r.role)
+            for r in _op_rows(stage, d.classifier, inner)
+        )
+    return rows
+
+
+def stage_keys(ctx: Context, index: int) -> tuple[str, ...]:
+    """The decision keys a stage may read (its ops' fields, a router's and a verifier's)."""
+    stage = ctx.task.stages[index]
+    ops: list[str] = []
+    match stage:
+        case MapStage(ops=names) | ChainStage(ops=names):
+            ops = list(names)
+        case ReduceStage(op=name):
+            ops = [name]
+        case _:
+            return ()
+    keys: list[str] = []
+    for op in ops:
+        extra = [ctx.routes[op]] if op in ctx.routes else []
+        rb = ctx.retry_booster(op)
+        if rb is not None and rb.check != "exact":
+            extra.append(rb.check)
+        for name in [op, *extra]:
+            keys += [f"{name}.{f}" for f in ("x", "model", "vote", "votes", "retries")]
+        if isinstance(stage, ReduceStage):
+            keys.append(f"{op}.fanin")
+        if isinstance(stage, ChainStage):
+            keys.append(f"{op}.history")
+    return tuple(dict.fromkeys(keys))
+
+
+def slot_decision(
+    ctx: Context, slot: Slot, choice: Choice, classifier: Choice | None
+) -> DecisionEval:
+    """One decision of the slot's op with the given choice (and its router's, if routed)."""
+    return decision_eval(ctx, slot.op, slot.x, choice, slot.extra, slot.max_extra, classifier)
+
+
+def contribution(slot: Slot, d: DecisionEval) -> tuple[Metrics, float]:
+    """What a slot adds to its stage: ``count`` decisions (latency × ``latency_factor``) and
+    ``count`` times the decision's log success."""
+    return d.metrics.scale(slot.count, slot.latency_factor), rel.chain_log_success(
+        d.log_success, slot.count
+    )
+
+
+def stage_eval(
+    ctx: Context, index: int, decisions: Mapping[str, Any]
+) -> tuple[StageEval, list[str]]:
+    """One stage under ``decisions`` (only the keys of ``stage_keys`` and, for a reduce, the
+    previous stage's x are read): its ``StageEval`` and its problems."""
+    frame = stage_frame(ctx, index, decisions)
+    problems = list(frame.problems)
+    metrics = Metrics()
+    log_success = 0.0
+    rows: list[OpEval] = []
+    for slot in frame.slots:
+        choice = read_choice(ctx, decisions, slot.op)
+        d = slot_decision(ctx, slot, choice, _classifier_choice(ctx, decisions, slot.op, choice))
+        problems.extend(d.problems)
+        m, log = contribution(slot, d)
+        metrics = metrics + m
+        log_success += log
+        rows.extend(_op_rows(index, d, slot))
+    if frame.log_success is not None:
+        log_success = frame.log_success
+    return StageEval(
+        index,
+        frame.kind,
+        frame.ops,
+        frame.over,
+        frame.chunks,
+        frame.x,
+        metrics,
+        log_success,
+        frame.history,
+        frame.fanin,
+        frame.levels,
+        tuple(rows),
+    ), problems
+
+
+def _requirement_checks(
+    ctx: Context, metrics: Metrics, log_success: float
+) -> tuple[RequirementCheck, ...]:
+    out = []
+    for req in ctx.task.requirements:
+        bound = exact(req.bound, ctx.env)
+        fb = float(bound)
+        if req.metric == "success":
+            value = math.exp(log_success)
+            meets = rel.success_meets(log_success, bound)
+            # "<=" on success: at most the bound (the checker refuses it in specs)
+            ok = meets if req.cmp == ">=" else (not meets or value == fb)
+        else:
+            value = float(getattr(metrics, req.metric))
+            ok = value >= fb if req.cmp == ">=" else value <= fb
+        out.append(RequirementCheck(req.metric, req.cmp, fb, value, ok))
+    return tuple(out)
+
+
+def evaluate(checked: Any, task: Task | str | None, decisions: Mapping[str, Any]) -> Evaluation:
+    """The metrics, success, breakdown and feasibility of one fully decided plan.
+
+    ``checked`` is a checked spec (``spec`` and ``env``), or a ``Context`` from
+    ``build_context`` (faster when evaluating many plans). A missing decision raises
+    ``DecisionError`` naming it; a plan that cannot run is returned with ``feasible`` False and
+    its ``problems``.
+    """
+    ctx = checked if isinstance(checked, Context) else build_context(checked, task)
+    stages: list[StageEval] = []
+    problems: list[str] = []
+    for i in range(len(ctx.task.stages)):
+        st, probs = stage_eval(ctx, i, decisions)
+        stages.append(st)
+        problems.extend(probs)
+    metrics = Metrics()
+    log_success = 0.0
+    for st in stages:
+        metrics = metrics + st.metrics
+        log_success += st.log_success
+    total_cost = metrics.cost if math.isfinite(metrics.cost) else 0.0
+    stages = [
+        replace(
+            st,
+            op_evals=tuple(
+                replace(r, cost_share=(r.metrics.cost / total_cost if total_cost > 0 else 0.0))
+                for r in st.op_evals
+            ),
+        )
+        for st in stages
+    ]
+    obj = ctx.task.objective
+    objective = (obj.sense, obj.metric) if obj is not None else ("minimize", "cost")
+    return Evaluation(
+        task=ctx.task.name,
+        decisions=dict(decisions),
+        metrics=metrics,
+        log_success=log_success,
+        stages=tuple(stages),
+        feasible=not problems,
+        problems=tuple(dict.fromkeys(problems)),
+        requirements=_requirement_checks(ctx, metrics, log_success),
+        objective=objective,
+        assumptions=ASSUMPTIONS,
+    )

@@ -1,0 +1,551 @@
+"""Monte Carlo simulation of a plan's execution under the model (docs/model.md).
+
+Written independently of the closed forms in ``model.reliability`` and ``model.cost``: every
+decision is played out — the input's mixture component is drawn, red-flagged samples are drawn
+again, ahead-by-k votes are drawn batch by batch exactly as the emitted program draws them,
+majority samples are counted, retries and verifier verdicts are drawn one try at a time, and a
+router's classifier runs before its op. Binomial draws stand for a batch of independent samples
+(exactly the same distribution). Decisions are simulated in vectorized blocks with numpy, runs
+side by side, so chains of millions of steps are feasible.
+
+Only the plan's reading of the spec is shared with the cost model (sizes, formulas evaluated at
+x, chosen models and boosters): the probabilities and the composition are sampled, not computed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
+from aalp.model.context import (
+    Choice,
+    Context,
+    build_context,
+    exact,
+    read_choice,
+    read_x,
+    shared_x_ops,
+)
+from aalp.model.metrics import METRIC_FIELDS, DecisionError
+
+BLOCK = 1 << 18  # decisions simulated at once
+Z95 = 1.959963984540054  # the 97.5% quantile of the standard normal
+MAX_DECISIONS = 2 * 10**9  # beyond this a simulation would take too long: refuse clearly
+
+
+class SimulationError(ValueError):
+    """The plan cannot be simulated (too large, or not runnable under the model)."""
+
+
+@dataclass(frozen=True)
+class Dist:
+    """The empirical distribution of one metric over the runs."""
+
+    mean: float
+    std: float
+    stderr: float
+    q05: float
+    q50: float
+    q95: float
+
+    def interval(self, z: float = Z95) -> tuple[float, float]:
+        return self.mean - z * self.stderr, self.mean + z * self.stderr
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """Empirical success (with its Wilson interval) and metric distributions over ``runs``."""
+
+    runs: int
+    seed: int
+    successes: int
+    metrics: dict[str, Dist]
+
+    @property
+    def success(self) -> float:
+        return self.successes / self.runs
+
+    def wilson(self, z: float = Z95) -> tuple[float, float]:
+        """Wilson score interval for the success probability."""
+        return wilson(self.successes, self.runs, z)
+
+
+# The most decisions one call of ``simulate`` plays (about a minute at a few million a second).
+DECISION_LIMIT = 1_000_000_000  # about three minutes on one core
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a binomial proportion."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    denom = 1 + z * z / n
+    center = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    lo = 0.0 if successes == 0 else max(0.0, center - half)
+    hi = 1.0 if successes == n else min(1.0, center + half)
+    return lo, hi
+
+
+# ---------------------------------------------------------------------------------------------
+# the plan as groups of identical decisions
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpDraw:
+    """What one decision of an op needs to be played out."""
+
+    weights: tuple[float, ...]
+    success: tuple[float, ...]
+    rival: tuple[float, ...]
+    keep: float
+    choice: Choice
+    verifier_success: float = 1.0  # c (retry until an LLM verifier)
+    verifier_keep: float = 1.0
+
+
+@dataclass(frozen=True)
+class CallShape:
+    """One call's size on its model."""
+
+    size: float
+    reads: float
+    writes: float
+    price_in: float
+    price_out: float
+
+
+@dataclass(frozen=True)
+class Group:
+    """``count`` decisions of one op at one x in one stage (with their classifier, if any)."""
+
+    stage: int
+    count: int
+    draw: OpDraw
+    call: CallShape
+    verifier: CallShape | None
+    history: tuple[float, float] | None  # (before, per-step tokens) of a chain with history
+    classifier: Group | None
+    parallel: bool  # map / tree level (latency: one chunk's) vs chain (sum)
+    latency_group: int  # groups sharing this id form one chunk (their latencies add)
+
+
+def _draw(ctx: Context, op: str, x: int, choice: Choice) -> OpDraw:
+    o = ctx.op(op)
+    outcomes = o.success
+    for ms in o.success_on:
+        if ms.model == choice.model:
+            outcomes = ms.outcomes
+    weights = tuple(ctx.formula(out.weight, x) for out in outcomes)
+    succ = tuple(ctx.formula(out.p, x) for out in outcomes)
+    if o.rival is None:
+        rival = tuple(1 - a for a in succ)
+    else:
+        b = ctx.formula(o.rival, x)
+        rival = tuple(min(b, 1 - a) for a in succ)
+    keep = 1.0
+    if o.red_flag is not None and o.red_flag.keep is not None:
+        keep = ctx.formula(o.red_flag.keep, x)
+    c = vkeep = 1.0
+    if choice.booster == "retry" and choice.check not in (None, "exact"):
+        vop = ctx.op(choice.check)
+        vout = vop.success
+        for ms in vop.success_on:
+            if ms.model == choice.verifier_model:
+                vout = ms.outcomes
+        c = math.fsum(ctx.formula(w.weight, x) * ctx.formula(w.p, x) for w in vout)
+        if vop.red_flag is not None and vop.red_flag.keep is not None:
+            vkeep = ctx.formula(vop.red_flag.keep, x)
+    return OpDraw(weights, succ, rival, keep, choice, c, vkeep)
+
+
+def _shape(ctx: Context, op: str, x: int, model: str) -> CallShape:
+    info = ctx.models[model]
+    return CallShape(
+        info.size,
+        ctx.formula(ctx.op(op).reads, x),
+        ctx.formula(ctx.op(op).writes, x),
+        info.price_in,
+        info.price_out,
+    )
+
+
+def _count_windows(n: Any, x: int, overlap: Any) -> int:
+    """Chunks of a stage, by walking the windows when that is cheap (else by arithmetic)."""
+    if overlap is None:
+        return -((-Fraction(n)) // x) if not isinstance(n, float) else math.ceil(n / x)
+    rho = Fraction(overlap) if not isinstance(overlap, float) else overlap
+    stride = x * (1 - rho)
+    if n / stride < 10**6:
+        start, count = 0, 1
+        while start + x < n:
+            start += stride
+            count += 1
+        return count
+    rest = max(0, n - x)
+    return 1 + math.ceil(Fraction(rest) / Fraction(stride))
+
+
+def plan_groups(ctx: Context, decisions: Mapping[str, Any]) -> tuple[list[Group], list[Any]]:
+    """The plan as groups of identical decisions, and per stage its ``success`` override
+    (a probability drawn once per run) or None."""
+    groups: list[Group] = []
+    overrides: list[Any] = []
+    lat_id = 0
+    last_linear: tuple[int, int, Any] | None = None  # chunks, x, N
+    for index, stage in enumerate(ctx.task.stages):
+        overrides.append(None)
+        match stage:
+            case MapStage() | ChainStage():
+                shared = shared_x_ops(ctx, stage)
+                given = [op for op in shared if f"{op}.x" in decisions]
+                x = read_x(ctx, decisions, given[0] if given else shared[0]) if shared else None
+                n = ctx.count(stage.over)
+                overlap = (
+                    exact(stage.overlap, ctx.env)
+                    if isinstance(stage, MapStage) and stage.overlap is not None
+                    else None
+                )
+                chunks = _count_windows(n, x, overlap) if x is not None else int(n)
+                chunks = int(chunks)
+                history = None
+                if isinstance(stage, ChainStage):
+                    history = stage.history
+                    if history == "choose":
+                        history = next(
+                            str(decisions[f"{o}.history"])
+                            for o in stage.ops
+                            if f"{o}.history" in decisions
+                        )
+                lat_id += 1
+                step = 0.0
+                xs = {op: (x if op in shared else read_x(ctx, decisions, op)) for op in stage.ops}
+                for op in stage.ops:
+                    s = _shape(ctx, op, xs[op], read_choice(ctx, decisions, op).model)
+                    step += s.reads + s.writes
+                before = 0.0
+                for op in stage.ops:
+                    groups.append(
+                        _group(
+                            ctx,
+                            decisions,
+                            index,
+                            op,
+                            xs[op],
+                            chunks,
+                            isinstance(stage, MapStage),
+                            lat_id,
+                            (before, step) if history == "full" else None,
+                        )
+                    )
+                    s = groups[-1].call
+                    before += s.reads + s.writes
+                if isinstance(stage, MapStage) and stage.success is not None:
+                    overrides[-1] = ctx.formula(stage.success, x, {"calls": float(chunks)})
+                last_linear = (chunks, x or 1, n)
+            case ReduceStage(op=op):
+                if last_linear is None:
+                    raise SimulationError(f"reduce '{op}' has no map or chain stage before it")
+                fanin = (
+                    int(exact(stage.fanin, ctx.env))
+                    if stage.fanin is not None
+                    else int(decisions[f"{op}.fanin"])
+                )
+                nodes, cover, n = last_linear
+                while nodes > 1:
+                    nodes = -(-nodes // fanin)
+                    cover *= fanin
+                    lat_id += 1
+                    groups.append(
+                        _group(
+                            ctx, decisions, index, op, int(min(n, cover)), nodes, True, lat_id, None
+                        )
+                    )
+    return groups, overrides
+
+
+def _group(ctx, decisions, index, op, x, count, parallel, lat_id, history) -> Group:
+    choice = read_choice(ctx, decisions, op)
+    classifier = None
+    if ctx.routed(op, choice.model):
+        cls_op = ctx.routes[op]
+        classifier = _group(ctx, decisions, index, cls_op, x, count, parallel, lat_id, None)
+    verifier = None
+    if choice.booster == "retry" and choice.check not in (None, "exact"):
+        verifier = _shape(ctx, choice.check, x, choice.verifier_model or "")
+    return Group(
+        index,
+        count,
+        _draw(ctx, op, x, choice),
+        _shape(ctx, op, x, choice.model),
+        verifier,
+        history,
+        classifier,
+        parallel,
+        lat_id,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# playing decisions out
+# ---------------------------------------------------------------------------------------------
+
+
+def _geometric_total(rng, tries, p):
+    """Draws needed to get ``tries`` successes of probability p each (tries + failures)."""
+    import numpy as np
+
+    tries = np.asarray(tries)
+    if p >= 1.0:
+        return tries.astype(np.int64)
+    out = tries.astype(np.int64).copy()
+    pos = tries > 0
+    out[pos] += rng.negative_binomial(tries[pos], p)
+    return out
+
+
+def play(draw: OpDraw, n: int, rng) -> dict[str, Any]:
+    """Play out n independent decisions; arrays ``ok``, ``samples``, ``rounds``, ``vsamples``,
+    ``vrounds`` (verifier calls and their rounds)."""
+    import numpy as np
+
+    comp = (
+        rng.choice(len(draw.weights), size=n, p=np.asarray(draw.weights) / sum(draw.weights))
+        if len(draw.weights) > 1
+        else np.zeros(n, dtype=np.int64)
+    )
+    a = np.asarray(draw.success)[comp]
+    b = np.asarray(draw.rival)[comp]
+    v = draw.keep
+    zeros = np.zeros(n, dtype=np.int64)
+    ch = draw.choice
+    match ch.booster:
+        case "none":
+            samples = _geometric_total(rng, np.ones(n, dtype=np.int64), v)
+            return dict(
+                ok=rng.random(n) < a, samples=samples, rounds=samples, vsamples=zeros, vrounds=zeros
+            )
+        case "ahead_by":
+            k = int(ch.votes or 1)
+            lead = np.zeros(n, dtype=np.int64)
+            samples = np.zeros(n, dtype=np.int64)
+            rounds = np.zeros(n, dtype=np.int64)
+            active = np.arange(n)
+            up_p, down_p = a * v, b * v
+            while active.size:
+                batch = k - np.abs(lead[active])
+                up = rng.binomial(batch, up_p[active])
+                rest_p = np.where(
+                    up_p[active] < 1, down_p[active] / np.maximum(1 - up_p[active], 1e-300), 0.0
+                )
+                down = rng.binomial(batch - up, np.minimum(rest_p, 1.0))
+                lead[active] += up - down
+                samples[active] += batch
+                rounds[active] += 1
+                active = active[np.abs(lead[active]) < k]
+            return dict(ok=lead >= k, samples=samples, rounds=rounds, vsamples=zeros, vrounds=zeros)
+        case "majority":
+            K = int(ch.votes or 1)
+            right = rng.binomial(K, a)
+            samples = _geometric_total(rng, np.full(n, K), v)
+            rounds = np.zeros(n, dtype=np.int64)
+            remaining = np.full(n, K, dtype=np.int64)
+            while (remaining > 0).any():
+                rounds += remaining > 0
+                remaining -= rng.binomial(remaining, v)
+            return dict(
+                ok=2 * right > K, samples=samples, rounds=rounds, vsamples=zeros, vrounds=zeros
+            )
+        case "retry":
+            limit = math.inf if ch.retries == "inf" else int(ch.retries or 1)
+            exact_check = ch.check in (None, "exact")
+            accept_p = (
+                a
+                if exact_check
+                else a * draw.verifier_success + (1 - a) * (1 - draw.verifier_success)
+            )
+            if limit == math.inf and (accept_p <= 0).any():
+                raise SimulationError("unbounded retries that can never end (success 0)")
+            ok = np.zeros(n, dtype=bool)
+            done = np.zeros(n, dtype=bool)
+            tries = np.zeros(n, dtype=np.int64)
+            t = 0
+            while not done.all() and t < limit:
+                t += 1
+                live = ~done
+                tries[live] += 1
+                right = rng.random(n) < a
+                if exact_check:
+                    accept = right
+                else:
+                    verdict_ok = rng.random(n) < draw.verifier_success
+                    accept = np.where(right, verdict_ok, ~verdict_ok)
+                newly = live & accept
+                ok |= newly & right
+                done |= newly
+            samples = _geometric_total(rng, tries, v)
+            vsamples = zeros if exact_check else _geometric_total(rng, tries, draw.verifier_keep)
+            return dict(ok=ok, samples=samples, rounds=samples, vsamples=vsamples, vrounds=vsamples)
+    raise SimulationError(f"unknown booster {ch.booster!r}")
+
+
+def _accumulate(
+    group: Group, runs: int, rng, out: dict[str, Any], tick=None, track_ok=True
+) -> None:
+    """Add one group's decisions to the per-run totals in ``out``."""
+    import numpy as np
+
+    total = group.count * runs
+    if total > MAX_DECISIONS:
+        raise SimulationError(
+            f"{total:.3g} decisions to simulate; use fewer runs or a smaller size"
+        )
+    per_run_block = max(1, BLOCK // max(1, group.count))
+    c, vcall = group.call, group.verifier
+    for r0 in range(0, runs, per_run_block):
+        r1 = min(runs, r0 + per_run_block)
+        nr = r1 - r0
+        ok = np.ones(nr, dtype=bool)
+        s_sum = np.zeros(nr)
+        sh_sum = np.zeros(nr)
+        rounds = np.zeros(nr)
+        vs_sum = np.zeros(nr)
+        vr_sum = np.zeros(nr)
+        for c0 in range(0, group.count, BLOCK):
+            c1 = min(group.count, c0 + BLOCK)
+            width = c1 - c0
+            res = play(group.draw, nr * width, rng)
+            shape = (nr, width)
+            samples = res["samples"].reshape(shape).astype(float)
+            ok &= res["ok"].reshape(shape).all(axis=1)
+            s_sum += samples.sum(axis=1)
+            if group.history is not None:
+                before, step = group.history
+                extra = before + step * np.arange(c0, c1, dtype=float)  # step j reads (j−1)·G
+                sh_sum += samples @ extra
+            rounds += res["rounds"].reshape(shape).sum(axis=1)
+            vs_sum += res["vsamples"].reshape(shape).sum(axis=1)
+            vr_sum += res["vrounds"].reshape(shape).sum(axis=1)
+            if tick is not None:
+                tick(nr * width)
+        sl = slice(r0, r1)
+        m = c.size
+        if track_ok:  # a stage's own success formula replaces its decisions' (model.md §3)
+            out["ok"][sl] &= ok
+        out["calls"][sl] += s_sum + vs_sum
+        out["forward_passes"][sl] += s_sum * c.writes
+        out["cost"][sl] += m * (
+            s_sum * (c.reads * c.writes + c.writes * (c.writes - 1) / 2) + sh_sum * c.writes
+        )
+        out["tokens"][sl] += s_sum * (c.reads + c.writes) + sh_sum
+        out["dollars"][sl] += (
+            c.price_in * (s_sum * c.reads + sh_sum) + c.price_out * s_sum * c.writes
+        ) / 1e6
+        lat = rounds * c.writes
+        lat_calls = rounds.copy()
+        if vcall is not None:
+            out["forward_passes"][sl] += vs_sum * vcall.writes
+            out["cost"][sl] += (
+                vcall.size
+                * vs_sum
+                * (vcall.reads * vcall.writes + vcall.writes * (vcall.writes - 1) / 2)
+            )
+            out["tokens"][sl] += vs_sum * (vcall.reads + vcall.writes)
+            out["dollars"][sl] += (
+                vs_sum * (vcall.price_in * vcall.reads + vcall.price_out * vcall.writes) / 1e6
+            )
+            lat += vr_sum * vcall.writes
+            lat_calls += vr_sum
+        key = group.latency_group
+        acc = out["chunk_latency"].setdefault(
+            key, [np.zeros(runs), np.zeros(runs), group.count, group.parallel]
+        )
+        acc[0][sl] += lat
+        acc[1][sl] += lat_calls
+
+
+def simulate(
+    checked: Any,
+    task: Task | str | None,
+    decisions: Mapping[str, Any],
+    runs: int = 1000,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> SimResult:
+    """Run the plan ``runs`` times under the model; empirical success and metric distributions.
+
+    ``progress(done, total)`` is called after each block of decisions is simulated.
+    """
+    import numpy as np
+
+    if runs < 1:
+        raise SimulationError("runs must be at least 1")
+    ctx = checked if isinstance(checked, Context) else build_context(checked, task)
+    groups, overrides = plan_groups(ctx, decisions)
+    rng = np.random.default_rng(seed)
+    out: dict[str, Any] = {f: np.zeros(runs) for f in METRIC_FIELDS}
+    out["ok"] = np.ones(runs, dtype=bool)
+    out["chunk_latency"] = {}
+    all_groups: list[Group] = []
+    for g in groups:
+        chain = [g]
+        while chain[-1].classifier is not None:
+            chain.append(chain[-1].classifier)
+        all_groups.extend(reversed(chain))
+    total = sum(g.count for g in all_groups) * runs
+    if total > DECISION_LIMIT:
+        raise SimulationError(
+            f"{runs} runs of this plan simulate {total:.3g} decisions, more than the limit of"
+            f" {DECISION_LIMIT:.0e} (a few minutes): shrink the task with -D or use fewer --runs"
+        )
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    for g in all_groups:
+        _accumulate(g, runs, rng, out, tick, track_ok=overrides[g.stage] is None)
+    for p in overrides:
+        if p is not None:
+            out["ok"] &= rng.random(runs) < p
+    workers = ctx.workers
+    for lat, lat_calls, count, parallel in out["chunk_latency"].values():
+        if parallel and count:
+            # model.md §3: a parallel map's latency is one chunk's expected latency (the mean
+            # over its chunks), or the total over the workers if that is larger
+            mean, mean_calls = lat / count, lat_calls / count
+            if workers is not None:
+                mean = np.maximum(mean, lat / workers)
+                mean_calls = np.maximum(mean_calls, lat_calls / workers)
+            out["latency"] += mean
+            out["latency_calls"] += mean_calls
+        else:
+            out["latency"] += lat
+            out["latency_calls"] += lat_calls
+    metrics = {}
+    for f in METRIC_FIELDS:
+        values = out[f]
+        std = float(values.std(ddof=1)) if runs > 1 else 0.0
+        q05, q50, q95 = (float(q) for q in np.quantile(values, [0.05, 0.5, 0.95]))
+        metrics[f] = Dist(float(values.mean()), std, std / math.sqrt(runs), q05, q50, q95)
+    return SimResult(runs, seed, int(out["ok"].sum()), metrics)
+
+
+__all__ = [
+    "DecisionError",
+    "Dist",
+    "SimResult",
+    "SimulationError",
+    "plan_groups",
+    "play",
+    "simulate",
+    "wilson",
+]

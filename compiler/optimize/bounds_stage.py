@@ -1,0 +1,477 @@
+"""Bounds of stages and decisions over boxes of stage-level decisions (for the optimizer's proofs).
+
+The interval counterpart of ``model.frames`` and ``model.cost.decision_eval``: given ranges of
+x (and fan-in) instead of values, ``frame_bounds`` encloses each slot's granularity, decision
+count, latency factor and conversation reads, and ``decision_bounds`` one decision's metrics
+and success for a model and a booster over a range of counts. Chunk counts and tree levels come
+from the same functions as the cost model's (``chunk_count``, ``reduce_levels``), evaluated at
+the ends of the ranges where they are monotone.
+
+Everything here is an *enclosure*: the value of every plan in the box lies inside. A result of
+``None`` means no plan in the box can run (a call that overflows the context, a red flag that
+discards every answer, voting whose right answer is never the most likely one).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aalp.front.ir import ChainStage, MapStage, ReduceStage
+from aalp.model.context import Context, exact, shared_x_ops
+from aalp.model.frames import chunk_count, parallel_factor, reduce_levels
+from aalp.model.metrics import METRIC_FIELDS
+from aalp.optimize import bounds as bd
+from aalp.optimize import interval as iv
+from aalp.optimize import polynomial as poly
+from aalp.optimize.interval import Interval
+
+INF = math.inf
+ZERO = Interval(0.0, 0.0)
+METRICS = METRIC_FIELDS  # calls, forward_passes, cost, tokens, dollars, latency, latency_calls
+LAT = (METRICS.index("latency"), METRICS.index("latency_calls"))
+
+
+@dataclass(frozen=True)
+class SlotBounds:
+    op: str
+    x: Interval
+    count: Interval
+    latency_factor: Interval
+    extra: Interval = ZERO
+    max_extra_lo: float = 0.0
+    overridden: bool = False  # the stage's success formula replaces this slot's success
+    # n when the slot's count is ceil(n/x) for its own x (so count·x >= n), else None
+    units: float | None = None
+
+
+@dataclass(frozen=True)
+class FrameBounds:
+    slots: tuple[SlotBounds, ...]
+    log_hi: float = 0.0  # ln of the stage's success formula, bounded above (0: none)
+    possible: bool = True
+
+
+@dataclass(frozen=True)
+class OptionBounds:
+    """One option's contribution over a box: metric enclosures and ln(success) from above.
+
+    For one decision, ``per_unit`` bounds each metric divided by x from below and
+    ``log_per_unit_hi`` ln(success)/x from above, where the formulas allow it (polynomials in
+    x, ``optimize.polynomial``): a slot of ``count >= n/x`` decisions then totals at least n times
+    them, which interval arithmetic alone cannot see."""
+
+    metrics: tuple[Interval, ...]
+    log_hi: float
+    per_unit: tuple[float, ...] | None = None
+    log_per_unit_hi: float | None = None
+
+    def __add__(self, other: OptionBounds) -> OptionBounds:
+        return OptionBounds(
+            tuple(a + b for a, b in zip(self.metrics, other.metrics, strict=True)),
+            self.log_hi + other.log_hi,
+        )
+
+
+NONE_OPTION = OptionBounds(tuple(ZERO for _ in METRICS), 0.0)
+
+
+def _env(ctx: Context, x: Interval) -> dict[str, Interval]:
+    base = ctx.memo.get("interval-env")
+    if base is None:
+        base = {k: Interval(v, v) for k, v in ctx.fenv.items()}
+        ctx.memo["interval-env"] = base
+    return {**base, "x": x}
+
+
+def formula(ctx: Context, expr, x: Interval, extra: Mapping[str, Interval] | None = None):
+    env = _env(ctx, x)
+    if extra:
+        env.update(extra)
+    return iv.evaluate(expr, env)
+
+
+Range = tuple[int, int]
+
+
+def of_range(r: Range) -> Interval:
+    """An integer range as an interval of floats that holds it (outward where inexact)."""
+    lo, hi = float(r[0]), float(r[1])
+    return Interval(
+        lo if lo <= r[0] else math.nextafter(lo, -INF),
+        hi if hi >= r[1] else math.nextafter(hi, INF),
+    )
+
+
+def _chunks(ctx: Context, stage, x: Range | None) -> tuple[Interval, bool]:
+    n = ctx.count(stage.over)
+    overlap = getattr(stage, "overlap", None)
+    rho = None if overlap is None else exact(overlap, ctx.env)
+    ok = rho is None or 0 <= rho < 1
+    if not ok:
+        rho = None
+    if x is None:
+        c = chunk_count(n, None)
+        return of_range((c, c)), ok
+    return of_range((chunk_count(n, x[1], rho), chunk_count(n, x[0], rho))), ok
+
+
+def _linear(ctx: Context, stage, box: Mapping[str, Range], history: str | None) -> FrameBounds:
+    shared = shared_x_ops(ctx, stage)
+    xr = box[f"{shared[0]}.x"] if shared else None
+    x = of_range(xr) if xr is not None else None
+    chunks, ok = _chunks(ctx, stage, xr)
+    chain = isinstance(stage, ChainStage)
+    op_x: dict[str, Interval] = {}
+    base: dict[str, Interval] = {}
+    for op in stage.ops:
+        if op in shared and x is not None:
+            op_x[op] = x
+        elif ctx.op(op).granularity is not None:
+            op_x[op] = of_range(box[f"{op}.x"])
+        else:
+            op_x[op] = Interval(1.0, 1.0)
+        o = ctx.op(op)
+        base[op] = (formula(ctx, o.reads, op_x[op]) + formula(ctx, o.writes, op_x[op])).clamp(
+            0.0, INF
+        )
+    if chain:
+        factor = chunks
+    else:
+        c_lo, c_hi = _ends(chunks)
+        factor = Interval(parallel_factor(c_lo, ctx.workers), parallel_factor(c_hi, ctx.workers))
+    step = ZERO
+    for b in base.values():
+        step = step + b
+    overridden = isinstance(stage, MapStage) and stage.success is not None
+    # count·x >= n holds for the ops over the stage's data, without overlapping windows
+    plain = getattr(stage, "overlap", None) is None and history != "full" and x is not None
+    n = float(ctx.count(stage.over)) if plain else None
+    slots = []
+    before = ZERO
+    for op in stage.ops:
+        extra, max_lo = ZERO, 0.0
+        if history == "full":
+            extra = before + step * (chunks - 1.0) * 0.5
+            max_lo = (before + step * (chunks - 1.0)).lo
+        units = n if op in shared else None
+        slots.append(SlotBounds(op, op_x[op], chunks, factor, extra, max_lo, overridden, units))
+        before = before + base[op]
+    log_hi = 0.0
+    if overridden:
+        p = formula(ctx, stage.success, x or Interval(1.0, 1.0), {"calls": chunks})
+        log_hi = math.log(p.hi) if p.hi > 0 else -INF
+        if p.hi <= 0:
+            ok = False
+    return FrameBounds(tuple(slots), log_hi, ok)
+
+
+def _ends(v: Interval) -> Range:
+    """The integer range inside an interval that holds whole numbers."""
+    lo = math.ceil(v.lo) if math.isfinite(v.lo) else 0
+    hi = math.floor(v.hi) if math.isfinite(v.hi) else 2**1000
+    return lo, max(lo, hi)
+
+
+def _reduce(ctx: Context, index: int, stage: ReduceStage, box: Mapping[str, Range]):
+    prev = next(
+        (s for s in reversed(ctx.task.stages[:index]) if isinstance(s, MapStage | ChainStage)),
+        None,
+    )
+    if prev is None:
+        return FrameBounds((), 0.0, True)
+    shared = shared_x_ops(ctx, prev)
+    u = box[f"{shared[0]}.x"] if shared else (1, 1)
+    m, _ok = _chunks(ctx, prev, u if shared else None)
+    m_lo, m_hi = _ends(m)
+    n = ctx.count(prev.over)
+    if stage.fanin is not None:
+        f = int(exact(stage.fanin, ctx.env))
+        f_lo, f_hi = f, f
+    else:
+        f_lo, f_hi = box[f"{stage.op}.fanin"]
+    if f_hi < 2:
+        return FrameBounds((), -INF, False)
+    f_lo = max(2, f_lo)
+    fewest = reduce_levels(m_lo, u[0], n, f_hi)
+    most = reduce_levels(m_hi, u[1], n, f_lo)
+    slots = []
+    for level in range(1, len(most) + 1):
+        nodes_hi = most[level - 1][0]
+        nodes_lo = fewest[level - 1][0] if level <= len(fewest) else 0
+        x_lo = int(min(n, u[0] * f_lo**level))
+        x_hi = int(min(n, u[1] * f_hi**level))
+        factor = Interval(
+            parallel_factor(nodes_lo, ctx.workers), parallel_factor(nodes_hi, ctx.workers)
+        )
+        slots.append(
+            SlotBounds(stage.op, of_range((x_lo, x_hi)), of_range((nodes_lo, nodes_hi)), factor)
+        )
+    return FrameBounds(tuple(slots), 0.0, True)
+
+
+def frame_bounds(
+    ctx: Context, index: int, box: Mapping[str, Range], history: str | None = None
+) -> FrameBounds:
+    """Enclosures of stage ``index``'s slots over ``box`` (decision key -> integer range:
+    every ``op.x`` and ``op.fanin`` the stage reads; one-value ranges for fixed ones)."""
+    stage = ctx.task.stages[index]
+    match stage:
+        case MapStage() | ChainStage():
+            return _linear(ctx, stage, box, history if isinstance(stage, ChainStage) else None)
+        case ReduceStage():
+            return _reduce(ctx, index, stage, box)
+    return FrameBounds(())
+
+
+# ---------------------------------------------------------------------------------------------
+# one decision
+# ---------------------------------------------------------------------------------------------
+
+
+def _outcomes(ctx: Context, op: str, x: Interval, model: str):
+    o = ctx.op(op)
+    outcomes = o.success
+    for ms in o.success_on:
+        if ms.model == model:
+            outcomes = ms.outcomes
+    weights, succ, rivals = [], [], []
+    rival = None if o.rival is None else formula(ctx, o.rival, x).clamp(0.0, 1.0)
+    for out in outcomes:
+        weights.append(formula(ctx, out.weight, x).clamp(0.0, INF))
+        a = formula(ctx, out.p, x).clamp(0.0, 1.0)
+        succ.append(a)
+        wrong = Interval(1.0 - a.hi, 1.0 - a.lo)
+        if rival is None:
+            rivals.append(wrong)
+        else:
+            rivals.append(Interval(min(rival.lo, wrong.lo), min(rival.hi, wrong.hi)))
+    return weights, succ, rivals
+
+
+def _keep(ctx: Context, op: str, x: Interval, writes: Interval) -> Interval | None:
+    rf = ctx.op(op).red_flag
+    if rf is None:
+        return Interval(1.0, 1.0)
+    if rf.max_writes is not None and writes.lo > formula(ctx, rf.max_writes, x).hi:
+        return None  # every response is longer than the red flag's limit
+    if rf.keep is None:
+        return Interval(1.0, 1.0)
+    v = formula(ctx, rf.keep, x).clamp(0.0, 1.0)
+    return None if v.hi <= 0.0 else v
+
+
+@dataclass(frozen=True)
+class Booster:
+    """A booster over a range of counts: ``kind`` none | ahead_by | majority | retry; counts
+    ``(lo, hi)`` (``hi`` None: unbounded; retry's ``inf`` is ``math.inf``)."""
+
+    kind: str
+    lo: float = 0
+    hi: float | None = 0
+    check: str | None = None
+    verifier_model: str | None = None
+
+
+def _boost(ctx: Context, shape: _Shape, x: Interval, b: Booster):
+    weights, succ, rivals = shape.outcomes
+    v = shape.keep
+    parts = []
+    for a, r in zip(succ, rivals, strict=True):
+        match b.kind:
+            case "none":
+                part = bd.single(a, v)
+            case "ahead_by":
+                hi = None if b.hi is None or math.isinf(b.hi) else int(b.hi)
+                part = bd.ahead_by(a, r, v, (int(b.lo), hi))
+            case "majority":
+                part = bd.majority(a, v, (int(b.lo), int(b.hi or b.lo)))
+            case "retry" if b.check == "exact":
+                part = bd.retry_exact(a, v, (b.lo, INF if b.hi is None else b.hi))
+            case _:
+                c = _verifier_accuracy(ctx, b, x)
+                part = bd.retry_verifier(a, c, v, (b.lo, INF if b.hi is None else b.hi))
+        if part is None:
+            return None
+        parts.append(part)
+    return parts[0] if len(parts) == 1 else bd.mixture(weights, parts)
+
+
+def _verifier_accuracy(ctx: Context, b: Booster, x: Interval) -> Interval:
+    weights, succ, _ = _outcomes(ctx, b.check or "", x, b.verifier_model or "")
+    lo = math.fsum(w.lo * a.lo for w, a in zip(weights, succ, strict=True))
+    hi = math.fsum(w.hi * a.hi for w, a in zip(weights, succ, strict=True))
+    return Interval(lo, hi).clamp(0.0, 1.0)
+
+
+def _call(info, reads: Interval, writes: Interval) -> list[Interval]:
+    """One call's metrics (``aalp.model.cost.call_metrics``) over the ranges."""
+    one = Interval(1.0, 1.0)
+    dollars = (reads * info.price_in + writes * info.price_out) * 1e-6
+    return [
+        one,
+        writes,
+        bd.call_cost(info.size, reads, writes),
+        reads + writes,
+        dollars,
+        writes,
+        one,
+    ]
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a decision's bounds take from the op, the model and the range of x alone."""
+
+    reads: Interval
+    writes: Interval
+    keep: Interval
+    outcomes: tuple
+    call: list[Interval]  # one call's metrics, without conversation reads
+    per_unit: list[float]  # one call's metrics per unit of x, from below
+
+
+def _shape(ctx: Context, op: str, model: str, x: Interval) -> _Shape | None:
+    key = ("shape", op, model, x.lo, x.hi)
+    hit = ctx.memo.get(key, False)
+    if hit is not False:
+        return hit
+    info = ctx.models.get(model)
+    out = None
+    if info is not None:
+        o = ctx.op(op)
+        reads = formula(ctx, o.reads, x).clamp(0.0, INF)
+        writes = formula(ctx, o.writes, x).clamp(0.0, INF)
+        v = _keep(ctx, op, x, writes)
+        if v is not None:
+            out = _Shape(
+                reads,
+                writes,
+                v,
+                _outcomes(ctx, op, x, model),
+                _call(info, reads, writes),
+                _call_per_unit(ctx, op, info, x, reads, writes),
+            )
+    ctx.memo[key] = out
+    return out
+
+
+def decision_bounds(
+    ctx: Context,
+    op: str,
+    x: Interval,
+    model: str,
+    booster: Booster,
+    extra: Interval = ZERO,
+    max_extra_lo: float = 0.0,
+) -> OptionBounds | None:
+    """One decision of ``op`` on ``model`` with ``booster`` over ``x`` (without its router's
+    call, which the optimizer bounds separately); None when no point of the box can run."""
+    info = ctx.models.get(model)
+    shape = _shape(ctx, op, model, x)
+    if info is None or shape is None:
+        return None
+    if shape.reads.lo + max_extra_lo + shape.writes.lo > info.context:
+        return None
+    boost = _boost(ctx, shape, x, booster)
+    if boost is None:
+        return None
+    call = shape.call if extra.hi == 0.0 else _call(info, shape.reads + extra, shape.writes)
+    metrics = [m * boost.samples for m in call]
+    for i in LAT:
+        metrics[i] = call[i] * boost.rounds
+    per_unit = None
+    if extra.hi == 0.0:
+        per_unit = [p * boost.samples.lo for p in shape.per_unit]
+        for i in LAT:
+            per_unit[i] = shape.per_unit[i] * boost.rounds.lo
+    log_pu = _log_per_unit(ctx, op, model, x) if booster.kind == "none" else None
+    if booster.kind == "retry" and booster.check != "exact":
+        vinfo = ctx.models.get(booster.verifier_model or "")
+        vshape = _shape(ctx, booster.check or "", booster.verifier_model or "", x)
+        if vinfo is None or vshape is None:
+            return None
+        if vshape.reads.lo + vshape.writes.lo > vinfo.context:
+            return None
+        per = boost.tries * iv.reciprocal(vshape.keep)
+        metrics = [m + c * per for m, c in zip(metrics, vshape.call, strict=True)]
+        if per_unit is not None:
+            per_unit = [p + v * per.lo for p, v in zip(per_unit, vshape.per_unit, strict=True)]
+    return OptionBounds(
+        tuple(metrics),
+        boost.log_success_hi,
+        tuple(max(0.0, p) for p in per_unit) if per_unit is not None else None,
+        log_pu,
+    )
+
+
+def _polys(ctx: Context, op: str):
+    """(reads, writes) of ``op`` as polynomials in x, or None (cached per context)."""
+    key = ("polys", op)
+    if key not in ctx.memo:
+        o = ctx.op(op)
+        r, w = poly.as_poly(o.reads, ctx.fenv), poly.as_poly(o.writes, ctx.fenv)
+        ctx.memo[key] = (r, w) if r is not None and w is not None else None
+    return ctx.memo[key]
+
+
+def _call_per_unit(ctx: Context, op: str, info, x: Interval, reads, writes) -> list[float]:
+    """Lower bounds of one call's metrics divided by x, over x."""
+    ps = _polys(ctx, op)
+    if ps is None:
+        return [(m * iv.reciprocal(x)).lo for m in _call(info, reads, writes)]
+    r, w = ps
+    one = {0: 1.0}
+    rw, tri = poly.mul(r, w), poly.mul(w, poly.add(w, one, -1.0))
+    if rw is None or tri is None:  # degree too high to expand: bound by intervals instead
+        return [(m * iv.reciprocal(x)).lo for m in _call(info, reads, writes)]
+    cost = poly.scale(poly.add(rw, poly.scale(tri, 0.5)), info.size)
+    tokens = poly.add(r, w)
+    priced = poly.add(poly.scale(r, info.price_in), poly.scale(w, info.price_out))
+    dollars = poly.scale(priced, 1e-6)
+    out = []
+    for p in (one, w, cost, tokens, dollars, w, one):
+        out.append(poly.bounds(poly.shift(p, -1), x).lo)
+    return out
+
+
+def _log_per_unit(ctx: Context, op: str, model: str, x: Interval) -> float | None:
+    """An upper bound of ln(success)/x over x for an unboosted call, when ln(success) is a
+    polynomial in x (one outcome only)."""
+    key = ("logpoly", op, model)
+    if key not in ctx.memo:
+        o = ctx.op(op)
+        outcomes = o.success
+        for ms in o.success_on:
+            if ms.model == model:
+                outcomes = ms.outcomes
+        lp = poly.as_log_poly(outcomes[0].p, ctx.fenv) if len(outcomes) == 1 else None
+        ctx.memo[key] = lp
+    lp = ctx.memo[key]
+    if lp is None:
+        return None
+    return poly.bounds(poly.shift(lp, -1), x).hi
+
+
+def contribution(slot: SlotBounds, d: OptionBounds) -> OptionBounds:
+    """A slot's part of its stage (``aalp.model.cost.contribution`` over ranges). With ``units``
+    (count·x >= n) a total is also at least n times the per-unit bound."""
+    metrics = [m * slot.count for m in d.metrics]
+    for i in LAT:
+        metrics[i] = d.metrics[i] * slot.latency_factor
+    if slot.units is not None and d.per_unit is not None:
+        chain_like = slot.latency_factor == slot.count
+        for i, pu in enumerate(d.per_unit):
+            if i in LAT and not chain_like:
+                continue
+            floor = slot.units * pu
+            if floor > metrics[i].lo:
+                metrics[i] = Interval(floor, max(floor, metrics[i].hi))
+    if slot.overridden or slot.count.lo == 0 or d.log_hi == 0.0:
+        log_hi = 0.0
+    else:
+        log_hi = d.log_hi * slot.count.lo
+    if not slot.overridden and slot.units is not None and d.log_per_unit_hi is not None:
+        log_hi = min(log_hi, slot.units * min(0.0, d.log_per_unit_hi))
+    return OptionBounds(tuple(metrics), log_hi)

@@ -1,0 +1,416 @@
+"""The optimizer: the cheapest plan that meets the requirements, and the true optimum of the model.
+
+Method (docs/explain.md, "How the optimum is found"):
+
+1. Split the task's ops into blocks whose decisions interact (``aalp.plan.space``).
+2. For each block, evaluate every candidate assignment with the cost model: symbolic decisions
+   are enumerated; integer ones (granularity, fan-in) take candidate values that never
+   enumerate units (``optimize_candidates``).
+3. Prune each block to its Pareto set over the objective, every bounded metric and success.
+4. Merge the blocks' Pareto sets exactly (an exact dynamic program over the blocks: metrics add,
+   success multiplies), pick the best plan meeting every requirement and re-verify it with one
+   full evaluation in floating point. ``solver="cpsat"`` picks it with a CP-SAT multiple-choice
+   model over the same sets instead (``optimize_cpsat``), an independent check of the merge.
+5. Refine the integer candidates around the chosen values until their neighbours are adjacent
+   integers, and around every other local minimum, and repeat 3–4.
+
+Ties are broken by a stable order (smaller candidate values and earlier choices first), so the
+same spec always gives the same plan.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from aalp.diagnostics import Diagnostic, SpecError
+from aalp.front import expr as ex
+from aalp.front.ir import METRICS, NO_SPAN, PIN_FIELDS, Pin, Task
+from aalp.model.metrics import DecisionError
+from aalp.optimize.pareto import INDEX, METRIC_KEYS, Point, merge
+from aalp.optimize.solve import (
+    Outcome,
+    Searches,
+    Solver,
+    dims_and_bounds,
+    needs_latency,
+    solve,
+    solve_cpsat,
+)
+from aalp.optimize.types import (
+    BaselineResult,
+    FrontierPoint,
+    OptimizeResult,
+    Plan,
+    Requirement,
+)
+from aalp.optimize.work import SearchCut
+from aalp.plan.space import Space, Value, build, env_of, parse_pin_text, pin_value, select_task
+
+FRONTIER_POINTS = 24
+LATENCY_CANDIDATES = 200
+# The most reliable plan of an infeasible spec is searched with at least this many decisions.
+INFEASIBLE_BUDGET_FLOOR = 20_000
+
+__all__ = [
+    "BaselineResult",
+    "FrontierPoint",
+    "OptimizeResult",
+    "Plan",
+    "Requirement",
+    "objective_of",
+    "optimize",
+    "parse_pins",
+    "requirements_of",
+]
+
+
+def _error(message: str) -> SpecError:
+    return SpecError([Diagnostic("error", "E510", message, NO_SPAN)])
+
+
+def objective_of(task: Task, objective: str | None) -> tuple[str, str]:
+    """``(sense, metric)``: ``--objective`` wins over the spec's; default minimize cost."""
+    if objective is None:
+        if task.objective is not None:
+            return task.objective.sense, task.objective.metric
+        return "minimize", "cost"
+    metric = objective.strip()
+    if metric not in METRICS:
+        from aalp.suggest import did_you_mean
+
+        raise _error(f"unknown objective '{metric}': {did_you_mean(metric, METRICS, 'metric')}")
+    return ("maximize" if metric == "success" else "minimize"), metric
+
+
+def requirements_of(task: Task, checked: Any) -> tuple[Requirement, ...]:
+    from aalp.model.context import exact
+
+    env = env_of(checked)
+    out = []
+    for r in task.requirements:
+        try:
+            bound = ex.evaluate(r.bound, env)
+            precise = exact(r.bound, checked.env)
+        except ex.EvalError as err:
+            raise _error(f"cannot evaluate the bound of 'require {r.metric}': {err}") from None
+        out.append(Requirement(r.metric, r.cmp, bound, precise))
+    return tuple(out)
+
+
+def parse_pins(
+    space: Space,
+    pins: Mapping[str, Any] | Sequence[str] | None,
+    env: Mapping[str, Any] | None = None,
+) -> dict[str, Value]:
+    """Extra pins from the command line (``op.field=value``) or a mapping.
+
+    A value is what a ``pin`` line in a spec takes: a formula of the parameters
+    (``check.x=k``, ``move.x=2^3``) or a word (``move.vote=none``, ``fix.history=full``,
+    ``mutate.retries=inf``); ``env`` holds the parameters' values.
+    """
+    if not pins:
+        return {}
+    items = [parse_pin_text(p) for p in pins] if not isinstance(pins, Mapping) else pins.items()
+    ops = {o.op for o in space.ops}
+    out: dict[str, Value] = {}
+    for key, raw in items:
+        op, _, fld = key.partition(".")
+        if op not in ops:
+            from aalp.suggest import did_you_mean
+
+            hint = did_you_mean(op, sorted(ops), "op")
+            raise _error(f"--pin {key}: no op named '{op}' (ops: {', '.join(sorted(ops))}); {hint}")
+        if fld not in PIN_FIELDS:
+            raise _error(f"--pin {key}: '{fld}' is not a decision ({', '.join(PIN_FIELDS)})")
+        value = _pin_value(key, op, fld, raw, env or {})
+        _check_pin(space, op, fld, value)
+        out[key] = value
+    return out
+
+
+def _pin_value(key: str, op: str, fld: str, raw: Any, env: Mapping[str, Any]) -> Value:
+    if isinstance(raw, bool):
+        raise _error(f"--pin {key}: expected a number or a word, got {raw!r}")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    text = str(raw).strip()
+    if text == "unbounded":
+        text = "inf"
+    from aalp.front.parser import parse_expr
+
+    try:
+        expr = parse_expr(text, "<--pin>")
+    except SpecError as err:
+        first = err.diagnostics[0].message if err.diagnostics else "not a formula"
+        raise _error(f"--pin {key}: '{text}' is not a formula or a word ({first})") from None
+    try:
+        return pin_value(Pin(op, fld, expr), env)
+    except SpecError as err:
+        raise _error(f"--pin {key}: {err.diagnostics[0].message}") from None
+
+
+def _check_pin(space: Space, op: str, fld: str, value: Value) -> None:
+    """A clear error for a pin that cannot mean anything (never a traceback later)."""
+    from aalp.suggest import did_you_mean
+
+    os_ = space.op(op)
+    choices: tuple[str, ...] = ()
+    if fld == "model":
+        choices = os_.models
+    elif fld == "vote":
+        choices = ("none", "ahead_by", "majority")
+    elif fld == "history":
+        if not any(op == h for b in space.blocks for h, _o in b.history):
+            raise _error(f"--pin {op}.history: '{op}' has no history choice (history choose)")
+        choices = ("stateless", "full")
+    if choices and value not in choices:
+        hint = did_you_mean(str(value), choices, fld)
+        raise _error(f"--pin {op}.{fld}: '{value}' is not one of {', '.join(choices)}; {hint}")
+    if fld == "x":
+        if os_.x is None:
+            raise _error(f"--pin {op}.x: '{op}' has no granularity")
+        if not (isinstance(value, int) and os_.x.lo <= value <= os_.x.hi):
+            raise _error(f"--pin {op}.x: {value} is outside {os_.x.lo}..{os_.x.hi}")
+    if fld == "fanin":
+        if not any(op == f for b in space.blocks for f, _d in b.fanin):
+            raise _error(f"--pin {op}.fanin: '{op}' has no fan-in choice (fanin choose)")
+        if not (isinstance(value, int) and value >= 2):
+            raise _error(f"--pin {op}.fanin: must be an integer of at least 2")
+    if (
+        fld in ("votes", "retries")
+        and value != "inf"
+        and not (isinstance(value, int) and value >= 1)
+    ):
+        raise _error(f"--pin {op}.{fld}: must be a positive integer")
+
+
+def _frontiers(
+    state: Solver, found: Searches, metric: str, reqs: Sequence[Requirement], latency: bool
+) -> tuple[tuple[FrontierPoint, ...], tuple[FrontierPoint, ...]]:
+    """The Pareto frontiers over the plans evaluated (to the resolution shown, not proven).
+
+    When the search did not compute latency (it decides nothing), the latency frontier is
+    drawn from the ``LATENCY_CANDIDATES`` cheapest plans that meet the success target, each
+    evaluated in full."""
+    fm = INDEX[metric]
+    lat = INDEX["latency"]
+    other = [r for r in reqs if r.metric != "success"]
+    _d, upper, _ms = dims_and_bounds(metric, other)
+    vs_success = merge(found.real_points([fm]), [fm], upper)
+    _d, upper2, min_success = dims_and_bounds(metric, reqs)
+    if latency:
+        both = merge(found.real_points([fm, lat]), [fm, lat], upper2, min_success)
+    else:
+        meeting = merge(found.real_points([fm]), [fm], upper2, min_success)
+        both = []
+        for p in sorted(meeting, key=lambda q: (q.metrics[fm], q.order))[:LATENCY_CANDIDATES]:
+            full = state.plan({**found.base, **dict(p.decisions)}, reqs)
+            if full.meets:
+                metrics = tuple(full.metrics[k] for k in METRIC_KEYS)
+                both.append(Point(p.decisions, metrics, p.log_success, p.order))
+    # Project onto (metric, latency): the plans that meet the success target, Pareto in both.
+    both = sorted(both, key=lambda p: (p.metrics[fm], p.metrics[lat], p.order))
+    vs_latency: list[Point] = []
+    best_lat = math.inf
+    for p in both:
+        if p.metrics[lat] < best_lat:
+            vs_latency.append(p)
+            best_lat = p.metrics[lat]
+    # Plans that tie on both axes (ahead-by-1 is a single sample) would show twice: keep the
+    # first in the stable order, so every point is better in success than the last by more
+    # than rounding.
+    vs_success = sorted(vs_success, key=lambda p: (p.metrics[fm], -p.success, p.order))
+    strict: list[Point] = []
+    for p in vs_success:
+        if not strict or p.log_success > strict[-1].log_success + 1e-12 * max(
+            1.0, abs(strict[-1].log_success)
+        ):
+            strict.append(p)
+    return _thin(strict, found.base), _thin(vs_latency, found.base)
+
+
+def _thin(points: list[Point], base: Mapping[str, Value]) -> tuple[FrontierPoint, ...]:
+    """At most ``FRONTIER_POINTS`` points, evenly spread, always keeping both ends."""
+    if len(points) > FRONTIER_POINTS:
+        n = len(points) - 1
+        idx = sorted({round(i * n / (FRONTIER_POINTS - 1)) for i in range(FRONTIER_POINTS)})
+        points = [points[i] for i in idx]
+    return tuple(
+        FrontierPoint(
+            dict(sorted({**base, **dict(p.decisions)}.items())),
+            dict(zip(METRIC_KEYS, p.metrics, strict=True)),
+            p.success,
+        )
+        for p in points
+    )
+
+
+def optimize(
+    checked: Any,
+    task_name: str | None = None,
+    objective: str | None = None,
+    extra_pins: Mapping[str, Any] | Sequence[str] | None = None,
+    frontier: bool = True,
+    baselines: bool = True,
+    solver: str = "dp",
+    *,
+    deadline: float | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> OptimizeResult:
+    """The optimum plan of ``task_name`` (the first task when None) in a checked spec.
+
+    ``objective`` overrides the spec's (a metric name; ``success`` is maximized, every other
+    metric minimized); ``extra_pins`` fixes decisions (``{"move.x": 1}`` or
+    ``["move.x=1"]``). ``solver`` allocates across blocks: ``"dp"`` (the exact merge of the
+    blocks' Pareto sets) or ``"cpsat"`` (a CP-SAT model over the same final sets; the
+    frontiers are merged either way). ``deadline`` (a ``time.monotonic()`` value) stops the
+    search early with the best plan found so far, said so in ``notes``; ``progress`` is called
+    with a line of text now and then. Raises ``SpecError`` for bad options; an infeasible spec
+    is a result with ``feasible=False`` and the reasons in ``why``.
+    """
+    if solver not in ("dp", "cpsat"):
+        raise ValueError(f"solver must be 'dp' or 'cpsat', not {solver!r}")
+    task = select_task(checked.spec, task_name)
+    space = build(checked, task.name)
+    pins = {**space.pins, **parse_pins(space, extra_pins, checked.env)}
+    sense, metric = objective_of(task, objective)
+    reqs = requirements_of(task, checked)
+    state = Solver(checked, task, space, solver)
+    state.deadline = deadline
+    state.progress = progress
+
+    main = solve(state, pins, sense, metric, reqs)
+    plan = main.plan
+    if solver == "cpsat" and plan is not None:
+        dims, _u, _m = dims_and_bounds(metric, reqs)
+        plan = solve_cpsat(
+            state, main.searches.real_points(dims), main.searches.base, sense, metric, reqs
+        )
+    feasible = plan is not None
+    why: tuple[str, ...] = ()
+    if plan is None and not main.proven:
+        why = (
+            "the search was stopped by its time limit before it found a plan that meets the"
+            " requirements (give it more time)",
+        )
+        try:
+            plan = state.plan(main.searches.base, reqs)
+        except DecisionError:
+            plan = None
+    elif plan is None:
+        plan, why = _infeasible(state, pins, reqs, main)
+
+    fm = metric if metric in INDEX and metric not in ("latency", "latency_calls") else "cost"
+    fs: tuple[FrontierPoint, ...] = ()
+    fl: tuple[FrontierPoint, ...] = ()
+    if frontier:
+        # The frontiers re-read the main search's shapes in other metrics: as much work again
+        # as the search at most (and the deadline), else they are left out with a note.
+        cap = state.counter.n + max(state.counter.n, INFEASIBLE_BUDGET_FLOOR)
+        try:
+            with state.counter.limits(cap, deadline):
+                fs, fl = _frontiers(state, main.searches, fm, reqs, needs_latency(metric, reqs))
+        except SearchCut:
+            state.notes.append(
+                "the frontiers were left out: drawing them would cost more than the search"
+                " itself (or the time limit passed)"
+            )
+
+    results = []
+    if baselines:
+        for name, bpins in space.baselines:
+            bplan = solve(state, bpins, sense, metric, reqs).plan
+            if bplan is None:
+                cheapest = solve(state, bpins, "minimize", fm, [])
+                # No valid completion at all: the pins with every other decision at its default.
+                bplan = state.plan(
+                    cheapest.plan.decisions if cheapest.plan else cheapest.searches.base, reqs
+                )
+            results.append(BaselineResult(name, dict(bpins), bplan, _ratio(bplan, plan, metric)))
+
+    notes = list(state.notes)
+    if not main.proven and main.plan is not None:
+        bound = "" if main.gap is None else f"; no plan can have a {metric} below {main.gap:.6g}"
+        notes.append(
+            "the search was stopped by its time limit: the plan is the best found, not proven"
+            f" optimal{bound}"
+        )
+    elif state.stopped:
+        notes.append("the time limit cut the baselines' or the frontier's search short")
+    return OptimizeResult(
+        task.name,
+        (sense, metric),
+        reqs,
+        feasible,
+        plan,
+        why,
+        fs,
+        fl,
+        fm,
+        tuple(results),
+        tuple(notes),
+        state.counter.n,
+        dict(sorted(pins.items())),
+        main.proven and not state.stopped,
+    )
+
+
+def _infeasible(
+    state: Solver, pins: Mapping[str, Value], reqs: Sequence[Requirement], main: Outcome
+) -> tuple[Plan, tuple[str, ...]]:
+    """The plan of best achievable success and the reasons no plan meets the requirements.
+
+    The main search has proven that no plan meets them; the most reliable plan is searched
+    with a budget of several times its evaluations, and when that is spent the report says
+    how reliable a plan could be at most."""
+    from aalp.optimize.infeasible import explain_infeasible, success_text
+
+    budget = max(INFEASIBLE_BUDGET_FLOOR, state.counter.n)
+    relaxed = [r for r in reqs if r.metric != "success"]
+    within = solve(state, pins, "maximize", "success", relaxed, budget=budget)
+    free = solve(state, pins, "maximize", "success", [], budget=budget) if relaxed else within
+    best = within.plan if within.plan is not None else (free.plan if free else None)
+    if best is not None:
+        best = state.plan(best.decisions, reqs)
+    else:
+        # Nothing can run: show the pinned design as given, with its problems.
+        try:
+            best = state.plan(main.searches.base, reqs)
+        except DecisionError as err:
+            raise _error(f"cannot evaluate the pinned plan: {err}") from None
+    why = explain_infeasible(state, pins, reqs, best, within.proven)
+    if not within.proven and within.log_gap is not None and best.valid:
+        why += (
+            f"(the most reliable plan was searched within a budget: no plan's success exceeds"
+            f" {success_text(within.log_gap)})",
+        )
+    # Say whether the other bounds are what stands in the way of the target.
+    if (
+        relaxed
+        and best.valid
+        and free is not None
+        and free.plan is not None
+        and free.plan.success > best.success + 1e-12
+    ):
+        bounds = ", ".join(str(r) for r in relaxed)
+        meets = all(r.holds(free.plan.success) for r in reqs if r.metric == "success")
+        verdict = (
+            "the target is reachable: those bounds stand in the way"
+            if meets
+            else "still short of the target"
+        )
+        why += (f"without {bounds}, success rises to {free.plan.success:.6g}, {verdict}",)
+    return best, why
+
+
+def _ratio(base: Plan | None, plan: Plan | None, metric: str) -> float | None:
+    if base is None or plan is None:
+        return None
+    b, p = base.value(metric), plan.value(metric)
+    if p == 0 or math.isnan(b) or math.isnan(p):
+        return None
+    return b / p

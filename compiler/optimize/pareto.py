@@ -1,0 +1,267 @@
+"""Pareto sets of partial plans and their exact merge across blocks.
+
+A *point* is a partial plan: the decisions of some blocks, their summed metrics and their
+success (a product). Metrics add across blocks and success multiplies, so a point dominated in
+every metric that matters (and in success) within a block stays dominated in every completion:
+pruning each block to its Pareto set and merging the sets pairwise, pruning again after each
+merge, is an exact dynamic program over the blocks (see docs/explain.md).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aalp.model.metrics import METRIC_FIELDS as METRIC_KEYS
+
+INDEX = {k: i for i, k in enumerate(METRIC_KEYS)}
+
+
+@dataclass(frozen=True)
+class Point:
+    """A partial plan: decisions (sorted ``(key, value)`` pairs), metrics, success, tie key.
+
+    A point with ``pseudo`` references is *optimistic*: it stands for decisions not evaluated
+    yet (a range of x, of counts), with lower bounds of the metrics and an upper bound of the
+    success; the references say which ranges (the search refines them). Optimistic points
+    never prune real ones, so a Pareto set keeps every real point that could be optimal.
+    """
+
+    decisions: tuple[tuple[str, int | str], ...]
+    metrics: tuple[float, ...]
+    log_success: float  # ln(success): products of tiny successes must not underflow to ties
+    order: tuple[int, ...]  # candidate indices: the stable tie-break
+    pseudo: tuple = ()
+
+    @property
+    def success(self) -> float:
+        return math.exp(self.log_success)
+
+    def metric(self, name: str) -> float:
+        return self.success if name == "success" else self.metrics[INDEX[name]]
+
+
+def _key(p: Point, dims: Sequence[int]) -> tuple:
+    return (*(p.metrics[d] for d in dims), -p.log_success, 1 if p.pseudo else 0, p.order)
+
+
+def pareto(points: Iterable[Point], dims: Sequence[int], keep_pseudo: bool = True) -> list[Point]:
+    """The points not dominated in ``dims`` (minimized) and success (maximized).
+
+    Real points are dominated only by real ones; an optimistic point by any point. (A plan
+    behind an optimistic point that dominates it ranks after that point, so the search
+    refines the point first; every round of the search starts from all its points again.)
+    Among exact ties the real point, then the one with the smallest ``order``, is kept, so
+    the result is deterministic. The result is sorted by the first dim, then success
+    (descending). ``keep_pseudo=False`` drops optimistic points altogether.
+    """
+    ordered = sorted(
+        (p for p in points if keep_pseudo or not p.pseudo), key=lambda p: _key(p, dims)
+    )
+    if len(dims) == 1:
+        out: list[Point] = []
+        best_real = best_all = None  # the best log-success kept so far (None: none kept)
+        for p in ordered:
+            best = best_all if p.pseudo else best_real
+            if best is None or p.log_success > best:
+                out.append(p)
+                best_all = p.log_success if best_all is None else max(best_all, p.log_success)
+                if not p.pseudo:
+                    best_real = (
+                        p.log_success if best_real is None else max(best_real, p.log_success)
+                    )
+        return out
+    if len(dims) == 2:
+        return _pareto2(ordered, dims[1])
+    kept: list[Point] = []
+    real: list[tuple[float, list[float]]] = []
+    every: list[tuple[float, list[float]]] = []
+    for p in ordered:
+        vec = [p.metrics[d] for d in dims]
+        dominated = False
+        for q_log, q_vec in every if p.pseudo else real:
+            if q_log >= p.log_success and all(a <= b for a, b in zip(q_vec, vec, strict=True)):
+                dominated = True
+                break
+        if not dominated:
+            kept.append(p)
+            every.append((p.log_success, vec))
+            if not p.pseudo:
+                real.append((p.log_success, vec))
+    return kept
+
+
+class _Stairs:
+    """Non-dominated (second metric, success) pairs, sorted by the metric, success rising."""
+
+    def __init__(self) -> None:
+        self.lats: list[float] = []
+        self.logs: list[float] = []
+
+    def dominates(self, lat: float, lg: float) -> bool:
+        i = bisect.bisect_right(self.lats, lat)
+        return i > 0 and self.logs[i - 1] >= lg
+
+    def add(self, lat: float, lg: float) -> None:
+        i = bisect.bisect_right(self.lats, lat)
+        j = i
+        while j < len(self.lats) and self.logs[j] <= lg:
+            j += 1
+        self.lats[i:j] = [lat]
+        self.logs[i:j] = [lg]
+
+
+def _pareto2(ordered: list[Point], second: int) -> list[Point]:
+    """Two dims and success, in O(n log n): the points come sorted by the first dim, so p is
+    dominated iff an earlier point has the second metric no larger and success no smaller;
+    the earlier non-dominated pairs form a staircase (one of real points, one of all)."""
+    real, every = _Stairs(), _Stairs()
+    kept: list[Point] = []
+    for p in ordered:
+        lat, lg = p.metrics[second], p.log_success
+        if (every if p.pseudo else real).dominates(lat, lg):
+            continue
+        kept.append(p)
+        if not every.dominates(lat, lg):  # a real point behind an optimistic one adds nothing
+            every.add(lat, lg)
+        if not p.pseudo:
+            real.add(lat, lg)
+    return kept
+
+
+def combine(a: Point, b: Point) -> Point:
+    """Two partial plans over disjoint blocks as one."""
+    return Point(
+        tuple(sorted(a.decisions + b.decisions)),
+        tuple(x + y for x, y in zip(a.metrics, b.metrics, strict=True)),
+        a.log_success + b.log_success,
+        a.order + b.order,
+        a.pseudo + b.pseudo,
+    )
+
+
+def merge(
+    sets: Sequence[Sequence[Point]],
+    dims: Sequence[int],
+    upper: dict[int, float] | None = None,
+    min_success: float = 0.0,
+) -> list[Point]:
+    """The Pareto set of whole plans: one point from each set, combined.
+
+    ``upper`` bounds metrics (index -> bound) and ``min_success`` bounds success from below:
+    since metrics only grow and success only shrinks as blocks are added, a partial plan that
+    breaks a bound is dropped at once (it cannot be completed into a plan that meets it).
+    """
+    upper = upper or {}
+
+    def ok(p: Point) -> bool:
+        return p.success >= min_success and all(p.metrics[i] <= b for i, b in upper.items())
+
+    acc: list[Point] = [Point((), tuple(0.0 for _ in METRIC_KEYS), 0.0, ())]
+    for s in sets:
+        nxt = [c for a in acc for b in s if ok(c := combine(a, b))]
+        acc = pareto(nxt, dims)
+    return acc
+
+
+def dominated_by(front: Sequence[Point], dims: Sequence[int]) -> Callable[[Point], bool]:
+    """A test: is a point weakly dominated by a point of ``front`` other than itself (in
+    ``dims``, minimized, and success)? With one dim it is a bisection into the front sorted by
+    that metric, with a running best success; otherwise a scan of the (small) front."""
+    if len(dims) == 1:
+        (d,) = dims
+        ordered = sorted(front, key=lambda q: (q.metrics[d], -q.log_success))
+        values = [q.metrics[d] for q in ordered]
+        best: list[float] = []
+        for q in ordered:
+            best.append(q.log_success if not best else max(best[-1], q.log_success))
+        members = {id(q) for q in front}
+
+        def one(p: Point) -> bool:
+            if id(p) in members:
+                return False
+            i = bisect.bisect_right(values, p.metrics[d])
+            return i > 0 and best[i - 1] >= p.log_success
+
+        return one
+
+    def many(p: Point) -> bool:
+        vec = [p.metrics[d] for d in dims]
+        return any(
+            q is not p
+            and q.log_success >= p.log_success
+            and all(q.metrics[d] <= v for d, v in zip(dims, vec, strict=True))
+            for q in front
+        )
+
+    return many
+
+
+class LivePoints:
+    """A block's points, source by source (a shape, a region), with what can never matter
+    removed for good: points that break a bound, and points weakly dominated by a real point
+    (real points are never withdrawn, so such a point stays dominated; an optimistic point
+    dominated only by optimistic ones is kept, since those may be refined away). Each round
+    of the search then sorts only the points still alive.
+
+    A source with no point alive is *dead*: every plan behind it breaks a bound or is
+    dominated by a real plan, and refining it only describes the same plans more precisely,
+    so the search skips it from then on (``is_dead``)."""
+
+    def __init__(self, dims: Sequence[int], upper: dict[int, float], min_log: float) -> None:
+        self.dims = list(dims)
+        self.upper = upper
+        self.min_log = min_log
+        self.sources: dict[Any, tuple[list[Point], list[Point]]] = {}  # key -> (raw, alive)
+        self.front: tuple[int, ...] = ()
+        self.beaten: Callable[[Point], bool] = lambda p: False
+        self.dead: set[Any] = set()
+
+    def is_dead(self, key: Any) -> bool:
+        return key in self.dead
+
+    def alive(self, key: Any, raw: list[Point]) -> list[Point]:
+        """The points of source ``key`` still alive (``raw`` is the source's current list:
+        a new list object starts the source afresh)."""
+        hit = self.sources.get(key)
+        if hit is not None and hit[0] is raw:
+            return hit[1]
+        kept = [
+            p
+            for p in raw
+            if p.log_success >= self.min_log
+            and all(p.metrics[i] <= b for i, b in self.upper.items())
+            and not self.beaten(p)
+        ]
+        if kept:
+            self.sources[key] = (raw, kept)
+        else:
+            self.sources.pop(key, None)
+            self.dead.add(key)
+        return kept
+
+    def pareto(self, keys: Sequence[Any]) -> list[Point]:
+        """The Pareto set of the sources ``keys`` (every other source is forgotten)."""
+        keys = [k for k in keys if k not in self.dead]
+        wanted = set(keys)
+        for k in [k for k in self.sources if k not in wanted]:
+            del self.sources[k]
+        points = [p for k in keys for p in self.sources[k][1]]
+        out = pareto(points, self.dims)
+        real = [p for p in out if not p.pseudo]
+        front = tuple(id(p) for p in real)
+        if real and front != self.front:
+            self.front = front
+            self.beaten = beaten = dominated_by(real, self.dims)
+            for k in keys:
+                raw, pts = self.sources[k]
+                kept = [p for p in pts if not beaten(p)]
+                if kept:
+                    self.sources[k] = (raw, kept)
+                else:
+                    del self.sources[k]
+                    self.dead.add(k)
+        return out

@@ -1,0 +1,78 @@
+"""What the optimizer returns: plans, frontier points, baselines and the whole result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aalp.plan.space import Value
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """``require metric cmp bound`` with the bound evaluated; ``exact`` keeps it exact where
+    the spec's formula is (a success target of 1 − 1e-18 is not 1)."""
+
+    metric: str
+    cmp: str
+    bound: float
+    exact: Any = None
+
+    def holds(self, value: float) -> bool:
+        return value >= self.bound if self.cmp == ">=" else value <= self.bound
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.cmp} {self.bound:g}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A fully decided plan with its evaluation by the cost model."""
+
+    decisions: Mapping[str, Value]
+    evaluation: Any  # aalp.model.cost.Evaluation
+    metrics: Mapping[str, float]
+    success: float
+    valid: bool
+    meets: bool
+    problems: tuple[str, ...] = ()
+
+    def value(self, metric: str) -> float:
+        return self.success if metric == "success" else self.metrics[metric]
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    decisions: Mapping[str, Value]
+    metrics: Mapping[str, float]
+    success: float
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """A baseline: its pins, the plan they give (unpinned decisions at their best), and
+    ``ratio`` = baseline objective / plan objective (None when undefined)."""
+
+    name: str
+    pins: Mapping[str, Value]
+    plan: Plan | None
+    ratio: float | None
+
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    task: str
+    objective: tuple[str, str]  # (sense, metric)
+    requirements: tuple[Requirement, ...]
+    feasible: bool
+    plan: Plan | None  # the optimum; when infeasible, the plan of best achievable success
+    why: tuple[str, ...]  # why infeasible (empty when feasible)
+    frontier_success: tuple[FrontierPoint, ...]  # objective metric vs success
+    frontier_latency: tuple[FrontierPoint, ...]  # objective metric vs latency (meeting success)
+    frontier_metric: str
+    baselines: tuple[BaselineResult, ...]
+    notes: tuple[str, ...] = ()
+    evaluations: int = 0
+    pins: Mapping[str, Value] = field(default_factory=dict)
+    proven: bool = True  # False when a deadline cut a search short (see notes)

@@ -1,0 +1,377 @@
+"""The decision space of a task: every choice the optimizer may make, read from a checked spec.
+
+A decision is addressed ``op.field`` (``move.x``, ``move.model``, ``move.vote``, ``move.votes``,
+``move.retries``, ``merge.fanin``, ``fix.history``). The space is described by *domains*, never
+by enumerating units: a granularity is an integer interval ``[1, hi]`` (``hi`` may be 2^64) and
+``candidates`` picks the few values that can matter (see ``compiler/optimize/driver.py``).
+
+Ops are grouped into *blocks*: sets of ops whose decisions interact (ops of one stage share a
+granularity and a history policy; a reduce depends on the previous stage's chunks; a router's
+classifier runs beside the op it routes). Stages run in sequence, so the task's metrics are sums
+over blocks and its success a product: the optimizer can solve each block alone and then
+allocate reliability across blocks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from aalp.diagnostics import Diagnostic, SpecError
+from aalp.front import expr as ex
+from aalp.front.ir import (
+    NO_SPAN,
+    ChainStage,
+    MapStage,
+    Name,
+    Op,
+    Pin,
+    ReduceStage,
+    RetryBooster,
+    RouteStage,
+    Spec,
+    Task,
+    VoteBooster,
+)
+
+Value = int | str
+Decisions = dict[str, Value]
+
+# The exhaustive reference enumerates counts without a ``max`` up to these caps; the optimizer
+# searches them without a cap (docs/explain.md).
+AHEAD_BY_CAP = 200
+MAJORITY_CAP = 101
+RETRY_CAP = 200
+
+
+@dataclass(frozen=True)
+class IntDomain:
+    """An integer decision in ``[lo, hi]`` (``hi`` may be astronomically large)."""
+
+    lo: int
+    hi: int
+
+    def __contains__(self, v: object) -> bool:
+        return isinstance(v, int) and self.lo <= v <= self.hi
+
+    @property
+    def size(self) -> int:
+        return max(0, self.hi - self.lo + 1)
+
+
+@dataclass(frozen=True)
+class Booster:
+    """One booster option family for an op: ``kind`` with counts ``lo, lo + step, ... hi``.
+
+    ``none`` has the single count 0; ``ahead_by`` counts k, ``majority`` odd K (step 2),
+    ``retry`` r. ``hi`` None means unbounded (no ``max``); a retry without ``max`` also has
+    the unbounded option ``"inf"`` (``inf``). ``check`` is ``exact`` or the verifier op.
+    """
+
+    kind: str
+    lo: int = 0
+    hi: int | None = 0
+    step: int = 1
+    check: str = ""
+    inf: bool = False
+
+    def values(self, cap: int | None = None) -> tuple[Value, ...]:
+        """Every count, materialized (for the exhaustive reference): an unbounded range is cut
+        at ``cap`` (default: ``AHEAD_BY_CAP``, ``MAJORITY_CAP`` or ``RETRY_CAP``)."""
+        if cap is None:
+            cap = {"ahead_by": AHEAD_BY_CAP, "majority": MAJORITY_CAP}.get(self.kind, RETRY_CAP)
+        hi = cap if self.hi is None else self.hi
+        out: tuple[Value, ...] = tuple(range(self.lo, hi + 1, self.step))
+        return (*out, "inf") if self.inf else out
+
+    def decisions(self, op: str, value: Value) -> Decisions:
+        """The decision entries for this booster at ``value``."""
+        match self.kind:
+            case "none":
+                return {f"{op}.vote": "none"}
+            case "ahead_by" | "majority":
+                return {f"{op}.vote": self.kind, f"{op}.votes": value}
+            case _:
+                return {f"{op}.vote": "none", f"{op}.retries": value}
+
+
+@dataclass(frozen=True)
+class OpSpace:
+    """The choices of one op."""
+
+    op: str
+    x: IntDomain | None  # None: the op has no granularity decision
+    x_data: str | None  # the data its granularity counts
+    models: tuple[str, ...]
+    boosters: tuple[Booster, ...]
+
+
+@dataclass(frozen=True)
+class Block:
+    """Ops whose decisions interact, with the stage-level decisions among them.
+
+    ``shared_x`` lists groups of ops forced to share one granularity (their first op's ``x`` is
+    the free one). ``fanin`` maps a reduce op to its fan-in domain; ``history`` maps a chain's
+    first op to its history options.
+    """
+
+    ops: tuple[str, ...]
+    stages: tuple[int, ...]
+    shared_x: tuple[tuple[str, ...], ...] = ()
+    fanin: tuple[tuple[str, IntDomain], ...] = ()
+    history: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Space:
+    """The decision space of one task."""
+
+    task: str
+    ops: tuple[OpSpace, ...]
+    blocks: tuple[Block, ...]
+    pins: Mapping[str, Value] = field(default_factory=dict)
+    baselines: tuple[tuple[str, Mapping[str, Value]], ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def op(self, name: str) -> OpSpace:
+        return next(o for o in self.ops if o.op == name)
+
+
+def _num(e: Any, env: Mapping[str, Any]) -> float:
+    from aalp.model.context import float_env
+
+    return ex.evaluate(e, float_env(env))
+
+
+def _int_value(v: float) -> int:
+    """Round a float that should be an integer (a count) to the nearest integer, exactly."""
+    if math.isnan(v):
+        return 0
+    if math.isinf(v):
+        return 2**200 if v > 0 else -(2**200)
+    return int(Fraction(v).limit_denominator(1)) if abs(v) < 2**53 else int(v)
+
+
+def _floor_int(v: float) -> int:
+    """The largest integer at most ``v`` (a ``max`` or ``upto`` bound)."""
+    if math.isnan(v):
+        return 0
+    if math.isinf(v):
+        return 2**200 if v > 0 else -(2**200)
+    return math.floor(v)
+
+
+def env_of(checked: Any) -> dict[str, float]:
+    """The checked spec's parameter and data values as floats (±inf beyond the float range)."""
+    from aalp.model.context import float_env
+
+    return float_env(checked.env)
+
+
+def count_of(checked: Any, data: str) -> int:
+    """The number of units in data ``data`` (exact when the checker kept a Fraction)."""
+    v = checked.env[data]
+    if isinstance(v, Fraction):
+        return math.ceil(v)
+    return math.ceil(v) if v < 2**53 else int(v)
+
+
+def _usable(spec: Spec, task: Task, op: Op) -> tuple[str, ...]:
+    routed_ops = {s.op for s in task.stages if isinstance(s, RouteStage)}
+    names = op.models or tuple(m.name for m in spec.models)
+    out = []
+    for name in names:
+        try:
+            model = spec.model(name)
+        except StopIteration:
+            continue
+        for cap in model.capabilities:
+            if cap.op == op.name and (not cap.routed or op.name in routed_ops):
+                out.append(name)
+                break
+    return tuple(out)
+
+
+def _boosters(task: Task, op: str, env: Mapping[str, Any]) -> tuple[Booster, ...]:
+    out = [Booster("none")]
+    for b in task.boosters:
+        if b.ops and op not in b.ops:
+            continue
+        # A verifier op is not itself boosted by the retry it serves.
+        if isinstance(b, RetryBooster) and b.check == op:
+            continue
+        hi = None if b.max is None else _floor_int(_num(b.max, env))
+        match b:
+            case VoteBooster(kind="ahead_by"):
+                if hi is None or hi >= 1:
+                    out.append(Booster("ahead_by", 1, hi))
+            case VoteBooster(kind="majority"):
+                top = None if hi is None else hi - (1 - hi % 2)  # the largest odd K
+                if top is None or top >= 3:
+                    out.append(Booster("majority", 3, top, 2))
+            case RetryBooster(check=check):
+                if hi is None or hi >= 1:
+                    out.append(Booster("retry", 1, hi, 1, check, inf=hi is None))
+    return tuple(out)
+
+
+def stage_ops(stage: Any) -> tuple[str, ...]:
+    """The LLM ops a stage runs (a route stage names the op and its classifier)."""
+    match stage:
+        case MapStage(ops=ops) | ChainStage(ops=ops):
+            return ops
+        case ReduceStage(op=op):
+            return (op,)
+        case RouteStage(op=op, classifier=cls):
+            return (op, cls)
+    return ()
+
+
+def pin_value(pin: Pin, env: Mapping[str, Any]) -> Value:
+    """A pin's value: a word for symbolic decisions, an integer (or ``"inf"``) otherwise."""
+    if pin.field in ("model", "vote", "history"):
+        if isinstance(pin.value, Name):
+            return pin.value.id
+        raise SpecError([_diag(pin, f"'{pin.op}.{pin.field}' takes a name, not a formula")])
+    if isinstance(pin.value, Name) and pin.value.id in ("inf", "unbounded"):
+        return "inf"
+    try:
+        v = _num(pin.value, env)
+    except ex.EvalError as err:
+        raise SpecError(
+            [_diag(pin, f"cannot evaluate pin '{pin.op}.{pin.field}': {err}")]
+        ) from None
+    return _int_value(v)
+
+
+def _diag(pin: Pin, message: str) -> Diagnostic:
+    return Diagnostic("error", "E501", message, pin.span or NO_SPAN)
+
+
+def parse_pin_text(text: str) -> tuple[str, str]:
+    """``op.field=value`` from the command line, as ``("op.field", "value")``."""
+    key, sep, value = text.partition("=")
+    op, dot, field = key.strip().partition(".")
+    if not sep or not dot or not op or not field or not value.strip():
+        raise ValueError(f"'{text}' is not OP.FIELD=VALUE (for example move.votes=3)")
+    return key.strip(), value.strip()
+
+
+def build(checked: Any, task_name: str | None = None) -> Space:
+    """The decision space of ``task_name`` (the first task when None) in ``checked``."""
+    spec: Spec = checked.spec
+    task = select_task(spec, task_name)
+    env = checked.env
+    ops: dict[str, OpSpace] = {}
+    staged = {n for st in task.stages for n in stage_ops(st)}
+    for op in task.ops:
+        x = None
+        data = None
+        if op.granularity is not None:
+            data = op.granularity.data
+            hi = count_of(checked, data)
+            if op.granularity.upto is not None:
+                hi = min(hi, _floor_int(_num(op.granularity.upto, env)))
+            x = IntDomain(1, max(1, hi))
+        # An op no stage runs (a verifier) is never boosted itself.
+        boosters = _boosters(task, op.name, env) if op.name in staged else (Booster("none"),)
+        ops[op.name] = OpSpace(op.name, x, data, _usable(spec, task, op), boosters)
+
+    blocks = _blocks(task, checked, ops)
+    pins = {f"{p.op}.{p.field}": pin_value(p, env) for p in task.pins}
+    baselines = tuple(
+        (b.name, {f"{p.op}.{p.field}": pin_value(p, env) for p in b.pins}) for b in task.baselines
+    )
+    return Space(task.name, tuple(ops[o.name] for o in task.ops), blocks, pins, baselines)
+
+
+def select_task(spec: Spec, task_name: str | None) -> Task:
+    """The task named ``task_name`` (the first one when None); a clear error otherwise."""
+    if not spec.tasks:
+        raise SpecError([Diagnostic("error", "E502", "the spec has no task", NO_SPAN)])
+    if task_name is None:
+        return spec.tasks[0]
+    for t in spec.tasks:
+        if t.name == task_name:
+            return t
+    known = ", ".join(t.name for t in spec.tasks)
+    raise SpecError(
+        [Diagnostic("error", "E502", f"no task named '{task_name}' (tasks: {known})", NO_SPAN)]
+    )
+
+
+def _blocks(task: Task, checked: Any, ops: Mapping[str, OpSpace]) -> tuple[Block, ...]:
+    parent = {o.name: o.name for o in task.ops}
+
+    def find(a: str) -> str:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            # Keep the earliest op as the root so block order is the spec's order.
+            order = [o.name for o in task.ops]
+            if order.index(ra) < order.index(rb):
+                parent[rb] = ra
+            else:
+                parent[ra] = rb
+
+    prev_llm: tuple[str, ...] = ()
+    for stage in task.stages:
+        names = [n for n in stage_ops(stage) if n in parent]
+        for n in names[1:]:
+            union(names[0], n)
+        if isinstance(stage, ReduceStage) and prev_llm and names:
+            union(prev_llm[0], names[0])
+        # A verifier op runs beside the op it checks.
+        for n in names:
+            for b in ops[n].boosters:
+                if b.kind == "retry" and b.check in parent:
+                    union(n, b.check)
+        if names and not isinstance(stage, RouteStage):
+            prev_llm = tuple(names)
+
+    groups: dict[str, list[str]] = {}
+    for o in task.ops:
+        groups.setdefault(find(o.name), []).append(o.name)
+    out = []
+    for members in groups.values():
+        idx = tuple(i for i, s in enumerate(task.stages) if any(n in members for n in stage_ops(s)))
+        shared: list[tuple[str, ...]] = []
+        fanin: list[tuple[str, IntDomain]] = []
+        history: list[tuple[str, tuple[str, ...]]] = []
+        for i in idx:
+            stage = task.stages[i]
+            match stage:
+                case MapStage(ops=sops, over=over) | ChainStage(ops=sops, over=over):
+                    group = tuple(n for n in sops if ops[n].x_data == over)
+                    if len(group) > 1:
+                        shared.append(group)
+                    if isinstance(stage, ChainStage) and stage.history == "choose":
+                        history.append((sops[0], ("stateless", "full")))
+                case ReduceStage(op=rop, fanin=None):
+                    hi = max(2, _reduce_inputs(task, i, checked, ops))
+                    fanin.append((rop, IntDomain(2, hi)))
+        out.append(Block(tuple(members), idx, tuple(shared), tuple(fanin), tuple(history)))
+    return tuple(out)
+
+
+def _reduce_inputs(task: Task, index: int, checked: Any, ops: Mapping[str, OpSpace]) -> int:
+    """An upper bound on the number of outputs a reduce stage merges (the fan-in's range)."""
+    for stage in reversed(task.stages[:index]):
+        if isinstance(stage, MapStage | ChainStage):
+            return count_of(checked, stage.over)
+    return 2
+
+
+def iter_values(domain: IntDomain, limit: int) -> Iterator[int]:
+    """Every value of a small domain (at most ``limit``); a ValueError for a large one."""
+    if domain.size > limit:
+        raise ValueError(f"domain of {domain.size} values exceeds {limit}")
+    yield from range(domain.lo, domain.hi + 1)
