@@ -1,12 +1,11 @@
 """The view model of a plan: everything a target's templates read, prepared and JSON-able.
 
-``build_view`` turns a checked spec, one task and a full set of decisions into plain data:
-stages with their chunk counts, ops with their model, prompt, answer format, red flags and
-booster, and the prediction. Templates never evaluate formulas or see IR objects; every
-literal they print comes from ``literals.py_literal`` (``repr`` underneath).
-
-The same view drives the simulated server (``aalp.sim``), which must recognise an op by its
-system prompt: ``system_prompt`` is the one place that text is made.
+``build_view`` turns a checked spec, one task and its ``Plan`` into plain data: stages with
+their chunk counts (read from the plan, never counted again), ops with their model, prompt,
+answer format, red flags and booster, and the prediction. Templates never evaluate formulas or
+see IR objects; every literal they print comes from ``literals.py_literal`` (``repr``
+underneath). The system prompts come from ``aalp.plan.prompts``, which the simulated server
+reads too.
 """
 
 from __future__ import annotations
@@ -19,6 +18,9 @@ from typing import Any
 
 from aalp.front import ir
 from aalp.front.expr import EvalError, evaluate
+from aalp.front.numbers import float_env
+from aalp.plan.plan import OpPlan, Plan, Retry, StagePlan, Vote
+from aalp.plan.prompts import PromptFileError, system_prompt
 
 View = dict[str, Any]
 
@@ -28,18 +30,6 @@ class PlanError(ValueError):
 
 
 COMBINES = ("sum", "concat", "merge", "vote", "max", "min", "count", "first", "last", "all", "any")
-
-
-def float_env(env: Mapping[str, object]) -> dict[str, float]:
-    """The checked environment with every value as a float (formulas are evaluated in floats)."""
-    out: dict[str, float] = {}
-    for key, value in env.items():
-        if isinstance(value, Fraction | int | float):
-            try:
-                out[key] = float(value)
-            except OverflowError:
-                out[key] = math.inf
-    return out
 
 
 def value(expr: ir.Expr, env: Mapping[str, float], what: str) -> float:
@@ -57,92 +47,20 @@ def whole(number: float, what: str) -> int:
     return max(0, math.ceil(number - 1e-9))
 
 
-def system_prompt(op: ir.Op, task: ir.Task, spec_dir: str | os.PathLike | None) -> str:
-    """The system prompt of ``op``: its inline text, its prompt file, or a default naming it.
-
-    Prompt files are read by ``aalp.check.loader.read_prompt``, confined to ``spec_dir`` (None: the
-    spec has no folder, and a prompt file is refused). The default says what the op is and how
-    to answer, so a run without prompts still identifies every op uniquely.
-    """
-    prompt = op.prompt
-    if prompt is not None and prompt.text is not None:
-        return prompt.text
-    if prompt is not None and prompt.file is not None:
-        from aalp.check.loader import PromptError, read_prompt, shown
-
-        try:
-            return read_prompt(prompt.file, spec_dir)
-        except PromptError as err:
-            raise PlanError(
-                f"op '{op.name}': prompt file '{shown(prompt.file)}' {err.problem}"
-            ) from None
-    return (
-        f"You perform the step '{op.name}' of the task '{task.name}'. The user message is a "
-        f"JSON object with the input. Answer with {_FORMAT_WORDS[op.answer]} only."
-    )
-
-
-_FORMAT_WORDS = {
-    "text": "plain text",
-    "json": "one JSON value",
-    "number": "one number",
-    "list": "one JSON list",
-    "choice": "one word naming your choice",
-}
-
-
-def _decision(decisions: Mapping[str, object], op: str, field: str, default: object) -> object:
-    return decisions.get(f"{op}.{field}", default)
-
-
-def _int_decision(decisions: Mapping[str, object], op: str, field: str, default: int) -> int:
-    raw = _decision(decisions, op, field, default)
-    try:
-        number = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise PlanError(f"decision {op}.{field} = {raw!r} is not a number") from None
-    return whole(number, f"decision {op}.{field}")
-
-
-def _retry_check(task: ir.Task, op: str) -> str:
-    """What checks a retried op: ``exact`` (code) or the verifier op the spec names."""
-    for booster in task.boosters:
-        if isinstance(booster, ir.RetryBooster) and (not booster.ops or op in booster.ops):
-            return booster.check
-    return "exact"
-
-
-def _booster(decisions: Mapping[str, object], op: ir.Op, task: ir.Task) -> dict[str, Any]:
-    vote = str(_decision(decisions, op.name, "vote", "none"))
-    retries = _decision(decisions, op.name, "retries", None)
-    check = _retry_check(task, op.name)
-    if vote in ("ahead_by", "majority"):
-        votes = _int_decision(decisions, op.name, "votes", 1)
-        if votes < 1:
+def _booster(op: OpPlan) -> dict[str, Any]:
+    """A booster as the templates read it: ``kind``, ``votes``, ``retries``, ``check``."""
+    b = op.booster
+    if isinstance(b, Vote):
+        if b.k < 1:
             raise PlanError(f"decision {op.name}.votes must be at least 1")
-        if vote == "majority" and votes % 2 == 0:
-            raise PlanError(f"decision {op.name}.votes: majority needs an odd K, not {votes}")
-        return {"kind": vote, "votes": votes, "retries": None, "check": None}
-    if vote != "none":
-        raise PlanError(f"decision {op.name}.vote = {vote!r}: expected ahead_by, majority or none")
-    if retries is not None and retries != 0:
-        bound = None if str(retries) == "inf" else _int_decision(decisions, op.name, "retries", 1)
-        return {"kind": "retry", "votes": None, "retries": bound, "check": check}
+        if b.kind == "majority" and b.k % 2 == 0:
+            raise PlanError(f"decision {op.name}.votes: majority needs an odd K, not {b.k}")
+        return {"kind": b.kind, "votes": b.k, "retries": None, "check": None}
+    if isinstance(b, Retry) and b.max != 0:
+        if b.max is not None:
+            whole(b.max, f"decision {op.name}.retries")
+        return {"kind": "retry", "votes": None, "retries": b.max, "check": b.check}
     return {"kind": "none", "votes": None, "retries": None, "check": None}
-
-
-def _chosen_model(spec: ir.Spec, op: ir.Op, decisions: Mapping[str, object]) -> ir.Model:
-    name = _decision(decisions, op.name, "model", None)
-    if name is None:
-        capable = [m for m in spec.models if any(c.op == op.name for c in m.capabilities)]
-        pool = [m for m in spec.models if m.name in op.models] or capable or list(spec.models)
-        if not pool:
-            raise PlanError(f"op '{op.name}': no model declared")
-        return pool[0]
-    try:
-        return spec.model(str(name))
-    except StopIteration:
-        raise PlanError(f"decision {op.name}.model = {name!r}: no such model") from None
 
 
 def _success(op: ir.Op, model: ir.Model, env: Mapping[str, float]) -> list[list[float]]:
@@ -159,13 +77,16 @@ def _success(op: ir.Op, model: ir.Model, env: Mapping[str, float]) -> list[list[
 def _op_view(
     spec: ir.Spec,
     task: ir.Task,
-    op: ir.Op,
-    decisions: Mapping[str, object],
+    planned: OpPlan,
     env: Mapping[str, float],
     spec_dir: str | os.PathLike | None,
 ) -> dict[str, Any]:
-    model = _chosen_model(spec, op, decisions)
-    x = _int_decision(decisions, op.name, "x", 1) if op.granularity else 1
+    op = task.op(planned.name)
+    try:
+        model = spec.model(planned.model)
+    except StopIteration:
+        raise PlanError(f"decision {op.name}.model = {planned.model!r}: no such model") from None
+    x = whole(planned.x, f"decision {op.name}.x") if op.granularity else 1
     at_x = {**env, "x": float(x)}
     flag = op.red_flag
     max_writes = None
@@ -173,6 +94,10 @@ def _op_view(
         max_writes = whole(value(flag.max_writes, at_x, f"{op.name} red flag"), "red flag")
     keep = 1.0 if flag is None or flag.keep is None else value(flag.keep, at_x, "keep")
     rival = None if op.rival is None else value(op.rival, at_x, f"{op.name} rival")
+    try:
+        system = system_prompt(op, task, spec_dir)
+    except PromptFileError as err:
+        raise PlanError(str(err)) from None
     return {
         "name": op.name,
         "model": model.name,
@@ -186,8 +111,8 @@ def _op_view(
         "max_writes": max_writes,
         "unparsable": bool(flag is not None and flag.unparsable),
         "answer": op.answer,
-        "system": system_prompt(op, task, spec_dir),
-        "booster": _booster(decisions, op, task),
+        "system": system,
+        "booster": _booster(planned),
         "size": value(model.size, env, f"model {model.name} size"),
         "price_in": value(model.price_in, env, f"model {model.name} price"),
         "price_out": value(model.price_out, env, f"model {model.name} price"),
@@ -202,150 +127,104 @@ def _units(task: ir.Task, data: str, env: Mapping[str, float]) -> tuple[str, int
     return datum.kind, whole(value(datum.count, env, f"the size of '{data}'"), f"'{data}'")
 
 
-def _stage_x(task: ir.Task, ops: tuple[str, ...], over: str, views: dict[str, Any]) -> int:
-    for name in ops:
-        if views[name]["granularity"] == over:
-            return int(views[name]["x"])
-    return 1
+def _linear_view(stage: StagePlan, data: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    over = stage.over or ""
+    x = 1 if stage.x is None else stage.x
+    view: dict[str, Any] = {
+        "kind": stage.kind,
+        "ops": list(stage.ops),
+        "over": over,
+        "data_kind": data[over]["kind"],
+        "count": data[over]["count"],
+        "x": x,
+    }
+    if stage.kind == "map":
+        stride = stage.stride
+        view["stride"] = float(x if stride is None else stride)
+    view["chunks"] = whole(stage.chunks, f"the chunks of stage {stage.index + 1}")
+    if stage.kind == "chain":
+        view["history"] = stage.history
+    return view
 
 
-def _windows(count: int, x: int, overlap: float) -> tuple[float, int]:
-    if overlap <= 0:
-        return float(x), max(1, math.ceil(count / x)) if count else 0
-    stride = x * (1.0 - overlap)
-    return stride, 1 + math.ceil(max(0, count - x) / stride)
-
-
-def build_view(
-    checked: Any,
+def _reduce_view(
+    spec: ir.Spec,
     task: ir.Task,
-    decisions: Mapping[str, object],
-    *,
-    target: str = "python",
-) -> View:
-    """The JSON-able view of ``task`` under ``decisions`` (``"op.field" -> value``).
+    stage: StagePlan,
+    ops: Mapping[str, dict[str, Any]],
+    env: Mapping[str, float],
+) -> dict[str, Any]:
+    name = stage.ops[0]
+    if stage.problems:
+        raise PlanError(f"reduce {name}: {'; '.join(stage.problems)}")
+    reduce_op = task.op(name)
+    model = spec.model(ops[name]["model"])
+    flag = reduce_op.red_flag
+    levels = []
+    for level in stage.levels:
+        at_level = {**env, "x": float(level.x)}
+        limit = None
+        if flag is not None and flag.max_writes is not None:
+            limit = whole(value(flag.max_writes, at_level, "red flag"), "red flag")
+        levels.append(
+            {
+                "nodes": whole(level.nodes, f"the nodes of reduce {name}"),
+                "x": level.x,
+                "max_writes": limit,
+                "success": _success(reduce_op, model, at_level),
+                "rival": None
+                if reduce_op.rival is None
+                else value(reduce_op.rival, at_level, f"{name} rival"),
+            }
+        )
+    return {
+        "kind": "reduce",
+        "op": name,
+        "fanin": stage.fanin,
+        "inputs": stage.inputs,
+        "levels": levels,
+    }
+
+
+def build_view(checked: Any, task: ir.Task, plan: Plan, *, target: str = "python") -> View:
+    """The JSON-able view of ``task`` under ``plan`` (``aalp.plan.build.build_plan``).
 
     ``checked`` is the checker's result (``spec`` and ``env``). Raises ``PlanError`` for a
     plan that cannot run (a count too large to execute, a missing prompt file, ...).
     """
     spec: ir.Spec = checked.spec
     env = float_env(checked.env)
-    from aalp.check.loader import prompt_dir_of
+    from aalp.checks.loader import prompt_dir_of
 
     spec_dir = prompt_dir_of(checked)
-    ops = {op.name: _op_view(spec, task, op, decisions, env, spec_dir) for op in task.ops}
+    ops = {o.name: _op_view(spec, task, o, env, spec_dir) for o in plan.ops}
     data = {}
     for datum in task.data:
         kind, count = _units(task, datum.name, env)
         data[datum.name] = {"kind": kind, "count": count}
-
     stages: list[dict[str, Any]] = []
-    previous_chunks = 0
-    previous_x = 1
-    for stage in task.stages:
-        match stage:
-            case ir.MapStage(ops=names, over=over, overlap=overlap):
-                rho = 0.0 if overlap is None else value(overlap, env, "overlap")
-                x = _stage_x(task, names, over, ops)
-                count = data[over]["count"]
-                stride, chunks = _windows(count, x, rho)
-                stages.append(
-                    {
-                        "kind": "map",
-                        "ops": list(names),
-                        "over": over,
-                        "data_kind": data[over]["kind"],
-                        "count": count,
-                        "x": x,
-                        "stride": stride,
-                        "chunks": chunks,
-                    }
-                )
-                previous_chunks, previous_x = chunks, x
-            case ir.ChainStage(ops=names, over=over, history=history):
-                x = _stage_x(task, names, over, ops)
-                count = data[over]["count"]
-                chunks = math.ceil(count / x) if count else 0
-                if history == "choose":
-                    history = str(_decision(decisions, names[0], "history", "stateless"))
-                stages.append(
-                    {
-                        "kind": "chain",
-                        "ops": list(names),
-                        "over": over,
-                        "data_kind": data[over]["kind"],
-                        "count": count,
-                        "x": x,
-                        "chunks": chunks,
-                        "history": history,
-                    }
-                )
-                previous_chunks, previous_x = 1, count
-            case ir.ReduceStage(op=name, fanin=fanin):
-                if fanin is None:
-                    f = _int_decision(decisions, name, "fanin", 2)
-                else:
-                    f = whole(value(fanin, env, "fan-in"), "fan-in")
-                if f < 2:
-                    raise PlanError(f"reduce {name}: the fan-in must be at least 2, not {f}")
-                total = max((d["count"] for d in data.values()), default=1)
-                levels = []
-                nodes = previous_chunks
-                level = 0
-                while nodes > 1:
-                    level += 1
-                    nodes = math.ceil(nodes / f)
-                    x = min(total, previous_x * f**level)
-                    flag = task.op(name).red_flag
-                    limit = None
-                    if flag is not None and flag.max_writes is not None:
-                        at_x = {**env, "x": float(x)}
-                        limit = whole(value(flag.max_writes, at_x, "red flag"), "red flag")
-                    at_level = {**env, "x": float(x)}
-                    reduce_op = task.op(name)
-                    model = spec.model(ops[name]["model"])
-                    levels.append(
-                        {
-                            "nodes": nodes,
-                            "x": x,
-                            "max_writes": limit,
-                            "success": _success(reduce_op, model, at_level),
-                            "rival": None
-                            if reduce_op.rival is None
-                            else value(reduce_op.rival, at_level, f"{name} rival"),
-                        }
-                    )
-                stages.append(
-                    {
-                        "kind": "reduce",
-                        "op": name,
-                        "fanin": f,
-                        "inputs": previous_chunks,
-                        "levels": levels,
-                    }
-                )
-                previous_chunks = 1
-            case ir.CombineStage(how=how):
-                if how not in COMBINES:
+    for stage in plan.stages:
+        match stage.kind:
+            case "map" | "chain":
+                stages.append(_linear_view(stage, data))
+            case "reduce":
+                stages.append(_reduce_view(spec, task, stage, ops, env))
+            case "combine":
+                if stage.how not in COMBINES:
                     known = ", ".join(COMBINES)
-                    raise PlanError(f"combine '{how}' has no code: known combines are {known}")
-                stages.append({"kind": "combine", "how": how})
-            case ir.RouteStage(op=name, classifier=classifier):
-                model = ops[name]["model"]
-                routed = any(c.op == name and c.routed for c in spec.model(model).capabilities)
-                if routed:
+                    raise PlanError(
+                        f"combine '{stage.how}' has no code: known combines are {known}"
+                    )
+                stages.append({"kind": "combine", "how": stage.how})
+            case "route":
+                name, classifier = stage.ops
+                active = plan.op(classifier).role == "classifier"
+                if active:
                     ops[name]["routed_by"] = classifier
                 stages.append(
-                    {"kind": "route", "op": name, "classifier": classifier, "active": routed}
+                    {"kind": "route", "op": name, "classifier": classifier, "active": active}
                 )
-    warnings = []
-    for name, op in ops.items():
-        if op["max_writes"] is not None and op["writes"] > op["max_writes"]:
-            warnings.append(
-                f"op '{name}' writes {op['writes']:g} tokens at x = {op['x']} but its red flag "
-                f"discards answers over {op['max_writes']}: every sample will be discarded"
-            )
-    for op in task.ops:
+    for op in plan.ops:
         booster = ops[op.name]["booster"]
         if booster["kind"] == "retry" and booster["check"] != "exact":
             ops[booster["check"]]["verifies"] = op.name
@@ -359,12 +238,23 @@ def build_view(
         "ops": ops,
         "stages": stages,
         "data": data,
-        "decisions": {k: _jsonable(v) for k, v in sorted(decisions.items())},
-        "warnings": warnings,
+        "decisions": {k: _jsonable(v) for k, v in sorted(plan.decisions.items())},
+        "warnings": _warnings(ops),
         "workers": None
         if task.workers is None
         else whole(value(task.workers, env, "workers"), "workers"),
     }
+
+
+def _warnings(ops: Mapping[str, dict[str, Any]]) -> list[str]:
+    out = []
+    for name, op in ops.items():
+        if op["max_writes"] is not None and op["writes"] > op["max_writes"]:
+            out.append(
+                f"op '{name}' writes {op['writes']:g} tokens at x = {op['x']} but its red flag "
+                f"discards answers over {op['max_writes']}: every sample will be discarded"
+            )
+    return out
 
 
 def _jsonable(value: object) -> object:

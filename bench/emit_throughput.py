@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def compile_to(folder: Path, sample: str, defines: dict[str, str], pins: tuple[str, ...]) -> Path:
+    from aalp.api import compile as emit
     from aalp.backends.base import write
-    from aalp.backends.emit import emit
-    from aalp.check.loader import load
+    from aalp.checks.loader import load
 
     compiled = emit(load(ROOT / "samples" / f"{sample}.aalp", defines), pins=pins)
     write(compiled.files, str(folder))
@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller workloads")
     opts = parser.parse_args()
     import openai  # noqa: F401  (imported once here, not inside the first timed run)
-    from aalp.check.loader import load
+    from aalp.checks.loader import load
     from aalp.sim import SimCore
     from aalp.sim.harness import make_input
 

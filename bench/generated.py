@@ -64,10 +64,10 @@ def bucket(options: int) -> str:
 
 
 def main() -> None:
-    from aalp.check.loader import load, load_text
+    from aalp.checks.loader import load, load_text
     from aalp.diagnostics import SpecError
-    from aalp.explain.report import render_text, report
-    from aalp.optimize.driver import optimize
+    from aalp.explainer.report import render_text, report
+    from aalp.optimizer.driver import optimize
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else COUNT
     times: dict[tuple[int, int, str], list[float]] = {}

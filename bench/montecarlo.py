@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from aalp.check.loader import load
-from aalp.model.context import Choice
+from aalp.checks.loader import load
 from aalp.model.montecarlo import OpDraw, play, simulate
+from aalp.plan.plan import Choice, Retry, Vote
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -31,12 +31,12 @@ def timed(fn):
 def booster_rows(n: int = 1 << 20) -> list[tuple[str, str]]:
     rows = []
     cases = {
-        "none, keep 0.9": Choice("m", "none"),
-        "ahead_by k=3, keep 0.9": Choice("m", "ahead_by", votes=3),
-        "ahead_by k=10, keep 0.9": Choice("m", "ahead_by", votes=10),
-        "majority K=5, keep 0.9": Choice("m", "majority", votes=5),
-        "retry ≤ 5 until exact": Choice("m", "retry", retries=5, check="exact"),
-        "retry ≤ 5 until a judge": Choice("m", "retry", retries=5, check="judge"),
+        "none, keep 0.9": Choice("m"),
+        "ahead_by k=3, keep 0.9": Choice("m", Vote("ahead_by", 3)),
+        "ahead_by k=10, keep 0.9": Choice("m", Vote("ahead_by", 10)),
+        "majority K=5, keep 0.9": Choice("m", Vote("majority", 5)),
+        "retry ≤ 5 until exact": Choice("m", Retry("exact", 5)),
+        "retry ≤ 5 until a judge": Choice("m", Retry("judge", 5)),
     }
     for name, choice in cases.items():
         draw = OpDraw((0.5, 0.5), (0.99, 0.7), (0.01, 0.2), 0.9, choice, 0.9, 1.0)
@@ -48,7 +48,7 @@ def booster_rows(n: int = 1 << 20) -> list[tuple[str, str]]:
 
 
 def plan_rows() -> list[tuple[str, str, str, str]]:
-    from aalp.optimize.driver import optimize
+    from aalp.optimizer.driver import optimize
 
     rows = []
     for path in sorted(SAMPLES.glob("*.aalp")):

@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from aalp.check.loader import load
-from aalp.explain import report
-from aalp.optimize.driver import optimize
+from aalp.checks.loader import load
+from aalp.explainer import report
+from aalp.optimizer.driver import optimize
 from oracles.exhaustive import TooLarge, search
 
 ROOT = Path(__file__).resolve().parent.parent

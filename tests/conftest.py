@@ -132,7 +132,7 @@ def samples_dir() -> Path:
 @pytest.fixture(scope="session")
 def load_sample() -> Callable[..., object]:
     """``load_sample("hanoi", disks="3")``: the checked sample (``-D`` overrides as keywords)."""
-    from aalp.check.loader import load
+    from aalp.checks.loader import load
 
     def _load(name: str, **overrides: str) -> object:
         file = SAMPLES / (name if name.endswith(".aalp") else f"{name}.aalp")

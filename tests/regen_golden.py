@@ -27,8 +27,8 @@ def samples() -> list[Path]:
 
 def render(target: str, sample: Path) -> dict[str, str]:
     """The files ``target`` emits for ``sample``: relative path -> text."""
-    from aalp.backends.emit import emit
-    from aalp.check.loader import load
+    from aalp.api import compile as emit
+    from aalp.checks.loader import load
 
     compiled = emit(load(sample, {}), target)
     return {item.path: item.text for item in compiled.files}

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aalp.backends.emit import emit
+from aalp.api import compile as emit
 from aalp.backends.view import PlanError
-from aalp.check.loader import load_text
+from aalp.checks.loader import load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("python", "langgraph", "dspy", "openai-agents")

@@ -172,7 +172,8 @@ def test_view_chunks_by_hand(load_sample) -> None:
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_expected_calls_agree_with_the_cost_model(name: str, load_sample) -> None:
     """The program's structure (counted here) and the cost model predict the same calls."""
-    from aalp.backends.emit import plan_view, resolve
+    from aalp.api import resolve
+    from aalp.backends.emit import plan_view
 
     checked = load_sample(name)
     view = plan_view(checked, resolve(checked))
@@ -247,8 +248,8 @@ def test_compile_into_an_unwritable_place_is_a_clear_error(tmp_path: Path) -> No
 def test_every_sample_compiles_deterministically_and_ruff_clean(
     name: str, tmp_path: Path, load_sample
 ) -> None:
+    from aalp.api import compile as emit
     from aalp.backends.base import write
-    from aalp.backends.emit import emit
 
     first = emit(load_sample(name))
     second = emit(load_sample(name))

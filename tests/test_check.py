@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from aalp import codes
-from aalp.check.checker import Checked, check, fmt_number
-from aalp.check.loader import load, load_text
+from aalp.checks.checker import Checked, check, fmt_number
+from aalp.checks.loader import load, load_text
 from aalp.diagnostics import SpecError, UsageError
 from aalp.front.ir import (
     Capability,

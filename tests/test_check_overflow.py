@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from aalp import codes
-from aalp.check.loader import load_text
-from aalp.check.values import finite, fmt_number
+from aalp.checks.loader import load_text
+from aalp.checks.values import finite, fmt_number
 from aalp.diagnostics import SpecError
 from aalp.front.expr import Overflow, evaluate_exact
 from aalp.front.parser import parse_expr

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aalp.check.loader import load
+from aalp.checks.loader import load
 from aalp.diagnostics import SpecError
 from aalp.front.parser import parse
 

@@ -163,12 +163,12 @@ def test_missing_argument_is_usage(capsys: pytest.CaptureFixture[str]) -> None:
 def test_internal_errors_are_one_line_and_exit_3(
     capsys: pytest.CaptureFixture[str], good: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import aalp.check.loader
+    import aalp.checks.loader
 
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(aalp.check.loader, "load", explode)
+    monkeypatch.setattr(aalp.checks.loader, "load", explode)
     monkeypatch.delenv("AALP_DEBUG", raising=False)
     code, _, err = run_cli(capsys, "check", str(good))
     assert code == 3

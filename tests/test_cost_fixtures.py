@@ -61,7 +61,7 @@ def E(text: str | float | int) -> Expr:
 
 @dataclass(frozen=True)
 class FakeChecked:
-    """What ``aalp.check.checker.check`` returns, enough for the cost model."""
+    """What ``aalp.checks.checker.check`` returns, enough for the cost model."""
 
     spec: Spec
     env: dict[str, Any]
@@ -104,7 +104,7 @@ def op(
 def checked(models, task: Task, params: dict[str, Any] | None = None) -> FakeChecked:
     env: dict[str, Any] = dict(params or {})
     for d in task.data:
-        from aalp.model.context import exact
+        from aalp.front.numbers import exact
 
         env[d.name] = exact(d.count, env)
     return FakeChecked(Spec((), tuple(models), (task,)), env)

@@ -13,8 +13,8 @@ SAMPLES = sorted((Path(__file__).parent.parent / "samples").glob("*.aalp"))
 
 
 def result_of(path: Path):
-    from aalp.check.loader import load
-    from aalp.optimize.driver import optimize
+    from aalp.checks.loader import load
+    from aalp.optimizer.driver import optimize
 
     checked = load(path, {})
     return checked, optimize(checked)

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from aalp.check.loader import load
+from aalp.checks.loader import load
 from aalp.diagnostics import Diagnostic, SpecError, render_all, sort_key
 
 GOLDEN = Path(__file__).parent / "golden" / "diagnostics"

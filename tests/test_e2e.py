@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aalp.api import compile as emit
 from aalp.backends.base import write
-from aalp.backends.emit import Compiled, emit
+from aalp.backends.emit import Compiled
 from aalp.sim import Faults, SimCore, SimServer
 from aalp.sim.harness import expected, make_input, run_program
 from aalp.sim.oracles.hanoi import final_state
@@ -230,7 +231,7 @@ COUNT_AS_TEXT = (Path(__file__).parent.parent / "samples" / "counting.aalp").rea
 
 
 def test_a_text_op_feeding_a_sum_is_read_as_numbers(tmp_path: Path) -> None:
-    from aalp.check.loader import load_text
+    from aalp.checks.loader import load_text
 
     text = COUNT_AS_TEXT.replace("    answer number\n", "")  # the default: answer text
     assert text != COUNT_AS_TEXT
@@ -258,7 +259,7 @@ task sorting {
 
 
 def test_a_value_a_combine_cannot_use_stops_the_run_in_one_line(tmp_path: Path) -> None:
-    from aalp.check.loader import load_text
+    from aalp.checks.loader import load_text
 
     checked = load_text(UNSORTED, "sorting.aalp")
     compiled = emit(checked, decisions={"sort.x": 10, "sort.model": "m", "sort.vote": "none"})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from aalp.explain.growth import classify, ladder, slope, theta
-from aalp.explain.report import confirm
+from aalp.explainer.growth import classify, ladder, slope, theta
+from aalp.explainer.report import confirm
 
 
 @pytest.mark.parametrize(

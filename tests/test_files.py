@@ -2,7 +2,7 @@
 reading, special files refused without blocking, and every refusal a positioned diagnostic.
 
 Every reader of prompt files (the checker, the code generators, the simulated server, the
-explorer) goes through ``aalp.check.loader.read_prompt``; the tests below reach it through each.
+explorer) goes through ``aalp.checks.loader.read_prompt``; the tests below reach it through each.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 from aalp import codes
-from aalp.backends.view import PlanError, system_prompt
-from aalp.check.loader import (
+from aalp.backends.view import PlanError
+from aalp.checks.loader import (
     MAX_FILE_BYTES,
     MAX_PROMPT_BYTES,
     PromptError,
@@ -27,6 +27,7 @@ from aalp.check.loader import (
 )
 from aalp.diagnostics import SpecError
 from aalp.front.parser import parse
+from aalp.plan.prompts import PromptFileError, system_prompt
 
 SPEC = """\
 param n = 1000
@@ -182,7 +183,7 @@ def test_text_without_a_file_reads_no_prompt_file_unless_given_a_folder(
     assert checked.prompt_dir == elsewhere
     # the code generators read from the folder the loader used, not from the current one
     (op,) = checked.spec.tasks[0].ops
-    from aalp.check.loader import prompt_dir_of
+    from aalp.checks.loader import prompt_dir_of
 
     assert system_prompt(op, checked.spec.tasks[0], prompt_dir_of(checked)) == "Count elsewhere."
 
@@ -191,13 +192,13 @@ def test_the_confinement_holds_for_the_code_generators_too(tmp_path: Path) -> No
     """Even a spec that never went through the loader cannot make a target read out."""
     spec = parse(SPEC.replace("PROMPT", "/proc/self/environ"), str(tmp_path / "c.aalp"))
     task = spec.tasks[0]
-    with pytest.raises(PlanError, match="absolute path"):
+    with pytest.raises(PromptFileError, match="absolute path"):
         system_prompt(task.ops[0], task, tmp_path)
-    with pytest.raises(PlanError, match="no folder"):
+    with pytest.raises(PromptFileError, match="no folder"):
         system_prompt(task.ops[0], task, None)
     (tmp_path / "latin1.txt").write_bytes(b"\xe4")
     spec = parse(SPEC.replace("PROMPT", "latin1.txt"), str(tmp_path / "c.aalp"))
-    with pytest.raises(PlanError, match="not UTF-8"):
+    with pytest.raises(PromptFileError, match="not UTF-8"):
         system_prompt(spec.tasks[0].ops[0], spec.tasks[0], tmp_path)
 
 
@@ -219,11 +220,13 @@ def test_the_explorer_resolves_prompts_like_the_loader(tmp_path: Path) -> None:
 
 def test_build_view_uses_the_spec_folder_and_refuses_without_one(tmp_path: Path) -> None:
     from aalp.backends.view import build_view
+    from aalp.plan.build import build_plan
 
     spec = parse(SPEC.replace("PROMPT", "p.txt"), "<spec>")
     checked = SimpleNamespace(spec=spec, env={"n": 1000, "digits": 1000})
     with pytest.raises(PlanError, match="no folder"):
-        build_view(checked, spec.tasks[0], {"count.x": 10, "count.model": "small"})
+        plan = build_plan(checked, spec.tasks[0], {"count.x": 10, "count.model": "small"})
+        build_view(checked, spec.tasks[0], plan)
 
 
 # -- the spec and decision files -------------------------------------------------------------

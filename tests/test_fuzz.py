@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from aalp.check.loader import load_text
+from aalp.checks.loader import load_text
 from aalp.diagnostics import Diagnostic, SpecError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -212,7 +212,7 @@ def test_grammar_strategies_from_the_language_tests() -> None:
     """Specs drawn by the language's own strategies (tests/strategies.py), checked both as IR
     (no positions) and as printed text (every diagnostic positioned)."""
     strategies = pytest.importorskip("strategies", reason="tests/strategies.py not present")
-    from aalp.check.checker import check
+    from aalp.checks.checker import check
     from aalp.front.printer import format_spec
 
     @settings(FUZZ, max_examples=50)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aalp.check.loader import load_text
-from aalp.check.values import finite
+from aalp.checks.loader import load_text
+from aalp.checks.values import finite
 from aalp.diagnostics import SpecError, UsageError
 
 SAMPLES = sorted((Path(__file__).parent.parent / "samples").glob("*.aalp"))

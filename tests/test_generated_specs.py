@@ -44,15 +44,15 @@ SETTINGS = dict(
 
 def _commands(text: str) -> str | None:
     """Every command on one spec; None when all is well, else the failure's text."""
-    from aalp.backends.emit import emit
+    from aalp.api import compile as emit
     from aalp.backends.view import PlanError
-    from aalp.check.loader import load
+    from aalp.checks.loader import load
     from aalp.diagnostics import SpecError, UsageError
-    from aalp.explain.report import render_text, report, to_json
-    from aalp.explain.topology import build, to_dot, to_mermaid
-    from aalp.explain.topology import to_json as graph_json
+    from aalp.explainer.report import render_text, report, to_json
+    from aalp.explainer.topology import build, to_dot, to_mermaid
+    from aalp.explainer.topology import to_json as graph_json
     from aalp.model.montecarlo import SimulationError, simulate
-    from aalp.optimize.driver import optimize
+    from aalp.optimizer.driver import optimize
 
     expected = (SpecError, PlanError, SimulationError, UsageError)
     seed = zlib.crc32(text.encode())
@@ -135,8 +135,8 @@ def _warm() -> None:
         "numpy",
         "jinja2",
         "aalp.model.symbolic",
-        "aalp.explain.report",
-        "aalp.explain.topology",
+        "aalp.explainer.report",
+        "aalp.explainer.topology",
         "aalp.model.montecarlo",
         "aalp.backends.emit",
         "aalp.explore.api",
@@ -195,9 +195,9 @@ def test_every_command_is_total_on_generated_specs(part):
 
 
 def _exhaustive_agrees(text: str, solver: str) -> str | None:
-    from aalp.check.loader import load_text
+    from aalp.checks.loader import load_text
     from aalp.diagnostics import SpecError
-    from aalp.optimize.driver import optimize
+    from aalp.optimizer.driver import optimize
     from oracles.exhaustive import TooLarge, search
 
     try:

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aalp.api import compile as emit
 from aalp.backends.base import write
-from aalp.backends.emit import emit
 from aalp.sim import SimCore, SimServer
 from aalp.sim.harness import make_input, run_program
 

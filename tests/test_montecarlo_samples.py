@@ -17,8 +17,8 @@ SAMPLES = sorted((Path(__file__).parent.parent / "samples").glob("*.aalp"))
 
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
 def test_simulate_agrees_with_the_prediction_on_each_sample(path):
-    from aalp.check.loader import load
-    from aalp.optimize.driver import optimize
+    from aalp.checks.loader import load
+    from aalp.optimizer.driver import optimize
 
     checked = load(path, {})
     result = optimize(checked, frontier=False, baselines=False)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from aalp.check.loader import load_text
+from aalp.checks.loader import load_text
 from aalp.diagnostics import SpecError
 from aalp.model import reliability as rel
-from aalp.optimize.driver import optimize
+from aalp.optimizer.driver import optimize
 from oracles.exhaustive import search
 
 CHAIN = """\

@@ -1,4 +1,4 @@
-"""CP-SAT (``aalp.optimize.cpsat``) against the dynamic program (``optimize_pareto.merge``).
+"""CP-SAT (``aalp.optimizer.cpsat``) against the dynamic program (``optimize_pareto.merge``).
 
 Both solve the allocation across blocks over the same per-block Pareto sets. On every sample,
 on random small specs (``test_optimize_property.specs``) and on random Pareto sets built
@@ -15,12 +15,12 @@ import random
 from pathlib import Path
 
 import pytest
-from aalp.check.checker import check
-from aalp.check.loader import load
-from aalp.optimize import cpsat as cs
-from aalp.optimize.driver import optimize
-from aalp.optimize.pareto import INDEX, METRIC_KEYS, Point, merge, pareto
-from aalp.optimize.solve import rank as _rank
+from aalp.checks.checker import check
+from aalp.checks.loader import load
+from aalp.optimizer import cpsat as cs
+from aalp.optimizer.driver import optimize
+from aalp.optimizer.pareto import INDEX, METRIC_KEYS, Point, merge, pareto
+from aalp.optimizer.solve import rank as _rank
 from hypothesis import HealthCheck, given, settings
 from test_optimize_property import specs
 

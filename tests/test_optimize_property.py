@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from aalp.check.checker import check
+from aalp.checks.checker import check
 from aalp.front.ir import (
     BinOp,
     Capability,
@@ -36,7 +36,7 @@ from aalp.front.ir import (
     Task,
     VoteBooster,
 )
-from aalp.optimize.driver import optimize
+from aalp.optimizer.driver import optimize
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from oracles.exhaustive import TooLarge, search

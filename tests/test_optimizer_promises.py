@@ -8,10 +8,10 @@ import math
 from pathlib import Path
 
 import pytest
-from aalp.check.loader import load, load_text
+from aalp.checks.loader import load, load_text
 from aalp.cli import cli
 from aalp.model.cost import build_context, evaluate
-from aalp.optimize.driver import optimize
+from aalp.optimizer.driver import optimize
 from click.testing import CliRunner
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -11,7 +11,7 @@ import math
 import random
 
 import pytest
-from aalp.optimize.pareto import METRIC_KEYS, LivePoints, Point, dominated_by, pareto
+from aalp.optimizer.pareto import METRIC_KEYS, LivePoints, Point, dominated_by, pareto
 
 
 def _point(rng: random.Random, i: int, pseudo: bool) -> Point:

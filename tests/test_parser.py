@@ -664,8 +664,8 @@ def test_the_table_walk_agrees_with_lark_on_what_comes_next() -> None:
 def test_docstring_examples_of_the_front_end() -> None:
     import doctest
 
-    from aalp.check import loader
-    from aalp.check import values as check_values
+    from aalp.checks import loader
+    from aalp.checks import values as check_values
     from aalp.front import expr
 
     for module in (loader, check_values, expr):

@@ -19,8 +19,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aalp.api import compile as emit
 from aalp.backends.base import write
-from aalp.backends.emit import emit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -322,7 +322,7 @@ task verified {
 
 
 def test_retry_until_an_llm_verifier_accepts(tmp_path: Path) -> None:
-    from aalp.check.loader import load_text
+    from aalp.checks.loader import load_text
 
     checked = load_text(VERIFIED, "verified.aalp")
     decisions = {"solve.model": "m", "solve.vote": "none", "solve.retries": 3, "judge.model": "m"}

@@ -11,11 +11,11 @@ import math
 from pathlib import Path
 
 import pytest
-from aalp.check.loader import load
-from aalp.explain.growth import slope
-from aalp.explain.report import growth_series
+from aalp.checks.loader import load
+from aalp.explainer.growth import slope
+from aalp.explainer.report import growth_series
 from aalp.model import reliability as rel
-from aalp.optimize.driver import optimize
+from aalp.optimizer.driver import optimize
 from oracles.exhaustive import search
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -179,7 +179,7 @@ task chen_sort {
 
 
 def test_chen_quadratic_cost_gives_an_interior_chunk_near_the_prompt_length():
-    from aalp.check.loader import load_text
+    from aalp.checks.loader import load_text
 
     checked = load_text(CHEN_SORT, "chen_sort.aalp", {})
     r = optimize(checked, frontier=False, baselines=False)
@@ -199,7 +199,7 @@ def test_chen_quadratic_cost_gives_an_interior_chunk_near_the_prompt_length():
 
 
 def test_chen_linear_cost_takes_the_largest_chunk_the_target_allows():
-    from aalp.check.loader import load_text
+    from aalp.checks.loader import load_text
 
     checked = load_text(CHEN_SORT, "chen_sort.aalp", {})
     r = optimize(checked, objective="dollars", frontier=False, baselines=False)

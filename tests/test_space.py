@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from aalp.check.loader import load_text
-from aalp.optimize import candidates as cand
+from aalp.checks.loader import load_text
+from aalp.optimizer import candidates as cand
 from aalp.plan.space import build
 
 SPEC = """\

@@ -19,13 +19,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from aalp.api import compile as emit
 from aalp.backends import registry
 from aalp.backends.base import write
-from aalp.backends.emit import emit
 from aalp.backends.predict import prediction
 from aalp.backends.view import build_view
-from aalp.check.loader import load
+from aalp.checks.loader import load
 from aalp.front import ir
+from aalp.plan.build import build_plan
 from conftest import TELEMETRY_OFF
 from targets import reference, world
 from targets_env import venv_python
@@ -106,7 +107,8 @@ def plan(name: str) -> dict:
             decisions = {"solve.model": "specialist", "classify.model": "delegator"}
             env = {"queries": 6}
     spec = ir.Spec((), models, (task,), file=f"{name}.aalp")
-    view = build_view(SimpleNamespace(spec=spec, env=env), task, decisions)
+    checked = SimpleNamespace(spec=spec, env=env)
+    view = build_view(checked, task, build_plan(checked, task, decisions))
     view["prediction"] = prediction(view)
     return view
 

@@ -16,10 +16,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from aalp.api import compile as emit
 from aalp.backends.base import write
-from aalp.backends.emit import emit
 from aalp.backends.view import float_env
-from aalp.check.loader import load
+from aalp.checks.loader import load
 from aalp.sim.core import Faults, SimCore
 from aalp.sim.oracles import family_of, oracle
 from aalp.sim.server import SimServer

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from aalp.check.loader import load_text
+from aalp.checks.loader import load_text
 from aalp.cli import cli
-from aalp.explain.topology import build, to_dot, to_json, to_mermaid
-from aalp.optimize.driver import optimize
+from aalp.explainer.topology import build, to_dot, to_json, to_mermaid
+from aalp.optimizer.driver import optimize
 from click.testing import CliRunner
 
 MAP_REDUCE = """\

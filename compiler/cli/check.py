@@ -31,7 +31,7 @@ def command(files: tuple[Path, ...], defines: dict[str, str], as_json: bool) -> 
     Prints every error and warning with its position and a hint, then one summary line per
     file. Exits 1 if any spec has errors, 2 on bad usage (such as -D of an unknown parameter).
     """
-    from aalp.check.loader import load
+    from aalp.checks.loader import load
     from aalp.diagnostics import SpecError, UsageError, has_errors
 
     results = []

@@ -22,7 +22,7 @@ import click
 from aalp.diagnostics import Diagnostic, SpecError, UsageError, render_all
 
 if TYPE_CHECKING:
-    from aalp.check.checker import Checked
+    from aalp.checks.checker import Checked
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -119,7 +119,7 @@ def use_color() -> bool:
 def source_of(path: str | Path) -> str | None:
     """The text of the spec at ``path`` to show beside its diagnostics; None when it cannot be
     read (with the loader's limits: a regular file of at most 4 MiB)."""
-    from aalp.check.loader import FileProblem, read_text_file
+    from aalp.checks.loader import FileProblem, read_text_file
 
     try:
         return read_text_file(path)
@@ -146,7 +146,7 @@ def usage_failure(err: UsageError) -> click.UsageError:
 def load_or_exit(file: str | Path, defines: dict[str, str] | None = None) -> Checked:
     """Load and check ``file``; print its warnings and return the ``Checked`` spec. On errors,
     print every diagnostic and exit 1; on a bad ``-D``, exit 2."""
-    from aalp.check.loader import load, read_source
+    from aalp.checks.loader import load, read_source
 
     try:
         checked = load(file, defines or {})

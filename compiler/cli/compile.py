@@ -63,12 +63,12 @@ def command(
     plan meets the requirements it says why and exits 1 without writing anything, unless
     --allow-infeasible is given (then it writes the most reliable plan's code).
     """
+    from aalp.api import compile as emit
     from aalp.backends.base import write
-    from aalp.backends.emit import emit
     from aalp.backends.header import header_lines
     from aalp.backends.registry import UnknownTarget
     from aalp.backends.view import PlanError
-    from aalp.check.loader import FileProblem, read_text_file
+    from aalp.checks.loader import FileProblem, read_text_file
 
     decisions = None
     if decisions_file is not None:

@@ -71,8 +71,8 @@ def command(
     reasons), 2 on bad usage.
     """
     from aalp.diagnostics import SpecError
-    from aalp.explain.report import render_text, report, to_json
-    from aalp.optimize.driver import optimize
+    from aalp.explainer.report import render_text, report, to_json
+    from aalp.optimizer.driver import optimize
 
     checked = load_or_exit(file, defines)
     deadline = None if timeout is None else time.monotonic() + timeout

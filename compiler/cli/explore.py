@@ -47,7 +47,7 @@ def command(
             "aalp explore needs Starlette and Uvicorn, which install with aalp: "
             "pip install 'starlette>=0.37' 'uvicorn>=0.30'"
         ) from None
-    from aalp.check.loader import FileProblem, read_text_file
+    from aalp.checks.loader import FileProblem, read_text_file
     from aalp.explore.server import Document, Limits, Server
 
     try:

@@ -18,7 +18,7 @@ def command(files: tuple[Path, ...], check_only: bool, write: bool) -> None:
     Without options prints the formatted spec on stdout (one FILE only). --check lists the
     files that would change and exits 1 if there are any (for CI); --write rewrites them.
     """
-    from aalp.check.loader import read_source
+    from aalp.checks.loader import read_source
     from aalp.diagnostics import SpecError
     from aalp.front.parser import parse
     from aalp.front.printer import format_spec

@@ -44,8 +44,8 @@ def command(
     When no plan meets the requirements, the most reliable plan is drawn and the exit code is 1.
     """
     from aalp.diagnostics import SpecError
-    from aalp.explain.topology import build, to_dot, to_json, to_mermaid
-    from aalp.optimize.driver import optimize
+    from aalp.explainer.topology import build, to_dot, to_json, to_mermaid
+    from aalp.optimizer.driver import optimize
     from aalp.plan.space import select_task
 
     checked = load_or_exit(file, defines)

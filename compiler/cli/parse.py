@@ -18,7 +18,7 @@ def command(file: Path, as_json: bool) -> None:
     Run 'aalp check' for the semantics. With --json prints the IR as JSON with source
     positions; otherwise the Python form.
     """
-    from aalp.check.loader import read_source
+    from aalp.checks.loader import read_source
     from aalp.diagnostics import SpecError
     from aalp.front.parser import parse
 

@@ -36,7 +36,7 @@ def _decisions(checked: Any, task_name: str | None, decisions: str | None, pins:
     if decisions is not None:
         text = decisions
         if decisions.startswith("@"):
-            from aalp.check.loader import FileProblem, read_text_file
+            from aalp.checks.loader import FileProblem, read_text_file
 
             try:
                 text = read_text_file(decisions[1:])
@@ -50,15 +50,14 @@ def _decisions(checked: Any, task_name: str | None, decisions: str | None, pins:
             raise click.BadParameter(f"not JSON: {err}", param_hint="'--decisions'") from None
         if not isinstance(given, dict):
             raise click.BadParameter("expected a JSON object", param_hint="'--decisions'")
-        from aalp.optimize.driver import parse_pins
-        from aalp.plan.space import build
+        from aalp.plan.space import build, parse_pins
 
         try:
             pinned = parse_pins(build(checked, task_name), list(pins), checked.env)
         except SpecError as err:
             raise click.UsageError("; ".join(d.message for d in err.diagnostics)) from None
         return {**given, **pinned}, "given"
-    from aalp.optimize.driver import optimize
+    from aalp.optimizer.driver import optimize
 
     try:
         result = optimize(

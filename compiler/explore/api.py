@@ -362,7 +362,7 @@ def _clean_decisions(decisions: Mapping[str, Any]) -> dict[str, int | str]:
 
 
 def _evaluate(loaded: Loaded, decisions: Mapping[str, Any]) -> Any:
-    from aalp.model.metrics import DecisionError
+    from aalp.plan.plan import DecisionError
 
     try:
         return engine.evaluate(loaded.checked, loaded.task.name, decisions)

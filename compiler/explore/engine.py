@@ -30,10 +30,10 @@ def parse(text: str, file: str) -> Spec:
 
 
 def check(spec: Spec, overrides: Mapping[str, str]) -> Any:
-    """Check ``spec`` with ``-D`` overrides, as ``aalp.check.loader.load_text`` does (prompt files
+    """Check ``spec`` with ``-D`` overrides, as ``aalp.checks.loader.load_text`` does (prompt files
     included); returns ``Checked`` or raises ``SpecError``."""
-    from aalp.check.checker import check as check_spec
-    from aalp.check.loader import prompt_folder, prompt_problems
+    from aalp.checks.checker import check as check_spec
+    from aalp.checks.loader import prompt_folder, prompt_problems
 
     from ..diagnostics import SpecError, sort_key
 
@@ -46,7 +46,7 @@ def check(spec: Spec, overrides: Mapping[str, str]) -> Any:
 
 def optimize(checked: Any, task: str, *, frontier: bool = True) -> Any:
     """The optimizer's result for ``task`` (plan, frontier, baselines), as ``aalp explain``."""
-    from aalp.optimize.driver import optimize as run
+    from aalp.optimizer.driver import optimize as run
 
     return run(checked, task, frontier=frontier)
 
@@ -68,7 +68,7 @@ def targets() -> list[tuple[str, str]]:
 def emit(checked: Any, task: str, target: str) -> list[Any]:
     """The files ``aalp compile --target TARGET`` writes for the optimal plan of ``task``
     (``Emitted`` items: path and text)."""
-    from ..backends.emit import emit as compile_plan
+    from aalp.api import compile as compile_plan
 
     return compile_plan(checked, target, task).files
 
@@ -76,8 +76,8 @@ def emit(checked: Any, task: str, target: str) -> list[Any]:
 def growth(checked: Any, result: Any) -> tuple[str | None, Any, dict[str, Any]]:
     """``aalp explain``'s growth measurement: the size variable, the optimum's ``Growth`` (or
     None) and each baseline's, from re-optimizing over a ladder of sizes."""
-    from aalp.explain.growth import size_variable
-    from aalp.explain.report import growth_series
+    from aalp.explainer.growth import size_variable
+    from aalp.explainer.report import growth_series
 
     task = next(t for t in checked.spec.tasks if t.name == result.task)
     plan, baselines = growth_series(checked, result)

@@ -14,7 +14,7 @@ reported.
 The parse tree is turned into IR by ``aalp.front.build_ir``, a structural, non-recursive transformer
 (deep formulas cannot overflow the stack), which also reports what needs no name resolution (a
 model without a size, a duplicated clause, an unknown function or decision field); the rest is
-``aalp.check.checker``'s. Literals (numbers, strings) are defined in ``aalp.front.literals``.
+``aalp.checks.checker``'s. Literals (numbers, strings) are defined in ``aalp.front.literals``.
 """
 
 from __future__ import annotations

@@ -10,23 +10,21 @@ the optimizer combines while searching are public too: ``build_context`` (once p
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from aalp.front.expr import EvalError
 from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
+from aalp.front.numbers import exact
 from aalp.model import reliability as rel
-from aalp.model.context import Choice, Context, build_context, exact, read_choice
-from aalp.model.frames import Slot, stage_frame
-from aalp.model.metrics import (
-    DecisionError,
-    Evaluation,
-    Metrics,
-    OpEval,
-    RequirementCheck,
-    StageEval,
-)
+from aalp.model.frames import Frame, Slot, frame_of
+from aalp.model.metrics import Evaluation, Metrics, OpEval, RequirementCheck, StageEval
+from aalp.plan.build import build_plan
+from aalp.plan.context import Context, build_context
+from aalp.plan.decisions import read_choice
+from aalp.plan.plan import Choice, DecisionError, Plan
+from aalp.plan.shape import stage_shape
 
 __all__ = [
     "ASSUMPTIONS",
@@ -153,7 +151,7 @@ def _boost(
         return _FAILED
     parts: list[rel.Boosted] = []
     for a, b in zip(succ, rivals, strict=True):
-        match choice.booster:
+        match choice.kind:
             case "none":
                 part = rel.single(a, v)
             case "ahead_by":
@@ -172,7 +170,7 @@ def _boost(
                 c = _verifier_accuracy(ctx, choice, x, problems)
                 part = rel.retry_verifier(a, c, choice.retries or 1, v)
             case _:
-                raise DecisionError(f"unknown booster '{choice.booster}'", f"{op}.vote")
+                raise DecisionError(f"unknown booster '{choice.kind}'", f"{op}.vote")
         if part is None:
             problems.append(f"unbounded retries of '{op}' can never succeed (success 0)")
             return _FAILED
@@ -189,17 +187,17 @@ def _verifier_accuracy(ctx: Context, choice: Choice, x: int, problems: list[str]
 
 def _booster_problems(ctx: Context, op: str, choice: Choice, problems: list[str]) -> None:
     """Is the booster allowed on the op, with a value inside its range?"""
-    match choice.booster:
+    match choice.kind:
         case "ahead_by" | "majority":
-            b = ctx.vote_booster(op, choice.booster)
+            b = ctx.vote_booster(op, choice.kind)
             k = choice.votes or 0
             if b is None:
-                problems.append(f"vote {choice.booster} is not allowed on '{op}'")
+                problems.append(f"vote {choice.kind} is not allowed on '{op}'")
             elif b.max is not None and k > ctx.formula(b.max):
                 problems.append(f"{op}.votes = {k} is above the allowed max {ctx.formula(b.max):g}")
             if k < 1:
                 problems.append(f"{op}.votes = {k} must be at least 1")
-            if choice.booster == "majority" and k % 2 == 0:
+            if choice.kind == "majority" and k % 2 == 0:
                 problems.append(f"{op}.votes = {k}: majority needs an odd K")
         case "retry":
             b = ctx.retry_booster(op)
@@ -319,7 +317,7 @@ def _decision_eval(
     op_metrics = one.scale(boosted.samples, boosted.rounds)
     metrics = op_metrics
     verifier_metrics = None
-    if choice.booster == "retry" and choice.check != "exact" and math.isfinite(boosted.tries):
+    if choice.kind == "retry" and choice.check != "exact" and math.isfinite(boosted.tries):
         verifier_metrics = _verifier_metrics(ctx, choice, x, boosted.tries, problems)
         metrics = metrics + verifier_metrics
     cls_eval = None
@@ -389,10 +387,10 @@ def _op_rows(stage: int, d: DecisionEval, slot: Slot) -> list[OpEval]:
             d.op,
             "op",
             c.model,
-            c.booster,
+            c.kind,
             c.votes,
             c.retries,
-            c.check if c.booster == "retry" else None,
+            c.check if c.kind == "retry" else None,
             d.x,
             d.reads,
             d.writes,
@@ -483,23 +481,36 @@ def stage_eval(
 ) -> tuple[StageEval, list[str]]:
     """One stage under ``decisions`` (only the keys of ``stage_keys`` and, for a reduce, the
     previous stage's x are read): its ``StageEval`` and its problems."""
-    frame = stage_frame(ctx, index, decisions)
+
+    def classifier(op: str, choice: Choice) -> Choice | None:
+        return _classifier_choice(ctx, decisions, op, choice)
+
+    frame = frame_of(ctx, stage_shape(ctx, index, decisions))
+    return _stage_eval(ctx, frame, lambda op: read_choice(ctx, decisions, op), classifier)
+
+
+def _stage_eval(
+    ctx: Context,
+    frame: Frame,
+    choice_of: Callable[[str], Choice],
+    classifier_of: Callable[[str, Choice], Choice | None],
+) -> tuple[StageEval, list[str]]:
     problems = list(frame.problems)
     metrics = Metrics()
     log_success = 0.0
     rows: list[OpEval] = []
     for slot in frame.slots:
-        choice = read_choice(ctx, decisions, slot.op)
-        d = slot_decision(ctx, slot, choice, _classifier_choice(ctx, decisions, slot.op, choice))
+        choice = choice_of(slot.op)
+        d = slot_decision(ctx, slot, choice, classifier_of(slot.op, choice))
         problems.extend(d.problems)
         m, log = contribution(slot, d)
         metrics = metrics + m
         log_success += log
-        rows.extend(_op_rows(index, d, slot))
+        rows.extend(_op_rows(frame.index, d, slot))
     if frame.log_success is not None:
         log_success = frame.log_success
     return StageEval(
-        index,
+        frame.index,
         frame.kind,
         frame.ops,
         frame.over,
@@ -542,10 +553,20 @@ def evaluate(checked: Any, task: Task | str | None, decisions: Mapping[str, Any]
     its ``problems``.
     """
     ctx = checked if isinstance(checked, Context) else build_context(checked, task)
+    return evaluate_plan(ctx, build_plan(ctx, None, decisions))
+
+
+def evaluate_plan(ctx: Context, plan: Plan) -> Evaluation:
+    """``evaluate`` of a plan already made (``aalp.plan.build.build_plan``)."""
+
+    def classifier(op: str, choice: Choice) -> Choice | None:
+        return plan.op(ctx.routes[op]).choice if ctx.routed(op, choice.model) else None
+
     stages: list[StageEval] = []
     problems: list[str] = []
-    for i in range(len(ctx.task.stages)):
-        st, probs = stage_eval(ctx, i, decisions)
+    for shape in plan.stages:
+        frame = frame_of(ctx, shape)
+        st, probs = _stage_eval(ctx, frame, lambda op: plan.op(op).choice, classifier)
         stages.append(st)
         problems.extend(probs)
     metrics = Metrics()
@@ -568,7 +589,7 @@ def evaluate(checked: Any, task: Task | str | None, decisions: Mapping[str, Any]
     objective = (obj.sense, obj.metric) if obj is not None else ("minimize", "cost")
     return Evaluation(
         task=ctx.task.name,
-        decisions=dict(decisions),
+        decisions=dict(plan.decisions),
         metrics=metrics,
         log_success=log_success,
         stages=tuple(stages),
@@ -577,4 +598,5 @@ def evaluate(checked: Any, task: Task | str | None, decisions: Mapping[str, Any]
         requirements=_requirement_checks(ctx, metrics, log_success),
         objective=objective,
         assumptions=ASSUMPTIONS,
+        plan=plan,
     )

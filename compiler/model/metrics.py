@@ -7,17 +7,10 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from aalp.front.ir import METRICS
+from aalp.plan.plan import Plan
 
 # Every metric a plan has a value of; success is kept apart (a probability, multiplied).
 METRIC_FIELDS: tuple[str, ...] = tuple(m for m in METRICS if m != "success")
-
-
-class DecisionError(ValueError):
-    """A decision is missing or has a value of the wrong kind; the message names it."""
-
-    def __init__(self, message: str, key: str):
-        super().__init__(message)
-        self.key = key
 
 
 @dataclass(frozen=True)
@@ -141,6 +134,7 @@ class Evaluation:
     requirements: tuple[RequirementCheck, ...]
     objective: tuple[str, str] = ("minimize", "cost")
     assumptions: tuple[str, ...] = field(default=())
+    plan: Plan | None = field(default=None, compare=False, repr=False)
 
     @property
     def success(self) -> float:

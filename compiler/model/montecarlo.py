@@ -21,16 +21,12 @@ from fractions import Fraction
 from typing import Any
 
 from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
-from aalp.model.context import (
-    Choice,
-    Context,
-    build_context,
-    exact,
-    read_choice,
-    read_x,
-    shared_x_ops,
-)
-from aalp.model.metrics import METRIC_FIELDS, DecisionError
+from aalp.front.numbers import exact
+from aalp.model.metrics import METRIC_FIELDS
+from aalp.plan.context import Context, build_context
+from aalp.plan.decisions import read_choice, read_x, shared_x_ops
+from aalp.plan.plan import Choice, DecisionError
+from aalp.plan.shape import chunk_count
 
 BLOCK = 1 << 18  # decisions simulated at once
 Z95 = 1.959963984540054  # the 97.5% quantile of the standard normal
@@ -152,7 +148,7 @@ def _draw(ctx: Context, op: str, x: int, choice: Choice) -> OpDraw:
     if o.red_flag is not None and o.red_flag.keep is not None:
         keep = ctx.formula(o.red_flag.keep, x)
     c = vkeep = 1.0
-    if choice.booster == "retry" and choice.check not in (None, "exact"):
+    if choice.kind == "retry" and choice.check not in (None, "exact"):
         vop = ctx.op(choice.check)
         vout = vop.success
         for ms in vop.success_on:
@@ -176,7 +172,10 @@ def _shape(ctx: Context, op: str, x: int, model: str) -> CallShape:
 
 
 def _count_windows(n: Any, x: int, overlap: Any) -> int:
-    """Chunks of a stage, by walking the windows when that is cheap (else by arithmetic)."""
+    """Chunks of a stage, by walking the windows when that is cheap (else by the plan's
+    formula, ``aalp.plan.shape.chunk_count``). The walk, and the level-by-level walk of a
+    reduce tree in ``plan_groups``, are written here on purpose instead of read from the plan:
+    they check the plan's counts independently."""
     if overlap is None:
         return -((-Fraction(n)) // x) if not isinstance(n, float) else math.ceil(n / x)
     rho = Fraction(overlap) if not isinstance(overlap, float) else overlap
@@ -187,8 +186,7 @@ def _count_windows(n: Any, x: int, overlap: Any) -> int:
             start += stride
             count += 1
         return count
-    rest = max(0, n - x)
-    return 1 + math.ceil(Fraction(rest) / Fraction(stride))
+    return chunk_count(n, x, rho)
 
 
 def plan_groups(ctx: Context, decisions: Mapping[str, Any]) -> tuple[list[Group], list[Any]]:
@@ -276,7 +274,7 @@ def _group(ctx, decisions, index, op, x, count, parallel, lat_id, history) -> Gr
         cls_op = ctx.routes[op]
         classifier = _group(ctx, decisions, index, cls_op, x, count, parallel, lat_id, None)
     verifier = None
-    if choice.booster == "retry" and choice.check not in (None, "exact"):
+    if choice.kind == "retry" and choice.check not in (None, "exact"):
         verifier = _shape(ctx, choice.check, x, choice.verifier_model or "")
     return Group(
         index,
@@ -324,7 +322,7 @@ def play(draw: OpDraw, n: int, rng) -> dict[str, Any]:
     v = draw.keep
     zeros = np.zeros(n, dtype=np.int64)
     ch = draw.choice
-    match ch.booster:
+    match ch.kind:
         case "none":
             samples = _geometric_total(rng, np.ones(n, dtype=np.int64), v)
             return dict(
@@ -391,7 +389,7 @@ def play(draw: OpDraw, n: int, rng) -> dict[str, Any]:
             samples = _geometric_total(rng, tries, v)
             vsamples = zeros if exact_check else _geometric_total(rng, tries, draw.verifier_keep)
             return dict(ok=ok, samples=samples, rounds=samples, vsamples=vsamples, vrounds=vsamples)
-    raise SimulationError(f"unknown booster {ch.booster!r}")
+    raise SimulationError(f"unknown booster {ch.kind!r}")
 
 
 def _accumulate(

@@ -30,9 +30,12 @@ from aalp.front.ir import (
     Task,
 )
 from aalp.model import reliability as rel
-from aalp.model.context import Choice, Context, build_context, read_choice, shared_x_ops
 from aalp.model.cost import call_metrics
-from aalp.model.metrics import METRIC_FIELDS, DecisionError, Metrics
+from aalp.model.metrics import METRIC_FIELDS, Metrics
+from aalp.plan.context import Context, build_context
+from aalp.plan.decisions import read_choice, shared_x_ops
+from aalp.plan.plan import Choice, DecisionError
+from aalp.plan.shape import history_of, level_nodes, level_x, tree_depth, windows
 
 if TYPE_CHECKING:
     import sympy
@@ -163,7 +166,7 @@ def _boosted(sym: _Sym, op: str, x, choice: Choice, votes, keep):
         w = sym.formula(out.weight, x)
         a = sym.formula(out.p, x)
         b = 1 - a if o.rival is None else sympy.Min(sym.formula(o.rival, x), 1 - a)
-        match choice.booster:
+        match choice.kind:
             case "none":
                 s_, n_, r_, t_ = a, 1 / keep, 1 / keep, 1
             case "ahead_by":
@@ -228,7 +231,7 @@ def _decision_metrics(
     succ, samples, rounds, tries = _boosted(sym, op, x, choice, votes, keep)
     one = call_metrics(m, reads + extra_reads, writes, pin, pout)
     metrics = _scale(one, samples, rounds)
-    if choice.booster == "retry" and choice.check not in (None, "exact"):
+    if choice.kind == "retry" and choice.check not in (None, "exact"):
         vop = ctx.op(choice.check or "")
         vinfo = ctx.spec.model(choice.verifier_model or "")
         vm = [to_sympy(e, sym.env) for e in (vinfo.size, vinfo.price_in, vinfo.price_out)]
@@ -268,7 +271,7 @@ def _add(a: Metrics, b: Metrics) -> Metrics:
 
 def _votes(sym: _Sym, op: str, choice: Choice, decisions_count, x):
     """The vote count: as decided, or (asymptotic, ahead_by) MAKER's k_min of the size."""
-    if choice.booster != "ahead_by":
+    if choice.kind != "ahead_by":
         return choice.votes
     target = None
     for req in sym.ctx.task.requirements:
@@ -318,16 +321,13 @@ def closed_form_metrics(
                 n = sym.count(stage.over)
                 if x is None:
                     chunks = n
-                elif isinstance(stage, MapStage) and stage.overlap is not None:
-                    rho = sym.formula(stage.overlap)
-                    chunks = 1 + _ceil(sym, sympy.Max(0, n - x) / (x * (1 - rho)))
                 else:
-                    chunks = _ceil(sym, n / x)
-                history = stage.history if isinstance(stage, ChainStage) else None
-                if history == "choose":
-                    history = next(
-                        str(decisions[k]) for o in stage.ops if (k := f"{o}.history") in decisions
-                    )
+                    overlap = getattr(stage, "overlap", None)
+                    rho = None if overlap is None else sym.formula(overlap)
+                    chunks = windows(n, x, rho, lambda v: _ceil(sym, v), sympy.Max)
+                history = None
+                if isinstance(stage, ChainStage):
+                    history = history_of(ctx, stage, decisions)
                 xs = {o: (x if o in shared else _read_x(sym, decisions, o)) for o in stage.ops}
                 for o in stage.ops:
                     sym.choices[o] = read_choice(ctx, decisions, o)
@@ -408,16 +408,16 @@ def _tree(sym: _Sym, op: str, choice: Choice, fanin, leaves, unit, n):
 
     j = sympy.Symbol("j", integer=True, positive=True)
     if not sym.asymptotic:
-        depth = sympy.ceiling(sympy.log(leaves) / sympy.log(fanin))
-        x_j = sympy.Min(n, unit * fanin**j)
-        nodes = sympy.ceiling(leaves / fanin**j)
+        depth = tree_depth(leaves, fanin, sympy.ceiling, sympy.log)
+        x_j = level_x(n, unit, fanin, j, sympy.Min)
+        nodes = level_nodes(leaves, fanin, j, sympy.ceiling)
         dm, ds = _decision_metrics(sym, op, x_j, choice, choice.votes)
         metrics = Metrics(
             *(sympy.Sum(nodes * getattr(dm, f), (j, 1, depth)) for f in METRIC_FIELDS[:5]),
             *(sympy.Sum(getattr(dm, f), (j, 1, depth)) for f in METRIC_FIELDS[5:]),
         )
         return metrics, sympy.Product(ds**nodes, (j, 1, depth))
-    depth = sympy.log(leaves) / sympy.log(fanin)
+    depth = tree_depth(leaves, fanin, lambda v: v, sympy.log)
     xs = sympy.Symbol("x_level", positive=True)
     dm, ds = _decision_metrics(sym, op, xs, choice, choice.votes)
     out = []

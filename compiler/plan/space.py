@@ -3,7 +3,7 @@
 A decision is addressed ``op.field`` (``move.x``, ``move.model``, ``move.vote``, ``move.votes``,
 ``move.retries``, ``merge.fanin``, ``fix.history``). The space is described by *domains*, never
 by enumerating units: a granularity is an integer interval ``[1, hi]`` (``hi`` may be 2^64) and
-``candidates`` picks the few values that can matter (see ``compiler/optimize/driver.py``).
+``candidates`` picks the few values that can matter (see ``compiler/optimizer/driver.py``).
 
 Ops are grouped into *blocks*: sets of ops whose decisions interact (ops of one stage share a
 granularity and a history policy; a reduce depends on the previous stage's chunks; a router's
@@ -15,7 +15,7 @@ allocate reliability across blocks.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -24,9 +24,9 @@ from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import (
     NO_SPAN,
+    PIN_FIELDS,
     ChainStage,
     MapStage,
-    Name,
     Op,
     Pin,
     ReduceStage,
@@ -36,8 +36,8 @@ from aalp.front.ir import (
     Task,
     VoteBooster,
 )
+from aalp.plan.pins import Value, parse_pin_text, pin_value
 
-Value = int | str
 Decisions = dict[str, Value]
 
 # The exhaustive reference enumerates counts without a ``max`` up to these caps; the optimizer
@@ -141,18 +141,9 @@ class Space:
 
 
 def _num(e: Any, env: Mapping[str, Any]) -> float:
-    from aalp.model.context import float_env
+    from aalp.front.numbers import float_env
 
     return ex.evaluate(e, float_env(env))
-
-
-def _int_value(v: float) -> int:
-    """Round a float that should be an integer (a count) to the nearest integer, exactly."""
-    if math.isnan(v):
-        return 0
-    if math.isinf(v):
-        return 2**200 if v > 0 else -(2**200)
-    return int(Fraction(v).limit_denominator(1)) if abs(v) < 2**53 else int(v)
 
 
 def _floor_int(v: float) -> int:
@@ -166,7 +157,7 @@ def _floor_int(v: float) -> int:
 
 def env_of(checked: Any) -> dict[str, float]:
     """The checked spec's parameter and data values as floats (±inf beyond the float range)."""
-    from aalp.model.context import float_env
+    from aalp.front.numbers import float_env
 
     return float_env(checked.env)
 
@@ -228,36 +219,6 @@ def stage_ops(stage: Any) -> tuple[str, ...]:
         case RouteStage(op=op, classifier=cls):
             return (op, cls)
     return ()
-
-
-def pin_value(pin: Pin, env: Mapping[str, Any]) -> Value:
-    """A pin's value: a word for symbolic decisions, an integer (or ``"inf"``) otherwise."""
-    if pin.field in ("model", "vote", "history"):
-        if isinstance(pin.value, Name):
-            return pin.value.id
-        raise SpecError([_diag(pin, f"'{pin.op}.{pin.field}' takes a name, not a formula")])
-    if isinstance(pin.value, Name) and pin.value.id in ("inf", "unbounded"):
-        return "inf"
-    try:
-        v = _num(pin.value, env)
-    except ex.EvalError as err:
-        raise SpecError(
-            [_diag(pin, f"cannot evaluate pin '{pin.op}.{pin.field}': {err}")]
-        ) from None
-    return _int_value(v)
-
-
-def _diag(pin: Pin, message: str) -> Diagnostic:
-    return Diagnostic("error", "E501", message, pin.span or NO_SPAN)
-
-
-def parse_pin_text(text: str) -> tuple[str, str]:
-    """``op.field=value`` from the command line, as ``("op.field", "value")``."""
-    key, sep, value = text.partition("=")
-    op, dot, field = key.strip().partition(".")
-    if not sep or not dot or not op or not field or not value.strip():
-        raise ValueError(f"'{text}' is not OP.FIELD=VALUE (for example move.votes=3)")
-    return key.strip(), value.strip()
 
 
 def build(checked: Any, task_name: str | None = None) -> Space:
@@ -375,3 +336,96 @@ def iter_values(domain: IntDomain, limit: int) -> Iterator[int]:
     if domain.size > limit:
         raise ValueError(f"domain of {domain.size} values exceeds {limit}")
     yield from range(domain.lo, domain.hi + 1)
+
+
+def _error(message: str) -> SpecError:
+    return SpecError([Diagnostic("error", "E510", message, NO_SPAN)])
+
+
+def parse_pins(
+    space: Space,
+    pins: Mapping[str, Any] | Sequence[str] | None,
+    env: Mapping[str, Any] | None = None,
+) -> dict[str, Value]:
+    """Extra pins from the command line (``op.field=value``) or a mapping.
+
+    A value is what a ``pin`` line in a spec takes: a formula of the parameters
+    (``check.x=k``, ``move.x=2^3``) or a word (``move.vote=none``, ``fix.history=full``,
+    ``mutate.retries=inf``); ``env`` holds the parameters' values.
+    """
+    if not pins:
+        return {}
+    items = [parse_pin_text(p) for p in pins] if not isinstance(pins, Mapping) else pins.items()
+    ops = {o.op for o in space.ops}
+    out: dict[str, Value] = {}
+    for key, raw in items:
+        op, _, fld = key.partition(".")
+        if op not in ops:
+            from aalp.suggest import did_you_mean
+
+            hint = did_you_mean(op, sorted(ops), "op")
+            raise _error(f"--pin {key}: no op named '{op}' (ops: {', '.join(sorted(ops))}); {hint}")
+        if fld not in PIN_FIELDS:
+            raise _error(f"--pin {key}: '{fld}' is not a decision ({', '.join(PIN_FIELDS)})")
+        value = _pin_value(key, op, fld, raw, env or {})
+        _check_pin(space, op, fld, value)
+        out[key] = value
+    return out
+
+
+def _pin_value(key: str, op: str, fld: str, raw: Any, env: Mapping[str, Any]) -> Value:
+    if isinstance(raw, bool):
+        raise _error(f"--pin {key}: expected a number or a word, got {raw!r}")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    text = str(raw).strip()
+    if text == "unbounded":
+        text = "inf"
+    from aalp.front.parser import parse_expr
+
+    try:
+        expr = parse_expr(text, "<--pin>")
+    except SpecError as err:
+        first = err.diagnostics[0].message if err.diagnostics else "not a formula"
+        raise _error(f"--pin {key}: '{text}' is not a formula or a word ({first})") from None
+    try:
+        return pin_value(Pin(op, fld, expr), env)
+    except SpecError as err:
+        raise _error(f"--pin {key}: {err.diagnostics[0].message}") from None
+
+
+def _check_pin(space: Space, op: str, fld: str, value: Value) -> None:
+    """A clear error for a pin that cannot mean anything (never a traceback later)."""
+    from aalp.suggest import did_you_mean
+
+    os_ = space.op(op)
+    choices: tuple[str, ...] = ()
+    if fld == "model":
+        choices = os_.models
+    elif fld == "vote":
+        choices = ("none", "ahead_by", "majority")
+    elif fld == "history":
+        if not any(op == h for b in space.blocks for h, _o in b.history):
+            raise _error(f"--pin {op}.history: '{op}' has no history choice (history choose)")
+        choices = ("stateless", "full")
+    if choices and value not in choices:
+        hint = did_you_mean(str(value), choices, fld)
+        raise _error(f"--pin {op}.{fld}: '{value}' is not one of {', '.join(choices)}; {hint}")
+    if fld == "x":
+        if os_.x is None:
+            raise _error(f"--pin {op}.x: '{op}' has no granularity")
+        if not (isinstance(value, int) and os_.x.lo <= value <= os_.x.hi):
+            raise _error(f"--pin {op}.x: {value} is outside {os_.x.lo}..{os_.x.hi}")
+    if fld == "fanin":
+        if not any(op == f for b in space.blocks for f, _d in b.fanin):
+            raise _error(f"--pin {op}.fanin: '{op}' has no fan-in choice (fanin choose)")
+        if not (isinstance(value, int) and value >= 2):
+            raise _error(f"--pin {op}.fanin: must be an integer of at least 2")
+    if (
+        fld in ("votes", "retries")
+        and value != "inf"
+        and not (isinstance(value, int) and value >= 1)
+    ):
+        raise _error(f"--pin {op}.{fld}: must be a positive integer")

@@ -128,7 +128,8 @@ class SimCore:
         faults: Faults | None = None,
         family: str | None = None,
     ):
-        from aalp.backends.view import float_env, system_prompt
+        from aalp.front.numbers import float_env
+        from aalp.plan.prompts import system_prompt
 
         spec: ir.Spec = checked.spec
         tasks = [t for t in spec.tasks if task_name is None or t.name == task_name]
@@ -141,7 +142,7 @@ class SimCore:
         self.faults = faults or Faults()
         self.family = family or family_of(self.task)
         self.oracle = oracle(self.family)
-        from aalp.check.loader import prompt_dir_of
+        from aalp.checks.loader import prompt_dir_of
 
         spec_dir = prompt_dir_of(checked)
         self.by_prompt: dict[str, list[str]] = {}

@@ -29,7 +29,7 @@ class Run:
 
 def task_env(checked: Any, task_name: str | None = None) -> tuple[Any, dict[str, float]]:
     """The task (first when None) and the float environment of ``checked``."""
-    from aalp.backends.view import float_env
+    from aalp.front.numbers import float_env
 
     tasks = checked.spec.tasks
     task = next(t for t in tasks if task_name is None or t.name == task_name)

@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 
 from aalp.front.ir import BinOp, Call, Expr, Name, Neg, Num
-from aalp.optimize.interval import Interval
+from aalp.optimizer.interval import Interval
 
 Poly = dict[int, float]  # exponent of x -> coefficient
 MAX_DEGREE = 8

@@ -19,7 +19,7 @@ from aalp.model import reliability as rel
 from aalp.model.reliability import success_meets
 
 if TYPE_CHECKING:
-    from aalp.optimize.types import Plan, Requirement
+    from aalp.optimizer.types import Requirement, Solution
 
 
 def _g(v: float) -> str:
@@ -76,7 +76,7 @@ def explain_infeasible(
     solver: Any,
     pins: Mapping[str, Any],
     reqs: Sequence[Requirement],
-    best: Plan | None,
+    best: Solution | None,
     proven: bool = True,
 ) -> tuple[str, ...]:
     """Reasons (most specific first) why no plan meets every requirement; ``proven`` says

@@ -19,13 +19,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aalp.front.ir import ChainStage, MapStage, ReduceStage
-from aalp.model.context import Context, exact, shared_x_ops
-from aalp.model.frames import chunk_count, parallel_factor, reduce_levels
+from aalp.front.numbers import exact
+from aalp.model.frames import parallel_factor
 from aalp.model.metrics import METRIC_FIELDS
-from aalp.optimize import bounds as bd
-from aalp.optimize import interval as iv
-from aalp.optimize import polynomial as poly
-from aalp.optimize.interval import Interval
+from aalp.optimizer import bounds as bd
+from aalp.optimizer import interval as iv
+from aalp.optimizer import polynomial as poly
+from aalp.optimizer.interval import Interval
+from aalp.plan.context import Context
+from aalp.plan.decisions import shared_x_ops
+from aalp.plan.shape import chunk_count, reduce_levels
 
 INF = math.inf
 ZERO = Interval(0.0, 0.0)

@@ -24,12 +24,12 @@ from typing import Any
 
 from aalp.front.ir import Task
 from aalp.model.reliability import success_meets
-from aalp.optimize import units as ou
-from aalp.optimize.evaluate import Evaluator, View
-from aalp.optimize.pareto import INDEX, METRIC_KEYS, LivePoints, Point, merge, pareto
-from aalp.optimize.search import BlockSearch, RegionRef, defaults
-from aalp.optimize.types import Plan, Requirement
-from aalp.optimize.work import SearchCut, Work
+from aalp.optimizer import units as ou
+from aalp.optimizer.evaluate import Evaluator, View
+from aalp.optimizer.pareto import INDEX, METRIC_KEYS, LivePoints, Point, merge, pareto
+from aalp.optimizer.search import BlockSearch, RegionRef, defaults
+from aalp.optimizer.types import Requirement, Solution
+from aalp.optimizer.work import SearchCut, Work
 from aalp.plan.space import Space, Value, env_of
 
 # Bounds are applied with this relative slack while pruning (so a plan on the boundary is never
@@ -69,7 +69,7 @@ class Solver:
             blocks.append(st)
         return Searches(blocks, base, shapes)
 
-    def plan(self, decisions: Mapping[str, Value], reqs: Sequence[Requirement]) -> Plan:
+    def plan(self, decisions: Mapping[str, Value], reqs: Sequence[Requirement]) -> Solution:
         view = self.evaluator(decisions)
         return make_plan(view, decisions, reqs)
 
@@ -89,7 +89,7 @@ class Searches:
         ]
 
 
-def make_plan(view: View, decisions: Mapping[str, Value], reqs: Sequence[Requirement]) -> Plan:
+def make_plan(view: View, decisions: Mapping[str, Value], reqs: Sequence[Requirement]) -> Solution:
     metrics = dict(zip(METRIC_KEYS, view.metrics, strict=True))
     problems = list(view.reasons)
     meets = view.valid
@@ -103,7 +103,7 @@ def make_plan(view: View, decisions: Mapping[str, Value], reqs: Sequence[Require
         if not ok:
             meets = False
             problems.append(f"{r.metric} = {value:.6g} does not meet {r}")
-    return Plan(
+    return Solution(
         dict(sorted(decisions.items())),
         view.evaluation,
         metrics,
@@ -171,7 +171,7 @@ def _beats(p: Point, best: Point | None, sense: str, metric: str) -> bool:
 
 @dataclass
 class Outcome:
-    plan: Plan | None
+    plan: Solution | None
     searches: Searches
     proven: bool  # False when the deadline stopped the search
     gap: float | None = None  # best optimistic objective still open, when not proven
@@ -320,10 +320,10 @@ def solve_cpsat(
     sense: str,
     metric: str,
     reqs: Sequence[Requirement],
-) -> Plan | None:
+) -> Solution | None:
     """The best plan by CP-SAT over the blocks' Pareto sets (real points); a plan the full
     evaluation rejects is excluded and the model solved again (as the merge tries its next)."""
-    from aalp.optimize import cpsat as optimize_cpsat
+    from aalp.optimizer import cpsat as optimize_cpsat
 
     _dims, upper, min_success = dims_and_bounds(metric, reqs)
     bounds = optimize_cpsat.Bounds(min_success, upper)

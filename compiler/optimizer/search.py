@@ -3,7 +3,7 @@
 A block's integer stage-level decisions (granularities, fan-ins) have ranges up to 2^64. The
 search evaluates some *shapes* exactly (``optimize_units``) and covers the rest by *regions*:
 boxes of shapes, each represented by optimistic points (lower bounds of the metrics, an upper
-bound of the success over every shape and option in the box, from ``aalp.optimize.bounds_stage``).
+bound of the success over every shape and option in the box, from ``aalp.optimizer.bounds_stage``).
 The optimizer merges real and optimistic points together: a plan built only of real points that
 beats every optimistic one is the optimum; otherwise the optimistic points in the way are
 refined (a region split, or enumerated when small; a gap of counts evaluated in its middle).
@@ -18,11 +18,11 @@ from typing import Any
 
 from aalp.front import expr as ex
 from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
-from aalp.optimize import bounds_stage as bs
-from aalp.optimize import candidates as cand
-from aalp.optimize import units as ou
-from aalp.optimize.pareto import METRIC_KEYS, Point, merge, pareto
-from aalp.optimize.work import Work
+from aalp.optimizer import bounds_stage as bs
+from aalp.optimizer import candidates as cand
+from aalp.optimizer import units as ou
+from aalp.optimizer.pareto import METRIC_KEYS, Point, merge, pareto
+from aalp.optimizer.work import Work
 from aalp.plan.space import Block, Space, Value, count_of
 
 # A region of at most this many shapes is enumerated rather than split.

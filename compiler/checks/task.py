@@ -8,9 +8,9 @@ from fractions import Fraction
 from typing import Any
 
 from aalp import codes
-from aalp.check.pins import PinChecks
-from aalp.check.protocol import Checker
-from aalp.check.values import at_x, chunks, finite, fmt_number, is_int, probability_hint
+from aalp.checks.pins import PinChecks
+from aalp.checks.protocol import Checker
+from aalp.checks.values import at_x, chunks, finite, fmt_number, is_int, probability_hint
 from aalp.front.expr import EvalError, Number, evaluate_exact, iter_names
 from aalp.front.ir import (
     METRICS,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 
-from aalp.optimize.pareto import METRIC_KEYS, Point, combine
+from aalp.optimizer.pareto import METRIC_KEYS, Point, combine
 
 # Every scaled sum stays near 2**SCALE_BITS, well inside CP-SAT's 64-bit integers; the rounding
 # of one option is then about 2**-SCALE_BITS of the largest value in play.

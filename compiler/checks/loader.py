@@ -29,7 +29,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from aalp import codes
-from aalp.check.checker import Checked, check
+from aalp.checks.checker import Checked, check
 from aalp.diagnostics import Diagnostic, SpecError, UsageError, sort_key
 from aalp.front.ir import NO_SPAN, Span, Spec
 

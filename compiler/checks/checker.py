@@ -18,8 +18,8 @@ from fractions import Fraction
 from pathlib import Path
 
 from aalp import codes
-from aalp.check.task import TaskChecker
-from aalp.check.values import finite, fmt_number, is_int
+from aalp.checks.task import TaskChecker
+from aalp.checks.values import finite, fmt_number, is_int
 from aalp.diagnostics import Diagnostic, Severity, SpecError, UsageError, has_errors, sort_key
 from aalp.front.expr import (
     ARITY,
@@ -59,7 +59,7 @@ class Checked:
 
     ``env`` maps every parameter and every data name to its value after ``-D`` overrides (a
     ``Fraction`` when exact, else a finite float); ``diagnostics`` holds the warnings and notes;
-    ``prompt_dir`` is the folder its prompt files were read from (set by ``aalp.check.loader``; None
+    ``prompt_dir`` is the folder its prompt files were read from (set by ``checks.loader``; None
     means the folder of ``spec.file``, if it has one).
     """
 

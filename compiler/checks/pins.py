@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from aalp import codes
-from aalp.check.protocol import Checker
-from aalp.check.values import fmt_number, is_int
+from aalp.checks.protocol import Checker
+from aalp.checks.values import fmt_number, is_int
 from aalp.front.expr import EvalError, Number, evaluate_exact
 from aalp.front.ir import PIN_FIELDS, Baseline, ChainStage, Name, Op, Pin, Span, Task
 from aalp.suggest import did_you_mean

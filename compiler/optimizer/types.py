@@ -1,4 +1,5 @@
-"""What the optimizer returns: plans, frontier points, baselines and the whole result."""
+"""What the optimizer returns: solutions (plans with their evaluation), frontier points,
+baselines and the whole result."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aalp.plan.plan import Plan
 from aalp.plan.space import Value
 
 
@@ -27,8 +29,9 @@ class Requirement:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """A fully decided plan with its evaluation by the cost model."""
+class Solution:
+    """A fully decided plan with its evaluation by the cost model (``plan`` is the typed
+    ``aalp.plan.plan.Plan`` the evaluation was made of)."""
 
     decisions: Mapping[str, Value]
     evaluation: Any  # aalp.model.cost.Evaluation
@@ -40,6 +43,13 @@ class Plan:
 
     def value(self, metric: str) -> float:
         return self.success if metric == "success" else self.metrics[metric]
+
+    @property
+    def plan(self) -> Plan:
+        plan = getattr(self.evaluation, "plan", None)
+        if plan is None:
+            raise ValueError("this solution was evaluated without a plan")
+        return plan
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ class BaselineResult:
 
     name: str
     pins: Mapping[str, Value]
-    plan: Plan | None
+    plan: Solution | None
     ratio: float | None
 
 
@@ -66,7 +76,7 @@ class OptimizeResult:
     objective: tuple[str, str]  # (sense, metric)
     requirements: tuple[Requirement, ...]
     feasible: bool
-    plan: Plan | None  # the optimum; when infeasible, the plan of best achievable success
+    plan: Solution | None  # the optimum; when infeasible, the plan of best achievable success
     why: tuple[str, ...]  # why infeasible (empty when feasible)
     frontier_success: tuple[FrontierPoint, ...]  # objective metric vs success
     frontier_latency: tuple[FrontierPoint, ...]  # objective metric vs latency (meeting success)

@@ -26,10 +26,9 @@ from typing import Any
 
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
-from aalp.front.ir import METRICS, NO_SPAN, PIN_FIELDS, Pin, Task
-from aalp.model.metrics import DecisionError
-from aalp.optimize.pareto import INDEX, METRIC_KEYS, Point, merge
-from aalp.optimize.solve import (
+from aalp.front.ir import METRICS, NO_SPAN, Task
+from aalp.optimizer.pareto import INDEX, METRIC_KEYS, Point, merge
+from aalp.optimizer.solve import (
     Outcome,
     Searches,
     Solver,
@@ -38,15 +37,16 @@ from aalp.optimize.solve import (
     solve,
     solve_cpsat,
 )
-from aalp.optimize.types import (
+from aalp.optimizer.types import (
     BaselineResult,
     FrontierPoint,
     OptimizeResult,
-    Plan,
     Requirement,
+    Solution,
 )
-from aalp.optimize.work import SearchCut
-from aalp.plan.space import Space, Value, build, env_of, parse_pin_text, pin_value, select_task
+from aalp.optimizer.work import SearchCut
+from aalp.plan.plan import DecisionError
+from aalp.plan.space import Value, build, env_of, parse_pins, select_task
 
 FRONTIER_POINTS = 24
 LATENCY_CANDIDATES = 200
@@ -57,11 +57,10 @@ __all__ = [
     "BaselineResult",
     "FrontierPoint",
     "OptimizeResult",
-    "Plan",
     "Requirement",
+    "Solution",
     "objective_of",
     "optimize",
-    "parse_pins",
     "requirements_of",
 ]
 
@@ -85,7 +84,7 @@ def objective_of(task: Task, objective: str | None) -> tuple[str, str]:
 
 
 def requirements_of(task: Task, checked: Any) -> tuple[Requirement, ...]:
-    from aalp.model.context import exact
+    from aalp.front.numbers import exact
 
     env = env_of(checked)
     out = []
@@ -97,95 +96,6 @@ def requirements_of(task: Task, checked: Any) -> tuple[Requirement, ...]:
             raise _error(f"cannot evaluate the bound of 'require {r.metric}': {err}") from None
         out.append(Requirement(r.metric, r.cmp, bound, precise))
     return tuple(out)
-
-
-def parse_pins(
-    space: Space,
-    pins: Mapping[str, Any] | Sequence[str] | None,
-    env: Mapping[str, Any] | None = None,
-) -> dict[str, Value]:
-    """Extra pins from the command line (``op.field=value``) or a mapping.
-
-    A value is what a ``pin`` line in a spec takes: a formula of the parameters
-    (``check.x=k``, ``move.x=2^3``) or a word (``move.vote=none``, ``fix.history=full``,
-    ``mutate.retries=inf``); ``env`` holds the parameters' values.
-    """
-    if not pins:
-        return {}
-    items = [parse_pin_text(p) for p in pins] if not isinstance(pins, Mapping) else pins.items()
-    ops = {o.op for o in space.ops}
-    out: dict[str, Value] = {}
-    for key, raw in items:
-        op, _, fld = key.partition(".")
-        if op not in ops:
-            from aalp.suggest import did_you_mean
-
-            hint = did_you_mean(op, sorted(ops), "op")
-            raise _error(f"--pin {key}: no op named '{op}' (ops: {', '.join(sorted(ops))}); {hint}")
-        if fld not in PIN_FIELDS:
-            raise _error(f"--pin {key}: '{fld}' is not a decision ({', '.join(PIN_FIELDS)})")
-        value = _pin_value(key, op, fld, raw, env or {})
-        _check_pin(space, op, fld, value)
-        out[key] = value
-    return out
-
-
-def _pin_value(key: str, op: str, fld: str, raw: Any, env: Mapping[str, Any]) -> Value:
-    if isinstance(raw, bool):
-        raise _error(f"--pin {key}: expected a number or a word, got {raw!r}")
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, float) and raw.is_integer():
-        return int(raw)
-    text = str(raw).strip()
-    if text == "unbounded":
-        text = "inf"
-    from aalp.front.parser import parse_expr
-
-    try:
-        expr = parse_expr(text, "<--pin>")
-    except SpecError as err:
-        first = err.diagnostics[0].message if err.diagnostics else "not a formula"
-        raise _error(f"--pin {key}: '{text}' is not a formula or a word ({first})") from None
-    try:
-        return pin_value(Pin(op, fld, expr), env)
-    except SpecError as err:
-        raise _error(f"--pin {key}: {err.diagnostics[0].message}") from None
-
-
-def _check_pin(space: Space, op: str, fld: str, value: Value) -> None:
-    """A clear error for a pin that cannot mean anything (never a traceback later)."""
-    from aalp.suggest import did_you_mean
-
-    os_ = space.op(op)
-    choices: tuple[str, ...] = ()
-    if fld == "model":
-        choices = os_.models
-    elif fld == "vote":
-        choices = ("none", "ahead_by", "majority")
-    elif fld == "history":
-        if not any(op == h for b in space.blocks for h, _o in b.history):
-            raise _error(f"--pin {op}.history: '{op}' has no history choice (history choose)")
-        choices = ("stateless", "full")
-    if choices and value not in choices:
-        hint = did_you_mean(str(value), choices, fld)
-        raise _error(f"--pin {op}.{fld}: '{value}' is not one of {', '.join(choices)}; {hint}")
-    if fld == "x":
-        if os_.x is None:
-            raise _error(f"--pin {op}.x: '{op}' has no granularity")
-        if not (isinstance(value, int) and os_.x.lo <= value <= os_.x.hi):
-            raise _error(f"--pin {op}.x: {value} is outside {os_.x.lo}..{os_.x.hi}")
-    if fld == "fanin":
-        if not any(op == f for b in space.blocks for f, _d in b.fanin):
-            raise _error(f"--pin {op}.fanin: '{op}' has no fan-in choice (fanin choose)")
-        if not (isinstance(value, int) and value >= 2):
-            raise _error(f"--pin {op}.fanin: must be an integer of at least 2")
-    if (
-        fld in ("votes", "retries")
-        and value != "inf"
-        and not (isinstance(value, int) and value >= 1)
-    ):
-        raise _error(f"--pin {op}.{fld}: must be a positive integer")
 
 
 def _frontiers(
@@ -361,13 +271,13 @@ def optimize(
 
 def _infeasible(
     state: Solver, pins: Mapping[str, Value], reqs: Sequence[Requirement], main: Outcome
-) -> tuple[Plan, tuple[str, ...]]:
+) -> tuple[Solution, tuple[str, ...]]:
     """The plan of best achievable success and the reasons no plan meets the requirements.
 
     The main search has proven that no plan meets them; the most reliable plan is searched
     with a budget of several times its evaluations, and when that is spent the report says
     how reliable a plan could be at most."""
-    from aalp.optimize.infeasible import explain_infeasible, success_text
+    from aalp.optimizer.infeasible import explain_infeasible, success_text
 
     budget = max(INFEASIBLE_BUDGET_FLOOR, state.counter.n)
     relaxed = [r for r in reqs if r.metric != "success"]
@@ -407,7 +317,7 @@ def _infeasible(
     return best, why
 
 
-def _ratio(base: Plan | None, plan: Plan | None, metric: str) -> float | None:
+def _ratio(base: Solution | None, plan: Solution | None, metric: str) -> float | None:
     if base is None or plan is None:
         return None
     b, p = base.value(metric), plan.value(metric)

@@ -14,15 +14,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from aalp.diagnostics import SpecError
-from aalp.explain.growth import Growth, ladder, resized, size_variable, theta
-from aalp.optimize.driver import (
+from aalp.explainer.growth import Growth, ladder, resized, size_variable, theta
+from aalp.optimizer.driver import (
     BaselineResult,
     FrontierPoint,
     OptimizeResult,
-    Plan,
+    Solution,
     optimize,
 )
-from aalp.optimize.pareto import METRIC_KEYS
+from aalp.optimizer.pareto import METRIC_KEYS
 
 SCHEMA_VERSION = 1
 # The growth fit may evaluate as many decisions as the optimization it explains, and at least
@@ -50,7 +50,7 @@ def _metrics(m: Mapping[str, float]) -> dict[str, Any]:
     return {k: _num(m[k]) for k in METRIC_KEYS}
 
 
-def _plan_stages(plan: Plan) -> list[dict[str, Any]]:
+def _plan_stages(plan: Solution) -> list[dict[str, Any]]:
     out = []
     for st in plan.evaluation.stages:
         if st.kind in ("combine", "route"):
@@ -166,7 +166,7 @@ def growth_series(
     ``budget`` bounds the decisions the re-optimizations may evaluate in all (by default the
     optimization's own count, so the fit never costs more than what it explains); the ladder
     is climbed from its smallest size and stops when the budget is spent."""
-    from aalp.explain.growth import classify, size_parameter
+    from aalp.explainer.growth import classify, size_parameter
 
     if budget is None:
         budget = max(result.evaluations, GROWTH_BUDGET_FLOOR)
@@ -268,7 +268,7 @@ def confirm(g: Growth, claimed: str) -> Growth:
     """``g`` with ``claimed`` recorded and confirmed by the slope of value/claimed(n)."""
     import dataclasses
 
-    from aalp.explain.growth import TOLERANCE, slope
+    from aalp.explainer.growth import TOLERANCE, slope
 
     f = _class_function(claimed, g.variable)
     if f is None:

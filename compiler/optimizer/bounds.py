@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from aalp.model import reliability as rel
-from aalp.optimize.interval import Interval
+from aalp.optimizer.interval import Interval
 
 INF = math.inf
 

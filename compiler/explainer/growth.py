@@ -101,7 +101,7 @@ def resized(checked: Any, variable: str, n: int, task: Any = None) -> Any:
 
     param = size_parameter(checked, task, variable) if task is not None else None
     if param is not None:
-        from aalp.check.checker import check
+        from aalp.checks.checker import check
 
         overrides: dict[str, Any] = {}
         for p in checked.spec.params:

@@ -12,7 +12,7 @@ every op's choices.
 A part's options are *families*: a model and a booster kind over a range of counts (votes,
 retries). Counts are evaluated lazily, densely at first and then doubling; the ranges between
 evaluated counts, and beyond the last one, are *gaps*, kept as optimistic points (bounds over the
-gap, from ``aalp.optimize.bounds_stage``) so that the search can prove them useless or refine them.
+gap, from ``aalp.optimizer.bounds_stage``) so that the search can prove them useless or refine them.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aalp.model.cost import Choice, contribution, decision_eval
+from aalp.model.cost import contribution, decision_eval
 from aalp.model.frames import Frame, Slot, stage_frame
-from aalp.model.metrics import DecisionError, Metrics
-from aalp.optimize import bounds_stage as bs
-from aalp.optimize.pareto import METRIC_KEYS, Point, merge, pareto
-from aalp.optimize.work import Work
+from aalp.model.metrics import Metrics
+from aalp.optimizer import bounds_stage as bs
+from aalp.optimizer.pareto import METRIC_KEYS, Point, merge, pareto
+from aalp.optimizer.work import Work
+from aalp.plan.plan import Choice, DecisionError, Retry, Vote
 from aalp.plan.space import Block, Booster, Space, Value
 
 # Counts evaluated one by one before the doubling starts, and the largest count ever searched.
@@ -82,12 +83,13 @@ class Family:
         b = self.booster
         match b.kind:
             case "none":
-                return Choice(self.model, "none")
+                return Choice(self.model)
             case "ahead_by" | "majority":
-                return Choice(self.model, b.kind, votes=int(count))
+                return Choice(self.model, Vote(b.kind, int(count)))
             case _:
                 vm = None if b.check == "exact" else verifier_model
-                return Choice(self.model, "retry", retries=count, check=b.check, verifier_model=vm)
+                limit = None if count == "inf" else int(count)
+                return Choice(self.model, Retry(b.check, limit), vm)
 
     def bounds(self, lo: float, hi: float | None, verifier_model: str | None) -> bs.Booster:
         b = self.booster

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aalp.optimize.pareto import METRIC_KEYS
+from aalp.optimizer.pareto import METRIC_KEYS
 
 Value = int | str
 

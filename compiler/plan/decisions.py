@@ -1,0 +1,112 @@
+"""Reading a decision dict (``{"move.x": 4, "move.vote": "ahead_by", ...}``): each value checked
+for its kind, with a ``DecisionError`` naming the decision that is missing or wrong."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+from aalp.front.ir import ChainStage, Expr, MapStage, Name
+from aalp.front.numbers import exact
+from aalp.plan.context import Context
+from aalp.plan.plan import VOTE_KINDS, Choice, DecisionError, Retry, Vote
+
+
+def _missing(key: str) -> DecisionError:
+    return DecisionError(f"missing decision '{key}'", key)
+
+
+def as_int(key: str, value: Any) -> int:
+    """A decision that must be a whole number (``x``, ``votes``, ``fanin``)."""
+    if isinstance(value, bool):
+        raise DecisionError(f"decision '{key}' must be a whole number, not {value!r}", key)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise DecisionError(f"decision '{key}' must be a whole number, not {value!r}", key)
+
+
+def as_retries(key: str, value: Any) -> int | str:
+    if isinstance(value, str) and value.strip().lower() in ("inf", "infinity", "∞"):
+        return "inf"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    return as_int(key, value)
+
+
+def read_model(ctx: Context, decisions: Mapping[str, Any], op: str) -> str:
+    key = f"{op}.model"
+    if key in decisions:
+        value = decisions[key]
+        return value.id if isinstance(value, Name) else str(value)
+    candidates = ctx.candidate_models(op)
+    declared = list(ctx.task.op(op).models)
+    if len(candidates) == 1 and (not declared or len(declared) == 1):
+        return candidates[0]
+    if len(ctx.models) == 1 and not declared:
+        return next(iter(ctx.models))
+    raise _missing(key)
+
+
+def read_choice(ctx: Context, decisions: Mapping[str, Any], op: str) -> Choice:
+    """The model and booster of an op. A decision that can take only one value may be left
+    out (the only model that can run it; ``none`` when no booster is allowed on it)."""
+    model = read_model(ctx, decisions, op)
+    vote = decisions.get(f"{op}.vote")
+    if isinstance(vote, Name):
+        vote = vote.id
+    retries = decisions.get(f"{op}.retries")
+    if retries is not None and vote in (None, "none"):
+        r = as_retries(f"{op}.retries", retries)
+        booster = ctx.retry_booster(op)
+        check = booster.check if booster is not None else "exact"
+        vmodel = None
+        if check != "exact":
+            vmodel = read_model(ctx, decisions, check)
+        limit = None if r == "inf" else r
+        return Choice(model, Retry(check, limit), vmodel)
+    if vote is None:
+        if ctx.has_booster(op):
+            raise _missing(f"{op}.vote")
+        vote = "none"
+    vote = str(vote)
+    if vote == "none":
+        return Choice(model)
+    if vote not in VOTE_KINDS:
+        raise DecisionError(
+            f"decision '{op}.vote' must be none, ahead_by or majority, not {vote!r}", f"{op}.vote"
+        )
+    key = f"{op}.votes"
+    if key not in decisions:
+        raise _missing(key)
+    return Choice(model, Vote(vote, as_int(key, decisions[key])))
+
+
+def shared_x_ops(ctx: Context, stage: MapStage | ChainStage) -> list[str]:
+    """The stage's ops whose granularity is over the stage's data (they share one x)."""
+    out = []
+    for name in stage.ops:
+        g = ctx.op(name).granularity
+        if g is not None and g.data == stage.over:
+            out.append(name)
+    return out
+
+
+def read_x(ctx: Context, decisions: Mapping[str, Any], op: str) -> int:
+    """``op.x`` for an op with a granularity; 1 for an op without one."""
+    if ctx.op(op).granularity is None:
+        return 1
+    key = f"{op}.x"
+    if key not in decisions:
+        raise _missing(key)
+    value = decisions[key]
+    if isinstance(value, Expr):
+        value = exact(value, ctx.env)
+    return as_int(key, value)

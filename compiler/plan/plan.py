@@ -1,0 +1,207 @@
+"""The typed plan: what one set of decisions makes of a checked task.
+
+A ``Plan`` is made once, by ``aalp.plan.build.build_plan``, from a checked spec and a set of
+decisions, and everything after the optimizer reads it: the cost model (exact and symbolic), the
+topology, the Monte Carlo simulation, the prediction of a run and every backend. It holds each
+op's model, granularity x and booster, and each stage's exact counts: chunks (with the stride of
+overlapping windows), the levels of a reduce tree, the fan-in and the history policy. None of its
+readers derives a count again.
+
+The decision dict (``{"move.x": 4, "move.vote": "ahead_by", ...}``) remains only as the JSON and
+command-line form of a plan (``Plan.decisions``).
+
+>>> Vote("ahead_by", 3).text, Retry("judge", None).text, booster_text(None)
+('ahead-by-3 voting', 'retry until judge accepts', 'no booster')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Literal, NamedTuple
+
+VOTE_KINDS: tuple[str, ...] = ("ahead_by", "majority")
+BOOSTER_WORDS: tuple[str, ...] = ("none", *VOTE_KINDS)  # the values of an ``op.vote`` decision
+HISTORIES: tuple[str, ...] = ("stateless", "full")
+STAGE_KINDS: tuple[str, ...] = ("map", "chain", "reduce", "combine", "route")
+ROLES: tuple[str, ...] = ("op", "verifier", "classifier", "idle")
+
+
+class DecisionError(ValueError):
+    """A decision is missing or has a value of the wrong kind; ``key`` names it."""
+
+    def __init__(self, message: str, key: str):
+        super().__init__(message)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Vote:
+    """Vote on every decision: first-to-ahead-by-k (``ahead_by``) or majority of K (odd)."""
+
+    kind: Literal["ahead_by", "majority"]
+    k: int
+
+    @property
+    def text(self) -> str:
+        name = "ahead-by" if self.kind == "ahead_by" else "majority-of"
+        return f"{name}-{self.k} voting"
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Retry a decision until ``check`` accepts it (``exact``: a check in code; otherwise the
+    verifier op), at most ``max`` tries (None: until accepted)."""
+
+    check: str
+    max: int | None
+
+    @property
+    def text(self) -> str:
+        who = "the exact check" if self.check == "exact" else self.check
+        bound = "" if self.max is None else f" (at most {self.max} tries)"
+        return f"retry until {who} accepts{bound}"
+
+
+Booster = Vote | Retry | None
+
+
+def booster_text(booster: Booster) -> str:
+    """The one printer of a booster."""
+    return "no booster" if booster is None else booster.text
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An op's decided model and booster (with the verifier's model for a verified retry).
+
+    ``kind``, ``votes``, ``retries`` and ``check`` read the booster in the cost model's terms:
+    ``kind`` is none | ahead_by | majority | retry, ``retries`` is ``"inf"`` for an unbounded
+    retry."""
+
+    model: str
+    boost: Booster = None
+    verifier_model: str | None = None
+
+    @property
+    def kind(self) -> str:
+        b = self.boost
+        return "none" if b is None else (b.kind if isinstance(b, Vote) else "retry")
+
+    @property
+    def votes(self) -> int | None:
+        return self.boost.k if isinstance(self.boost, Vote) else None
+
+    @property
+    def retries(self) -> int | str | None:
+        if not isinstance(self.boost, Retry):
+            return None
+        return "inf" if self.boost.max is None else self.boost.max
+
+    @property
+    def check(self) -> str | None:
+        return self.boost.check if isinstance(self.boost, Retry) else None
+
+
+@dataclass(frozen=True)
+class OpPlan:
+    """One op as the plan runs it: ``role`` op (a stage runs it), verifier (a retry's check),
+    classifier (a router's call) or idle (not run: a verifier no retry uses, the classifier of
+    a route no model needs); x is 1 for an op without a granularity (a reduce's varies by
+    level: see its stage's ``levels``)."""
+
+    name: str
+    role: str
+    model: str
+    x: int
+    choice: Choice
+
+    @property
+    def booster(self) -> Booster:
+        return self.choice.boost
+
+
+class Level(NamedTuple):
+    """One level of a reduce tree: ``nodes`` calls, each over ``x`` units."""
+
+    nodes: int
+    x: int
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """One stage under its decisions.
+
+    ``chunks`` is the number of decisions the stage makes: chunks of a map or steps of a chain
+    (windows of x advancing by ``stride`` when a map overlaps), every node of a reduce tree,
+    1 for a combine, 0 for a route (its calls are counted with the op it routes). ``units`` is
+    the size of the data the stage runs over (a reduce: of its input stage's data). ``stages``
+    holds the stages run per unit, for nested pipelines (empty today).
+    """
+
+    index: int
+    kind: str
+    ops: tuple[str, ...]
+    chunks: int
+    over: str | None = None
+    units: int | Fraction | float | None = None
+    x: int | None = None
+    overlap: Fraction | float | None = None
+    stride: Fraction | float | None = None  # how far a window advances: x, or x·(1 − ρ)
+    history: str | None = None
+    fanin: int | None = None
+    inputs: int | None = None  # reduce: the outputs it merges (the previous stage's chunks)
+    unit: int | None = None  # reduce: units under one input
+    levels: tuple[Level, ...] = ()
+    how: str | None = None  # combine
+    classifier: str | None = None  # route
+    op_x: tuple[tuple[str, int], ...] = ()
+    problems: tuple[str, ...] = ()
+    stages: tuple[StagePlan, ...] = ()
+
+    def x_of(self, op: str) -> int:
+        """The granularity of one of the stage's ops (1 without one)."""
+        return dict(self.op_x).get(op, 1)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A task under one full set of decisions (see the module docstring)."""
+
+    task: str
+    stages: tuple[StagePlan, ...]
+    ops: tuple[OpPlan, ...]
+    decisions: dict[str, int | str] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+    def op(self, name: str) -> OpPlan:
+        for o in self.ops:
+            if o.name == name:
+                return o
+        raise KeyError(name)
+
+    def walk(self) -> tuple[StagePlan, ...]:
+        """Every stage, nested ones after their parent."""
+        out: list[StagePlan] = []
+        for s in self.stages:
+            out.append(s)
+            out.extend(_nested(s))
+        return tuple(out)
+
+    @property
+    def feasible(self) -> bool:
+        """No problem with the plan's shape (the cost model may still find one)."""
+        return not self.problems and not any(s.problems for s in self.walk())
+
+
+def _nested(stage: StagePlan) -> list[StagePlan]:
+    out: list[StagePlan] = []
+    for s in stage.stages:
+        out.append(s)
+        out.extend(_nested(s))
+    return out
+
+
+def total_nodes(levels: tuple[Level, ...]) -> int:
+    """Every call of a reduce tree."""
+    return sum(lv.nodes for lv in levels)
