@@ -10,6 +10,8 @@ import hashlib
 import json
 from typing import Any
 
+from aalp.plan.plan import booster_of, booster_text
+
 from .view import View
 
 #: said by every header besides the cost model's own assumptions
@@ -26,16 +28,7 @@ def safe(text: object) -> str:
 
 def _booster(op: dict[str, Any]) -> str:
     b = op["booster"]
-    match b["kind"]:
-        case "ahead_by":
-            return f"first-to-ahead-by-{b['votes']} voting"
-        case "majority":
-            return f"majority of {b['votes']}"
-        case "retry":
-            bound = "unbounded" if b["retries"] is None else f"up to {b['retries']}"
-            return f"retry {bound} until {b['check']} accepts"
-        case _:
-            return "one sample"
+    return booster_text(booster_of(b["kind"], b["votes"], b["retries"], b["check"]), "long")
 
 
 def _flags(op: dict[str, Any]) -> str:

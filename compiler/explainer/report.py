@@ -23,6 +23,7 @@ from aalp.optimizer.driver import (
     optimize,
 )
 from aalp.optimizer.pareto import METRIC_KEYS
+from aalp.plan.plan import booster_of, booster_text
 
 SCHEMA_VERSION = 1
 # The growth fit may evaluate as many decisions as the optimization it explains, and at least
@@ -462,14 +463,9 @@ def _success(v: Any) -> str:
 
 
 def _booster(call: Mapping[str, Any]) -> str:
-    b = call["booster"]
-    if b == "ahead_by":
-        return f"ahead_by k={call['votes']}"
-    if b == "majority":
-        return f"majority K={call['votes']}"
-    if b == "retry":
-        return f"retry r={call['retries']} until {call['check']}"
-    return "no booster"
+    return booster_text(
+        booster_of(call["booster"], call["votes"], call["retries"], call.get("check"))
+    )
 
 
 def _growth_words(g: Mapping[str, Any]) -> str:

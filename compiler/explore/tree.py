@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from aalp.plan.plan import Vote, booster_of, booster_text
+
 Json = dict[str, Any]
 
 
@@ -68,14 +70,8 @@ def _per_call(op: Any, metric: str, model: Mapping[str, float] | None) -> str:
 
 
 def _booster(op: Any) -> str:
-    match op.booster:
-        case "ahead_by":
-            return f"vote ahead_by k={op.votes}"
-        case "majority":
-            return f"vote majority K={op.votes}"
-        case "retry":
-            return f"retry r={op.retries} until {op.check}"
-    return "no booster"
+    booster = booster_of(op.booster, op.votes, op.retries, op.check)
+    return f"vote {booster_text(booster)}" if isinstance(booster, Vote) else booster_text(booster)
 
 
 def op_node(op: Any, metric: str, total: float, model: Mapping[str, float] | None) -> Json:

@@ -44,6 +44,39 @@ class Boosted:
 
 
 # ---------------------------------------------------------------------------------------------
+# sample counts: written once, over floats here and over sympy in ``aalp.model.symbolic``
+# ---------------------------------------------------------------------------------------------
+
+
+def votes_ahead_by(k: Any, lead: Any, a: Any, b: Any) -> Any:
+    """Expected relevant votes until one answer leads by k: ``k·lead·(a + b)/(a − b)`` with
+    ``lead = 2·p_sub − 1`` (gambler's ruin from the middle of a walk of width 2k)."""
+    return k * lead * (a + b) / (a - b)
+
+
+def samples_ahead_by(votes: Any, a: Any, b: Any, v: Any) -> Any:
+    """Samples drawn for ``votes`` relevant votes: ``votes/((a + b)·v)`` (irrelevant and
+    red-flagged samples are drawn but move nothing)."""
+    return votes / ((a + b) * v)
+
+
+def samples_majority(K: Any, v: Any) -> Any:
+    """Samples of majority-of-K: ``K/v``."""
+    return K / v
+
+
+def retry_tries(done: Any, accept: Any) -> Any:
+    """Expected tries of a retry whose try is accepted with probability ``accept``, given
+    ``done`` = P(some try is accepted) = ``1 − (1 − accept)^r`` (1 when unbounded)."""
+    return done / accept
+
+
+def samples_of_tries(tries: Any, v: Any) -> Any:
+    """Samples of a decision of ``tries`` tries (1 without a booster): ``tries/v``."""
+    return tries / v
+
+
+# ---------------------------------------------------------------------------------------------
 # first-to-ahead-by-k voting (MAKER)
 # ---------------------------------------------------------------------------------------------
 
@@ -89,7 +122,7 @@ def ahead_by_votes(a: float, b: float, k: int) -> float | None:
         return None
     rk = _ratio_pow(a, b, k)
     two_p_minus_1 = (1.0 - rk) / (1.0 + rk)
-    return k * two_p_minus_1 * (a + b) / (a - b)
+    return votes_ahead_by(k, two_p_minus_1, a, b)
 
 
 def ahead_by_samples(a: float, b: float, k: int, v: float = 1.0) -> float | None:
@@ -98,7 +131,7 @@ def ahead_by_samples(a: float, b: float, k: int, v: float = 1.0) -> float | None
     votes = ahead_by_votes(a, b, k)
     if votes is None:
         return None
-    return votes / ((a + b) * v)
+    return samples_ahead_by(votes, a, b, v)
 
 
 def ahead_by(a: float, b: float, k: int, v: float = 1.0, rounds: bool = True) -> Boosted | None:
@@ -246,7 +279,7 @@ def majority_rounds(K: int, v: float = 1.0) -> float:
 def majority(a: float, K: int, v: float = 1.0) -> Boosted:
     """Majority of K: success, failure, ``K/v`` samples and the rounds of ``majority_rounds``."""
     up, low = binom_tail(K, a, (K + 1) // 2)
-    return Boosted(up, low, K / v, majority_rounds(K, v))
+    return Boosted(up, low, samples_majority(K, v), majority_rounds(K, v))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,7 +290,8 @@ def majority(a: float, K: int, v: float = 1.0) -> Boosted:
 def single(a: float, v: float = 1.0) -> Boosted:
     """No booster: success ``a``; a red-flagged sample is drawn again, so ``1/v`` samples and
     ``1/v`` rounds."""
-    return Boosted(a, 1.0 - a, 1.0 / v, 1.0 / v)
+    one = samples_of_tries(1.0, v)
+    return Boosted(a, 1.0 - a, one, one)
 
 
 def retry_exact(a: float, r: int | str, v: float = 1.0) -> Boosted | None:
@@ -269,7 +303,8 @@ def retry_exact(a: float, r: int | str, v: float = 1.0) -> Boosted | None:
     if r == INF_RETRIES:
         if a <= 0.0:
             return None
-        return Boosted(1.0, 0.0, 1.0 / (a * v), 1.0 / (a * v), 1.0 / a)
+        tries = retry_tries(1.0, a)
+        return Boosted(1.0, 0.0, samples_of_tries(tries, v), samples_of_tries(tries, v), tries)
     r = int(r)
     if a <= 0.0:
         return Boosted(0.0, 1.0, r / v, r / v, float(r))
@@ -277,8 +312,9 @@ def retry_exact(a: float, r: int | str, v: float = 1.0) -> Boosted | None:
         return Boosted(1.0, 0.0, 1.0 / v, 1.0 / v, 1.0)
     fail = math.exp(r * math.log1p(-a))
     success = -math.expm1(r * math.log1p(-a))
-    tries = success / a
-    return Boosted(success, fail, tries / v, tries / v, tries)
+    tries = retry_tries(success, a)
+    n = samples_of_tries(tries, v)
+    return Boosted(success, fail, n, n, tries)
 
 
 def retry_verifier(a: float, c: float, r: int | str, v: float = 1.0) -> Boosted | None:
@@ -295,18 +331,20 @@ def retry_verifier(a: float, c: float, r: int | str, v: float = 1.0) -> Boosted 
     if r == INF_RETRIES:
         if accept <= 0.0:
             return None
-        tries = 1.0 / accept
+        tries = retry_tries(1.0, accept)
         success = accept_right / accept
-        return Boosted(success, accept_wrong / accept, tries / v, tries / v, tries)
+        n = samples_of_tries(tries, v)
+        return Boosted(success, accept_wrong / accept, n, n, tries)
     r = int(r)
     if accept <= 0.0:
         return Boosted(0.0, 1.0, r / v, r / v, float(r))
     # 1 - q^r with q = 1 - accept, precise for small accept
     done = -math.expm1(r * math.log1p(-accept)) if accept < 1.0 else 1.0
-    tries = done / accept
+    tries = retry_tries(done, accept)
     success = accept_right * tries
     failure = accept_wrong * tries + (1.0 - done)
-    return Boosted(success, failure, tries / v, tries / v, tries)
+    n = samples_of_tries(tries, v)
+    return Boosted(success, failure, n, n, tries)
 
 
 def mixture(weights: Sequence[float], parts: Sequence[Boosted]) -> Boosted:

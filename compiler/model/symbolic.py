@@ -168,12 +168,13 @@ def _boosted(sym: _Sym, op: str, x, choice: Choice, votes, keep):
         b = 1 - a if o.rival is None else sympy.Min(sym.formula(o.rival, x), 1 - a)
         match choice.kind:
             case "none":
-                s_, n_, r_, t_ = a, 1 / keep, 1 / keep, 1
+                one = rel.samples_of_tries(1, keep)
+                s_, n_, r_, t_ = a, one, one, 1
             case "ahead_by":
                 k = votes
                 psub = 1 / (1 + (b / a) ** k)
                 lead = 1 if sym.asymptotic else (2 * psub - 1)
-                n_ = k * lead / (a - b) / keep
+                n_ = rel.samples_ahead_by(rel.votes_ahead_by(k, lead, a, b), a, b, keep)
                 s_, r_, t_ = psub, _ahead_rounds(a, b, k, keep, n_), 1
             case "majority":
                 kk = int(votes)
@@ -188,27 +189,20 @@ def _boosted(sym: _Sym, op: str, x, choice: Choice, votes, keep):
                         sympy.binomial(kk, i) * a**i * (1 - a) ** (kk - i),
                         (i, (kk + 1) // 2, kk),
                     ).doit()
-                n_, t_ = kk / keep, 1
+                n_, t_ = rel.samples_majority(kk, keep), 1
                 r_ = sympy.Float(rel.majority_rounds(kk, float(keep))) if keep.is_number else 1
             case "retry" if choice.check == "exact":
-                if choice.retries == "inf":
-                    t_ = 1 / a
-                    s_ = 1
-                else:
-                    r = int(choice.retries or 1)
-                    s_ = 1 - (1 - a) ** r
-                    t_ = s_ / a
-                n_ = r_ = t_ / keep
+                s_ = 1 if choice.retries == "inf" else 1 - (1 - a) ** int(choice.retries or 1)
+                t_ = rel.retry_tries(s_, a)
+                n_ = r_ = rel.samples_of_tries(t_, keep)
             case _:
                 vop = sym.ctx.op(choice.check or "")
                 c = sum(sym.formula(v.weight, x) * sym.formula(v.p, x) for v in vop.success)
                 acc = a * c + (1 - a) * (1 - c)
-                if choice.retries == "inf":
-                    t_ = 1 / acc
-                else:
-                    t_ = (1 - (1 - acc) ** int(choice.retries or 1)) / acc
+                done = 1 if choice.retries == "inf" else 1 - (1 - acc) ** int(choice.retries or 1)
+                t_ = rel.retry_tries(done, acc)
                 s_ = a * c * t_
-                n_ = r_ = t_ / keep
+                n_ = r_ = rel.samples_of_tries(t_, keep)
         succ += w * s_
         samples += w * n_
         rounds += w * r_

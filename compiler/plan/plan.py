@@ -10,15 +10,15 @@ readers derives a count again.
 The decision dict (``{"move.x": 4, "move.vote": "ahead_by", ...}``) remains only as the JSON and
 command-line form of a plan (``Plan.decisions``).
 
->>> Vote("ahead_by", 3).text, Retry("judge", None).text, booster_text(None)
-('ahead-by-3 voting', 'retry until judge accepts', 'no booster')
+>>> booster_text(Vote("ahead_by", 3)), booster_text(Retry("judge", None), "long")
+('ahead_by k=3', 'retry unbounded until judge accepts')
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 VOTE_KINDS: tuple[str, ...] = ("ahead_by", "majority")
 BOOSTER_WORDS: tuple[str, ...] = ("none", *VOTE_KINDS)  # the values of an ``op.vote`` decision
@@ -42,11 +42,6 @@ class Vote:
     kind: Literal["ahead_by", "majority"]
     k: int
 
-    @property
-    def text(self) -> str:
-        name = "ahead-by" if self.kind == "ahead_by" else "majority-of"
-        return f"{name}-{self.k} voting"
-
 
 @dataclass(frozen=True)
 class Retry:
@@ -56,19 +51,36 @@ class Retry:
     check: str
     max: int | None
 
-    @property
-    def text(self) -> str:
-        who = "the exact check" if self.check == "exact" else self.check
-        bound = "" if self.max is None else f" (at most {self.max} tries)"
-        return f"retry until {who} accepts{bound}"
-
 
 Booster = Vote | Retry | None
 
 
-def booster_text(booster: Booster) -> str:
-    """The one printer of a booster."""
-    return "no booster" if booster is None else booster.text
+def booster_of(kind: str, votes: Any = None, retries: Any = None, check: Any = None) -> Booster:
+    """A booster from its flat form (``kind`` none | ahead_by | majority | retry, as in the
+    JSON reports and the view); ``retries`` None or ``"inf"`` is unbounded."""
+    if kind in VOTE_KINDS:
+        return Vote(kind, int(votes))  # type: ignore[arg-type]
+    if kind == "retry":
+        bound = None if retries in (None, "inf") else int(retries)
+        return Retry(str(check or "exact"), bound)
+    return None
+
+
+def booster_text(booster: Booster, style: str = "short") -> str:
+    """The one printer of a booster: ``short`` for reports and the explorer (``ahead_by k=3``),
+    ``long`` for the header of an emitted program (``first-to-ahead-by-3 voting``)."""
+    long = style == "long"
+    match booster:
+        case Vote(kind="ahead_by", k=k):
+            return f"first-to-ahead-by-{k} voting" if long else f"ahead_by k={k}"
+        case Vote(kind=_, k=k):
+            return f"majority of {k}" if long else f"majority K={k}"
+        case Retry(check=check, max=bound) if long:
+            limit = "unbounded" if bound is None else f"up to {bound}"
+            return f"retry {limit} until {check} accepts"
+        case Retry(check=check, max=bound):
+            return f"retry r={'inf' if bound is None else bound} until {check}"
+    return "one sample" if long else "no booster"
 
 
 @dataclass(frozen=True)
