@@ -410,7 +410,7 @@ def report(
                     else None
                 ),
             }
-            for b, spec_b in zip(result.baselines, task_ir.baselines, strict=True)
+            for b, spec_b in _with_specs(result.baselines, task_ir.baselines)
         ],
         "frontier": {
             "metric": result.frontier_metric,
@@ -460,6 +460,13 @@ def _success(v: Any) -> str:
     if 0.999 < f < 1:
         return f"1 - {1 - f:.3g}"
     return f"{f:.6g}"
+
+
+def _with_specs(results: Any, specs: Any) -> list[tuple[Any, Any]]:
+    """Each baseline's result with its spec line, by name (a result optimized without its
+    baselines has none)."""
+    by_name = {s.name: s for s in specs}
+    return [(b, by_name[b.name]) for b in results]
 
 
 def _booster(call: Mapping[str, Any]) -> str:
