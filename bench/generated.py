@@ -66,7 +66,8 @@ def bucket(options: int) -> str:
 def main() -> None:
     from aalp.check.loader import load, load_text
     from aalp.diagnostics import SpecError
-    from aalp.explain.report import render_text, report
+    from aalp.explain.render import render_text
+    from aalp.explain.report import report
     from aalp.optimize.driver import optimize
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else COUNT

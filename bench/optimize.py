@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from aalp.check.loader import load
-from aalp.explain import report
+from aalp.explain.report import report
 from aalp.optimize.driver import optimize
 from oracles.exhaustive import TooLarge, search
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from aalp.explain.growth import classify, ladder, slope, theta
-from aalp.explain.report import confirm
+from aalp.explain.growth import classify, confirm, ladder, slope, theta
 
 
 @pytest.mark.parametrize(

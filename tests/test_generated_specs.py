@@ -48,7 +48,9 @@ def _commands(text: str) -> str | None:
     from aalp.backends.view import PlanError
     from aalp.check.loader import load
     from aalp.diagnostics import SpecError, UsageError
-    from aalp.explain.report import render_text, report, to_json
+    from aalp.explain.render import render_text
+    from aalp.explain.report import report
+    from aalp.explain.schema import to_json
     from aalp.explain.topology import build, to_dot, to_mermaid
     from aalp.explain.topology import to_json as graph_json
     from aalp.model.montecarlo import SimulationError, simulate
@@ -136,6 +138,7 @@ def _warm() -> None:
         "jinja2",
         "aalp.model.symbolic",
         "aalp.explain.report",
+        "aalp.explain.render",
         "aalp.explain.topology",
         "aalp.model.montecarlo",
         "aalp.backends.emit",

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from aalp.check.loader import load
-from aalp.explain.growth import slope
-from aalp.explain.report import growth_series
+from aalp.explain.growth import growth_series, slope
 from aalp.model import reliability as rel
 from aalp.optimize.driver import optimize
 from oracles.exhaustive import search

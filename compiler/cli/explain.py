@@ -71,7 +71,9 @@ def command(
     reasons), 2 on bad usage.
     """
     from aalp.diagnostics import SpecError
-    from aalp.explain.report import render_text, report, to_json
+    from aalp.explain.render import render_text
+    from aalp.explain.report import report
+    from aalp.explain.schema import to_json
     from aalp.optimize.driver import optimize
 
     checked = load_or_exit(file, defines)

@@ -38,7 +38,7 @@ TOO_LARGE = f"request too large: at most {MAX_BODY >> 10} KiB (a spec is a few k
 # what a worker process imports once, in the fork server, rather than with every new worker
 PRELOAD = [
     "aalp.explore.api",
-    "aalp.explain.report",
+    "aalp.explain.growth",
     "aalp.front.parser",
     "aalp.check.checker",
     "aalp.backends.emit",
