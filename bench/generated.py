@@ -66,7 +66,8 @@ def bucket(options: int) -> str:
 def main() -> None:
     from aalp.checks.loader import load, load_text
     from aalp.diagnostics import SpecError
-    from aalp.explainer.report import render_text, report
+    from aalp.explainer.render import render_text
+    from aalp.explainer.report import report
     from aalp.optimizer.driver import optimize
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else COUNT

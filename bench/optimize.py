@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from aalp.checks.loader import load
-from aalp.explainer import report
+from aalp.explainer.report import report
 from aalp.optimizer.driver import optimize
 from oracles.exhaustive import TooLarge, search
 

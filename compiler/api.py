@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aalp.backends.emit import Compiled, Resolved
     from aalp.checks.checker import Checked
+    from aalp.explainer.schema import Report
     from aalp.front.ir import Spec
     from aalp.optimizer.types import OptimizeResult
     from aalp.plan.plan import Plan
@@ -78,9 +79,10 @@ def optimize(checked: Checked, task: str | None = None, **options: Any) -> Optim
 
 def explain(
     checked: Checked, result: OptimizeResult | None = None, *, growth: bool = True, **options: Any
-) -> dict[str, Any]:
-    """The explain report of an optimized plan as a JSON-ready dict (optimizes the first
-    task when ``result`` is None); ``aalp.explainer.report.render_text`` prints it."""
+) -> Report:
+    """The explain report of an optimized plan (optimizes the first task when ``result`` is
+    None): typed dataclasses, ``aalp.explainer.schema.plain`` makes them JSON data and
+    ``aalp.explainer.render.render_text`` prints them."""
     from aalp.explainer.report import report
 
     if result is None:

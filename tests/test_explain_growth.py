@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from aalp.explainer.growth import classify, ladder, slope, theta
-from aalp.explainer.report import confirm
+from aalp.explainer.growth import classify, confirm, ladder, slope, theta
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,9 @@ def _commands(text: str) -> str | None:
     from aalp.backends.view import PlanError
     from aalp.checks.loader import load
     from aalp.diagnostics import SpecError, UsageError
-    from aalp.explainer.report import render_text, report, to_json
+    from aalp.explainer.render import render_text
+    from aalp.explainer.report import report
+    from aalp.explainer.schema import to_json
     from aalp.explainer.topology import build, to_dot, to_mermaid
     from aalp.explainer.topology import to_json as graph_json
     from aalp.model.montecarlo import SimulationError, simulate
@@ -136,6 +138,7 @@ def _warm() -> None:
         "jinja2",
         "aalp.model.symbolic",
         "aalp.explainer.report",
+        "aalp.explainer.render",
         "aalp.explainer.topology",
         "aalp.model.montecarlo",
         "aalp.backends.emit",

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from aalp.checks.loader import load
-from aalp.explainer.growth import slope
-from aalp.explainer.report import growth_series
+from aalp.explainer.growth import growth_series, slope
 from aalp.model import reliability as rel
 from aalp.optimizer.driver import optimize
 from oracles.exhaustive import search

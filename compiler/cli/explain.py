@@ -71,7 +71,9 @@ def command(
     reasons), 2 on bad usage.
     """
     from aalp.diagnostics import SpecError
-    from aalp.explainer.report import render_text, report, to_json
+    from aalp.explainer.render import render_text
+    from aalp.explainer.report import report
+    from aalp.explainer.schema import to_json
     from aalp.optimizer.driver import optimize
 
     checked = load_or_exit(file, defines)

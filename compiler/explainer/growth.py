@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from aalp.diagnostics import SpecError
 from aalp.front.ir import ChainStage, MapStage
+from aalp.optimizer.driver import OptimizeResult, optimize
 
 # Candidate classes in n, in increasing order of growth.
 CLASSES: tuple[tuple[str, Callable[[float], float]], ...] = (
@@ -32,6 +36,9 @@ CLASSES: tuple[tuple[str, Callable[[float], float]], ...] = (
 )
 LADDER = 6
 TOLERANCE = 0.08  # |slope of log(value/class)| below which a class is confirmed
+# The growth fit may evaluate as many decisions as the optimization it explains, and at least
+# this many (a tiny optimization still deserves a fit).
+GROWTH_BUDGET_FLOOR = 2000
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,11 @@ class Growth:
 
 
 def theta(cls: str, var: str) -> str:
-    """``theta("n log n", "s") == "Θ(s·log s)"``."""
+    """The class ``cls`` (in n) written in the variable ``var``.
+
+    >>> theta("n log n", "s")
+    'Θ(s·log s)'
+    """
     text = cls.replace("n log", "n·log").replace("n^2 log", "n^2·log").replace("n", var)
     return f"Θ({text})"
 
@@ -155,18 +166,202 @@ def classify(sizes: Sequence[float], values: Sequence[float], variable: str, met
     )
 
 
-def measure(
+# ---------------------------------------------------------------------------------------------
+# The optimized plan's growth: re-optimize on the ladder, fit, hold against the closed form
+# ---------------------------------------------------------------------------------------------
+
+Points = list[tuple[float, float]]
+
+
+def growth_series(
     checked: Any,
-    variable: str,
-    sizes: Sequence[int],
-    value_of: Callable[[Any], float | None],
+    result: OptimizeResult,
+    objective: str | None = None,
+    extra_pins: Any = None,
+    budget: int | None = None,
+    deadline: float | None = None,
+) -> tuple[Growth | None, dict[str, Growth]]:
+    """Re-optimize on a ladder of sizes of the task's size variable; classify the growth of
+    the plan's objective and of every baseline's, and hold it against the symbolic class.
+
+    ``budget`` bounds the decisions the re-optimizations may evaluate in all (by default the
+    optimization's own count, so the fit never costs more than what it explains); the ladder
+    is climbed from its smallest size and stops when the budget is spent."""
+    from aalp.model.symbolic import with_pins  # a baseline's pins stay formulas: x = k stays k
+
+    if budget is None:
+        budget = max(result.evaluations, GROWTH_BUDGET_FLOOR)
+    task = next(t for t in checked.spec.tasks if t.name == result.task)
+    var = size_variable(task)
+    if var is None or var not in checked.env:
+        return None, {}
+    shown = size_parameter(checked, task, var) or var
+    metric = result.objective[1] if result.objective[1] != "success" else "cost"
+    plan_pts, base_pts = _climb(
+        checked, result, task, var, metric, objective, extra_pins, budget, deadline
+    )
+    plan_g = _fit(
+        checked,
+        result.task,
+        plan_pts,
+        result.plan.decisions if result.plan else None,
+        shown,
+        metric,
+    )
+    bases = {}
+    spec_pins = {b.name: b.pins for b in task.baselines}
+    for b in result.baselines:
+        decisions = with_pins(b.plan.decisions, spec_pins[b.name]) if b.plan else None
+        g = _fit(checked, result.task, base_pts[b.name], decisions, shown, metric)
+        if g is not None:
+            bases[b.name] = g
+    return plan_g, bases
+
+
+def _climb(
+    checked: Any,
+    result: OptimizeResult,
+    task: Any,
+    var: str,
     metric: str,
-) -> Growth:
-    """Evaluate ``value_of(resized checked)`` on ``sizes`` and classify the growth."""
-    xs, ys = [], []
-    for n in sizes:
-        v = value_of(resized(checked, variable, n))
-        if v is not None and v > 0 and math.isfinite(v):
-            xs.append(float(n))
-            ys.append(v)
-    return classify(xs, ys, variable, metric)
+    objective: str | None,
+    extra_pins: Any,
+    budget: int,
+    deadline: float | None,
+) -> tuple[Points, dict[str, Points]]:
+    """``(size, metric)`` of the optimum and of each valid baseline at each size of the
+    ladder that was re-optimized within ``budget`` and ``deadline``."""
+    spent = 0
+    plan_pts: Points = []
+    base_pts: dict[str, Points] = {b.name: [] for b in result.baselines}
+    for n in ladder(float(checked.env[var])):
+        if spent >= budget or (deadline is not None and time.monotonic() > deadline):
+            break
+        sized = resized(checked, var, n, task)
+        if sized is None:
+            continue
+        try:
+            r = optimize(
+                sized, result.task, objective, extra_pins, frontier=False, deadline=deadline
+            )
+        except SpecError:  # e.g. a pinned x larger than this size's data: skip the size
+            continue
+        if not r.proven:
+            break  # the deadline passed during this size: its optimum is not known
+        spent += r.evaluations
+        if r.feasible and r.plan is not None:
+            plan_pts.append((n, r.plan.value(metric)))
+        elif result.plan is not None:
+            # No plan meets the requirements at this size (a fixed success target gets harder
+            # as the task grows): measure the chosen plan's own decisions there instead.
+            value = _fixed_plan_value(sized, result.task, result.plan.decisions, metric)
+            if value is not None:
+                plan_pts.append((n, value))
+        for b in r.baselines:
+            if b.plan is not None and b.plan.valid:
+                base_pts[b.name].append((n, b.plan.value(metric)))
+    return plan_pts, base_pts
+
+
+def _fit(
+    checked: Any, task: str, pts: Points, decisions: Any, var: str, metric: str
+) -> Growth | None:
+    """The class of ``pts`` (None with fewer than 3 usable points), confirmed against the
+    closed form's class of ``decisions`` where there is one."""
+    pts = [(x, y) for x, y in pts if y > 0 and math.isfinite(y)]
+    if len(pts) < 3:
+        return None
+    g = classify([p[0] for p in pts], [p[1] for p in pts], var, metric)
+    claimed = _claimed(checked, task, decisions, metric, var)
+    if claimed is None:
+        return g
+    return confirm(g, claimed)
+
+
+def _fixed_plan_value(checked: Any, task: str, decisions: Any, metric: str) -> float | None:
+    """The metric of ``decisions`` evaluated on a resized spec (None if it cannot run there)."""
+    from aalp.model.cost import evaluate
+
+    try:
+        ev = evaluate(checked, task, decisions)
+    except Exception:  # e.g. a granularity larger than this size's data
+        return None
+    value = ev.value(metric)
+    return value if math.isfinite(value) else None
+
+
+def _claimed(checked: Any, task: str, decisions: Any, metric: str, var: str) -> str | None:
+    """The growth class of the plan's asymptotic closed form in ``var`` (``model.symbolic``)."""
+    if decisions is None:
+        return None
+    try:
+        from aalp.model import symbolic
+
+        expr = symbolic.closed_form(checked, task, decisions, metric, asymptotic=True)
+        sym = next((s for s in expr.free_symbols if s.name == var), None)
+        if sym is None:
+            return "Θ(1)"
+        return symbolic.growth_class(expr, sym)
+    except Exception:  # a plan the symbolic module cannot express: numeric class only
+        return None
+
+
+def joint_growth(checked: Any, task: str, decisions: Any, metric: str) -> str | None:
+    """The symbolic growth class in every size parameter at once (``Θ(b^2·k^2·l^2)``)."""
+    if decisions is None:
+        return None
+    try:
+        from aalp.model import symbolic
+        from aalp.model.cost import build_context
+
+        expr = symbolic.closed_form(checked, task, decisions, metric, asymptotic=True)
+        names = symbolic.size_symbols(build_context(checked, task))
+        syms = sorted((s for s in expr.free_symbols if s.name in names), key=lambda s: s.name)
+        if not syms:
+            return "Θ(1)"
+        return symbolic.growth_class(expr, syms)
+    except Exception:  # a plan the symbolic module cannot express
+        return None
+
+
+def confirm(g: Growth, claimed: str) -> Growth:
+    """``g`` with ``claimed`` recorded and confirmed by the slope of value/claimed(n)."""
+    f = _class_function(claimed, g.variable)
+    if f is None:
+        return dataclasses.replace(g, claimed=claimed)
+    try:
+        ratios = [y / f(x) for x, y in zip(g.sizes, g.values, strict=True)]
+        rs = slope(list(g.sizes), ratios)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return dataclasses.replace(g, claimed=claimed)
+    return dataclasses.replace(g, claimed=claimed, ratio_slope=rs, confirmed=abs(rs) <= TOLERANCE)
+
+
+def _class_function(claimed: str, var: str) -> Callable[[float], float] | None:
+    """``Θ(s·log s)`` as a function of s (None for forms with other symbols).
+
+    >>> _class_function("Θ(s^2·log^2 s)", "s")(math.e) == math.e**2
+    True
+    >>> _class_function("Θ(b·s)", "s") is None
+    True
+    """
+    body = claimed.strip()
+    if not (body.startswith("Θ(") and body.endswith(")")):
+        return None
+    body = body[2:-1]
+    if "+" in body:
+        return None
+    text = body.replace("·", "*")
+    text = re.sub(r"log\^(\d+) (\w+)", r"log(\2)**\1", text)
+    text = re.sub(r"log (\w+)", r"log(\1)", text)
+    text = text.replace("^", "**")
+    import sympy
+
+    try:
+        expr = sympy.sympify(text, locals={var: sympy.Symbol(var, positive=True)})
+    except (sympy.SympifyError, SyntaxError, TypeError):
+        return None
+    if {s.name for s in expr.free_symbols} - {var}:
+        return None
+    fn = sympy.lambdify(sympy.Symbol(var, positive=True), expr, "math")
+    return lambda n: float(fn(n))

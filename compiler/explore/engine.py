@@ -76,8 +76,7 @@ def emit(checked: Any, task: str, target: str) -> list[Any]:
 def growth(checked: Any, result: Any) -> tuple[str | None, Any, dict[str, Any]]:
     """``aalp explain``'s growth measurement: the size variable, the optimum's ``Growth`` (or
     None) and each baseline's, from re-optimizing over a ladder of sizes."""
-    from aalp.explainer.growth import size_variable
-    from aalp.explainer.report import growth_series
+    from aalp.explainer.growth import growth_series, size_variable
 
     task = next(t for t in checked.spec.tasks if t.name == result.task)
     plan, baselines = growth_series(checked, result)

@@ -21,7 +21,7 @@ import signal
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,7 +38,7 @@ TOO_LARGE = f"request too large: at most {MAX_BODY >> 10} KiB (a spec is a few k
 # what a worker process imports once, in the fork server, rather than with every new worker
 PRELOAD = [
     "aalp.explore.api",
-    "aalp.explainer.report",
+    "aalp.explainer.growth",
     "aalp.front.parser",
     "aalp.checks.checker",
     "aalp.backends.emit",
@@ -83,162 +83,173 @@ class Limits:
 def create_app(document: Document, limits: Limits | None = None) -> Any:
     """The Starlette application serving ``document``."""
     from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
-    limits = limits or Limits()
-    pool = Pool(limits)
-    proved = _Proved()
-    name = document.name  # the only name spec text is ever loaded under
+    explorer = _Explorer(document, limits or Limits())
+    post = explorer.endpoint
+    routes = [
+        Route("/", explorer.index),
+        Route("/api/spec", explorer.spec),
+        Route("/api/targets", explorer.targets),
+        Route("/api/check", post(explorer.check), methods=["POST"]),
+        Route("/api/optimize", post(explorer.optimize), methods=["POST"]),
+        Route("/api/plan", post(explorer.plan), methods=["POST"]),
+        Route("/api/sweep", post(explorer.sweep), methods=["POST"]),
+        Route("/api/emit", post(explorer.emit), methods=["POST"]),
+        Route("/api/save", post(explorer.save), methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC, follow_symlink=False), name="static"),
+    ]
+    return _HostGuard(Starlette(routes=routes), explorer.pool)
 
-    def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
-        return JSONResponse({"ok": False, "error": message}, status_code=status, headers=headers)
 
-    async def body(request: Request) -> tuple[dict[str, Any], Settings, str]:
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            raise _BadRequest(415, "send JSON (content-type application/json)")
-        raw = await _read_body(request)
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise _BadRequest(400, "the request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise _BadRequest(400, "the request body must be a JSON object")
-        text = data.get("text", document.text)
-        if not isinstance(text, str):
-            raise _BadRequest(400, "'text' must be a string")
-        settings = data.get("settings") or {}
-        if not isinstance(settings, dict):
-            raise _BadRequest(400, "'settings' must be an object")
-        try:
-            return data, settings_from_json(settings), text
-        except SettingsError as err:
-            raise _BadRequest(400, str(err)) from None
+# What a POST handler is given: the request, its JSON body, the settings it holds and the spec
+# text (the document's own when the body has none).
+Handler = Callable[[Any, Json, Settings, str], Awaitable[Any]]
 
-    Handler = Callable[[Request, dict[str, Any], Settings, str], Any]
 
-    def endpoint(handler: Handler) -> Callable:
-        async def handle(request: Request) -> Response:
+class _Explorer:
+    """The answers to the page's requests about one document.
+
+    GET handlers answer at once; POST handlers are wrapped by :meth:`endpoint`, which refuses
+    a foreign origin, reads the body and turns what they return into a response. What runs
+    the optimizer goes to the worker ``pool`` through :meth:`in_worker`.
+    """
+
+    def __init__(self, document: Document, limits: Limits):
+        self.document = document
+        self.limits = limits
+        self.pool = Pool(limits)
+        self.proved = _Proved()
+        self.name = document.name  # the only name spec text is ever loaded under
+
+    # -- GET ------------------------------------------------------------------------------
+
+    async def index(self, request: Any) -> Any:
+        from starlette.responses import FileResponse
+
+        return FileResponse(STATIC / "index.html", headers={"cache-control": "no-store"})
+
+    async def spec(self, request: Any) -> Any:
+        return _json(
+            {
+                "name": self.name,
+                "text": self.document.text,
+                "can_save": self.document.path is not None,
+                "params": dict(self.document.params),
+            }
+        )
+
+    async def targets(self, request: Any) -> Any:
+        return _json(await asyncio.to_thread(api.list_targets))
+
+    # -- POST -----------------------------------------------------------------------------
+
+    def endpoint(self, handler: Handler) -> Callable[[Any], Awaitable[Any]]:
+        """``handler`` as a Starlette endpoint: same origin only, the body read and checked,
+        bad requests answered with their status, a bug as one internal diagnostic."""
+        from starlette.responses import Response
+
+        async def handle(request: Any) -> Any:
             if not _same_origin(request):
-                return error(403, "requests must come from the explorer's own page")
+                return _error(403, "requests must come from the explorer's own page")
             try:
-                data, settings, text = await body(request)
+                data, settings, text = await _body(request, self.document.text)
                 result = await handler(request, data, settings, text)
             except _BadRequest as err:
-                return error(err.status, err.message, err.headers)
+                return _error(err.status, err.message, err.headers)
             except Exception as err:  # a bug in aalp, not bad input: one line on the page
                 logging.getLogger("aalp.explore").exception("internal error")
-                return JSONResponse({"ok": False, "diagnostics": [_internal(str(err))]})
+                return _json({"ok": False, "diagnostics": [_internal(str(err))]})
             if isinstance(result, Response):
                 return result
-            return JSONResponse(result)
+            return _json(result)
 
         return handle
 
-    async def in_worker(request: Request, kind: str, job: Job, memo: bool = False) -> Any:
+    async def check(self, request: Any, data: Json, settings: Settings, text: str) -> Any:
+        return await asyncio.to_thread(_checked, text, self.name, settings)
+
+    async def optimize(self, request: Any, data: Json, settings: Settings, text: str) -> Any:
+        job = Job(api.optimize_spec, (text, self.name, settings))
+        return await self.in_worker(request, "optimize", job, memo=True)
+
+    async def plan(self, request: Any, data: Json, settings: Settings, text: str) -> Any:
+        decisions = data.get("decisions")
+        if not isinstance(decisions, dict):
+            raise _BadRequest(400, "'decisions' must be an object")
+        job = Job(api.plan_for, (text, self.name, settings, decisions))
+        return await self.in_worker(request, "plan", job)
+
+    async def sweep(self, request: Any, data: Json, settings: Settings, text: str) -> Any:
+        # only the newest sweep is wanted: the page asks again whenever the settings move
+        job = Job(api.sweep_spec, (text, self.name, settings), group="sweep")
+        return await self.in_worker(request, "sweep", job, memo=True)
+
+    async def emit(self, request: Any, data: Json, settings: Settings, text: str) -> Any:
+        from starlette.responses import Response
+
+        target = data.get("target")
+        if not isinstance(target, str):
+            raise _BadRequest(400, "'target' must name a target")
+        job = Job(api.emit_zip, (text, self.name, settings, target))
+        result = await self.in_worker(request, "emit", job)
+        if not isinstance(result, bytes):
+            return result
+        stem = Path(self.name).stem or "spec"
+        headers = {"content-disposition": f'attachment; filename="{stem}-{target}.zip"'}
+        return Response(result, media_type="application/zip", headers=headers)
+
+    async def save(self, request: Any, data: Json, settings: Settings, text: str) -> Any:
+        path = self.document.path
+        if path is None:
+            raise _BadRequest(409, "this spec has no file to save to; download it instead")
+        try:
+            await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+        except OSError as err:
+            raise _BadRequest(409, f"cannot save {self.name}: {err.strerror or err}") from None
+        return {"ok": True, "saved": self.name}
+
+    # -- the workers ----------------------------------------------------------------------
+
+    async def in_worker(self, request: Any, kind: str, job: Job, memo: bool = False) -> Any:
         """``job``'s answer from a worker, or why there is none. ``memo``: answers are
         remembered for their inputs, and the last good one for the text is kept for a
         "too slow" answer."""
         text, _, settings = job.args[:3]
         if memo:
-            known = api.recall(kind, text, name, settings)
+            known = api.recall(kind, text, self.name, settings)
             if known is not None:
-                proved.keep(kind, text, settings, known)
+                self.proved.keep(kind, text, settings, known)
                 return known
         gone = asyncio.ensure_future(_disconnected(request))
         try:
-            outcome = await pool.run(job, gone)
+            outcome = await self.pool.run(job, gone)
         except Busy as err:
             raise _BadRequest(503, str(err), {"retry-after": "1"}) from None
         finally:
             gone.cancel()
+        if outcome.status == "done" and memo:
+            api.remember(kind, text, self.name, settings, outcome.value)
+            self.proved.keep(kind, text, settings, outcome.value)
+        return self._answer(kind, text, outcome)
+
+    def _answer(self, kind: str, text: str, outcome: Outcome) -> Any:
+        """What the page is told of a job that ended as ``outcome``."""
         match outcome.status:
             case "done":
-                if memo:
-                    api.remember(kind, text, name, settings, outcome.value)
-                    proved.keep(kind, text, settings, outcome.value)
                 return outcome.value
             case "too slow":
-                return _too_slow(kind, limits.timeout, outcome.started, proved.last(kind, text))
+                last = self.proved.last(kind, text)
+                return _too_slow(kind, self.limits.timeout, outcome.started, last)
             case "superseded":  # a newer job of its group took its place: no longer wanted
                 return {"ok": False, "superseded": True, "diagnostics": []}
             case "gone":  # nobody is listening any more
-                return error(503, "the request was abandoned")
+                return _error(503, "the request was abandoned")
             case "stopped":
-                return error(503, "the explorer is stopping")
+                return _error(503, "the explorer is stopping")
             case _:  # "error" or "crashed": a bug in aalp
                 return {"ok": False, "diagnostics": [_internal(str(outcome.value))]}
-
-    async def check(request: Request, data: Json, settings: Settings, text: str) -> Any:
-        return await asyncio.to_thread(_checked, text, name, settings)
-
-    async def optimize(request: Request, data: Json, settings: Settings, text: str) -> Any:
-        job = Job(api.optimize_spec, (text, name, settings))
-        return await in_worker(request, "optimize", job, memo=True)
-
-    async def plan(request: Request, data: Json, settings: Settings, text: str) -> Any:
-        decisions = data.get("decisions")
-        if not isinstance(decisions, dict):
-            raise _BadRequest(400, "'decisions' must be an object")
-        job = Job(api.plan_for, (text, name, settings, decisions))
-        return await in_worker(request, "plan", job)
-
-    async def sweep(request: Request, data: Json, settings: Settings, text: str) -> Any:
-        # only the newest sweep is wanted: the page asks again whenever the settings move
-        job = Job(api.sweep_spec, (text, name, settings), group="sweep")
-        return await in_worker(request, "sweep", job, memo=True)
-
-    async def emit(request: Request, data: Json, settings: Settings, text: str) -> Any:
-        target = data.get("target")
-        if not isinstance(target, str):
-            raise _BadRequest(400, "'target' must name a target")
-        result = await in_worker(request, "emit", Job(api.emit_zip, (text, name, settings, target)))
-        if not isinstance(result, bytes):
-            return result
-        stem = Path(name).stem or "spec"
-        headers = {"content-disposition": f'attachment; filename="{stem}-{target}.zip"'}
-        return Response(result, media_type="application/zip", headers=headers)
-
-    async def save(request: Request, data: Json, settings: Settings, text: str) -> Any:
-        if document.path is None:
-            raise _BadRequest(409, "this spec has no file to save to; download it instead")
-        try:
-            await asyncio.to_thread(document.path.write_text, text, encoding="utf-8")
-        except OSError as err:
-            raise _BadRequest(409, f"cannot save {name}: {err.strerror or err}") from None
-        return {"ok": True, "saved": name}
-
-    async def index(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"cache-control": "no-store"})
-
-    async def spec(request: Request) -> Response:
-        return JSONResponse(
-            {
-                "name": name,
-                "text": document.text,
-                "can_save": document.path is not None,
-                "params": dict(document.params),
-            }
-        )
-
-    async def targets(request: Request) -> Response:
-        return JSONResponse(await asyncio.to_thread(api.list_targets))
-
-    routes = [
-        Route("/", index),
-        Route("/api/spec", spec),
-        Route("/api/targets", targets),
-        Route("/api/check", endpoint(check), methods=["POST"]),
-        Route("/api/optimize", endpoint(optimize), methods=["POST"]),
-        Route("/api/plan", endpoint(plan), methods=["POST"]),
-        Route("/api/sweep", endpoint(sweep), methods=["POST"]),
-        Route("/api/emit", endpoint(emit), methods=["POST"]),
-        Route("/api/save", endpoint(save), methods=["POST"]),
-        Mount("/static", StaticFiles(directory=STATIC, follow_symlink=False), name="static"),
-    ]
-    return _HostGuard(Starlette(routes=routes), pool)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,6 +263,40 @@ class _BadRequest(Exception):
         self.status = status
         self.message = message
         self.headers = headers
+
+
+def _json(content: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Any:
+    from starlette.responses import JSONResponse
+
+    return JSONResponse(content, status_code=status, headers=headers)
+
+
+def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> Any:
+    return _json({"ok": False, "error": message}, status, headers)
+
+
+async def _body(request: Any, default_text: str) -> tuple[Json, Settings, str]:
+    """A POST's JSON object, the settings it holds and its spec text (``default_text`` when
+    it has none); a ``_BadRequest`` for anything else."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise _BadRequest(415, "send JSON (content-type application/json)")
+    raw = await _read_body(request)
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise _BadRequest(400, "the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise _BadRequest(400, "the request body must be a JSON object")
+    text = data.get("text", default_text)
+    if not isinstance(text, str):
+        raise _BadRequest(400, "'text' must be a string")
+    settings = data.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise _BadRequest(400, "'settings' must be an object")
+    try:
+        return data, settings_from_json(settings), text
+    except SettingsError as err:
+        raise _BadRequest(400, str(err)) from None
 
 
 async def _read_body(request: Any) -> bytes:

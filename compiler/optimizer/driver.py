@@ -202,55 +202,14 @@ def optimize(
         )
     feasible = plan is not None
     why: tuple[str, ...] = ()
-    if plan is None and not main.proven:
-        why = (
-            "the search was stopped by its time limit before it found a plan that meets the"
-            " requirements (give it more time)",
-        )
-        try:
-            plan = state.plan(main.searches.base, reqs)
-        except DecisionError:
-            plan = None
-    elif plan is None:
-        plan, why = _infeasible(state, pins, reqs, main)
-
+    if plan is None:
+        plan, why = _fallback_plan(state, pins, reqs, main)
     fm = metric if metric in INDEX and metric not in ("latency", "latency_calls") else "cost"
     fs: tuple[FrontierPoint, ...] = ()
     fl: tuple[FrontierPoint, ...] = ()
     if frontier:
-        # The frontiers re-read the main search's shapes in other metrics: as much work again
-        # as the search at most (and the deadline), else they are left out with a note.
-        cap = state.counter.n + max(state.counter.n, INFEASIBLE_BUDGET_FLOOR)
-        try:
-            with state.counter.limits(cap, deadline):
-                fs, fl = _frontiers(state, main.searches, fm, reqs, needs_latency(metric, reqs))
-        except SearchCut:
-            state.notes.append(
-                "the frontiers were left out: drawing them would cost more than the search"
-                " itself (or the time limit passed)"
-            )
-
-    results = []
-    if baselines:
-        for name, bpins in space.baselines:
-            bplan = solve(state, bpins, sense, metric, reqs).plan
-            if bplan is None:
-                cheapest = solve(state, bpins, "minimize", fm, [])
-                # No valid completion at all: the pins with every other decision at its default.
-                bplan = state.plan(
-                    cheapest.plan.decisions if cheapest.plan else cheapest.searches.base, reqs
-                )
-            results.append(BaselineResult(name, dict(bpins), bplan, _ratio(bplan, plan, metric)))
-
-    notes = list(state.notes)
-    if not main.proven and main.plan is not None:
-        bound = "" if main.gap is None else f"; no plan can have a {metric} below {main.gap:.6g}"
-        notes.append(
-            "the search was stopped by its time limit: the plan is the best found, not proven"
-            f" optimal{bound}"
-        )
-    elif state.stopped:
-        notes.append("the time limit cut the baselines' or the frontier's search short")
+        fs, fl = _bounded_frontiers(state, main, fm, metric, reqs, deadline)
+    results = _baseline_results(state, sense, metric, fm, reqs, plan) if baselines else []
     return OptimizeResult(
         task.name,
         (sense, metric),
@@ -262,11 +221,88 @@ def optimize(
         fl,
         fm,
         tuple(results),
-        tuple(notes),
+        tuple(state.notes + _search_notes(state, main, metric)),
         state.counter.n,
         dict(sorted(pins.items())),
         main.proven and not state.stopped,
     )
+
+
+def _fallback_plan(
+    state: Solver, pins: Mapping[str, Any], reqs: Sequence[Requirement], main: Outcome
+) -> tuple[Solution | None, tuple[str, ...]]:
+    """The plan shown when none meets the requirements, and why none does: the search's own
+    best guess when its time ran out, else the most reliable plan and the reasons."""
+    if main.proven:
+        return _infeasible(state, pins, reqs, main)
+    why = (
+        "the search was stopped by its time limit before it found a plan that meets the"
+        " requirements (give it more time)",
+    )
+    try:
+        return state.plan(main.searches.base, reqs), why
+    except DecisionError:
+        return None, why
+
+
+def _bounded_frontiers(
+    state: Solver,
+    main: Outcome,
+    fm: str,
+    metric: str,
+    reqs: Sequence[Requirement],
+    deadline: float | None,
+) -> tuple[tuple[FrontierPoint, ...], tuple[FrontierPoint, ...]]:
+    """The frontiers of ``fm`` against success and latency, or none (with a note) when they
+    would cost more than the search or pass the deadline."""
+    # The frontiers re-read the main search's shapes in other metrics: as much work again
+    # as the search at most (and the deadline), else they are left out with a note.
+    cap = state.counter.n + max(state.counter.n, INFEASIBLE_BUDGET_FLOOR)
+    try:
+        with state.counter.limits(cap, deadline):
+            return _frontiers(state, main.searches, fm, reqs, needs_latency(metric, reqs))
+    except SearchCut:
+        state.notes.append(
+            "the frontiers were left out: drawing them would cost more than the search"
+            " itself (or the time limit passed)"
+        )
+        return (), ()
+
+
+def _baseline_results(
+    state: Solver,
+    sense: str,
+    metric: str,
+    fm: str,
+    reqs: Sequence[Requirement],
+    plan: Solution | None,
+) -> list[BaselineResult]:
+    """Every baseline of the spec: its pins completed optimally, else as cheaply as
+    possible, and its ratio to ``plan`` in ``metric``."""
+    results = []
+    for name, bpins in state.space.baselines:
+        bplan = solve(state, bpins, sense, metric, reqs).plan
+        if bplan is None:
+            cheapest = solve(state, bpins, "minimize", fm, [])
+            # No valid completion at all: the pins with every other decision at its default.
+            bplan = state.plan(
+                cheapest.plan.decisions if cheapest.plan else cheapest.searches.base, reqs
+            )
+        results.append(BaselineResult(name, dict(bpins), bplan, _ratio(bplan, plan, metric)))
+    return results
+
+
+def _search_notes(state: Solver, main: Outcome, metric: str) -> list[str]:
+    """What the notes say of a search that its time limit cut short."""
+    if not main.proven and main.plan is not None:
+        bound = "" if main.gap is None else f"; no plan can have a {metric} below {main.gap:.6g}"
+        return [
+            "the search was stopped by its time limit: the plan is the best found, not proven"
+            f" optimal{bound}"
+        ]
+    if state.stopped:
+        return ["the time limit cut the baselines' or the frontier's search short"]
+    return []
 
 
 def _infeasible(

@@ -1,0 +1,283 @@
+"""The explain report as text: a rich tree of the plan and tables, readable in 80 columns.
+
+Plain text by default (what a pipe or a file gets); with ``color``, terminal styles. The
+sections, in order: the heading (and why a spec is infeasible), the plan's tree, the totals
+beside every baseline, the requirements, closed form and growth, the frontiers, the
+assumptions and notes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aalp.explainer.schema import Call, GrowthFit, Number, Point, Report, Stage
+from aalp.optimizer.pareto import METRIC_KEYS
+from aalp.plan.plan import booster_of, booster_text
+
+
+def render_text(rep: Report, width: int | None = None, color: bool = False) -> str:
+    """The report as text: a tree of the plan, then totals, baselines and the frontier.
+
+    Plain text by default (what a pipe or a file gets); ``color`` adds terminal styles."""
+    from rich.console import Console
+
+    buf = io.StringIO()
+    console = Console(
+        file=buf,
+        width=width or 80,
+        color_system="standard" if color else None,
+        force_terminal=color,
+        highlight=False,
+        emoji=False,
+        markup=False,
+    )
+    if not rep.feasible:
+        _print_infeasible(console, rep)
+        if rep.metrics is None:
+            return buf.getvalue()
+        console.print("most reliable plan:")
+    console.print(_plan_tree(rep, color))
+    console.print(_totals(rep))
+    _print_summary(console, rep)
+    for table in _frontier_tables(rep):
+        console.print(table)
+    if rep.assumptions:
+        console.print("assumptions:")
+        for a in rep.assumptions:
+            console.print(f"  - {a}")
+    for n in rep.notes:
+        console.print(f"note: {n}")
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+# ---------------------------------------------------------------------------------------------
+
+
+def _heading(rep: Report) -> str:
+    return f"task {rep.task}: {rep.objective.sense} {rep.objective.metric}"
+
+
+def _print_infeasible(console: Any, rep: Report) -> None:
+    console.print(f"{_heading(rep)}: INFEASIBLE")
+    for w in rep.why:
+        console.print(f"  - {w}")
+
+
+def _plan_tree(rep: Report, color: bool) -> Any:
+    """One branch per stage, one leaf per call and, under it, the call's share of the cost."""
+    from rich.text import Text
+    from rich.tree import Tree
+
+    obj = rep.objective
+    tree = Tree(Text(f"{_heading(rep)} = {fmt(obj.value)}", style="bold" if color else ""))
+    for st in rep.stages:
+        node = tree.add(_stage_line(st))
+        for c in st.calls:
+            node.add(_call_line(c)).add(_share_line(c, obj.metric))
+    return tree
+
+
+def _stage_line(st: Stage) -> str:
+    label = f"{st.kind} {', '.join(st.ops)}"
+    if st.over:
+        label += f" over {st.over}"
+    bits = [f"{fmt(st.chunks)} {'nodes' if st.kind == 'reduce' else 'calls'}"]
+    if st.x is not None:
+        bits.append(f"x = {fmt(st.x)}")
+    if st.fanin is not None:
+        bits.append(f"fanin {st.fanin}")
+    if st.history:
+        bits.append(f"history {st.history}")
+    bits.append(f"success {_success(st.success)}")
+    return f"{label}: " + ", ".join(bits)
+
+
+def _call_line(c: Call) -> str:
+    lvl = f" (level {c.level})" if c.level is not None else ""
+    line = (
+        f"{c.op}{lvl} on {c.model}, {_booster(c)}: "
+        f"{fmt(c.decisions)} × {fmt(c.samples_per_decision)} samples, "
+        f"reads {fmt(c.reads)} writes {fmt(c.writes)}"
+    )
+    return line if c.role == "op" else f"[{c.role}] {line}"
+
+
+def _share_line(c: Call, metric: str) -> str:
+    """The call's objective (its cost when maximizing success) and share of the cost."""
+    m = c.metrics
+    return (
+        f"{metric if metric != 'success' else 'cost'} "
+        f"{fmt(m[metric if metric in m else 'cost'])}"
+        f" ({fmt(100 * c.cost_share)}% of cost), "
+        f"success/decision {_success(c.success_per_decision)}"
+    )
+
+
+def _totals(rep: Report) -> Any:
+    """Every metric of the plan beside each baseline's, the ratios and who meets the
+    requirements."""
+    from rich import box
+    from rich.table import Table
+
+    totals = Table(box=box.SIMPLE, title="totals", title_justify="left", show_header=True)
+    totals.add_column("metric")
+    totals.add_column("plan", justify="right")
+    for b in rep.baselines:
+        totals.add_column(b.name, justify="right")
+    for k in [*METRIC_KEYS, "success"]:
+        vals = [_success(rep.success) if k == "success" else fmt(rep.metrics[k])]
+        for b in rep.baselines:
+            if b.metrics is None:
+                vals.append("-")
+            elif k == "success":
+                vals.append(_success(b.success))
+            else:
+                vals.append(fmt(b.metrics[k]))
+        totals.add_row(k, *vals)
+    if rep.baselines:
+        totals.add_row(
+            f"ratio ({rep.objective.metric})",
+            "1",
+            *[("-" if b.ratio is None else f"{fmt(b.ratio)}x") for b in rep.baselines],
+        )
+        totals.add_row(
+            "meets requirements",
+            "yes" if rep.feasible else "no",
+            *["yes" if b.feasible else "no" for b in rep.baselines],
+        )
+    return totals
+
+
+def _print_summary(console: Any, rep: Report) -> None:
+    """The requirements, the closed form, and the growth of the plan and of each baseline."""
+    for r in rep.requirements:
+        verdict = "ok" if r.ok else "NOT met"
+        console.print(f"require {r.metric} {r.cmp} {fmt(r.bound)}: {verdict}")
+    if rep.closed_form:
+        console.print(f"closed form ({rep.objective.metric}): {rep.closed_form}")
+    asym = rep.closed_form_asymptotic
+    if asym and asym != rep.closed_form:
+        console.print(f"  with the size-dependent decisions as functions of the size: {asym}")
+    if rep.growth_note:
+        console.print(f"growth: {rep.growth_note}")
+    if rep.growth:
+        console.print(f"growth in {rep.growth.variable}: {_growth_words(rep.growth)}")
+    if rep.growth_all:
+        console.print(f"closed-form growth in all sizes: {rep.growth_all}")
+    for b in rep.baselines:
+        if b.growth:
+            console.print(f"baseline {b.name} in {b.growth.variable}: {_growth_words(b.growth)}")
+        if b.growth_all:
+            console.print(f"baseline {b.name} in all sizes: {b.growth_all}")
+        for p in b.problems[:2]:
+            console.print(f"baseline {b.name}: {p}")
+
+
+def _frontier_tables(rep: Report) -> list[Any]:
+    """The frontier of the metric against success, and against latency when it has more
+    than one point."""
+    fr = rep.frontier
+    tables = []
+    if fr.vs_success:
+        tables.append(_frontier_table(rep, fr.vs_success, "success", _success))
+    if len(fr.vs_latency) > 1:
+        tables.append(_frontier_table(rep, fr.vs_latency, "latency", fmt))
+    return tables
+
+
+def _frontier_table(
+    rep: Report, points: tuple[Point, ...], against: str, show: Callable[[Number], str]
+) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    metric = rep.frontier.metric
+    t = Table(box=box.SIMPLE, title=f"frontier: {metric} vs {against}")
+    t.add_column(metric, justify="right")
+    t.add_column(against, justify="right")
+    t.add_column("decisions")
+    for p in points:
+        t.add_row(fmt(p.value), show(getattr(p, against)), _short(p.decisions, rep.decisions))
+    return t
+
+
+# ---------------------------------------------------------------------------------------------
+# Words and numbers
+# ---------------------------------------------------------------------------------------------
+
+
+def fmt(v: Number | bool) -> str:
+    """A number for people: integers grouped, others to 4 significant digits.
+
+    >>> fmt(1476345331370), fmt(0.012345), fmt(12345.6), fmt(None)
+    ('1,476,345,331,370', '0.01235', '1.235e+04', '-')
+    """
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    f = float(v)
+    if math.isinf(f) or math.isnan(f):
+        return str(f)
+    if f == int(f) and abs(f) < 1e15:
+        return f"{int(f):,}"
+    if abs(f) >= 1e6 or abs(f) < 1e-3:
+        return f"{f:.4g}"
+    return f"{f:,.4g}" if abs(f) >= 1000 else f"{f:.4g}"
+
+
+def _success(v: Number) -> str:
+    """A probability, its distance from 1 when it is that close.
+
+    >>> _success(0.99999991), _success(0.5)
+    ('1 - 9e-08', '0.5')
+    """
+    if v is None:
+        return "-"
+    f = float(v)
+    if 0.999 < f < 1:
+        return f"1 - {1 - f:.3g}"
+    return f"{f:.6g}"
+
+
+def _booster(call: Call) -> str:
+    return booster_text(booster_of(call.booster, call.votes, call.retries, call.check))
+
+
+def _growth_words(g: GrowthFit) -> str:
+    """A growth class only where it is confirmed; otherwise the closed form's, said as such."""
+    fit = f"log-log slope {g.fitted_slope}, slope of value/class {g.ratio_slope}"
+    if g.confirmed and g.claimed:
+        return (
+            f"{g.claimed} (the closed form's class, confirmed by re-optimizing at each size:"
+            f" the slope of value/class is {g.ratio_slope})"
+        )
+    if g.confirmed:
+        return f"{g.cls} (fitted numerically: {fit})"
+    if g.claimed:
+        # The closed form holds this size's decisions fixed; re-optimized at each size the plan
+        # changes (a fixed target forces smaller chunks or more votes as the task grows).
+        return (
+            f"the closed form, with this size's decisions held fixed, grows as {g.claimed};"
+            f" not confirmed by re-optimizing at each size (log-log slope {g.fitted_slope})"
+        )
+    return f"no class confirmed (the closest fit is {g.cls}: {fit})"
+
+
+def _short(decisions: Mapping[str, Any], plan: Mapping[str, Any]) -> str:
+    """Exactly the decisions in which a frontier plan differs from the plan: changed values,
+    and decisions the plan has and this one does not (``no move.retries``).
+
+    >>> _short({"move.x": 2, "move.votes": 3}, {"move.x": 1, "move.votes": 3, "move.retries": 2})
+    'no move.retries, move.x=2'
+    """
+    diff = [f"{k}={v}" for k, v in decisions.items() if plan.get(k) != v]
+    diff += [f"no {k}" for k in plan if k not in decisions]
+    return ", ".join(sorted(diff, key=lambda t: t.removeprefix("no "))) if diff else "(the plan)"
