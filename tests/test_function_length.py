@@ -21,8 +21,6 @@ REASON = "Long because"
 ALLOWED = {
     "aalp.checks.pins:PinChecks.check_pin",
     "aalp.checks.task:TaskChecker.check_op",
-    "aalp.model.montecarlo:play",
-    "aalp.model.symbolic:closed_form_metrics",
 }
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef

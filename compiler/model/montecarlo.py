@@ -319,77 +319,96 @@ def play(draw: OpDraw, n: int, rng) -> dict[str, Any]:
     )
     a = np.asarray(draw.success)[comp]
     b = np.asarray(draw.rival)[comp]
-    v = draw.keep
     zeros = np.zeros(n, dtype=np.int64)
-    ch = draw.choice
-    match ch.kind:
+    match draw.choice.kind:
         case "none":
-            samples = _geometric_total(rng, np.ones(n, dtype=np.int64), v)
-            return dict(
-                ok=rng.random(n) < a, samples=samples, rounds=samples, vsamples=zeros, vrounds=zeros
-            )
+            samples = _geometric_total(rng, np.ones(n, dtype=np.int64), draw.keep)
+            ok, rounds = rng.random(n) < a, samples
         case "ahead_by":
-            k = int(ch.votes or 1)
-            lead = np.zeros(n, dtype=np.int64)
-            samples = np.zeros(n, dtype=np.int64)
-            rounds = np.zeros(n, dtype=np.int64)
-            active = np.arange(n)
-            up_p, down_p = a * v, b * v
-            while active.size:
-                batch = k - np.abs(lead[active])
-                up = rng.binomial(batch, up_p[active])
-                rest_p = np.where(
-                    up_p[active] < 1, down_p[active] / np.maximum(1 - up_p[active], 1e-300), 0.0
-                )
-                down = rng.binomial(batch - up, np.minimum(rest_p, 1.0))
-                lead[active] += up - down
-                samples[active] += batch
-                rounds[active] += 1
-                active = active[np.abs(lead[active]) < k]
-            return dict(ok=lead >= k, samples=samples, rounds=rounds, vsamples=zeros, vrounds=zeros)
+            ok, samples, rounds = _play_ahead_by(draw, a, b, n, rng)
         case "majority":
-            K = int(ch.votes or 1)
-            right = rng.binomial(K, a)
-            samples = _geometric_total(rng, np.full(n, K), v)
-            rounds = np.zeros(n, dtype=np.int64)
-            remaining = np.full(n, K, dtype=np.int64)
-            while (remaining > 0).any():
-                rounds += remaining > 0
-                remaining -= rng.binomial(remaining, v)
-            return dict(
-                ok=2 * right > K, samples=samples, rounds=rounds, vsamples=zeros, vrounds=zeros
-            )
+            ok, samples, rounds = _play_majority(draw, a, n, rng)
         case "retry":
-            limit = math.inf if ch.retries == "inf" else int(ch.retries or 1)
-            exact_check = ch.check in (None, "exact")
-            accept_p = (
-                a
-                if exact_check
-                else a * draw.verifier_success + (1 - a) * (1 - draw.verifier_success)
-            )
-            if limit == math.inf and (accept_p <= 0).any():
-                raise SimulationError("unbounded retries that can never end (success 0)")
-            ok = np.zeros(n, dtype=bool)
-            done = np.zeros(n, dtype=bool)
-            tries = np.zeros(n, dtype=np.int64)
-            t = 0
-            while not done.all() and t < limit:
-                t += 1
-                live = ~done
-                tries[live] += 1
-                right = rng.random(n) < a
-                if exact_check:
-                    accept = right
-                else:
-                    verdict_ok = rng.random(n) < draw.verifier_success
-                    accept = np.where(right, verdict_ok, ~verdict_ok)
-                newly = live & accept
-                ok |= newly & right
-                done |= newly
-            samples = _geometric_total(rng, tries, v)
-            vsamples = zeros if exact_check else _geometric_total(rng, tries, draw.verifier_keep)
-            return dict(ok=ok, samples=samples, rounds=samples, vsamples=vsamples, vrounds=vsamples)
-    raise SimulationError(f"unknown booster {ch.kind!r}")
+            return _play_retry(draw, a, n, rng)
+        case kind:
+            raise SimulationError(f"unknown booster {kind!r}")
+    return dict(ok=ok, samples=samples, rounds=rounds, vsamples=zeros, vrounds=zeros)
+
+
+def _play_ahead_by(draw: OpDraw, a, b, n: int, rng):
+    """Ahead-by-k, batch by batch as the emitted program draws: each round draws the samples
+    that could still end the race at best."""
+    import numpy as np
+
+    k = int(draw.choice.votes or 1)
+    v = draw.keep
+    lead = np.zeros(n, dtype=np.int64)
+    samples = np.zeros(n, dtype=np.int64)
+    rounds = np.zeros(n, dtype=np.int64)
+    active = np.arange(n)
+    up_p, down_p = a * v, b * v
+    while active.size:
+        batch = k - np.abs(lead[active])
+        up = rng.binomial(batch, up_p[active])
+        rest_p = np.where(
+            up_p[active] < 1, down_p[active] / np.maximum(1 - up_p[active], 1e-300), 0.0
+        )
+        down = rng.binomial(batch - up, np.minimum(rest_p, 1.0))
+        lead[active] += up - down
+        samples[active] += batch
+        rounds[active] += 1
+        active = active[np.abs(lead[active]) < k]
+    return lead >= k, samples, rounds
+
+
+def _play_majority(draw: OpDraw, a, n: int, rng):
+    """Majority of K: K valid samples, red-flagged ones drawn again round by round."""
+    import numpy as np
+
+    K = int(draw.choice.votes or 1)
+    v = draw.keep
+    right = rng.binomial(K, a)
+    samples = _geometric_total(rng, np.full(n, K), v)
+    rounds = np.zeros(n, dtype=np.int64)
+    remaining = np.full(n, K, dtype=np.int64)
+    while (remaining > 0).any():
+        rounds += remaining > 0
+        remaining -= rng.binomial(remaining, v)
+    return 2 * right > K, samples, rounds
+
+
+def _play_retry(draw: OpDraw, a, n: int, rng) -> dict[str, Any]:
+    """Retries, one try at a time, each judged by the exact check or a drawn verdict."""
+    import numpy as np
+
+    ch = draw.choice
+    limit = math.inf if ch.retries == "inf" else int(ch.retries or 1)
+    exact_check = ch.check in (None, "exact")
+    c = draw.verifier_success
+    accept_p = a if exact_check else a * c + (1 - a) * (1 - c)
+    if limit == math.inf and (accept_p <= 0).any():
+        raise SimulationError("unbounded retries that can never end (success 0)")
+    ok = np.zeros(n, dtype=bool)
+    done = np.zeros(n, dtype=bool)
+    tries = np.zeros(n, dtype=np.int64)
+    t = 0
+    while not done.all() and t < limit:
+        t += 1
+        live = ~done
+        tries[live] += 1
+        right = rng.random(n) < a
+        if exact_check:
+            accept = right
+        else:
+            verdict_ok = rng.random(n) < c
+            accept = np.where(right, verdict_ok, ~verdict_ok)
+        newly = live & accept
+        ok |= newly & right
+        done |= newly
+    samples = _geometric_total(rng, tries, draw.keep)
+    zeros = np.zeros(n, dtype=np.int64)
+    vsamples = zeros if exact_check else _geometric_total(rng, tries, draw.verifier_keep)
+    return dict(ok=ok, samples=samples, rounds=samples, vsamples=vsamples, vrounds=vsamples)
 
 
 def _accumulate(

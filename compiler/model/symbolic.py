@@ -309,73 +309,7 @@ def closed_form_metrics(
     for stage in ctx.task.stages:
         match stage:
             case MapStage() | ChainStage():
-                shared = shared_x_ops(ctx, stage)
-                given = [o for o in shared if f"{o}.x" in decisions]
-                x = _read_x(sym, decisions, (given or shared)[0]) if shared else None
-                n = sym.count(stage.over)
-                if x is None:
-                    chunks = n
-                else:
-                    overlap = getattr(stage, "overlap", None)
-                    rho = None if overlap is None else sym.formula(overlap)
-                    chunks = windows(n, x, rho, lambda v: _ceil(sym, v), sympy.Max)
-                history = None
-                if isinstance(stage, ChainStage):
-                    history = history_of(ctx, stage, decisions)
-                xs = {o: (x if o in shared else _read_x(sym, decisions, o)) for o in stage.ops}
-                for o in stage.ops:
-                    sym.choices[o] = read_choice(ctx, decisions, o)
-                    if o in ctx.routes:
-                        cls = ctx.routes[o]
-                        sym.choices[cls] = (
-                            read_choice(ctx, decisions, cls)
-                            if ctx.routed(o, sym.choices[o].model)
-                            else None
-                        )
-                        if sym.choices[cls] is not None:
-                            sym.votes[cls] = sym.choices[cls].votes
-                step = sum(
-                    sym.formula(ctx.op(o).reads, xs[o]) + sym.formula(ctx.op(o).writes, xs[o])
-                    for o in stage.ops
-                )
-                one = Metrics(0, 0, 0, 0, 0, 0, 0)
-                stage_success = sympy.Integer(1)
-                before = 0
-                for o in stage.ops:
-                    extra = before + step * (chunks - 1) / 2 if history == "full" else 0
-                    votes = _votes(sym, o, sym.choices[o], chunks, xs[o])
-                    dm, ds = _decision_metrics(sym, o, xs[o], sym.choices[o], votes, extra)
-                    one = _add(one, dm)
-                    stage_success = stage_success * ds
-                    before = (
-                        before
-                        + sym.formula(ctx.op(o).reads, xs[o])
-                        + sym.formula(ctx.op(o).writes, xs[o])
-                    )
-                if isinstance(stage, ChainStage):
-                    part = _scale(one, chunks)
-                else:
-                    part = _scale(one, chunks, 1)
-                    if ctx.task.workers is not None:
-                        w = to_sympy(ctx.task.workers, sym.env)
-                        part = Metrics(
-                            part.calls,
-                            part.forward_passes,
-                            part.cost,
-                            part.tokens,
-                            part.dollars,
-                            sympy.Max(one.latency, one.latency * chunks / w),
-                            sympy.Max(one.latency_calls, one.latency_calls * chunks / w),
-                        )
-                if isinstance(stage, MapStage) and stage.success is not None:
-                    stage_total = to_sympy(
-                        stage.success, {**sym.env, "x": x if x is not None else 1, "calls": chunks}
-                    )
-                else:
-                    stage_total = stage_success**chunks
-                total = _add(total, part)
-                success = success * stage_total
-                last = (chunks, x if x is not None else 1, n)
+                part, stage_total, last = _linear(sym, stage, decisions)
             case ReduceStage(op=o):
                 if last is None:
                     raise DecisionError(
@@ -388,10 +322,90 @@ def closed_form_metrics(
                 )
                 choice = read_choice(ctx, decisions, o)
                 sym.choices[o] = choice
-                part, succ = _tree(sym, o, choice, fanin, *last)
-                total = _add(total, part)
-                success = success * succ
+                part, stage_total = _tree(sym, o, choice, fanin, *last)
+            case _:
+                continue
+        total = _add(total, part)
+        success = success * stage_total
     return total, success
+
+
+def _linear_shape(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[str, Any]):
+    """x, n, chunks, history and each op's x of a map or chain stage, as sympy values."""
+    import sympy
+
+    ctx = sym.ctx
+    shared = shared_x_ops(ctx, stage)
+    given = [o for o in shared if f"{o}.x" in decisions]
+    x = _read_x(sym, decisions, (given or shared)[0]) if shared else None
+    n = sym.count(stage.over)
+    if x is None:
+        chunks = n
+    else:
+        overlap = getattr(stage, "overlap", None)
+        rho = None if overlap is None else sym.formula(overlap)
+        chunks = windows(n, x, rho, lambda v: _ceil(sym, v), sympy.Max)
+    history = history_of(ctx, stage, decisions) if isinstance(stage, ChainStage) else None
+    xs = {o: (x if o in shared else _read_x(sym, decisions, o)) for o in stage.ops}
+    return x, n, chunks, history, xs
+
+
+def _read_choices(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[str, Any]) -> None:
+    """Each op's choice, and its router's when the chosen model needs one."""
+    ctx = sym.ctx
+    for o in stage.ops:
+        sym.choices[o] = read_choice(ctx, decisions, o)
+        if o in ctx.routes:
+            cls = ctx.routes[o]
+            routed = ctx.routed(o, sym.choices[o].model)
+            sym.choices[cls] = read_choice(ctx, decisions, cls) if routed else None
+            if sym.choices[cls] is not None:
+                sym.votes[cls] = sym.choices[cls].votes
+
+
+def _linear(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[str, Any]):
+    """A map or chain stage: its metrics, its success and (chunks, x, n) for a reduce after it."""
+    import sympy
+
+    ctx = sym.ctx
+    x, n, chunks, history, xs = _linear_shape(sym, stage, decisions)
+    _read_choices(sym, stage, decisions)
+    tokens = {
+        o: sym.formula(ctx.op(o).reads, xs[o]) + sym.formula(ctx.op(o).writes, xs[o])
+        for o in stage.ops
+    }
+    step = sum(tokens.values())
+    one = Metrics(0, 0, 0, 0, 0, 0, 0)
+    stage_success = sympy.Integer(1)
+    before = 0
+    for o in stage.ops:
+        extra = before + step * (chunks - 1) / 2 if history == "full" else 0
+        votes = _votes(sym, o, sym.choices[o], chunks, xs[o])
+        dm, ds = _decision_metrics(sym, o, xs[o], sym.choices[o], votes, extra)
+        one = _add(one, dm)
+        stage_success = stage_success * ds
+        before = before + tokens[o]
+    if isinstance(stage, ChainStage):
+        part = _scale(one, chunks)
+    else:
+        part = _scale(one, chunks, 1)
+        if ctx.task.workers is not None:
+            w = to_sympy(ctx.task.workers, sym.env)
+            part = Metrics(
+                part.calls,
+                part.forward_passes,
+                part.cost,
+                part.tokens,
+                part.dollars,
+                sympy.Max(one.latency, one.latency * chunks / w),
+                sympy.Max(one.latency_calls, one.latency_calls * chunks / w),
+            )
+    if isinstance(stage, MapStage) and stage.success is not None:
+        stage_env = {**sym.env, "x": x if x is not None else 1, "calls": chunks}
+        stage_total = to_sympy(stage.success, stage_env)
+    else:
+        stage_total = stage_success**chunks
+    return part, stage_total, (chunks, x if x is not None else 1, n)
 
 
 def _tree(sym: _Sym, op: str, choice: Choice, fanin, leaves, unit, n):
