@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from aalp import codes
-from aalp.check.checker import Checked, check, fmt_number
+from aalp.check.checker import Checked, check
 from aalp.check.loader import load, load_text
+from aalp.check.values import fmt_number
 from aalp.diagnostics import SpecError, UsageError
 from aalp.front.ir import (
     Capability,
