@@ -130,8 +130,10 @@ def render(diag: Diagnostic, source: str | None = None, *, color: bool = False) 
     caret under the offending token, and the hint. ``source`` is the whole text of the file;
     without it (or without a position) only the header and hint are printed.
 
+    >>> from aalp import codes
     >>> from aalp.front.ir import Span
-    >>> d = Diagnostic("error", "E100", "unknown name 'y'", Span("f.aalp", 1, 11, 1, 11), "try x")
+    >>> span = Span("f.aalp", 1, 11, 1, 11)
+    >>> d = Diagnostic("error", codes.UNKNOWN_NAME, "unknown name 'y'", span, "try x")
     >>> print(render(d, "param a = y + 1"))
     f.aalp:1:11: error[E100]: unknown name 'y'
       1 | param a = y + 1

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from aalp import codes
 from aalp.front.ir import NO_SPAN, Task
 
 from ..diagnostics import Diagnostic, SpecError, render, sort_key
@@ -50,7 +51,7 @@ def _diagnostic(diag: Diagnostic, text: str | None) -> Json:
     return diag.to_json() | {"rendered": render(diag, text)}
 
 
-def problem(message: str, code: str = "X001") -> Json:
+def problem(message: str, code: str = codes.BAD_SETTING) -> Json:
     """A diagnostic about the page's settings (or the server) rather than a place in the text."""
     diag = Diagnostic("error", code, message, NO_SPAN)
     return diag.to_json() | {"rendered": f"error[{code}]: {message}"}
@@ -127,7 +128,7 @@ def guarded(run: Callable[[], Json], text: str | None) -> Json:
     except SettingsError as err:
         return _failure([problem(str(err))])
     except engine.Unavailable as err:
-        return _failure([problem(str(err), "X002")])
+        return _failure([problem(str(err), codes.UNAVAILABLE)])
 
 
 def check_spec(text: str, file: str = "<spec>", settings: Settings | None = None) -> Json:

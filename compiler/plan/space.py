@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from aalp import codes
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import (
@@ -235,20 +236,21 @@ def pin_value(pin: Pin, env: Mapping[str, Any]) -> Value:
     if pin.field in ("model", "vote", "history"):
         if isinstance(pin.value, Name):
             return pin.value.id
-        raise SpecError([_diag(pin, f"'{pin.op}.{pin.field}' takes a name, not a formula")])
+        message = f"'{pin.op}.{pin.field}' takes a name, not a formula"
+        raise SpecError([_diag(pin, codes.PIN_OUT_OF_RANGE, message)])
     if isinstance(pin.value, Name) and pin.value.id in ("inf", "unbounded"):
         return "inf"
     try:
         v = _num(pin.value, env)
     except ex.EvalError as err:
         raise SpecError(
-            [_diag(pin, f"cannot evaluate pin '{pin.op}.{pin.field}': {err}")]
+            [_diag(pin, codes.EVAL_FAILED, f"cannot evaluate pin '{pin.op}.{pin.field}': {err}")]
         ) from None
     return _int_value(v)
 
 
-def _diag(pin: Pin, message: str) -> Diagnostic:
-    return Diagnostic("error", "E501", message, pin.span or NO_SPAN)
+def _diag(pin: Pin, code: str, message: str) -> Diagnostic:
+    return Diagnostic("error", code, message, pin.span or NO_SPAN)
 
 
 def parse_pin_text(text: str) -> tuple[str, str]:
@@ -291,16 +293,15 @@ def build(checked: Any, task_name: str | None = None) -> Space:
 def select_task(spec: Spec, task_name: str | None) -> Task:
     """The task named ``task_name`` (the first one when None); a clear error otherwise."""
     if not spec.tasks:
-        raise SpecError([Diagnostic("error", "E502", "the spec has no task", NO_SPAN)])
+        raise SpecError([Diagnostic("error", codes.NO_TASK, "the spec has no task", NO_SPAN)])
     if task_name is None:
         return spec.tasks[0]
     for t in spec.tasks:
         if t.name == task_name:
             return t
     known = ", ".join(t.name for t in spec.tasks)
-    raise SpecError(
-        [Diagnostic("error", "E502", f"no task named '{task_name}' (tasks: {known})", NO_SPAN)]
-    )
+    message = f"no task named '{task_name}' (tasks: {known})"
+    raise SpecError([Diagnostic("error", codes.UNKNOWN_TASK, message, NO_SPAN)])
 
 
 def _blocks(task: Task, checked: Any, ops: Mapping[str, OpSpace]) -> tuple[Block, ...]:
