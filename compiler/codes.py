@@ -59,6 +59,7 @@ BAD_OVERRIDE = "E111"  # -D of a value that is not a formula of earlier paramete
 RESERVED_NAME = "E112"
 BAD_ARITY = "E113"
 UNKNOWN_TASK = "E114"  # --task of a name that is not a task of the spec
+UNKNOWN_TARGET = "E115"  # --target of a name that is not a code-generation target
 
 # values and ranges
 NOT_PROBABILITY = "E200"
@@ -101,14 +102,20 @@ MODEL_CANNOT = "W407"
 # notes
 DEFAULT_OBJECTIVE = "N501"
 
-# after the check: the optimizer's options
+# after the check
 BAD_OPTION = "E601"  # --objective or --pin that does not fit the spec
+BAD_DECISION = "E602"  # a decision of a given plan missing or of the wrong kind (--decisions)
+CANNOT_SIMULATE = "E603"  # a plan the Monte Carlo simulation cannot run
+CANNOT_EMIT = "E604"  # a plan that cannot be written as code for the target
+SIM_REFUSED = "E605"  # what the simulated LLM cannot serve (serve-sim --task, a bad request)
 
 # the explorer
 BAD_SETTING = "X001"  # a setting the page sent does not fit the spec
-UNAVAILABLE = "X002"  # a part of aalp this installation lacks
+# X002 is retired (it was for a part of aalp an installation lacks, which never happened)
 INTERNAL_ERROR = "X003"  # a bug in aalp, reported on the page rather than as an HTTP 500
 TOO_SLOW = "X004"  # a job stopped at the explorer's time limit
 
 #: Codes that describe how the tool was called rather than the spec (the CLI exits 2 on these).
-USAGE = frozenset({UNKNOWN_OVERRIDE, BAD_OVERRIDE, UNKNOWN_TASK, BAD_OPTION})
+USAGE = frozenset(
+    {UNKNOWN_OVERRIDE, BAD_OVERRIDE, UNKNOWN_TASK, UNKNOWN_TARGET, BAD_OPTION, BAD_DECISION}
+)

@@ -6,14 +6,18 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from aalp import codes
+from aalp.diagnostics import AalpError
 from aalp.front.ir import METRICS
 
 # Every metric a plan has a value of; success is kept apart (a probability, multiplied).
 METRIC_FIELDS: tuple[str, ...] = tuple(m for m in METRICS if m != "success")
 
 
-class DecisionError(ValueError):
+class DecisionError(AalpError, ValueError):
     """A decision is missing or has a value of the wrong kind; the message names it."""
+
+    code = codes.BAD_DECISION
 
     def __init__(self, message: str, key: str):
         super().__init__(message)
