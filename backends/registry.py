@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 
+from aalp import codes
+from aalp.diagnostics import AalpError
 from aalp.suggest import did_you_mean
 
 from .base import Backend
@@ -35,8 +37,10 @@ TARGETS: dict[str, tuple[str, str, str]] = {
 DEFAULT_TARGET = "python"
 
 
-class UnknownTarget(LookupError):
+class UnknownTarget(AalpError, LookupError):
     """An unknown target name; the message carries a suggestion."""
+
+    code = codes.UNKNOWN_TARGET
 
 
 def get(name: str) -> Backend:

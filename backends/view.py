@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from aalp import codes
+from aalp.diagnostics import AalpError
 from aalp.front import ir
 from aalp.front.expr import EvalError, evaluate
 from aalp.front.numbers import float_env
@@ -25,8 +27,10 @@ from aalp.plan.prompts import PromptFileError, system_prompt
 View = dict[str, Any]
 
 
-class PlanError(ValueError):
+class PlanError(AalpError, ValueError):
     """A plan that cannot be emitted (a missing prompt file, an unknown combine, ...)."""
+
+    code = codes.CANNOT_EMIT
 
 
 COMBINES = ("sum", "concat", "merge", "vote", "max", "min", "count", "first", "last", "all", "any")

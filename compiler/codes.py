@@ -1,12 +1,38 @@
 """Stable diagnostic codes: tests, tools and users match on these, so never renumber one.
 
-E0xx syntax and files, E1xx names, E2xx values and ranges, E3xx structure, W4xx warnings,
-N5xx notes. The parser owns the E0xx codes it emits; the loader and checker own the rest.
+Every code aalp gives is a name here, and only here: everything else uses the name. The letter
+is the severity (E error, W warning, N note; X the explorer's own), the hundreds the family:
+
+- E0xx syntax and files: the parser and the loader;
+- E1xx names: unknown, duplicated or reserved names, and names on the command line;
+- E2xx values and ranges;
+- E3xx structure: what a task runs, on which models, with which pins;
+- W4xx warnings;
+- N5xx notes;
+- E6xx the passes after the check: an option that does not fit the spec, a plan that cannot
+  be evaluated, simulated or emitted;
+- X0xx the explorer: a page setting, a missing part, a bug, a time limit.
+
+Each code, what it means and a spec that gives it: docs/diagnostics.md (a test holds the two
+to each other).
 """
 
 from __future__ import annotations
 
 # syntax (the parser)
+UNEXPECTED_TOKEN = "E001"  # the message lists what could come instead
+UNEXPECTED_CHARACTER = "E002"
+UNEXPECTED_END = "E003"
+UNTERMINATED_STRING = "E004"
+BAD_NUMBER = "E005"  # malformed, or out of range
+PARSE_UNKNOWN_FUNCTION = "E006"  # in spec text (UNKNOWN_FUNCTION: in an IR built otherwise)
+PARSE_BAD_ARITY = "E007"  # in spec text (BAD_ARITY: in an IR built otherwise)
+PARSE_TOO_DEEP = "E008"  # more than 100 levels in spec text (TOO_DEEP: 200, in an IR)
+MISSING_CLAUSE = "E009"
+DUPLICATE_CLAUSE = "E010"
+BAD_ESCAPE = "E011"
+PARSE_UNKNOWN_FIELD = "E012"  # in spec text (UNKNOWN_FIELD: in an IR built otherwise)
+PARSE_UNKNOWN_METRIC = "E013"  # in spec text (UNKNOWN_METRIC: in an IR built otherwise)
 TOO_MANY_ERRORS = "N502"  # the first MAX_SYNTAX_ERRORS syntax errors are shown, then this note
 
 # files (the loader; limits and rules in docs/security.md)
@@ -28,10 +54,12 @@ UNKNOWN_FUNCTION = "E106"
 DUPLICATE = "E107"
 PARAM_ORDER = "E108"
 PARAM_CYCLE = "E109"
-UNKNOWN_OVERRIDE = "E110"
-BAD_OVERRIDE = "E111"
+UNKNOWN_OVERRIDE = "E110"  # -D of a name that is not a parameter
+BAD_OVERRIDE = "E111"  # -D of a value that is not a formula of earlier parameters
 RESERVED_NAME = "E112"
 BAD_ARITY = "E113"
+UNKNOWN_TASK = "E114"  # --task of a name that is not a task of the spec
+UNKNOWN_TARGET = "E115"  # --target of a name that is not a code-generation target
 
 # values and ranges
 NOT_PROBABILITY = "E200"
@@ -74,5 +102,20 @@ MODEL_CANNOT = "W407"
 # notes
 DEFAULT_OBJECTIVE = "N501"
 
+# after the check
+BAD_OPTION = "E601"  # --objective or --pin that does not fit the spec
+BAD_DECISION = "E602"  # a decision of a given plan missing or of the wrong kind (--decisions)
+CANNOT_SIMULATE = "E603"  # a plan the Monte Carlo simulation cannot run
+CANNOT_EMIT = "E604"  # a plan that cannot be written as code for the target
+SIM_REFUSED = "E605"  # what the simulated LLM cannot serve (serve-sim --task, a bad request)
+
+# the explorer
+BAD_SETTING = "X001"  # a setting the page sent does not fit the spec
+# X002 is retired (it was for a part of aalp an installation lacks, which never happened)
+INTERNAL_ERROR = "X003"  # a bug in aalp, reported on the page rather than as an HTTP 500
+TOO_SLOW = "X004"  # a job stopped at the explorer's time limit
+
 #: Codes that describe how the tool was called rather than the spec (the CLI exits 2 on these).
-USAGE = frozenset({UNKNOWN_OVERRIDE, BAD_OVERRIDE})
+USAGE = frozenset(
+    {UNKNOWN_OVERRIDE, BAD_OVERRIDE, UNKNOWN_TASK, UNKNOWN_TARGET, BAD_OPTION, BAD_DECISION}
+)

@@ -8,15 +8,19 @@
       hint: did you mean 'gpt41mini'?
 
 The plain form is what tests and pipes see; ``color=True`` adds ANSI colour for terminals.
+
+Every error aalp reports to its user is an ``AalpError`` carrying its diagnostics: a
+``SpecError`` (the spec's problems, a ``UsageError`` for the command line's), and the errors of
+the later passes, each with its own code (docs/diagnostics.md lists them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
-from aalp.front.ir import Span
+from aalp.front.ir import NO_SPAN, Span
 
 Severity = Literal["error", "warning", "note"]
 
@@ -58,12 +62,57 @@ class Diagnostic:
         }
 
 
-class SpecError(Exception):
+class AalpError(Exception):
+    """The base of every error aalp reports to its user: it carries the diagnostics that say
+    what is wrong (code, severity, message, span, hint), and the CLI and the explorer show
+    those. ``str(err)`` is the messages of its errors joined by "; ".
+
+    A subclass raised with a message rather than diagnostics sets ``code``: the message becomes
+    one error with that code (``code=``, ``span=`` and ``hint=`` override it for one error).
+
+    >>> from aalp import codes
+    >>> class CannotFly(AalpError):
+    ...     code = codes.BAD_OPTION
+    >>> err = CannotFly("no wings", hint="grow some")
+    >>> str(err), err.diagnostics[0].code == codes.BAD_OPTION, err.diagnostics[0].hint
+    ('no wings', True, 'grow some')
+    """
+
+    code: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        diagnostics: Iterable[Diagnostic] | str,
+        *,
+        code: str = "",
+        span: Span = NO_SPAN,
+        hint: str = "",
+    ):
+        if isinstance(diagnostics, str):
+            code = code or self.code
+            if not code:
+                raise TypeError(f"{type(self).__name__} needs diagnostics, or a code")
+            diagnostics = [Diagnostic("error", code, diagnostics, span, hint)]
+        self.diagnostics = diagnostics if isinstance(diagnostics, list) else list(diagnostics)
+        super().__init__("; ".join(d.message for d in self.diagnostics if d.severity == "error"))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # an error crosses a process boundary whole, whatever its own __init__ takes
+        return (_restore, (type(self), self.diagnostics, self.__dict__))
+
+
+def _restore(cls: type[AalpError], diagnostics: list[Diagnostic], state: dict) -> AalpError:
+    err = cls.__new__(cls)
+    AalpError.__init__(err, diagnostics)
+    err.__dict__.update(state)
+    return err
+
+
+class SpecError(AalpError):
     """Raised by a public verb when a spec has errors; carries every diagnostic found."""
 
     def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = diagnostics
-        super().__init__("; ".join(d.message for d in diagnostics if d.severity == "error"))
+        super().__init__(diagnostics)
 
 
 class UsageError(SpecError):
@@ -128,10 +177,13 @@ def _window(text: str, start: int, end: int) -> tuple[str, int, int]:
 def render(diag: Diagnostic, source: str | None = None, *, color: bool = False) -> str:
     """Render ``diag`` as ``file:line:col: severity[CODE]: message``, the source line with a
     caret under the offending token, and the hint. ``source`` is the whole text of the file;
-    without it (or without a position) only the header and hint are printed.
+    without it (or without a position) only the header and hint are printed, and without a
+    file (``NO_SPAN``) the header starts at the severity.
 
+    >>> from aalp import codes
     >>> from aalp.front.ir import Span
-    >>> d = Diagnostic("error", "E100", "unknown name 'y'", Span("f.aalp", 1, 11, 1, 11), "try x")
+    >>> span = Span("f.aalp", 1, 11, 1, 11)
+    >>> d = Diagnostic("error", codes.UNKNOWN_NAME, "unknown name 'y'", span, "try x")
     >>> print(render(d, "param a = y + 1"))
     f.aalp:1:11: error[E100]: unknown name 'y'
       1 | param a = y + 1
@@ -143,7 +195,9 @@ def render(diag: Diagnostic, source: str | None = None, *, color: bool = False) 
     if span.line > 0:
         where += f":{span.line}:{span.col}"
     head = _paint(f"{diag.severity}[{diag.code}]", _COLORS[diag.severity], color)
-    out = [f"{where}: {head}: {_paint(diag.message, '1', color)}"]
+    out = [f"{head}: {_paint(diag.message, '1', color)}"]
+    if span.file != NO_SPAN.file:  # a diagnostic about no file (an option, a setting) has none
+        out[0] = f"{where}: {out[0]}"
     lines = source.splitlines() if source is not None else []
     if 0 < span.line <= len(lines):
         raw = lines[span.line - 1]

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from aalp import codes
-from aalp.checks.checker import Checked, check, fmt_number
+from aalp.checks.checker import Checked, check
 from aalp.checks.loader import load, load_text
+from aalp.checks.values import fmt_number
 from aalp.diagnostics import SpecError, UsageError
 from aalp.front.ir import (
     Capability,

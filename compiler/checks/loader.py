@@ -30,19 +30,20 @@ from typing import Any
 
 from aalp import codes
 from aalp.checks.checker import Checked, check
-from aalp.diagnostics import Diagnostic, SpecError, UsageError, sort_key
+from aalp.diagnostics import AalpError, Diagnostic, SpecError, UsageError, sort_key
 from aalp.front.ir import NO_SPAN, Span, Spec
 
 MAX_FILE_BYTES = 4 * 1024 * 1024  # a spec or a decision file
 MAX_PROMPT_BYTES = 1024 * 1024  # one prompt file
 
 
-class FileProblem(Exception):
+class FileProblem(AalpError):
     """A file that cannot be read. ``problem`` completes a sentence about the file ("it is a
     directory"); ``kind`` is ``"missing"``, ``"too large"`` or ``"unreadable"``."""
 
     def __init__(self, kind: str, problem: str):
-        super().__init__(problem)
+        too_large = kind == "too large"
+        super().__init__(problem, code=codes.FILE_TOO_LARGE if too_large else codes.UNREADABLE_FILE)
         self.kind = kind
         self.problem = problem
 
@@ -196,12 +197,12 @@ def load_text(
 # ---------------------------------------------------------------------------------------------
 
 
-class PromptError(Exception):
+class PromptError(AalpError):
     """A prompt file that is refused: ``problem`` completes "prompt file 'NAME' ..." and
     ``code`` is its diagnostic code (E091, E092, E093, E094 or E095)."""
 
     def __init__(self, code: str, problem: str, hint: str):
-        super().__init__(problem)
+        super().__init__(problem, code=code, hint=hint)
         self.code = code
         self.problem = problem
         self.hint = hint

@@ -15,11 +15,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from aalp.diagnostics import Diagnostic, SpecError, UsageError, render_all
+from aalp.diagnostics import AalpError, Diagnostic, SpecError, UsageError, render_all
+from aalp.front.ir import Span
 
 if TYPE_CHECKING:
     from aalp.checks.checker import Checked
@@ -135,12 +137,28 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic], source: str | None) -> 
         click.echo("", err=True)
 
 
-def usage_failure(err: UsageError) -> click.UsageError:
-    """A ``UsageError`` from the checker as click's usage error (exit code 2)."""
-    lines = []
-    for diag in err.diagnostics:
-        lines.append(f"{diag.message} [{diag.code}]" + (f"; {diag.hint}" if diag.hint else ""))
-    return click.UsageError("\n".join(lines))
+def one_line(err: AalpError) -> str:
+    """The diagnostics of ``err`` for a usage message: ``message [CODE]; hint``, one a line
+    (an option has no place in a spec to point at)."""
+    return "\n".join(
+        f"{diag.message} [{diag.code}]" + (f"; {diag.hint}" if diag.hint else "")
+        for diag in err.diagnostics
+    )
+
+
+def usage_failure(err: AalpError) -> click.UsageError:
+    """An error about how the command was called (a bad ``-D``, ``--pin``, ``--task`` or
+    ``--decisions``) as click's usage error (exit code 2)."""
+    return click.UsageError(one_line(err))
+
+
+def print_error(err: AalpError, file: str | Path) -> None:
+    """Print the diagnostics of ``err``, an error about the spec ``file`` found after its
+    check (a plan that cannot be emitted or simulated), to stderr; the ones with no place in
+    the spec are shown as about the file (``FILE: error[CODE]: message``)."""
+    spec = Span(str(file), 0, 0, 0, 0)
+    diagnostics = [d if d.span.line > 0 else replace(d, span=spec) for d in err.diagnostics]
+    click.echo(render_all(diagnostics, source_of(file), color=use_color()), err=True)
 
 
 def load_or_exit(file: str | Path, defines: dict[str, str] | None = None) -> Checked:

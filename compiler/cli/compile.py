@@ -10,7 +10,9 @@ from aalp.cli.common import (
     EXIT_SPEC,
     define_option,
     load_or_exit,
+    one_line,
     pin_option,
+    print_error,
     spec_argument,
     task_option,
 )
@@ -88,9 +90,9 @@ def command(
     try:
         compiled = emit(checked, target, task_name, pins, decisions)
     except UnknownTarget as err:
-        raise click.BadParameter(str(err), param_hint="'--target'") from None
+        raise click.BadParameter(one_line(err), param_hint="'--target'") from None
     except PlanError as err:
-        click.echo(f"{file}: error: {err}", err=True)
+        print_error(err, file)
         raise click.exceptions.Exit(EXIT_SPEC) from None
     for line in header_lines(compiled.view):
         click.echo(line)

@@ -18,6 +18,7 @@ from aalp.cli.common import (
     pin_option,
     spec_argument,
     task_option,
+    usage_failure,
 )
 
 
@@ -99,7 +100,7 @@ def command(
             deadline=deadline,
         )
     except SpecError as err:
-        raise click.UsageError("; ".join(d.message for d in err.diagnostics)) from None
+        raise usage_failure(err) from None
     finally:
         progress.done()
     if fmt_ == "json":

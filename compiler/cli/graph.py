@@ -13,6 +13,7 @@ from aalp.cli.common import (
     pin_option,
     spec_argument,
     task_option,
+    usage_failure,
 )
 
 
@@ -55,7 +56,7 @@ def command(
         )
         task = select_task(checked.spec, task_name)
     except SpecError as err:
-        raise click.UsageError("; ".join(d.message for d in err.diagnostics)) from None
+        raise usage_failure(err) from None
     if result.plan is None:
         for w in result.why:
             click.echo(f"infeasible: {w}", err=True)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from aalp.cli.common import EXIT_USAGE, define_option, load_or_exit, spec_argument, task_option
+from aalp.cli.common import (
+    EXIT_USAGE,
+    define_option,
+    load_or_exit,
+    one_line,
+    spec_argument,
+    task_option,
+)
 
 
 def _rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -71,7 +78,7 @@ def command(
         core = SimCore(checked, task_name, seed, faults, family)
         server = SimServer(core, port, verbose)
     except SimError as err:
-        raise click.BadParameter(str(err), param_hint="'--task'") from None
+        raise click.BadParameter(one_line(err), param_hint="'--task'") from None
     except OSError as err:
         click.echo(f"error: cannot listen on 127.0.0.1:{port}: {err.strerror}", err=True)
         raise click.exceptions.Exit(EXIT_USAGE) from None

@@ -14,8 +14,10 @@ from aalp.cli.common import (
     define_option,
     load_or_exit,
     pin_option,
+    print_error,
     spec_argument,
     task_option,
+    usage_failure,
 )
 from aalp.model.metrics import METRIC_FIELDS
 
@@ -55,7 +57,7 @@ def _decisions(checked: Any, task_name: str | None, decisions: str | None, pins:
         try:
             pinned = parse_pins(build(checked, task_name), list(pins), checked.env)
         except SpecError as err:
-            raise click.UsageError("; ".join(d.message for d in err.diagnostics)) from None
+            raise usage_failure(err) from None
         return {**given, **pinned}, "given"
     from aalp.optimizer.driver import optimize
 
@@ -64,7 +66,7 @@ def _decisions(checked: Any, task_name: str | None, decisions: str | None, pins:
             checked, task_name, extra_pins=list(pins), frontier=False, baselines=False
         )
     except SpecError as err:
-        raise click.UsageError("; ".join(d.message for d in err.diagnostics)) from None
+        raise usage_failure(err) from None
     if result.plan is None:
         reasons = "; ".join(result.why) or "no plan"
         click.echo(f"error: the optimizer found no plan to simulate: {reasons}", err=True)
@@ -144,9 +146,9 @@ def command(
             raise click.exceptions.Exit(EXIT_SPEC)
         sim = _run(ctx, plan, runs, seed)
     except (DecisionError, SimulationError) as err:
-        raise click.UsageError(str(err)) from None
+        raise usage_failure(err) from None
     except SpecError as err:
-        click.echo("error: " + str(err), err=True)
+        print_error(err, file)
         raise click.exceptions.Exit(EXIT_SPEC) from None
     if fmt_ == "json":
         out = {

@@ -17,9 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from aalp import codes
 from aalp.front.ir import NO_SPAN, Task
 
-from ..diagnostics import Diagnostic, SpecError, render, sort_key
+from ..diagnostics import AalpError, Diagnostic, render, sort_key
 from . import engine
 from .controls import (
     Settings,
@@ -50,7 +51,7 @@ def _diagnostic(diag: Diagnostic, text: str | None) -> Json:
     return diag.to_json() | {"rendered": render(diag, text)}
 
 
-def problem(message: str, code: str = "X001") -> Json:
+def problem(message: str, code: str = codes.BAD_SETTING) -> Json:
     """A diagnostic about the page's settings (or the server) rather than a place in the text."""
     diag = Diagnostic("error", code, message, NO_SPAN)
     return diag.to_json() | {"rendered": f"error[{code}]: {message}"}
@@ -118,16 +119,13 @@ def forget() -> None:
 
 
 def guarded(run: Callable[[], Json], text: str | None) -> Json:
-    """Run an API body, turning every kind of bad input into diagnostics."""
+    """Run an API body, turning every kind of bad input into its diagnostics: the spec's, a
+    setting's (``SettingsError``), a decision's, a target's, ..., each with its own code."""
     try:
         return run()
-    except SpecError as err:
+    except AalpError as err:
         diags = sorted(err.diagnostics, key=sort_key)
         return _failure([_diagnostic(d, text) for d in diags])
-    except SettingsError as err:
-        return _failure([problem(str(err))])
-    except engine.Unavailable as err:
-        return _failure([problem(str(err), "X002")])
 
 
 def check_spec(text: str, file: str = "<spec>", settings: Settings | None = None) -> Json:
@@ -362,12 +360,8 @@ def _clean_decisions(decisions: Mapping[str, Any]) -> dict[str, int | str]:
 
 
 def _evaluate(loaded: Loaded, decisions: Mapping[str, Any]) -> Any:
-    from aalp.plan.plan import DecisionError
-
-    try:
-        return engine.evaluate(loaded.checked, loaded.task.name, decisions)
-    except DecisionError as err:
-        raise SettingsError(str(err)) from None
+    """The plan of ``decisions``; ``DecisionError`` (E602) for one missing or of a wrong kind."""
+    return engine.evaluate(loaded.checked, loaded.task.name, decisions)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,14 +442,9 @@ def emit_zip(text: str, file: str, settings: Settings | None, target: str) -> by
     holder: dict[str, bytes] = {}
 
     def run() -> Json:
-        from ..backends.registry import UnknownTarget
-        from ..backends.view import PlanError
-
         loaded = load(text, file, settings)
-        try:
-            files = engine.emit(loaded.checked, loaded.task.name, target)
-        except (UnknownTarget, PlanError) as err:
-            raise SettingsError(str(err).strip("'\"")) from None
+        # an unknown target (E115) or a plan that cannot be emitted (E604) is a diagnostic
+        files = engine.emit(loaded.checked, loaded.task.name, target)
         holder["zip"] = _zip({f.path: f.text for f in files})
         return {"ok": True}
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
+from aalp import codes
+from aalp.diagnostics import AalpError
 from aalp.front.ir import (
     METRICS,
     BinOp,
@@ -35,8 +37,10 @@ from aalp.front.ir import (
 )
 
 
-class SettingsError(ValueError):
+class SettingsError(AalpError, ValueError):
     """A setting sent by the page does not fit the spec (unknown control, value out of range)."""
+
+    code = codes.BAD_SETTING
 
 
 @dataclass(frozen=True)

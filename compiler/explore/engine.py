@@ -13,10 +13,6 @@ from typing import Any
 from aalp.front.ir import Spec
 
 
-class Unavailable(RuntimeError):
-    """A part of the compiler this build does not have (a missing optional module)."""
-
-
 @lru_cache(maxsize=64)
 def parse(text: str, file: str) -> Spec:
     """Parse spec text (cached: the page re-sends the same text with every slider move).

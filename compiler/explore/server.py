@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import codes
 from ..diagnostics import Diagnostic, SpecError
 from . import api, engine
 from .controls import Settings, SettingsError, settings_from_json
@@ -385,7 +386,7 @@ def _confined(text: str, file: str) -> Json | None:
             outside.append(
                 Diagnostic(
                     "error",
-                    "E091",  # the code of a missing prompt file: neither can be read
+                    codes.MISSING_PROMPT,  # the code of a missing prompt file: neither can be read
                     f"prompt file '{prompt.file}' of op '{op.name}' is not in the spec's folder",
                     prompt.span if prompt.span.line > 0 else op.span,
                     "the explorer reads prompt files only from the folder of the spec it "
@@ -417,7 +418,9 @@ def _checked(text: str, file: str, settings: Settings) -> Json:
 
 
 def _internal(message: str) -> Json:
-    return api.problem(f"internal error (a bug in aalp; please report it): {message}", "X003")
+    return api.problem(
+        f"internal error (a bug in aalp; please report it): {message}", codes.INTERNAL_ERROR
+    )
 
 
 WHAT = {
@@ -441,7 +444,7 @@ def _too_slow(kind: str, timeout: float, started: bool, last: Json | None) -> Js
     return {
         "ok": False,
         "too_slow": True,
-        "diagnostics": [api.problem(message, "X004")],
+        "diagnostics": [api.problem(message, codes.TOO_SLOW)],
         "last": last,
     }
 

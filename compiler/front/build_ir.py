@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from aalp import codes
 from aalp.front import ir
 from aalp.front.literals import MAX_EXPONENT, MAX_LITERAL, decode_literal, number_value, token_span
 from lark import Token, Transformer_NonRecursive, v_args
@@ -65,7 +66,7 @@ class IRBuilder(Transformer_NonRecursive):
             if clause.kind in seen:
                 first = seen[clause.kind].span
                 self._error(
-                    "E010",
+                    codes.DUPLICATE_CLAUSE,
                     f"{what} has two '{clause.kind}' clauses",
                     clause.span,
                     f"the first one is on line {first.line}; keep one",
@@ -79,7 +80,7 @@ class IRBuilder(Transformer_NonRecursive):
         if missing:
             listed = " and ".join(f"'{k}'" for k in missing)
             self._error(
-                "E009",
+                codes.MISSING_CLAUSE,
                 f"{what} needs {listed}",
                 ir.Span(span.file, span.line, span.col, span.line, span.col),
                 "add " + ", ".join(_EXAMPLES[k] for k in missing),
@@ -211,7 +212,7 @@ class IRBuilder(Transformer_NonRecursive):
         for ms in per_model:
             if ms.model in models_seen:
                 self._error(
-                    "E010",
+                    codes.DUPLICATE_CLAUSE,
                     f"{what} has two 'success on {ms.model}' clauses",
                     ms.span,
                     f"the first one is on line {models_seen[ms.model].line}; keep one",
@@ -285,13 +286,19 @@ class IRBuilder(Transformer_NonRecursive):
                 case ("writes", expr, cspan):
                     if max_writes is not None:
                         self._error(
-                            "E010", "red_flag has two 'writes >' conditions", cspan, "keep one"
+                            codes.DUPLICATE_CLAUSE,
+                            "red_flag has two 'writes >' conditions",
+                            cspan,
+                            "keep one",
                         )
                     max_writes = expr
                 case ("unparsable", _, cspan):
                     if unparsable:
                         self._error(
-                            "E010", "red_flag has two 'unparsable' conditions", cspan, "keep one"
+                            codes.DUPLICATE_CLAUSE,
+                            "red_flag has two 'unparsable' conditions",
+                            cspan,
+                            "keep one",
                         )
                     unparsable = True
                 case ("keep", expr, _):
@@ -314,7 +321,7 @@ class IRBuilder(Transformer_NonRecursive):
             span = self._tspan(token)
             col = span.col + offset
             self._error(
-                "E011",
+                codes.BAD_ESCAPE,
                 message,
                 ir.Span(span.file, span.line, col, span.line, col + 1),
                 'escapes are \\\\ \\" \\n \\t \\r \\0 and \\u{hex}; or use """ for verbatim text',
@@ -409,7 +416,7 @@ class IRBuilder(Transformer_NonRecursive):
             close = difflib.get_close_matches(token.value, ir.METRICS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else "see docs/model.md for each metric"
             self._error(
-                "E013",
+                codes.PARSE_UNKNOWN_METRIC,
                 f"unknown metric '{token.value}'; the metrics are " + ", ".join(ir.METRICS),
                 self._tspan(token),
                 hint,
@@ -442,7 +449,7 @@ class IRBuilder(Transformer_NonRecursive):
         if fld.value not in ir.PIN_FIELDS:
             close = difflib.get_close_matches(fld.value, ir.PIN_FIELDS, n=1)
             self._error(
-                "E012",
+                codes.PARSE_UNKNOWN_FIELD,
                 f"unknown decision '{op.value}.{fld.value}'; the decisions of an op are "
                 + ", ".join(ir.PIN_FIELDS),
                 self._tspan(fld),
@@ -463,7 +470,7 @@ class IRBuilder(Transformer_NonRecursive):
         value = number_value(token.value)
         if value is None:
             self._error(
-                "E005",
+                codes.BAD_NUMBER,
                 f"number '{token.value[:40]}' is out of range",
                 self._tspan(token),
                 f"literals may have at most {MAX_LITERAL} characters and a decimal exponent "
@@ -481,7 +488,7 @@ class IRBuilder(Transformer_NonRecursive):
         if func.value not in ir.FUNCTIONS:
             close = difflib.get_close_matches(func.value, ir.FUNCTIONS, n=1)
             self._error(
-                "E006",
+                codes.PARSE_UNKNOWN_FUNCTION,
                 f"unknown function '{func.value}'; the functions are " + ", ".join(ir.FUNCTIONS),
                 self._tspan(func),
                 f"did you mean '{close[0]}'?" if close else "write the formula with these",
@@ -493,7 +500,7 @@ class IRBuilder(Transformer_NonRecursive):
                 if high > 9:
                     want = f"at least {low}"
                 self._error(
-                    "E007",
+                    codes.PARSE_BAD_ARITY,
                     f"{func.value}() takes {want} argument{'s' if high > 1 else ''}, "
                     f"not {len(args)}",
                     span,

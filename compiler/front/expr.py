@@ -11,17 +11,22 @@ from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from aalp.front.ir import ARITY, BinOp, Call, Expr, Name, Neg, Num
+from aalp import codes
+from aalp.diagnostics import AalpError
+from aalp.front.ir import ARITY, NO_SPAN, BinOp, Call, Expr, Name, Neg, Num
 
 if TYPE_CHECKING:
     import sympy
 
 
-class EvalError(ValueError):
-    """A formula cannot be evaluated (unknown name, division by zero, domain error, overflow)."""
+class EvalError(AalpError, ValueError):
+    """A formula cannot be evaluated (unknown name, division by zero, domain error, overflow);
+    its diagnostic points at ``node``, the part of the formula at fault."""
+
+    code = codes.EVAL_FAILED
 
     def __init__(self, message: str, node: Expr):
-        super().__init__(message)
+        super().__init__(message, span=getattr(node, "span", NO_SPAN))
         self.node = node
 
 
@@ -216,6 +221,8 @@ def evaluate_exact(expr: Expr, env: Mapping[str, Number], *, finite: bool = Fals
 
 class Overflow(EvalError):
     """A formula whose value is too large to compute (beyond about 1.8e308)."""
+
+    code = codes.OVERFLOW
 
 
 def _infinite(value: Number) -> bool:

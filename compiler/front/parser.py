@@ -178,7 +178,7 @@ def _parse(text: str, file: str, start: str) -> ir.Spec | ir.Expr:
         run.errors = [
             Diagnostic(
                 "error",
-                "E008",
+                codes.PARSE_TOO_DEEP,
                 "the input is nested too deeply",
                 run.span(1, 1),
                 f"formulas may nest at most {MAX_DEPTH} levels",
@@ -187,7 +187,11 @@ def _parse(text: str, file: str, start: str) -> ir.Spec | ir.Expr:
         raise SpecError(run.errors) from None
     except LarkError as exc:  # defensive: lark must never escape
         diagnostic = Diagnostic(
-            "error", "E001", f"cannot parse: {exc}", run.span(1, 1), "this is a bug in aalp"
+            "error",
+            codes.UNEXPECTED_TOKEN,
+            f"cannot parse: {exc}",
+            run.span(1, 1),
+            "this is a bug in aalp",
         )
         raise SpecError([diagnostic]) from None
     finally:
@@ -256,7 +260,7 @@ def _drive(run: _Run, start: str) -> Tree | None:
         _lex_all(run, ip)
     except _TooDeep as deep:
         run.error(
-            "E008",
+            codes.PARSE_TOO_DEEP,
             f"the input is nested too deeply (more than {MAX_STACK} brackets, operators and "
             "blocks open at once)",
             _token_span(run, deep.token),
@@ -276,7 +280,10 @@ def _drive(run: _Run, start: str) -> Tree | None:
             if "RBRACE" in exc.expected:
                 hint = "a '}' is missing at the end"
             run.error(
-                "E003", f"unexpected end of input; expected {expected}", run.span(line, col), hint
+                codes.UNEXPECTED_END,
+                f"unexpected end of input; expected {expected}",
+                run.span(line, col),
+                hint,
             )
         return None
 
@@ -461,7 +468,7 @@ def _reread_previous(run: _Run, state: Any, token: Token, ip: InteractiveParser)
         hint = _hint(run, keyword, expected)
         if {"NUMBER", "NAME"} <= expected:
             hint = "the formula on the line before is unfinished"
-        run.error("E001", message, _token_span(run, keyword), hint)
+        run.error(codes.UNEXPECTED_TOKEN, message, _token_span(run, keyword), hint)
     run.last_error = _FRESH
     return True
 
@@ -645,7 +652,7 @@ def _token_error(run: _Run, exc: UnexpectedToken, ip: InteractiveParser) -> set[
     if run.last_starts and shown - _OPERATORS - {"LPAR"}:
         shown -= _OPERATORS  # a line rarely continues the formula of the line before
     message = f"unexpected {_describe(token)}; expected {_expected(shown)}"
-    run.error("E001", message, _token_span(run, token), _hint(run, token, shown))
+    run.error(codes.UNEXPECTED_TOKEN, message, _token_span(run, token), _hint(run, token, shown))
     return expected
 
 
@@ -658,7 +665,7 @@ def _char_error(run: _Run, exc: UnexpectedCharacters, ip: InteractiveParser) -> 
     run.last_error = run.tokens + 1  # whatever follows a skipped stretch is a cascade
     if text.startswith('"""', pos):
         run.error(
-            "E004",
+            codes.UNTERMINATED_STRING,
             "unterminated triple-quoted string",
             span,
             'close it with """ (triple-quoted text cannot contain """)',
@@ -670,7 +677,7 @@ def _char_error(run: _Run, exc: UnexpectedCharacters, ip: InteractiveParser) -> 
         end = text.find("\n", pos)
         end = len(text) if end < 0 else end
         run.error(
-            "E004",
+            codes.UNTERMINATED_STRING,
             "unterminated string",
             run.span(exc.line, exc.column, exc.line, exc.column + end - pos - 1),
             'close it with " on the same line, or use """ for text over several lines',
@@ -681,7 +688,7 @@ def _char_error(run: _Run, exc: UnexpectedCharacters, ip: InteractiveParser) -> 
         match = _BAD_NUMBER.match(text, pos)
         blob = match.group(0) if match else text[pos]
         run.error(
-            "E005",
+            codes.BAD_NUMBER,
             f"bad number '{blob}'",
             run.span(exc.line, exc.column, exc.line, exc.column + len(blob) - 1),
             "numbers look like 42, 0.998, 1e-6 or 128k (suffixes k M G T); "
@@ -699,7 +706,12 @@ def _char_error(run: _Run, exc: UnexpectedCharacters, ip: InteractiveParser) -> 
             message = f"unexpected character {shown}"
             if allowed:
                 message += f"; expected {_expected(allowed)}"
-            run.error("E002", message, span, "remove it, or put it inside a string or a comment")
+            run.error(
+                codes.UNEXPECTED_CHARACTER,
+                message,
+                span,
+                "remove it, or put it inside a string or a comment",
+            )
         run.last_bad_char = pos
         run.bad_char_tokens = run.tokens
         skip = 1
@@ -812,7 +824,7 @@ def _check_depth(run: _Run, tree: Tree) -> None:
             if depth > MAX_DEPTH:
                 meta = node.meta
                 run.error(
-                    "E008",
+                    codes.PARSE_TOO_DEEP,
                     f"formula nested too deeply (more than {MAX_DEPTH} levels)",
                     run.span(meta.line, meta.column),
                     "split it with params, or simplify it",

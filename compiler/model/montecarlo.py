@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from aalp import codes
+from aalp.diagnostics import AalpError
 from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
 from aalp.front.numbers import exact
 from aalp.model.metrics import METRIC_FIELDS
@@ -33,8 +35,10 @@ Z95 = 1.959963984540054  # the 97.5% quantile of the standard normal
 MAX_DECISIONS = 2 * 10**9  # beyond this a simulation would take too long: refuse clearly
 
 
-class SimulationError(ValueError):
+class SimulationError(AalpError, ValueError):
     """The plan cannot be simulated (too large, or not runnable under the model)."""
+
+    code = codes.CANNOT_SIMULATE
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from aalp import codes
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import METRICS, NO_SPAN, Task
@@ -66,7 +67,7 @@ __all__ = [
 
 
 def _error(message: str) -> SpecError:
-    return SpecError([Diagnostic("error", "E510", message, NO_SPAN)])
+    return SpecError([Diagnostic("error", codes.BAD_OPTION, message, NO_SPAN)])
 
 
 def objective_of(task: Task, objective: str | None) -> tuple[str, str]:

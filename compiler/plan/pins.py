@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from aalp import codes
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import NO_SPAN, Name, Pin
@@ -30,20 +31,20 @@ def pin_value(pin: Pin, env: Mapping[str, Any]) -> Value:
     if pin.field in ("model", "vote", "history"):
         if isinstance(pin.value, Name):
             return pin.value.id
-        raise SpecError([_diag(pin, f"'{pin.op}.{pin.field}' takes a name, not a formula")])
+        message = f"'{pin.op}.{pin.field}' takes a name, not a formula"
+        raise SpecError([_diag(pin, codes.PIN_OUT_OF_RANGE, message)])
     if isinstance(pin.value, Name) and pin.value.id in ("inf", "unbounded"):
         return "inf"
     try:
         v = ex.evaluate(pin.value, float_env(env))
     except ex.EvalError as err:
-        raise SpecError(
-            [_diag(pin, f"cannot evaluate pin '{pin.op}.{pin.field}': {err}")]
-        ) from None
+        message = f"cannot evaluate pin '{pin.op}.{pin.field}': {err}"
+        raise SpecError([_diag(pin, codes.EVAL_FAILED, message)]) from None
     return _int_value(v)
 
 
-def _diag(pin: Pin, message: str) -> Diagnostic:
-    return Diagnostic("error", "E501", message, pin.span or NO_SPAN)
+def _diag(pin: Pin, code: str, message: str) -> Diagnostic:
+    return Diagnostic("error", code, message, pin.span or NO_SPAN)
 
 
 def parse_pin_text(text: str) -> tuple[str, str]:

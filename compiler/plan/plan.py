@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal, NamedTuple
 
+from aalp import codes
+from aalp.diagnostics import AalpError
+
 VOTE_KINDS: tuple[str, ...] = ("ahead_by", "majority")
 BOOSTER_WORDS: tuple[str, ...] = ("none", *VOTE_KINDS)  # the values of an ``op.vote`` decision
 HISTORIES: tuple[str, ...] = ("stateless", "full")
@@ -27,8 +30,10 @@ STAGE_KINDS: tuple[str, ...] = ("map", "chain", "reduce", "combine", "route")
 ROLES: tuple[str, ...] = ("op", "verifier", "classifier", "idle")
 
 
-class DecisionError(ValueError):
+class DecisionError(AalpError, ValueError):
     """A decision is missing or has a value of the wrong kind; ``key`` names it."""
+
+    code = codes.BAD_DECISION
 
     def __init__(self, message: str, key: str):
         super().__init__(message)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from aalp import codes
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import (
@@ -252,16 +253,15 @@ def build(checked: Any, task_name: str | None = None) -> Space:
 def select_task(spec: Spec, task_name: str | None) -> Task:
     """The task named ``task_name`` (the first one when None); a clear error otherwise."""
     if not spec.tasks:
-        raise SpecError([Diagnostic("error", "E502", "the spec has no task", NO_SPAN)])
+        raise SpecError([Diagnostic("error", codes.NO_TASK, "the spec has no task", NO_SPAN)])
     if task_name is None:
         return spec.tasks[0]
     for t in spec.tasks:
         if t.name == task_name:
             return t
     known = ", ".join(t.name for t in spec.tasks)
-    raise SpecError(
-        [Diagnostic("error", "E502", f"no task named '{task_name}' (tasks: {known})", NO_SPAN)]
-    )
+    message = f"no task named '{task_name}' (tasks: {known})"
+    raise SpecError([Diagnostic("error", codes.UNKNOWN_TASK, message, NO_SPAN)])
 
 
 def _blocks(task: Task, checked: Any, ops: Mapping[str, OpSpace]) -> tuple[Block, ...]:
@@ -339,7 +339,7 @@ def iter_values(domain: IntDomain, limit: int) -> Iterator[int]:
 
 
 def _error(message: str) -> SpecError:
-    return SpecError([Diagnostic("error", "E510", message, NO_SPAN)])
+    return SpecError([Diagnostic("error", codes.BAD_OPTION, message, NO_SPAN)])
 
 
 def parse_pins(

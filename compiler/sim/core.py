@@ -16,6 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from aalp import codes
+from aalp.diagnostics import AalpError
 from aalp.front import ir
 from aalp.front.expr import EvalError, evaluate
 
@@ -23,8 +25,10 @@ from .dspy_format import squash, wrap
 from .oracles import Ask, family_of, oracle
 
 
-class SimError(Exception):
+class SimError(AalpError):
     """A request the simulator cannot answer: ``status`` and a message for the client."""
+
+    code = codes.SIM_REFUSED
 
     def __init__(self, status: int, message: str):
         super().__init__(message)
