@@ -17,9 +17,9 @@ import textwrap
 from typing import Any
 
 from ..base import Backend
+from ..combines import needs, source
 from ..header import header_lines
 from ..literals import py_literal
-from ..python.combines import needs, source
 from ..view import PlanError, View
 
 #: combines the framework programs implement in code
@@ -35,14 +35,13 @@ class FrameworkBackend(Backend):
     unsupported: frozenset[str] = frozenset({"llm_verifier", "combine"})
 
     def environment(self) -> Any:
-        """The target's own templates first, then the shared ones beside this module."""
+        """The target's own templates first, then the frameworks' shared ones beside this
+        module, then every target's (the runtime core)."""
         import jinja2
 
         env = super().environment()
-        here = os.path.dirname(__file__)
-        shared = [os.path.join(here, "templates"), os.path.join(here, "..", "python", "templates")]
-        # the python target's answer rules (_answers.py.j2) are every target's
-        env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(shared)])
+        here = os.path.join(os.path.dirname(__file__), "templates")
+        env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(here)])
         env.filters["repr"] = repr
         return env
 

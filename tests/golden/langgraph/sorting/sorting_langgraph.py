@@ -122,8 +122,9 @@ PREDICTED_CALLS: dict[str, float] = {'merge': 3.0, 'sort': 4.0}
 RECURSION_LIMIT = 10**9
 
 # ---------------------------------------------------------------------------------------------
-# Answers: parsing, red flags, vote keys and combines. Every target emits these same lines, so
-# one response gets the same reading everywhere (docs/backends.md, "Answers").
+# The runtime core: answer parsing, red flags, vote keys, chunk windows and combines. Every
+# target emits these same lines, so one response gets the same reading everywhere
+# (docs/backends.md, "Answers").
 # ---------------------------------------------------------------------------------------------
 
 
@@ -186,14 +187,14 @@ def _number(value: Any) -> bool:
 
 
 #: what a combine needs of each value it combines; the others take any value
-NEEDS = {
-    "sum": "number",
-    "max": "number",
-    "min": "number",
-    "merge": "list",
-    "count": "boolean",
-    "all": "boolean",
-    "any": "boolean",
+NEEDS: dict[str, str] = {
+    'sum': 'number',
+    'max': 'number',
+    'min': 'number',
+    'merge': 'list',
+    'count': 'boolean',
+    'all': 'boolean',
+    'any': 'boolean',
 }
 _NEEDED = {"number": "numbers", "list": "lists", "boolean": "true or false"}
 #: the format a text op is read in when the combine its answers feed needs more than text
@@ -256,6 +257,14 @@ def plurality(values: list[Any]) -> Any:
     counts = Counter(answer_key(value) for value in values)
     best = max(counts.values(), default=0)
     return next((value for value in values if counts[answer_key(value)] == best), None)
+
+
+def windows(units: Any, x: int, stride: float) -> list[Any]:
+    """Chunks of ``x`` units advancing by ``stride`` (overlapping when stride < x)."""
+    if len(units) == 0:
+        return []
+    count = 1 + math.ceil(max(0, len(units) - x) / stride)
+    return [units[int(j * stride) : int(j * stride) + x] for j in range(count)]
 
 
 COMBINES: dict[str, Callable[[list[Any]], Any]] = {
@@ -459,14 +468,6 @@ def stage_input(data: Any, over: str, value: Any) -> Any:
     """A stage reads its data from the task input when the input names it, else the value the
     previous stage produced."""
     return data.get(over, value) if isinstance(data, dict) else value
-
-
-def windows(units: Any, x: int, stride: float) -> list[Any]:
-    """Chunks of ``x`` units advancing by ``stride`` (overlapping when stride < x)."""
-    if len(units) == 0:
-        return []
-    count = 1 + math.ceil(max(0, len(units) - x) / stride)
-    return [units[int(j * stride) : int(j * stride) + x] for j in range(count)]
 
 
 def map_requests(units: Any, stage: dict[str, Any]) -> list[dict[str, Any]]:

@@ -113,8 +113,9 @@ PREDICTION: dict[str, Any] = {
 DEFAULT_CONCURRENCY = 16
 
 # ---------------------------------------------------------------------------------------------
-# Answers: parsing, red flags, vote keys and combines. Every target emits these same lines, so
-# one response gets the same reading everywhere (docs/backends.md, "Answers").
+# The runtime core: answer parsing, red flags, vote keys, chunk windows and combines. Every
+# target emits these same lines, so one response gets the same reading everywhere
+# (docs/backends.md, "Answers").
 # ---------------------------------------------------------------------------------------------
 
 
@@ -177,14 +178,14 @@ def _number(value: Any) -> bool:
 
 
 #: what a combine needs of each value it combines; the others take any value
-NEEDS = {
-    "sum": "number",
-    "max": "number",
-    "min": "number",
-    "merge": "list",
-    "count": "boolean",
-    "all": "boolean",
-    "any": "boolean",
+NEEDS: dict[str, str] = {
+    'sum': 'number',
+    'max': 'number',
+    'min': 'number',
+    'merge': 'list',
+    'count': 'boolean',
+    'all': 'boolean',
+    'any': 'boolean',
 }
 _NEEDED = {"number": "numbers", "list": "lists", "boolean": "true or false"}
 #: the format a text op is read in when the combine its answers feed needs more than text
@@ -247,6 +248,14 @@ def plurality(values: list[Any]) -> Any:
     counts = Counter(answer_key(value) for value in values)
     best = max(counts.values(), default=0)
     return next((value for value in values if counts[answer_key(value)] == best), None)
+
+
+def windows(units: Any, x: int, stride: float) -> list[Any]:
+    """Chunks of ``x`` units advancing by ``stride`` (overlapping when stride < x)."""
+    if len(units) == 0:
+        return []
+    count = 1 + math.ceil(max(0, len(units) - x) / stride)
+    return [units[int(j * stride) : int(j * stride) + x] for j in range(count)]
 
 
 COMBINES: dict[str, Callable[[list[Any]], Any]] = {
@@ -745,14 +754,6 @@ class Runner:
 # --------------------------------------------------------------------------------------------
 # Stages: how ops combine
 # --------------------------------------------------------------------------------------------
-
-
-def windows(units: Any, x: int, stride: float) -> list[Any]:
-    """Chunks of ``x`` units advancing by ``stride`` (overlapping when stride < x)."""
-    if len(units) == 0:
-        return []
-    count = 1 + math.ceil(max(0, len(units) - x) / stride)
-    return [units[int(j * stride) : int(j * stride) + x] for j in range(count)]
 
 
 async def run_map(run: Runner, index: int, ops: list[str], units: Any, x: int,
