@@ -36,6 +36,7 @@ RULES = {
     "read_answer",
     "judge",
     "answer_key",
+    "winner",
     "known",
     "plurality",
     "COMBINES",

@@ -87,8 +87,9 @@ class Reference:
             if kept:
                 key = json.dumps(answer, sort_keys=True)
                 tally[key] += 1
-                answers[key] = answer
-        best = min(tally, key=lambda key: (-tally[key], key))
+                answers.setdefault(key, answer)
+        # a tie goes to the answer voted first (the tally keeps the order keys came in)
+        best = max(tally, key=tally.__getitem__)
         return answers[best]
 
     def run(self, data: dict[str, Any]) -> Any:

@@ -233,6 +233,13 @@ def answer_key(answer: Any) -> str:
     return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def winner(tally: dict[str, int]) -> str:
+    """The key with the most votes in ``tally`` (vote key -> votes, keys in the order they
+    were first voted): a tie goes to the earliest, in a vote and in ``combine vote`` alike
+    (first-to-ahead-by-k never ties)."""
+    return max(tally, key=tally.__getitem__)
+
+
 def known(answer: Any) -> bool:
     """False for "I don't know": null, empty, or an object whose every field is null."""
     if isinstance(answer, dict):
@@ -241,10 +248,11 @@ def known(answer: Any) -> bool:
 
 
 def plurality(values: list[Any]) -> Any:
-    """The most common value (ties go to the earliest); None when there is none."""
-    counts = Counter(answer_key(value) for value in values)
-    best = max(counts.values(), default=0)
-    return next((value for value in values if counts[answer_key(value)] == best), None)
+    """The most common value (a tie goes to the earliest); None when there is none."""
+    if not values:
+        return None
+    keys = [answer_key(value) for value in values]
+    return values[keys.index(winner(Counter(keys)))]
 
 
 def windows(units: Any, x: int, stride: float) -> list[Any]:
@@ -359,11 +367,6 @@ def check(op: str, request: dict[str, Any], answer: Any) -> bool:
             "check(request, answer) -> bool"
         )
     return bool(checker(request, answer))
-
-
-def winner(tally: dict[str, int]) -> str:
-    """The answer with the most votes (ties, impossible under ahead-by-k, go to the smallest)."""
-    return min(tally, key=lambda key: (-tally[key], key))
 
 
 def chosen(op: str, decision: dict[str, Any]) -> str:
@@ -578,7 +581,7 @@ class RoutingPlan(dspy.Module):
                 decision["flagged"] = 0
                 key = answer_key(answer)
                 decision["tally"][key] = decision["tally"].get(key, 0) + 1
-                decision["answers"][key] = answer
+                decision["answers"].setdefault(key, answer)  # a vote's earliest sample
                 decision["last"] = key
                 if OPS[op]["retries"] is not None:
                     decision["passed"] = check(op, decision["input"], answer)

@@ -218,6 +218,13 @@ def answer_key(answer: Any) -> str:
     return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def winner(tally: dict[str, int]) -> str:
+    """The key with the most votes in ``tally`` (vote key -> votes, keys in the order they
+    were first voted): a tie goes to the earliest, in a vote and in ``combine vote`` alike
+    (first-to-ahead-by-k never ties)."""
+    return max(tally, key=tally.__getitem__)
+
+
 def known(answer: Any) -> bool:
     """False for "I don't know": null, empty, or an object whose every field is null."""
     if isinstance(answer, dict):
@@ -226,10 +233,11 @@ def known(answer: Any) -> bool:
 
 
 def plurality(values: list[Any]) -> Any:
-    """The most common value (ties go to the earliest); None when there is none."""
-    counts = Counter(answer_key(value) for value in values)
-    best = max(counts.values(), default=0)
-    return next((value for value in values if counts[answer_key(value)] == best), None)
+    """The most common value (a tie goes to the earliest); None when there is none."""
+    if not values:
+        return None
+    keys = [answer_key(value) for value in values]
+    return values[keys.index(winner(Counter(keys)))]
 
 
 def windows(units: Any, x: int, stride: float) -> list[Any]:
@@ -727,10 +735,9 @@ class Runner:
 
     @staticmethod
     def _plurality(valid: list[tuple[Any, str]]) -> tuple[Any, str]:
-        counts = Counter(answer_key(a) for a, _ in valid)
-        best = max(counts.values())
-        # ties go to the earliest sample: deterministic, since samples are numbered
-        return next((a, t) for a, t in valid if counts[answer_key(a)] == best)
+        # a tie goes to the earliest sample: deterministic, since samples are numbered
+        keys = [answer_key(a) for a, _ in valid]
+        return valid[keys.index(winner(Counter(keys)))]
 
 
 # --------------------------------------------------------------------------------------------
