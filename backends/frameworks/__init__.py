@@ -22,9 +22,6 @@ from ..header import header_lines
 from ..literals import py_literal
 from ..view import PlanError, View
 
-#: combines the framework programs implement in code
-COMBINES = ("sum", "concat", "merge", "max", "min", "vote", "first")
-
 
 class FrameworkBackend(Backend):
     """A target emitting one program for a framework; subclasses name the template and file."""
@@ -32,7 +29,7 @@ class FrameworkBackend(Backend):
     template: str = ""
     suffix: str = ""
     #: features of ``features`` this framework cannot express (each raises ``PlanError``)
-    unsupported: frozenset[str] = frozenset({"llm_verifier", "combine"})
+    unsupported: frozenset[str] = frozenset({"llm_verifier"})
 
     def environment(self) -> Any:
         """The target's own templates first, then the frameworks' shared ones beside this
@@ -87,14 +84,6 @@ def features(view: View) -> list[tuple[str, str]]:
                     "history_full",
                     f"chain {', '.join(stage['ops'])} keeps the full history, which this target "
                     "does not express (pin history = stateless, or use the python target)",
-                )
-            )
-        if stage["kind"] == "combine" and stage["how"] not in COMBINES:
-            found.append(
-                (
-                    "combine",
-                    f"combine '{stage['how']}' has no code in this target: use one of "
-                    + ", ".join(COMBINES),
                 )
             )
     return found
