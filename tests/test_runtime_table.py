@@ -50,21 +50,21 @@ R = Reading
 
 READINGS: list[Reading] = [
     # number: one JSON number (an integral one is an int: 12.0 and 12 are one vote), also in
-    # a code fence
+    # a code fence or double quotes, with or without thousands separators (groups of three)
     R("number", "42", 42, "42"),
     R("number", " 42 \n", 42, "42"),
     R("number", "12.0", 12, "12"),
     R("number", "1e3", 1000, "1000"),
     R("number", "-0.5", -0.5, "-0.5"),
-    R("number", "1,234", FLAG),
-    R("number", "-1,234,567.5", FLAG),
-    R("number", "12,345,678", FLAG),
-    R("number", '"42"', FLAG),
-    R("number", '" 42 "', FLAG),
-    R("number", '"1,234"', FLAG),
+    R("number", "1,234", 1234, "1234"),
+    R("number", "-1,234,567.5", -1234567.5, "-1234567.5"),
+    R("number", "12,345,678", 12345678, "12345678"),
+    R("number", '"42"', 42, "42"),
+    R("number", '" 42 "', 42, "42"),
+    R("number", '"1,234"', 1234, "1234"),
     R("number", "```\n42\n```", 42, "42"),
     R("number", "```json\n42\n```", 42, "42"),
-    R("number", '```\n"42"\n```', FLAG),
+    R("number", '```\n"42"\n```', 42, "42"),
     R("number", "1,5", FLAG),  # a decimal comma, or a bad grouping: not read as either
     R("number", "12,34", FLAG),
     R("number", "1,2345", FLAG),
@@ -138,12 +138,12 @@ READINGS: list[Reading] = [
     R("choice", '"yes" "no"', FLAG),
     R("choice", "Sorry, I lost track.\n{", FLAG),
     R("choice", "", NO_ANSWER),
-    # text: always parses, to the text as written; fences are kept
+    # text: always parses; a JSON string is unquoted and stripped; fences are kept
     R("text", "  Hello world  ", "Hello world", '"Hello world"'),
-    R("text", '"yes"', '"yes"', '"\\"yes\\""'),
-    R("text", '" yes "', '" yes "', '"\\" yes \\""'),
-    R("text", '"He said \\"hi\\""', '"He said \\"hi\\""', '"\\"He said \\\\\\"hi\\\\\\"\\""'),
-    R("text", '""', '""', '"\\"\\""'),
+    R("text", '"yes"', "yes", '"yes"'),
+    R("text", '" yes "', "yes", '"yes"'),
+    R("text", '"He said \\"hi\\""', 'He said "hi"', '"He said \\"hi\\""'),
+    R("text", '""', "", '""'),
     R("text", '"yes" and "no"', '"yes" and "no"', '"\\"yes\\" and \\"no\\""'),
     R("text", "'yes'", "'yes'", "\"'yes'\""),
     R("text", "Yes.", "Yes.", '"Yes."'),
@@ -155,7 +155,7 @@ READINGS: list[Reading] = [
     # the length red flag (the op's writes > limit) comes before parsing
     R("text", "one two three four five", "one two three four five", None, limit=5),
     R("text", "one two three four five six", FLAG, limit=5),
-    R("number", "1,234", FLAG, limit=1),
+    R("number", "1,234", 1234, "1234", limit=1),
     # a combine's need: one more red flag of the op feeding it (a text op is read in the
     # need's format: a number, a list, or JSON for true/false)
     R("number", "12", 12, "12", need="number"),
@@ -164,8 +164,8 @@ READINGS: list[Reading] = [
     R("json", '{"count": 12}', FLAG, need="number"),
     R("json", "true", FLAG, need="number"),
     R("text", "12", 12, "12", need="number"),
-    R("text", "1,234", FLAG, need="number"),
-    R("text", '"12"', FLAG, need="number"),
+    R("text", "1,234", 1234, "1234", need="number"),
+    R("text", '"12"', 12, "12", need="number"),
     R("text", "twelve", FLAG, need="number"),
     R("list", "[1, 2]", [1, 2], "[1,2]", need="list"),
     R("json", "[1, 2]", [1, 2], "[1,2]", need="list"),
@@ -213,7 +213,7 @@ def _plan(how: str, form: str, answers: list[str], want: Any) -> Plan:
 #: every combine of the language, run as a plan's last stage, and the windows of a map
 PLANS: list[Plan] = [
     _plan("sum", "number", ["1", "2.5", "3"], 6.5),
-    Plan("combine_sum_text", "text", "sum", ["1234", "5", " 6 "], 1245),
+    Plan("combine_sum_text", "text", "sum", ["1,234", '"5"', " 6 "], 1245),
     _plan("concat", "json", ["[1]", "2", "[3, 4]"], [1, 2, 3, 4]),
     _plan("merge", "list", ["[1, 4]", "[2, 3]"], [1, 2, 3, 4]),
     Plan(

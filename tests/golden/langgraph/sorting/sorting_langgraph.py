@@ -47,6 +47,7 @@ import math
 import operator
 import os
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -155,31 +156,53 @@ def _unfenced(body: str) -> str:
     return inner.strip()
 
 
+def _unquoted(body: str) -> str:
+    """``body`` read as one JSON string and stripped when it is written in double quotes
+    (``"yes"``, ``" 12 "``); ``ValueError`` when it starts and ends with a double quote but
+    is not one JSON string (``"yes" "no"``). Any other text is ``body`` unchanged."""
+    if len(body) < 2 or not body[0] == body[-1] == '"':
+        return body
+    value = _strict_json(body)
+    if not isinstance(value, str):
+        raise ValueError("not one JSON string")
+    return value.strip()
+
+
+#: a number with thousands separators: 1,234 or -12,345,678.9 (after the first group of one
+#: to three digits, not starting with 0, groups of exactly three)
+_GROUPED = re.compile(r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+
+
 def parse_answer(form: str, text: str) -> Any:
     """The answer in ``text`` in answer format ``form``; ``ValueError`` when it is unparsable.
 
-    ``text``: the text without surrounding whitespace (it always parses). ``choice``: one
-    line; a JSON string is unquoted. ``json``, ``list``, ``number``: strict JSON (a list; a
-    number, an integral one as an int), also inside a code fence.
+    Surrounding whitespace is never part of an answer. ``text``: the text, unquoted when it
+    is one JSON string (it always parses). ``json``, ``list``: strict JSON (a list), also
+    inside a code fence. ``choice``: one line, also fenced, unquoted when it is one JSON
+    string. ``number``: one JSON number (an integral one as an int), also fenced or quoted,
+    with or without thousands separators (``1,234``).
     """
     body = text.strip()
     if form not in ("json", "list", "number", "choice"):
-        return body
+        try:
+            return _unquoted(body)
+        except (ValueError, RecursionError):
+            return body  # text that only starts and ends with a quote
     body = _unfenced(body)
+    if form in ("json", "list"):
+        value = _strict_json(body)
+        if form == "list" and not isinstance(value, list):
+            raise ValueError("not a JSON list")
+        return value
+    body = _unquoted(body)
     if form == "choice":
-        if len(body) >= 2 and body[0] == body[-1] == '"':
-            body = _strict_json(body).strip()  # a choice written as a JSON string
         if not body or "\n" in body or "\r" in body:
             raise ValueError("not a single choice")
         return body
-    value = _strict_json(body)
-    if form == "list" and not isinstance(value, list):
-        raise ValueError("not a JSON list")
-    if form == "number":
-        if not _number(value):
-            raise ValueError("not a JSON number")
-        return int(value) if isinstance(value, float) and value.is_integer() else value
-    return value
+    value = _strict_json(body.replace(",", "") if _GROUPED.fullmatch(body) else body)
+    if not _number(value):
+        raise ValueError("not a JSON number")
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _number(value: Any) -> bool:
