@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import pytest
 from aalp.backends import registry
-from aalp.backends.base import write
+from aalp.backends.base import Emitted, write
 from aalp.backends.emit import emit
 from aalp.backends.view import COMBINES, PlanError
 from aalp.check.loader import load_text
@@ -373,8 +373,12 @@ task {name} {{
 """
 
 
-def _compile(target: str, plan: Plan, folder: Path) -> str:
-    """The program of ``plan`` for ``target``, written under ``folder``: its path."""
+#: the program every reading runs through: one op over one unit (the driver sets its format)
+READER = Plan("table", "text", None, ["?"], None)
+
+
+def _emit(target: str, plan: Plan) -> Emitted:
+    """The program of ``plan`` for ``target``."""
     count = len(plan.input) if plan.input is not None else len(plan.answers or [1])
     text = SPEC.format(
         name=plan.name,
@@ -384,8 +388,12 @@ def _compile(target: str, plan: Plan, folder: Path) -> str:
         combine="" if plan.combine is None else f"  combine {plan.combine}",
     )
     decisions = {"ask.x": plan.x, "ask.model": "m", "ask.vote": "none"}
-    compiled = emit(load_text(text, f"{plan.name}.aalp"), target, decisions=decisions)
-    return write(compiled.files[:1], str(folder))[0]
+    return emit(load_text(text, f"{plan.name}.aalp"), target, decisions=decisions).files[0]
+
+
+def _compile(target: str, plan: Plan, folder: Path) -> str:
+    """The program of ``plan`` for ``target``, written under ``folder``: its path."""
+    return write([_emit(target, plan)], str(folder))[0]
 
 
 def _input(plan: Plan) -> dict[str, Any]:
@@ -413,7 +421,7 @@ def observed(target: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
         for row in READINGS
     ]
     cases = {
-        "program": _compile(target, Plan("table", "text", None, ["?"], None), folder),
+        "program": _compile(target, READER, folder),
         "readings": readings,
         "plans": [
             {
@@ -526,8 +534,7 @@ def _core() -> str:
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_every_target_emits_the_runtime_core_once(target: str) -> None:
-    text = _compile_text(target)
-    assert text.count(_core()) == 1
+    assert _emit(target, READER).text.count(_core()) == 1
 
 
 def test_the_runtime_core_runs_every_combine_of_the_language() -> None:
@@ -536,12 +543,6 @@ def test_the_runtime_core_runs_every_combine_of_the_language() -> None:
     exec("from collections.abc import Callable\nfrom typing import Any", namespace)
     exec(compile(_core(), "<runtime core>", "exec"), namespace)
     assert set(namespace["COMBINES"]) == set(COMBINES)
-
-
-def _compile_text(target: str) -> str:
-    text = SPEC.format(name="table", count=1, form="text", overlap="", combine="")
-    decisions = {"ask.x": 1, "ask.model": "m", "ask.vote": "none"}
-    return emit(load_text(text, "table.aalp"), target, decisions=decisions).files[0].text
 
 
 # --- what a combine needs is checked when the plan compiles -----------------------------------
