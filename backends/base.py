@@ -13,7 +13,12 @@ import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from .combines import NEEDS
+from .literals import py_literal
 from .view import PlanError, View
+
+#: templates every target includes: the emitted runtime core (answers, votes, windows, combines)
+SHARED_TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 
 
 @dataclass(frozen=True)
@@ -45,20 +50,26 @@ class Backend:
         return list(view.get("warnings", []))
 
     def environment(self) -> Any:
-        """The jinja2 environment reading this target's templates."""
+        """The jinja2 environment reading this target's templates, then the shared ones
+        (``_runtime_core.py.j2``: every target's answer rules, votes, windows and combines)."""
         import jinja2
 
         folder = os.path.join(
             os.path.dirname(_module_file(self.package or type(self).__module__)), "templates"
         )
-        return jinja2.Environment(
-            loader=jinja2.FileSystemLoader(folder),
+        env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(
+                [jinja2.FileSystemLoader(folder), jinja2.FileSystemLoader(SHARED_TEMPLATES)]
+            ),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             autoescape=False,
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # the runtime's table of what each combine needs is the compiler's own (combines.py)
+        env.globals["combine_needs_py"] = py_literal(NEEDS)
+        return env
 
     def emit(self, view: View) -> list[Emitted]:
         """Render every file of ``view``; Python files are compiled to prove they parse."""

@@ -50,17 +50,10 @@ def _with_llm_verifier(view: dict) -> dict:
     return view
 
 
-def _with_unknown_combine(view: dict) -> dict:
-    view = copy.deepcopy(view)
-    view["stages"].append({"kind": "combine", "how": "all", "index": 1})
-    return view
-
-
 @pytest.mark.parametrize(
     ("target", "change", "words"),
     [
         *((t, _with_llm_verifier, "LLM verifier 'verify'") for t in TARGETS),
-        *((t, _with_unknown_combine, "combine 'all'") for t in TARGETS),
         # LangGraph keeps the conversation in its state; a DSPy module's predictors and an
         # agent run are single turns here
         ("dspy", _with_full_history, "full history"),

@@ -17,13 +17,10 @@ import textwrap
 from typing import Any
 
 from ..base import Backend
+from ..combines import needs, source
 from ..header import header_lines
 from ..literals import py_literal
-from ..python.combines import needs, source
 from ..view import PlanError, View
-
-#: combines the framework programs implement in code
-COMBINES = ("sum", "concat", "merge", "max", "min", "vote", "first")
 
 
 class FrameworkBackend(Backend):
@@ -32,17 +29,16 @@ class FrameworkBackend(Backend):
     template: str = ""
     suffix: str = ""
     #: features of ``features`` this framework cannot express (each raises ``PlanError``)
-    unsupported: frozenset[str] = frozenset({"llm_verifier", "combine"})
+    unsupported: frozenset[str] = frozenset({"llm_verifier"})
 
     def environment(self) -> Any:
-        """The target's own templates first, then the shared ones beside this module."""
+        """The target's own templates first, then the frameworks' shared ones beside this
+        module, then every target's (the runtime core)."""
         import jinja2
 
         env = super().environment()
-        here = os.path.dirname(__file__)
-        shared = [os.path.join(here, "templates"), os.path.join(here, "..", "python", "templates")]
-        # the python target's answer rules (_answers.py.j2) are every target's
-        env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(shared)])
+        here = os.path.join(os.path.dirname(__file__), "templates")
+        env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(here)])
         env.filters["repr"] = repr
         return env
 
@@ -88,14 +84,6 @@ def features(view: View) -> list[tuple[str, str]]:
                     "history_full",
                     f"chain {', '.join(stage['ops'])} keeps the full history, which this target "
                     "does not express (pin history = stateless, or use the python target)",
-                )
-            )
-        if stage["kind"] == "combine" and stage["how"] not in COMBINES:
-            found.append(
-                (
-                    "combine",
-                    f"combine '{stage['how']}' has no code in this target: use one of "
-                    + ", ".join(COMBINES),
                 )
             )
     return found

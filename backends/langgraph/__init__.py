@@ -22,4 +22,4 @@ class LangGraphBackend(FrameworkBackend):
     package: ClassVar[str] = "aalp.backends.langgraph"
     template = "graph.py.j2"
     suffix = "langgraph"
-    unsupported = frozenset({"llm_verifier", "combine"})
+    unsupported = frozenset({"llm_verifier"})

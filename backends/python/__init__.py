@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..base import Backend
+from ..combines import needs, source
 from ..header import header_lines, plan_id
 from ..literals import py_literal
 from ..view import View
-from .combines import needs, source
 
 
 def _stage_context(view: View, stage: dict[str, Any]) -> dict[str, Any]:

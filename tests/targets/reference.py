@@ -20,8 +20,14 @@ ROUTE_MODEL = "specialist"
 
 def _parse(fmt: str, text: str) -> Any:
     """The answer formats the world writes (docs/backends.md, "Answers"): strict JSON, a JSON
-    number, one line of choice, or any text."""
+    number, one line of choice, or any text (unquoted when it is one JSON string)."""
     body = text.strip()
+    if fmt == "text" and len(body) >= 2 and body[0] == body[-1] == '"':
+        try:
+            value = json.loads(body)
+        except ValueError:
+            return body
+        return value.strip() if isinstance(value, str) else body
     if fmt == "json":
         return json.loads(body)
     if fmt == "number":
@@ -87,8 +93,9 @@ class Reference:
             if kept:
                 key = json.dumps(answer, sort_keys=True)
                 tally[key] += 1
-                answers[key] = answer
-        best = min(tally, key=lambda key: (-tally[key], key))
+                answers.setdefault(key, answer)
+        # a tie goes to the answer voted first (the tally keeps the order keys came in)
+        best = max(tally, key=tally.__getitem__)
         return answers[best]
 
     def run(self, data: dict[str, Any]) -> Any:

@@ -45,6 +45,7 @@ import math
 import operator
 import os
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -117,8 +118,9 @@ PREDICTED_CALLS: dict[str, float] = {'move': 3190260.9928250364}
 RECURSION_LIMIT = 10**9
 
 # ---------------------------------------------------------------------------------------------
-# Answers: parsing, red flags, vote keys and combines. Every target emits these same lines, so
-# one response gets the same reading everywhere (docs/backends.md, "Answers").
+# The runtime core: answer parsing, red flags, vote keys, chunk windows and combines. Every
+# target emits these same lines, so one response gets the same reading everywhere
+# (docs/backends.md, "Answers").
 # ---------------------------------------------------------------------------------------------
 
 
@@ -149,31 +151,53 @@ def _unfenced(body: str) -> str:
     return inner.strip()
 
 
+def _unquoted(body: str) -> str:
+    """``body`` read as one JSON string and stripped when it is written in double quotes
+    (``"yes"``, ``" 12 "``); ``ValueError`` when it starts and ends with a double quote but
+    is not one JSON string (``"yes" "no"``). Any other text is ``body`` unchanged."""
+    if len(body) < 2 or not body[0] == body[-1] == '"':
+        return body
+    value = _strict_json(body)
+    if not isinstance(value, str):
+        raise ValueError("not one JSON string")
+    return value.strip()
+
+
+#: a number with thousands separators: 1,234 or -12,345,678.9 (after the first group of one
+#: to three digits, not starting with 0, groups of exactly three)
+_GROUPED = re.compile(r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+
+
 def parse_answer(form: str, text: str) -> Any:
     """The answer in ``text`` in answer format ``form``; ``ValueError`` when it is unparsable.
 
-    ``text``: the text without surrounding whitespace (it always parses). ``choice``: one
-    line; a JSON string is unquoted. ``json``, ``list``, ``number``: strict JSON (a list; a
-    number, an integral one as an int), also inside a code fence.
+    Surrounding whitespace is never part of an answer. ``text``: the text, unquoted when it
+    is one JSON string (it always parses). ``json``, ``list``: strict JSON (a list), also
+    inside a code fence. ``choice``: one line, also fenced, unquoted when it is one JSON
+    string. ``number``: one JSON number (an integral one as an int), also fenced or quoted,
+    with or without thousands separators (``1,234``).
     """
     body = text.strip()
     if form not in ("json", "list", "number", "choice"):
-        return body
+        try:
+            return _unquoted(body)
+        except (ValueError, RecursionError):
+            return body  # text that only starts and ends with a quote
     body = _unfenced(body)
+    if form in ("json", "list"):
+        value = _strict_json(body)
+        if form == "list" and not isinstance(value, list):
+            raise ValueError("not a JSON list")
+        return value
+    body = _unquoted(body)
     if form == "choice":
-        if len(body) >= 2 and body[0] == body[-1] == '"':
-            body = _strict_json(body).strip()  # a choice written as a JSON string
         if not body or "\n" in body or "\r" in body:
             raise ValueError("not a single choice")
         return body
-    value = _strict_json(body)
-    if form == "list" and not isinstance(value, list):
-        raise ValueError("not a JSON list")
-    if form == "number":
-        if not _number(value):
-            raise ValueError("not a JSON number")
-        return int(value) if isinstance(value, float) and value.is_integer() else value
-    return value
+    value = _strict_json(body.replace(",", "") if _GROUPED.fullmatch(body) else body)
+    if not _number(value):
+        raise ValueError("not a JSON number")
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _number(value: Any) -> bool:
@@ -181,14 +205,14 @@ def _number(value: Any) -> bool:
 
 
 #: what a combine needs of each value it combines; the others take any value
-NEEDS = {
-    "sum": "number",
-    "max": "number",
-    "min": "number",
-    "merge": "list",
-    "count": "boolean",
-    "all": "boolean",
-    "any": "boolean",
+NEEDS: dict[str, str] = {
+    'sum': 'number',
+    'max': 'number',
+    'min': 'number',
+    'merge': 'list',
+    'count': 'boolean',
+    'all': 'boolean',
+    'any': 'boolean',
 }
 _NEEDED = {"number": "numbers", "list": "lists", "boolean": "true or false"}
 #: the format a text op is read in when the combine its answers feed needs more than text
@@ -239,6 +263,13 @@ def answer_key(answer: Any) -> str:
     return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def winner(tally: dict[str, int]) -> str:
+    """The key with the most votes in ``tally`` (vote key -> votes, keys in the order they
+    were first voted): a tie goes to the earliest, in a vote and in ``combine vote`` alike
+    (first-to-ahead-by-k never ties)."""
+    return max(tally, key=tally.__getitem__)
+
+
 def known(answer: Any) -> bool:
     """False for "I don't know": null, empty, or an object whose every field is null."""
     if isinstance(answer, dict):
@@ -247,10 +278,19 @@ def known(answer: Any) -> bool:
 
 
 def plurality(values: list[Any]) -> Any:
-    """The most common value (ties go to the earliest); None when there is none."""
-    counts = Counter(answer_key(value) for value in values)
-    best = max(counts.values(), default=0)
-    return next((value for value in values if counts[answer_key(value)] == best), None)
+    """The most common value (a tie goes to the earliest); None when there is none."""
+    if not values:
+        return None
+    keys = [answer_key(value) for value in values]
+    return values[keys.index(winner(Counter(keys)))]
+
+
+def windows(units: Any, x: int, stride: float) -> list[Any]:
+    """Chunks of ``x`` units advancing by ``stride`` (overlapping when stride < x)."""
+    if len(units) == 0:
+        return []
+    count = 1 + math.ceil(max(0, len(units) - x) / stride)
+    return [units[int(j * stride) : int(j * stride) + x] for j in range(count)]
 
 
 COMBINES: dict[str, Callable[[list[Any]], Any]] = {
@@ -359,11 +399,6 @@ def check(op: str, request: dict[str, Any], answer: Any) -> bool:
     return bool(checker(request, answer))
 
 
-def winner(tally: dict[str, int]) -> str:
-    """The answer with the most votes (ties, impossible under ahead-by-k, go to the smallest)."""
-    return min(tally, key=lambda key: (-tally[key], key))
-
-
 def chosen(op: str, decision: dict[str, Any]) -> str:
     """The key of a decided answer: the vote's winner, or a retry's last try (the one that
     passed its check, or the last one when none did)."""
@@ -454,14 +489,6 @@ def stage_input(data: Any, over: str, value: Any) -> Any:
     """A stage reads its data from the task input when the input names it, else the value the
     previous stage produced."""
     return data.get(over, value) if isinstance(data, dict) else value
-
-
-def windows(units: Any, x: int, stride: float) -> list[Any]:
-    """Chunks of ``x`` units advancing by ``stride`` (overlapping when stride < x)."""
-    if len(units) == 0:
-        return []
-    count = 1 + math.ceil(max(0, len(units) - x) / stride)
-    return [units[int(j * stride) : int(j * stride) + x] for j in range(count)]
 
 
 def map_requests(units: Any, stage: dict[str, Any]) -> list[dict[str, Any]]:
@@ -630,7 +657,8 @@ def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
                 decision["flagged"] = 0
                 key = answer_key(answer)
                 decision["tally"] = {**decision["tally"], key: decision["tally"].get(key, 0) + 1}
-                decision["answers"] = {**decision["answers"], key: (answer, text)}
+                if key not in decision["answers"]:  # a vote's earliest sample (and its text)
+                    decision["answers"] = {**decision["answers"], key: (answer, text)}
                 decision["last"] = key
                 if OPS[op]["retries"] is not None:
                     decision["passed"] = check(op, decision["input"], answer)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..view import PlanError, View
+from .view import PlanError, View
 
 #: what each combine needs of every value (the other combines take any value); the emitted
-#: runtime's ``NEEDS`` says the same
+#: runtime's ``NEEDS`` is printed from this table
 NEEDS = {
     "sum": "number",
     "max": "number",
