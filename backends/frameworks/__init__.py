@@ -16,6 +16,8 @@ import os
 import textwrap
 from typing import Any
 
+from aalp.front.ir import VOTE_KINDS
+
 from ..base import Backend
 from ..combines import needs, source
 from ..header import header_lines
@@ -100,7 +102,7 @@ def _op_literal(op: dict[str, Any], need: str | None) -> dict[str, Any]:
         "answer": op["answer"],
         "max_writes": op["max_writes"],
         "needs": need,
-        "vote": booster["kind"] if booster["kind"] in ("ahead_by", "majority") else "none",
+        "vote": booster["kind"] if booster["kind"] in VOTE_KINDS else "none",
         "votes": booster["votes"],
         "retries": retries if booster["kind"] == "retry" else None,
     }

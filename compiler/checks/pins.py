@@ -13,11 +13,9 @@ from aalp.checks.names import op_ref
 from aalp.checks.values import fmt_number, is_int
 from aalp.checks.windows import check_pinned_fits
 from aalp.front.expr import Number
-from aalp.front.ir import PIN_FIELDS, Name, Pin, Span
+from aalp.front.ir import HISTORY_WORDS, PIN_FIELDS, VOTE_WORDS, Name, Pin, Span
 from aalp.suggest import did_you_mean
 
-VOTE_WORDS = ("none", "ahead_by", "majority")
-HISTORY_WORDS = ("full", "stateless")
 # what a pin of a numeric field must be, for a pin that names something else
 NUMBER_HINTS = {
     "retries": "a whole number of at least 1, or inf",

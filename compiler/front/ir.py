@@ -300,6 +300,11 @@ Stage = MapStage | ChainStage | ReduceStage | CombineStage | RouteStage
 # ---------------------------------------------------------------------------------------------
 
 VoteKind = Literal["ahead_by", "majority"]
+# The language's words for a vote and a chain's history (``allow vote KIND``, ``pin op.vote``,
+# ``history full``): every other module reads them from here.
+VOTE_KINDS: tuple[str, ...] = ("ahead_by", "majority")
+VOTE_WORDS: tuple[str, ...] = ("none", *VOTE_KINDS)
+HISTORY_WORDS: tuple[str, ...] = ("stateless", "full")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aalp.front import expr as ex
-from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
+from aalp.front.ir import VOTE_KINDS, ChainStage, MapStage, ReduceStage, Task
 from aalp.optimizer import bounds_stage as bs
 from aalp.optimizer import candidates as cand
 from aalp.optimizer import units as ou
@@ -122,7 +122,7 @@ def defaults(space: Space, task: Task, pins: Mapping[str, Value]) -> dict[str, V
     # that cannot run at all is shown with; the search chooses the count otherwise).
     for os_ in space.ops:
         kind = d.get(f"{os_.op}.vote")
-        if kind in ("ahead_by", "majority") and f"{os_.op}.votes" not in d:
+        if kind in VOTE_KINDS and f"{os_.op}.votes" not in d:
             lows = [b.lo for b in os_.boosters if b.kind == kind]
             d[f"{os_.op}.votes"] = lows[0] if lows else (3 if kind == "majority" else 1)
     return d

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aalp.front.ir import VOTE_KINDS
 from aalp.model.cost import contribution, decision_eval
 from aalp.model.frames import Frame, Slot, stage_frame
 from aalp.model.metrics import Metrics
@@ -136,13 +137,13 @@ def families(
         elif vote is not None:
             if b.kind != str(vote) and not (vote == "none" and b.kind == "none"):
                 continue
-            if votes is not None and b.kind in ("ahead_by", "majority"):
+            if votes is not None and b.kind in VOTE_KINDS:
                 k = int(votes)
                 if k < b.lo or (b.hi is not None and k > b.hi) or (k - b.lo) % b.step:
                     continue
                 b = Booster(b.kind, k, k, b.step)
         elif votes is not None:
-            if b.kind not in ("ahead_by", "majority"):
+            if b.kind not in VOTE_KINDS:
                 continue
             k = int(votes)
             if k < b.lo or (b.hi is not None and k > b.hi) or (k - b.lo) % b.step:
@@ -180,7 +181,7 @@ def _as_given(space: Space, op: str, vote: Any, votes: Any, retries: Any) -> Boo
 def capped_note(fam: Family) -> str:
     """Why a family's counts stop where they do (said when the search reached that far)."""
     kind, top, op = fam.kind, fam.last() or 0, fam.op
-    what = "votes" if kind in ("ahead_by", "majority") else "retries"
+    what = "votes" if kind in VOTE_KINDS else "retries"
     why = (
         "their rounds, the latency of the vote, take a linear solve of 2k - 1 states"
         if kind == "ahead_by"

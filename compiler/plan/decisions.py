@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from aalp.front.ir import ChainStage, Expr, MapStage, Name
+from aalp.front.ir import VOTE_KINDS, ChainStage, Expr, MapStage, Name
 from aalp.front.numbers import exact
 from aalp.plan.context import Context
-from aalp.plan.plan import VOTE_KINDS, Choice, DecisionError, Retry, Vote
+from aalp.plan.plan import Choice, DecisionError, Retry, Vote
 
 
 def _missing(key: str) -> DecisionError:

@@ -22,10 +22,8 @@ from typing import Any, Literal, NamedTuple
 
 from aalp import codes
 from aalp.diagnostics import AalpError
+from aalp.front.ir import VOTE_KINDS
 
-VOTE_KINDS: tuple[str, ...] = ("ahead_by", "majority")
-BOOSTER_WORDS: tuple[str, ...] = ("none", *VOTE_KINDS)  # the values of an ``op.vote`` decision
-HISTORIES: tuple[str, ...] = ("stateless", "full")
 STAGE_KINDS: tuple[str, ...] = ("map", "chain", "reduce", "combine", "route")
 ROLES: tuple[str, ...] = ("op", "verifier", "classifier", "idle")
 

@@ -17,11 +17,11 @@ from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
-from aalp.front.ir import ChainStage, CombineStage, MapStage, ReduceStage, RouteStage
+from aalp.front.ir import HISTORY_WORDS, ChainStage, CombineStage, MapStage, ReduceStage, RouteStage
 from aalp.front.numbers import Number, ceil_div, exact
 from aalp.plan.context import Context
 from aalp.plan.decisions import as_int, read_x, shared_x_ops
-from aalp.plan.plan import HISTORIES, DecisionError, Level, StagePlan
+from aalp.plan.plan import DecisionError, Level, StagePlan
 
 
 def windows(n: Any, x: Any, rho: Any, ceil: Callable[[Any], Any], maximum: Callable) -> Any:
@@ -134,7 +134,7 @@ def history_of(ctx: Context, stage: ChainStage, decisions: Mapping[str, Any]) ->
             f"the ops of one chain disagree on history: {sorted(given)}", f"{stage.ops[0]}.history"
         )
     value = given.pop()
-    if value not in HISTORIES:
+    if value not in HISTORY_WORDS:
         raise DecisionError(
             f"history must be full or stateless, not {value!r}", f"{stage.ops[0]}.history"
         )

@@ -24,8 +24,10 @@ from aalp import codes
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import (
+    HISTORY_WORDS,
     NO_SPAN,
     PIN_FIELDS,
+    VOTE_WORDS,
     ChainStage,
     MapStage,
     Op,
@@ -315,7 +317,7 @@ def _blocks(task: Task, checked: Any, ops: Mapping[str, OpSpace]) -> tuple[Block
                     if len(group) > 1:
                         shared.append(group)
                     if isinstance(stage, ChainStage) and stage.history == "choose":
-                        history.append((sops[0], ("stateless", "full")))
+                        history.append((sops[0], HISTORY_WORDS))
                 case ReduceStage(op=rop, fanin=None):
                     hi = max(2, _reduce_inputs(task, i, checked, ops))
                     fanin.append((rop, IntDomain(2, hi)))
@@ -405,11 +407,11 @@ def _check_pin(space: Space, op: str, fld: str, value: Value) -> None:
     if fld == "model":
         choices = os_.models
     elif fld == "vote":
-        choices = ("none", "ahead_by", "majority")
+        choices = VOTE_WORDS
     elif fld == "history":
         if not any(op == h for b in space.blocks for h, _o in b.history):
             raise _error(f"--pin {op}.history: '{op}' has no history choice (history choose)")
-        choices = ("stateless", "full")
+        choices = HISTORY_WORDS
     if choices and value not in choices:
         hint = did_you_mean(str(value), choices, fld)
         raise _error(f"--pin {op}.{fld}: '{value}' is not one of {', '.join(choices)}; {hint}")
