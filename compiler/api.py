@@ -111,15 +111,15 @@ def resolve(
         extra = parse_pins(build(checked, chosen_task.name), list(pins), checked.env)
     except ValueError as err:  # a pin that is not OP.FIELD=VALUE
         raise PlanError(f"--pin: {err}") from None
-    except SpecError as err:
-        raise PlanError("; ".join(d.message for d in err.diagnostics)) from None
+    except SpecError as err:  # keeps the diagnostics' own codes
+        raise PlanError(err.diagnostics) from None
     if decisions is None:
         try:
             result = run(
                 checked, chosen_task.name, extra_pins=extra, frontier=False, baselines=False
             )
         except SpecError as err:
-            raise PlanError("; ".join(d.message for d in err.diagnostics)) from None
+            raise PlanError(err.diagnostics) from None
         if result.plan is None:
             raise PlanError("the optimizer found no plan: " + "; ".join(result.why))
         chosen = dict(result.plan.decisions)
@@ -130,7 +130,7 @@ def resolve(
     try:
         evaluation = evaluate(checked, chosen_task, chosen)
     except DecisionError as err:
-        raise PlanError(f"the decisions are incomplete: {err}") from None
+        raise PlanError(f"the decisions are incomplete: {err}", code=err.code) from None
     return Resolved(
         chosen_task, chosen, evaluation, bool(evaluation.feasible), tuple(evaluation.problems)
     )
