@@ -10,6 +10,7 @@ and the line, never a traceback, and ``--fresh`` starts over.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import io
@@ -20,6 +21,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -147,6 +149,108 @@ def test_a_resumed_torn_journal_replays_everything_the_next_time(world: World, w
     again = resume(world, None)
     assert again.code == 0 and again.result == world.result, again.stderr
     assert again.served == []  # every call replayed from the journal
+
+
+class Killed(Exception):
+    """The process dies here: its batch is written, its fsync has not returned."""
+
+
+class InstantClient:
+    """The simulated LLM's answers without HTTP, at once: the samples a step draws together
+    complete in the same turn of the event loop, so its batches do not depend on timing."""
+
+    def __init__(self, core: SimCore):
+        self.core = core
+        self.chat = SimpleNamespace(completions=SimpleNamespace(create=self.create))
+
+    async def create(self, **body: Any) -> Any:
+        reply = self.core.complete(body, body["extra_headers"]["X-Aalp-Call"])
+        choice, usage = reply["choices"][0], reply["usage"]
+        message = SimpleNamespace(content=choice["message"]["content"])
+        return SimpleNamespace(
+            choices=[SimpleNamespace(message=message, finish_reason=choice["finish_reason"])],
+            usage=SimpleNamespace(**usage),
+        )
+
+
+@dataclass
+class Synced:
+    """A run with fsync on, from an empty journal."""
+
+    fsyncs: int  # the header's included
+    durable: int  # the journal's length at the last fsync that returned: what a crash keeps
+    journal: bytes  # the journal as the run left it (a crash may keep less)
+    acknowledged: list[str]  # the calls whose answers the run went on with
+
+
+def synced(world: World, kill_at: int | None = None) -> Synced:
+    """Run with fsync on, counting fsyncs (the header's is the first); the ``kill_at``-th
+    fsync of a batch of calls raises ``Killed`` instead of returning."""
+    path = world.folder / "hanoi.journal"
+    path.unlink(missing_ok=True)
+    world.server.core.reset()
+    acknowledged: list[str] = []
+    lengths = [0]
+    original = world.module.Runner.call
+
+    async def call(self: Any, name: str, key: str, *rest: Any) -> Any:
+        got = await original(self, name, key, *rest)
+        acknowledged.append(key)
+        return got
+
+    def fsync(fd: int) -> None:
+        if kill_at is not None and len(lengths) == kill_at + 1:  # 1 + the batches before
+            raise Killed
+        lengths.append(world.module.os.fstat(fd).st_size)
+
+    argv = ["--input", str(world.folder / "input.json"), "--journal", str(path)]
+    args = world.module.parse_args([*argv, "--progress", "off"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(world.module.Runner, "call", call)
+        patch.setattr(world.module.os, "fsync", fsync)
+        run = world.module.run_plan(args, InstantClient(world.server.core))
+        if kill_at is None:
+            result, _ = asyncio.run(run)
+            assert result == world.result
+        else:
+            with pytest.raises(Killed):
+                asyncio.run(run)
+    return Synced(len(lengths) - 1, lengths[-1], path.read_bytes(), acknowledged)
+
+
+def test_calls_completing_together_share_one_write_and_one_fsync(world: World) -> None:
+    run = synced(world)
+    assert run.journal == run.journal[: run.durable]  # everything written was synced
+    assert sorted(whole_keys(run.journal)) == sorted(world.keys)
+    assert sorted(run.acknowledged) == sorted(world.keys)
+    # a step's first round draws two votes together: one batch, not one fsync per call
+    steps = {key.rpartition("#")[0] for key in world.keys}
+    assert 0 < run.fsyncs - 1 <= len(world.keys) - len(steps), (run.fsyncs, len(steps))
+
+
+def test_a_kill_between_write_and_fsync_loses_only_unacknowledged_calls(world: World) -> None:
+    batches = synced(world).fsyncs - 1
+    assert batches >= 6
+    for kill_at in sorted({1, 2, batches // 2, batches - 1, batches}):
+        run = synced(world, kill_at)
+        where = f"killed at the fsync of batch {kill_at} of {batches}"
+        # the batch was written (a killed process keeps it) but a crash keeps only the synced
+        assert len(run.journal) > run.durable, where
+        kept = run.journal[: run.durable]
+        done = whole_keys(kept)
+        assert set(run.acknowledged) <= set(done), where  # acknowledged once synced
+        assert run.acknowledged or kill_at == 1, where
+        # a crash: the resumed run asks only for what the synced journal does not hold
+        got = resume(world, kept)
+        assert got.code == 0 and got.result == world.result, f"{where}: {got.stderr}"
+        assert not set(done) & set(got.served), where
+        assert sorted(done + got.served) == sorted(world.keys), where
+        # a killed process: nothing written is lost, and nothing written is asked again
+        written = whole_keys(run.journal)
+        got = resume(world, run.journal)
+        assert got.code == 0 and got.result == world.result, f"{where}: {got.stderr}"
+        assert not set(written) & set(got.served), where
+        assert sorted(written + got.served) == sorted(world.keys), where
 
 
 def _line(journal: bytes, number: int, change: Any) -> bytes:

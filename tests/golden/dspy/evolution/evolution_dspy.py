@@ -111,11 +111,18 @@ class CombineError(RuntimeError):
     """A value a combine cannot use: the run stops rather than return a wrong result."""
 
 
-def _strict_json(body: str) -> Any:
-    def constant(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
-    return json.loads(body, parse_constant=constant)
+
+# built once: json.loads and json.dumps with options build a new coder on every call
+_STRICT = json.JSONDecoder(parse_constant=_not_json)
+_KEY = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _strict_json(body: str) -> Any:
+    """``body`` as JSON; ``ValueError`` when it is not JSON (NaN and Infinity are not)."""
+    return _STRICT.decode(body)
 
 
 def _unfenced(body: str) -> str:
@@ -239,7 +246,7 @@ def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> t
 
 def answer_key(answer: Any) -> str:
     """Votes compare answers by their canonical JSON, so equal answers count together."""
-    return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _KEY.encode(answer)
 
 
 def winner(tally: dict[str, int]) -> str:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import hashlib
 import heapq
 import importlib.util
@@ -109,11 +110,18 @@ class CombineError(RuntimeError):
     """A value a combine cannot use: the run stops rather than return a wrong result."""
 
 
-def _strict_json(body: str) -> Any:
-    def constant(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
-    return json.loads(body, parse_constant=constant)
+
+# built once: json.loads and json.dumps with options build a new coder on every call
+_STRICT = json.JSONDecoder(parse_constant=_not_json)
+_KEY = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _strict_json(body: str) -> Any:
+    """``body`` as JSON; ``ValueError`` when it is not JSON (NaN and Infinity are not)."""
+    return _STRICT.decode(body)
 
 
 def _unfenced(body: str) -> str:
@@ -237,7 +245,7 @@ def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> t
 
 def answer_key(answer: Any) -> str:
     """Votes compare answers by their canonical JSON, so equal answers count together."""
-    return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _KEY.encode(answer)
 
 
 def winner(tally: dict[str, int]) -> str:
@@ -321,9 +329,13 @@ def combine(how: str, value: Any, source: dict[str, Any]) -> Any:
 
 FLAGGED = object()  # a sample discarded by a red flag: resampled, never a vote
 
+# json.dumps(value, ensure_ascii=False) without building an encoder on every call
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
 
 # --------------------------------------------------------------------------------------------
-# The journal: one JSON line per completed call, fsync'd, so a restarted run replays them
+# The journal: one JSON line per completed call, fsync'd in batches, so a restarted run
+# replays them
 # --------------------------------------------------------------------------------------------
 
 
@@ -334,6 +346,11 @@ class Journal:
     (the file's last, without its newline) is cut off before anything is appended, and a torn
     first line (the header) leaves a journal as good as none. Any other damage is refused with
     the file and line, never skipped: a record read wrongly would be a call replayed wrongly.
+
+    Group commit: the calls that complete while the journal is idle, or while it is syncing
+    the previous batch, form one batch, written at once and covered by one fsync. A call is
+    done (its answer returned) only once its batch is on disk, so whatever a kill or a crash
+    loses was never used.
     """
 
     def __init__(self, path: str | None, identity: str, fresh: bool, sync: bool = True):
@@ -341,8 +358,10 @@ class Journal:
         self.sync = sync
         self.done: dict[str, dict[str, Any]] = {}
         self.handle: Any = None
-        self.written = self.synced = 0
-        self.lock = asyncio.Lock()
+        self.pending: list[bytes] = []  # the next batch's lines
+        self.batch: asyncio.Future[None] | None = None  # done once the next batch is on disk
+        self.committer: asyncio.Task[None] | None = None
+        self.batches = 0
         if path is None:
             return
         try:
@@ -404,29 +423,61 @@ class Journal:
     def _write(self, record: dict[str, Any]) -> None:
         assert self.handle is not None
         # one write of the whole line, flushed at once: a killed process tears at most this line
-        self.handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        self.handle.write((_to_json(record) + "\n").encode("utf-8"))
         self.handle.flush()
-        self.written += 1
 
     async def record(self, key: str, record: dict[str, Any]) -> None:
-        """Append ``record`` and return once it is on disk (fsync'd)."""
+        """Append ``record`` and return once it is on disk (its batch fsync'd)."""
         self.done[key] = record
         if self.handle is None:
             return
-        self._write(record)
         if not self.sync:
+            self._write(record)
             return
-        mine = self.written
-        async with self.lock:  # one fsync covers every record written before it
-            if self.synced >= mine:
-                return
-            upto = self.written
-            await asyncio.to_thread(os.fsync, self.handle.fileno())
-            self.synced = upto
+        self.pending.append((_to_json(record) + "\n").encode("utf-8"))
+        if self.batch is None:
+            self.batch = asyncio.get_running_loop().create_future()
+        batch = self.batch
+        if self.committer is None:
+            self.committer = asyncio.ensure_future(self._commit())
+        # shielded: a cancelled call must not cancel its batch for the others in it
+        await asyncio.shield(batch)
+
+    async def _commit(self) -> None:
+        """Write and fsync batches until none is waiting. Started by a batch's first record,
+        it runs a turn of the loop later: every call completing in that turn joins the batch."""
+        assert self.handle is not None
+        try:
+            while self.pending:
+                lines, batch = self.pending, self.batch
+                self.pending, self.batch = [], None
+                assert batch is not None
+                try:
+                    # one write of the whole batch: a kill tears at most its last line
+                    self.handle.write(b"".join(lines))
+                    self.handle.flush()
+                    await asyncio.to_thread(os.fsync, self.handle.fileno())
+                except asyncio.CancelledError:
+                    batch.cancel()
+                    raise
+                except Exception as err:  # the disk refused: no call of this batch is done
+                    batch.set_exception(err)
+                    if self.batch is not None:
+                        self.batch.set_exception(err)
+                    self.pending, self.batch = [], None
+                    return
+                self.batches += 1
+                batch.set_result(None)
+        finally:
+            self.committer = None
 
     def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
+        if self.handle is None:
+            return
+        if self.pending:  # calls that completed but were never acknowledged (a failed run)
+            self.handle.write(b"".join(self.pending))
+            self.pending = []
+        self.handle.close()
 
 
 def _tokens(value: Any) -> int | None:
@@ -613,19 +664,21 @@ class Runner:
                    limit: int | None, route: Any = None) -> tuple[Any, str]:
         """One call of the plan: ``(answer or FLAGGED, raw text)``."""
         record = self.journal.done.get(key)
-        replayed = record is not None
         if record is None:
-            record = await self._request(name, key, messages, limit, route)
+            record, answer = await self._request(name, key, messages, limit, route)
             await self.journal.record(key, record)
-        self.stats.add(name, record, replayed)
+            self.stats.add(name, record, False)
+            return answer, record["content"]
+        self.stats.add(name, record, True)
         if record.get("flagged"):
             return FLAGGED, record["content"]
         kept, answer = judge(name, record["content"], record["completion_tokens"], limit)
         return (answer if kept else FLAGGED), record["content"]
 
     async def _request(self, name: str, key: str, messages: list[dict[str, str]],
-                       limit: int | None, route: Any) -> dict[str, Any]:
-        """One call, tried again after a transport error or a response without an answer."""
+                       limit: int | None, route: Any) -> tuple[dict[str, Any], Any]:
+        """One call, tried again after a transport error or a response without an answer:
+        its journal record and its answer (FLAGGED when red-flagged)."""
         import openai
 
         op = OPS[name]
@@ -662,8 +715,8 @@ class Runner:
                     raise TransportFailure(f"{name}: {failure}") from failure
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 30.0)
-        kept = not cut and judge(name, text, writes, limit)[0]
-        return {
+        kept, answer = (False, None) if cut else judge(name, text, writes, limit)
+        record = {
             "key": key,
             "op": name,
             "content": text,
@@ -671,16 +724,20 @@ class Runner:
             "completion_tokens": writes,
             "flagged": not kept,
         }
+        return record, (answer if kept else FLAGGED)
 
     async def _draw(self, name: str, key: str, messages: list[dict[str, str]], count: int,
                     start: int, limit: int | None, route: Any) -> list[tuple[Any, str]]:
         """``count`` samples at once, numbered from ``start`` (so keys never depend on timing)."""
-        got = list(
-            await asyncio.gather(
-                *(self.call(name, f"{key}#{start + i}", messages, limit, route)
-                  for i in range(count))
+        if count == 1:  # no task to spawn: a lone sample is awaited where it is drawn
+            got = [await self.call(name, f"{key}#{start}", messages, limit, route)]
+        else:
+            got = list(
+                await asyncio.gather(
+                    *(self.call(name, f"{key}#{start + i}", messages, limit, route)
+                      for i in range(count))
+                )
             )
-        )
         if start + count > self.args.max_samples and all(a is FLAGGED for a, _ in got):
             raise PlanFailure(
                 f"{name}: {start + count} samples for one decision and the last were all "
@@ -703,7 +760,7 @@ class Runner:
             route, _ = await self.decide(op["routed_by"], key + "/route", request)
             request = {**request, "route": route}
         messages = [{"role": "system", "content": op["system"]}, *(history or ())]
-        messages.append({"role": "user", "content": json.dumps(request, ensure_ascii=False)})
+        messages.append({"role": "user", "content": _to_json(request)})
         booster = op["booster"]
         kind = booster["kind"]
         n = 0
@@ -713,7 +770,7 @@ class Runner:
             while len(valid) < want:
                 got = await self._draw(name, key, messages, want - len(valid), n, limit, route)
                 n += len(got)
-                valid.extend(g for g in got if g[0] is not FLAGGED)
+                valid += [g for g in got if g[0] is not FLAGGED]
             return self._plurality(valid)
         if kind == "ahead_by":
             k = booster["votes"]
@@ -758,6 +815,8 @@ class Runner:
     @staticmethod
     def _plurality(valid: list[tuple[Any, str]]) -> tuple[Any, str]:
         # a tie goes to the earliest sample: deterministic, since samples are numbered
+        if len(valid) == 1:
+            return valid[0]
         keys = [answer_key(a) for a, _ in valid]
         return valid[keys.index(winner(Counter(keys)))]
 
@@ -804,7 +863,7 @@ async def run_chain(run: Runner, index: int, ops: list[str], start: Any, count: 
                 name, f"s{index}/{j}/{name}", request, history if full_history else None
             )
             if full_history:
-                history.append({"role": "user", "content": json.dumps(request, ensure_ascii=False)})
+                history.append({"role": "user", "content": _to_json(request)})
                 history.append({"role": "assistant", "content": text})
             request = {**request, name: answer}
             previous = answer
@@ -977,6 +1036,11 @@ async def run_plan(args: argparse.Namespace, client: Any = None) -> tuple[Any, d
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    import openai  # noqa: F401  (part of start-up, before the freeze below)
+
+    # Start-up's objects (modules, the parser, the plan's tables) live as long as the run:
+    # frozen, the cyclic collector stops rescanning them every time the calls trigger it.
+    gc.freeze()
     try:
         result, report = asyncio.run(run_plan(args))
     except TransportFailure as err:
