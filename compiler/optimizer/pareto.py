@@ -150,6 +150,7 @@ def merge(
     dims: Sequence[int],
     upper: dict[int, float] | None = None,
     min_success: float = 0.0,
+    cap: tuple[int, float] | None = None,
 ) -> list[Point]:
     """The Pareto set of whole plans: one point from each set, combined.
 
@@ -157,11 +158,26 @@ def merge(
     since metrics only grow and success only shrinks as blocks are added, a partial plan that
     breaks a bound is dropped at once (it cannot be completed into a plan that meets it).
     The sets are merged pairwise (``merge_two``), each merge pruned to its Pareto set.
+    ``cap = (d, top)`` drops a partial plan as soon as its metric ``d`` plus the least the
+    remaining sets can add exceeds ``top``: the result is then the same below ``top`` (less
+    what lies near it), a shortcut for a search that only looks below a plan it knows.
     """
     acc: list[Point] = [Point((), tuple(0.0 for _ in METRIC_KEYS), 0.0, ())]
-    for s in sets:
-        acc = merge_two(acc, s, dims, upper or {}, min_success)
+    upper = upper or {}
+    rest = _rest_least(sets, cap[0]) if cap is not None else []
+    for k, s in enumerate(sets):
+        bounds = upper
+        if cap is not None:
+            d, top = cap
+            bounds = {**upper, d: min(upper.get(d, math.inf), top - rest[k])}
+        acc = merge_two(acc, s, dims, bounds, min_success)
     return acc
+
+
+def _rest_least(sets: Sequence[Sequence[Point]], d: int) -> list[float]:
+    """Per set, the least metric ``d`` the sets after it can add (0 after the last)."""
+    least = [min((p.metrics[d] for p in s), default=math.inf) for s in sets]
+    return [math.fsum(least[k + 1 :]) for k in range(len(sets))]
 
 
 def merge_two(
