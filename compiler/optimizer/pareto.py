@@ -20,6 +20,8 @@ from typing import Any
 from aalp.model.metrics import METRIC_FIELDS as METRIC_KEYS
 
 INDEX = {k: i for i, k in enumerate(METRIC_KEYS)}
+# Below this many pairs forming every pair is quicker than the sweep (the result is the same).
+SWEEP_FROM = 512
 
 
 @dataclass(frozen=True)
@@ -190,10 +192,11 @@ def merge_two(
     """``pareto`` of every combination of a point of ``a`` with one of ``b`` that meets the
     bounds, exactly (the same points, ties broken alike).
 
-    With one dim and ``b`` a Pareto set it is a sorted sweep (``_sweep``) whose work follows
-    the size of the answer rather than ``len(a) * len(b)``; otherwise every pair is formed.
+    With one dim, ``b`` a Pareto set and more than ``SWEEP_FROM`` pairs it is a sorted sweep
+    (``_sweep``) whose work follows the size of the answer rather than ``len(a) * len(b)``;
+    otherwise every pair is formed.
     """
-    if len(dims) == 1:
+    if len(dims) == 1 and len(a) * len(b) > SWEEP_FROM:
         picked = _sweep(a, b, dims[0], upper, min_success)
         if picked is not None:
             return pareto([combine(a[i], b[j]) for i, j in picked], dims)
