@@ -1,7 +1,9 @@
 """Benchmark: wall time of ``explain`` on every sample, of the optimizer on Hanoi at 20 and 64
-disks, and of the optimizer against exhaustive enumeration where enumeration is possible.
+disks, of the optimizer against exhaustive enumeration where enumeration is possible, and of the
+optimizer on generated specs that grow in structure rather than in size (``structural``).
 
-Run: ``python bench/optimize.py`` (prints a table; nothing is asserted).
+Run: ``python bench/optimize.py`` (prints a table; nothing is asserted), or
+``python bench/optimize.py structural`` for the generated structural specs alone.
 """
 
 from __future__ import annotations
@@ -27,7 +29,79 @@ def timed(fn):
     return out, time.perf_counter() - t
 
 
+def structural_spec(stages: int, ops: int = 1, models: int = 2, boosters: bool = True) -> str:
+    """A generated spec: ``stages`` map stages of ``ops`` ops each over 100 items (x up to 20),
+    on one or two models; with ``boosters`` each op may vote ahead-by up to 5 or retry up to 3
+    times (18 options per op on two models)."""
+    names = [[f"s{i}o{j}" for j in range(ops)] for i in range(stages)]
+    every = ", ".join(o for stage in names for o in stage)
+    on = "a, b" if models == 2 else "a"
+    p = "0.999^x" if boosters else "0.99999^x"
+    lines = [
+        "param n = 100",
+        f"model a {{ size 1 context 1M price in 0.15 out 0.60 per Mtok can {every} }}",
+        f"model b {{ size 4 context 1M price in 2 out 8 per Mtok can {every} }}",
+        "task t {",
+        "  items d = n of 1 tokens",
+    ]
+    for stage in names:
+        for o in stage:
+            lines.append(
+                f"  op {o}(x of d upto 20) on {on} {{ reads 50 + 5*x tokens writes 5 tokens"
+                f' success {p} prompt "Do it." answer number }}'
+            )
+    lines += [f"  map {', '.join(stage)} over d" for stage in names]
+    if boosters:
+        lines += ["  allow vote ahead_by max 5", "  allow retry max 3 until exact"]
+    lines += ["  require success >= 0.9", "  minimize cost", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def map_reduce_spec() -> str:
+    """A map and a reduce with a fan-in to choose, 18 options per op (as above)."""
+    text = structural_spec(1).replace("can s0o0", "can s0o0, merge")
+    merge = (
+        "  op merge(x of d) on a, b { reads 50 + x tokens writes 5 tokens success 0.9999^x"
+        ' prompt "Merge." answer number }\n'
+    )
+    text = text.replace(
+        "  map s0o0 over d\n", merge + "  map s0o0 over d\n  reduce merge fanin choose\n"
+    )
+    return text
+
+
+STRUCTURAL = (
+    ("20 stages, 18 options per op", lambda: structural_spec(20)),
+    ("1 stage of 10 ops, 2 models", lambda: structural_spec(1, ops=10)),
+    ("map + reduce (fanin choose), 18 options", map_reduce_spec),
+    ("50 trivial stages (1 model, no booster)", lambda: structural_spec(50, 1, 1, False)),
+)
+
+
+def structural() -> list[tuple[str, str, str, str]]:
+    """The optimizer (frontiers and baselines included) on each generated structural spec."""
+    from aalp.checks.loader import load_text
+
+    rows = []
+    for name, make in STRUCTURAL:
+        checked = load_text(make(), "<generated>")
+        r, t = timed(lambda c=checked: optimize(c))
+        value = r.plan.value(r.objective[1]) if r.plan else float("nan")
+        rows.append(
+            (
+                f"structural: {name}",
+                f"{t:.2f} s",
+                f"{r.evaluations} evaluations",
+                f"cost {value:.10g}",
+            )
+        )
+    return rows
+
+
 def main() -> None:
+    if sys.argv[1:] == ["structural"]:
+        _print(structural())
+        return
     rows: list[tuple[str, str, str, str]] = []
     for path in sorted(SAMPLES.glob("*.aalp")):
         checked = load(path)
@@ -81,6 +155,11 @@ def main() -> None:
                 "same optimum" if same else "DIFFERENT",
             )
         )
+    rows += structural()
+    _print(rows)
+
+
+def _print(rows: list[tuple[str, str, str, str]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))

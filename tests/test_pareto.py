@@ -11,7 +11,16 @@ import math
 import random
 
 import pytest
-from aalp.optimizer.pareto import METRIC_KEYS, LivePoints, Point, dominated_by, pareto
+from aalp.optimizer import pareto as pareto_module
+from aalp.optimizer.pareto import (
+    METRIC_KEYS,
+    LivePoints,
+    Point,
+    combine,
+    dominated_by,
+    merge_two,
+    pareto,
+)
 
 
 def _point(rng: random.Random, i: int, pseudo: bool) -> Point:
@@ -83,3 +92,60 @@ def test_live_points_drop_only_what_a_real_point_dominates(dims):
         for p in every:
             if p.order not in alive:
                 assert beaten(p) or p in real
+
+
+def _all_pairs(a, b, dims, upper, min_success):
+    """The merge by its definition: every pair, those within the bounds, pruned."""
+    pairs = [combine(p, q) for p in a for q in b]
+    ok = [
+        c
+        for c in pairs
+        if c.success >= min_success and all(c.metrics[i] <= u for i, u in upper.items())
+    ]
+    return pareto(ok, dims)
+
+
+def _as_tuples(points):
+    return [(p.decisions, p.metrics, p.log_success, p.order, p.pseudo) for p in points]
+
+
+@pytest.mark.parametrize("dims", [[0], [0, 1]])
+def test_merge_two_is_the_pruned_product(dims, monkeypatch):
+    """The sorted sweep gives exactly the points (and order) of the all-pairs merge: exact
+    ties, optimistic points, bounds on the merged dim, on another metric and on success."""
+    monkeypatch.setattr(pareto_module, "SWEEP_FROM", 0)  # the sweep even for small sets
+    rng = random.Random(11 + len(dims))
+    for trial in range(400):
+        a = [_point(rng, i, rng.random() < 0.3) for i in range(rng.randint(1, 30))]
+        b = [_point(rng, 100 + i, rng.random() < 0.3) for i in range(rng.randint(1, 30))]
+        if trial % 3:
+            b = pareto(b, dims)  # the staircase the sweep walks (else it forms every pair)
+        if trial % 2:
+            a = pareto(a, dims)
+        upper = rng.choice([{}, {0: 6.0}, {1: 5.0}, {0: 8.0, 2: 4.0}])
+        min_success = rng.choice([0.0, 0.0, math.exp(-2.0), math.exp(-1.0)])
+        want = _all_pairs(a, b, dims, upper, min_success)
+        got = merge_two(a, b, dims, upper, min_success)
+        assert _as_tuples(got) == _as_tuples(want), (a, b, upper, min_success)
+
+
+def test_merge_two_scales_with_the_answer():
+    """Two staircases of 2,000 points each: four million pairs, of which the sweep forms
+    only those that survive (no two pairs tie in the merged metric here)."""
+    n = 2000
+    zeros = (0.0,) * (len(METRIC_KEYS) - 1)
+    a = [Point((("a", i),), (i**1.1, *zeros), -1.0 / (1 + i), (i,)) for i in range(n)]
+    b = [Point((("b", i),), (i * math.pi, *zeros), -2.0 / (1 + i), (i,)) for i in range(n)]
+    calls = []
+    real_combine = pareto_module.combine
+
+    def counting(p, q):
+        calls.append(1)
+        return real_combine(p, q)
+
+    pareto_module.combine = counting
+    try:
+        got = merge_two(a, b, [0], {})
+    finally:
+        pareto_module.combine = real_combine
+    assert len(calls) == len(got) < n * n // 50

@@ -10,6 +10,8 @@ merge, is an exact dynamic program over the blocks (see docs/explain.md).
 from __future__ import annotations
 
 import bisect
+import heapq
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +20,8 @@ from typing import Any
 from aalp.model.metrics import METRIC_FIELDS as METRIC_KEYS
 
 INDEX = {k: i for i, k in enumerate(METRIC_KEYS)}
+# Below this many pairs forming every pair is quicker than the sweep (the result is the same).
+SWEEP_FROM = 512
 
 
 @dataclass(frozen=True)
@@ -148,23 +152,145 @@ def merge(
     dims: Sequence[int],
     upper: dict[int, float] | None = None,
     min_success: float = 0.0,
+    cap: tuple[int, float] | None = None,
 ) -> list[Point]:
     """The Pareto set of whole plans: one point from each set, combined.
 
     ``upper`` bounds metrics (index -> bound) and ``min_success`` bounds success from below:
     since metrics only grow and success only shrinks as blocks are added, a partial plan that
     breaks a bound is dropped at once (it cannot be completed into a plan that meets it).
+    The sets are merged pairwise (``merge_two``), each merge pruned to its Pareto set.
+    ``cap = (d, top)`` drops a partial plan as soon as its metric ``d`` plus the least the
+    remaining sets can add exceeds ``top``: the result is then the same below ``top`` (less
+    what lies near it), a shortcut for a search that only looks below a plan it knows.
     """
+    acc: list[Point] = [Point((), tuple(0.0 for _ in METRIC_KEYS), 0.0, ())]
     upper = upper or {}
+    rest = _rest_least(sets, cap[0]) if cap is not None else []
+    for k, s in enumerate(sets):
+        bounds = upper
+        if cap is not None:
+            d, top = cap
+            bounds = {**upper, d: min(upper.get(d, math.inf), top - rest[k])}
+        acc = merge_two(acc, s, dims, bounds, min_success)
+    return acc
+
+
+def _rest_least(sets: Sequence[Sequence[Point]], d: int) -> list[float]:
+    """Per set, the least metric ``d`` the sets after it can add (0 after the last)."""
+    least = [min((p.metrics[d] for p in s), default=math.inf) for s in sets]
+    return [math.fsum(least[k + 1 :]) for k in range(len(sets))]
+
+
+def merge_two(
+    a: Sequence[Point],
+    b: Sequence[Point],
+    dims: Sequence[int],
+    upper: dict[int, float],
+    min_success: float = 0.0,
+) -> list[Point]:
+    """``pareto`` of every combination of a point of ``a`` with one of ``b`` that meets the
+    bounds, exactly (the same points, ties broken alike).
+
+    With one dim, ``b`` a Pareto set and more than ``SWEEP_FROM`` pairs it is a sorted sweep
+    (``_sweep``) whose work follows the size of the answer rather than ``len(a) * len(b)``;
+    otherwise every pair is formed.
+    """
+    if len(dims) == 1 and len(a) * len(b) > SWEEP_FROM:
+        picked = _sweep(a, b, dims[0], upper, min_success)
+        if picked is not None:
+            return pareto([combine(a[i], b[j]) for i, j in picked], dims)
 
     def ok(p: Point) -> bool:
-        return p.success >= min_success and all(p.metrics[i] <= b for i, b in upper.items())
+        return p.success >= min_success and all(p.metrics[i] <= u for i, u in upper.items())
 
-    acc: list[Point] = [Point((), tuple(0.0 for _ in METRIC_KEYS), 0.0, ())]
-    for s in sets:
-        nxt = [c for a in acc for b in s if ok(c := combine(a, b))]
-        acc = pareto(nxt, dims)
-    return acc
+    return pareto([c for p in a for q in b if ok(c := combine(p, q))], dims)
+
+
+def _sweep(
+    a: Sequence[Point],
+    b: Sequence[Point],
+    d: int,
+    upper: dict[int, float],
+    min_success: float,
+) -> list[tuple[int, int]] | None:
+    """The pairs ``(i, j)`` of ``a[i]`` and ``b[j]`` that may survive the Pareto pruning in
+    dim ``d`` and success, in the order of the full product (a superset of the survivors:
+    ``pareto`` of these pairs equals ``pareto`` of every pair). None when ``b`` is not a
+    staircase (its real and its optimistic points each with success rising along ``d``).
+
+    Each ``a[i]`` walks ``b``'s real and optimistic staircases; the walks are merged in order
+    of the summed metric (a heap). A pair is dropped when a pair kept at a strictly smaller
+    metric has no less success (a real one for a real pair), and its walk then jumps (a
+    bisection) to the first pair with more success than that: such dropped pairs have a
+    strictly smaller key in ``pareto``'s order behind them, so they cannot survive. Floating
+    point sums are monotone, so the walks stay sorted and the jumps exact.
+    """
+    stairs: tuple[list[int], list[int]] = ([], [])  # indices into b: real, optimistic
+    for j in sorted(range(len(b)), key=lambda j: _key(b[j], (d,))):
+        stairs[1 if b[j].pseudo else 0].append(j)
+    logs = [[b[j].log_success for j in st] for st in stairs]
+    cost = [[b[j].metrics[d] for j in st] for st in stairs]
+    for lg in logs:
+        if any(y < x for x, y in itertools.pairwise(lg)):
+            return None
+    if any(math.isnan(p.metrics[d]) for p in (*a, *b)):
+        return None
+    bound = upper.get(d, math.inf)
+    others = [(i, u) for i, u in upper.items() if i != d]
+
+    def first(w: int, j: int, la: float, pred: Callable[[float], bool]) -> int:
+        """The first index at or after ``j`` of staircase ``w`` whose pair passes ``pred``."""
+        lg = logs[w]
+        return bisect.bisect_left(range(len(lg)), True, lo=j, key=lambda k: pred(la + lg[k]))
+
+    def passes(s: float) -> bool:
+        return math.exp(s) >= min_success
+
+    heap: list[tuple[float, int, int, int]] = []
+
+    def push(i: int, w: int, j: int) -> None:
+        if j < len(stairs[w]):
+            heapq.heappush(heap, (a[i].metrics[d] + cost[w][j], i, w, j))
+
+    for i, p in enumerate(a):
+        for w in (0, 1):
+            push(i, w, first(w, 0, p.log_success, passes) if min_success > 0 else 0)
+    best_real: float | None = None  # over kept pairs at a strictly smaller metric
+    best_all: float | None = None
+    level = -math.inf
+    level_real: float | None = None  # over kept pairs at the current metric
+    level_all: float | None = None
+    picked: list[tuple[int, int]] = []
+    while heap:
+        c, i, w, j = heapq.heappop(heap)
+        if not c <= bound:
+            break  # every pair left has at least this metric
+        if c > level:
+            best_real, best_all = _max(best_real, level_real), _max(best_all, level_all)
+            level, level_real, level_all = c, None, None
+        p, q = a[i], b[stairs[w][j]]
+        la = p.log_success
+        s = la + q.log_success
+        real = not p.pseudo and w == 0
+        best = best_real if real else best_all
+        if not passes(s):
+            push(i, w, first(w, j + 1, la, passes))
+        elif best is not None and s <= best:
+            push(i, w, first(w, j + 1, la, lambda t, best=best: t > best))
+        elif all(p.metrics[k] + q.metrics[k] <= u for k, u in others):
+            picked.append((i, stairs[w][j]))
+            level_all = _max(level_all, s)
+            if real:
+                level_real = _max(level_real, s)
+            push(i, w, j + 1)
+        else:
+            push(i, w, j + 1)
+    return sorted(picked)
+
+
+def _max(x: float | None, y: float | None) -> float | None:
+    return y if x is None else x if y is None else max(x, y)
 
 
 def dominated_by(front: Sequence[Point], dims: Sequence[int]) -> Callable[[Point], bool]:

@@ -39,6 +39,9 @@ TOLERANCE = 1e-9
 REFINE_BATCH = 24
 MAX_ITERATIONS = 20_000
 HARD_CAP_FLOOR = 20_000  # decisions a round may overrun a budget by before it is cut
+# A round merges only the plans within this margin of the last round's plan (that plan, or
+# one as good, is still there); the margin keeps rounding of partial sums out of the way.
+CAP_MARGIN = 1e-6
 
 
 class Solver:
@@ -225,6 +228,7 @@ def _rounds(solver: Solver, pins, sense, metric, reqs, latency: bool, limit, las
     # The shapes still alive in each block, and how many of the block's shapes were seen.
     shapes: list[list[tuple]] = [[] for _ in found.blocks]
     seen = [0] * len(found.blocks)
+    incumbent: float | None = None  # the objective of the last round's plan
     for iteration in range(MAX_ITERATIONS):
         sets = []
         for i, (b, alive) in enumerate(zip(found.blocks, live, strict=True)):
@@ -244,20 +248,17 @@ def _rounds(solver: Solver, pins, sense, metric, reqs, latency: bool, limit, las
                 sources.append(("region", rid))
             sets.append(alive.pareto(sources))
             shapes[i] = [k for k in shapes[i] if not alive.is_dead(("shape", k))]
-        merged = merge(sets, dims, upper, min_success)
-        ranked = sorted(merged, key=lambda q: rank(q, sense, metric))
-        plan, best = None, None
-        refs: list[Any] = []
-        for p in ranked:
-            if p.pseudo:
-                if len(refs) < REFINE_BATCH:
-                    refs.extend(r for r in p.pseudo if r not in refs)
-                continue
-            candidate = solver.plan({**found.base, **dict(p.decisions)}, reqs)
-            if candidate.meets:
-                plan, best = candidate, p
-                last[0] = Outcome(plan, found, False, *_gaps(ranked, metric))
-                break
+        cap = None
+        if incumbent is not None and sense == "minimize" and dims[0] == INDEX.get(metric):
+            cap = (dims[0], incumbent * (1 + CAP_MARGIN) + 1e-300)
+        ranked, plan, best = _best(
+            solver, found, sets, dims, upper, min_success, cap, metric, sense, reqs, last
+        )
+        if cap is not None and (best is None or best.metric(metric) > incumbent):
+            ranked, plan, best = _best(
+                solver, found, sets, dims, upper, min_success, None, metric, sense, reqs, last
+            )
+        incumbent = None if best is None else best.metric(metric)
         refs = []
         for p in ranked:
             if p is best:
@@ -278,6 +279,22 @@ def _rounds(solver: Solver, pins, sense, metric, reqs, latency: bool, limit, las
         for ref in refs[:REFINE_BATCH]:
             _refine(found, ref, region_cache)
     raise RuntimeError("the optimizer did not converge")  # a bug: the ranges always shrink
+
+
+def _best(solver, found, sets, dims, upper, min_success, cap, metric, sense, reqs, last):
+    """The merged plans ranked, the best real one that meets the requirements (re-evaluated
+    in full) and its point. With ``cap`` the merge leaves out plans whose objective exceeds
+    it: the ranking up to a plan below the cap is the same."""
+    merged = merge(sets, dims, upper, min_success, cap)
+    ranked = sorted(merged, key=lambda q: rank(q, sense, metric))
+    for p in ranked:
+        if p.pseudo:
+            continue
+        candidate = solver.plan({**found.base, **dict(p.decisions)}, reqs)
+        if candidate.meets:
+            last[0] = Outcome(candidate, found, False, *_gaps(ranked, metric))
+            return ranked, candidate, p
+    return ranked, None, None
 
 
 def _limit_notes(solver: Solver, found: Searches) -> None:
