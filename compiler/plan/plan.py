@@ -215,8 +215,3 @@ def _nested(stage: StagePlan) -> list[StagePlan]:
         out.append(s)
         out.extend(_nested(s))
     return out
-
-
-def total_nodes(levels: tuple[Level, ...]) -> int:
-    """Every call of a reduce tree."""
-    return sum(lv.nodes for lv in levels)
