@@ -506,21 +506,22 @@ def _stage_eval(
         m, log = contribution(slot, d)
         metrics = metrics + m
         log_success += log
-        rows.extend(_op_rows(frame.index, d, slot))
+        rows.extend(_op_rows(frame.shape.index, d, slot))
     if frame.log_success is not None:
         log_success = frame.log_success
+    shape = frame.shape
     return StageEval(
-        frame.index,
-        frame.kind,
-        frame.ops,
-        frame.over,
-        frame.chunks,
-        frame.x,
+        shape.index,
+        shape.kind,
+        shape.ops,
+        shape.over,
+        shape.chunks,
+        shape.x,
         metrics,
         log_success,
-        frame.history,
-        frame.fanin,
-        frame.levels,
+        shape.history,
+        shape.fanin,
+        tuple(shape.levels),
         tuple(rows),
     ), problems
 

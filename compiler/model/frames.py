@@ -39,17 +39,10 @@ class Slot:
 
 @dataclass(frozen=True)
 class Frame:
-    """One stage under its stage-level decisions."""
+    """One stage under its stage-level decisions: its shape (chunks, x, history, fan-in, tree
+    levels) and the slots where its ops decide."""
 
-    index: int
-    kind: str  # map | chain | reduce | combine | route
-    ops: tuple[str, ...]
-    over: str | None
-    chunks: int
-    x: int | None
-    history: str | None
-    fanin: int | None
-    levels: tuple[tuple[int, int], ...]
+    shape: StagePlan
     slots: tuple[Slot, ...]
     problems: tuple[str, ...]
     # A map's ``success FORMULA`` replaces the product of its calls' successes.
@@ -74,9 +67,7 @@ def frame_of(ctx: Context, shape: StagePlan) -> Frame:
             return _linear(ctx, shape)
         case "reduce":
             return _reduce(ctx, shape)
-    return Frame(
-        shape.index, shape.kind, shape.ops, None, shape.chunks, None, None, None, (), (), ()
-    )
+    return Frame(shape, (), ())
 
 
 def stage_frame(ctx: Context, index: int, decisions: Mapping[str, Any]) -> Frame:
@@ -117,48 +108,17 @@ def _linear(ctx: Context, shape: StagePlan) -> Frame:
         except (EvalError, ValueError) as err:
             problems.append(f"cannot evaluate the success of stage {shape.index + 1}: {err}")
             log_success = -math.inf
-    return Frame(
-        shape.index,
-        shape.kind,
-        shape.ops,
-        shape.over,
-        chunks,
-        x,
-        history,
-        None,
-        (),
-        tuple(slots),
-        tuple(problems),
-        log_success,
-    )
+    return Frame(shape, tuple(slots), tuple(problems), log_success)
 
 
 def _reduce(ctx: Context, shape: StagePlan) -> Frame:
-    op = shape.ops[0]
-    if shape.inputs is None:
-        return Frame(
-            shape.index, "reduce", (op,), None, 0, None, None, shape.fanin, (), (), shape.problems
-        )
+    if shape.inputs is None:  # no stage before it
+        return Frame(shape, (), shape.problems)
     if shape.problems:  # a fan-in below 2
-        return Frame(
-            shape.index,
-            "reduce",
-            (op,),
-            None,
-            0,
-            None,
-            None,
-            shape.fanin,
-            (),
-            (),
-            shape.problems,
-            -math.inf,
-        )
+        return Frame(shape, (), shape.problems, -math.inf)
+    op = shape.ops[0]
     slots = tuple(
         Slot(op, lv.x, lv.nodes, parallel_factor(lv.nodes, ctx.workers), level=level)
         for level, lv in enumerate(shape.levels, start=1)
     )
-    levels = tuple(shape.levels)
-    return Frame(
-        shape.index, "reduce", (op,), None, shape.chunks, None, None, shape.fanin, levels, slots, ()
-    )
+    return Frame(shape, slots, ())
