@@ -48,9 +48,7 @@ def build_plan(
     for op in ctx.task.ops:
         if op.name not in ops:
             model = _idle_model(ctx, decisions, op.name)
-            ops[op.name] = OpPlan(
-                op.name, "idle", model, _idle_x(ctx, decisions, op.name), Choice(model)
-            )
+            ops[op.name] = OpPlan(op.name, "idle", _idle_x(ctx, decisions, op.name), Choice(model))
     ordered = tuple(ops[o.name] for o in ctx.task.ops)
     return Plan(ctx.task.name, stages, ordered, _canonical(decisions))
 
@@ -60,15 +58,15 @@ def _add_run(
 ) -> None:
     x = shape.x_of(name) if shape.kind != "reduce" else _idle_x(ctx, decisions, name)
     choice = read_choice(ctx, decisions, name)
-    ops[name] = OpPlan(name, "op", choice.model, x, choice)
+    ops[name] = OpPlan(name, "op", x, choice)
     boost = choice.boost
     if isinstance(boost, Retry) and boost.check != "exact" and choice.verifier_model:
         vm = choice.verifier_model
-        ops[boost.check] = OpPlan(boost.check, "verifier", vm, x, Choice(vm))
+        ops[boost.check] = OpPlan(boost.check, "verifier", x, Choice(vm))
     if ctx.routed(name, choice.model):
         cls = ctx.routes[name]
         cc = read_choice(ctx, decisions, cls)
-        ops[cls] = OpPlan(cls, "classifier", cc.model, x, cc)
+        ops[cls] = OpPlan(cls, "classifier", x, cc)
 
 
 def _idle_model(ctx: Context, decisions: Mapping[str, Any], op: str) -> str:

@@ -127,9 +127,12 @@ class OpPlan:
 
     name: str
     role: str
-    model: str
     x: int
     choice: Choice
+
+    @property
+    def model(self) -> str:
+        return self.choice.model
 
     @property
     def booster(self) -> Booster:

@@ -39,6 +39,7 @@ from aalp.front.ir import (
     Task,
     VoteBooster,
 )
+from aalp.front.numbers import float_env
 from aalp.plan.pins import Value, parse_pin_text, pin_value
 
 Decisions = dict[str, Value]
@@ -144,8 +145,6 @@ class Space:
 
 
 def _num(e: Any, env: Mapping[str, Any]) -> float:
-    from aalp.front.numbers import float_env
-
     return ex.evaluate(e, float_env(env))
 
 
@@ -160,8 +159,6 @@ def _floor_int(v: float) -> int:
 
 def env_of(checked: Any) -> dict[str, float]:
     """The checked spec's parameter and data values as floats (±inf beyond the float range)."""
-    from aalp.front.numbers import float_env
-
     return float_env(checked.env)
 
 
