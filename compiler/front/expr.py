@@ -51,7 +51,7 @@ def _log(args: list[float]) -> float:
     return math.log(args[0])
 
 
-_FLOAT_FUNCS = {
+FLOAT_FUNCS = {
     "log": _log,
     "ln": lambda a: math.log(a[0]),
     "log2": lambda a: math.log2(a[0]),
@@ -73,7 +73,7 @@ def evaluate(expr: Expr, env: Mapping[str, float]) -> float:
     """
     match expr:
         case Num(value=value):
-            return _to_float(value)
+            return to_float(value)
         case Name(id=ident):
             try:
                 return float(env[ident])
@@ -103,7 +103,7 @@ def evaluate(expr: Expr, env: Mapping[str, float]) -> float:
         case Call(func=func, args=args):
             values = [evaluate(arg, env) for arg in args]
             try:
-                return float(_FLOAT_FUNCS[func](values))
+                return float(FLOAT_FUNCS[func](values))
             except KeyError:
                 raise EvalError(f"unknown function '{func}'", expr) from None
             except (ValueError, ZeroDivisionError, IndexError, TypeError):
@@ -113,7 +113,7 @@ def evaluate(expr: Expr, env: Mapping[str, float]) -> float:
     raise EvalError(f"not a formula: {expr!r}", expr)
 
 
-def _to_float(value: Fraction) -> float:
+def to_float(value: Fraction) -> float:
     try:
         return float(value)
     except OverflowError:  # a value like 1e999999: larger than any float
@@ -137,7 +137,7 @@ def _tame(value: Number) -> Number:
     if isinstance(value, Fraction):
         size = max(value.numerator.bit_length(), value.denominator.bit_length())
         if size > _MAX_EXACT_BITS:
-            return _to_float(value)
+            return to_float(value)
     return value
 
 
@@ -277,7 +277,7 @@ def _call(func: str, args: list[Number], node: Expr) -> Number:
     if func in ("ceil", "floor") and math.isinf(floats[0]):
         return floats[0]
     try:
-        result = float(_FLOAT_FUNCS[func](floats))
+        result = float(FLOAT_FUNCS[func](floats))
     except (ValueError, ZeroDivisionError):
         raise EvalError(f"{func}() is undefined at {_show(floats)}", node) from None
     except OverflowError:

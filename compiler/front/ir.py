@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 from typing import Literal
 
 
@@ -403,10 +404,18 @@ class Task:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
     def op(self, name: str) -> Op:
-        return next(o for o in self.ops if o.name == name)
+        """The op named ``name`` (``KeyError`` when there is none)."""
+        return self._ops_by_name[name]
 
     def datum(self, name: str) -> Data:
         return next(d for d in self.data if d.name == name)
+
+    @cached_property
+    def _ops_by_name(self) -> dict[str, Op]:
+        out: dict[str, Op] = {}
+        for o in self.ops:
+            out.setdefault(o.name, o)  # the first of a duplicate name, as a scan finds it
+        return out
 
 
 @dataclass(frozen=True)

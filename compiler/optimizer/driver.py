@@ -28,6 +28,7 @@ from aalp import codes
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import METRICS, NO_SPAN, Task
+from aalp.optimizer.frontier import latency_frontier, success_frontier, thin
 from aalp.optimizer.pareto import INDEX, METRIC_KEYS, Point, merge
 from aalp.optimizer.solve import (
     Outcome,
@@ -49,8 +50,6 @@ from aalp.optimizer.work import SearchCut
 from aalp.plan.plan import DecisionError
 from aalp.plan.space import Value, build, env_of, parse_pins, select_task
 
-FRONTIER_POINTS = 24
-LATENCY_CANDIDATES = 200
 # The most reliable plan of an infeasible spec is searched with at least this many decisions.
 INFEASIBLE_BUDGET_FLOOR = 20_000
 
@@ -102,62 +101,32 @@ def requirements_of(task: Task, checked: Any) -> tuple[Requirement, ...]:
 def _frontiers(
     state: Solver, found: Searches, metric: str, reqs: Sequence[Requirement], latency: bool
 ) -> tuple[tuple[FrontierPoint, ...], tuple[FrontierPoint, ...]]:
-    """The Pareto frontiers over the plans evaluated (to the resolution shown, not proven).
+    """The Pareto frontiers over the plans evaluated, at the points shown (``aalp.optimizer.
+    frontier``): the metric against success under the other bounds, and against latency among
+    the plans that meet every requirement.
 
     When the search did not compute latency (it decides nothing), the latency frontier is
-    drawn from the ``LATENCY_CANDIDATES`` cheapest plans that meet the success target, each
-    evaluated in full."""
+    drawn from the success frontier's plans that meet the success target, each evaluated in
+    full."""
     fm = INDEX[metric]
-    lat = INDEX["latency"]
-    other = [r for r in reqs if r.metric != "success"]
-    _d, upper, _ms = dims_and_bounds(metric, other)
-    vs_success = merge(found.real_points([fm]), [fm], upper)
+    dims, upper, _ms = dims_and_bounds(metric, [r for r in reqs if r.metric != "success"])
     _d, upper2, min_success = dims_and_bounds(metric, reqs)
+    target = math.log(min_success) if min_success > 0 else -math.inf
+    also = [target] if min_success > 0 else []
+    vs_success = success_frontier(found.real_points(dims), dims, upper, also)
     if latency:
+        lat = INDEX["latency"]
         both = merge(found.real_points([fm, lat]), [fm, lat], upper2, min_success)
     else:
-        meeting = merge(found.real_points([fm]), [fm], upper2, min_success)
         both = []
-        for p in sorted(meeting, key=lambda q: (q.metrics[fm], q.order))[:LATENCY_CANDIDATES]:
+        for p in vs_success:
+            if p.log_success < target:
+                continue
             full = state.plan({**found.base, **dict(p.decisions)}, reqs)
             if full.meets:
                 metrics = tuple(full.metrics[k] for k in METRIC_KEYS)
                 both.append(Point(p.decisions, metrics, p.log_success, p.order))
-    # Project onto (metric, latency): the plans that meet the success target, Pareto in both.
-    both = sorted(both, key=lambda p: (p.metrics[fm], p.metrics[lat], p.order))
-    vs_latency: list[Point] = []
-    best_lat = math.inf
-    for p in both:
-        if p.metrics[lat] < best_lat:
-            vs_latency.append(p)
-            best_lat = p.metrics[lat]
-    # Plans that tie on both axes (ahead-by-1 is a single sample) would show twice: keep the
-    # first in the stable order, so every point is better in success than the last by more
-    # than rounding.
-    vs_success = sorted(vs_success, key=lambda p: (p.metrics[fm], -p.success, p.order))
-    strict: list[Point] = []
-    for p in vs_success:
-        if not strict or p.log_success > strict[-1].log_success + 1e-12 * max(
-            1.0, abs(strict[-1].log_success)
-        ):
-            strict.append(p)
-    return _thin(strict, found.base), _thin(vs_latency, found.base)
-
-
-def _thin(points: list[Point], base: Mapping[str, Value]) -> tuple[FrontierPoint, ...]:
-    """At most ``FRONTIER_POINTS`` points, evenly spread, always keeping both ends."""
-    if len(points) > FRONTIER_POINTS:
-        n = len(points) - 1
-        idx = sorted({round(i * n / (FRONTIER_POINTS - 1)) for i in range(FRONTIER_POINTS)})
-        points = [points[i] for i in idx]
-    return tuple(
-        FrontierPoint(
-            dict(sorted({**base, **dict(p.decisions)}.items())),
-            dict(zip(METRIC_KEYS, p.metrics, strict=True)),
-            p.success,
-        )
-        for p in points
-    )
+    return thin(vs_success, found.base), thin(latency_frontier(both, fm), found.base)
 
 
 def optimize(

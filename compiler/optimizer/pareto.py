@@ -62,39 +62,45 @@ def pareto(points: Iterable[Point], dims: Sequence[int], keep_pseudo: bool = Tru
     the result is deterministic. The result is sorted by the first dim, then success
     (descending). ``keep_pseudo=False`` drops optimistic points altogether.
     """
-    ordered = sorted(
-        (p for p in points if keep_pseudo or not p.pseudo), key=lambda p: _key(p, dims)
-    )
-    if len(dims) == 1:
-        out: list[Point] = []
+    pts = [p for p in points if keep_pseudo or not p.pseudo]
+    rows = sorted(((_key(p, dims), i) for i, p in enumerate(pts)), key=lambda r: r[0])
+    return [pts[r[1]] for r in _undominated(rows, len(dims))]
+
+
+def _undominated(rows: list[tuple], n: int) -> list[tuple]:
+    """The rows not dominated, of rows ``(key, ...)`` sorted by key, where a key is
+    ``(*metrics in the dims, -log_success, pseudo flag, order)`` (the rules of ``pareto``)."""
+    if n == 1:
+        out: list[tuple] = []
         best_real = best_all = None  # the best log-success kept so far (None: none kept)
-        for p in ordered:
-            best = best_all if p.pseudo else best_real
-            if best is None or p.log_success > best:
-                out.append(p)
-                best_all = p.log_success if best_all is None else max(best_all, p.log_success)
-                if not p.pseudo:
-                    best_real = (
-                        p.log_success if best_real is None else max(best_real, p.log_success)
-                    )
+        for r in rows:
+            key = r[0]
+            lg, pseudo = -key[1], key[2]
+            best = best_all if pseudo else best_real
+            if best is None or lg > best:
+                out.append(r)
+                best_all = lg if best_all is None else max(best_all, lg)
+                if not pseudo:
+                    best_real = lg if best_real is None else max(best_real, lg)
         return out
-    if len(dims) == 2:
-        return _pareto2(ordered, dims[1])
-    kept: list[Point] = []
-    real: list[tuple[float, list[float]]] = []
-    every: list[tuple[float, list[float]]] = []
-    for p in ordered:
-        vec = [p.metrics[d] for d in dims]
+    if n == 2:
+        return _pareto2(rows)
+    kept: list[tuple] = []
+    real: list[tuple[float, tuple]] = []
+    every: list[tuple[float, tuple]] = []
+    for r in rows:
+        key = r[0]
+        vec, lg, pseudo = key[:n], -key[n], key[n + 1]
         dominated = False
-        for q_log, q_vec in every if p.pseudo else real:
-            if q_log >= p.log_success and all(a <= b for a, b in zip(q_vec, vec, strict=True)):
+        for q_log, q_vec in every if pseudo else real:
+            if q_log >= lg and all(a <= b for a, b in zip(q_vec, vec, strict=True)):
                 dominated = True
                 break
         if not dominated:
-            kept.append(p)
-            every.append((p.log_success, vec))
-            if not p.pseudo:
-                real.append((p.log_success, vec))
+            kept.append(r)
+            every.append((lg, vec))
+            if not pseudo:
+                real.append((lg, vec))
     return kept
 
 
@@ -118,20 +124,21 @@ class _Stairs:
         self.logs[i:j] = [lg]
 
 
-def _pareto2(ordered: list[Point], second: int) -> list[Point]:
-    """Two dims and success, in O(n log n): the points come sorted by the first dim, so p is
-    dominated iff an earlier point has the second metric no larger and success no smaller;
+def _pareto2(rows: list[tuple]) -> list[tuple]:
+    """Two dims and success, in O(n log n): the rows come sorted by the first dim, so a row is
+    dominated iff an earlier one has the second metric no larger and success no smaller;
     the earlier non-dominated pairs form a staircase (one of real points, one of all)."""
     real, every = _Stairs(), _Stairs()
-    kept: list[Point] = []
-    for p in ordered:
-        lat, lg = p.metrics[second], p.log_success
-        if (every if p.pseudo else real).dominates(lat, lg):
+    kept: list[tuple] = []
+    for r in rows:
+        key = r[0]
+        lat, lg, pseudo = key[1], -key[2], key[3]
+        if (every if pseudo else real).dominates(lat, lg):
             continue
-        kept.append(p)
+        kept.append(r)
         if not every.dominates(lat, lg):  # a real point behind an optimistic one adds nothing
             every.add(lat, lg)
-        if not p.pseudo:
+        if not pseudo:
             real.add(lat, lg)
     return kept
 
@@ -153,6 +160,7 @@ def merge(
     upper: dict[int, float] | None = None,
     min_success: float = 0.0,
     cap: tuple[int, float] | None = None,
+    completion: Any = None,
 ) -> list[Point]:
     """The Pareto set of whole plans: one point from each set, combined.
 
@@ -162,7 +170,10 @@ def merge(
     The sets are merged pairwise (``merge_two``), each merge pruned to its Pareto set.
     ``cap = (d, top)`` drops a partial plan as soon as its metric ``d`` plus the least the
     remaining sets can add exceeds ``top``: the result is then the same below ``top`` (less
-    what lies near it), a shortcut for a search that only looks below a plan it knows.
+    what lies near it), a shortcut for a search that only looks below a plan it knows. With a
+    ``completion`` (``aalp.optimizer.lagrange.Completion`` of these sets) a partial plan is
+    also dropped when the least any completion meeting the success target must add, by its
+    Lagrangian bound, takes it past ``top``.
     """
     acc: list[Point] = [Point((), tuple(0.0 for _ in METRIC_KEYS), 0.0, ())]
     upper = upper or {}
@@ -172,8 +183,38 @@ def merge(
         if cap is not None:
             d, top = cap
             bounds = {**upper, d: min(upper.get(d, math.inf), top - rest[k])}
+            if completion is not None:
+                acc = _merge_bounded(acc, s, dims, bounds, min_success, completion, k + 1, top)
+                continue
         acc = merge_two(acc, s, dims, bounds, min_success)
     return acc
+
+
+def _merge_bounded(
+    a: Sequence[Point],
+    b: Sequence[Point],
+    dims: Sequence[int],
+    upper: dict[int, float],
+    min_success: float,
+    completion: Any,
+    k: int,
+    top: float,
+) -> list[Point]:
+    """``merge_two`` of ``a`` and ``b`` keeping only the pairs that ``completion`` can still
+    complete below ``top`` from set ``k`` on (their totals are tested before a point is made)."""
+    d = completion.d
+    min_log = math.log(min_success) if min_success > 0 else -math.inf
+    keep = completion.keep
+    out = []
+    for p in a:
+        pm, pl = p.metrics[d], p.log_success
+        for q in b:
+            lg = pl + q.log_success
+            if lg >= min_log and keep(pm + q.metrics[d], lg, k, top):
+                c = combine(p, q)
+                if all(c.metrics[i] <= u for i, u in upper.items()):
+                    out.append(c)
+    return pareto(out, dims)
 
 
 def _rest_least(sets: Sequence[Sequence[Point]], d: int) -> list[float]:
@@ -201,10 +242,36 @@ def merge_two(
         if picked is not None:
             return pareto([combine(a[i], b[j]) for i, j in picked], dims)
 
-    def ok(p: Point) -> bool:
-        return p.success >= min_success and all(p.metrics[i] <= u for i, u in upper.items())
+    return _product(a, b, dims, upper, min_success)
 
-    return pareto([c for p in a for q in b if ok(c := combine(p, q))], dims)
+
+def _product(
+    a: Sequence[Point],
+    b: Sequence[Point],
+    dims: Sequence[int],
+    upper: dict[int, float],
+    min_success: float,
+) -> list[Point]:
+    """``pareto`` of every pair that meets the bounds, the pairs ranked by their sums alone:
+    a point is made only for a pair that survives (the sums are those ``combine`` makes)."""
+    rows = []
+    bounds = list(upper.items())
+    for i, p in enumerate(a):
+        pm, pl, pp = p.metrics, p.log_success, 1 if p.pseudo else 0
+        for j, q in enumerate(b):
+            lg = pl + q.log_success
+            qm = q.metrics
+            if not math.exp(lg) >= min_success or not all(pm[k] + qm[k] <= u for k, u in bounds):
+                continue  # (so that a NaN breaks a bound, as in ``merge_two``)
+            key = (
+                *(pm[d] + qm[d] for d in dims),
+                -lg,
+                pp or (1 if q.pseudo else 0),
+                p.order + q.order,
+            )
+            rows.append((key, i, j))
+    rows.sort(key=lambda r: r[0])
+    return [combine(a[r[1]], b[r[2]]) for r in _undominated(rows, len(dims))]
 
 
 def _sweep(

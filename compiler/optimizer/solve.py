@@ -26,6 +26,7 @@ from aalp.front.ir import Task
 from aalp.model.reliability import success_meets
 from aalp.optimizer import units as ou
 from aalp.optimizer.evaluate import Evaluator, View
+from aalp.optimizer.lagrange import Completion, cheap_plan
 from aalp.optimizer.pareto import INDEX, METRIC_KEYS, LivePoints, Point, merge, pareto
 from aalp.optimizer.search import BlockSearch, RegionRef, defaults
 from aalp.optimizer.types import Requirement, Solution
@@ -248,16 +249,17 @@ def _rounds(solver: Solver, pins, sense, metric, reqs, latency: bool, limit, las
                 sources.append(("region", rid))
             sets.append(alive.pareto(sources))
             shapes[i] = [k for k in shapes[i] if not alive.is_dead(("shape", k))]
-        cap = None
-        if incumbent is not None and sense == "minimize" and dims[0] == INDEX.get(metric):
-            cap = (dims[0], incumbent * (1 + CAP_MARGIN) + 1e-300)
-        ranked, plan, best = _best(
-            solver, found, sets, dims, upper, min_success, cap, metric, sense, reqs, last
+        ranked, plan, best = _capped_best(
+            solver,
+            found,
+            sets,
+            (dims, upper, min_success, min_log),
+            incumbent,
+            metric,
+            sense,
+            reqs,
+            last,
         )
-        if cap is not None and (best is None or best.metric(metric) > incumbent):
-            ranked, plan, best = _best(
-                solver, found, sets, dims, upper, min_success, None, metric, sense, reqs, last
-            )
         incumbent = None if best is None else best.metric(metric)
         refs = []
         for p in ranked:
@@ -281,11 +283,46 @@ def _rounds(solver: Solver, pins, sense, metric, reqs, latency: bool, limit, las
     raise RuntimeError("the optimizer did not converge")  # a bug: the ranges always shrink
 
 
-def _best(solver, found, sets, dims, upper, min_success, cap, metric, sense, reqs, last):
+def _capped_best(solver, found, sets, bounds, incumbent, metric, sense, reqs, last):
+    """``_best``, with the merge capped at a plan known to exist (the last round's, or the
+    Lagrangian plan) when minimizing the first pruned metric; merged again in full when the
+    capped merge holds no plan at most that good that meets the requirements."""
+    dims, upper, min_success, min_log = bounds
+    cap, completion, known = None, None, incumbent
+    if sense == "minimize" and dims[0] == INDEX.get(metric):
+        known, completion = _known_plan(sets, dims[0], min_log, upper, incumbent)
+    if known is not None:
+        cap = (dims[0], known * (1 + CAP_MARGIN) + 1e-300)
+    args = (solver, found, sets, dims, upper, min_success)
+    ranked, plan, best = _best(*args, (cap, completion), metric, sense, reqs, last)
+    if cap is not None and (best is None or best.metric(metric) > known):
+        ranked, plan, best = _best(*args, (None, None), metric, sense, reqs, last)
+    return ranked, plan, best
+
+
+def _known_plan(
+    sets: list[list[Point]],
+    d: int,
+    min_log: float,
+    upper: dict[int, float],
+    incumbent: float | None,
+) -> tuple[float | None, Completion | None]:
+    """A metric some real plan of ``sets`` reaches (the last round's plan, or the Lagrangian
+    plan when cheaper or the first) and the completion bounds that prune the merge below it."""
+    quick = cheap_plan(sets, d, min_log, upper)
+    if quick is None:
+        return incumbent, None if incumbent is None else Completion.of(sets, d, min_log)
+    value = math.fsum(p.metrics[d] for p in quick[1])
+    known = value if incumbent is None else min(incumbent, value)
+    return known, Completion.of(sets, d, min_log)
+
+
+def _best(solver, found, sets, dims, upper, min_success, bound, metric, sense, reqs, last):
     """The merged plans ranked, the best real one that meets the requirements (re-evaluated
-    in full) and its point. With ``cap`` the merge leaves out plans whose objective exceeds
-    it: the ranking up to a plan below the cap is the same."""
-    merged = merge(sets, dims, upper, min_success, cap)
+    in full) and its point. With ``bound = (cap, completion)`` the merge leaves out plans whose
+    objective exceeds the cap: the ranking up to a plan below the cap is the same."""
+    cap, completion = bound
+    merged = merge(sets, dims, upper, min_success, cap, completion)
     ranked = sorted(merged, key=lambda q: rank(q, sense, metric))
     for p in ranked:
         if p.pseudo:

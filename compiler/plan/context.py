@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aalp.front import expr as ex
+from aalp.front.compiled import evaluate_at
 from aalp.front.ir import Expr, Op, RetryBooster, RouteStage, Spec, Task, VoteBooster
 from aalp.front.numbers import Number, exact, float_env
 from aalp.plan.plan import DecisionError
@@ -55,7 +56,9 @@ class Context:
         self, expr: Expr, x: Number | None = None, extra: Mapping[str, float] = {}
     ) -> float:
         """Evaluate a formula at granularity x (raises ``aalp.front.expr.EvalError``)."""
-        env = self.fenv if x is None and not extra else {**self.fenv, **extra}
+        if not extra:
+            return evaluate_at(expr, self.fenv, None if x is None else float(x))
+        env = {**self.fenv, **extra}
         if x is not None:
             env["x"] = float(x)
         return ex.evaluate(expr, env)

@@ -1,0 +1,160 @@
+"""Lagrangian bounds for the merge of blocks: a quick plan to cap it, and what a partial plan
+must at least cost to be completed.
+
+The merge minimizes a metric ``d`` that adds across blocks subject to a least log-success that
+also adds. For any multiplier ``lam >= 0`` and any completion of a partial plan ``(c, l)`` (its
+metric and log-success so far) by one point ``(c_j, l_j)`` of each remaining set,
+
+    C = c + sum c_j >= c + sum c_j - lam * (l + sum l_j - min_log)      (when the plan meets it)
+      >= c - lam * l + lam * min_log + sum_j min_p (c_p - lam * l_p),
+
+so a partial plan whose right-hand side exceeds a known plan's metric cannot lead to a better
+plan and is dropped (weak duality; ``lam = 0`` is the plain least completion). The known plan
+itself comes from the same relaxation: each block's point that minimizes ``c - lam * l``, with
+the least ``lam`` whose plan meets the success target (``cheap_plan``): a real plan, so its
+metric is a valid cap, and usually within one block's step of the optimum.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aalp.optimizer.pareto import Point
+
+# Relative size of the rounding a bound is allowed before it drops a plan.
+ROUNDING = 1e-9
+# How far past the most success a completion can add a need may be and still count as met.
+TOUCH = 1e-12
+
+
+def hull(s: Sequence[Point], d: int) -> list[Point]:
+    """The points of ``s`` that minimize ``metric - lam * log_success`` for some ``lam >= 0``:
+    the lower convex hull from the least metric (most success among ties) to the most success
+    (least metric among ties), in that order."""
+    ordered = sorted(s, key=lambda p: (p.log_success, p.metrics[d], p.order))
+    start = min(s, key=lambda p: (p.metrics[d], -p.log_success, p.order))
+    out: list[Point] = [start]
+    for p in ordered:
+        # right of the start only, the least metric of each success (the first in this order)
+        if p.log_success <= out[-1].log_success:
+            continue
+        while len(out) >= 2 and _turns(out[-2], out[-1], p, d):
+            out.pop()
+        out.append(p)
+    return out
+
+
+def _turns(a: Point, b: Point, c: Point, d: int) -> bool:
+    """Is ``b`` on or above the segment from ``a`` to ``c`` (so never a unique minimizer)?"""
+    la, lb, lc = a.log_success, b.log_success, c.log_success
+    ca, cb, cc = a.metrics[d], b.metrics[d], c.metrics[d]
+    return (cb - ca) * (lc - la) >= (cc - ca) * (lb - la)
+
+
+def cheap_plan(
+    sets: Sequence[Sequence[Point]],
+    d: int,
+    min_log: float,
+    upper: dict[int, float],
+) -> tuple[float, list[Point]] | None:
+    """``(lam, picks)``: one real point per set meeting ``min_log`` in summed log-success and
+    every upper bound: each set's minimizer of ``metric - lam * log_success`` at the least
+    multiplier whose minimizers meet it (a sweep over the sets' hull breakpoints); None when
+    no multiplier gives such a plan (a set without real points, an unreachable target, a
+    bound the relaxation breaks)."""
+    usable = [
+        [p for p in s if not p.pseudo and math.isfinite(p.log_success + p.metrics[d])] for s in sets
+    ]
+    if not all(usable):
+        return None
+    hulls = [hull(s, d) for s in usable]
+    at = [0] * len(hulls)
+    total = math.fsum(h[0].log_success for h in hulls)
+    steps = sorted(
+        (
+            (h[i + 1].metrics[d] - h[i].metrics[d]) / (h[i + 1].log_success - h[i].log_success),
+            k,
+            i,
+        )
+        for k, h in enumerate(hulls)
+        for i in range(len(h) - 1)
+    )
+    lam = 0.0
+    for slope, k, i in steps:
+        if total >= min_log:
+            break
+        lam, at[k] = slope, i + 1
+        total += hulls[k][i + 1].log_success - hulls[k][i].log_success
+    picks = [h[i] for h, i in zip(hulls, at, strict=True)]
+    if math.fsum(p.log_success for p in picks) < min_log:
+        return None
+    for j, u in upper.items():
+        if math.fsum(p.metrics[j] for p in picks) > u:
+            return None
+    return lam, picks
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The least metric that sets ``k, k+1, ...`` must add to bring a partial plan's
+    ln(success) up to ``min_log``: the linear relaxation of picking one point per set (each
+    set replaced by its convex hull), whose optimum over the remaining sets is the lower
+    envelope of their Minkowski sum, a convex chain from (the least metrics' success, their
+    sum) to (the most success, its least metric). ``chains[k]`` holds its breakpoints, as
+    ln(success) and metric."""
+
+    d: int
+    min_log: float
+    chains: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...]
+
+    @classmethod
+    def of(cls, sets: Sequence[Sequence[Point]], d: int, min_log: float) -> Completion | None:
+        """The completion bounds of ``sets`` (real and optimistic points alike); None when a
+        set has no point of finite metric and success."""
+        usable = [[p for p in s if math.isfinite(p.log_success + p.metrics[d])] for s in sets]
+        if not all(usable):
+            return None
+        chains: list[tuple[tuple[float, ...], tuple[float, ...]]] = [((0.0,), (0.0,))]
+        edges: list[tuple[float, float, float]] = []  # (slope, d success, d metric), sorted
+        x0 = y0 = 0.0
+        for s in reversed(usable):
+            h = hull(s, d)
+            x0 += h[0].log_success
+            y0 += h[0].metrics[d]
+            own = []
+            for a, b in itertools.pairwise(h):
+                dx, dy = b.log_success - a.log_success, b.metrics[d] - a.metrics[d]
+                own.append((dy / dx, dx, dy))
+            edges = list(heapq.merge(edges, own))
+            xs, ys = [x0], [y0]
+            for _slope, dx, dy in edges:
+                xs.append(xs[-1] + dx)
+                ys.append(ys[-1] + dy)
+            chains.append((tuple(xs), tuple(ys)))
+        return cls(d, min_log, tuple(reversed(chains)))
+
+    def least(self, k: int, need: float) -> float:
+        """The least metric sets ``k, ...`` add to gain ``need`` in ln(success) (inf: they
+        cannot)."""
+        xs, ys = self.chains[k]
+        if need <= xs[0]:
+            return ys[0]
+        if need > xs[-1] + TOUCH * (1.0 + abs(need) + abs(xs[-1])):
+            return math.inf
+        i = bisect.bisect_left(xs, need)
+        if i >= len(xs):
+            return ys[-1]
+        x1, y1, x2, y2 = xs[i - 1], ys[i - 1], xs[i], ys[i]
+        return y1 + (y2 - y1) * (need - x1) / (x2 - x1) if x2 > x1 else y2
+
+    def keep(self, metric: float, log_success: float, k: int, top: float) -> bool:
+        """Can a partial plan of these totals (sets before ``k`` merged) be completed with a
+        metric at most ``top`` and ln(success) at least ``min_log``?"""
+        rest = self.least(k, self.min_log - log_success)
+        # rounding of the sums never drops a plan
+        return metric + rest <= top + ROUNDING * (abs(metric) + abs(rest) + abs(top))
