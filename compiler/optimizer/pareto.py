@@ -203,14 +203,13 @@ def _merge_bounded(
     """``merge_two`` of ``a`` and ``b`` keeping only the pairs that ``completion`` can still
     complete below ``top`` from set ``k`` on (their totals are tested before a point is made)."""
     d = completion.d
-    min_log = math.log(min_success) if min_success > 0 else -math.inf
     keep = completion.keep
     out = []
     for p in a:
         pm, pl = p.metrics[d], p.log_success
         for q in b:
             lg = pl + q.log_success
-            if lg >= min_log and keep(pm + q.metrics[d], lg, k, top):
+            if math.exp(lg) >= min_success and keep(pm + q.metrics[d], lg, k, top):
                 c = combine(p, q)
                 if all(c.metrics[i] <= u for i, u in upper.items()):
                     out.append(c)
