@@ -242,7 +242,13 @@ def _climb(
             continue
         try:
             r = optimize(
-                sized, result.task, objective, extra_pins, frontier=False, deadline=deadline
+                sized,
+                result.task,
+                objective,
+                extra_pins,
+                frontier=False,
+                deadline=deadline,
+                explain_infeasible=False,
             )
         except SpecError:  # e.g. a pinned x larger than this size's data: skip the size
             continue

@@ -451,6 +451,33 @@ def _tree(sym: _Sym, op: str, choice: Choice, fanin, leaves, unit, n):
     return Metrics(*out), ds ** (leaves / (fanin - 1))
 
 
+_FORMS: dict[tuple, tuple[Any, tuple[Metrics, Any]]] = {}
+_FORMS_LIMIT = 64
+
+
+def _cached_metrics(checked, task, decisions, symbols, asymptotic) -> tuple[Metrics, Any]:
+    """``closed_form_metrics``, remembered for the last few plans (keyed by the identity of
+    ``checked``, which the cache holds so that it is never reused, and the decisions)."""
+    try:
+        key = (
+            id(checked),
+            task if isinstance(task, str | None) else task.name,
+            tuple(sorted((k, type(v).__name__, repr(v)) for k, v in decisions.items())),
+            None if symbols is None else tuple(symbols),
+            asymptotic,
+        )
+    except TypeError:  # decisions that do not sort: no cache
+        return closed_form_metrics(checked, task, decisions, symbols, asymptotic)
+    hit = _FORMS.get(key)
+    if hit is not None and hit[0] is checked:
+        return hit[1]
+    value = closed_form_metrics(checked, task, decisions, key[3], asymptotic)
+    if len(_FORMS) >= _FORMS_LIMIT:
+        _FORMS.pop(next(iter(_FORMS)))
+    _FORMS[key] = (checked, value)
+    return value
+
+
 def closed_form(
     checked: Any,
     task: Task | str | None,
@@ -459,8 +486,11 @@ def closed_form(
     symbols: Iterable[str] | None = None,
     asymptotic: bool = False,
 ):
-    """One metric of a plan (``success`` included) as a closed form in the size symbols."""
-    metrics, success = closed_form_metrics(checked, task, decisions, symbols, asymptotic)
+    """One metric of a plan (``success`` included) as a closed form in the size symbols.
+
+    The plan's metrics are built once per spec, task, decisions and symbols: a report asks
+    for several metrics of one plan (and the growth fit for the same ones again)."""
+    metrics, success = _cached_metrics(checked, task, decisions, symbols, asymptotic)
     if metric == "success":
         return success
     if metric not in METRIC_FIELDS:

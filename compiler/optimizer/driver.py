@@ -140,6 +140,7 @@ def optimize(
     *,
     deadline: float | None = None,
     progress: Callable[[str], None] | None = None,
+    explain_infeasible: bool = True,
 ) -> OptimizeResult:
     """The optimum plan of ``task_name`` (the first task when None) in a checked spec.
 
@@ -149,8 +150,10 @@ def optimize(
     blocks' Pareto sets) or ``"cpsat"`` (a CP-SAT model over the same final sets; the
     frontiers are merged either way). ``deadline`` (a ``time.monotonic()`` value) stops the
     search early with the best plan found so far, said so in ``notes``; ``progress`` is called
-    with a line of text now and then. Raises ``SpecError`` for bad options; an infeasible spec
-    is a result with ``feasible=False`` and the reasons in ``why``.
+    with a line of text now and then; ``explain_infeasible=False`` skips the search for the
+    most reliable plan of an infeasible spec (the result then has no plan). Raises
+    ``SpecError`` for bad options; an infeasible spec is a result with ``feasible=False`` and
+    the reasons in ``why``.
     """
     if solver not in ("dp", "cpsat"):
         raise ValueError(f"solver must be 'dp' or 'cpsat', not {solver!r}")
@@ -172,8 +175,10 @@ def optimize(
         )
     feasible = plan is not None
     why: tuple[str, ...] = ()
-    if plan is None:
+    if plan is None and explain_infeasible:
         plan, why = _fallback_plan(state, pins, reqs, main)
+    elif plan is None:
+        why = ("no plan meets the requirements",)
     fm = metric if metric in INDEX and metric not in ("latency", "latency_calls") else "cost"
     fs: tuple[FrontierPoint, ...] = ()
     fl: tuple[FrontierPoint, ...] = ()

@@ -21,7 +21,7 @@ import bisect
 import heapq
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from aalp.optimizer.pareto import Point
@@ -110,7 +110,8 @@ class Completion:
 
     d: int
     min_log: float
-    chains: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...]
+    chains: tuple[Chain, ...]  # sets k, k+1, ... (the last: none)
+    prefix: tuple[Chain, ...] = ()  # sets 0 .. k-1 (the first: none)
 
     @classmethod
     def of(cls, sets: Sequence[Sequence[Point]], d: int, min_log: float) -> Completion | None:
@@ -119,24 +120,10 @@ class Completion:
         usable = [[p for p in s if math.isfinite(p.log_success + p.metrics[d])] for s in sets]
         if not all(usable):
             return None
-        chains: list[tuple[tuple[float, ...], tuple[float, ...]]] = [((0.0,), (0.0,))]
-        edges: list[tuple[float, float, float]] = []  # (slope, d success, d metric), sorted
-        x0 = y0 = 0.0
-        for s in reversed(usable):
-            h = hull(s, d)
-            x0 += h[0].log_success
-            y0 += h[0].metrics[d]
-            own = []
-            for a, b in itertools.pairwise(h):
-                dx, dy = b.log_success - a.log_success, b.metrics[d] - a.metrics[d]
-                own.append((dy / dx, dx, dy))
-            edges = list(heapq.merge(edges, own))
-            xs, ys = [x0], [y0]
-            for _slope, dx, dy in edges:
-                xs.append(xs[-1] + dx)
-                ys.append(ys[-1] + dy)
-            chains.append((tuple(xs), tuple(ys)))
-        return cls(d, min_log, tuple(reversed(chains)))
+        hulls = [hull(s, d) for s in usable]
+        suffix = _chains(reversed(hulls), d)
+        prefix = _chains(hulls, d)
+        return cls(d, min_log, tuple(reversed(suffix)), tuple(prefix))
 
     def least(self, k: int, need: float) -> float:
         """The least metric sets ``k, ...`` add to gain ``need`` in ln(success) (inf: they
@@ -152,9 +139,58 @@ class Completion:
         x1, y1, x2, y2 = xs[i - 1], ys[i - 1], xs[i], ys[i]
         return y1 + (y2 - y1) * (need - x1) / (x2 - x1) if x2 > x1 else y2
 
+    def others(self, k: int, need: float) -> float:
+        """The least metric every set but ``k`` adds to gain ``need`` in ln(success) (inf:
+        they cannot): the two chains on either side of ``k``, walked together."""
+        (px, py), (sx, sy) = self.prefix[k], self.chains[k + 1]
+        x, y = px[0] + sx[0], py[0] + sy[0]
+        if need <= x:
+            return y
+        for _slope, dx, dy in heapq.merge(_edges(px, py), _edges(sx, sy)):
+            if x + dx >= need:
+                return y + dy * (need - x) / dx
+            x, y = x + dx, y + dy
+        return y if need <= x + TOUCH * (1.0 + abs(need) + abs(x)) else math.inf
+
     def keep(self, metric: float, log_success: float, k: int, top: float) -> bool:
         """Can a partial plan of these totals (sets before ``k`` merged) be completed with a
         metric at most ``top`` and ln(success) at least ``min_log``?"""
         rest = self.least(k, self.min_log - log_success)
+        if rest == math.inf:
+            return False
         # rounding of the sums never drops a plan
         return metric + rest <= top + ROUNDING * (abs(metric) + abs(rest) + abs(top))
+
+
+Chain = tuple[tuple[float, ...], tuple[float, ...]]  # breakpoints: ln(success)s, metrics
+
+
+def _chains(hulls: Iterable[list[Point]], d: int) -> list[Chain]:
+    """The chains of the Minkowski sums of the first 0, 1, 2, ... hulls: each adds the
+    next hull's start to the start and merges its edges in by slope."""
+    out: list[Chain] = [((0.0,), (0.0,))]
+    edges: list[tuple[float, float, float]] = []  # (slope, d success, d metric), sorted
+    x0 = y0 = 0.0
+    for h in hulls:
+        x0 += h[0].log_success
+        y0 += h[0].metrics[d]
+        own = []
+        for a, b in itertools.pairwise(h):
+            dx, dy = b.log_success - a.log_success, b.metrics[d] - a.metrics[d]
+            own.append((dy / dx, dx, dy))
+        edges = list(heapq.merge(edges, own))
+        xs, ys = [x0], [y0]
+        for _slope, dx, dy in edges:
+            xs.append(xs[-1] + dx)
+            ys.append(ys[-1] + dy)
+        out.append((tuple(xs), tuple(ys)))
+    return out
+
+
+def _edges(xs: tuple[float, ...], ys: tuple[float, ...]) -> list[tuple[float, float, float]]:
+    """A chain's edges as ``(slope, d success, d metric)``, in the chain's (slope) order."""
+    return [
+        ((y2 - y1) / (x2 - x1), x2 - x1, y2 - y1)
+        for (x1, x2), (y1, y2) in zip(itertools.pairwise(xs), itertools.pairwise(ys), strict=True)
+        if x2 > x1
+    ]

@@ -26,7 +26,7 @@ from aalp.front.ir import Task
 from aalp.model.reliability import success_meets
 from aalp.optimizer import units as ou
 from aalp.optimizer.evaluate import Evaluator, View
-from aalp.optimizer.lagrange import Completion, cheap_plan
+from aalp.optimizer.lagrange import ROUNDING, Completion, cheap_plan
 from aalp.optimizer.pareto import INDEX, METRIC_KEYS, LivePoints, Point, merge, pareto
 from aalp.optimizer.search import BlockSearch, RegionRef, defaults
 from aalp.optimizer.types import Requirement, Solution
@@ -249,33 +249,20 @@ def _rounds(solver: Solver, pins, sense, metric, reqs, latency: bool, limit, las
                 sources.append(("region", rid))
             sets.append(alive.pareto(sources))
             shapes[i] = [k for k in shapes[i] if not alive.is_dead(("shape", k))]
-        ranked, plan, best = _capped_best(
-            solver,
-            found,
-            sets,
-            (dims, upper, min_success, min_log),
-            incumbent,
-            metric,
-            sense,
-            reqs,
-            last,
-        )
+        bounds = (dims, upper, min_success, min_log)
+        args = (solver, found, sets, bounds, incumbent, metric, sense, reqs, last)
+        plan, best, refs, gaps = _separable_round(*args)
+        if best is None:
+            ranked, plan, best = _capped_best(*args)
+            refs, gaps = _ranked_refs(ranked, best, sense, metric), _gaps(ranked, metric)
         incumbent = None if best is None else best.metric(metric)
-        refs = []
-        for p in ranked:
-            if p is best:
-                break
-            if p.pseudo and _beats(p, best, sense, metric):
-                refs.extend(r for r in p.pseudo if r not in refs)
-                if len(refs) >= REFINE_BATCH:
-                    break
         if not refs:
             _limit_notes(solver, found)
             return Outcome(plan, found, True)
         late = solver.deadline is not None and time.monotonic() > solver.deadline
         if late or (limit is not None and solver.counter.n > limit):
             solver.stopped = solver.stopped or late
-            return Outcome(plan, found, False, *_gaps(ranked, metric))
+            return Outcome(plan, found, False, *gaps)
         if solver.progress is not None and iteration % 8 == 7:
             solver.progress(f"{solver.counter.n:,} decisions evaluated")
         for ref in refs[:REFINE_BATCH]:
@@ -283,21 +270,103 @@ def _rounds(solver: Solver, pins, sense, metric, reqs, latency: bool, limit, las
     raise RuntimeError("the optimizer did not converge")  # a bug: the ranges always shrink
 
 
+def _ranked_refs(ranked: list[Point], best: Point | None, sense: str, metric: str) -> list:
+    """The references of the optimistic points ranked ahead of ``best`` that could beat it,
+    best first, a batch at most."""
+    refs: list = []
+    for p in ranked:
+        if p is best:
+            break
+        if p.pseudo and _beats(p, best, sense, metric):
+            refs.extend(r for r in p.pseudo if r not in refs)
+            if len(refs) >= REFINE_BATCH:
+                break
+    return refs
+
+
+def _separable_round(solver, found, sets, bounds, incumbent, metric, sense, reqs, last):
+    """A round that never merges optimistic points: the best real plan by a capped merge of
+    the real points alone, then each optimistic point held against it one at a time, with
+    every other set relaxed (``Completion.others``): a plan through an optimistic point costs
+    at least that point's metric plus the least the other sets add to reach the success
+    target, so when no point's bound beats the plan, nothing unevaluated can. Returns
+    ``(plan, best, refs, gaps)``, the refs best bound first; ``best`` None when this round
+    does not apply (not minimizing the first pruned metric, a set with no real point, no real
+    plan meeting the requirements), and the caller ranks the full merge instead."""
+    dims, _upper, _min_success, min_log = bounds
+    real = [[p for p in s if not p.pseudo] for s in sets]
+    if not (sense == "minimize" and dims[0] == INDEX.get(metric) and all(real)):
+        return None, None, [], (None, None)
+    _ranked, plan, best = _capped_best(
+        solver, found, real, bounds, incumbent, metric, sense, reqs, last
+    )
+    if best is None:
+        return None, None, [], (None, None)
+    comp = Completion.of(sets, dims[0], min_log)
+    if comp is None:
+        return None, None, [], (None, None)
+    d, value = dims[0], best.metric(metric)
+    bounded = []
+    for k, s in enumerate(sets):
+        for q in s:
+            if q.pseudo:
+                rest = comp.others(k, min_log - q.log_success)
+                low = q.metrics[d] + rest - ROUNDING * (abs(q.metrics[d]) + abs(rest))
+                bounded.append((low, k, rank(q, sense, metric), q))
+    bounded.sort(key=lambda t: t[:3])
+    refs: list = []
+    for low, _k, _r, q in bounded:
+        if low < value * (1 - TOLERANCE) - 1e-300:
+            refs.extend(r for r in q.pseudo if r not in refs)
+            if len(refs) >= REFINE_BATCH:
+                break
+    gap = bounded[0][0] if bounded else None
+    last[0] = Outcome(plan, found, False, gap, None)
+    return plan, best, refs, (gap, None)
+
+
 def _capped_best(solver, found, sets, bounds, incumbent, metric, sense, reqs, last):
     """``_best``, with the merge capped at a plan known to exist (the last round's, or the
     Lagrangian plan) when minimizing the first pruned metric; merged again in full when the
     capped merge holds no plan at most that good that meets the requirements."""
     dims, upper, min_success, min_log = bounds
+    args = (solver, found, sets, dims, upper, min_success)
+    if metric == "success" and sense == "maximize":
+        floor = _success_floor(sets, upper, incumbent)
+        if floor is not None:
+            lo = floor - CAP_MARGIN * abs(floor) - 1e-300
+            capped = (solver, found, sets, dims, upper, max(min_success, math.exp(lo)))
+            bound = ((dims[0], math.inf), Completion.of(sets, dims[0], lo))
+            ranked, plan, best = _best(*capped, bound, metric, sense, reqs, last)
+            if best is not None and best.log_success >= lo:
+                return ranked, plan, best
+        return _best(*args, (None, None), metric, sense, reqs, last)
     cap, completion, known = None, None, incumbent
     if sense == "minimize" and dims[0] == INDEX.get(metric):
         known, completion = _known_plan(sets, dims[0], min_log, upper, incumbent)
     if known is not None:
         cap = (dims[0], known * (1 + CAP_MARGIN) + 1e-300)
-    args = (solver, found, sets, dims, upper, min_success)
     ranked, plan, best = _best(*args, (cap, completion), metric, sense, reqs, last)
     if cap is not None and (best is None or best.metric(metric) > known):
         ranked, plan, best = _best(*args, (None, None), metric, sense, reqs, last)
     return ranked, plan, best
+
+
+def _success_floor(
+    sets: list[list[Point]], upper: dict[int, float], incumbent: float | None
+) -> float | None:
+    """The ln(success) some real plan reaches: each set's most reliable real point when
+    together they meet the upper bounds, else the last round's plan (None: neither)."""
+    known = math.log(incumbent) if incumbent is not None and incumbent > 0 else None
+    real = [[p for p in s if not p.pseudo] for s in sets]
+    if not all(real):
+        return known
+    picks = [max(s, key=lambda p: p.log_success) for s in real]
+    if all(math.fsum(p.metrics[i] for p in picks) <= u for i, u in upper.items()):
+        value = math.fsum(p.log_success for p in picks)
+        if math.isfinite(value):
+            return value if known is None else max(known, value)
+    return known
 
 
 def _known_plan(
