@@ -311,6 +311,8 @@ def _separable_round(solver, found, sets, bounds, incumbent, metric, sense, reqs
         for q in s:
             if q.pseudo:
                 rest = comp.others(k, min_log - q.log_success)
+                if rest == math.inf:
+                    continue  # no plan through q reaches the success target
                 low = q.metrics[d] + rest - ROUNDING * (abs(q.metrics[d]) + abs(rest))
                 bounded.append((low, k, rank(q, sense, metric), q))
     bounded.sort(key=lambda t: t[:3])
