@@ -11,6 +11,7 @@ of it, and every program run, gets the guard: ``PYTHONPATH`` loads
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -80,10 +81,8 @@ class Cluster:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(OSError, ValueError):  # it died already
                 self._command("quit")
-            except (OSError, ValueError):
-                pass
             try:
                 self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
@@ -91,8 +90,9 @@ class Cluster:
                 self.proc.wait()
 
 
-def program_args(python: str, program: Path, base_url: str, workdir: Path,
-                 extra: list[str]) -> list[str]:
+def program_args(
+    python: str, program: Path, base_url: str, workdir: Path, extra: list[str]
+) -> list[str]:
     """The command line of one run, its input, report and output files in ``workdir``."""
     args = [python, str(program), "--base-url", base_url, "--progress", "off"]
     args += ["--input", str(workdir / "input.json"), "--run-dir", str(workdir / "run")]
@@ -100,15 +100,21 @@ def program_args(python: str, program: Path, base_url: str, workdir: Path,
     return [*args, "--backoff", "0.005", *extra]
 
 
-def run_program(python: str, program: Path, base_url: str, workdir: Path, data: Any,
-                env: dict[str, str], extra: list[str] = ()) -> dict[str, Any]:
+def run_program(
+    python: str,
+    program: Path,
+    base_url: str,
+    workdir: Path,
+    data: Any,
+    env: dict[str, str],
+    extra: list[str] = (),
+) -> dict[str, Any]:
     """Run a program to its end: ``{"code", "stderr", "result", "report"}``."""
     (workdir / "input.json").write_text(json.dumps(data), encoding="utf-8")
     for stale in ("report.json", "output.json"):
         (workdir / stale).unlink(missing_ok=True)
     args = program_args(python, program, base_url, workdir, list(extra))
-    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300,
-                          check=False)
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300, check=False)
     return finished(workdir, done.returncode, done.stderr)
 
 
@@ -132,15 +138,24 @@ def recorded_keys(run_dir: Path) -> set[str]:
     return keys
 
 
-def interrupted(python: str, program: Path, base_url: str, workdir: Path, data: Any,
-                env: dict[str, str], after: int, act: Callable[[subprocess.Popen], None],
-                extra: list[str] = ()) -> tuple[set[str], subprocess.Popen]:
+def interrupted(
+    python: str,
+    program: Path,
+    base_url: str,
+    workdir: Path,
+    data: Any,
+    env: dict[str, str],
+    after: int,
+    act: Callable[[subprocess.Popen], None],
+    extra: list[str] = (),
+) -> tuple[set[str], subprocess.Popen]:
     """Start a run, wait until ``after`` calls are recorded, note them, then ``act`` on the
     running program (kill it, kill a node); the keys noted and the process."""
     (workdir / "input.json").write_text(json.dumps(data), encoding="utf-8")
     args = program_args(python, program, base_url, workdir, list(extra))
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     deadline = time.monotonic() + 200
     while len(keys := recorded_keys(workdir / "run")) < after:
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -41,8 +41,13 @@ def program(tmp_path: Path, load_sample) -> Path:
 
 def _run(program: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # the test environment's python: it may have no Ray, and none is needed to refuse
-    return subprocess.run([sys.executable, str(program), "--progress", "off", *args],
-                          capture_output=True, text=True, check=False, cwd=program.parent)
+    return subprocess.run(
+        [sys.executable, str(program), "--progress", "off", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=program.parent,
+    )
 
 
 def test_unusable_input_stops_with_one_line_before_ray_starts(program: Path) -> None:
