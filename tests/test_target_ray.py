@@ -163,6 +163,22 @@ def test_hostile_endpoint_is_retried_by_ray_and_changes_no_answer(
     assert report["malformed_responses"] == faulty["broken_response"]
 
 
+def test_an_endpoints_refusal_stops_the_run_with_one_line(
+    python: str, local_ray: Cluster, guard_log: Path, load_sample, tmp_path: Path
+) -> None:
+    """An unknown model (HTTP 404) is not retried: the task's error reaches the driver as the
+    program's own exception, and the run stops with one line."""
+    checked, _, program = compiled(load_sample, tmp_path, "counting", decisions=CHUNKS, n="400")
+    data = harness.make_input(checked, seed=3)
+    with SimServer(SimCore(checked, seed=3)) as server:
+        extra = ["--address", local_ray.address, "--model-map", "gpt4omini=no-such-model"]
+        run = run_program(python, program, server.url, tmp_path, data, ray_env(guard_log), extra)
+        stats = server.core.stats()
+    assert run["code"] == 1 and "Traceback" not in run["stderr"]
+    assert "error: the endpoint refused a request: count:" in run["stderr"]
+    assert stats["calls"] == 0
+
+
 def test_own_local_ray_stays_on_loopback_without_any_proxy_set(
     python: str, load_sample, tmp_path: Path
 ) -> None:

@@ -1289,16 +1289,23 @@ def _run(args: argparse.Namespace) -> tuple[Any, dict[str, Any]] | str:
     try:
         return asyncio.run(run_plan(args, ray, data, store))
     except TransientError as err:
-        return f"error: the endpoint kept failing: {err}"
+        return f"error: the endpoint kept failing: {_first_line(err)}"
     except EndpointRefusal as err:
-        return f"error: the endpoint refused a request: {err}"
+        return f"error: the endpoint refused a request: {_first_line(err)}"
     except (PlanFailure, CombineError) as err:
         return f"error: {err}"
+    except ray.exceptions.RayTaskError as err:  # a call task's own error (a full disk, ...)
+        return f"error: a call task failed: {_first_line(err)}"
     except ray.exceptions.RayError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        return f"error: Ray lost a call after every retry: {first}"
+        return f"error: Ray lost a call after every retry: {_first_line(err)}"
     finally:
         ray.shutdown()
+
+
+def _first_line(err: BaseException) -> str:
+    """The first line of what went wrong: a task's own exception, not Ray's wrapping of it."""
+    text = str(getattr(err, "cause", None) or err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def main(argv: list[str] | None = None) -> int:
