@@ -127,15 +127,21 @@ def finished(workdir: Path, code: int, stderr: str) -> dict[str, Any]:
     return out
 
 
-def recorded_keys(run_dir: Path) -> set[str]:
-    """The keys of the calls completed so far (their records in the run directory)."""
-    keys = set()
+def records(run_dir: Path) -> dict[str, str]:
+    """The calls completed so far (their records in the run directory): key -> node."""
+    out = {}
     for path in run_dir.glob("calls/*/*.json"):
         try:
-            keys.add(json.loads(path.read_text(encoding="utf-8"))["key"])
-        except (OSError, ValueError, KeyError):
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             continue  # being renamed into place
-    return keys
+        out[record["key"]] = record.get("node", "")
+    return out
+
+
+def recorded_keys(run_dir: Path) -> set[str]:
+    """The keys of the calls completed so far."""
+    return set(records(run_dir))
 
 
 def interrupted(
@@ -145,24 +151,24 @@ def interrupted(
     workdir: Path,
     data: Any,
     env: dict[str, str],
-    after: int,
+    ready: Callable[[dict[str, str]], bool],
     act: Callable[[subprocess.Popen], None],
     extra: list[str] = (),
 ) -> tuple[set[str], subprocess.Popen]:
-    """Start a run, wait until ``after`` calls are recorded, note them, then ``act`` on the
-    running program (kill it, kill a node); the keys noted and the process."""
+    """Start a run, wait until its records (key -> node) are ``ready``, note their keys, then
+    ``act`` on the running program (kill it, kill a node); the keys noted and the process."""
     (workdir / "input.json").write_text(json.dumps(data), encoding="utf-8")
     args = program_args(python, program, base_url, workdir, list(extra))
     proc = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
     deadline = time.monotonic() + 200
-    while len(keys := recorded_keys(workdir / "run")) < after:
+    while not ready(done := records(workdir / "run")):
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"the run ended before {after} calls: {proc.communicate()}")
+            raise AssertionError(f"the run ended before the moment to act: {proc.communicate()}")
         time.sleep(0.05)
     act(proc)
-    return keys, proc
+    return set(done), proc
 
 
 def kill(proc: subprocess.Popen) -> None:

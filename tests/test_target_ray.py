@@ -248,8 +248,12 @@ def test_killing_the_driver_then_resuming_repeats_no_completed_call(
     data = harness.make_input(checked, seed=6)
     extra = ["--address", three_nodes.address, "--concurrency", "4"]
     env = ray_env(guard_log)
+
+    def ten(done: dict[str, str]) -> bool:
+        return len(done) >= 10
+
     with SimServer(SimCore(checked, seed=6, faults=Faults(delay_ms=150))) as server:
-        before, _ = interrupted(python, program, server.url, tmp_path, data, env, 10, kill, extra)
+        before, _ = interrupted(python, program, server.url, tmp_path, data, env, ten, kill, extra)
         assert not (tmp_path / "output.json").exists()
         run = run_program(python, program, server.url, tmp_path, data, env, extra)
         stats = server.core.stats()
@@ -267,6 +271,11 @@ def test_killing_a_worker_node_mid_run_repeats_no_completed_call(
     data = harness.make_input(checked, seed=8)
     extra = ["--address", three_nodes.address, "--concurrency", "4"]
     killed: list[str] = []
+    doomed = three_nodes.nodes[-1]  # the last worker: the one remove_node kills
+
+    def ready(done: dict[str, str]) -> bool:  # once it has completed calls of its own
+        return len(done) >= 10 and doomed in done.values()
+
     with SimServer(SimCore(checked, seed=8, faults=Faults(delay_ms=150))) as server:
         before, proc = interrupted(
             python,
@@ -275,7 +284,7 @@ def test_killing_a_worker_node_mid_run_repeats_no_completed_call(
             tmp_path,
             data,
             ray_env(guard_log),
-            10,
+            ready,
             lambda _: killed.append(three_nodes.remove_node()),
             extra,
         )
@@ -287,4 +296,4 @@ def test_killing_a_worker_node_mid_run_repeats_no_completed_call(
     _no_completed_call_repeated(before, stats["keys"], 4)
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["calls"] == len(set(stats["keys"])) > len(before) + 4  # went on after it
-    assert killed[0] in report["calls_by_node"]  # it made calls before it died
+    assert killed == [doomed] and doomed in report["calls_by_node"]
