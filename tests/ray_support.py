@@ -19,7 +19,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from conftest import TELEMETRY_OFF
 
@@ -66,6 +66,7 @@ class Cluster:
         started = json.loads(line)
         self.address: str = started["address"]
         self.nodes: list[str] = started["nodes"]
+        self.removed = False
 
     def _command(self, command: str) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -77,6 +78,7 @@ class Cluster:
     def remove_node(self) -> str:
         """Kill the last worker node still alive; its id."""
         node: str = self._command("remove-node")["removed"]
+        self.removed = True
         return node
 
     def close(self) -> None:
@@ -88,6 +90,35 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class Clusters:
+    """The Rays of a test session, each started on first use: ``get("local")`` a head of 2
+    CPUs, ``get("three")`` a head and two worker nodes of 1 CPU. Session-wide, so tests of
+    other modules run between Ray tests on the same worker restart nothing; one whose node was
+    killed is started again."""
+
+    #: kind -> (head CPUs, worker nodes)
+    KINDS: ClassVar[dict[str, tuple[int, int]]] = {"local": (2, 0), "three": (1, 2)}
+
+    def __init__(self, python: str, env: dict[str, str]):
+        self.python = python
+        self.env = env
+        self.running: dict[str, Cluster] = {}
+
+    def get(self, kind: str) -> Cluster:
+        cluster = self.running.get(kind)
+        if cluster is None or cluster.removed:
+            if cluster is not None:
+                cluster.close()
+            head_cpus, workers = self.KINDS[kind]
+            cluster = self.running[kind] = Cluster(self.python, self.env, head_cpus, workers)
+        return cluster
+
+    def close(self) -> None:
+        for cluster in self.running.values():
+            cluster.close()
+        self.running.clear()
 
 
 def program_args(

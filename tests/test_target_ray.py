@@ -1,11 +1,12 @@
 """The ray target end to end: emitted programs run on Ray (the Ray venv, AALP_VENV_RAY)
 against the simulated LLM, every Ray process behind the loopback-only network guard.
 
-One Ray per group of tests (a module fixture): a local Ray of 2 CPUs for the samples and the
-hostile endpoint; a cluster of 3 nodes on this machine for spreading a map, killing a worker
-node and killing the driver. The programs' answers must be the oracle's, the server must have
-answered exactly the calls the program reports (inside the header's interval), the calls must
-be those the python target makes for the same plan, and no completed call may be asked twice.
+Two Rays, each started once per test session (per pytest-xdist worker): a local Ray of 2 CPUs for the samples and the
+hostile endpoint; a cluster of 3 nodes on this machine for spreading a map, killing the
+driver and killing a worker node. The programs' answers must be the
+oracle's, the server must have answered exactly the calls the program reports (inside the
+header's interval), the calls must be those the python target makes for the same plan, and no
+completed call may be asked twice.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aalp.sim.oracles.hanoi import final_state
 from aalp.sim.server import SimServer
 from ray_support import (
     Cluster,
+    Clusters,
     guard_entries,
     interrupted,
     kill,
@@ -35,7 +37,7 @@ from ray_support import (
 )
 from targets_env import venv_python
 
-pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]
+pytestmark = pytest.mark.ray
 
 #: sample -> -D overrides (the optimizer's plan for each)
 SAMPLES = {
@@ -45,33 +47,37 @@ SAMPLES = {
 }
 
 
-@pytest.fixture(scope="module")
-def guard_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The guard's log for this module's Ray processes: empty at the end, or the module fails."""
-    log = tmp_path_factory.mktemp("guard") / "refused.log"
-    yield log
-    assert guard_entries(log) == [], "a Ray process tried to leave the machine"
+@pytest.fixture(scope="session")
+def guard_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The guard's log for the session's Ray processes (empty, or the clusters' teardown
+    fails)."""
+    return tmp_path_factory.mktemp("guard") / "refused.log"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def python() -> str:
     return venv_python("ray")
 
 
-@pytest.fixture(scope="module")
-def local_ray(python: str, guard_log: Path) -> Iterator[Cluster]:
-    """A local Ray with 2 CPUs, started once for the module."""
-    cluster = Cluster(python, ray_env(guard_log), head_cpus=2)
-    yield cluster
-    cluster.close()
+@pytest.fixture(scope="session")
+def clusters(python: str, guard_log: Path) -> Iterator[Clusters]:
+    """The session's Rays, each started once."""
+    running = Clusters(python, ray_env(guard_log))
+    yield running
+    running.close()
+    assert guard_entries(guard_log) == [], "a Ray process tried to leave the machine"
 
 
-@pytest.fixture(scope="module")
-def three_nodes(python: str, guard_log: Path) -> Iterator[Cluster]:
+@pytest.fixture
+def local_ray(clusters: Clusters) -> Cluster:
+    """A local Ray with 2 CPUs."""
+    return clusters.get("local")
+
+
+@pytest.fixture
+def three_nodes(clusters: Clusters) -> Cluster:
     """A head and two worker nodes, one CPU each, all on this machine."""
-    cluster = Cluster(python, ray_env(guard_log), head_cpus=1, workers=2)
-    yield cluster
-    cluster.close()
+    return clusters.get("three")
 
 
 #: counting in chunks of 100 digits, one call each (every count right w.p. > 0.999)
