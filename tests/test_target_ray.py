@@ -1,12 +1,12 @@
 """The ray target end to end: emitted programs run on Ray (the Ray venv, AALP_VENV_RAY)
 against the simulated LLM, every Ray process behind the loopback-only network guard.
 
-Two Rays, each started once per test session (per pytest-xdist worker): a local Ray of 2 CPUs for the samples and the
-hostile endpoint; a cluster of 3 nodes on this machine for spreading a map, killing the
-driver and killing a worker node. The programs' answers must be the
-oracle's, the server must have answered exactly the calls the program reports (inside the
-header's interval), the calls must be those the python target makes for the same plan, and no
-completed call may be asked twice.
+Two Rays, each started once per test session (per pytest-xdist worker): a local Ray of 2 CPUs
+for the samples and the hostile endpoint; a cluster of 3 nodes on this machine for spreading a
+map, killing the driver and killing a worker node. The programs' answers must be the oracle's,
+the server must have answered exactly the calls the program reports (inside the header's
+interval), the calls must be those the python target makes for the same plan, and no completed
+call may be asked twice.
 """
 
 from __future__ import annotations
