@@ -199,6 +199,8 @@ def parse_answer(form: str, text: str) -> Any:
         if not body or "\n" in body or "\r" in body:
             raise ValueError("not a single choice")
         return body
+    if body.isascii() and body.isdigit() and (body[0] != "0" or len(body) == 1):
+        return int(body)  # the commonest number, read as JSON reads it without its parser
     value = _strict_json(body.replace(",", "") if _GROUPED.fullmatch(body) else body)
     if not _number(value):
         raise ValueError("not a JSON number")
@@ -253,12 +255,17 @@ def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> t
     Red flags: longer than ``limit`` (the op's ``writes >`` limit, or a reduce level's), or
     unreadable by ``read_answer``: an answer that does not parse is always discarded.
     """
-    spec = OPS[op]
-    limit = spec["max_writes"] if limit is None else limit
+    limit = OPS[op]["max_writes"] if limit is None else limit
     if limit is not None and output_tokens > limit:
         return False, None
+    return reading(op, text)
+
+
+def reading(op: str, text: str) -> tuple[bool, Any]:
+    """``(kept, answer)`` of ``text`` alone (``judge`` but the length): discarded when
+    ``read_answer`` cannot read it. The same text always reads the same."""
     try:
-        return True, read_answer(spec, text)
+        return True, read_answer(OPS[op], text)
     except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         return False, None
 

@@ -51,7 +51,7 @@ import random
 import re
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -180,6 +180,8 @@ def parse_answer(form: str, text: str) -> Any:
         if not body or "\n" in body or "\r" in body:
             raise ValueError("not a single choice")
         return body
+    if body.isascii() and body.isdigit() and (body[0] != "0" or len(body) == 1):
+        return int(body)  # the commonest number, read as JSON reads it without its parser
     value = _strict_json(body.replace(",", "") if _GROUPED.fullmatch(body) else body)
     if not _number(value):
         raise ValueError("not a JSON number")
@@ -234,12 +236,17 @@ def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> t
     Red flags: longer than ``limit`` (the op's ``writes >`` limit, or a reduce level's), or
     unreadable by ``read_answer``: an answer that does not parse is always discarded.
     """
-    spec = OPS[op]
-    limit = spec["max_writes"] if limit is None else limit
+    limit = OPS[op]["max_writes"] if limit is None else limit
     if limit is not None and output_tokens > limit:
         return False, None
+    return reading(op, text)
+
+
+def reading(op: str, text: str) -> tuple[bool, Any]:
+    """``(kept, answer)`` of ``text`` alone (``judge`` but the length): discarded when
+    ``read_answer`` cannot read it. The same text always reads the same."""
     try:
-        return True, read_answer(spec, text)
+        return True, read_answer(OPS[op], text)
     except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         return False, None
 
@@ -332,37 +339,52 @@ FLAGGED = object()  # a sample discarded by a red flag: resampled, never a vote
 
 # json.dumps(value, ensure_ascii=False) without building an encoder on every call
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
+_quote = json.encoder.encode_basestring  # one string as JSON, as _to_json writes it
 
 
 # --------------------------------------------------------------------------------------------
-# The journal: one JSON line per completed call, fsync'd in batches, so a restarted run
-# replays them
+# The journal: one JSON line per completed call, handed to the OS at once and fsync'd in
+# groups, so a restarted run replays them
 # --------------------------------------------------------------------------------------------
+
+#: group commit: an fsync starts this many seconds after the first record it will cover was
+#: written, or as soon as this many records wait for one; one fsync runs at a time
+SYNC_INTERVAL = 0.05
+SYNC_GROUP = 256
+
+
+class JournalError(RuntimeError):
+    """The journal cannot be written or synced: the run stops (what was written is kept)."""
 
 
 class Journal:
     """Append-only record of completed calls, keyed by their position in the plan.
 
-    A record is complete once its line, newline included, is on disk: a line torn by a kill
-    (the file's last, without its newline) is cut off before anything is appended, and a torn
-    first line (the header) leaves a journal as good as none. Any other damage is refused with
-    the file and line, never skipped: a record read wrongly would be a call replayed wrongly.
+    A record is complete once its line, newline included, is in the file. A line torn by a
+    kill (the file's last, without its newline), or the zeros a crash leaves where it lost
+    blocks (and everything after them), is cut off before anything is appended; a torn first
+    line (the header) leaves a journal as good as none. Any other damage is refused
+    with the file and line, never skipped: a record read wrongly would be a call replayed
+    wrongly.
 
-    Group commit: the calls that complete while the journal is idle, or while it is syncing
-    the previous batch, form one batch, written at once and covered by one fsync. A call is
-    done (its answer returned) only once its batch is on disk, so whatever a kill or a crash
-    loses was never used.
+    Durability: a call's record is written to the OS (one unbuffered ``os.write`` of its whole
+    line) before its answer is used, so a killed process loses no call it went on with. The
+    fsyncs run in groups, in a thread, while the calls go on (``SYNC_INTERVAL``,
+    ``SYNC_GROUP``), and once more when the journal is closed, before the run reports
+    anything as done: a crashed machine loses at most the records written since the last
+    fsync returned, and a resumed run makes those calls again.
     """
 
     def __init__(self, path: str | None, identity: str, fresh: bool, sync: bool = True):
         self.path = path
         self.sync = sync
-        self.done: dict[str, dict[str, Any]] = {}
-        self.handle: Any = None
-        self.pending: list[bytes] = []  # the next batch's lines
-        self.batch: asyncio.Future[None] | None = None  # done once the next batch is on disk
-        self.committer: asyncio.Task[None] | None = None
-        self.batches = 0
+        self.done: dict[str, dict[str, Any]] = {}  # the calls of earlier runs, until replayed
+        self.fd: int | None = None
+        self.unsynced = 0  # records written since the last fsync started
+        self.timer: asyncio.TimerHandle | None = None  # starts the next fsync
+        self.syncing: asyncio.Future[None] | None = None  # the fsync running in its thread
+        self.failure = ""  # why the last fsync failed
+        self.syncs = 0  # fsyncs of groups of records that returned
         if path is None:
             return
         try:
@@ -384,6 +406,11 @@ class Journal:
             with open(path, "rb") as handle:
                 data = handle.read()
         whole = data.rfind(b"\n") + 1  # the end of the last complete line
+        zero = data.find(b"\0")
+        if zero >= 0:
+            # blocks a crash never wrote read as zeros (JSON never holds a NUL byte): the file
+            # is good up to the line they start in, like a torn line
+            whole = data.rfind(b"\n", 0, zero) + 1
         lines = data[:whole].split(b"\n")[:-1]
         records = [self._read(number, line) for number, line in enumerate(lines, 1)]
         if records and records[0]["identity"] != identity:
@@ -393,14 +420,15 @@ class Journal:
             )
         for record in records[1:]:
             self.done[record["key"]] = record
-        self.handle = open(path, "ab")  # noqa: SIM115 (kept open for the run)
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         if whole < len(data):
             # a torn last line: that call never completed; cut it so the next record is whole
-            self.handle.truncate(whole)
-            os.fsync(self.handle.fileno())
+            os.ftruncate(self.fd, whole)
         if not records:
-            self._write({"identity": identity, "task": TASK})
-            os.fsync(self.handle.fileno())
+            self._write(_line({"identity": identity, "task": TASK}))
+        # both are synced with the first group of records (or when the journal closes): a
+        # crash before then leaves the torn line to cut again, or a journal as good as none
+        self.unsynced = 1
 
     def _read(self, number: int, line: bytes) -> dict[str, Any]:
         """Line ``number`` (1: the header) as a record, or a one-line refusal."""
@@ -421,68 +449,121 @@ class Journal:
             )
         return record
 
-    def _write(self, record: dict[str, Any]) -> None:
-        assert self.handle is not None
-        # one write of the whole line, flushed at once: a killed process tears at most this line
-        self.handle.write((_to_json(record) + "\n").encode("utf-8"))
-        self.handle.flush()
-
-    async def record(self, key: str, record: dict[str, Any]) -> None:
-        """Append ``record`` and return once it is on disk (its batch fsync'd)."""
-        self.done[key] = record
-        if self.handle is None:
-            return
-        if not self.sync:
-            self._write(record)
-            return
-        self.pending.append((_to_json(record) + "\n").encode("utf-8"))
-        if self.batch is None:
-            self.batch = asyncio.get_running_loop().create_future()
-        batch = self.batch
-        if self.committer is None:
-            self.committer = asyncio.ensure_future(self._commit())
-        # shielded: a cancelled call must not cancel its batch for the others in it
-        await asyncio.shield(batch)
-
-    async def _commit(self) -> None:
-        """Write and fsync batches until none is waiting. Started by a batch's first record,
-        it runs a turn of the loop later: every call completing in that turn joins the batch."""
-        assert self.handle is not None
+    def _write(self, data: bytes) -> None:
+        """``data`` to the OS in one write (a killed process tears at most this line)."""
+        assert self.fd is not None
         try:
-            while self.pending:
-                lines, batch = self.pending, self.batch
-                self.pending, self.batch = [], None
-                assert batch is not None
-                try:
-                    # one write of the whole batch: a kill tears at most its last line
-                    self.handle.write(b"".join(lines))
-                    self.handle.flush()
-                    await asyncio.to_thread(os.fsync, self.handle.fileno())
-                except asyncio.CancelledError:
-                    batch.cancel()
-                    raise
-                except Exception as err:  # the disk refused: no call of this batch is done
-                    batch.set_exception(err)
-                    if self.batch is not None:
-                        self.batch.set_exception(err)
-                    self.pending, self.batch = [], None
-                    return
-                self.batches += 1
-                batch.set_result(None)
-        finally:
-            self.committer = None
+            written = os.write(self.fd, data)
+            while written < len(data):  # a short write (a full disk): the rest, or the error
+                written += os.write(self.fd, data[written:])
+        except OSError as err:
+            reason = err.strerror or err
+            raise JournalError(f"cannot write the journal {self.path}: {reason}") from None
+
+    def record(self, key: str, op: str, text: str, reads: int, writes: int,
+               flagged: bool) -> None:
+        """Append a call's record: in the OS when this returns, on disk once the fsync of its
+        group returns."""
+        if self.fd is None:
+            return
+        if self.failure:
+            raise JournalError(self.failure)
+        self._write(_call_line(key, op, text, reads, writes, flagged))
+        if not self.sync:
+            return
+        self.unsynced += 1
+        if self.syncing is None:
+            if self.unsynced >= SYNC_GROUP:
+                self._start_sync()
+            elif self.timer is None:
+                loop = asyncio.get_running_loop()
+                self.timer = loop.call_later(SYNC_INTERVAL, self._start_sync)
+
+    def _start_sync(self) -> None:
+        """An fsync of every record written so far, in a thread (the calls go on meanwhile)."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.fd is None or self.syncing is not None:
+            return
+        self.unsynced = 0
+        loop = asyncio.get_running_loop()
+        self.syncing = loop.run_in_executor(None, _fsync_copy, self.fd)
+        self.syncing.add_done_callback(self._synced)
+
+    def _synced(self, done: asyncio.Future[None]) -> None:
+        self.syncing = None
+        if done.cancelled():
+            return
+        err = done.exception()
+        if err is not None:
+            reason = getattr(err, "strerror", None) or err
+            self.failure = f"cannot sync the journal {self.path}: {reason}"
+            return
+        self.syncs += 1
+        if self.unsynced >= SYNC_GROUP:
+            self._start_sync()
+        elif self.unsynced and self.timer is None and self.fd is not None:
+            self.timer = asyncio.get_running_loop().call_later(SYNC_INTERVAL, self._start_sync)
 
     def close(self) -> None:
-        if self.handle is None:
+        """Sync what is written (before the run reports anything as done) and close."""
+        if self.fd is None:
             return
-        if self.pending:  # calls that completed but were never acknowledged (a failed run)
-            self.handle.write(b"".join(self.pending))
-            self.pending = []
-        self.handle.close()
+        fd, self.fd = self.fd, None
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        try:
+            if self.sync:
+                os.fsync(fd)
+        except OSError as err:
+            reason = err.strerror or err
+            raise JournalError(f"cannot sync the journal {self.path}: {reason}") from None
+        finally:
+            os.close(fd)
+        if self.failure:
+            raise JournalError(self.failure)
+
+
+def _fsync_copy(fd: int) -> None:
+    """fsync ``fd`` through a copy of it, so closing the journal never pulls the descriptor
+    from under a sync still running in its thread."""
+    copy = os.dup(fd)
+    try:
+        os.fsync(copy)
+    finally:
+        os.close(copy)
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    """A record's line in the journal: its JSON and a newline."""
+    text = _to_json(record) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in a text: escaped, it reads back the same
+        return (json.dumps(record) + "\n").encode("ascii")
+
+
+def _call_line(key: str, op: str, text: str, reads: int, writes: int, flagged: bool) -> bytes:
+    """``_line`` of a call's record, written out directly (the same bytes, a quarter of the
+    time): the hot path writes one per call."""
+    line = (
+        '{"key": ' + _quote(key) + ', "op": ' + _quote(op) + ', "content": ' + _quote(text)
+        + f', "prompt_tokens": {reads}, "completion_tokens": {writes}, "flagged": '
+        + ("true}\n" if flagged else "false}\n")
+    )
+    try:
+        return line.encode("utf-8")
+    except UnicodeEncodeError:
+        record = {"key": key, "op": op, "content": text, "prompt_tokens": reads}
+        return _line({**record, "completion_tokens": writes, "flagged": flagged})
 
 
 def _tokens(value: Any) -> int | None:
     """A token count as an int (None when it is not one)."""
+    if type(value) is int:  # the common case, first
+        return value if value >= 0 else None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
@@ -512,52 +593,56 @@ def _record_problem(record: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+#: the fields of ``Stats.counts`` per op, by position (the hot path adds to a list)
+CALLS, REPLAYED, PROMPT_TOKENS, COMPLETION_TOKENS, FLAGGED_CALLS, DOLLARS, COST = range(7)
+
+
 class Stats:
     """Calls, tokens, forward passes and dollars, in total and per op."""
 
     def __init__(self) -> None:
-        self.by_op: dict[str, Counter[str]] = {name: Counter() for name in OPS}
-        self.money: dict[str, float] = {name: 0.0 for name in OPS}
-        self.cost: dict[str, float] = {name: 0.0 for name in OPS}
+        # per op: calls, replayed, prompt tokens, completion tokens, red-flagged, dollars, cost
+        self.counts: dict[str, list[Any]] = {name: [0, 0, 0, 0, 0, 0.0, 0.0] for name in OPS}
+        self.prices = {n: (op["price_in"], op["price_out"], op["size"]) for n, op in OPS.items()}
         self.transport_errors = 0
         self.malformed_responses = 0  # HTTP 200s without an answer, retried like the above
         self.exhausted = 0
         self.started = time.monotonic()
 
-    def add(self, op: str, record: dict[str, Any], replayed: bool) -> None:
-        spec = OPS[op]
-        reads, writes = int(record["prompt_tokens"]), int(record["completion_tokens"])
-        counts = self.by_op[op]
-        counts["calls"] += 1
-        counts["replayed"] += int(replayed)
-        counts["prompt_tokens"] += reads
-        counts["completion_tokens"] += writes
-        counts["flagged"] += int(record.get("flagged", False))
-        self.money[op] += (spec["price_in"] * reads + spec["price_out"] * writes) / 1e6
-        self.cost[op] += spec["size"] * (reads * writes + writes * (writes - 1) / 2)
+    def add(self, op: str, reads: int, writes: int, flagged: bool, replayed: bool) -> None:
+        """One call of ``op``: ``reads`` prompt and ``writes`` completion tokens."""
+        counts = self.counts[op]
+        price_in, price_out, size = self.prices[op]
+        counts[CALLS] += 1
+        counts[REPLAYED] += replayed
+        counts[PROMPT_TOKENS] += reads
+        counts[COMPLETION_TOKENS] += writes
+        counts[FLAGGED_CALLS] += flagged
+        counts[DOLLARS] += (price_in * reads + price_out * writes) / 1e6
+        counts[COST] += size * (reads * writes + writes * (writes - 1) / 2)
 
-    def total(self, field: str) -> int:
-        return sum(c[field] for c in self.by_op.values())
+    def total(self, field: int) -> Any:
+        return sum(c[field] for c in self.counts.values())
 
     def report(self) -> dict[str, Any]:
-        calls = self.total("calls")
+        calls = self.total(CALLS)
         low, high = PREDICTION["calls_interval"]
         return {
             "task": TASK,
             "calls": calls,
-            "calls_this_run": calls - self.total("replayed"),
-            "replayed": self.total("replayed"),
-            "flagged": self.total("flagged"),
+            "calls_this_run": calls - self.total(REPLAYED),
+            "replayed": self.total(REPLAYED),
+            "flagged": self.total(FLAGGED_CALLS),
             "transport_errors": self.transport_errors,
             "malformed_responses": self.malformed_responses,
             "exhausted_retries": self.exhausted,
-            "prompt_tokens": self.total("prompt_tokens"),
-            "completion_tokens": self.total("completion_tokens"),
-            "tokens": self.total("prompt_tokens") + self.total("completion_tokens"),
-            "forward_passes": self.total("completion_tokens"),
-            "dollars": round(sum(self.money.values()), 9),
-            "cost": sum(self.cost.values()),
-            "calls_by_op": {op: c["calls"] for op, c in self.by_op.items()},
+            "prompt_tokens": self.total(PROMPT_TOKENS),
+            "completion_tokens": self.total(COMPLETION_TOKENS),
+            "tokens": self.total(PROMPT_TOKENS) + self.total(COMPLETION_TOKENS),
+            "forward_passes": self.total(COMPLETION_TOKENS),
+            "dollars": round(sum(c[DOLLARS] for c in self.counts.values()), 9),
+            "cost": sum(c[COST] for c in self.counts.values()),
+            "calls_by_op": {op: c[CALLS] for op, c in self.counts.items()},
             "calls_in_interval": low <= calls and (high is None or calls <= high),
             "seconds": round(time.monotonic() - self.started, 3),
             "prediction": PREDICTION,
@@ -640,18 +725,71 @@ def read_reply(response: Any, limit: int | None) -> tuple[str, int, int, bool]:
     return text, reads, writes, False
 
 
+class Gate:
+    """At most ``size`` calls in flight: ``asyncio.Semaphore`` without a coroutine per call (a
+    free slot is taken without awaiting; a released one is handed to the longest waiter)."""
+
+    def __init__(self, size: int):
+        self.free = size
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    async def wait(self) -> None:
+        """Until ``release`` hands this caller a slot (called when none is free)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot, then cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
+
+
+#: answers one object can stand for wherever the same text is read (nothing can change them)
+SHAREABLE = (int, float, str, bool, type(None))
+
+
+def _lead(votes: dict[str, int]) -> int:
+    """The votes of the leading answer minus those of the runner-up."""
+    top = second = 0
+    for count in votes.values():
+        if count > top:
+            top, second = count, top
+        elif count > second:
+            second = count
+    return top - second
+
+
 class Runner:
     """Makes the plan's calls: journal replay, bounded concurrency, transport retries."""
 
     def __init__(self, client: Any, args: argparse.Namespace, journal: Journal,
                  checks: dict[str, Callable[[dict[str, Any], Any], bool]]):
-        self.client = client
+        import openai
+
+        self.create = client.chat.completions.create
         self.args = args
         self.journal = journal
         self.checks = checks
         self.stats = Stats()
-        self.semaphore = asyncio.Semaphore(max(1, args.concurrency))
+        self.gate = Gate(max(1, args.concurrency))
         self.model_map = dict(args.model_map)
+        self.loop = asyncio.get_running_loop()
+        # what the endpoint's failures are, looked up once instead of on every call
+        self.lost = (openai.APIConnectionError, openai.APITimeoutError)
+        self.refused = openai.APIStatusError
+        self.garbled = (ValueError, openai.APIResponseValidationError)
+        self.system = {n: {"role": "system", "content": op["system"]} for n, op in OPS.items()}
+        self.templates: dict[tuple[str, int | None], dict[str, Any]] = {}
+        self.memo: dict[str, dict[str, tuple[bool, Any]]] = {name: {} for name in OPS}
 
     def served(self, op: dict[str, Any], route: Any = None) -> str:
         """The model name sent to the endpoint (a routed op may map per label)."""
@@ -661,54 +799,90 @@ class Runner:
                 return self.model_map[label]
         return self.model_map.get(op["model"], op["model"])
 
-    async def call(self, name: str, key: str, messages: list[dict[str, str]],
-                   limit: int | None, route: Any = None) -> tuple[Any, str]:
-        """One call of the plan: ``(answer or FLAGGED, raw text)``."""
-        record = self.journal.done.get(key)
-        if record is None:
-            record, answer = await self._request(name, key, messages, limit, route)
-            await self.journal.record(key, record)
-            self.stats.add(name, record, False)
-            return answer, record["content"]
-        self.stats.add(name, record, True)
-        if record.get("flagged"):
-            return FLAGGED, record["content"]
-        kept, answer = judge(name, record["content"], record["completion_tokens"], limit)
-        return (answer if kept else FLAGGED), record["content"]
+    def template(self, name: str, limit: int | None, route: Any) -> dict[str, Any]:
+        """The fields every request of op ``name`` shares: its served model, the temperature
+        and, under a red-flag limit, ``max_tokens`` (a longer response is discarded anyway:
+        stop paying early). Made once per op and limit; a routed call's model is its label's."""
+        if route is not None:
+            return {**self.template(name, limit, None), "model": self.served(OPS[name], route)}
+        made = self.templates.get((name, limit))
+        if made is None:
+            made = {"model": self.served(OPS[name]), "temperature": self.args.temperature}
+            if limit is not None:
+                made["max_tokens"] = limit + 1
+            self.templates[(name, limit)] = made
+        return made
+
+    async def call(self, name: str, key: str, messages: list[dict[str, str]], limit: int | None,
+                   route: Any = None, seen: dict[str, Any] | None = None) -> tuple[Any, str]:
+        """One call of the plan: ``(answer or FLAGGED, raw text)``. ``seen``: what each text
+        read as in this decision (the same text always reads the same)."""
+        record = self.journal.done.pop(key, None)
+        if record is not None:
+            return self._replay(name, record, limit, seen)
+        text, reads, writes, cut = await self._request(name, key, messages, limit, route)
+        kept, answer = (False, None) if cut else self._read(name, text, writes, limit, seen)
+        self.journal.record(key, name, text, reads, writes, not kept)
+        self.stats.add(name, reads, writes, not kept, False)
+        return (answer if kept else FLAGGED), text
+
+    def _replay(self, name: str, record: dict[str, Any], limit: int | None,
+                seen: dict[str, Any] | None) -> tuple[Any, str]:
+        """A call the journal holds: its answer read again, as it was the first time."""
+        text, writes = record["content"], int(record["completion_tokens"])
+        flagged = record.get("flagged", False)
+        self.stats.add(name, int(record["prompt_tokens"]), writes, flagged, True)
+        if flagged:
+            return FLAGGED, text
+        kept, answer = self._read(name, text, writes, limit, seen)
+        return (answer if kept else FLAGGED), text
+
+    def _read(self, name: str, text: str, writes: int, limit: int | None,
+              seen: dict[str, Any] | None) -> tuple[bool, Any]:
+        """``judge`` of one sample (``limit``: the decision's), without reading a text twice:
+        the op's memo keeps the readings whose answer is immutable (a number, a string...)
+        for every decision, ``seen`` this decision's others."""
+        if limit is not None and writes > limit:
+            return False, None
+        memo = self.memo[name]
+        got = memo.get(text)
+        if got is None and seen is not None:
+            got = seen.get(text)
+        if got is None:
+            got = reading(name, text)
+            if type(got[1]) in SHAREABLE and len(text) <= 256 and len(memo) < 4096:
+                memo[text] = got
+            elif seen is not None:
+                seen[text] = got
+        return got
 
     async def _request(self, name: str, key: str, messages: list[dict[str, str]],
-                       limit: int | None, route: Any) -> tuple[dict[str, Any], Any]:
+                       limit: int | None, route: Any) -> tuple[str, int, int, bool]:
         """One call, tried again after a transport error or a response without an answer:
-        its journal record and its answer (FLAGGED when red-flagged)."""
-        import openai
-
-        op = OPS[name]
-        extra: dict[str, Any] = {}
-        if limit is not None:
-            # a response longer than the red-flag limit is discarded anyway: stop paying early
-            extra["max_tokens"] = limit + 1
+        ``read_reply`` of its response."""
+        template = self.template(name, limit, route)
         delay = self.args.backoff
-        async with self.semaphore:
+        gate = self.gate
+        if gate.free:
+            gate.free -= 1
+        else:
+            await gate.wait()
+        try:
             for attempt in range(self.args.max_transport_retries + 1):
                 try:
-                    response = await self.client.chat.completions.create(
-                        model=self.served(op, route),
-                        messages=messages,
-                        temperature=self.args.temperature,
-                        extra_headers={"X-Aalp-Call": key},
-                        **extra,
+                    response = await self.create(
+                        messages=messages, extra_headers={"X-Aalp-Call": key}, **template
                     )
-                    text, reads, writes, cut = read_reply(response, limit)
-                    break
-                except (openai.APIConnectionError, openai.APITimeoutError) as err:
+                    return read_reply(response, limit)
+                except self.lost as err:
                     failure: Exception = err
                     self.stats.transport_errors += 1
-                except openai.APIStatusError as err:
+                except self.refused as err:
                     if err.status_code < 500 and err.status_code not in TRANSIENT_STATUS:
                         raise EndpointRefusal(f"{name}: {err}") from None
                     failure = err
                     self.stats.transport_errors += 1
-                except (ValueError, openai.APIResponseValidationError) as err:
+                except self.garbled as err:
                     # a 200 whose body is not JSON, or holds no answer (MalformedResponse)
                     failure = err
                     self.stats.malformed_responses += 1
@@ -716,34 +890,31 @@ class Runner:
                     raise TransportFailure(f"{name}: {failure}") from failure
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 30.0)
-        kept, answer = (False, None) if cut else judge(name, text, writes, limit)
-        record = {
-            "key": key,
-            "op": name,
-            "content": text,
-            "prompt_tokens": reads,
-            "completion_tokens": writes,
-            "flagged": not kept,
-        }
-        return record, (answer if kept else FLAGGED)
+        finally:
+            gate.release()
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     async def _draw(self, name: str, key: str, messages: list[dict[str, str]], count: int,
-                    start: int, limit: int | None, route: Any) -> list[tuple[Any, str]]:
-        """``count`` samples at once, numbered from ``start`` (so keys never depend on timing)."""
-        if count == 1:  # no task to spawn: a lone sample is awaited where it is drawn
-            got = [await self.call(name, f"{key}#{start}", messages, limit, route)]
-        else:
-            got = list(
-                await asyncio.gather(
-                    *(self.call(name, f"{key}#{start + i}", messages, limit, route)
-                      for i in range(count))
-                )
+                    start: int, limit: int | None, route: Any,
+                    seen: dict[str, Any] | None = None) -> list[tuple[Any, str]]:
+        """``count`` samples at once, numbered from ``start`` (so keys never depend on timing).
+        The first is awaited where it is drawn, the others run as tasks beside it."""
+        later = [
+            self.loop.create_task(
+                self.call(name, f"{key}#{start + i}", messages, limit, route, seen)
             )
+            for i in range(1, count)
+        ]
+        try:
+            got = [await self.call(name, f"{key}#{start}", messages, limit, route, seen)]
+            for task in later:
+                got.append(await task)
+        except BaseException:
+            for task in later:
+                task.cancel()
+            raise
         if start + count > self.args.max_samples and all(a is FLAGGED for a, _ in got):
-            raise PlanFailure(
-                f"{name}: {start + count} samples for one decision and the last were all "
-                "red-flagged; is the red-flag limit below what the op must write?"
-            )
+            _give_up(name, start + count)
         return got
 
     async def decide(self, name: str, key: str, request: dict[str, Any],
@@ -760,39 +931,79 @@ class Runner:
         if op["routed_by"] is not None:
             route, _ = await self.decide(op["routed_by"], key + "/route", request)
             request = {**request, "route": route}
-        messages = [{"role": "system", "content": op["system"]}, *(history or ())]
+        messages = [self.system[name], *history] if history else [self.system[name]]
         messages.append({"role": "user", "content": _to_json(request)})
-        booster = op["booster"]
-        kind = booster["kind"]
-        n = 0
-        if kind in ("none", "majority"):
-            want = 1 if kind == "none" else booster["votes"]
-            valid: list[tuple[Any, str]] = []
-            while len(valid) < want:
-                got = await self._draw(name, key, messages, want - len(valid), n, limit, route)
-                n += len(got)
-                valid += [g for g in got if g[0] is not FLAGGED]
-            return self._plurality(valid)
+        kind = op["booster"]["kind"]
+        if kind == "none":
+            return await self._single(name, key, messages, limit, route)
+        if kind == "majority":
+            return await self._majority(name, key, messages, limit, route)
         if kind == "ahead_by":
-            k = booster["votes"]
-            votes: Counter[str] = Counter()
-            first: dict[str, tuple[Any, str]] = {}
-            while True:
-                ranked = [*votes.most_common(2), ("", 0), ("", 0)]
-                lead = ranked[0][1] - ranked[1][1]
-                if lead >= k:
-                    return first[ranked[0][0]]
-                # k - lead samples cannot overshoot the boundary: batching changes no outcome
-                got = await self._draw(name, key, messages, k - lead, n, limit, route)
-                n += len(got)
-                for answer, text in got:
-                    if answer is not FLAGGED:
-                        form = answer_key(answer)
-                        votes[form] += 1
-                        first.setdefault(form, (answer, text))
-        # retry until a check passes
-        tries = booster["retries"]
-        t = 0
+            return await self._ahead_by(name, key, messages, limit, route)
+        return await self._retry(name, key, request, messages, limit, route)
+
+    async def _single(self, name: str, key: str, messages: list[dict[str, str]],
+                      limit: int | None, route: Any) -> tuple[Any, str]:
+        """No booster: the first sample that is not red-flagged."""
+        n = 0
+        while True:
+            answer, text = await self.call(name, f"{key}#{n}", messages, limit, route)
+            n += 1
+            if answer is not FLAGGED:
+                return answer, text
+            if n > self.args.max_samples:
+                _give_up(name, n)
+
+    async def _majority(self, name: str, key: str, messages: list[dict[str, str]],
+                        limit: int | None, route: Any) -> tuple[Any, str]:
+        """Majority of K: K valid samples (red-flagged ones are drawn again); a tie goes to
+        the earliest sample, deterministic since samples are numbered."""
+        want = OPS[name]["booster"]["votes"]
+        valid: list[tuple[Any, str]] = []
+        seen: dict[str, Any] = {}
+        n = 0
+        while len(valid) < want:
+            got = await self._draw(name, key, messages, want - len(valid), n, limit, route, seen)
+            n += len(got)
+            valid += [g for g in got if g[0] is not FLAGGED]
+        if len(valid) == 1:
+            return valid[0]
+        keys = [answer_key(a) for a, _ in valid]
+        return valid[keys.index(winner(Counter(keys)))]
+
+    async def _ahead_by(self, name: str, key: str, messages: list[dict[str, str]],
+                        limit: int | None, route: Any) -> tuple[Any, str]:
+        """First-to-ahead-by-k: ``k - lead`` samples at once, the most that cannot overshoot
+        either boundary, so batching changes the time but never the outcome."""
+        k = OPS[name]["booster"]["votes"]
+        votes: dict[str, int] = {}
+        first: dict[str, tuple[Any, str]] = {}
+        forms: dict[str, str] = {}  # text -> its vote key (the same text is the same vote)
+        seen: dict[str, Any] = {}
+        n = lead = 0
+        while lead < k:
+            got = await self._draw(name, key, messages, k - lead, n, limit, route, seen)
+            n += len(got)
+            for answer, text in got:
+                if answer is FLAGGED:
+                    continue
+                form = forms.get(text)
+                if form is None:
+                    form = forms[text] = answer_key(answer)
+                if form in votes:
+                    votes[form] += 1
+                else:
+                    votes[form] = 1
+                    first[form] = (answer, text)
+            lead = _lead(votes)
+        return first[max(votes, key=votes.__getitem__)]
+
+    async def _retry(self, name: str, key: str, request: dict[str, Any],
+                     messages: list[dict[str, str]], limit: int | None,
+                     route: Any) -> tuple[Any, str]:
+        """Retry: one try at a time until the check accepts or the tries run out."""
+        tries = OPS[name]["booster"]["retries"]
+        n = t = 0
         answer: Any = None
         text = ""
         while tries is None or t < tries:
@@ -813,13 +1024,13 @@ class Runner:
         verdict, _ = await self.decide(check, key, {"request": request, "answer": answer})
         return str(verdict).strip().lower() in ("true", "yes", "accept", "pass", "1", "ok")
 
-    @staticmethod
-    def _plurality(valid: list[tuple[Any, str]]) -> tuple[Any, str]:
-        # a tie goes to the earliest sample: deterministic, since samples are numbered
-        if len(valid) == 1:
-            return valid[0]
-        keys = [answer_key(a) for a, _ in valid]
-        return valid[keys.index(winner(Counter(keys)))]
+
+def _give_up(name: str, samples: int) -> None:
+    """Stop the run: a decision drew ``samples`` samples and the last were all red-flagged."""
+    raise PlanFailure(
+        f"{name}: {samples} samples for one decision and the last were all "
+        "red-flagged; is the red-flag limit below what the op must write?"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -831,13 +1042,14 @@ async def run_map(run: Runner, index: int, ops: list[str], units: Any, x: int,
                   stride: float) -> list[Any]:
     """Every chunk runs the stage's ops in order (each sees the earlier answers); chunks run
     in parallel."""
+    *earlier, last = ops
 
     async def one(c: int, chunk: Any) -> Any:
         request: dict[str, Any] = {"x": len(chunk), "chunk": c, "items": chunk}
-        answer: Any = None
-        for name in ops:
+        for name in earlier:
             answer, _ = await run.decide(name, f"s{index}/{c}/{name}", request)
             request = {**request, name: answer}
+        answer, _ = await run.decide(last, f"s{index}/{c}/{last}", request)
         return answer
 
     if not isinstance(units, list | str):
@@ -859,14 +1071,15 @@ async def run_chain(run: Runner, index: int, ops: list[str], start: Any, count: 
         request: dict[str, Any] = {"x": size, "step": first, "steps": count, "previous": previous}
         if items is not None:
             request["items"] = items[first : first + size]
-        for name in ops:
+        for i, name in enumerate(ops, 1):
             answer, text = await run.decide(
                 name, f"s{index}/{j}/{name}", request, history if full_history else None
             )
             if full_history:
                 history.append({"role": "user", "content": _to_json(request)})
                 history.append({"role": "assistant", "content": text})
-            request = {**request, name: answer}
+            if i < len(ops):  # the step's later ops see this answer
+                request = {**request, name: answer}
             previous = answer
     return previous
 
@@ -985,10 +1198,10 @@ async def progress(run: Runner, enabled: bool) -> None:
     expected = PREDICTION.get("calls") or 0
     while True:
         s = run.stats
-        calls = s.total("calls")
+        calls = s.total(CALLS)
         share = f" ({100 * calls / expected:.0f}% of ~{expected:.0f})" if expected else ""
         sys.stderr.write(
-            f"\r{TASK}: {calls} calls{share}, {s.total('flagged')} red-flagged, "
+            f"\r{TASK}: {calls} calls{share}, {s.total(FLAGGED_CALLS)} red-flagged, "
             f"{s.transport_errors + s.malformed_responses} transport errors, "
             f"{time.monotonic() - s.started:.0f}s "
         )
@@ -1050,7 +1263,7 @@ def main(argv: list[str] | None = None) -> int:
     except EndpointRefusal as err:
         print(f"error: the endpoint refused a request: {err}", file=sys.stderr)
         return 1
-    except (PlanFailure, CombineError) as err:
+    except (PlanFailure, CombineError, JournalError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     text = json.dumps(result, ensure_ascii=False)
