@@ -73,7 +73,11 @@ OPS: dict[str, dict[str, Any]] = {
         'price_in': 0.5,
         'price_out': 1.5,
         'size': 1.0,
+        'reads': 250.0,
+        'writes': 5.0,
+        'keep': 1.0,
         'needs': None,
+        'agreement': 0.6,
     },
 }
 
@@ -331,6 +335,117 @@ def combine(how: str, value: Any, source: dict[str, Any]) -> Any:
         return COMBINES[how](values)
     except TypeError as err:  # lists whose items cannot be compared with each other's
         raise CombineError(f"combine {how} cannot combine the values it got: {err}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan's contract during a run: budgets, the observed rates against the predicted ones,
+# the projection a dry run prints (docs/targets.md, "The run's contract")
+# ---------------------------------------------------------------------------------------------
+
+
+class BudgetStop(RuntimeError):
+    """The next call would exceed a budget: the run stops cleanly, its journal resumable."""
+
+
+class Budget:
+    """What one run may spend (``None``: no limit): calls it makes and their dollars (calls
+    replayed from a journal are free). A call starts only if it fits with every call in
+    flight, each counted at the most a call of its op has cost so far in this run (at first
+    ``estimates``: the plan's expected dollars per call of each op). Once one call does not
+    fit, none starts again."""
+
+    def __init__(self, max_calls: int | None, max_dollars: float | None,
+                 estimates: dict[str, float]):
+        self.max_calls = max_calls
+        self.max_dollars = max_dollars
+        self.estimates = dict(estimates)
+        self.calls = 0  # calls started by this run
+        self.spent = 0.0  # the dollars of those that ended
+        self.held = 0.0  # the estimates of those in flight
+        self.stopped = ""  # why no call starts any more
+
+    def start(self, op: str) -> float:
+        """Count a call of ``op`` about to start and return what it holds of the dollars;
+        ``BudgetStop`` when it does not fit."""
+        hold = self.estimates.get(op, 0.0)
+        if not self.stopped and self.max_calls is not None and self.calls >= self.max_calls:
+            self.stopped = f"--max-calls {self.max_calls}: {self.calls} calls made"
+        if (not self.stopped and self.max_dollars is not None
+                and self.spent + self.held + hold > self.max_dollars):
+            self.stopped = (
+                f"--max-dollars {self.max_dollars:g}: ${self.spent:.6g} spent, "
+                f"${self.held:.6g} in flight, the next call of {op} about ${hold:.6g}"
+            )
+        if self.stopped:
+            raise BudgetStop(self.stopped)
+        self.calls += 1
+        self.held += hold
+        return hold
+
+    def settle(self, op: str, hold: float, dollars: float) -> None:
+        """A call that held ``hold`` ended having cost ``dollars`` (0 if it failed)."""
+        self.held -= hold
+        self.spent += dollars
+        if dollars > self.estimates.get(op, 0.0):
+            self.estimates[op] = dollars
+
+
+#: z of a two-sided 99.9% interval; a rate is held against it once this many events are seen
+RATE_Z = 3.29
+RATE_MIN_EVENTS = 30
+
+
+def rate_interval(p: float, n: int) -> list[float]:
+    """Where the share of ``n`` events, each of probability ``p``, falls 99.9% of the time
+    (normal approximation with a continuity correction, within [0, 1])."""
+    half = RATE_Z * math.sqrt(max(p * (1.0 - p), 0.0) / n) + 0.5 / n
+    return [round(max(0.0, p - half), 6), round(min(1.0, p + half), 6)]
+
+
+def rate_check(hits: int, n: int, p: float | None) -> dict[str, Any]:
+    """One observed rate (``hits`` of ``n`` events) against its prediction ``p``: the
+    observed share, the predicted interval and whether it falls outside (only once
+    ``RATE_MIN_EVENTS`` were seen: before that nothing is outside)."""
+    out: dict[str, Any] = {"observed": round(hits / n, 6) if n else None, "events": n}
+    out["predicted"] = None if p is None else round(p, 6)
+    out["interval"] = None if p is None or not n else rate_interval(p, n)
+    out["outside"] = bool(
+        out["interval"] is not None and n >= RATE_MIN_EVENTS
+        and not out["interval"][0] <= hits / n <= out["interval"][1]
+    )
+    return out
+
+
+def rate_warnings(rates: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """One line per observed rate outside its predicted interval (op -> rate -> check)."""
+    out = []
+    for op, checks in rates.items():
+        for what, got in checks.items():
+            if got["outside"]:
+                low, high = got["interval"]
+                out.append(
+                    f"op {op}: {what.replace('_', ' ')} {got['observed']:.3g} over "
+                    f"{got['events']} (predicted {got['predicted']:.3g}, 99.9% interval "
+                    f"[{low:.3g}, {high:.3g}]): the model is wrong for this data"
+                )
+    return out
+
+
+def projection(prediction: dict[str, Any], tokens_per_second: float,
+               round_seconds: float) -> dict[str, Any]:
+    """The calls, tokens, dollars and seconds the plan predicts for one run. Seconds: the
+    forward passes on the critical path at ``tokens_per_second``, plus ``round_seconds`` per
+    round of calls on it (the cost model's latency, with unbounded parallelism)."""
+    passes = prediction.get("latency") or 0.0
+    rounds = prediction.get("latency_calls") or 0.0
+    return {
+        "calls": prediction.get("calls"),
+        "calls_interval": prediction.get("calls_interval"),
+        "tokens": prediction.get("tokens"),
+        "dollars": prediction.get("dollars"),
+        "seconds": passes / tokens_per_second + rounds * round_seconds,
+        "success": prediction.get("success"),
+    }
 
 
 FLAGGED = object()  # a sample discarded by a red flag: resampled, never a vote
@@ -602,6 +717,8 @@ class Stats:
         # per op: calls, replayed, prompt tokens, completion tokens, red-flagged, dollars, cost
         self.counts: dict[str, list[Any]] = {name: [0, 0, 0, 0, 0, 0.0, 0.0] for name in OPS}
         self.prices = {n: (op["price_in"], op["price_out"], op["size"]) for n, op in OPS.items()}
+        #: per op: decisions whose first sample was their answer, decisions observed
+        self.agreement: dict[str, list[int]] = {name: [0, 0] for name in OPS}
         self.transport_errors = 0
         self.malformed_responses = 0  # HTTP 200s without an answer, retried like the above
         self.exhausted = 0
@@ -619,11 +736,29 @@ class Stats:
         counts[DOLLARS] += (price_in * reads + price_out * writes) / 1e6
         counts[COST] += size * (reads * writes + writes * (writes - 1) / 2)
 
+    def agree(self, op: str, agreed: bool) -> None:
+        """One decision of ``op``: whether its first sample was its answer."""
+        seen = self.agreement[op]
+        seen[0] += agreed
+        seen[1] += 1
+
+    def rates(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Each op's observed red-flag and agreement rates against the plan's predictions."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for op, spec in OPS.items():
+            counts = self.counts[op]
+            flags = rate_check(counts[FLAGGED_CALLS], counts[CALLS], 1.0 - spec["keep"])
+            out[op] = {"red_flags": flags}
+            if spec["agreement"] is not None:
+                out[op]["agreement"] = rate_check(*self.agreement[op], spec["agreement"])
+        return out
+
     def total(self, field: int) -> Any:
         return sum(c[field] for c in self.counts.values())
 
     def report(self) -> dict[str, Any]:
         calls = self.total(CALLS)
+        rates = self.rates()
         low, high = PREDICTION["calls_interval"]
         return {
             "task": TASK,
@@ -644,6 +779,8 @@ class Stats:
             "calls_in_interval": low <= calls and (high is None or calls <= high),
             "seconds": round(time.monotonic() - self.started, 3),
             "prediction": PREDICTION,
+            "rates": rates,
+            "warnings": rate_warnings(rates),
         }
 
 
@@ -678,6 +815,11 @@ def print_report(report: dict[str, Any], out: Any) -> None:
     for op, calls in report["calls_by_op"].items():
         predicted = pred["calls_by_op"].get(op)
         print(f"    {op:<14}{calls:>10} calls   predicted {predicted}", file=out)
+    for warning in report["warnings"]:
+        print(f"  warning: {warning}", file=out)
+    if report.get("status") == "stopped":
+        print(f"  stopped by a budget ({report['stopped_by']}): run again with the same "
+              "journal to go on", file=out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -788,6 +930,9 @@ class Runner:
         self.system = {n: {"role": "system", "content": op["system"]} for n, op in OPS.items()}
         self.templates: dict[tuple[str, int | None], dict[str, Any]] = {}
         self.memo: dict[str, dict[str, tuple[bool, Any]]] = {name: {} for name in OPS}
+        self.budget: Budget | None = None
+        if args.max_calls is not None or args.max_dollars is not None:
+            self.budget = Budget(args.max_calls, args.max_dollars, expected_dollars())
 
     def served(self, op: dict[str, Any], route: Any = None) -> str:
         """The model name sent to the endpoint (a routed op may map per label)."""
@@ -818,7 +963,10 @@ class Runner:
         record = self.journal.done.pop(key, None)
         if record is not None:
             return self._replay(name, record, limit, seen)
-        text, reads, writes, cut = await self._request(name, key, messages, limit, route)
+        if self.budget is None:
+            text, reads, writes, cut = await self._request(name, key, messages, limit, route)
+        else:
+            text, reads, writes, cut = await self._budgeted(name, key, messages, limit, route)
         kept, answer = (False, None) if cut else self._read(name, text, writes, limit, seen)
         self.journal.record(key, name, text, reads, writes, not kept)
         self.stats.add(name, reads, writes, not kept, False)
@@ -853,6 +1001,20 @@ class Runner:
             elif seen is not None:
                 seen[text] = got
         return got
+
+    async def _budgeted(self, name: str, key: str, messages: list[dict[str, str]],
+                        limit: int | None, route: Any) -> tuple[str, int, int, bool]:
+        """``_request`` within the budget: ``BudgetStop`` instead when the call does not fit."""
+        assert self.budget is not None
+        hold = self.budget.start(name)
+        dollars = 0.0
+        try:
+            got = await self._request(name, key, messages, limit, route)
+            price_in, price_out, _ = self.stats.prices[name]
+            dollars = (price_in * got[1] + price_out * got[2]) / 1e6
+            return got
+        finally:
+            self.budget.settle(name, hold, dollars)
 
     async def _request(self, name: str, key: str, messages: list[dict[str, str]],
                        limit: int | None, route: Any) -> tuple[str, int, int, bool]:
@@ -907,6 +1069,8 @@ class Runner:
             got = [await self.call(name, f"{key}#{start}", messages, limit, route, seen)]
             for task in later:
                 got.append(await task)
+        except BudgetStop:
+            raise  # the samples in flight end and are journaled (run_plan waits for them)
         except BaseException:
             for task in later:
                 task.cancel()
@@ -960,14 +1124,19 @@ class Runner:
         valid: list[tuple[Any, str]] = []
         seen: dict[str, Any] = {}
         n = 0
+        head = True  # whether the decision's first sample is valid (then it is valid[0])
         while len(valid) < want:
             got = await self._draw(name, key, messages, want - len(valid), n, limit, route, seen)
+            head = head if n else got[0][0] is not FLAGGED
             n += len(got)
             valid += [g for g in got if g[0] is not FLAGGED]
         if len(valid) == 1:
             return valid[0]
         keys = [answer_key(a) for a, _ in valid]
-        return valid[keys.index(winner(Counter(keys)))]
+        won = keys.index(winner(Counter(keys)))
+        if head:
+            self.stats.agree(name, keys[0] == keys[won])
+        return valid[won]
 
     async def _ahead_by(self, name: str, key: str, messages: list[dict[str, str]],
                         limit: int | None, route: Any) -> tuple[Any, str]:
@@ -979,8 +1148,11 @@ class Runner:
         forms: dict[str, str] = {}  # text -> its vote key (the same text is the same vote)
         seen: dict[str, Any] = {}
         n = lead = 0
+        head: tuple[Any, str] = (FLAGGED, "")  # the decision's first sample
         while lead < k:
             got = await self._draw(name, key, messages, k - lead, n, limit, route, seen)
+            if n == 0:
+                head = got[0]
             n += len(got)
             for answer, text in got:
                 if answer is FLAGGED:
@@ -994,7 +1166,10 @@ class Runner:
                     votes[form] = 1
                     first[form] = (answer, text)
             lead = _lead(votes)
-        return first[max(votes, key=votes.__getitem__)]
+        won = max(votes, key=votes.__getitem__)
+        if head[0] is not FLAGGED:
+            self.stats.agree(name, forms[head[1]] == won)
+        return first[won]
 
     async def _retry(self, name: str, key: str, request: dict[str, Any],
                      messages: list[dict[str, str]], limit: int | None,
@@ -1021,6 +1196,14 @@ class Runner:
             return bool(self.checks[name](request, answer))
         verdict, _ = await self.decide(check, key, {"request": request, "answer": answer})
         return str(verdict).strip().lower() in ("true", "yes", "accept", "pass", "1", "ok")
+
+
+def expected_dollars() -> dict[str, float]:
+    """The plan's expected dollars for one call of each op (its reads and writes)."""
+    return {
+        name: (op["price_in"] * op["reads"] + op["price_out"] * op["writes"]) / 1e6
+        for name, op in OPS.items()
+    }
 
 
 def _give_up(name: str, samples: int) -> None:
@@ -1143,7 +1326,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--input", help="the task's data: a JSON object keyed by data name")
     parser.add_argument("--output", help="also write the result (JSON) to this file")
-    parser.add_argument("--report", help="write the run report (JSON) to this file")
+    parser.add_argument("--report", help="the run report (JSON; default run-report.json "
+                        "beside the journal; '-' for none)")
     parser.add_argument("--base-url", default=env("AALP_BASE_URL") or env("OPENAI_BASE_URL"))
     parser.add_argument("--api-key", default=env("AALP_API_KEY") or env("OPENAI_API_KEY"))
     parser.add_argument("--model-map", type=_pairs, default=_pairs(env("AALP_MODEL_MAP", "")),
@@ -1162,7 +1346,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="give up on a decision after this many samples all red-flagged")
     parser.add_argument("--backoff", type=float, default=0.5, help="first retry delay (s)")
     parser.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the projected calls, tokens, dollars and seconds, and exit")
+    parser.add_argument("--max-calls", type=_count, help="make at most this many calls")
+    parser.add_argument("--max-dollars", type=_amount, help="spend at most this many dollars")
+    parser.add_argument("--tokens-per-second", type=_positive, default=50.0,
+                        help="the model's speed, for --dry-run's seconds")
+    parser.add_argument("--round-seconds", type=_amount, default=0.5,
+                        help="a call's overhead, for --dry-run's seconds")
     return parser.parse_args(argv)
+
+
+def _count(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of calls, got {text!r}")
+    return int(text)
+
+
+def _amount(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number at least 0, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _amount(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
 
 
 def load_checks(path: str | None) -> dict[str, Callable[[dict[str, Any], Any], bool]]:
@@ -1188,7 +1403,7 @@ def load_checks(path: str | None) -> dict[str, Callable[[dict[str, Any], Any], b
 
 
 async def progress(run: Runner, enabled: bool) -> None:
-    """A one-line progress display on stderr."""
+    """A one-line progress display on stderr (with the first rate outside its interval)."""
     if not enabled:
         return
     expected = PREDICTION.get("calls") or 0
@@ -1196,26 +1411,47 @@ async def progress(run: Runner, enabled: bool) -> None:
         s = run.stats
         calls = s.total(CALLS)
         share = f" ({100 * calls / expected:.0f}% of ~{expected:.0f})" if expected else ""
+        warnings = rate_warnings(s.rates())
+        warned = f", warning: {warnings[0]}" if warnings else ""
         sys.stderr.write(
             f"\r{TASK}: {calls} calls{share}, {s.total(FLAGGED_CALLS)} red-flagged, "
             f"{s.transport_errors + s.malformed_responses} transport errors, "
-            f"{time.monotonic() - s.started:.0f}s "
+            f"{time.monotonic() - s.started:.0f}s{warned} "
         )
         sys.stderr.flush()
         await asyncio.sleep(0.5)
 
 
+def read_input(path: str | None) -> dict[str, Any]:
+    """The task's data (``--input``): a JSON object keyed by data name."""
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"error: cannot read the input {path}: {err}") from None
+    if not isinstance(data, dict):
+        raise SystemExit("error: --input must hold a JSON object keyed by data name")
+    return data
+
+
+async def drain(keep: set[asyncio.Task[Any]]) -> None:
+    """After a budget stop, let the calls already in flight end and be journaled (they are
+    paid for): every other decision stops at its next call. ``keep``: tasks not to wait for."""
+    keep = {*keep, asyncio.current_task()}
+    while pending := [t for t in asyncio.all_tasks() if t not in keep and not t.done()]:
+        await asyncio.wait(pending)
+        for task in pending:
+            if not task.cancelled():
+                task.exception()  # seen here: a BudgetStop of its own, or its answer
+
+
 async def run_plan(args: argparse.Namespace, client: Any = None) -> tuple[Any, dict[str, Any]]:
-    """Run the plan; ``client`` replaces the OpenAI client (tests, benchmarks)."""
-    data: dict[str, Any] = {}
-    if args.input:
-        try:
-            with open(args.input, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except (OSError, ValueError) as err:
-            raise SystemExit(f"error: cannot read the input {args.input}: {err}") from None
-        if not isinstance(data, dict):
-            raise SystemExit("error: --input must hold a JSON object keyed by data name")
+    """Run the plan; ``client`` replaces the OpenAI client (tests, benchmarks). A run stopped
+    by a budget returns no result and a report whose status says so; a run that fails raises,
+    its report in the exception's ``report``."""
+    data = read_input(args.input)
     identity = hashlib.sha256(
         (PLAN_ID + answer_key(data)).encode("utf-8")
     ).hexdigest()
@@ -1232,20 +1468,89 @@ async def run_plan(args: argparse.Namespace, client: Any = None) -> tuple[Any, d
     run = Runner(client, args, journal, load_checks(args.checks))
     show = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
     ticker = asyncio.ensure_future(progress(run, show))
+    result, status = None, {"status": "done"}
     try:
         result = await execute(run, data)
+    except BudgetStop as err:
+        await drain({ticker})
+        status = {"status": "stopped", "stopped_by": str(err)}
+    except Exception as err:
+        err.report = {**run_report(run), "status": "failed", "error": str(err)}  # type: ignore[attr-defined]
+        raise
     finally:
         ticker.cancel()
-        journal.close()
+        journal.close()  # synced before anything is reported
         if owned:
             await client.close()
         if show:
             sys.stderr.write("\n")
-    return result, run.stats.report()
+    return result, {**run_report(run), **status}
+
+
+def run_report(run: Runner) -> dict[str, Any]:
+    """The run's report, its budget included (docs/targets.md, "run-report.json")."""
+    budget = run.budget
+    spent = {
+        "max_calls": run.args.max_calls,
+        "max_dollars": run.args.max_dollars,
+        "calls": budget.calls if budget else None,
+        "dollars": round(budget.spent, 9) if budget else None,
+    }
+    return {**run.stats.report(), "status": "running", "budget": spent}
+
+
+def report_path(args: argparse.Namespace) -> str | None:
+    """Where the run report goes: ``--report``, else run-report.json beside the journal."""
+    if args.report is not None:
+        return None if args.report == "-" else args.report
+    folder = "" if args.journal == "-" else os.path.dirname(args.journal)
+    return os.path.join(folder, "run-report.json")
+
+
+def write_report(args: argparse.Namespace, report: dict[str, Any] | None) -> None:
+    path = report_path(args)
+    if report is None or path is None:
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+    except OSError as err:
+        print(f"error: cannot write the run report {path}: {err.strerror or err}",
+              file=sys.stderr)
+
+
+def dry_run(args: argparse.Namespace) -> int:
+    """Print what the plan predicts one run costs, and make no call."""
+    got = projection(PREDICTION, args.tokens_per_second, args.round_seconds)
+    low, high = got["calls_interval"]
+
+    def shown(value: Any) -> str:
+        return "-" if value is None else f"{value:.6g}"
+
+    print(f"{TASK}: the plan's projection for one run (nothing was called)")
+    print(f"  calls    {shown(got['calls'])} (99.9% interval [{low}, {high}])")
+    print(f"  tokens   {shown(got['tokens'])}")
+    print(f"  dollars  {shown(got['dollars'])}")
+    print(f"  seconds  {shown(got['seconds'])} (the critical path at "
+          f"{args.tokens_per_second:g} tokens/s plus {args.round_seconds:g} s per round of calls)")
+    print(f"  success  {shown(got['success'])}")
+    return 0
+
+
+FAILURES = {
+    TransportFailure: "the endpoint kept failing: ",
+    EndpointRefusal: "the endpoint refused a request: ",
+    PlanFailure: "",
+    CombineError: "",
+    JournalError: "",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.dry_run:
+        return dry_run(args)
     import openai  # noqa: F401  (part of start-up, before the freeze below)
 
     # Start-up's objects (modules, the parser, the plan's tables) live as long as the run:
@@ -1253,23 +1558,20 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()
     try:
         result, report = asyncio.run(run_plan(args))
-    except TransportFailure as err:
-        print(f"error: the endpoint kept failing: {err}", file=sys.stderr)
+    except tuple(FAILURES) as err:
+        what = next(text for kind, text in FAILURES.items() if isinstance(err, kind))
+        print(f"error: {what}{err}", file=sys.stderr)
+        write_report(args, getattr(err, "report", None))
         return 1
-    except EndpointRefusal as err:
-        print(f"error: the endpoint refused a request: {err}", file=sys.stderr)
-        return 1
-    except (PlanFailure, CombineError, JournalError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    write_report(args, report)
+    if report["status"] == "stopped":
+        print_report(report, sys.stderr)
+        return 4
     text = json.dumps(result, ensure_ascii=False)
     print(text)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
-    if args.report:
-        with open(args.report, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2, sort_keys=True)
     print_report(report, sys.stderr)
     return 0
 
