@@ -467,6 +467,33 @@ def projection(prediction: dict[str, Any], tokens_per_second: float,
     }
 
 
+def ahead_by_success(a: float, k: int) -> float:
+    """A first-to-ahead-by-k vote's chance to end on the right answer when each sample is
+    right with probability ``a`` and every wrong one agrees (the cost model's worst case):
+    the gambler's ruin, ``1 / (1 + ((1 - a) / a)^k)``."""
+    if a <= 0.0:
+        return 0.0
+    return 1.0 / (1.0 + ((1.0 - a) / a) ** k) if a < 1.0 else 1.0
+
+
+#: the prior's weight in ``adapted_k``'s estimate, in decisions; and the most votes it asks
+ADAPT_PRIOR = 5
+ADAPT_MAX_K = 64
+
+
+def adapted_k(k: int, predicted: float, agreed: int, decisions: int) -> int:
+    """The votes an ahead-by-k op needs for its remaining decisions: the smallest ``k`` or more
+    whose vote, with samples right as often as observed (``agreed`` of ``decisions`` first
+    samples were their decision's answer, shrunk towards the predicted ``predicted`` by
+    ``ADAPT_PRIOR`` decisions), is as reliable as the plan's vote with samples right at
+    ``predicted``. Never fewer than ``k``; at most ``ADAPT_MAX_K``."""
+    observed = (agreed + ADAPT_PRIOR * predicted) / (decisions + ADAPT_PRIOR)
+    wanted = ahead_by_success(predicted, k)
+    while k < ADAPT_MAX_K and observed > 0.5 and ahead_by_success(observed, k) < wanted:
+        k += 1
+    return k
+
+
 # ---------------------------------------------------------------------------------------------
 # Calls and vote arithmetic: plain functions, shared by every node below.
 # ---------------------------------------------------------------------------------------------

@@ -450,6 +450,33 @@ def projection(prediction: dict[str, Any], tokens_per_second: float,
     }
 
 
+def ahead_by_success(a: float, k: int) -> float:
+    """A first-to-ahead-by-k vote's chance to end on the right answer when each sample is
+    right with probability ``a`` and every wrong one agrees (the cost model's worst case):
+    the gambler's ruin, ``1 / (1 + ((1 - a) / a)^k)``."""
+    if a <= 0.0:
+        return 0.0
+    return 1.0 / (1.0 + ((1.0 - a) / a) ** k) if a < 1.0 else 1.0
+
+
+#: the prior's weight in ``adapted_k``'s estimate, in decisions; and the most votes it asks
+ADAPT_PRIOR = 5
+ADAPT_MAX_K = 64
+
+
+def adapted_k(k: int, predicted: float, agreed: int, decisions: int) -> int:
+    """The votes an ahead-by-k op needs for its remaining decisions: the smallest ``k`` or more
+    whose vote, with samples right as often as observed (``agreed`` of ``decisions`` first
+    samples were their decision's answer, shrunk towards the predicted ``predicted`` by
+    ``ADAPT_PRIOR`` decisions), is as reliable as the plan's vote with samples right at
+    ``predicted``. Never fewer than ``k``; at most ``ADAPT_MAX_K``."""
+    observed = (agreed + ADAPT_PRIOR * predicted) / (decisions + ADAPT_PRIOR)
+    wanted = ahead_by_success(predicted, k)
+    while k < ADAPT_MAX_K and observed > 0.5 and ahead_by_success(observed, k) < wanted:
+        k += 1
+    return k
+
+
 FLAGGED = object()  # a sample discarded by a red flag: resampled, never a vote
 
 # json.dumps(value, ensure_ascii=False) without building an encoder on every call
@@ -786,6 +813,10 @@ class Stats:
         }
 
 
+def pred_votes(op: str) -> Any:
+    return OPS[op]["booster"]["votes"]
+
+
 def print_report(report: dict[str, Any], out: Any) -> None:
     """The run held against the prediction, for people."""
     pred = report["prediction"]
@@ -819,6 +850,9 @@ def print_report(report: dict[str, Any], out: Any) -> None:
         print(f"    {op:<14}{calls:>10} calls   predicted {predicted}", file=out)
     for warning in report["warnings"]:
         print(f"  warning: {warning}", file=out)
+    for op, k in report.get("adapted", {}).items():
+        print(f"  --adapt: op {op} voted ahead by {k} (the plan: "
+              f"{pred_votes(op)}) once its samples were right less often than planned", file=out)
     if report.get("status") == "stopped":
         print(f"  stopped by a budget ({report['stopped_by']}): run again with the same "
               "journal to go on", file=out)
@@ -933,6 +967,8 @@ class Runner:
         self.templates: dict[tuple[str, int | None], dict[str, Any]] = {}
         self.memo: dict[str, dict[str, tuple[bool, Any]]] = {name: {} for name in OPS}
         self.budget: Budget | None = None
+        #: the votes each op's next decision needs: the plan's, raised by --adapt
+        self.votes = {name: op["booster"]["votes"] for name, op in OPS.items()}
         if args.max_calls is not None or args.max_dollars is not None:
             self.budget = Budget(args.max_calls, args.max_dollars, expected_dollars())
 
@@ -1144,7 +1180,7 @@ class Runner:
                         limit: int | None, route: Any) -> tuple[Any, str]:
         """First-to-ahead-by-k: ``k - lead`` samples at once, the most that cannot overshoot
         either boundary, so batching changes the time but never the outcome."""
-        k = OPS[name]["booster"]["votes"]
+        k = self.votes[name]
         votes: dict[str, int] = {}
         first: dict[str, tuple[Any, str]] = {}
         forms: dict[str, str] = {}  # text -> its vote key (the same text is the same vote)
@@ -1171,7 +1207,17 @@ class Runner:
         won = max(votes, key=votes.__getitem__)
         if head[0] is not FLAGGED:
             self.stats.agree(name, forms[head[1]] == won)
+            if self.args.adapt and OPS[name]["agreement"] is not None:
+                self._adapt(name)
         return first[won]
+
+    def _adapt(self, name: str) -> None:
+        """--adapt: more votes for the op's next decisions when its samples are right less
+        often than the plan assumed (a decision's votes, once drawn, are never changed)."""
+        plan = OPS[name]["booster"]["votes"]
+        k = adapted_k(plan, OPS[name]["agreement"], *self.stats.agreement[name])
+        if k > self.votes[name]:
+            self.votes[name] = k
 
     async def _retry(self, name: str, key: str, request: dict[str, Any],
                      messages: list[dict[str, str]], limit: int | None,
@@ -1352,6 +1398,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="print the projected calls, tokens, dollars and seconds, and exit")
     parser.add_argument("--max-calls", type=_count, help="make at most this many calls")
     parser.add_argument("--max-dollars", type=_amount, help="spend at most this many dollars")
+    parser.add_argument("--adapt", action="store_true",
+                        help="raise a vote's k when its samples are right less often than planned")
     parser.add_argument("--tokens-per-second", type=_positive, default=50.0,
                         help="the model's speed, for --dry-run's seconds")
     parser.add_argument("--round-seconds", type=_amount, default=0.5,
@@ -1498,7 +1546,8 @@ def run_report(run: Runner) -> dict[str, Any]:
         "calls": budget.calls if budget else None,
         "dollars": round(budget.spent, 9) if budget else None,
     }
-    return {**run.stats.report(), "status": "running", "budget": spent}
+    adapted = {op: k for op, k in run.votes.items() if k != OPS[op]["booster"]["votes"]}
+    return {**run.stats.report(), "status": "running", "budget": spent, "adapted": adapted}
 
 
 def report_path(args: argparse.Namespace) -> str | None:
