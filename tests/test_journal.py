@@ -376,5 +376,32 @@ def test_a_refusal_through_the_command_line_is_one_line_and_exit_1(world: World)
     assert "Traceback" not in run.stderr
 
 
+def test_a_disk_that_refuses_an_fsync_stops_the_run_in_one_line(world: World) -> None:
+    """An fsync that fails (an I/O error) stops the run at its next call: one line, exit 1,
+    and what was written stays for the next run."""
+    path = world.folder / "hanoi.journal"
+    path.unlink(missing_ok=True)
+    world.server.core.reset()
+
+    def refused(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    argv = ["--base-url", world.server.url, "--input", str(world.folder / "input.json")]
+    argv += ["--journal", str(path), "--progress", "off", "--report", "-"]
+    stderr = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(world.module.os, "fsync", refused)
+        patch.setattr(world.module, "SYNC_GROUP", 2)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr):
+            code = world.module.main(argv)
+    assert code == 1, stderr.getvalue()
+    message = stderr.getvalue().strip()
+    assert message.startswith(f"error: cannot sync the journal {path}: Input/output error")
+    assert "\n" not in message and "Traceback" not in message
+    got = resume(world, None)  # the records written before the failure are replayed
+    assert got.code == 0 and got.result == world.result, got.stderr
+    assert len(got.served) < len(world.keys)
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__]))

@@ -536,6 +536,7 @@ class Journal:
         self.timer: asyncio.TimerHandle | None = None  # starts the next fsync
         self.syncing: asyncio.Future[None] | None = None  # the fsync running in its thread
         self.failure = ""  # why the last fsync failed
+        self.told = False  # whether a call was stopped with it (the run then stops anyway)
         self.syncs = 0  # fsyncs of groups of records that returned
         if path is None:
             return
@@ -619,6 +620,7 @@ class Journal:
         if self.fd is None:
             return
         if self.failure:
+            self.told = True
             raise JournalError(self.failure)
         self._write(_call_line(key, op, text, reads, writes, flagged))
         if not self.sync:
@@ -674,7 +676,7 @@ class Journal:
             raise JournalError(f"cannot sync the journal {self.path}: {reason}") from None
         finally:
             os.close(fd)
-        if self.failure:
+        if self.failure and not self.told:  # once: the run is stopping with it already
             raise JournalError(self.failure)
 
 
