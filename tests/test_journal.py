@@ -19,6 +19,7 @@ import json
 import ssl
 import sys
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -151,13 +152,9 @@ def test_a_resumed_torn_journal_replays_everything_the_next_time(world: World, w
     assert again.served == []  # every call replayed from the journal
 
 
-class Killed(Exception):
-    """The process dies here: its batch is written, its fsync has not returned."""
-
-
 class InstantClient:
     """The simulated LLM's answers without HTTP, at once: the samples a step draws together
-    complete in the same turn of the event loop, so its batches do not depend on timing."""
+    complete in the same turn of the event loop, so the run does not depend on timing."""
 
     def __init__(self, core: SimCore):
         self.core = core
@@ -175,82 +172,116 @@ class InstantClient:
 
 @dataclass
 class Synced:
-    """A run with fsync on, from an empty journal."""
+    """A run with fsync on, from an empty journal, groups of ``group`` records."""
 
-    fsyncs: int  # the header's included
-    durable: int  # the journal's length at the last fsync that returned: what a crash keeps
-    journal: bytes  # the journal as the run left it (a crash may keep less)
-    acknowledged: list[str]  # the calls whose answers the run went on with
+    synced: list[int]  # the journal's length as every fsync began
+    journal: bytes  # the journal as the run left it
+    #: per acknowledged call (its answer went on to the plan): its key, the journal's bytes
+    #: then (what a process killed at that moment leaves behind) and its synced length then
+    acknowledged: list[tuple[str, bytes, int]]
 
 
-def synced(world: World, kill_at: int | None = None) -> Synced:
-    """Run with fsync on, counting fsyncs (the header's is the first); the ``kill_at``-th
-    fsync of a batch of calls raises ``Killed`` instead of returning."""
+async def inline(run: Any) -> Any:
+    asyncio.get_running_loop().set_default_executor(Inline())
+    return await run
+
+
+class Inline(ThreadPoolExecutor):
+    """Runs what it is given at once, in the caller's thread: the journal's fsyncs happen
+    where they start, so a run's groups do not depend on a thread's timing."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        done: Future = Future()
+        done.set_result(fn(*args, **kwargs))
+        return done
+
+
+def synced(world: World, group: int) -> Synced:
+    """Run with fsync on, an fsync every ``group`` records (and none on a timer)."""
     path = world.folder / "hanoi.journal"
     path.unlink(missing_ok=True)
     world.server.core.reset()
-    acknowledged: list[str] = []
-    lengths = [0]
-    original = world.module.Runner.call
+    acknowledged: list[tuple[str, bytes, int]] = []
+    synced: list[int] = []
+    original, fsync = world.module.Runner.call, world.module.os.fsync
 
     async def call(self: Any, name: str, key: str, *rest: Any) -> Any:
         got = await original(self, name, key, *rest)
-        acknowledged.append(key)
+        acknowledged.append((key, path.read_bytes(), synced[-1] if synced else 0))
         return got
 
-    def fsync(fd: int) -> None:
-        if kill_at is not None and len(lengths) == kill_at + 1:  # 1 + the batches before
-            raise Killed
-        lengths.append(world.module.os.fstat(fd).st_size)
+    def counted(fd: int) -> None:
+        covered = world.module.os.fstat(fd).st_size  # at least this much is on disk after it
+        fsync(fd)
+        synced.append(covered)
 
     argv = ["--input", str(world.folder / "input.json"), "--journal", str(path)]
     args = world.module.parse_args([*argv, "--progress", "off"])
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(world.module.Runner, "call", call)
-        patch.setattr(world.module.os, "fsync", fsync)
-        run = world.module.run_plan(args, InstantClient(world.server.core))
-        if kill_at is None:
-            result, _ = asyncio.run(run)
-            assert result == world.result
-        else:
-            with pytest.raises(Killed):
-                asyncio.run(run)
-    return Synced(len(lengths) - 1, lengths[-1], path.read_bytes(), acknowledged)
+        patch.setattr(world.module.os, "fsync", counted)
+        patch.setattr(world.module, "SYNC_GROUP", group)
+        patch.setattr(world.module, "SYNC_INTERVAL", 3600.0)
+        result, _ = asyncio.run(
+            inline(world.module.run_plan(args, InstantClient(world.server.core)))
+        )
+    assert result == world.result
+    return Synced(synced, path.read_bytes(), acknowledged)
 
 
-def test_calls_completing_together_share_one_write_and_one_fsync(world: World) -> None:
-    run = synced(world)
-    assert run.journal == run.journal[: run.durable]  # everything written was synced
+def test_records_are_synced_in_groups_and_all_before_the_run_reports(world: World) -> None:
+    run = synced(world, group=4)
+    calls = len(world.keys)
     assert sorted(whole_keys(run.journal)) == sorted(world.keys)
-    assert sorted(run.acknowledged) == sorted(world.keys)
-    # a step's first round draws two votes together: one batch, not one fsync per call
-    steps = {key.rpartition("#")[0] for key in world.keys}
-    assert 0 < run.fsyncs - 1 <= len(world.keys) - len(steps), (run.fsyncs, len(steps))
+    # one fsync per group of at least four records (the header is in the first, and the
+    # records written while an fsync runs wait for the next) and the last one when the journal
+    # closes, so everything written is on disk before the run returns its result
+    assert 2 < len(run.synced) <= calls // 4 + 1, (run.synced, calls)
+    groups = [len(whole_keys(run.journal[:n])) for n in run.synced]
+    assert all(b - a >= 4 for a, b in itertools.pairwise([-1, *groups[:-1]])), groups
+    assert max(run.synced) == len(run.journal)
+    # an answer is used as soon as its record is written, not once it is synced
+    assert any(len(left) > durable for _, left, durable in run.acknowledged)
 
 
-def test_a_kill_between_write_and_fsync_loses_only_unacknowledged_calls(world: World) -> None:
-    batches = synced(world).fsyncs - 1
-    assert batches >= 6
-    for kill_at in sorted({1, 2, batches // 2, batches - 1, batches}):
-        run = synced(world, kill_at)
-        where = f"killed at the fsync of batch {kill_at} of {batches}"
-        # the batch was written (a killed process keeps it) but a crash keeps only the synced
-        assert len(run.journal) > run.durable, where
-        kept = run.journal[: run.durable]
-        done = whole_keys(kept)
-        assert set(run.acknowledged) <= set(done), where  # acknowledged once synced
-        assert run.acknowledged or kill_at == 1, where
-        # a crash: the resumed run asks only for what the synced journal does not hold
-        got = resume(world, kept)
+def test_a_killed_process_loses_nothing_it_acknowledged(world: World) -> None:
+    """A killed process leaves every record it handed to the OS: each call the run went on
+    with is in the journal, whole, and a run resumed from it asks for none of them."""
+    run = synced(world, group=4)
+    assert len(run.acknowledged) == len(world.keys)
+    for number, (key, left, _) in enumerate(run.acknowledged):
+        where = f"killed after acknowledging call {number} ({key})"
+        done = whole_keys(left)
+        assert {k for k, _, _ in run.acknowledged[: number + 1]} <= set(done), where
+        if number % 4:  # every fourth moment is enough to resume from
+            continue
+        got = resume(world, left)
         assert got.code == 0 and got.result == world.result, f"{where}: {got.stderr}"
         assert not set(done) & set(got.served), where
         assert sorted(done + got.served) == sorted(world.keys), where
-        # a killed process: nothing written is lost, and nothing written is asked again
-        written = whole_keys(run.journal)
-        got = resume(world, run.journal)
+
+
+def test_a_crash_loses_at_most_the_unsynced_group_and_resume_recomputes_it(
+    world: World,
+) -> None:
+    """A crashed machine keeps what the last fsync covered: the run resumed from it asks for
+    exactly the calls written after it and ends in the same result."""
+    run = synced(world, group=4)
+    assert len(run.synced) >= 4
+    for durable in run.synced:
+        kept = run.journal[:durable]
+        done = whole_keys(kept)
+        got = resume(world, kept)
+        where = f"a crash after the fsync at byte {durable}"
         assert got.code == 0 and got.result == world.result, f"{where}: {got.stderr}"
-        assert not set(written) & set(got.served), where
-        assert sorted(written + got.served) == sorted(world.keys), where
+        assert not set(done) & set(got.served), where
+        assert sorted(done + got.served) == sorted(world.keys), where
+        # blocks the crash lost read as zeros, even with later writes kept after them
+        holed = kept + b"\0" * 64 + run.journal[durable + 64 :]
+        got = resume(world, holed)
+        assert got.code == 0 and got.result == world.result, f"{where}, holed: {got.stderr}"
+        assert sorted(done + got.served) == sorted(world.keys), where
+        assert b"\0" not in (world.folder / "hanoi.journal").read_bytes(), where
 
 
 def _line(journal: bytes, number: int, change: Any) -> bytes:
@@ -343,6 +374,33 @@ def test_a_refusal_through_the_command_line_is_one_line_and_exit_1(world: World)
     assert run.returncode == 1
     assert run.stderr.strip().count("\n") == 0 and "line 1" in run.stderr, run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_disk_that_refuses_an_fsync_stops_the_run_in_one_line(world: World) -> None:
+    """An fsync that fails (an I/O error) stops the run at its next call: one line, exit 1,
+    and what was written stays for the next run."""
+    path = world.folder / "hanoi.journal"
+    path.unlink(missing_ok=True)
+    world.server.core.reset()
+
+    def refused(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    argv = ["--base-url", world.server.url, "--input", str(world.folder / "input.json")]
+    argv += ["--journal", str(path), "--progress", "off", "--report", "-"]
+    stderr = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(world.module.os, "fsync", refused)
+        patch.setattr(world.module, "SYNC_GROUP", 2)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr):
+            code = world.module.main(argv)
+    assert code == 1, stderr.getvalue()
+    message = stderr.getvalue().strip()
+    assert message.startswith(f"error: cannot sync the journal {path}: Input/output error")
+    assert "\n" not in message and "Traceback" not in message
+    got = resume(world, None)  # the records written before the failure are replayed
+    assert got.code == 0 and got.result == world.result, got.stderr
+    assert len(got.served) < len(world.keys)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,20 @@ _OP_FIELDS = (
     "price_in",
     "price_out",
     "size",
+    "reads",
+    "writes",
+    "keep",
 )
+
+
+def agreement(op: dict[str, Any]) -> float | None:
+    """The predicted share of an op's decisions whose first sample is the decision's answer:
+    a sample's success (its mixture's mean), for a vote of several samples (else None; a
+    reduce's success changes with its level)."""
+    booster = op["booster"]
+    if op["reduces"] or booster["kind"] not in ("ahead_by", "majority") or booster["votes"] < 2:
+        return None
+    return sum(weight * a for weight, a in op["success"])
 
 
 class PythonBackend(Backend):
@@ -57,7 +70,11 @@ class PythonBackend(Backend):
         program = f"run_{view['task']}.py"
         need = needs(view)
         ops = {
-            name: {**{f: op[f] for f in _OP_FIELDS}, "needs": need[name]}
+            name: {
+                **{f: op[f] for f in _OP_FIELDS},
+                "needs": need[name],
+                "agreement": agreement(op),
+            }
             for name, op in view["ops"].items()
         }
         context = {
