@@ -105,3 +105,19 @@ def write(files: list[Emitted], directory: str) -> list[str]:
             handle.write(item.text)
         written.append(path)
     return written
+
+
+def archive(files: list[Emitted]) -> bytes:
+    """``files`` as a zip archive, byte-identical for the same files (sorted names, a fixed
+    timestamp and mode): what ``aalp compile -o -`` prints and the explorer downloads."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for item in sorted(files, key=lambda f: f.path):
+            info = zipfile.ZipInfo(item.path, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zipped.writestr(info, item.text.encode("utf-8"))
+    return buffer.getvalue()

@@ -445,22 +445,8 @@ def emit_zip(text: str, file: str, settings: Settings | None, target: str) -> by
         loaded = load(text, file, settings)
         # an unknown target (E115) or a plan that cannot be emitted (E604) is a diagnostic
         files = engine.emit(loaded.checked, loaded.task.name, target)
-        holder["zip"] = _zip({f.path: f.text for f in files})
+        holder["zip"] = engine.archive(files)
         return {"ok": True}
 
     answer = guarded(run, text)
     return holder.get("zip", answer)
-
-
-def _zip(files: Mapping[str, str]) -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(files):
-            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, files[path].encode("utf-8"))
-    return buffer.getvalue()
