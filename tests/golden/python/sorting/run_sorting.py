@@ -995,6 +995,12 @@ def load_checks(path: str | None) -> dict[str, Callable[[dict[str, Any], Any], b
         check = getattr(module, f"check_{name}", None)
         if check is None:
             raise SystemExit(f"error: {path} defines no check_{name}(request, answer)")
+        if getattr(check, "__code__", None) and check.__code__.co_names == ("NotImplementedError",):
+            # the stub compile wrote: it can only raise, so say so before the first call
+            raise SystemExit(
+                f"error: write check_{name}(request, answer) in {path}: the plan retries op "
+                f"{name!r} until it returns True, and it is still the stub"
+            )
         found[name] = check
     return found
 
@@ -1058,7 +1064,13 @@ async def run_plan(args: argparse.Namespace, client: Any = None) -> tuple[Any, d
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    import openai  # noqa: F401  (part of start-up, before the freeze below)
+    try:
+        import openai  # noqa: F401  (part of start-up, before the freeze below)
+    except ModuleNotFoundError as missing:  # one line naming what to install, not a traceback
+        requires = {'openai': 'openai'}
+        package = requires.get((missing.name or "").split(".")[0], missing.name)
+        needed = f"{package}, not installed: pip install {package}"
+        raise SystemExit(f"error: this program needs {needed}") from None
 
     # Start-up's objects (modules, the parser, the plan's tables) live as long as the run:
     # frozen, the cyclic collector stops rescanning them every time the calls trigger it.
