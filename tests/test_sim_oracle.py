@@ -29,10 +29,10 @@ task digest {
 }
 """
 
-ORACLE = '''
+ORACLE = """
 def answer(ask):
     return {"op": ask.op, "items": len(ask.request.get("items") or [])}
-'''
+"""
 
 
 def _free_port() -> int:
