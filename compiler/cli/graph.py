@@ -59,7 +59,7 @@ def command(
         for w in result.why:
             click.echo(f"infeasible: {w}", err=True)
         raise click.exceptions.Exit(EXIT_SPEC)
-    g = build(checked, task, result.plan.evaluation)
+    g = build(checked, task, result.plan.evaluation, result.objective[1])
     render = {"dot": to_dot, "mermaid": to_mermaid, "json": to_json}[fmt]
     click.echo(render(g), nl=False)
     if not result.feasible:

@@ -602,9 +602,11 @@ def print_report(report: dict[str, Any], out: Any) -> None:
           file=out)
     if report["exhausted_retries"]:
         print(f"  decisions whose retries ran out: {report['exhausted_retries']}", file=out)
+    print("  calls by op (every vote sample, resample and retry included):", file=out)
     for op, calls in report["calls_by_op"].items():
         predicted = pred["calls_by_op"].get(op)
-        print(f"    {op:<14}{calls:>10} calls   predicted {predicted}", file=out)
+        shown = "0 (the plan never calls it)" if predicted is None else f"{predicted:.6g}"
+        print(f"    {op:<14}{calls:>10} calls   predicted {shown}", file=out)
 
 
 # --------------------------------------------------------------------------------------------
