@@ -18,10 +18,6 @@ Json = dict[str, Any]
 
 
 def _count(value: float) -> str:
-    """A count for a node: grouped digits, or 4 significant digits from a trillion on (a node
-    is a few words wide: ``×1.845e+19``, not twenty digits cut short)."""
-    if abs(value) >= 1e12:
-        return f"{value:.4g}"
     return f"{round(value):,}" if float(value).is_integer() else f"{value:,.3g}"
 
 
