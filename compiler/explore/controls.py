@@ -102,6 +102,18 @@ def settings_from_json(data: Mapping[str, Any]) -> Settings:
     return Settings(task, params, probabilities, target, objective or None, pins)
 
 
+def settings_to_json(settings: Settings) -> dict[str, Any]:
+    """``settings`` under the names a request sends them with (``settings_from_json``)."""
+    return {
+        "task": settings.task,
+        "defines": dict(settings.params),
+        "probabilities": dict(settings.probabilities),
+        "success_target": settings.target,
+        "objective": settings.objective,
+        "pins": dict(settings.pins),
+    }
+
+
 def _named(data: Mapping[str, Any], name: str, older: str) -> str:
     """The key a setting is sent under: ``name``, or its ``older`` name; both is an error."""
     if name in data and older in data:

@@ -23,14 +23,14 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import codes
 from ..diagnostics import Diagnostic, SpecError
 from . import api, engine
-from .controls import Settings, SettingsError, settings_from_json
+from .controls import Settings, SettingsError, settings_from_json, settings_to_json
 
 STATIC = Path(__file__).parent / "static"
 HOST = "127.0.0.1"
@@ -137,7 +137,7 @@ class _Explorer:
                 "name": self.name,
                 "text": self.document.text,
                 "can_save": self.document.path is not None,
-                "params": dict(self.document.params),
+                "defines": dict(self.document.params),
             }
         )
 
@@ -466,7 +466,7 @@ class _Proved:
 
     def keep(self, kind: str, text: str, settings: Settings, answer: Any) -> None:
         if isinstance(answer, dict) and answer.get("ok"):
-            self._answers[kind, text] = {"settings": asdict(settings), "result": answer}
+            self._answers[kind, text] = {"settings": settings_to_json(settings), "result": answer}
             self._answers.move_to_end((kind, text))
             while len(self._answers) > self.SIZE:
                 self._answers.popitem(last=False)
