@@ -741,7 +741,7 @@ function frontierDataset(points, key) {
   const color = (ctx) => (points[ctx.dataIndex]?.optimal ? "#b00020" : "#0b5cad");
   const radius = (ctx) => (points[ctx.dataIndex]?.optimal ? 7 : 4);
   return {
-    label: `${points.length} Pareto-optimal plans (red: the optimum)`,
+    label: `${points.length} Pareto-optimal plan${points.length === 1 ? "" : "s"} (red: the optimum)`,
     data: points.map((p) => ({ x: p.metrics[state.frontierMetric], y: key === "success" ? p.success : p.metrics[key] })),
     pointBackgroundColor: color,
     pointBorderColor: color,
