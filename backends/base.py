@@ -36,6 +36,9 @@ class Backend:
     description: ClassVar[str] = ""
     #: the package whose ``templates/`` folder holds this target's templates
     package: ClassVar[str] = ""
+    #: what the emitted program imports beyond the standard library: module -> pip package
+    #: (a program run without one stops at start with one line naming it)
+    requires: ClassVar[dict[str, str]] = {}
 
     def files(self, view: View) -> list[tuple[str, str, dict[str, Any]]]:
         """``(output path, template name, extra context)`` for every file to emit."""
@@ -45,9 +48,20 @@ class Backend:
         """Features of the plan this target expresses only approximately (shown by compile).
 
         A feature the target cannot express at all raises ``PlanError`` from ``files``.
-        The base class reports the plan's own problems (``view["warnings"]``).
+        The base class reports the plan's own problems (``view["warnings"]``) and every exact
+        check the program needs written (``check_hint``).
         """
-        return list(view.get("warnings", []))
+        exact = [n for n, op in sorted(view["ops"].items()) if op["booster"]["check"] == "exact"]
+        stubs = [
+            f"op '{name}' retries until an exact check passes: {self.check_hint(name)} (the "
+            "program stops at start, naming it, until then)"
+            for name in exact
+        ]
+        return [*view.get("warnings", []), *stubs]
+
+    def check_hint(self, op: str) -> str:
+        """Where the exact check of ``op`` is written in this target's program."""
+        return f"write check_{op}(request, answer) in checks.py"
 
     def environment(self) -> Any:
         """The jinja2 environment reading this target's templates, then the shared ones
@@ -69,6 +83,7 @@ class Backend:
         )
         # the runtime's table of what each combine needs is the compiler's own (combines.py)
         env.globals["combine_needs_py"] = py_literal(NEEDS)
+        env.globals["requires_py"] = py_literal(dict(self.requires), indent=4, start=15)
         return env
 
     def emit(self, view: View) -> list[Emitted]:
@@ -105,3 +120,19 @@ def write(files: list[Emitted], directory: str) -> list[str]:
             handle.write(item.text)
         written.append(path)
     return written
+
+
+def archive(files: list[Emitted]) -> bytes:
+    """``files`` as a zip archive, byte-identical for the same files (sorted names, a fixed
+    timestamp and mode): what ``aalp compile -o -`` prints and the explorer downloads."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for item in sorted(files, key=lambda f: f.path):
+            info = zipfile.ZipInfo(item.path, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zipped.writestr(info, item.text.encode("utf-8"))
+    return buffer.getvalue()

@@ -209,7 +209,7 @@ def test_the_page_starts_from_the_command_lines_overrides(spec_copy: Path):
     document = Document(str(spec_copy), None, spec_copy.read_text(encoding="utf-8"), {"disks": "8"})
     with Server(document) as running:
         status, _, body = request(running, "/api/spec")
-        assert status == 200 and json.loads(body)["params"] == {"disks": "8"}
+        assert status == 200 and json.loads(body)["defines"] == {"disks": "8"}
         assert not json.loads(body)["can_save"]
         status, _, body = request(running, "/api/save", {"text": "x"})
         assert status == 409 and "download" in json.loads(body)["error"]

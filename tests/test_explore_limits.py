@@ -227,7 +227,7 @@ def test_a_slow_optimization_answers_too_slow_with_the_last_plan_for_its_text(
         assert diagnostic["message"].startswith("too slow: optimizing took more than 2 s")
         assert "--timeout" in diagnostic["message"]
         assert answer["last"]["result"] == first
-        assert answer["last"]["settings"]["params"] == {}
+        assert answer["last"]["settings"]["defines"] == {}
         wait_until(lambda: ended(workers), 15)  # its worker was stopped, not left running
         # another spec text has no plan to fall back on
         other = text + "\n# another text\n"

@@ -22,5 +22,6 @@ class DSPyBackend(FrameworkBackend):
     package: ClassVar[str] = "aalp.backends.dspy"
     template = "program.py.j2"
     suffix = "dspy"
+    requires: ClassVar[dict[str, str]] = {"dspy": "dspy"}
     # DSPy modules are stateless per call: a chain's growing conversation is not expressed
     unsupported = frozenset({"llm_verifier", "history_full"})

@@ -52,17 +52,9 @@ class FrameworkBackend(Backend):
         name = f"{view['task']}_{self.suffix}.py"
         return [(name, self.template, plan_context(view, self.name, name))]
 
-    def warnings(self, view: View) -> list[str]:
-        """Features run differently than the cost model assumes."""
-        out = []
-        for name, op in sorted(view["ops"].items()):
-            booster = op["booster"]
-            if booster["kind"] == "retry" and booster["check"] == "exact":
-                out.append(
-                    f"op '{name}' retries until an exact check passes: supply CHECKS[{name!r}] "
-                    "in the emitted program (it stops with an error until then)"
-                )
-        return out
+    def check_hint(self, op: str) -> str:
+        """The framework programs hold their exact checks in ``CHECKS``."""
+        return f"supply CHECKS[{op!r}] in the emitted program"
 
 
 def features(view: View) -> list[tuple[str, str]]:

@@ -22,4 +22,10 @@ class LangGraphBackend(FrameworkBackend):
     package: ClassVar[str] = "aalp.backends.langgraph"
     template = "graph.py.j2"
     suffix = "langgraph"
+    requires: ClassVar[dict[str, str]] = {
+        "langgraph": "langgraph",
+        "langchain_core": "langchain-core",
+        "langchain_openai": "langchain-openai",
+        "openai": "openai",
+    }
     unsupported = frozenset({"llm_verifier"})

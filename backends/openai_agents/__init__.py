@@ -22,5 +22,6 @@ class OpenAIAgentsBackend(FrameworkBackend):
     package: ClassVar[str] = "aalp.backends.openai_agents"
     template = "agents_plan.py.j2"
     suffix = "agents"
+    requires: ClassVar[dict[str, str]] = {"agents": "openai-agents", "openai": "openai"}
     # a run's conversation is one agent's input: a chain's shared history is not expressed
     unsupported = frozenset({"llm_verifier", "history_full"})

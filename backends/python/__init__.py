@@ -5,7 +5,7 @@ The program's shape lives in ``templates/program.py.j2``; this glue only prepare
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from ..base import Backend
 from ..combines import needs, source
@@ -65,6 +65,7 @@ def agreement(op: dict[str, Any]) -> float | None:
 class PythonBackend(Backend):
     name = "python"
     description = "standalone asyncio program (stdlib + openai SDK)"
+    requires: ClassVar[dict[str, str]] = {"openai": "openai"}
 
     def files(self, view: View) -> list[tuple[str, str, dict[str, Any]]]:
         program = f"run_{view['task']}.py"

@@ -6,15 +6,9 @@ import json
 from pathlib import Path
 
 import click
-from aalp.cli.common import (
-    EXIT_OK,
-    EXIT_SPEC,
-    define_option,
-    print_diagnostics,
-    source_of,
-    specs_argument,
-    usage_failure,
-)
+from aalp.cli.common import EXIT_OK, EXIT_SPEC, print_diagnostics, source_of, usage_failure
+from aalp.cli.inputs import display_name, load_spec
+from aalp.cli.options import define_option, format_option, specs_argument
 
 
 def _plural(n: int, word: str) -> str:
@@ -24,21 +18,21 @@ def _plural(n: int, word: str) -> str:
 @click.command("check")
 @specs_argument
 @define_option
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
-def command(files: tuple[Path, ...], defines: dict[str, str], as_json: bool) -> None:
+@format_option(help="Diagnostics for people (on stderr), or every result as JSON (on stdout).")
+def command(files: tuple[Path, ...], defines: dict[str, str], fmt: str) -> None:
     """Check spec FILEs: names, types, units, ranges and capabilities.
 
     Prints every error and warning with its position and a hint, then one summary line per
-    file. Exits 1 if any spec has errors, 2 on bad usage (such as -D of an unknown parameter).
+    file (FILE - reads standard input). Exits 1 if any spec has errors, 2 on bad usage (such
+    as -D of an unknown parameter).
     """
-    from aalp.checks.loader import load
     from aalp.diagnostics import SpecError, UsageError, has_errors
 
     results = []
     failed = 0
     for file in files:
         try:
-            checked = load(file, defines)
+            checked = load_spec(file, defines)
         except UsageError as err:
             raise usage_failure(err) from None
         except SpecError as err:
@@ -51,28 +45,28 @@ def command(files: tuple[Path, ...], defines: dict[str, str], as_json: bool) -> 
         failed += bad
         results.append(
             {
-                "file": str(file),
+                "file": display_name(file),
                 "ok": not bad,
                 "tasks": tasks,
                 "env": env,
                 "diagnostics": [d.to_json() for d in diagnostics],
             }
         )
-        if as_json:
+        if fmt == "json":
             continue
         print_diagnostics(diagnostics, source_of(file))
         if bad:
             errors = sum(d.severity == "error" for d in diagnostics)
-            click.echo(f"failed: {file}: {_plural(errors, 'error')}", err=True)
+            click.echo(f"failed: {display_name(file)}: {_plural(errors, 'error')}", err=True)
         else:
             warnings = sum(d.severity == "warning" for d in diagnostics)
             names = ", ".join(tasks)
             click.echo(
-                f"ok: {file}: {_plural(len(tasks), 'task')}"
+                f"ok: {display_name(file)}: {_plural(len(tasks), 'task')}"
                 + (f" ({names})" if names else "")
                 + (f", {_plural(warnings, 'warning')}" if warnings else "")
             )
-    if as_json:
+    if fmt == "json":
         click.echo(json.dumps(results, indent=2))
     elif len(files) > 1:
         ok = len(files) - failed

@@ -1,7 +1,7 @@
-"""Helpers every command shares: the ``-D`` option, loading specs and printing diagnostics.
+"""Helpers every command shares: loading specs, printing diagnostics, exit codes.
 
-A command that reads a spec uses them so diagnostics, exit codes and overrides look the same
-everywhere::
+A command that reads a spec uses them (and the options of ``aalp.cli.options``) so
+diagnostics, exit codes and overrides look the same everywhere::
 
     @click.command("explain")
     @spec_argument
@@ -13,11 +13,12 @@ everywhere::
 from __future__ import annotations
 
 import os
+import shutil
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 from aalp.diagnostics import AalpError, Diagnostic, SpecError, UsageError, render_all
@@ -25,8 +26,6 @@ from aalp.front.ir import Span
 
 if TYPE_CHECKING:
     from aalp.checks.checker import Checked
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
 
@@ -48,74 +47,19 @@ def parse_defines(values: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def define_option(func: F) -> F:
-    """Add ``-D/--define NAME=VALUE`` (repeatable) as a ``defines: dict[str, str]`` argument."""
-    return click.option(
-        "-D",
-        "--define",
-        "defines",
-        multiple=True,
-        metavar="NAME=VALUE",
-        callback=lambda _ctx, _param, values: parse_defines(values),
-        help="Override a parameter; the value is a formula (-D n=1M, -D disks=10).",
-    )(func)
-
-
-def _pins(_ctx: Any, _param: Any, values: tuple[str, ...]) -> tuple[str, ...]:
-    from aalp.plan.space import parse_pin_text
-
-    for text in values:
-        try:
-            parse_pin_text(text)
-        except ValueError as err:
-            raise click.BadParameter(str(err), param_hint="'--pin'") from None
-    return values
-
-
-def pin_option(func: F) -> F:
-    """Add ``--pin OP.FIELD=VALUE`` (repeatable, checked for its shape) as a
-    ``pins: tuple[str, ...]`` argument; the value is a formula or a word, as in a spec."""
-    return click.option(
-        "--pin",
-        "pins",
-        multiple=True,
-        metavar="OP.FIELD=VALUE",
-        callback=_pins,
-        help="Fix a decision before optimizing, as a pin line would (--pin move.x=1, "
-        "--pin move.vote=none, --pin check.x=k).",
-    )(func)
-
-
-def objective_option(func: F) -> F:
-    """Add ``--objective METRIC`` as an ``objective: str | None`` argument."""
-    return click.option(
-        "--objective",
-        default=None,
-        metavar="METRIC",
-        help="Override the spec's objective (cost, dollars, calls, latency, success, ...).",
-    )(func)
-
-
-def task_option(func: F) -> F:
-    """Add ``--task NAME`` as a ``task_name: str | None`` argument."""
-    return click.option(
-        "--task", "task_name", default=None, help="Which task of the spec (default: the first)."
-    )(func)
-
-
-def spec_argument(func: F) -> F:
-    """Add a single ``FILE`` argument (a spec path)."""
-    return click.argument("file", type=click.Path(path_type=Path))(func)
-
-
-def specs_argument(func: F) -> F:
-    """Add ``FILE...`` (one or more spec paths)."""
-    return click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))(func)
-
-
 def use_color() -> bool:
     """Colour diagnostics only on a terminal, and never when NO_COLOR is set."""
     return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+
+
+def terminal_width(default: int = 80) -> int:
+    """The width text output is laid out for: the terminal's when standard output is one,
+    else ``COLUMNS`` when set (``COLUMNS=200 aalp explain f > out``), else ``default`` (so
+    the same input written to a file is the same bytes)."""
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((default, 24)).columns
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else default
 
 
 def source_of(path: str | Path) -> str | None:
@@ -123,6 +67,10 @@ def source_of(path: str | Path) -> str | None:
     read (with the loader's limits: a regular file of at most 4 MiB)."""
     from aalp.checks.loader import FileProblem, read_text_file
 
+    from .inputs import is_stdin, stdin_text
+
+    if is_stdin(path):
+        return stdin_text("spec")
     try:
         return read_text_file(path)
     except FileProblem:
@@ -156,26 +104,25 @@ def print_error(err: AalpError, file: str | Path) -> None:
     """Print the diagnostics of ``err``, an error about the spec ``file`` found after its
     check (a plan that cannot be emitted or simulated), to stderr; the ones with no place in
     the spec are shown as about the file (``FILE: error[CODE]: message``)."""
-    spec = Span(str(file), 0, 0, 0, 0)
+    from .inputs import display_name
+
+    spec = Span(display_name(file), 0, 0, 0, 0)
     diagnostics = [d if d.span.line > 0 else replace(d, span=spec) for d in err.diagnostics]
     click.echo(render_all(diagnostics, source_of(file), color=use_color()), err=True)
 
 
 def load_or_exit(file: str | Path, defines: dict[str, str] | None = None) -> Checked:
     """Load and check ``file``; print its warnings and return the ``Checked`` spec. On errors,
-    print every diagnostic and exit 1; on a bad ``-D``, exit 2."""
-    from aalp.checks.loader import load, read_source
+    print every diagnostic and exit 1; on a bad ``-D``, exit 2. ``file`` may be ``-``
+    (standard input)."""
+    from .inputs import load_spec
 
     try:
-        checked = load(file, defines or {})
+        checked = load_spec(file, defines or {})
     except UsageError as err:
         raise usage_failure(err) from None
     except SpecError as err:
-        try:
-            source = read_source(file)
-        except SpecError:
-            source = None
-        print_diagnostics(err.diagnostics, source)
+        print_diagnostics(err.diagnostics, source_of(file))
         raise click.exceptions.Exit(EXIT_SPEC) from None
     print_diagnostics(checked.diagnostics, source_of(file))
     return checked

@@ -1,19 +1,22 @@
-"""``aalp compile FILE [-D ...] [--target NAME] -o DIR [--pin OP.FIELD=VALUE]...``."""
+"""``aalp compile FILE [-D ...] [--target NAME] -o DIR|- [--pin OP.FIELD=VALUE]...``."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
-from aalp.cli.common import (
-    EXIT_SPEC,
+from aalp.cli.common import EXIT_SPEC, load_or_exit, one_line, print_error
+from aalp.cli.inputs import display_name, is_stdin
+from aalp.cli.options import (
+    decisions_option,
     define_option,
-    load_or_exit,
-    one_line,
+    format_option,
     pin_option,
-    print_error,
     spec_argument,
+    target_option,
     task_option,
 )
 
@@ -21,34 +24,25 @@ from aalp.cli.common import (
 @click.command("compile")
 @spec_argument
 @define_option
-@click.option(
-    "--target",
-    "-t",
-    default="python",
-    show_default=True,
-    help="What to emit (aalp targets lists them).",
-)
+@target_option
 @click.option(
     "-o",
     "--out",
     "out",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory to write the files into (created if needed).",
+    type=click.Path(file_okay=False, path_type=Path, allow_dash=True),
+    help="Directory to write the files into (created if needed); - writes them to standard "
+    "output as one zip archive.",
 )
 @task_option
 @pin_option
-@click.option(
-    "--decisions",
-    "decisions_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help='Skip the optimizer: a JSON object of every decision ("move.x": 1, ...).',
-)
+@decisions_option
 @click.option(
     "--allow-infeasible",
     is_flag=True,
     help="Write the code even when the plan meets no requirement (it exits 0 then).",
 )
+@format_option(help="The plan's summary and the files written for people, or as JSON.")
 def command(
     file: Path,
     defines: dict[str, str],
@@ -56,63 +50,89 @@ def command(
     out: Path,
     task_name: str | None,
     pins: tuple[str, ...],
-    decisions_file: Path | None,
+    decisions: dict[str, Any] | None,
     allow_infeasible: bool,
+    fmt: str,
 ) -> None:
-    """Compile the optimized plan of spec FILE into runnable code for a target.
+    """Compile the optimized plan of spec FILE (- for standard input) into runnable code.
 
     Prints the plan summary (stages, decisions, prediction) and the files written. When no
     plan meets the requirements it says why and exits 1 without writing anything, unless
     --allow-infeasible is given (then it writes the most reliable plan's code).
     """
+    if is_stdin(out) and fmt == "json":
+        raise click.UsageError("-o - writes the archive to standard output: drop --format json")
+    compiled = _compile(file, defines, target, task_name, pins, decisions)
+    summary = _summary(compiled, target)
+    if not compiled.resolved.feasible and not allow_infeasible:
+        why = summary["why"]
+        click.echo(f"{display_name(file)}: error: no plan meets the requirements: {why}", err=True)
+        click.echo("hint: --allow-infeasible writes the most reliable plan's code anyway", err=True)
+        raise click.exceptions.Exit(EXIT_SPEC)
+    if fmt == "text" and not is_stdin(out):
+        for line in summary["header"]:
+            click.echo(line)
+    if not compiled.resolved.feasible:
+        click.echo(f"warning: the plan does not meet the requirements: {summary['why']}", err=True)
+    for warning in compiled.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    written = _write(compiled.files, out)
+    if fmt == "json":
+        click.echo(json.dumps(summary | {"files": written}, indent=2, ensure_ascii=False))
+    elif not is_stdin(out):
+        click.echo("")
+        for path in written:
+            click.echo(f"wrote {path}")
+
+
+def _compile(
+    file: Path,
+    defines: dict[str, str],
+    target: str,
+    task_name: str | None,
+    pins: tuple[str, ...],
+    decisions: dict[str, Any] | None,
+) -> Any:
+    """The compiled plan, or the command's exit with the reason."""
     from aalp.api import compile as emit
-    from aalp.backends.base import write
-    from aalp.backends.header import header_lines
     from aalp.backends.registry import UnknownTarget
     from aalp.backends.view import PlanError
-    from aalp.checks.loader import FileProblem, read_text_file
 
-    decisions = None
-    if decisions_file is not None:
-        try:
-            decisions = json.loads(read_text_file(decisions_file))
-        except FileProblem as err:
-            raise click.BadParameter(
-                f"cannot read {decisions_file}: {err.problem}", param_hint="'--decisions'"
-            ) from None
-        except json.JSONDecodeError as err:
-            raise click.BadParameter(
-                f"cannot read {decisions_file}: {err}", param_hint="'--decisions'"
-            ) from None
-        if not isinstance(decisions, dict):
-            raise click.BadParameter("expected a JSON object", param_hint="'--decisions'")
     checked = load_or_exit(file, defines)
     try:
-        compiled = emit(checked, target, task_name, pins, decisions)
+        return emit(checked, target, task_name, pins, decisions)
     except UnknownTarget as err:
         raise click.BadParameter(one_line(err), param_hint="'--target'") from None
     except PlanError as err:
         print_error(err, file)
         raise click.exceptions.Exit(EXIT_SPEC) from None
-    for line in header_lines(compiled.view):
-        click.echo(line)
-    if not compiled.resolved.feasible:
-        why = "; ".join(compiled.resolved.why) or "it does not meet the requirements"
-        if not allow_infeasible:
-            click.echo(f"{file}: error: no plan meets the requirements: {why}", err=True)
-            click.echo(
-                "hint: --allow-infeasible writes the most reliable plan's code anyway", err=True
-            )
-            raise click.exceptions.Exit(EXIT_SPEC)
-        click.echo(f"warning: the plan does not meet the requirements: {why}", err=True)
-    for warning in compiled.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo("")
+
+
+def _summary(compiled: Any, target: str) -> dict[str, Any]:
+    """What compile says of the plan: its header lines, feasibility and warnings."""
+    from aalp.backends.header import header_lines
+
+    resolved = compiled.resolved
+    return {
+        "target": target,
+        "feasible": bool(resolved.feasible),
+        "why": "; ".join(resolved.why) or "it does not meet the requirements",
+        "header": list(header_lines(compiled.view)),
+        "warnings": list(compiled.warnings),
+    }
+
+
+def _write(files: list[Any], out: Path) -> list[str]:
+    """Write ``files`` under ``out`` (``-``: a zip on standard output); the paths written."""
+    from aalp.backends.base import archive, write
+
+    if is_stdin(out):
+        sys.stdout.buffer.write(archive(files))
+        sys.stdout.buffer.flush()
+        return [f.path for f in files]
     try:
-        written = write(compiled.files, str(out))
+        return write(files, str(out))
     except OSError as err:
         raise click.ClickException(
             f"cannot write to {out}: {err.strerror or err}; choose another -o directory"
         ) from None
-    for path in written:
-        click.echo(f"wrote {path}")

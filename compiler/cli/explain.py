@@ -3,49 +3,34 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
 
 import click
-from aalp.cli.common import (
-    EXIT_SPEC,
-    Progress,
+from aalp.cli.common import EXIT_SPEC, Progress, load_or_exit, terminal_width, usage_failure
+from aalp.cli.options import (
     define_option,
-    load_or_exit,
+    format_option,
     objective_option,
     pin_option,
     spec_argument,
     task_option,
-    usage_failure,
+    timeout_option,
 )
 
 
 @click.command("explain")
 @spec_argument
 @define_option
-@click.option(
-    "--format",
-    "fmt_",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Text for people (a tree and tables) or JSON for tools.",
-)
+@format_option(help="Text for people (a tree and tables) or JSON for tools.")
 @task_option
 @objective_option
 @pin_option
 @click.option(
     "--no-growth", is_flag=True, help="Skip the numeric growth fit (faster on large specs)."
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    metavar="SECONDS",
-    help="Stop the search after this long with the best plan found so far (said so).",
-)
+@timeout_option(None, "Stop the search after this long with the best plan found so far (said so).")
 @click.option(
     "--solver",
     type=click.Choice(["dp", "cpsat"]),
@@ -56,7 +41,7 @@ from aalp.cli.common import (
 def command(
     file: Path,
     defines: dict[str, str],
-    fmt_: str,
+    fmt: str,
     task_name: str | None,
     objective: str | None,
     pins: tuple[str, ...],
@@ -64,7 +49,7 @@ def command(
     timeout: float | None,
     solver: str,
 ) -> None:
-    """Optimize the task in FILE and explain the plan.
+    """Optimize the task in FILE (- for standard input) and explain the plan.
 
     Prints the plan as a tree with each call's decisions and cost, the totals beside every
     baseline with its improvement ratio, the growth class of the cost in the task's size, the
@@ -103,12 +88,10 @@ def command(
         raise usage_failure(err) from None
     finally:
         progress.done()
-    if fmt_ == "json":
+    if fmt == "json":
         click.echo(to_json(rep), nl=False)
     else:
-        tty = sys.stdout.isatty()
-        color = tty and not os.environ.get("NO_COLOR")
-        width = shutil.get_terminal_size((80, 24)).columns if tty else 80
-        click.echo(render_text(rep, width, color), nl=False)
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        click.echo(render_text(rep, terminal_width(), color), nl=False)
     if not result.feasible:
         raise click.exceptions.Exit(EXIT_SPEC)

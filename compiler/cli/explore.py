@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
-from aalp.cli.common import define_option
+from aalp.cli.options import define_option, format_option, port_option, timeout_option
 
 
 @click.command("explore")
+# not '-': the page saves the spec back to its file and reads prompt files beside it
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8765,
-    show_default=True,
-    help="Port on 127.0.0.1 (0 picks a free one).",
-)
+@port_option()
 @click.option("--no-browser", is_flag=True, help="Do not open a browser; just print the URL.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0, 86400, min_open=True),
-    default=20.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long an optimization may take, waiting included, before the page is told "
+@timeout_option(
+    20.0,
+    "How long an optimization may take, waiting included, before the page is told "
     "it is too slow (and shown the last plan found for the same spec text).",
 )
 @define_option
+@format_option(help="What is served, as a line for people or one JSON object for tools.")
 def command(
-    file: Path, port: int, no_browser: bool, timeout: float, defines: dict[str, str]
+    file: Path, port: int, no_browser: bool, timeout: float, defines: dict[str, str], fmt: str
 ) -> None:
     """Explore FILE's optimal plans interactively: edit the spec, move sliders for sizes and
     probabilities, see the plan tree, the Pareto frontier and cost growth change live.
@@ -64,7 +57,10 @@ def command(
     except OSError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
-    click.echo(f"aalp explore: serving {file} at {server.url} (Ctrl-C to stop)")
+    if fmt == "json":
+        click.echo(json.dumps({"file": str(file), "url": server.url}, sort_keys=True))
+    else:
+        click.echo(f"aalp explore: serving {file} at {server.url} (Ctrl-C to stop)")
     if not no_browser:
         import webbrowser
 

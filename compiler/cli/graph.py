@@ -5,28 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from aalp.cli.common import (
-    EXIT_SPEC,
+from aalp.cli.common import EXIT_SPEC, load_or_exit, usage_failure
+from aalp.cli.options import (
     define_option,
-    load_or_exit,
+    format_option,
     objective_option,
     pin_option,
     spec_argument,
     task_option,
-    usage_failure,
 )
 
 
 @click.command("graph")
 @spec_argument
 @define_option
-@click.option(
-    "--format",
-    "fmt_",
-    type=click.Choice(["dot", "mermaid", "json"]),
+@format_option(
+    "dot",
+    "mermaid",
+    "json",
     default="dot",
-    show_default=True,
-    help="Graphviz dot, a Mermaid flowchart, or JSON with every node's metrics.",
+    help="Graphviz dot, a Mermaid flowchart (both text), or JSON with every node's metrics.",
 )
 @task_option
 @objective_option
@@ -34,12 +32,12 @@ from aalp.cli.common import (
 def command(
     file: Path,
     defines: dict[str, str],
-    fmt_: str,
+    fmt: str,
     task_name: str | None,
     objective: str | None,
     pins: tuple[str, ...],
 ) -> None:
-    """Optimize the task in FILE and print the plan's call graph.
+    """Optimize the task in FILE (- for standard input) and print the plan's call graph.
 
     Repeated calls are folded into one node with a multiplicity; the critical path is marked.
     When no plan meets the requirements, the most reliable plan is drawn and the exit code is 1.
@@ -61,8 +59,8 @@ def command(
         for w in result.why:
             click.echo(f"infeasible: {w}", err=True)
         raise click.exceptions.Exit(EXIT_SPEC)
-    g = build(checked, task, result.plan.evaluation)
-    render = {"dot": to_dot, "mermaid": to_mermaid, "json": to_json}[fmt_]
+    g = build(checked, task, result.plan.evaluation, result.objective[1])
+    render = {"dot": to_dot, "mermaid": to_mermaid, "json": to_json}[fmt]
     click.echo(render(g), nl=False)
     if not result.feasible:
         for w in result.why:

@@ -6,28 +6,29 @@ import json
 from pathlib import Path
 
 import click
-from aalp.cli.common import EXIT_OK, EXIT_SPEC, print_diagnostics, source_of, spec_argument
+from aalp.cli.common import EXIT_OK, EXIT_SPEC, print_diagnostics, source_of
+from aalp.cli.inputs import display_name, spec_text
+from aalp.cli.options import format_option, spec_argument
 
 
 @click.command("parse")
 @spec_argument
-@click.option("--json", "as_json", is_flag=True, help="Print the IR as JSON (for tools).")
-def command(file: Path, as_json: bool) -> None:
-    """Parse spec FILE and print its IR (the syntax only).
+@format_option(help="The IR in Python's notation for people, or as JSON for tools.")
+def command(file: Path, fmt: str) -> None:
+    """Parse spec FILE and print its IR (the syntax only; FILE - reads standard input).
 
-    Run 'aalp check' for the semantics. With --json prints the IR as JSON with source
+    Run 'aalp check' for the semantics. With --format json prints the IR as JSON with source
     positions; otherwise the Python form.
     """
-    from aalp.checks.loader import read_source
     from aalp.diagnostics import SpecError
     from aalp.front.parser import parse
 
     try:
-        spec = parse(read_source(file), str(file))
+        spec = parse(spec_text(file), display_name(file))
     except SpecError as err:
         print_diagnostics(err.diagnostics, source_of(file))
         raise click.exceptions.Exit(EXIT_SPEC) from None
-    if as_json:
+    if fmt == "json":
         from aalp.front.serialize import spec_to_json
 
         click.echo(json.dumps(spec_to_json(spec), indent=2, ensure_ascii=False))

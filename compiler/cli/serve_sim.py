@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import click
-from aalp.cli.common import (
-    EXIT_USAGE,
+from aalp.cli.common import EXIT_USAGE, load_or_exit, one_line
+from aalp.cli.options import (
     define_option,
-    load_or_exit,
-    one_line,
+    format_option,
+    port_option,
+    seed_option,
     spec_argument,
     task_option,
 )
@@ -21,30 +24,69 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
     return value
 
 
+def _oracle(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from aalp.sim.oracles.custom import OracleError, load
+
+    try:
+        return load(value)
+    except OracleError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+def _faults(func: Any) -> Any:
+    """The fault-injection options."""
+    for option in reversed(
+        [
+            click.option(
+                "--fail-rate", default=0.0, callback=_rate, help="Share of requests given HTTP 500."
+            ),
+            click.option(
+                "--delay", "delay_ms", default=0.0, help="Milliseconds added to every request."
+            ),
+            click.option(
+                "--malformed-rate",
+                default=0.0,
+                callback=_rate,
+                help="Share of answers made unparsable.",
+            ),
+            click.option(
+                "--overlong-rate",
+                default=0.0,
+                callback=_rate,
+                help="Share of answers made longer than the red-flag limit.",
+            ),
+            click.option(
+                "--correlated",
+                is_flag=True,
+                help="Wrong answers agree per input (else every wrong answer differs).",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
 @click.command("serve-sim")
 @spec_argument
 @define_option
-@click.option("--port", default=8765, show_default=True, help="Port on 127.0.0.1 (0: any).")
-@click.option("--seed", default=0, show_default=True, help="Seed of every random choice.")
+@port_option()
+@seed_option
 @task_option
 @click.option("--family", default=None, help="Oracle family (default: from the task's name).")
-@click.option("--fail-rate", default=0.0, callback=_rate, help="Share of requests given HTTP 500.")
-@click.option("--delay", "delay_ms", default=0.0, help="Milliseconds added to every request.")
 @click.option(
-    "--malformed-rate", default=0.0, callback=_rate, help="Share of answers made unparsable."
+    "--oracle",
+    "custom",
+    default=None,
+    metavar="MODULE:FUNCTION",
+    callback=_oracle,
+    help="Your own oracle: FUNCTION(ask) returns the right answer to a request "
+    "(docs/backends.md, 'The simulated LLM').",
 )
-@click.option(
-    "--overlong-rate",
-    default=0.0,
-    callback=_rate,
-    help="Share of answers made longer than the red-flag limit.",
-)
-@click.option(
-    "--correlated",
-    is_flag=True,
-    help="Wrong answers agree per input (else every wrong answer differs).",
-)
+@_faults
 @click.option("--verbose", is_flag=True, help="Log every request.")
+@format_option(help="What is served, as a line for people or one JSON object for tools.")
 def command(
     file: Path,
     defines: dict[str, str],
@@ -52,18 +94,19 @@ def command(
     seed: int,
     task_name: str | None,
     family: str | None,
-    fail_rate: float,
-    delay_ms: float,
-    malformed_rate: float,
-    overlong_rate: float,
-    correlated: bool,
+    custom: Any,
     verbose: bool,
+    fmt: str,
+    **faults: Any,
 ) -> None:
-    """Serve a simulated LLM that answers the ops of spec FILE's task.
+    """Serve a simulated LLM that answers the ops of spec FILE's task (- for standard input).
 
     It speaks /v1/chat/completions and /v1/models on 127.0.0.1 only, recognises each op by its
     system prompt, and answers right with the probability the spec states for that op, model
-    and x (wrongly otherwise). GET /sim/stats counts calls per op; POST /sim/reset clears it.
+    and x (wrongly otherwise). The right answers come from the oracle of the sample task the
+    task's name matches (hanoi, counting, ...), from --oracle, or else from the generic oracle,
+    whose answers are hashes of the request with no meaning (said so at start). GET /sim/stats
+    counts calls per op; POST /sim/reset clears it.
     """
     from aalp.sim import Faults, SimCore, SimError, SimServer
     from aalp.sim.oracles import FAMILIES
@@ -73,20 +116,41 @@ def command(
         raise click.BadParameter(
             f"unknown family; known: {', '.join(FAMILIES)}, generic", param_hint="'--family'"
         )
-    faults = Faults(fail_rate, delay_ms, malformed_rate, overlong_rate, correlated)
+    if family is not None and custom is not None:
+        raise click.UsageError("--family and --oracle cannot be used together")
     try:
-        core = SimCore(checked, task_name, seed, faults, family)
+        core = SimCore(checked, task_name, seed, Faults(**faults), family, custom)
         server = SimServer(core, port, verbose)
     except SimError as err:
         raise click.BadParameter(one_line(err), param_hint="'--task'") from None
     except OSError as err:
         click.echo(f"error: cannot listen on 127.0.0.1:{port}: {err.strerror}", err=True)
         raise click.exceptions.Exit(EXIT_USAGE) from None
-    click.echo(f"serving task {core.task.name!r} ({core.family} oracle) at {server.url}", err=True)
-    click.echo(server.url, err=False)
+    _announce(core, server, custom, fmt)
     try:
         server.httpd.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt:
         pass
     finally:
         server.httpd.server_close()
+
+
+def _announce(core: Any, server: Any, custom: Any, fmt: str) -> None:
+    """Say what is served (on stderr) and the URL (on stdout, or a JSON object)."""
+    from aalp.sim.oracles import FAMILIES
+
+    oracle = custom.name if custom is not None else core.family
+    click.echo(f"serving task {core.task.name!r} ({oracle} oracle) at {server.url}", err=True)
+    if core.family == "generic":
+        click.echo(
+            f"warning: task {core.task.name!r} matches no sample family "
+            f"({', '.join(FAMILIES)}): the generic oracle answers every request with a number "
+            "made from a hash of it, with no meaning; pass --oracle MODULE:FUNCTION for real "
+            "answers, or --family NAME",
+            err=True,
+        )
+    if fmt == "json":
+        info = {"url": server.url, "task": core.task.name, "oracle": oracle}
+        click.echo(json.dumps(info, sort_keys=True))
+    else:
+        click.echo(server.url)

@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-from aalp.cli.common import (
-    EXIT_SPEC,
+from aalp.cli.common import EXIT_SPEC, load_or_exit, print_error, usage_failure
+from aalp.cli.options import (
+    decisions_option,
     define_option,
-    load_or_exit,
+    format_option,
     pin_option,
-    print_error,
+    seed_option,
     spec_argument,
     task_option,
-    usage_failure,
 )
 from aalp.model.metrics import METRIC_FIELDS
 
@@ -30,28 +30,14 @@ def _fmt(value: float) -> str:
     return f"{value:.6g}" if 1e-4 <= abs(value) < 1e7 else f"{value:.4e}"
 
 
-def _decisions(checked: Any, task_name: str | None, decisions: str | None, pins: tuple[str, ...]):
+def _decisions(
+    checked: Any, task_name: str | None, given: dict[str, Any] | None, pins: tuple[str, ...]
+):
     """The plan to simulate: ``--decisions`` as given (pins on top), else the optimizer's plan
     with the pins fixed."""
     from aalp.diagnostics import SpecError
 
-    if decisions is not None:
-        text = decisions
-        if decisions.startswith("@"):
-            from aalp.checks.loader import FileProblem, read_text_file
-
-            try:
-                text = read_text_file(decisions[1:])
-            except FileProblem as err:
-                raise click.BadParameter(
-                    f"cannot read {decisions[1:]}: {err.problem}", param_hint="'--decisions'"
-                ) from None
-        try:
-            given = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise click.BadParameter(f"not JSON: {err}", param_hint="'--decisions'") from None
-        if not isinstance(given, dict):
-            raise click.BadParameter("expected a JSON object", param_hint="'--decisions'")
+    if given is not None:
         from aalp.plan.space import build, parse_pins
 
         try:
@@ -100,35 +86,24 @@ def _table(ev: Any, sim: Any) -> list[str]:
 @spec_argument
 @define_option
 @click.option("--runs", type=click.IntRange(1), default=1000, show_default=True, help="Runs.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@seed_option
 @task_option
-@click.option(
-    "--decisions",
-    default=None,
-    metavar="JSON|@FILE",
-    help='The whole plan as JSON ({"move.x": 1, "move.vote": "ahead_by", ...}).',
-)
+@decisions_option
 @pin_option
-@click.option(
-    "--format",
-    "fmt_",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="A table for people or JSON for tools.",
-)
+@format_option(help="A table for people or JSON for tools.")
 def command(
     file: Path,
     defines: dict[str, str],
     runs: int,
     seed: int,
     task_name: str | None,
-    decisions: str | None,
+    decisions: dict[str, Any] | None,
     pins: tuple[str, ...],
-    fmt_: str,
+    fmt: str,
 ) -> None:
     """Run FILE's plan many times under the model and print the empirical success and cost
-    distribution beside the predictions, with 95% intervals (Wilson for success).
+    distribution beside the predictions, with 95% intervals (Wilson for success). FILE -
+    reads standard input.
 
     By default the plan is the optimizer's (with any --pin fixed); --decisions gives it whole.
     """
@@ -150,7 +125,7 @@ def command(
     except SpecError as err:
         print_error(err, file)
         raise click.exceptions.Exit(EXIT_SPEC) from None
-    if fmt_ == "json":
+    if fmt == "json":
         out = {
             "task": ev.task,
             "plan": source,

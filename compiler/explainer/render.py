@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aalp.explainer.schema import Call, GrowthFit, Number, Point, Report, Stage
+from aalp.explainer.units import LEGEND, labelled, with_unit
 from aalp.optimizer.pareto import METRIC_KEYS
 from aalp.plan.plan import booster_of, booster_text
 
@@ -40,10 +41,11 @@ def render_text(rep: Report, width: int | None = None, color: bool = False) -> s
             return buf.getvalue()
         console.print("most reliable plan:")
     console.print(_plan_tree(rep, color))
-    console.print(_totals(rep))
+    _print_fitted(console, _totals(rep))
+    console.print(f"({LEGEND})")
     _print_summary(console, rep)
     for table in _frontier_tables(rep):
-        console.print(table)
+        _print_fitted(console, table)
     if rep.assumptions:
         console.print("assumptions:")
         for a in rep.assumptions:
@@ -51,6 +53,18 @@ def render_text(rep: Report, width: int | None = None, color: bool = False) -> s
     for n in rep.notes:
         console.print(f"note: {n}")
     return buf.getvalue()
+
+
+def _print_fitted(console: Any, table: Any) -> None:
+    """Print ``table`` in the console's width, or as wide as its widest row when that is
+    wider: a cell is never cut short nor broken across lines (a number stays whole)."""
+    needed = console.measure(table, options=console.options.update_width(100_000)).maximum
+    width = console.width
+    console.width = max(width, needed)  # print(width=...) can only narrow
+    try:
+        console.print(table)
+    finally:
+        console.width = width
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,7 +88,8 @@ def _plan_tree(rep: Report, color: bool) -> Any:
     from rich.tree import Tree
 
     obj = rep.objective
-    tree = Tree(Text(f"{_heading(rep)} = {fmt(obj.value)}", style="bold" if color else ""))
+    value = with_unit(obj.metric, fmt(obj.value))
+    tree = Tree(Text(f"{_heading(rep)} = {value}", style="bold" if color else ""))
     for st in rep.stages:
         node = tree.add(_stage_line(st))
         for c in st.calls:
@@ -82,11 +97,18 @@ def _plan_tree(rep: Report, color: bool) -> Any:
     return tree
 
 
+#: what one of a stage's ``chunks`` is, by the stage's kind
+UNIT_OF_WORK = {"map": "chunks", "chain": "steps", "reduce": "nodes"}
+
+
 def _stage_line(st: Stage) -> str:
     label = f"{st.kind} {', '.join(st.ops)}"
     if st.over:
         label += f" over {st.over}"
-    bits = [f"{fmt(st.chunks)} {'nodes' if st.kind == 'reduce' else 'calls'}"]
+    calls = st.metrics.get("calls")
+    bits = [f"{fmt(st.chunks)} {UNIT_OF_WORK.get(st.kind, 'decisions')}"]
+    if calls is not None:
+        bits.append(f"{fmt(calls)} calls in all")
     if st.x is not None:
         bits.append(f"x = {fmt(st.x)}")
     if st.fanin is not None:
@@ -101,8 +123,8 @@ def _call_line(c: Call) -> str:
     lvl = f" (level {c.level})" if c.level is not None else ""
     line = (
         f"{c.op}{lvl} on {c.model}, {_booster(c)}: "
-        f"{fmt(c.decisions)} × {fmt(c.samples_per_decision)} samples, "
-        f"reads {fmt(c.reads)} writes {fmt(c.writes)}"
+        f"{fmt(c.decisions)} decisions × {fmt(c.samples_per_decision)} samples, "
+        f"reads {fmt(c.reads)} writes {fmt(c.writes)} tokens"
     )
     return line if c.role == "op" else f"[{c.role}] {line}"
 
@@ -110,11 +132,11 @@ def _call_line(c: Call) -> str:
 def _share_line(c: Call, metric: str) -> str:
     """The call's objective (its cost when maximizing success) and share of the cost."""
     m = c.metrics
+    shown = metric if metric in m and metric != "success" else "cost"
     return (
-        f"{metric if metric != 'success' else 'cost'} "
-        f"{fmt(m[metric if metric in m else 'cost'])}"
-        f" ({fmt(100 * c.cost_share)}% of cost), "
-        f"success/decision {_success(c.success_per_decision)}"
+        f"{shown} {with_unit(shown, fmt(m[shown]))}"
+        f" ({fmt(100 * c.cost_share)}% of the plan's cost), "
+        f"success per decision {_success(c.success_per_decision)}"
     )
 
 
@@ -124,11 +146,16 @@ def _totals(rep: Report) -> Any:
     from rich import box
     from rich.table import Table
 
-    totals = Table(box=box.SIMPLE, title="totals", title_justify="left", show_header=True)
-    totals.add_column("metric")
-    totals.add_column("plan", justify="right")
+    totals = Table(
+        box=box.SIMPLE,
+        title="totals",
+        title_justify="left",
+        show_header=True,
+    )
+    totals.add_column("metric", no_wrap=True)
+    totals.add_column("plan", justify="right", no_wrap=True)
     for b in rep.baselines:
-        totals.add_column(b.name, justify="right")
+        totals.add_column(b.name, justify="right", no_wrap=True)
     for k in [*METRIC_KEYS, "success"]:
         vals = [_success(rep.success) if k == "success" else fmt(rep.metrics[k])]
         for b in rep.baselines:
@@ -138,7 +165,7 @@ def _totals(rep: Report) -> Any:
                 vals.append(_success(b.success))
             else:
                 vals.append(fmt(b.metrics[k]))
-        totals.add_row(k, *vals)
+        totals.add_row(labelled(k), *vals)
     if rep.baselines:
         totals.add_row(
             f"ratio ({rep.objective.metric})",
@@ -198,8 +225,8 @@ def _frontier_table(
 
     metric = rep.frontier.metric
     t = Table(box=box.SIMPLE, title=f"frontier: {metric} vs {against}")
-    t.add_column(metric, justify="right")
-    t.add_column(against, justify="right")
+    t.add_column(labelled(metric), justify="right", no_wrap=True)
+    t.add_column(labelled(against), justify="right", no_wrap=True)
     t.add_column("decisions")
     for p in points:
         t.add_row(fmt(p.value), show(getattr(p, against)), _short(p.decisions, rep.decisions))

@@ -28,12 +28,14 @@ def _unit_rows(stage: Any) -> list[Any]:
     return sorted(stage.op_evals, key=lambda r: (r.level or 0, order.get(r.role, 3)))
 
 
-def build(checked: Any, task: Any, evaluation: Any) -> networkx.DiGraph:
-    """The call graph of an evaluated plan (``aalp.model.cost.Evaluation``)."""
+def build(checked: Any, task: Any, evaluation: Any, metric: str = "cost") -> networkx.DiGraph:
+    """The call graph of an evaluated plan (``aalp.model.cost.Evaluation``); ``metric`` (the
+    objective) is the value each node's label shows."""
     import networkx as nx
 
     g = nx.DiGraph()
     g.graph["task"] = evaluation.task
+    g.graph["metric"] = metric
     prev_outputs: list[str] = []
     for st in evaluation.stages:
         if st.kind == "route":
@@ -200,14 +202,27 @@ def _metrics(g: Any) -> None:
     g.graph["cost"] = sum(d["cost"] for _n, d in g.nodes(data=True))
 
 
-def _label(node: str, d: dict) -> str:
+#: the metrics every node carries (the objective's, when it is one of them, labels the node)
+NODE_METRICS = ("cost", "dollars", "calls", "latency")
+
+
+def _label(node: str, d: dict, metric: str = "cost") -> str:
+    """A node's label: op and multiplicity, model, booster, the objective's value with its
+    unit (cost when the objective is not a node metric) and the calls it makes."""
+    from .units import with_unit
+
     mult = f" ×{d['multiplicity']:,}" if d["multiplicity"] > 1 else ""
     if d["role"] == "combine":
         return "combine (code)"
     boost = d["booster"] if d["booster"] != "none" else ""
     if d.get("votes"):
         boost += f" {d['votes']}"
-    parts = [f"{d['op']}{mult}", d["model"], boost.strip(), f"cost {d['cost']:.4g}"]
+    shown = metric if metric in NODE_METRICS else "cost"
+    value = f"{shown} {with_unit(shown, f'{d[shown]:.4g}')}"
+    calls = f"{d['calls']:.4g} calls (votes and retries included)"
+    parts = [f"{d['op']}{mult}", d["model"], boost.strip(), value]
+    if shown != "calls":
+        parts.append(calls)
     return "\n".join(p for p in parts if p)
 
 
@@ -224,7 +239,8 @@ def to_dot(g: Any) -> str:
     for n in nx.lexicographical_topological_sort(g):
         d = g.nodes[n]
         shape = "box" if d["role"] != "combine" else "ellipse"
-        lines.append(f"  {q(n)} [shape={shape}, label={q(_label(n, d))}];")
+        label = _label(n, d, g.graph.get("metric", "cost"))
+        lines.append(f"  {q(n)} [shape={shape}, label={q(label)}];")
     for a, b in sorted(g.edges()):
         style = " [style=bold]" if (a, b) in crit else ""
         lines.append(f"  {q(a)} -> {q(b)}{style};")
@@ -239,7 +255,8 @@ def to_mermaid(g: Any) -> str:
     ids = {n: f"n{i}" for i, n in enumerate(nx.lexicographical_topological_sort(g))}
     lines = ["flowchart TD"]
     for n, i in ids.items():
-        label = _label(n, g.nodes[n]).replace("\n", "<br/>").replace('"', "'")
+        label = _label(n, g.nodes[n], g.graph.get("metric", "cost"))
+        label = label.replace("\n", "<br/>").replace('"', "'")
         lines.append(f'  {i}["{label}"]')
     for a, b in sorted(g.edges()):
         lines.append(f"  {ids[a]} --> {ids[b]}")

@@ -118,14 +118,45 @@ def forget() -> None:
         _MEMO.clear()
 
 
-def guarded(run: Callable[[], Json], text: str | None) -> Json:
+def guarded(run: Callable[[], Json], text: str | None, settings: Settings | None = None) -> Json:
     """Run an API body, turning every kind of bad input into its diagnostics: the spec's, a
-    setting's (``SettingsError``), a decision's, a target's, ..., each with its own code."""
+    setting's (``SettingsError``), a decision's, a target's, ..., each with its own code. A
+    diagnostic about a value the page set (a pin, a parameter) says so in ``setting``."""
     try:
         return run()
     except AalpError as err:
         diags = sorted(err.diagnostics, key=sort_key)
-        return _failure([_diagnostic(d, text) for d in diags])
+        return _failure([_placed(_diagnostic(d, text), settings) for d in diags])
+
+
+def _placed(diag: Json, settings: Settings | None) -> Json:
+    """``diag`` moved from the spec's text to the page control it is about: a pin typed on the
+    page (the checker can only point at the task) or a parameter set by a slider."""
+    if settings is None:
+        return diag
+    message = diag["message"]
+    for key, value in settings.pins.items():
+        about = f"'{key}' in the task's pins"
+        if message.startswith(about) or f"in {about}" in message:
+            return _at_setting(diag, "pin", key, f"the pin {key} = {value}")
+    for name, value in settings.params.items():
+        if message.startswith(f"-D {name}="):
+            return _at_setting(diag, "param", name, f"the value {name} = {value}")
+    return diag
+
+
+def _at_setting(diag: Json, kind: str, key: str, what: str) -> Json:
+    rendered = f"{diag['severity']}[{diag['code']}]: {what}: {diag['message']}"
+    if diag.get("hint"):
+        rendered += f"\n  hint: {diag['hint']}"
+    return diag | {
+        "setting": {"kind": kind, "key": key},
+        "line": 0,
+        "col": 0,
+        "end_line": 0,
+        "end_col": 0,
+        "rendered": rendered,
+    }
 
 
 def check_spec(text: str, file: str = "<spec>", settings: Settings | None = None) -> Json:
@@ -162,7 +193,7 @@ def check_spec(text: str, file: str = "<spec>", settings: Settings | None = None
             "controls": controls,
         }
 
-    return guarded(run, text)
+    return guarded(run, text, settings)
 
 
 def _env_without_overrides(loaded: Loaded, settings: Settings) -> Mapping[str, Any]:
@@ -323,7 +354,7 @@ def optimize_spec(text: str, file: str = "<spec>", settings: Settings | None = N
         result = engine.optimize(loaded.checked, loaded.task.name)
         return {"ok": True, "diagnostics": loaded.warnings} | result_json(loaded, result)
 
-    return _memo("optimize", text, file, settings, lambda: guarded(run, text))
+    return _memo("optimize", text, file, settings, lambda: guarded(run, text, settings))
 
 
 def plan_for(text: str, file: str, settings: Settings | None, decisions: Mapping[str, Any]) -> Json:
@@ -344,7 +375,7 @@ def plan_for(text: str, file: str, settings: Settings | None, decisions: Mapping
             "tree": tree,
         }
 
-    return guarded(run, text)
+    return guarded(run, text, settings)
 
 
 def _clean_decisions(decisions: Mapping[str, Any]) -> dict[str, int | str]:
@@ -384,6 +415,11 @@ def _series(name: str, growth: Any) -> Json:
     }
 
 
+def _empty(name: str) -> Json:
+    """A series with nothing to draw: no plan at three sizes or more."""
+    return {"name": name, "points": [], "growth": None, "feasible": False}
+
+
 def sweep_spec(text: str, file: str = "<spec>", settings: Settings | None = None) -> Json:
     """Cost against the task's size on log-log axes: the optimum re-optimized at each size of a
     ladder spanning many decades, and each baseline, with their growth classes.
@@ -391,8 +427,9 @@ def sweep_spec(text: str, file: str = "<spec>", settings: Settings | None = None
     This is ``aalp explain``'s own growth measurement (``growth_series``), so the
     classes on the chart are the ones ``explain`` prints. Returns ``variable`` (the size on the
     x axis), ``metric`` and ``series`` (the optimum first, then each baseline: ``name``,
-    ``points`` ``[size, value]``, ``growth``, ``confirmed``; ``growth`` is null and ``points``
-    empty for a series without a plan at three sizes or more).
+    ``points`` ``[size, value]``, ``growth``, ``confirmed``, ``feasible``: whether that plan
+    meets the requirements at the spec's size; ``growth`` is null and ``points`` empty for a
+    series without a plan at three sizes or more).
     """
     settings = settings or Settings()
 
@@ -402,14 +439,16 @@ def sweep_spec(text: str, file: str = "<spec>", settings: Settings | None = None
         variable, plan, baselines = engine.growth(loaded.checked, result)
         series = []
         if plan is not None:
-            series.append(_series("optimal plan", plan))
+            series.append(_series("optimal plan", plan) | {"feasible": bool(result.feasible)})
         else:  # no feasible optimum at enough sizes (the target cannot be met as it grows)
-            series.append({"name": "optimal plan", "points": [], "growth": None})
+            series.append(_empty("optimal plan"))
         for b in result.baselines:
+            feasible = b.plan is not None and bool(b.plan.evaluation.meets)
             if b.name in baselines:
-                series.append(_series(f"baseline {b.name}", baselines[b.name]))
+                grown = _series(f"baseline {b.name}", baselines[b.name])
+                series.append(grown | {"feasible": feasible})
             else:  # no plan that can run at three sizes or more: say so, draw nothing
-                series.append({"name": f"baseline {b.name}", "points": [], "growth": None})
+                series.append(_empty(f"baseline {b.name}"))
         return {
             "ok": True,
             "diagnostics": loaded.warnings,
@@ -418,7 +457,7 @@ def sweep_spec(text: str, file: str = "<spec>", settings: Settings | None = None
             "series": series,
         }
 
-    return _memo("sweep", text, file, settings, lambda: guarded(run, text))
+    return _memo("sweep", text, file, settings, lambda: guarded(run, text, settings))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,22 +484,8 @@ def emit_zip(text: str, file: str, settings: Settings | None, target: str) -> by
         loaded = load(text, file, settings)
         # an unknown target (E115) or a plan that cannot be emitted (E604) is a diagnostic
         files = engine.emit(loaded.checked, loaded.task.name, target)
-        holder["zip"] = _zip({f.path: f.text for f in files})
+        holder["zip"] = engine.archive(files)
         return {"ok": True}
 
-    answer = guarded(run, text)
+    answer = guarded(run, text, settings)
     return holder.get("zip", answer)
-
-
-def _zip(files: Mapping[str, str]) -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(files):
-            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, files[path].encode("utf-8"))
-    return buffer.getvalue()

@@ -62,6 +62,13 @@ class Settings:
     pins: Mapping[str, str] = field(default_factory=dict)
 
 
+#: the keys of a request's ``settings`` (``params`` and ``target`` are older names of
+#: ``defines`` and ``success_target``)
+SETTING_NAMES = frozenset(
+    {"task", "defines", "params", "probabilities", "success_target", "target", "objective", "pins"}
+)
+
+
 def settings_from_json(data: Mapping[str, Any]) -> Settings:
     """Read settings from a page request, rejecting anything of the wrong shape."""
 
@@ -73,13 +80,18 @@ def settings_from_json(data: Mapping[str, Any]) -> Settings:
             raise SettingsError(f"'{key}' must be an object")
         return value
 
+    unknown = sorted(set(data) - SETTING_NAMES)
+    if unknown:
+        names = ", ".join(sorted(SETTING_NAMES - {"params", "target"}))
+        raise SettingsError(f"unknown setting '{unknown[0]}' (the settings are {names})")
     task = data.get("task")
     if task is not None and not isinstance(task, str):
         raise SettingsError("'task' must be a string")
-    params = {k: _text(v, k) for k, v in mapping("params").items()}
+    # the command line's names (-D is --define) come first; the older ones still read
+    params = {k: _text(v, k) for k, v in mapping(_named(data, "defines", "params")).items()}
     probabilities = {k: _number(v, k) for k, v in mapping("probabilities").items()}
     pins = {k: _text(v, k) for k, v in mapping("pins").items() if v not in ("", None)}
-    target = data.get("target")
+    target = data.get(_named(data, "success_target", "target"))
     if target is not None:
         target = _number(target, "target")
         if not 0 < target < 1:
@@ -88,6 +100,25 @@ def settings_from_json(data: Mapping[str, Any]) -> Settings:
     if objective is not None and not isinstance(objective, str):
         raise SettingsError("'objective' must be a string")
     return Settings(task, params, probabilities, target, objective or None, pins)
+
+
+def settings_to_json(settings: Settings) -> dict[str, Any]:
+    """``settings`` under the names a request sends them with (``settings_from_json``)."""
+    return {
+        "task": settings.task,
+        "defines": dict(settings.params),
+        "probabilities": dict(settings.probabilities),
+        "success_target": settings.target,
+        "objective": settings.objective,
+        "pins": dict(settings.pins),
+    }
+
+
+def _named(data: Mapping[str, Any], name: str, older: str) -> str:
+    """The key a setting is sent under: ``name``, or its ``older`` name; both is an error."""
+    if name in data and older in data:
+        raise SettingsError(f"send '{name}' or its older name '{older}', not both")
+    return older if older in data else name
 
 
 def _text(value: Any, key: str) -> str:
@@ -441,7 +472,10 @@ def apply_settings(spec: Spec, settings: Settings) -> tuple[Spec, Task]:
             if value.strip() == "auto":  # let the optimizer choose, even if the spec pins it
                 pins.pop(key, None)
             else:
-                pins[key] = Pin(op, name, _pin_expr(value))
+                try:
+                    pins[key] = Pin(op, name, _pin_expr(value))
+                except SettingsError as err:  # say which pin, so the page can point at it
+                    raise SettingsError(f"'{key}' in the task's pins: {err}") from None
         new = replace(new, pins=tuple(pins.values()))
     tasks = tuple(new if t.name == task.name else t for t in spec.tasks)
     return replace(spec, tasks=tasks), new

@@ -69,6 +69,13 @@ def emit(checked: Any, task: str, target: str) -> list[Any]:
     return compile_plan(checked, target, task).files
 
 
+def archive(files: list[Any]) -> bytes:
+    """The emitted files as one zip, byte-identical for the same files (``aalp compile -o -``)."""
+    from aalp.backends.base import archive as zipped
+
+    return zipped(files)
+
+
 def growth(checked: Any, result: Any) -> tuple[str | None, Any, dict[str, Any]]:
     """``aalp explain``'s growth measurement: the size variable, the optimum's ``Growth`` (or
     None) and each baseline's, from re-optimizing over a ladder of sizes."""

@@ -23,14 +23,14 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import codes
 from ..diagnostics import Diagnostic, SpecError
 from . import api, engine
-from .controls import Settings, SettingsError, settings_from_json
+from .controls import Settings, SettingsError, settings_from_json, settings_to_json
 
 STATIC = Path(__file__).parent / "static"
 HOST = "127.0.0.1"
@@ -137,7 +137,7 @@ class _Explorer:
                 "name": self.name,
                 "text": self.document.text,
                 "can_save": self.document.path is not None,
-                "params": dict(self.document.params),
+                "defines": dict(self.document.params),
             }
         )
 
@@ -161,7 +161,7 @@ class _Explorer:
                 return _error(err.status, err.message, err.headers)
             except Exception as err:  # a bug in aalp, not bad input: one line on the page
                 logging.getLogger("aalp.explore").exception("internal error")
-                return _json({"ok": False, "diagnostics": [_internal(str(err))]})
+                return _json({"ok": False, "diagnostics": [_internal(_described(err))]})
             if isinstance(result, Response):
                 return result
             return _json(result)
@@ -417,6 +417,12 @@ def _checked(text: str, file: str, settings: Settings) -> Json:
     return _confined(text, file) or api.check_spec(text, file, settings)
 
 
+def _described(err: BaseException) -> str:
+    """An exception for a person: its kind and its first line (``ZeroDivisionError: ...``)."""
+    text = str(err).splitlines()[0] if str(err) else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
 def _internal(message: str) -> Json:
     return api.problem(
         f"internal error (a bug in aalp; please report it): {message}", codes.INTERNAL_ERROR
@@ -460,7 +466,7 @@ class _Proved:
 
     def keep(self, kind: str, text: str, settings: Settings, answer: Any) -> None:
         if isinstance(answer, dict) and answer.get("ok"):
-            self._answers[kind, text] = {"settings": asdict(settings), "result": answer}
+            self._answers[kind, text] = {"settings": settings_to_json(settings), "result": answer}
             self._answers.move_to_end((kind, text))
             while len(self._answers) > self.SIZE:
                 self._answers.popitem(last=False)
@@ -538,7 +544,7 @@ def _answer(function: Callable[..., Any], args: tuple[Any, ...], deadline: float
         return "done", _confined(args[0], args[1]) or function(*args)
     except Exception as err:  # a bug, not bad input: the traceback goes to the terminal
         logging.getLogger("aalp.explore").exception("internal error")
-        return "error", str(err)
+        return "error", _described(err)
 
 
 class _Worker:

@@ -18,8 +18,19 @@ def _missing(key: str) -> DecisionError:
     return DecisionError(f"missing decision '{key}'", key)
 
 
-def as_int(key: str, value: Any) -> int:
-    """A decision that must be a whole number (``x``, ``votes``, ``fanin``)."""
+def as_int(key: str, value: Any, least: int | None = None) -> int:
+    """A decision that must be a whole number (``x``, ``votes``, ``fanin``), at least
+    ``least`` when given (a plan given whole, by ``--decisions`` or the explorer, is read
+    here: ``move.x = 0`` is refused with its reason, not divided by)."""
+    number = _whole(key, value)
+    if least is not None and number < least:
+        raise DecisionError(
+            f"decision '{key}' is {number}; it must be a whole number of at least {least}", key
+        )
+    return number
+
+
+def _whole(key: str, value: Any) -> int:
     if isinstance(value, bool):
         raise DecisionError(f"decision '{key}' must be a whole number, not {value!r}", key)
     if isinstance(value, int):
@@ -86,7 +97,7 @@ def read_choice(ctx: Context, decisions: Mapping[str, Any], op: str) -> Choice:
     key = f"{op}.votes"
     if key not in decisions:
         raise _missing(key)
-    return Choice(model, Vote(vote, as_int(key, decisions[key])))
+    return Choice(model, Vote(vote, as_int(key, decisions[key], least=1)))
 
 
 def shared_x_ops(ctx: Context, stage: MapStage | ChainStage) -> list[str]:
@@ -109,4 +120,4 @@ def read_x(ctx: Context, decisions: Mapping[str, Any], op: str) -> int:
     value = decisions[key]
     if isinstance(value, Expr):
         value = exact(value, ctx.env)
-    return as_int(key, value)
+    return as_int(key, value, least=1)

@@ -175,7 +175,7 @@ def fanin_of(ctx: Context, stage: ReduceStage, decisions: Mapping[str, Any]) -> 
     key = f"{stage.op}.fanin"
     if key not in decisions:
         raise DecisionError(f"missing decision '{key}'", key)
-    return as_int(key, decisions[key])
+    return as_int(key, decisions[key], least=2)
 
 
 def _linear(ctx: Context, index: int, stage: MapStage | ChainStage, decisions) -> StagePlan:

@@ -131,7 +131,10 @@ class SimCore:
         seed: int = 0,
         faults: Faults | None = None,
         family: str | None = None,
+        custom: Any = None,
     ):
+        """``custom``: an oracle of the user's own (``aalp.sim.oracles.custom.load``), used
+        instead of the family's."""
         from aalp.front.numbers import float_env
         from aalp.plan.prompts import system_prompt
 
@@ -144,8 +147,8 @@ class SimCore:
         self.env = float_env(checked.env)
         self.seed = seed
         self.faults = faults or Faults()
-        self.family = family or family_of(self.task)
-        self.oracle = oracle(self.family)
+        self.family = "custom" if custom is not None else family or family_of(self.task)
+        self.oracle = custom if custom is not None else oracle(self.family)
         from aalp.checks.loader import prompt_dir_of
 
         spec_dir = prompt_dir_of(checked)
@@ -295,7 +298,12 @@ class SimCore:
             pick -= weight
         rng = _seeded(self.seed, "call", key)
         ask = Ask(op.name, self.roles.get(op.name, "other"), request, self.task, self.env)
-        right = self.oracle.answer(ask)
+        try:
+            right = self.oracle.answer(ask)
+        except Exception as err:  # the user's oracle failed: the client gets why, in one line
+            raise SimError(
+                500, f"the {self.family} oracle failed on op {op.name!r}: {err!r}"
+            ) from None
         draw = rng.random()
         misrouted = getattr(self.oracle, "misrouted", None)
         if misrouted is not None and misrouted(ask):

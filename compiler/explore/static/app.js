@@ -6,7 +6,11 @@ const $ = (id) => document.getElementById(id);
 const state = {
   name: "spec.aalp",
   canSave: false,
-  settings: { task: null, params: {}, probabilities: {}, target: null, objective: null, pins: {} },
+  // the settings use the command line's names: defines (-D), pins (--pin), objective, task
+  settings: { task: null, defines: {}, probabilities: {}, success_target: null, objective: null, pins: {} },
+  fileText: "",
+  fileTasks: null,
+  detached: false,
   controls: null,
   controlsKey: "",
   result: null,
@@ -102,13 +106,51 @@ function jumpTo(line, col) {
   let offset = 0;
   for (let i = 1; i < line; i++) offset = text.indexOf("\n", offset) + 1;
   offset += Math.max(0, col - 1);
-  $("spec").focus();
-  $("spec").setSelectionRange(offset, offset + 1);
+  const editor = $("spec");
+  editor.focus();
+  editor.setSelectionRange(offset, offset + 1);
+  // the selection alone does not scroll a textarea: bring the line to the middle of the view
+  const lineHeight = parseFloat(getComputedStyle(editor).lineHeight) || 18;
+  editor.scrollTop = Math.max(0, (line - 1) * lineHeight - editor.clientHeight / 2);
+  $("gutter").scrollTop = editor.scrollTop;
+}
+
+// The page control a diagnostic is about (a pin typed on the page, a parameter's slider),
+// or null for one about the spec's text.
+function settingControl(setting) {
+  if (!setting) return null;
+  const id = setting.kind === "pin" ? `pin-${setting.key.replace(/\W/g, "-")}` : `param-${setting.key}`;
+  const input = $(id);
+  if (!input) return null;
+  return { input, label: setting.kind === "pin" ? `the pin ${setting.key}` : `the parameter ${setting.key}` };
+}
+
+// Show a diagnostic beside the control it is about: marked invalid, the message under it.
+function markControl(control, d) {
+  const { input } = control;
+  input.setAttribute("aria-invalid", "true");
+  input.classList.add("invalid");
+  const note = document.createElement("div");
+  note.className = "field-error";
+  note.id = `${input.id}-error`;
+  note.textContent = d.message;
+  input.setAttribute("aria-describedby", note.id);
+  input.after(note);
+}
+
+function clearControlErrors() {
+  for (const note of document.querySelectorAll(".field-error")) note.remove();
+  for (const input of document.querySelectorAll(".invalid")) {
+    input.classList.remove("invalid");
+    input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
+  }
 }
 
 function renderDiagnostics(result) {
   const list = $("diagnostics");
   list.replaceChildren();
+  clearControlErrors();
   const diagnostics = result.diagnostics || [];
   const errors = diagnostics.filter((d) => d.severity === "error");
   $("spec").setAttribute("aria-invalid", errors.length ? "true" : "false");
@@ -123,9 +165,18 @@ function renderDiagnostics(result) {
   for (const d of diagnostics) {
     const li = document.createElement("li");
     li.className = d.severity;
-    const where = d.line > 0 ? `line ${d.line}, column ${d.col}: ` : "";
+    const control = settingControl(d.setting);
+    const where = d.line > 0 ? `line ${d.line}, column ${d.col}: ` : control ? `${control.label}: ` : "";
     li.append(`${d.severity} ${d.code}: ${where}${d.message}`);
-    if (d.line > 0) {
+    if (control) {
+      markControl(control, d);
+      const go = document.createElement("button");
+      go.type = "button";
+      go.textContent = "go to";
+      go.setAttribute("aria-label", `go to ${control.label}`);
+      go.addEventListener("click", () => control.input.focus());
+      li.append(go);
+    } else if (d.line > 0) {
       const go = document.createElement("button");
       go.type = "button";
       go.textContent = "go to";
@@ -163,6 +214,12 @@ async function check() {
     setStatus("The spec has errors: fix them to see the plan (the last good plan is dimmed).", true);
     return;
   }
+  if (state.fileTasks === null) state.fileTasks = result.tasks;
+  // a text that names none of the file's tasks is another spec (pasted in): it is not the
+  // file any more, so the header and "Save spec" must not say it is
+  state.detached = !result.tasks.some((t) => state.fileTasks.includes(t));
+  state.tasks = result.tasks;
+  renderDocument();
   renderTasks(result.tasks, result.task);
   renderControls(result.controls);
   await optimize();
@@ -175,8 +232,16 @@ async function check() {
 
 const STEPS = 1000;
 
+// Positions a slider has: one per value for a small integer range (the disks slider moves
+// one disk per key press), else STEPS.
+function sliderSteps(control) {
+  const { min, max, scale, integer } = control;
+  return integer && scale !== "log" && scale !== "nines" && max - min <= STEPS ? max - min : STEPS;
+}
+
 function sliderScale(control) {
   const { min, max, scale, integer } = control;
+  const STEPS = sliderSteps(control);
   if (scale === "nines") {
     // probabilities near 1: position by -log10(1 - p), so 0.998 and 0.9995 are far apart
     const lo = -Math.log10(1 - min);
@@ -220,7 +285,7 @@ function makeSlider(id, label, control, value, onChange, hint = "") {
   input.type = "range";
   input.id = id;
   input.min = "0";
-  input.max = String(STEPS);
+  input.max = String(sliderSteps(control));
   input.step = "1";
   const scale = sliderScale(control);
   input.value = String(scale.toPos(value));
@@ -282,7 +347,7 @@ function renderControls(controls) {
   if (controls.target?.param) params.add(controls.target.param);
   const probs = new Set(controls.probabilities.map((c) => c.id));
   const pins = new Set(controls.decisions.map((d) => d.key));
-  s.params = Object.fromEntries(Object.entries(s.params).filter(([k]) => params.has(k)));
+  s.defines = Object.fromEntries(Object.entries(s.defines).filter(([k]) => params.has(k)));
   s.probabilities = Object.fromEntries(Object.entries(s.probabilities).filter(([k]) => probs.has(k)));
   s.pins = Object.fromEntries(Object.entries(s.pins).filter(([k]) => pins.has(k)));
 
@@ -291,12 +356,12 @@ function renderControls(controls) {
   for (const c of controls.params) {
     if (c.scale === "none") continue;
     // an override written as a formula (-D n=1M) starts the slider at the spec's value
-    const given = Number(s.params[c.name]);
-    const value = s.params[c.name] !== undefined && Number.isFinite(given) ? given : c.value;
+    const given = Number(s.defines[c.name]);
+    const value = s.defines[c.name] !== undefined && Number.isFinite(given) ? given : c.value;
     const hint = c.scale === "log" ? "log scale" : c.scale === "nines" ? "probability, scale of nines" : "";
     paramBox.append(
       makeSlider(`param-${c.name}`, c.name, c, value, (v) => {
-        s.params[c.name] = String(v);
+        s.defines[c.name] = String(v);
         onSetting();
       }, [c.doc, hint].filter(Boolean).join(" · ")),
     );
@@ -330,10 +395,12 @@ function renderTarget(target) {
   const nines = { min: 0.3, max: 9, scale: "linear", integer: false };
   // The target is either a parameter of the spec (moved as a -D override) or a literal.
   const get = () =>
-    target.param ? Number(state.settings.params[target.param] ?? target.value) : (state.settings.target ?? target.value);
+    target.param
+      ? Number(state.settings.defines[target.param] ?? target.value)
+      : (state.settings.success_target ?? target.value);
   const set = (t) => {
-    if (target.param) state.settings.params[target.param] = String(t);
-    else state.settings.target = t;
+    if (target.param) state.settings.defines[target.param] = String(t);
+    else state.settings.success_target = t;
   };
   const label = target.param ? `success ≥ ${target.param}` : "success ≥";
   const slider = makeSlider("target", label, nines, -Math.log10(1 - get()), (v) => {
@@ -456,12 +523,18 @@ function renderSummary(plan, result, title) {
   const decisions = Object.entries(plan.decisions)
     .map(([k, v]) => `${escapeHtml(k)} = ${escapeHtml(v)}`)
     .join(", ");
+  // ratios are to the plan shown (a frontier plan's own, not the optimum's)
+  const metric = result.objective.metric;
+  const valueOf = (p) => p.metrics[metric] ?? (metric === "success" ? p.success : null);
+  const shown = valueOf(plan);
+  const which = title === "Optimal plan" ? "the optimal plan" : "this plan";
   const baselines = (result.baselines || [])
     .map((b) => {
-      const value = b.metrics[result.objective.metric] ?? (result.objective.metric === "success" ? b.success : null);
-      const ratio = b.ratio ? ` (${Number(b.ratio.toPrecision(3))}× the plan)` : "";
+      const value = valueOf(b);
+      const ratio = positive(shown) && typeof value === "number" ? value / shown : null;
+      const said = ratio === null || !Number.isFinite(ratio) ? "" : ` (${Number(ratio.toPrecision(3))}× ${which})`;
       const verdict = b.feasible ? "" : "infeasible: ";
-      return `<tr><th scope="row">baseline ${escapeHtml(b.name)}</th><td class="num">${verdict}${fmt(value)}${ratio}</td></tr>`;
+      return `<tr><th scope="row">baseline ${escapeHtml(b.name)}</th><td class="num">${verdict}${fmt(value)}${said}</td></tr>`;
     })
     .join("");
   box.innerHTML = `
@@ -472,15 +545,40 @@ function renderSummary(plan, result, title) {
     <table><tbody>${metricRows(plan.metrics, result.metric_names)}${baselines}</tbody></table>`;
 }
 
+// A node's text, line by line: nothing is cut short, a long line wraps at a space (a count
+// like ×18,446,744,073,709,551,615 stays whole and widens the node instead).
+const WRAP = 34;
+const CHAR_PX = 7.3;
+
+function wrapped(text) {
+  const out = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > WRAP) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  out.push(line);
+  return out;
+}
+
+function nodeLines(n) {
+  const title = wrapped(`${n.label}${n.count ? ` ×${n.count}` : ""}`).map((l) => [l, "title"]);
+  const decisions = (n.decisions || []).flatMap((d) => wrapped(d).map((l) => [l, ""]));
+  const share = n.share === null || n.share === undefined ? "" : `share ${(n.share * 100).toFixed(1)}%`;
+  return [...title, ...decisions, [share, ""]];
+}
+
 function renderTree(tree) {
   const box = $("tree");
   box.replaceChildren();
   $("node-detail").textContent = "";
   if (!tree) return;
   const root = d3.hierarchy(tree);
-  const width = 230;
-  const rowHeight = 26;
-  const lines = (d) => 1 + (d.data.decisions || []).length + 1;
+  const longest = Math.max(...root.descendants().flatMap((d) => nodeLines(d.data).map(([l]) => l.length)));
+  const width = Math.max(230, Math.ceil(longest * CHAR_PX) + 16);
+  const lines = (d) => nodeLines(d.data).length;
   const maxLines = Math.max(...root.descendants().map(lines));
   const layout = d3.tree().nodeSize([maxLines * 15 + 18, width + 40]);
   layout(root);
@@ -536,15 +634,12 @@ function renderTree(tree) {
     const title = document.createElementNS(ns, "title");
     title.textContent = n.formula ? `${summary}\n${n.formula}` : summary;
     g.append(title);
-    const texts = [[`${n.label}${n.count ? `  ×${n.count}` : ""}`, "title"]];
-    for (const line of n.decisions || []) texts.push([line, ""]);
-    texts.push([n.share === null || n.share === undefined ? "" : `share ${(n.share * 100).toFixed(1)}%`, ""]);
-    texts.forEach(([line, cls], i) => {
+    nodeLines(n).forEach(([line, cls], i) => {
       const t = document.createElementNS(ns, "text");
       t.setAttribute("x", 8);
       t.setAttribute("y", -h / 2 + 16 + i * 15);
       if (cls) t.setAttribute("class", cls);
-      t.textContent = line.length > 32 ? `${line.slice(0, 31)}…` : line;
+      t.textContent = line;
       g.append(t);
     });
     const show = () => {
@@ -572,15 +667,45 @@ function isPowerOfTen(value) {
   return Math.abs(exponent - Math.round(exponent)) < 1e-9;
 }
 
-function logTicks(value, index, ticks) {
-  if (ticks.filter((t) => isPowerOfTen(t.value)).length >= 2) {
-    return isPowerOfTen(value) ? compact(value) : null;
+const MAX_LABELS = 8;
+
+// Labels for every tick of a log axis, computed once per axis: the powers of ten when there
+// are two or more (every k-th of them when there are many, so labels never overlap), else
+// every tick with as many digits as it takes to tell them apart; a label equal to its
+// neighbour's is dropped, so no axis repeats one label.
+function logLabels(values) {
+  const powers = values.filter(isPowerOfTen);
+  if (powers.length >= 2) {
+    const every = Math.ceil(powers.length / MAX_LABELS);
+    return values.map((v) => (isPowerOfTen(v) && Math.round(Math.log10(v)) % every === 0 ? compact(v) : null));
   }
-  return compact(value);
+  for (let digits = 2; digits <= 6; digits++) {
+    const labels = values.map((v) => shortNumber(v, digits));
+    if (new Set(labels).size === labels.length) return thinned(labels);
+  }
+  return thinned(values.map((v) => shortNumber(v, 6)).map((l, i, all) => (i > 0 && l === all[i - 1] ? null : l)));
+}
+
+// At most MAX_LABELS labels on an axis: every k-th, keeping the first.
+function thinned(labels) {
+  const every = Math.ceil(labels.filter(Boolean).length / MAX_LABELS);
+  let seen = 0;
+  return labels.map((l) => (l === null ? null : seen++ % every === 0 ? l : null));
+}
+
+function shortNumber(value, digits) {
+  const abs = Math.abs(value);
+  if (abs >= 1e4 || (abs < 1e-3 && abs > 0)) return value.toExponential(digits - 1).replace(/\.?0+e/, "e");
+  return String(Number(value.toPrecision(digits)));
+}
+
+function logTicks(value, index, ticks) {
+  if (!ticks.labels || ticks.labels.length !== ticks.length) ticks.labels = logLabels(ticks.map((t) => t.value));
+  return ticks.labels[index];
 }
 
 function axis(title, log) {
-  const ticks = { color: "#1b1f24" };
+  const ticks = { color: "#1b1f24", autoSkip: true, autoSkipPadding: 12, maxRotation: 0 };
   if (log) ticks.callback = logTicks;
   return { type: log ? "logarithmic" : "linear", title: { display: true, text: title, color: "#1b1f24" }, ticks };
 }
@@ -616,7 +741,7 @@ function frontierDataset(points, key) {
   const color = (ctx) => (points[ctx.dataIndex]?.optimal ? "#b00020" : "#0b5cad");
   const radius = (ctx) => (points[ctx.dataIndex]?.optimal ? 7 : 4);
   return {
-    label: `${points.length} Pareto-optimal plans (red: the optimum)`,
+    label: `${points.length} Pareto-optimal plan${points.length === 1 ? "" : "s"} (red: the optimum)`,
     data: points.map((p) => ({ x: p.metrics[state.frontierMetric], y: key === "success" ? p.success : p.metrics[key] })),
     pointBackgroundColor: color,
     pointBorderColor: color,
@@ -684,6 +809,8 @@ async function showFrontierPoint(point) {
 // Cost against a size parameter (log-log), optimal plan vs each baseline
 // ---------------------------------------------------------------------------------------------
 
+const INFEASIBLE = " — infeasible: misses the requirements (hollow, dotted)";
+
 async function sweep() {
   const seq = ++state.seq.sweep;
   let result;
@@ -703,15 +830,21 @@ async function sweep() {
   if (!result.ok) return;
   $("sweep-variable").textContent = result.variable ? `(${result.variable})` : "";
   // colours follow the series' place (the optimum is always the first, solid line)
+  // a series that misses the requirements (a baseline that cannot run, or whose answer is
+  // wrong too often) is drawn hollow and dotted, and its label says so: a cheap line below
+  // the optimum must never read as a better plan
   const datasets = result.series
     .map((s, i) => ({
-      label: `${s.name}: ${s.growth}`,
+      label: `${s.name}: ${s.growth}${s.feasible === false ? INFEASIBLE : ""}`,
       data: s.points.filter(([x, y]) => positive(x) && positive(y)).map(([x, y]) => ({ x, y })),
       borderColor: PALETTE[i % PALETTE.length],
-      backgroundColor: PALETTE[i % PALETTE.length],
-      borderDash: i === 0 ? [] : [6, 3],
-      pointRadius: 3,
+      backgroundColor: s.feasible === false ? "#ffffff" : PALETTE[i % PALETTE.length],
+      pointStyle: s.feasible === false ? "rectRot" : "circle",
+      borderDash: s.feasible === false ? [2, 3] : i === 0 ? [] : [6, 3],
+      borderWidth: s.feasible === false ? 1.5 : 2,
+      pointRadius: s.feasible === false ? 4 : 3,
       showLine: true,
+      feasible: s.feasible !== false,
       measured: Boolean(s.growth),
     }))
     .filter((d) => d.measured);
@@ -729,7 +862,8 @@ async function sweep() {
         return li;
       }
       const fit = s.confirmed ? "confirmed by the fit" : `fitted log-log slope ${fmt(s.slope)}`;
-      li.textContent = `${s.name}: ${s.growth} (${fit})`;
+      li.textContent = `${s.name}: ${s.growth} (${fit})${s.feasible === false ? INFEASIBLE : ""}`;
+      if (s.feasible === false) li.className = "infeasible-series";
       return li;
     }),
   );
@@ -765,7 +899,7 @@ async function downloadCode() {
       setStatus("Could not emit code: see the diagnostics.", true);
       return;
     }
-    const stem = state.name.split(/[\\/]/).pop().replace(/\.[^.]*$/, "");
+    const stem = specFileName().replace(/\.[^.]*$/, "");
     download(await response.blob(), `${stem}-${target}.zip`);
     setStatus(`Downloaded the ${target} code.`);
   } catch (err) {
@@ -773,9 +907,36 @@ async function downloadCode() {
   }
 }
 
+// The header and the save button say which file the text is, and whether it is saved.
+function renderDocument() {
+  const name = state.name;
+  const edited = $("spec").value !== state.fileText;
+  let shown = name;
+  if (state.detached) shown = `a pasted spec (${state.tasks.join(", ")}), not ${name}`;
+  else if (edited) shown = `${name} (edited, not saved)`;
+  $("doc-name").textContent = shown;
+  document.title = `aalp explore — ${shown}`;
+  const save = $("save-spec");
+  save.disabled = !state.canSave || state.detached;
+  save.title = state.detached
+    ? `The text is another spec than ${name}: download it instead`
+    : state.canSave
+      ? `Write the text to ${name}`
+      : "This spec has no file to save to";
+  save.textContent = state.canSave && !state.detached ? `Save to ${name.split(/[\\/]/).pop()}` : "Save spec";
+}
+
+// The name a download of the text gets: the file's, or the pasted spec's first task's.
+function specFileName() {
+  return state.detached ? `${state.tasks[0] || "spec"}.aalp` : state.name.split(/[\\/]/).pop();
+}
+
 async function saveSpec() {
   try {
+    const text = $("spec").value;
     const result = await post("/api/save", payload());
+    state.fileText = text;
+    renderDocument();
     setStatus(`Saved ${result.saved}.`);
   } catch (err) {
     setStatus(`Could not save: ${err.message}`, true);
@@ -793,9 +954,11 @@ async function start() {
   ]);
   state.name = spec.name;
   state.canSave = spec.can_save;
-  state.settings.params = { ...spec.params }; // -D NAME=VALUE on the command line
+  state.settings.defines = { ...spec.defines }; // -D NAME=VALUE on the command line
+  state.fileText = spec.text;
   $("doc-name").textContent = spec.name;
   document.title = `aalp explore — ${spec.name}`;
+  state.tasks = null;
   $("spec").value = spec.text;
   $("save-spec").disabled = !spec.can_save;
   const select = $("target-select");
@@ -805,13 +968,14 @@ async function start() {
 
   $("spec").addEventListener("input", () => {
     renderGutter();
+    if (state.tasks) renderDocument();
     later("check", 300, check);
   });
   $("spec").addEventListener("scroll", () => {
     $("gutter").scrollTop = $("spec").scrollTop;
   });
   $("task").addEventListener("change", () => {
-    state.settings = { task: $("task").value, params: {}, probabilities: {}, target: null, objective: null, pins: {} };
+    state.settings = { task: $("task").value, defines: {}, probabilities: {}, success_target: null, objective: null, pins: {} };
     state.controlsKey = "";
     check();
   });
@@ -822,7 +986,7 @@ async function start() {
   $("back-to-optimum").addEventListener("click", () => optimize());
   $("download-code").addEventListener("click", downloadCode);
   $("download-spec").addEventListener("click", () =>
-    download(new Blob([$("spec").value], { type: "text/plain" }), state.name.split(/[\\/]/).pop()),
+    download(new Blob([$("spec").value], { type: "text/plain" }), specFileName()),
   );
   $("save-spec").addEventListener("click", saveSpec);
   renderGutter();

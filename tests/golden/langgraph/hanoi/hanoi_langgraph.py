@@ -51,9 +51,20 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypedDict
 
-from langchain_core.language_models.chat_models import BaseChatModel
-from langgraph.graph import StateGraph
-from langgraph.types import Send
+try:
+    from langchain_core.language_models.chat_models import BaseChatModel
+    from langgraph.graph import StateGraph
+    from langgraph.types import Send
+except ModuleNotFoundError as missing:  # one line naming what to install, not a traceback
+    requires = {
+        'langgraph': 'langgraph',
+        'langchain_core': 'langchain-core',
+        'langchain_openai': 'langchain-openai',
+        'openai': 'openai',
+    }
+    package = requires.get((missing.name or "").split(".")[0], missing.name)
+    needed = f"{package}, not installed: pip install {package}"
+    raise SystemExit(f"error: this program needs {needed}") from None
 
 # ---------------------------------------------------------------------------------------------
 # The plan: every decision the optimizer made, as data.
@@ -969,7 +980,31 @@ def report(
         print(f"{len(failed)} decisions failed their checks", file=sys.stderr)
 
 
+def preflight() -> None:
+    """Before any call: every package this program imports is installed and every exact
+    check is written, or one line says which is missing."""
+    import importlib.util
+
+    requires = {
+        'langgraph': 'langgraph',
+        'langchain_core': 'langchain-core',
+        'langchain_openai': 'langchain-openai',
+        'openai': 'openai',
+    }
+    for module, package in requires.items():
+        if importlib.util.find_spec(module) is None:
+            missing = f"{package}, not installed: pip install {package}"
+            raise SystemExit(f"error: this program needs {missing}")
+    for op, checker in CHECKS.items():
+        if checker is None:
+            raise SystemExit(
+                f"error: op {op!r} retries until an exact check passes: write it as "
+                f"CHECKS[{op!r}] = check(request, answer) -> bool in {os.path.basename(__file__)}"
+            )
+
+
 if __name__ == "__main__":
+    preflight()
     try:
         sys.exit(main())
     except RuntimeError as err:  # a decision that cannot finish, a missing exact check

@@ -846,9 +846,11 @@ def print_report(report: dict[str, Any], out: Any) -> None:
           file=out)
     if report["exhausted_retries"]:
         print(f"  decisions whose retries ran out: {report['exhausted_retries']}", file=out)
+    print("  calls by op (every vote sample, resample and retry included):", file=out)
     for op, calls in report["calls_by_op"].items():
         predicted = pred["calls_by_op"].get(op)
-        print(f"    {op:<14}{calls:>10} calls   predicted {predicted}", file=out)
+        shown = "0 (the plan never calls it)" if predicted is None else f"{predicted:.6g}"
+        print(f"    {op:<14}{calls:>10} calls   predicted {shown}", file=out)
     for warning in report["warnings"]:
         print(f"  warning: {warning}", file=out)
     for op, k in report.get("adapted", {}).items():
@@ -1451,6 +1453,12 @@ def load_checks(path: str | None) -> dict[str, Callable[[dict[str, Any], Any], b
         check = getattr(module, f"check_{name}", None)
         if check is None:
             raise SystemExit(f"error: {path} defines no check_{name}(request, answer)")
+        if getattr(check, "__code__", None) and check.__code__.co_names == ("NotImplementedError",):
+            # the stub compile wrote: it can only raise, so say so before the first call
+            raise SystemExit(
+                f"error: write check_{name}(request, answer) in {path}: the plan retries op "
+                f"{name!r} until it returns True, and it is still the stub"
+            )
         found[name] = check
     return found
 
@@ -1605,7 +1613,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.dry_run:
         return dry_run(args)
-    import openai  # noqa: F401  (part of start-up, before the freeze below)
+    try:
+        import openai  # noqa: F401  (part of start-up, before the freeze below)
+    except ModuleNotFoundError as missing:  # one line naming what to install, not a traceback
+        requires = {'openai': 'openai'}
+        package = requires.get((missing.name or "").split(".")[0], missing.name)
+        needed = f"{package}, not installed: pip install {package}"
+        raise SystemExit(f"error: this program needs {needed}") from None
 
     # Start-up's objects (modules, the parser, the plan's tables) live as long as the run:
     # frozen, the cyclic collector stops rescanning them every time the calls trigger it.
