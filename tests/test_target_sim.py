@@ -70,7 +70,7 @@ def test_program_against_simulated_llm(target: str, sample: str, tmp_path: Path)
     overrides, decisions = PLANS[sample]
     checked = load(ROOT / "samples" / f"{sample}.aalp", overrides)
     compiled = emit(checked, target, decisions=decisions)
-    (program,) = write(compiled.files, str(tmp_path))
+    program = write(compiled.files, str(tmp_path))[0]
     task = compiled.resolved.task
     env = float_env(checked.env)
     family = oracle(family_of(task))
@@ -106,7 +106,7 @@ def test_hostile_endpoint_changes_no_answer(target: str, tmp_path: Path) -> None
     checked = load(ROOT / "samples" / "counting.aalp", {"n": "2000"})
     decisions = {"count.x": 100, "count.model": "gpt4omini", "count.vote": "none"}
     compiled = emit(checked, target, decisions=decisions)
-    (program,) = write(compiled.files, str(tmp_path))
+    program = write(compiled.files, str(tmp_path))[0]
     task = compiled.resolved.task
     env = float_env(checked.env)
     family = oracle(family_of(task))

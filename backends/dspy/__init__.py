@@ -23,4 +23,4 @@ class DSPyBackend(FrameworkBackend):
     template = "program.py.j2"
     suffix = "dspy"
     # DSPy modules are stateless per call: a chain's growing conversation is not expressed
-    unsupported = frozenset({"llm_verifier", "history_full"})
+    unsupported = frozenset({"routed_verifier", "history_full"})

@@ -23,4 +23,4 @@ class OpenAIAgentsBackend(FrameworkBackend):
     template = "agents_plan.py.j2"
     suffix = "agents"
     # a run's conversation is one agent's input: a chain's shared history is not expressed
-    unsupported = frozenset({"llm_verifier", "history_full"})
+    unsupported = frozenset({"routed_verifier", "history_full"})
