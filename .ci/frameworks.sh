@@ -20,7 +20,8 @@ make_venv() {  # name, packages...
     > "$VENVS/$name.log" 2>&1 || { cat "$VENVS/$name.log"; return 1; }
 }
 
-make_venv langgraph 'langgraph>=1.0,<2' 'langchain-core>=1.0,<2' 'langchain-openai>=1.0,<2' &
+make_venv langgraph 'langgraph>=1.0,<2' 'langchain-core>=1.0,<2' 'langchain-openai>=1.0,<2' \
+  'langgraph-checkpoint-sqlite>=2.0,<4' &
 p1=$!
 make_venv dspy 'dspy>=3.0,<4' 'openai<3' &
 p2=$!

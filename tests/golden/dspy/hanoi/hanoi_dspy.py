@@ -261,7 +261,7 @@ class HanoiPlan(dspy.Module):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the plan against an OpenAI-compatible endpoint and print the result as JSON."""
-    args = runtime.parse_args(argv)
+    args = runtime.parse_args(argv, runtime.arguments(__doc__))
     lms = {
         name: dspy.LM(
             "openai/" + args.model_map.get(name, name),

@@ -505,9 +505,10 @@ def level_limit(stage: dict[str, Any], level: int) -> int | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Endpoint, key, model names and input from flags or the environment."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str | None) -> argparse.ArgumentParser:
+    """The flags every program takes (a program may add its own), described by the first
+    line of its docstring ``doc``."""
+    parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
     parser.add_argument("--input", help="the task input as a JSON file (default: none)")
     parser.add_argument(
         "--base-url", default=os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1")
@@ -530,6 +531,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--backoff", type=float, default=TRANSPORT["backoff"], help="first retry pause (s)"
     )
+    return parser
+
+
+def parse_args(argv: list[str] | None, parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Endpoint, key, model names and input from ``parser``'s flags or the environment."""
     args = parser.parse_args(argv)
     args.model_map = dict(args.model_map)
     TRANSPORT.update(retries=args.max_transport_retries, backoff=args.backoff)

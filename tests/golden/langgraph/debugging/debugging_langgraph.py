@@ -49,7 +49,9 @@ from typing import Annotated, Any, TypedDict
 
 import aalp_runtime as runtime
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
 # ---------------------------------------------------------------------------------------------
@@ -245,12 +247,14 @@ def remember(history: list[Any], decision: dict[str, Any]) -> list[Any]:
     return [*history, ("user", request), ("assistant", decision["text"])]
 
 
-def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
+def build_graph(
+    llm: BaseChatModel | Mapping[str, BaseChatModel], checkpointer: Any = None
+) -> CompiledStateGraph:
     """The plan as a compiled LangGraph ``StateGraph``.
 
     ``llm`` is one chat model for every op, or a mapping from the plan's model names
-    (``MODELS``) to chat models. Run it with ``config={"max_concurrency": MAX_CONCURRENCY,
-    "recursion_limit": RECURSION_LIMIT}`` from ``{"data": task_input, "value": None}``.
+    (``MODELS``) to chat models; ``checkpointer`` any LangGraph checkpointer (a run then
+    resumes from its last step). Run it with ``config(thread)`` from ``start(task_input)``.
     """
 
     runtime.use_plan(OPS, CHECKS)
@@ -387,22 +391,60 @@ def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
     )
 
     builder.add_edge(START, 's0')
-    return builder.compile()
+    return builder.compile(checkpointer=checkpointer)
 
 
-async def run(llm: BaseChatModel | Mapping[str, BaseChatModel], task_input: Any) -> dict[str, Any]:
-    """Run the plan on ``task_input``; the final state holds ``value`` and ``calls`` per op."""
-    graph = build_graph(llm)
-    config = {"max_concurrency": MAX_CONCURRENCY, "recursion_limit": RECURSION_LIMIT}
-    start = {"data": task_input, "value": None, "calls": {}, "failed": [], "transport_errors": 0}
-    return await graph.ainvoke(start, config=config)
+def config(thread: str = "run") -> RunnableConfig:
+    """A run's config: the plan's concurrency and recursion limit, and the checkpointer's
+    thread (one thread per run to resume)."""
+    return {
+        "max_concurrency": MAX_CONCURRENCY,
+        "recursion_limit": RECURSION_LIMIT,
+        "configurable": {"thread_id": thread},
+    }
+
+
+def start(task_input: Any) -> PlanState:
+    """The state a run starts from."""
+    return {"data": task_input, "value": None, "calls": {}, "failed": [], "transport_errors": 0}
+
+
+async def run(
+    llm: BaseChatModel | Mapping[str, BaseChatModel],
+    task_input: Any,
+    checkpointer: Any = None,
+    thread: str = "run",
+) -> dict[str, Any]:
+    """Run the plan on ``task_input``; the final state holds ``value`` and ``calls`` per op.
+
+    With a ``checkpointer``, a thread whose run was stopped resumes where its last step
+    ended (the calls of finished steps are not made again), and a finished one returns its
+    result without a call."""
+    graph = build_graph(llm, checkpointer)
+    settings = config(thread)
+    if checkpointer is None:
+        return await graph.ainvoke(start(task_input), settings)
+    saved = await graph.aget_state(settings)
+    if saved.values and not saved.next:
+        return saved.values  # finished before
+    # "sync": every step is saved before the next one starts, so a killed run loses at most
+    # the calls in flight
+    begin = None if saved.next else start(task_input)
+    return await graph.ainvoke(begin, settings, durability="sync")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the plan against an OpenAI-compatible endpoint and print the result as JSON."""
     from langchain_openai import ChatOpenAI
 
-    args = runtime.parse_args(argv)
+    parser = runtime.arguments(__doc__)
+    parser.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="a SQLite file of LangGraph checkpoints: a stopped run resumes from it",
+    )
+    parser.add_argument("--thread", default="run", help="the run's thread in the checkpoints")
+    args = runtime.parse_args(argv, parser)
     models = {
         name: ChatOpenAI(
             model=args.model_map.get(name, name),
@@ -413,10 +455,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name in {*MODELS, *args.model_map}  # MODEL:LABEL names a routed label's model
     }
-    state = asyncio.run(run(models, runtime.read_input(args.input)))
+    state = asyncio.run(resumable(models, runtime.read_input(args.input), args))
     calls, failed = state["calls"], state["failed"]
     runtime.report(state["value"], calls, failed, state["transport_errors"], PREDICTED_CALLS)
     return 1 if state["failed"] else 0
+
+
+async def resumable(models: Mapping[str, BaseChatModel], task_input: Any, args) -> dict:
+    """The run, checkpointed in ``args.checkpoint`` when given (``langgraph-checkpoint-sqlite``)."""
+    if args.checkpoint is None:
+        return await run(models, task_input)
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    async with AsyncSqliteSaver.from_conn_string(args.checkpoint) as saver:
+        return await run(models, task_input, saver, args.thread)
 
 
 if __name__ == "__main__":

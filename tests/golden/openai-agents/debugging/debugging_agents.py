@@ -271,7 +271,7 @@ class EndpointProvider(ModelProvider):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the plan against an OpenAI-compatible endpoint and print the result as JSON."""
-    args = runtime.parse_args(argv)
+    args = runtime.parse_args(argv, runtime.arguments(__doc__))
     set_tracing_disabled(True)  # traces would be exported to a remote service
     provider = EndpointProvider(args.base_url, args.api_key, args.model_map)
 
