@@ -47,8 +47,11 @@ from agents import (
     Agent,
     Model,
     ModelProvider,
+    ModelRetrySettings,
     ModelSettings,
     OpenAIChatCompletionsModel,
+    RetryDecision,
+    RetryPolicyContext,
     RunConfig,
     Runner,
     set_tracing_disabled,
@@ -112,15 +115,40 @@ def transient_errors() -> tuple[type[Exception], ...]:
     )
 
 
+def retried_by_the_sdk(err: Exception) -> bool:
+    """Whether the SDK's own retries (``retry_settings``) already handled ``err``: an HTTP
+    error status or a failed connection (a 200 it could not read comes back to the program)."""
+    import openai
+
+    return isinstance(err, openai.APIStatusError | openai.APIConnectionError)
+
+
+def retry_settings(op: str) -> ModelRetrySettings:
+    """The SDK's runner-managed retries of a failed request of ``op``, by the runtime's rule:
+    a transport error, HTTP 5xx, 408, 409 or 429 is tried again after a jittered exponential
+    pause (``--max-transport-retries``, ``--backoff``), any other failure at once stops."""
+
+    def policy(context: RetryPolicyContext) -> RetryDecision:
+        try:
+            pause = runtime.retry_pause(op, context.error, context.attempt, transient_errors())
+        except Exception:
+            return RetryDecision(retry=False)
+        # a Chat Completions request holds no server-side state: sending it again is safe
+        return RetryDecision(retry=True, delay=pause, approve_unsafe_replay=True)
+
+    return ModelRetrySettings(max_retries=runtime.TRANSPORT["retries"], policy=policy)
+
+
 def build_agents() -> dict[str, Agent]:
     """One agent per op: its prompt as instructions, its plan model by name (a run's
-    ``ModelProvider`` resolves the name), temperature 1.0 so votes are independent samples."""
+    ``ModelProvider`` resolves the name), temperature 1.0 so votes are independent samples,
+    and the SDK's retry settings for failed requests."""
     return {
         op: Agent(
             name=op,
             instructions=spec["system"],
             model=spec["model"],
-            model_settings=ModelSettings(temperature=1.0),
+            model_settings=ModelSettings(temperature=1.0, retry=retry_settings(op)),
         )
         for op, spec in OPS.items()
     }
@@ -159,8 +187,13 @@ class EvolutionPlan:
                     )
                     output = result.final_output
                     text = "" if output is None else str(output)
-                    tokens = result.context_wrapper.usage.output_tokens or len(text.split())
-                except Exception as err:  # retried when transient (retry_pause raises if not)
+                    usage = result.context_wrapper.usage
+                    tokens = usage.output_tokens or len(text.split())
+                    # the SDK's usage counts every request it sent, its retries included
+                    self.transport_errors += max(0, (usage.requests or 1) - 1)
+                except Exception as err:  # retried here when transient and not yet by the SDK
+                    if retried_by_the_sdk(err):
+                        raise runtime.final_error(op, err, transient_errors()) from err
                     failure: Exception = err
                 else:
                     if runtime.answered(op, text, tokens, decision["limit"]):

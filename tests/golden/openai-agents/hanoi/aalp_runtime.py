@@ -451,6 +451,16 @@ def retry_pause(
     return pause * (0.5 + random.random())
 
 
+def final_error(op: str, err: Exception, transient: tuple[type[Exception], ...]) -> Exception:
+    """What a call of ``op`` that failed for good (its retries, by ``retry_pause``'s rule, are
+    spent) stops the run with: ``EndpointRefusal``, ``TransportFailure`` or ``err`` itself."""
+    try:
+        retry_pause(op, err, TRANSPORT["retries"] + 1, transient)
+    except Exception as stop:
+        return stop
+    return err
+
+
 # ---------------------------------------------------------------------------------------------
 # Requests: the JSON object every call sends as its user message (the same protocol as the
 # python target, so the simulated server answers every target alike).
