@@ -121,10 +121,30 @@ def empty_reply(err: Exception) -> bool:
     return "empty or null response" in str(err)
 
 
+# The fields of each op's signature, described: the request it reads and the answer it writes.
+FIELDS: dict[str, dict[str, str]] = {
+    'move': {
+        'task_input': (
+            'a JSON object: `previous` (the state after the previous step), `step` (the first '
+            'unit of this call), `steps`, `x`, and `items` when the chain runs over a collection'
+        ),
+        'answer': 'one JSON value, nothing else',
+    },
+}
+
+
 def signature(op: str) -> type[dspy.Signature]:
-    """The op's signature: the input as text in, the answer as text out, the prompt as its
-    instructions (DSPy's optimizers may rewrite them; answers are parsed and red-flagged here)."""
-    return dspy.Signature("task_input: str -> answer: str", OPS[op]["system"])
+    """The op's signature: its request in, its answer out, the prompt as its instructions and
+    each field described. DSPy's optimizers may rewrite the instructions and add demos; the
+    answer stays text, read and red-flagged by the runtime's rules (the same in every target)."""
+    fields = FIELDS[op]
+    return dspy.Signature(
+        {
+            "task_input": (str, dspy.InputField(desc=fields["task_input"])),
+            "answer": (str, dspy.OutputField(desc=fields["answer"])),
+        },
+        OPS[op]["system"],
+    )
 
 
 class HanoiPlan(dspy.Module):
