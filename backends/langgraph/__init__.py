@@ -45,6 +45,7 @@ class LangGraphBackend(FrameworkBackend):
             "phases_literal": literal("PHASES: dict[str, str] = ", phase_ops),
             "judging_literal": literal("JUDGING: dict[str, str] = ", judging),
             "recursion_limit": recursion_limit(view, len(stages)),
+            "verifiers": bool(judging),
         }
 
 

@@ -307,29 +307,6 @@ def build_graph(
 
         return node
 
-    def verdicts(phase: str, advance):
-        """The node closing one round of a verifier's samples on the tries of ``phase``."""
-        op = PHASES[phase]
-        judge_op = PHASES[phase + "_verify"]
-
-        def node(state: PlanState) -> dict[str, Any]:
-            checks = copied(state["checks"])
-            counted(judge_op, checks, state["votes"])
-            update: dict[str, Any] = {"votes": RESET, "checks": checks}
-            if runtime.pending(judge_op, checks.values()):
-                return update
-            decisions = copied(state["decisions"])
-            verdict, _ = closed(judge_op, checks)
-            for ident, answer in verdict.items():
-                decisions[ident]["passed"] = runtime.accepts(answer)
-            update = {**update, "decisions": decisions, "checks": {}}
-            if runtime.pending(op, decisions.values()):
-                return {**update, "at": phase}  # rejected tries: the next ones
-            done, failed = closed(op, decisions)
-            return {**update, **advance(state, decisions, done), "failed": failed}
-
-        return node
-
     builder = StateGraph(PlanState)
 
     # stage 0: chain move over s: 1048575 chunks of x = 1, one after another, history stateless
