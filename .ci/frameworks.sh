@@ -27,10 +27,13 @@ make_venv dspy 'dspy>=3.0,<4' 'openai<3' &
 p2=$!
 make_venv openai_agents 'openai-agents>=0.24,<1' 'openai>=3' &
 p3=$!
-wait $p1 && wait $p2 && wait $p3
+make_venv autogen 'autogen-agentchat>=0.7,<0.8' 'autogen-ext[openai]>=0.7,<0.8' &
+p4=$!
+wait $p1 && wait $p2 && wait $p3 && wait $p4
 echo "framework venvs ready in $((SECONDS - start)) s"
 
 export AALP_VENV_LANGGRAPH="$VENVS/langgraph"
 export AALP_VENV_DSPY="$VENVS/dspy"
 export AALP_VENV_OPENAI_AGENTS="$VENVS/openai_agents"
+export AALP_VENV_AUTOGEN="$VENVS/autogen"
 export AALP_REQUIRE_TARGETS=1

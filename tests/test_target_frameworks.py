@@ -37,6 +37,7 @@ DRIVERS = {
     "langgraph": "langgraph_fake.py",
     "dspy": "dspy_fake.py",
     "openai-agents": "agents_fake.py",
+    "autogen": "autogen_fake.py",
 }
 
 

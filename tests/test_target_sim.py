@@ -64,7 +64,7 @@ PLANS = {
 
 
 @pytest.mark.parametrize("sample", list(PLANS))
-@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents"])
+@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents", "autogen"])
 def test_program_against_simulated_llm(target: str, sample: str, tmp_path: Path) -> None:
     python = venv_python(target)
     overrides, decisions = PLANS[sample]
@@ -98,7 +98,10 @@ def test_program_against_simulated_llm(target: str, sample: str, tmp_path: Path)
     assert low <= sum(served.values()) <= high
 
 
-@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents"])
+HOSTILE_SEEDS = {"autogen": 4}
+
+
+@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents", "autogen"])
 def test_hostile_endpoint_changes_no_answer(target: str, tmp_path: Path) -> None:
     """HTTP 500s and 200s without an answer (every kind) are retried and are not calls; garbled
     answers (counting declares no red flag) are red flags, never votes: the sum stays exact."""
@@ -113,7 +116,9 @@ def test_hostile_endpoint_changes_no_answer(target: str, tmp_path: Path) -> None
     data = family.make_input(task, env, 3)
     (tmp_path / "input.json").write_text(json.dumps(data))
     faults = Faults(fail_rate=0.1, malformed_rate=0.15, broken_rate=0.25)
-    core = SimCore(checked, seed=3, faults=faults)
+    # faults are drawn from a hash of each request body, which differs by client: a seed
+    # that gives this target's requests every kind of fault
+    core = SimCore(checked, seed=HOSTILE_SEEDS.get(target, 3), faults=faults)
     with SimServer(core) as server:
         args = [program, "--input", str(tmp_path / "input.json"), "--base-url", server.url]
         run = subprocess.run(

@@ -166,11 +166,28 @@ def run_agents(module: ModuleType, task_input: Any, asked: Asked) -> dict[str, A
     return {"result": result, "calls": calls, "retried": runner.transport_errors}
 
 
+def run_autogen(module: ModuleType, task_input: Any, asked: Asked) -> dict[str, Any]:
+    from autogen_core.models import CreateResult, RequestUsage
+    from autogen_ext.models.replay import ReplayChatCompletionClient
+
+    class Scripted(ReplayChatCompletionClient):
+        async def create(self, messages, **kwargs: Any) -> CreateResult:
+            text = asked.answer(messages[-1].content)
+            usage = RequestUsage(prompt_tokens=1, completion_tokens=len(text.split()))
+            return CreateResult(finish_reason="stop", content=text, usage=usage, cached=False)
+
+    runner = next(v for k, v in vars(module).items() if k.endswith("Plan"))(Scripted([]))
+    result = asyncio.run(runner.run(task_input))
+    calls = sum(runner.calls.values())
+    return {"result": result, "calls": calls, "retried": runner.transport_errors}
+
+
 RUNS = {
     "python": run_python,
     "langgraph": run_langgraph,
     "dspy": run_dspy,
     "openai-agents": run_agents,
+    "autogen": run_autogen,
 }
 
 
