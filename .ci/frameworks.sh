@@ -20,16 +20,20 @@ make_venv() {  # name, packages...
     > "$VENVS/$name.log" 2>&1 || { cat "$VENVS/$name.log"; return 1; }
 }
 
-make_venv langgraph 'langgraph>=1.0,<2' 'langchain-core>=1.0,<2' 'langchain-openai>=1.0,<2' &
+make_venv langgraph 'langgraph>=1.0,<2' 'langchain-core>=1.0,<2' 'langchain-openai>=1.0,<2' \
+  'langgraph-checkpoint-sqlite>=2.0,<4' &
 p1=$!
 make_venv dspy 'dspy>=3.0,<4' 'openai<3' &
 p2=$!
 make_venv openai_agents 'openai-agents>=0.24,<1' 'openai>=3' &
 p3=$!
-wait $p1 && wait $p2 && wait $p3
+make_venv autogen 'autogen-agentchat>=0.7,<0.8' 'autogen-ext[openai]>=0.7,<0.8' &
+p4=$!
+wait $p1 && wait $p2 && wait $p3 && wait $p4
 echo "framework venvs ready in $((SECONDS - start)) s"
 
 export AALP_VENV_LANGGRAPH="$VENVS/langgraph"
 export AALP_VENV_DSPY="$VENVS/dspy"
 export AALP_VENV_OPENAI_AGENTS="$VENVS/openai_agents"
+export AALP_VENV_AUTOGEN="$VENVS/autogen"
 export AALP_REQUIRE_TARGETS=1

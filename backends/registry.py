@@ -27,6 +27,11 @@ TARGETS: dict[str, tuple[str, str, str]] = {
         "DSPyBackend",
         "DSPy Module: signatures per op, dspy.Parallel fan-out, rollout votes",
     ),
+    "autogen": (
+        "aalp.backends.autogen",
+        "AutoGenBackend",
+        "AutoGen AgentChat: an AssistantAgent run per call, OpenAIChatCompletionClient",
+    ),
     "openai-agents": (
         "aalp.backends.openai_agents",
         "OpenAIAgentsBackend",

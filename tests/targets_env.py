@@ -18,6 +18,7 @@ VARIABLES = {
     "dspy": "AALP_VENV_DSPY",
     "openai-agents": "AALP_VENV_OPENAI_AGENTS",
     "ray": "AALP_VENV_RAY",
+    "autogen": "AALP_VENV_AUTOGEN",
 }
 
 

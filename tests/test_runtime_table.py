@@ -28,7 +28,7 @@ from conftest import TELEMETRY_OFF
 from targets_env import venv_python
 
 HERE = Path(__file__).resolve().parent
-TARGETS = ("python", "langgraph", "dspy", "openai-agents")
+TARGETS = ("python", "langgraph", "dspy", "openai-agents", "autogen")
 FLAG = "red flag"  # a call, discarded and drawn again: never a vote
 NO_ANSWER = "no answer"  # retried like a transport error: not a call, not a vote
 
@@ -377,8 +377,9 @@ task {name} {{
 READER = Plan("table", "text", None, ["?"], None)
 
 
-def _emit(target: str, plan: Plan) -> Emitted:
-    """The program of ``plan`` for ``target``."""
+def _emit(target: str, plan: Plan) -> list[Emitted]:
+    """The files of ``plan`` for ``target``: the program first (a framework's runtime
+    module beside it)."""
     count = len(plan.input) if plan.input is not None else len(plan.answers or [1])
     text = SPEC.format(
         name=plan.name,
@@ -388,12 +389,12 @@ def _emit(target: str, plan: Plan) -> Emitted:
         combine="" if plan.combine is None else f"  combine {plan.combine}",
     )
     decisions = {"ask.x": plan.x, "ask.model": "m", "ask.vote": "none"}
-    return emit(load_text(text, f"{plan.name}.aalp"), target, decisions=decisions).files[0]
+    return emit(load_text(text, f"{plan.name}.aalp"), target, decisions=decisions).files
 
 
 def _compile(target: str, plan: Plan, folder: Path) -> str:
     """The program of ``plan`` for ``target``, written under ``folder``: its path."""
-    return write([_emit(target, plan)], str(folder))[0]
+    return write(_emit(target, plan), str(folder))[0]
 
 
 def _input(plan: Plan) -> dict[str, Any]:
@@ -534,7 +535,13 @@ def _core() -> str:
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_every_target_emits_the_runtime_core_once(target: str) -> None:
-    assert _emit(target, READER).text.count(_core()) == 1
+    """Once per program: inside the python target's, in the runtime module a framework
+    program imports (never in the framework program itself)."""
+    files = _emit(target, READER)
+    assert sum(item.text.count(_core()) for item in files) == 1
+    if target != "python":
+        assert [item.path for item in files][1:] == ["aalp_runtime.py"]
+        assert files[0].text.count("def parse_answer(") == 0
 
 
 def test_the_runtime_core_runs_every_combine_of_the_language() -> None:

@@ -15,8 +15,8 @@ from aalp.backends.view import PlanError
 from test_backend import ruff_clean
 from test_target_frameworks import plan
 
-TARGETS = ("langgraph", "dspy", "openai-agents")
-FRAMEWORKS = ("langgraph", "dspy", "agents", "langchain_core", "langchain_openai")
+TARGETS = ("langgraph", "dspy", "openai-agents", "autogen")
+FRAMEWORKS = ("langgraph", "dspy", "agents", "langchain_core", "langchain_openai", "autogen_core")
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -43,21 +43,14 @@ def _with_full_history(view: dict) -> dict:
     return view
 
 
-def _with_llm_verifier(view: dict) -> dict:
-    view = copy.deepcopy(view)
-    booster = {"kind": "retry", "votes": None, "retries": 3, "check": "verify"}
-    view["ops"]["move"]["booster"] = booster
-    return view
-
-
 @pytest.mark.parametrize(
     ("target", "change", "words"),
     [
-        *((t, _with_llm_verifier, "LLM verifier 'verify'") for t in TARGETS),
         # LangGraph keeps the conversation in its state; a DSPy module's predictors and an
         # agent run are single turns here
         ("dspy", _with_full_history, "full history"),
         ("openai-agents", _with_full_history, "full history"),
+        ("autogen", _with_full_history, "full history"),
     ],
 )
 def test_features_a_framework_cannot_express_are_errors(target, change, words) -> None:
@@ -75,6 +68,7 @@ def test_exact_checks_are_a_warning(target: str) -> None:
         "check": "exact",
     }
     backend = registry.get(target)
-    (emitted,) = backend.emit(view)
+    emitted, runtime = backend.emit(view)
+    assert runtime.path == "aalp_runtime.py"
     assert "CHECKS: dict[str, Any] = {'move': None}" in emitted.text
     assert any("CHECKS['move']" in w for w in backend.warnings(view))

@@ -37,6 +37,7 @@ DRIVERS = {
     "langgraph": "langgraph_fake.py",
     "dspy": "dspy_fake.py",
     "openai-agents": "agents_fake.py",
+    "autogen": "autogen_fake.py",
 }
 
 
@@ -173,7 +174,7 @@ def test_fake_model_runs_the_samples(target: str, sample: str, tmp_path: Path) -
     compiled = emit(
         load(ROOT / "samples" / f"{sample}.aalp", overrides), target, decisions=decisions
     )
-    (program,) = write(compiled.files, str(tmp_path))
+    program = write(compiled.files, str(tmp_path))[0]
     view = compiled.view
     over = next(s["over"] for s in view["stages"] if s["kind"] in ("map", "chain"))
     data = world.make_input(sample, size, over)
@@ -195,7 +196,7 @@ def test_fake_model_run_matches_reference(target: str, family: str, tmp_path: Pa
     retrying = family == "counting_retry"  # retry until the exact check passes, up to 3 tries
     if retrying:
         family = "counting"
-    (program,) = write(registry.get(target).emit(view), str(tmp_path))
+    program = write(registry.get(target).emit(view), str(tmp_path))[0]
     data = world.make_input(family, SIZES[family])
     (tmp_path / "view.json").write_text(json.dumps(view))
     (tmp_path / "input.json").write_text(json.dumps(data))
@@ -234,7 +235,7 @@ def test_langgraph_full_history_sends_the_conversation(tmp_path: Path) -> None:
     python = venv_python("langgraph")
     view = plan("hanoi")
     view["stages"][0]["history"] = "full"
-    (program,) = write(registry.get("langgraph").emit(view), str(tmp_path))
+    program = write(registry.get("langgraph").emit(view), str(tmp_path))[0]
     data = world.make_input("hanoi", 4)
     (tmp_path / "view.json").write_text(json.dumps(view))
     (tmp_path / "input.json").write_text(json.dumps(data))
@@ -264,7 +265,7 @@ def test_dspy_module_is_optimizable(tmp_path: Path) -> None:
     plan's calls stay the plan's."""
     python = venv_python("dspy")
     view = plan("counting")
-    (program,) = write(registry.get("dspy").emit(view), str(tmp_path))
+    program = write(registry.get("dspy").emit(view), str(tmp_path))[0]
     data = world.make_input("counting", 40)
     (tmp_path / "view.json").write_text(json.dumps(view))
     (tmp_path / "input.json").write_text(json.dumps(data))

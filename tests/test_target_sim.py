@@ -64,13 +64,13 @@ PLANS = {
 
 
 @pytest.mark.parametrize("sample", list(PLANS))
-@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents"])
+@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents", "autogen"])
 def test_program_against_simulated_llm(target: str, sample: str, tmp_path: Path) -> None:
     python = venv_python(target)
     overrides, decisions = PLANS[sample]
     checked = load(ROOT / "samples" / f"{sample}.aalp", overrides)
     compiled = emit(checked, target, decisions=decisions)
-    (program,) = write(compiled.files, str(tmp_path))
+    program = write(compiled.files, str(tmp_path))[0]
     task = compiled.resolved.task
     env = float_env(checked.env)
     family = oracle(family_of(task))
@@ -98,7 +98,10 @@ def test_program_against_simulated_llm(target: str, sample: str, tmp_path: Path)
     assert low <= sum(served.values()) <= high
 
 
-@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents"])
+HOSTILE_SEEDS = {"autogen": 4}
+
+
+@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents", "autogen"])
 def test_hostile_endpoint_changes_no_answer(target: str, tmp_path: Path) -> None:
     """HTTP 500s and 200s without an answer (every kind) are retried and are not calls; garbled
     answers (counting declares no red flag) are red flags, never votes: the sum stays exact."""
@@ -106,14 +109,16 @@ def test_hostile_endpoint_changes_no_answer(target: str, tmp_path: Path) -> None
     checked = load(ROOT / "samples" / "counting.aalp", {"n": "2000"})
     decisions = {"count.x": 100, "count.model": "gpt4omini", "count.vote": "none"}
     compiled = emit(checked, target, decisions=decisions)
-    (program,) = write(compiled.files, str(tmp_path))
+    program = write(compiled.files, str(tmp_path))[0]
     task = compiled.resolved.task
     env = float_env(checked.env)
     family = oracle(family_of(task))
     data = family.make_input(task, env, 3)
     (tmp_path / "input.json").write_text(json.dumps(data))
     faults = Faults(fail_rate=0.1, malformed_rate=0.15, broken_rate=0.25)
-    core = SimCore(checked, seed=3, faults=faults)
+    # faults are drawn from a hash of each request body, which differs by client: a seed
+    # that gives this target's requests every kind of fault
+    core = SimCore(checked, seed=HOSTILE_SEEDS.get(target, 3), faults=faults)
     with SimServer(core) as server:
         args = [program, "--input", str(tmp_path / "input.json"), "--base-url", server.url]
         run = subprocess.run(

@@ -24,6 +24,9 @@ from ..header import header_lines
 from ..literals import py_literal
 from ..view import PlanError, View
 
+#: the runtime module every framework program imports, written beside it
+RUNTIME = "aalp_runtime.py"
+
 
 class FrameworkBackend(Backend):
     """A target emitting one program for a framework; subclasses name the template and file."""
@@ -31,7 +34,7 @@ class FrameworkBackend(Backend):
     template: str = ""
     suffix: str = ""
     #: features of ``features`` this framework cannot express (each raises ``PlanError``)
-    unsupported: frozenset[str] = frozenset({"llm_verifier"})
+    unsupported: frozenset[str] = frozenset({"routed_verifier"})
 
     def environment(self) -> Any:
         """The target's own templates first, then the frameworks' shared ones beside this
@@ -45,12 +48,18 @@ class FrameworkBackend(Backend):
         return env
 
     def files(self, view: View) -> list[tuple[str, str, dict[str, Any]]]:
-        """One program, ``<task>_<suffix>.py``."""
+        """The program, ``<task>_<suffix>.py``, and the runtime it imports beside it,
+        ``aalp_runtime.py`` (the same file for every plan)."""
         for feature, message in features(view):
             if feature in self.unsupported:
                 raise PlanError(f"target {self.name}: {message}")
         name = f"{view['task']}_{self.suffix}.py"
-        return [(name, self.template, plan_context(view, self.name, name))]
+        context = self.context(view, plan_context(view, self.name, name))
+        return [(name, self.template, context), (RUNTIME, "aalp_runtime.py.j2", {})]
+
+    def context(self, view: View, context: dict[str, Any]) -> dict[str, Any]:
+        """The target's additions to the shared template context (none by default)."""
+        return context
 
     def check_hint(self, op: str) -> str:
         """The framework programs hold their exact checks in ``CHECKS``."""
@@ -62,12 +71,13 @@ def features(view: View) -> list[tuple[str, str]]:
     found = []
     for name, op in sorted(view["ops"].items()):
         booster = op["booster"]
-        if booster["kind"] == "retry" and booster["check"] != "exact":
+        judge = view["ops"].get(booster["check"] or "")
+        if booster["kind"] == "retry" and judge is not None and judge["routed_by"]:
             found.append(
                 (
-                    "llm_verifier",
-                    f"op '{name}' retries until the LLM verifier '{booster['check']}' accepts; "
-                    "this target supports only exact checks (pin a vote instead, or use the "
+                    "routed_verifier",
+                    f"op '{name}' retries until the LLM verifier '{booster['check']}' accepts, "
+                    "and that verifier is routed, which this target does not express (use the "
                     "python target)",
                 )
             )
@@ -85,7 +95,7 @@ def features(view: View) -> list[tuple[str, str]]:
 
 def _op_literal(op: dict[str, Any], need: str | None) -> dict[str, Any]:
     booster = op["booster"]
-    retries = booster["retries"]
+    retries, check = booster["retries"], booster["check"]
     if booster["kind"] == "retry" and retries is None:
         retries = "inf"
     return {
@@ -97,6 +107,8 @@ def _op_literal(op: dict[str, Any], need: str | None) -> dict[str, Any]:
         "vote": booster["kind"] if booster["kind"] in VOTE_KINDS else "none",
         "votes": booster["votes"],
         "retries": retries if booster["kind"] == "retry" else None,
+        # the LLM op judging every try of ``retry ... until VERIFY`` (None: an exact check)
+        "verifier": check if booster["kind"] == "retry" and check != "exact" else None,
     }
 
 
@@ -177,6 +189,7 @@ IDIOMS = {
     "langgraph": "a LangGraph StateGraph: build_graph(llm) takes any LangChain chat model.",
     "dspy": "a DSPy module, usable inside a DSPy program and optimizable by DSPy's optimizers.",
     "openai-agents": "OpenAI Agents SDK agents, one per op, and a runner over Chat Completions.",
+    "autogen": "AutoGen AgentChat assistant agents, one run per call, and a runner.",
 }
 
 
@@ -205,7 +218,7 @@ def docstring(text: str) -> str:
     return '"""' + text + '"""'
 
 
-def _literal(prefix: str, value: object) -> str:
+def literal(prefix: str, value: object) -> str:
     """``value``'s source after ``prefix`` (a line of its own, at column 0): on that line when
     it fits, else laid out from column 0, or in parentheses on the next line."""
     text = py_literal(value)
@@ -232,9 +245,12 @@ def plan_context(view: View, target: str, filename: str) -> dict[str, Any]:
     need = needs(view)
     ops = {name: _op_literal(op, need[name]) for name, op in sorted(view["ops"].items())}
     models = sorted({op["model"] for op in view["ops"].values()})
-    phase_ops = {p["node"]: p["op"] for s in stages for p in s.get("phases", [])}
     pred = view.get("prediction") or {}
-    checks = {name: None for name, op in ops.items() if op["retries"] is not None}
+    checks = {
+        name: None
+        for name, op in ops.items()
+        if op["retries"] is not None and op["verifier"] is None
+    }
     workers = view.get("workers")
     max_concurrency = workers if workers else 16
     op_names = sorted(view["ops"])
@@ -250,14 +266,13 @@ def plan_context(view: View, target: str, filename: str) -> dict[str, Any]:
         "class_name": "".join(part.capitalize() for part in view["task"].split("_")) + "Plan",
         "stages": stages,
         "model_names": ", ".join(models),
-        "ops_literal": _literal("OPS: dict[str, dict[str, Any]] = ", ops),
-        "models_literal": _literal("MODELS: tuple[str, ...] = ", tuple(models)),
-        "stages_literal": _literal(
+        "ops_literal": literal("OPS: dict[str, dict[str, Any]] = ", ops),
+        "models_literal": literal("MODELS: tuple[str, ...] = ", tuple(models)),
+        "stages_literal": literal(
             "STAGES: dict[str, dict[str, Any]] = ",
             {s["node"]: _stage_literal(s) for s in stages if s["kind"] != "combine"},
         ),
-        "phases_literal": _literal("PHASES: dict[str, str] = ", phase_ops),
-        "checks_literal": _literal("CHECKS: dict[str, Any] = ", checks),
-        "predicted_literal": _literal("PREDICTED_CALLS: dict[str, float] = ", predicted),
+        "checks_literal": literal("CHECKS: dict[str, Any] = ", checks),
+        "predicted_literal": literal("PREDICTED_CALLS: dict[str, float] = ", predicted),
         "max_concurrency": max_concurrency,
     }

@@ -2,20 +2,24 @@
 
 Fan-out (chunks of a map, samples of a vote) is a conditional edge returning ``Send``s; the
 samples gather through a reducer; every vote, red flag and retry is decided in a tally node
-whose conditional edge either sends the samples still needed or moves on. ``build_graph(llm)``
-takes any LangChain chat model; ``main`` runs it with ``ChatOpenAI`` against an
-OpenAI-compatible endpoint. LangGraph is not imported here.
+whose conditional edge either sends the samples still needed or moves on. Every conditional
+edge declares where it can lead (its path map), so the drawn graph is the plan's shape; an LLM
+verifier is a pair of nodes after the tally of the op it judges. ``build_graph(llm)`` takes any
+LangChain chat model; ``main`` runs it with ``ChatOpenAI`` against an OpenAI-compatible
+endpoint. LangGraph is not imported here.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import math
+from typing import Any, ClassVar
 
-from ..frameworks import FrameworkBackend
+from ..frameworks import FrameworkBackend, literal
+from ..view import View
 
 
 class LangGraphBackend(FrameworkBackend):
-    """Emits ``<task>_langgraph.py``."""
+    """Emits ``<task>_langgraph.py`` and the runtime beside it."""
 
     name: ClassVar[str] = "langgraph"
     description: ClassVar[str] = "LangGraph StateGraph: Send fan-out, reducers, vote nodes"
@@ -28,4 +32,68 @@ class LangGraphBackend(FrameworkBackend):
         "langchain_openai": "langchain-openai",
         "openai": "openai",
     }
-    unsupported = frozenset({"llm_verifier"})
+    unsupported = frozenset({"routed_verifier"})
+
+    def context(self, view: View, context: dict[str, Any]) -> dict[str, Any]:
+        """The graph's edges (every node's possible next nodes), its verifier nodes and the
+        recursion limit the plan needs."""
+        stages = [_edges(view, stage) for stage in context["stages"]]
+        phase_ops, judging = {}, {}
+        for stage in stages:
+            for phase in stage.get("phases", []):
+                phase_ops[phase["node"]] = phase["op"]
+                if phase["verify"]:
+                    phase_ops[phase["verify"]["node"]] = phase["verify"]["op"]
+                    judging[phase["verify"]["node"]] = phase["node"]
+        return {
+            **context,
+            "stages": stages,
+            "phases_literal": literal("PHASES: dict[str, str] = ", phase_ops),
+            "judging_literal": literal("JUDGING: dict[str, str] = ", judging),
+            "recursion_limit": recursion_limit(view, len(stages)),
+            "verifiers": bool(judging),
+        }
+
+
+def _edges(view: View, stage: dict[str, Any]) -> dict[str, Any]:
+    """``stage`` with the targets of its start node's and every phase's conditional edges."""
+    if stage["kind"] == "combine":
+        return stage
+    phases = [dict(phase) for phase in stage["phases"]]
+    first = phases[0]["call"]
+    for i, phase in enumerate(phases):
+        if i + 1 < len(phases):
+            done = [phases[i + 1]["call"]]
+        elif stage["kind"] == "map":
+            done = [stage["next"]]
+        else:  # a chain's next step, a reduce tree's next level, or the next stage
+            done = [first, stage["next"]]
+        booster = view["ops"][phase["op"]]["booster"]
+        phase["verify"] = None
+        if booster["kind"] == "retry" and booster["check"] != "exact":
+            node = phase["node"] + "_verify"
+            phase["verify"] = {
+                "op": booster["check"],
+                "node": node,
+                "call": node + "_call",
+                "targets": _unique([node + "_call", phase["call"], *done]),
+            }
+            done = [node + "_call", *done]
+        phase["targets"] = _unique([phase["call"], *done])
+    start = [first] if stage["kind"] == "chain" else [first, stage["next"]]
+    return {**stage, "phases": phases, "targets": start}
+
+
+def _unique(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def recursion_limit(view: View, stages: int) -> int:
+    """Graph steps a run may take: each round of samples is two (the calls, their tally)
+    and has at least one call, so twice the predicted calls' 99.9 % upper bound, plus a
+    start per stage, doubled for margin; 10**6 rounds when the prediction has no bound."""
+    interval = (view.get("prediction") or {}).get("calls_interval") or [0, None]
+    high = interval[1]
+    if not isinstance(high, int | float) or not math.isfinite(high):
+        high = 10**6
+    return 2 * (2 * math.ceil(high) + stages + 1) + 10

@@ -24,4 +24,4 @@ class OpenAIAgentsBackend(FrameworkBackend):
     suffix = "agents"
     requires: ClassVar[dict[str, str]] = {"agents": "openai-agents", "openai": "openai"}
     # a run's conversation is one agent's input: a chain's shared history is not expressed
-    unsupported = frozenset({"llm_verifier", "history_full"})
+    unsupported = frozenset({"routed_verifier", "history_full"})

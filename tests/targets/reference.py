@@ -16,6 +16,8 @@ from typing import Any
 from . import world
 
 ROUTE_MODEL = "specialist"
+#: a verifier's answers that accept a try (the python target's rule)
+ACCEPT = ("true", "yes", "accept", "pass", "1", "ok")
 
 
 def _parse(fmt: str, text: str) -> Any:
@@ -76,7 +78,7 @@ class Reference:
                 if not kept:
                     continue  # drawn again: not a try
                 tries, answer = tries + 1, sample
-                if world.check(op, request, sample):
+                if self.accepted(op, booster["check"], request, sample):
                     break
             return answer
         tally: Counter[str] = Counter()
@@ -97,6 +99,13 @@ class Reference:
         # a tie goes to the answer voted first (the tally keeps the order keys came in)
         best = max(tally, key=tally.__getitem__)
         return answers[best]
+
+    def accepted(self, op: str, check: str, request: dict[str, Any], answer: Any) -> bool:
+        """An exact check in code, or the LLM verifier ``check``'s decision on the try."""
+        if check == "exact":
+            return world.check(op, request, answer)
+        verdict = self.decide(check, {"request": request, "answer": answer})
+        return str(verdict).strip().lower() in ACCEPT
 
     def run(self, data: dict[str, Any]) -> Any:
         value: Any = None

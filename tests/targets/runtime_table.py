@@ -45,15 +45,25 @@ class Asked:
 
 def load(path: str) -> ModuleType:
     """The emitted program at ``path`` as a module of its own (registered, so the type hints
-    a framework resolves are found)."""
+    a framework resolves are found); a framework program's runtime module beside it is
+    importable."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     name = "program_" + re.sub(r"\W", "_", os.path.basename(path)[:-3])
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    if hasattr(module, "TRANSPORT"):
-        module.TRANSPORT["backoff"] = 0.0  # a response without an answer is retried at once
+    if hasattr(runtime(module), "TRANSPORT"):  # a response without an answer: retried at once
+        runtime(module).TRANSPORT["backoff"] = 0.0
     return module
+
+
+def runtime(module: ModuleType) -> ModuleType:
+    """Where the program's runtime lives: its own module (python), else the runtime module
+    it imports (the framework targets)."""
+    return getattr(module, "runtime", module)
 
 
 # --- one run of a plan, per target: {"result", "calls", "retried"} ---------------------------
@@ -156,11 +166,28 @@ def run_agents(module: ModuleType, task_input: Any, asked: Asked) -> dict[str, A
     return {"result": result, "calls": calls, "retried": runner.transport_errors}
 
 
+def run_autogen(module: ModuleType, task_input: Any, asked: Asked) -> dict[str, Any]:
+    from autogen_core.models import CreateResult, RequestUsage
+    from autogen_ext.models.replay import ReplayChatCompletionClient
+
+    class Scripted(ReplayChatCompletionClient):
+        async def create(self, messages, **kwargs: Any) -> CreateResult:
+            text = asked.answer(messages[-1].content)
+            usage = RequestUsage(prompt_tokens=1, completion_tokens=len(text.split()))
+            return CreateResult(finish_reason="stop", content=text, usage=usage, cached=False)
+
+    runner = next(v for k, v in vars(module).items() if k.endswith("Plan"))(Scripted([]))
+    result = asyncio.run(runner.run(task_input))
+    calls = sum(runner.calls.values())
+    return {"result": result, "calls": calls, "retried": runner.transport_errors}
+
+
 RUNS = {
     "python": run_python,
     "langgraph": run_langgraph,
     "dspy": run_dspy,
     "openai-agents": run_agents,
+    "autogen": run_autogen,
 }
 
 
@@ -191,7 +218,7 @@ def readings(target: str, program: str, rows: list[dict[str, Any]]) -> list[dict
         if "ok" in got:
             (value,) = got["ok"]["result"]  # a map over one chunk: one answer
             got["ok"]["result"] = value
-            got["ok"]["key"] = module.answer_key(value)
+            got["ok"]["key"] = runtime(module).answer_key(value)
         out.append(got)
     return out
 
@@ -215,7 +242,8 @@ def plans(target: str, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def direct(program: str, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``function(*args)`` of the program's runtime for each call."""
     module = load(program)
-    return [attempt(lambda c=call: getattr(module, c["function"])(*c["args"])) for call in calls]
+    functions = runtime(module)
+    return [attempt(lambda c=call: getattr(functions, c["function"])(*c["args"])) for call in calls]
 
 
 def main() -> None:

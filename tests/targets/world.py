@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import sys
 from types import ModuleType
 from typing import Any
@@ -59,6 +60,8 @@ def right_answer(op: str, request: dict[str, Any]) -> str:
             return request["items"][0].split(":", 1)[0]
         case "solve":  # a JSON string: an answer in the json format and in the text format
             return json.dumps(request["items"][0].split(":", 1)[1][::-1])
+        case "judge":  # an LLM verifier of a count: is the try's answer right?
+            return "yes" if check("count", request["request"], request["answer"]) else "no"
     raise KeyError(op)
 
 
@@ -83,6 +86,8 @@ def answer(op: str, text: str, nth: int, max_words: int = 750) -> str:
     right = right_answer(op, request)
     match kind(op, text, nth):
         case "wrong":
+            if op == "judge":
+                return "no" if right == "yes" else "yes"
             return right + " 9" if op == "classify" else _wrong(op, right)
         case "garbage":
             return "{not json" if op == "move" else "???" if op == "count" else right
@@ -119,6 +124,7 @@ def load_run(argv: list[str], checks: bool = True) -> tuple[ModuleType, dict[str
     """A driver's arguments ``PROGRAM VIEW INPUT``: the emitted program imported as the module
     ``program`` (its type hints resolve in its globals), the plan's view and the task input."""
     program, view_path, input_path = argv[1:4]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(program)))  # its runtime module
     spec = importlib.util.spec_from_file_location("program", program)
     module = importlib.util.module_from_spec(spec)
     sys.modules["program"] = module

@@ -1,0 +1,25 @@
+"""The ``autogen`` target: the plan run by AutoGen AgentChat (``autogen-agentchat``).
+
+Every call is one run of an ``AssistantAgent`` (the op's prompt as its system message, a fresh
+model context per sample); fan-out is ``asyncio.gather`` under a semaphore of the plan's
+concurrency; ``main`` gives every plan model an ``OpenAIChatCompletionClient`` with its own
+retries off. AutoGen is not imported here.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..frameworks import FrameworkBackend
+
+
+class AutoGenBackend(FrameworkBackend):
+    """Emits ``<task>_autogen.py`` and the runtime beside it."""
+
+    name: ClassVar[str] = "autogen"
+    description: ClassVar[str] = "AutoGen AgentChat: an AssistantAgent run per call"
+    package: ClassVar[str] = "aalp.backends.autogen"
+    template = "team.py.j2"
+    suffix = "autogen"
+    # an agent's run is one turn here: a chain's shared conversation is not expressed
+    unsupported = frozenset({"routed_verifier", "history_full"})
