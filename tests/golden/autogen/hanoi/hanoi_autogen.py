@@ -38,11 +38,14 @@ Usage: python hanoi_autogen.py [--input FILE] [--base-url URL] [--model-map NAME
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+# the runtime module sits beside this program: found from any directory, and under -I
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aalp_runtime as runtime
 from autogen_agentchat.agents import AssistantAgent
 from autogen_core.models import ChatCompletionClient

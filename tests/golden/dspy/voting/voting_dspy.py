@@ -35,12 +35,15 @@ Usage: python voting_dspy.py [--input FILE] [--base-url URL] [--model-map NAME=S
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+# the runtime module sits beside this program: found from any directory, and under -I
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aalp_runtime as runtime
 
 try:

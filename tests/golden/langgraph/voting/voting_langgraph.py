@@ -37,11 +37,14 @@ from __future__ import annotations
 
 import asyncio
 import operator
+import os
 import sys
 from collections import Counter
 from collections.abc import Mapping
 from typing import Annotated, Any, TypedDict
 
+# the runtime module sits beside this program: found from any directory, and under -I
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aalp_runtime as runtime
 
 try:
