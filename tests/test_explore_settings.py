@@ -30,6 +30,14 @@ def test_a_bad_plan_is_a_decision_diagnostic(decisions, says) -> None:
     assert diag["code"] == "E602" and says in diag["message"]
 
 
+def test_a_plan_on_a_model_the_spec_does_not_have_is_refused() -> None:
+    answer = api.plan_for(HANOI, HANOI_FILE, None, {**PLAN, "move.model": "gpt41mni"})
+    assert answer["ok"] is False and "tree" not in answer
+    messages = " ".join(d["message"] for d in answer["diagnostics"])
+    assert "decision 'move.model' = 'gpt41mni': no such model" in messages
+    assert "did you mean 'gpt41mini'?" in messages
+
+
 @pytest.mark.parametrize(
     "pins, says",
     [

@@ -19,6 +19,7 @@ from typing import Any
 
 from aalp import codes
 from aalp.front.ir import NO_SPAN, Task
+from aalp.suggest import did_you_mean
 
 from ..diagnostics import AalpError, Diagnostic, render, sort_key
 from . import engine
@@ -364,6 +365,7 @@ def plan_for(text: str, file: str, settings: Settings | None, decisions: Mapping
     def run() -> Json:
         loaded = load(text, file, settings)
         clean = _clean_decisions(decisions)
+        _known_models(loaded, clean)
         evaluation = _evaluate(loaded, clean)
         metric = _shown_metric(loaded)
         tree = plan_tree(evaluation, metric, _models(loaded.checked))
@@ -388,6 +390,16 @@ def _clean_decisions(decisions: Mapping[str, Any]) -> dict[str, int | str]:
             raise SettingsError(f"the value of decision '{key}' must be an integer or a word")
         clean[key] = value
     return clean
+
+
+def _known_models(loaded: Loaded, decisions: Mapping[str, int | str]) -> None:
+    """A ``.model`` decision names a model of the spec (else the tree would show a model the
+    spec does not have, priced at nothing)."""
+    names = [m.name for m in loaded.checked.spec.models]
+    for key, value in decisions.items():
+        if key.endswith(".model") and value not in names:
+            hint = did_you_mean(str(value), names, "model")
+            raise SettingsError(f"decision '{key}' = '{value}': no such model; {hint}")
 
 
 def _evaluate(loaded: Loaded, decisions: Mapping[str, Any]) -> Any:
