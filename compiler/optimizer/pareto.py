@@ -360,9 +360,11 @@ def _max(x: float | None, y: float | None) -> float | None:
 
 
 def dominated_by(front: Sequence[Point], dims: Sequence[int]) -> Callable[[Point], bool]:
-    """A test: is a point weakly dominated by a point of ``front`` other than itself (in
-    ``dims``, minimized, and success)? With one dim it is a bisection into the front sorted by
-    that metric, with a running best success; otherwise a scan of the (small) front."""
+    """A test: is a point weakly dominated (in ``dims``, minimized, and success) by a point of
+    ``front`` other than itself (itself: the same decisions and order, even as another object,
+    since a source evaluated again makes new points of the same plans)? With one dim it is a
+    bisection into the front sorted by that metric, with a running best success; otherwise a
+    scan of the (small) front."""
     if len(dims) == 1:
         (d,) = dims
         ordered = sorted(front, key=lambda q: (q.metrics[d], -q.log_success))
@@ -370,10 +372,11 @@ def dominated_by(front: Sequence[Point], dims: Sequence[int]) -> Callable[[Point
         best: list[float] = []
         for q in ordered:
             best.append(q.log_success if not best else max(best[-1], q.log_success))
-        members = {id(q) for q in front}
+        # the same plan (a source evaluated again makes new points of it) never beats itself
+        members = {(q.decisions, q.order) for q in front}
 
         def one(p: Point) -> bool:
-            if id(p) in members:
+            if (p.decisions, p.order) in members:
                 return False
             i = bisect.bisect_right(values, p.metrics[d])
             return i > 0 and best[i - 1] >= p.log_success
@@ -383,7 +386,7 @@ def dominated_by(front: Sequence[Point], dims: Sequence[int]) -> Callable[[Point
     def many(p: Point) -> bool:
         vec = [p.metrics[d] for d in dims]
         return any(
-            q is not p
+            (q.decisions, q.order) != (p.decisions, p.order)
             and q.log_success >= p.log_success
             and all(q.metrics[d] <= v for d, v in zip(dims, vec, strict=True))
             for q in front
