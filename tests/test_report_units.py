@@ -82,6 +82,7 @@ def test_the_run_report_says_an_uncalled_op_is_predicted_zero(tmp_path) -> None:
         "malformed_responses": 0,
         "exhausted_retries": 0,
         "calls_by_op": {"never_called": 0, **{op: 1 for op in prediction["calls_by_op"]}},
+        "warnings": [],
     }
     out = io.StringIO()
     module.print_report(report, out)
