@@ -16,14 +16,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from aalp.optimizer.lagrange import Completion, cheap_plan
+from aalp.optimizer.lagrange import CAP_MARGIN, Completion, cheap_plan
 from aalp.optimizer.pareto import METRIC_KEYS, Point, merge
 from aalp.optimizer.types import FrontierPoint
 from aalp.plan.space import Value
 
 FRONTIER_POINTS = 24
-# A merge is capped this far above the Lagrangian plan (the rounding of partial sums).
-CAP_MARGIN = 1e-6
 
 
 def cheapest_at(

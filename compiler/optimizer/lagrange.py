@@ -1,18 +1,21 @@
-"""Lagrangian bounds for the merge of blocks: a quick plan to cap it, and what a partial plan
-must at least cost to be completed.
+"""Lagrangian bounds for the merge of blocks: a quick plan to cap it, and the least a partial
+plan must still add to be completed.
 
-The merge minimizes a metric ``d`` that adds across blocks subject to a least log-success that
+The merge minimizes a metric ``d`` that adds across blocks subject to a least ln(success) that
 also adds. For any multiplier ``lam >= 0`` and any completion of a partial plan ``(c, l)`` (its
-metric and log-success so far) by one point ``(c_j, l_j)`` of each remaining set,
+metric and ln(success) so far) by one point ``(c_j, l_j)`` of each remaining set that meets the
+target,
 
-    C = c + sum c_j >= c + sum c_j - lam * (l + sum l_j - min_log)      (when the plan meets it)
-      >= c - lam * l + lam * min_log + sum_j min_p (c_p - lam * l_p),
+    C = c + sum c_j >= c + sum c_j - lam * (l + sum l_j - min_log)
+      >= c - lam * l + lam * min_log + sum_j min_p (c_p - lam * l_p)      (weak duality).
 
-so a partial plan whose right-hand side exceeds a known plan's metric cannot lead to a better
-plan and is dropped (weak duality; ``lam = 0`` is the plain least completion). The known plan
-itself comes from the same relaxation: each block's point that minimizes ``c - lam * l``, with
-the least ``lam`` whose plan meets the success target (``cheap_plan``): a real plan, so its
-metric is a valid cap, and usually within one block's step of the optimum.
+The best such bound over every ``lam`` is the linear relaxation of the remaining choice (each
+set replaced by its convex hull): the lower envelope of the Minkowski sum of the hulls, a convex
+chain (``Completion``). A partial plan whose metric plus that least exceeds a known plan's
+metric cannot lead to a better plan and is dropped. The known plan comes from the same
+relaxation: each set's point that minimizes ``c - lam * l`` at the least ``lam`` whose plan
+meets the target (``cheap_plan``). It is a real plan, so its metric is a valid cap, and it is
+usually the optimum or within one set's step of it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from dataclasses import dataclass
 
 from aalp.optimizer.pareto import Point
 
+# A round merges only the plans within this margin of a plan known to exist (that plan, or one
+# as good, is still there); the margin keeps rounding of partial sums out of the way.
+CAP_MARGIN = 1e-6
 # Relative size of the rounding a bound is allowed before it drops a plan.
 ROUNDING = 1e-9
 # How far past the most success a completion can add a need may be and still count as met.

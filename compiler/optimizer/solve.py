@@ -26,7 +26,7 @@ from aalp.front.ir import Task
 from aalp.model.reliability import success_meets
 from aalp.optimizer import units as ou
 from aalp.optimizer.evaluate import Evaluator, View
-from aalp.optimizer.lagrange import ROUNDING, Completion, cheap_plan
+from aalp.optimizer.lagrange import CAP_MARGIN, ROUNDING, Completion, cheap_plan
 from aalp.optimizer.pareto import INDEX, METRIC_KEYS, LivePoints, Point, merge, pareto
 from aalp.optimizer.search import BlockSearch, RegionRef, defaults
 from aalp.optimizer.types import Requirement, Solution
@@ -40,9 +40,6 @@ TOLERANCE = 1e-9
 REFINE_BATCH = 24
 MAX_ITERATIONS = 20_000
 HARD_CAP_FLOOR = 20_000  # decisions a round may overrun a budget by before it is cut
-# A round merges only the plans within this margin of the last round's plan (that plan, or
-# one as good, is still there); the margin keeps rounding of partial sums out of the way.
-CAP_MARGIN = 1e-6
 
 
 class Solver:
