@@ -20,6 +20,12 @@ class AutoGenBackend(FrameworkBackend):
     description: ClassVar[str] = "AutoGen AgentChat: an AssistantAgent run per call"
     package: ClassVar[str] = "aalp.backends.autogen"
     template = "team.py.j2"
+    requires: ClassVar[dict[str, str]] = {
+        "autogen_agentchat": "autogen-agentchat",
+        "autogen_core": "autogen-core",
+        "autogen_ext": "autogen-ext[openai]",
+        "openai": "openai",
+    }
     suffix = "autogen"
     # an agent's run is one turn here: a chain's shared conversation is not expressed
     unsupported = frozenset({"routed_verifier", "history_full"})

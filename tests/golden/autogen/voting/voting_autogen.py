@@ -45,8 +45,20 @@ from typing import Any
 # the runtime module sits beside this program: found from any directory, and under -I
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aalp_runtime as runtime
-from autogen_agentchat.agents import AssistantAgent
-from autogen_core.models import ChatCompletionClient
+
+try:
+    from autogen_agentchat.agents import AssistantAgent
+    from autogen_core.models import ChatCompletionClient
+except ModuleNotFoundError as missing:  # one line naming what to install, not a traceback
+    requires = {
+        'autogen_agentchat': 'autogen-agentchat',
+        'autogen_core': 'autogen-core',
+        'autogen_ext': 'autogen-ext[openai]',
+        'openai': 'openai',
+    }
+    package = requires.get((missing.name or "").split(".")[0], missing.name)
+    needed = f"{package}, not installed: pip install {package}"
+    raise SystemExit(f"error: this program needs {needed}") from None
 
 # ---------------------------------------------------------------------------------------------
 # The plan: every decision the optimizer made, as data.
@@ -255,7 +267,12 @@ def preflight() -> None:
     import importlib.util
     import os
 
-    requires = {}
+    requires = {
+        'autogen_agentchat': 'autogen-agentchat',
+        'autogen_core': 'autogen-core',
+        'autogen_ext': 'autogen-ext[openai]',
+        'openai': 'openai',
+    }
     for module, package in requires.items():
         if importlib.util.find_spec(module) is None:
             missing = f"{package}, not installed: pip install {package}"
