@@ -14,7 +14,7 @@ cost.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from aalp.optimizer.lagrange import CAP_MARGIN, Completion, cheap_plan
 from aalp.optimizer.pareto import METRIC_KEYS, Point, merge
@@ -29,14 +29,19 @@ def cheapest_at(
     dims: Sequence[int],
     upper: dict[int, float],
     min_log: float,
+    whole: Callable[[], list[Point]] | None = None,
 ) -> Point | None:
     """The plan of least metric ``dims[0]`` (then most success, then the stable order) with
-    ln(success) at least ``min_log`` and every upper bound met; None when there is none."""
+    ln(success) at least ``min_log`` and every upper bound met; None when there is none.
+
+    Without a Lagrangian plan to cap the merge (one that breaks an upper bound), the answer is
+    read from the whole merge under the upper bounds, ``whole()`` when given (a frontier asks
+    at many levels: the Pareto set filtered by success is the filtered set's Pareto set)."""
     d = dims[0]
     min_success = math.exp(min_log) if math.isfinite(min_log) else 0.0
     quick = cheap_plan(sets, d, min_log, upper)
     if quick is None:
-        merged = merge(sets, dims, upper, min_success)
+        merged = whole() if whole is not None else merge(sets, dims, upper, min_success)
     else:
         top = math.fsum(p.metrics[d] for p in quick[1])
         cap = (d, top * (1 + CAP_MARGIN) + 1e-300)
@@ -68,7 +73,14 @@ def success_frontier(
     """The frontier of ``dims[0]`` against success at ``FRONTIER_POINTS`` levels (and at the
     ln(success) levels ``also``), sorted by the metric; each point is better in success than
     the one before it by more than rounding."""
-    cheapest = cheapest_at(sets, dims, upper, -math.inf)
+    merged: list[list[Point]] = []
+
+    def whole() -> list[Point]:
+        if not merged:
+            merged.append(merge(sets, dims, upper))
+        return merged[0]
+
+    cheapest = cheapest_at(sets, dims, upper, -math.inf, whole)
     if cheapest is None:
         return []
     best_log = math.fsum(max(p.log_success for p in s) for s in sets)
@@ -77,7 +89,7 @@ def success_frontier(
     low = max(cheapest.log_success, -1e300)
     for lg in [*levels(low, best_log, FRONTIER_POINTS - 1), *also]:
         if lg > cheapest.log_success:
-            p = cheapest_at(sets, dims, upper, lg)
+            p = cheapest_at(sets, dims, upper, lg, whole)
             if p is not None:
                 found.setdefault(p.decisions, p)
     return strictly_better(sorted(found.values(), key=lambda p: (p.metrics[dims[0]], p.order)))
