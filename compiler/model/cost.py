@@ -578,6 +578,17 @@ def _requirement_checks(
     return tuple(out)
 
 
+def _attention_notes(ctx: Context, stages: list[StageEval]) -> tuple[str, ...]:
+    """An assumption per model of the plan costed with quadratic attention (model.md §1)."""
+    used = dict.fromkeys(r.model for st in stages for r in st.op_evals)
+    return tuple(
+        f"model {name} has quadratic attention: a call that reads R tokens and writes W costs "
+        f"size·(R+W)·(R+W−1)/2, its prefill included"
+        for name in used
+        if name in ctx.models and ctx.models[name].quadratic
+    )
+
+
 def evaluate(checked: Any, task: Task | str | None, decisions: Mapping[str, Any]) -> Evaluation:
     """The metrics, success, breakdown and feasibility of one fully decided plan.
 
@@ -631,6 +642,6 @@ def evaluate_plan(ctx: Context, plan: Plan) -> Evaluation:
         problems=tuple(dict.fromkeys(problems)),
         requirements=_requirement_checks(ctx, metrics, log_success),
         objective=objective,
-        assumptions=ASSUMPTIONS,
+        assumptions=ASSUMPTIONS + _attention_notes(ctx, stages),
         plan=plan,
     )
