@@ -40,6 +40,20 @@ task t {
 }
 """
 
+SORT = """
+param n = 40
+attention quadratic
+model q { size 2  context 1M  price in 1 out 2 per Mtok  can sort, merge }
+task t {
+  items xs = n of 3 tokens
+  op sort(x of xs) on q { reads 20 + 3*x tokens  writes 3*x tokens  success 0.999 }
+  op merge(x of xs) on q { reads 20 + 3*x tokens  writes 3*x tokens  success 0.999 }
+  map sort over xs
+  reduce merge fanin 3
+  minimize cost
+}
+"""
+
 
 def quad_cost(m: float, r: float, w: float) -> float:
     """One call, token by token: every token read or written costs m times the tokens
@@ -165,16 +179,27 @@ def test_monte_carlo_recounts_the_quadratic_cost():
     assert sim.metrics["cost"].mean == pytest.approx(3 * 10_965, rel=1e-12)
 
 
+def test_a_reduce_tree_under_quadratic_attention_against_a_hand_count():
+    checked = load_text(SORT, "a.aalp")
+    ev = evaluate(checked, None, {"sort.x": 5})
+    # 8 leaves of 5 numbers; merges of fan-in 3: 3 nodes of 15, then 1 node of 40 (capped at n)
+    leaves = 8 * quad_cost(2, 20 + 15, 15)
+    level1 = 3 * quad_cost(2, 20 + 45, 45)
+    level2 = quad_cost(2, 20 + 120, 120)
+    assert ev.metrics.cost == pytest.approx(leaves + level1 + level2, rel=1e-12)
+
+
 # -- closed form and bounds ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["map", "chain"])
+@pytest.mark.parametrize("text", ["map", "chain", "reduce"])
 def test_the_closed_form_equals_the_numbers_at_random_points(text):
     rng = random.Random(7)
-    if text == "map":
-        source, name, key = MAP.format(wide="attention quadratic", own=""), "n", "work.x"
-    else:
-        source, name, key = CHAIN, "s", "step.x"
+    source, name, key = {
+        "map": (MAP.format(wide="attention quadratic", own=""), "n", "work.x"),
+        "chain": (CHAIN, "s", "step.x"),
+        "reduce": (SORT, "n", "sort.x"),
+    }[text]
     for _ in range(6):
         size, x = rng.randint(1, 400), rng.randint(1, 9)
         checked = load_text(source, "a.aalp", {name: size})
