@@ -32,6 +32,11 @@ TARGETS: dict[str, tuple[str, str, str]] = {
         "OpenAIAgentsBackend",
         "OpenAI Agents SDK: one Agent per op, Runner over Chat Completions",
     ),
+    "ray": (
+        "aalp.backends.ray",
+        "RayBackend",
+        "Ray Core tasks on a cluster (or a local Ray), bounded with ray.wait, resumable",
+    ),
 }
 
 DEFAULT_TARGET = "python"

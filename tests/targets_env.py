@@ -17,6 +17,7 @@ VARIABLES = {
     "langgraph": "AALP_VENV_LANGGRAPH",
     "dspy": "AALP_VENV_DSPY",
     "openai-agents": "AALP_VENV_OPENAI_AGENTS",
+    "ray": "AALP_VENV_RAY",
 }
 
 
