@@ -37,20 +37,20 @@ def chosen_x(overrides: dict[str, object]) -> int:
     checked = load(SAMPLE, overrides)
     result = optimize(checked, frontier=False, baselines=False)
     assert result.feasible
-    return int(result.plan.decisions["tag.x"])
+    return int(result.plan.decisions["count.x"])
 
 
 def test_the_sample_finds_the_chunk_set_by_the_prompt():
     checked = load(SAMPLE, {})
     result = optimize(checked, frontier=False, baselines=False)
-    x = int(result.plan.decisions["tag.x"])
+    x = int(result.plan.decisions["count.x"])
     n, p, t, w = 4000, 400, 20, 10
     y_star = math.sqrt((p + w) * (p + w - 1))
     assert y_star == pytest.approx(409.4997, abs=1e-4)
     assert x == 20 and abs(x * t - y_star) <= t
     assert abs(x * t - p) <= t  # the pure quadratic term's optimum, x·t = p
     assert result.plan.value("cost") == total(n, p, t, w, x) == 65_529_000
-    one_call = evaluate(checked, None, {"tag.x": n}).metrics.cost
+    one_call = evaluate(checked, None, {"count.x": n}).metrics.cost
     assert one_call == total(n, p, t, w, n) == 3_232_843_845
     assert one_call / result.plan.value("cost") == pytest.approx(49.334, abs=1e-3)
 
@@ -71,4 +71,4 @@ def test_under_linear_attention_the_largest_chunk_wins():
     text = SAMPLE.read_text(encoding="utf-8").replace("attention quadratic", "attention linear")
     checked = load_text(text, "long_context.aalp", prompt_dir=SAMPLE.parent)
     result = optimize(checked, frontier=False, baselines=False)
-    assert int(result.plan.decisions["tag.x"]) == 4000
+    assert int(result.plan.decisions["count.x"]) == 4000

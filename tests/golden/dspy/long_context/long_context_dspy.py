@@ -9,9 +9,9 @@ Usage: python long_context_dspy.py [--input FILE] [--base-url URL] [--model-map 
 # spec: long_context.aalp, task: long_context, target: dspy
 #
 # Plan:
-#   1. map tag over records: 4000 units, 20 per call, 200 chunks in parallel
-#   2. combine concat (in code, no call)
-#   op tag on longctx: x = 20, one sample
+#   1. map count over records: 4000 units, 20 per call, 200 chunks in parallel
+#   2. combine sum (in code, no call)
+#   op count on longctx: x = 20, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
 #   calls           200 (99.9% interval [200, 200])
@@ -32,9 +32,9 @@ Usage: python long_context_dspy.py [--input FILE] [--base-url URL] [--model-map 
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #
 # Decisions:
-#   tag.model = longctx
-#   tag.vote = none
-#   tag.x = 20
+#   count.model = longctx
+#   count.vote = none
+#   count.x = 20
 
 from __future__ import annotations
 
@@ -60,15 +60,15 @@ from dspy.utils import exceptions
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
-    'tag': {
+    'count': {
         'system': (
-            'Each line of the user message is one log record. Answer with a JSON list of the\n'
-            'numbers of the lines that report an error, and nothing else, for example: [3, 17]'
+            'Each line of the user message is one log record. Count the lines that report an '
+            'error.\nAnswer with a single JSON number and nothing else, for example: 12'
         ),
         'model': 'longctx',
-        'answer': 'list',
+        'answer': 'number',
         'max_writes': None,
-        'needs': None,
+        'needs': 'number',
         'vote': 'none',
         'votes': None,
         'retries': None,
@@ -98,10 +98,10 @@ CHECKS: dict[str, Any] = {}
 MAX_CONCURRENCY = 16
 
 # The op each phase node samples.
-PHASES: dict[str, str] = {'s0_tag': 'tag'}
+PHASES: dict[str, str] = {'s0_count': 'count'}
 
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
-PREDICTED_CALLS: dict[str, float] = {'tag': 200.0}
+PREDICTED_CALLS: dict[str, float] = {'count': 200.0}
 
 # Every round of samples is two graph steps; a long chain needs many.
 RECURSION_LIMIT = 10**9
@@ -556,7 +556,7 @@ class LongContextPlan(dspy.Module):
         self.calls: Counter[str] = Counter()
         self.failed: list[str] = []
         self.transport_errors = 0  # attempts tried again: not calls of the plan
-        self.tag_predict = dspy.Predict(signature('tag'))
+        self.count_predict = dspy.Predict(signature('count'))
 
     def decide(
         self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
@@ -649,17 +649,17 @@ class LongContextPlan(dspy.Module):
         self.calls, self.failed, self.transport_errors = Counter(), [], 0
         data, value = task_input, None
 
-        # stage 0: map tag over records: 200 chunks of x = 20 in parallel
+        # stage 0: map count over records: 200 chunks of x = 20 in parallel
         stage = STAGES['s0']
         requests = map_requests(stage_input(data, stage["over"], value), stage)
         answers: list[Any] = []
         models = ['longctx'] * len(requests)
-        answers = self.decide('tag', requests, models)
-        requests = [{**r, 'tag': a} for r, a in zip(requests, answers, strict=True)]
+        answers = self.decide('count', requests, models)
+        requests = [{**r, 'count': a} for r, a in zip(requests, answers, strict=True)]
         value = answers
 
-        # stage 1: combine concat
-        value = combine('concat', value, {'op': 'tag', 'chunks': True})
+        # stage 1: combine sum
+        value = combine('sum', value, {'op': 'count', 'chunks': True})
         return dspy.Prediction(
             answer=value,
             calls=dict(self.calls),

@@ -9,9 +9,9 @@ Usage: python long_context_langgraph.py [--input FILE] [--base-url URL] [--model
 # spec: long_context.aalp, task: long_context, target: langgraph
 #
 # Plan:
-#   1. map tag over records: 4000 units, 20 per call, 200 chunks in parallel
-#   2. combine concat (in code, no call)
-#   op tag on longctx: x = 20, one sample
+#   1. map count over records: 4000 units, 20 per call, 200 chunks in parallel
+#   2. combine sum (in code, no call)
+#   op count on longctx: x = 20, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
 #   calls           200 (99.9% interval [200, 200])
@@ -32,9 +32,9 @@ Usage: python long_context_langgraph.py [--input FILE] [--base-url URL] [--model
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #
 # Decisions:
-#   tag.model = longctx
-#   tag.vote = none
-#   tag.x = 20
+#   count.model = longctx
+#   count.vote = none
+#   count.x = 20
 
 from __future__ import annotations
 
@@ -62,15 +62,15 @@ from langgraph.types import Send
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
-    'tag': {
+    'count': {
         'system': (
-            'Each line of the user message is one log record. Answer with a JSON list of the\n'
-            'numbers of the lines that report an error, and nothing else, for example: [3, 17]'
+            'Each line of the user message is one log record. Count the lines that report an '
+            'error.\nAnswer with a single JSON number and nothing else, for example: 12'
         ),
         'model': 'longctx',
-        'answer': 'list',
+        'answer': 'number',
         'max_writes': None,
-        'needs': None,
+        'needs': 'number',
         'vote': 'none',
         'votes': None,
         'retries': None,
@@ -100,10 +100,10 @@ CHECKS: dict[str, Any] = {}
 MAX_CONCURRENCY = 16
 
 # The op each phase node samples.
-PHASES: dict[str, str] = {'s0_tag': 'tag'}
+PHASES: dict[str, str] = {'s0_count': 'count'}
 
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
-PREDICTED_CALLS: dict[str, float] = {'tag': 200.0}
+PREDICTED_CALLS: dict[str, float] = {'count': 200.0}
 
 # Every round of samples is two graph steps; a long chain needs many.
 RECURSION_LIMIT = 10**9
@@ -681,7 +681,7 @@ def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
 
     builder = StateGraph(PlanState)
 
-    # stage 0: map tag over records: 200 chunks of x = 20 in parallel
+    # stage 0: map count over records: 200 chunks of x = 20 in parallel
     def start_s0(state: PlanState) -> dict[str, Any]:
         stage = STAGES['s0']
         requests = map_requests(stage_input(state["data"], stage["over"], state["value"]), stage)
@@ -691,23 +691,23 @@ def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
             str(i): new_decision(request, 'longctx')
             for i, request in enumerate(requests)
         }
-        return {"decisions": decisions, "at": 's0_tag'}
+        return {"decisions": decisions, "at": 's0_count'}
 
     builder.add_node('s0', start_s0)
     builder.add_conditional_edges('s0', fan_out)
 
-    def advance_s0_tag(state: PlanState, decisions, done) -> dict[str, Any]:
+    def advance_s0_count(state: PlanState, decisions, done) -> dict[str, Any]:
         return {"value": [done[str(i)] for i in range(len(done))], "at": 's1'}
 
-    builder.add_node('s0_tag_call', call)
-    builder.add_node('s0_tag', tally('s0_tag', advance_s0_tag))
-    builder.add_edge('s0_tag_call', 's0_tag')
-    builder.add_conditional_edges('s0_tag', fan_out)
+    builder.add_node('s0_count_call', call)
+    builder.add_node('s0_count', tally('s0_count', advance_s0_count))
+    builder.add_edge('s0_count_call', 's0_count')
+    builder.add_conditional_edges('s0_count', fan_out)
 
-    # stage 1: combine concat (exact, in code)
+    # stage 1: combine sum (exact, in code)
     def start_s1(state: PlanState) -> dict[str, Any]:
         value = state["value"]
-        combined = combine('concat', value, {'op': 'tag', 'chunks': True})
+        combined = combine('sum', value, {'op': 'count', 'chunks': True})
         return {"value": combined, "at": '__end__'}
 
     builder.add_node('s1', start_s1)

@@ -11,9 +11,9 @@ It needs only the Python standard library and the openai package (pip install op
 # spec: long_context.aalp, task: long_context, target: python
 #
 # Plan:
-#   1. map tag over records: 4000 units, 20 per call, 200 chunks in parallel
-#   2. combine concat (in code, no call)
-#   op tag on longctx: x = 20, one sample
+#   1. map count over records: 4000 units, 20 per call, 200 chunks in parallel
+#   2. combine sum (in code, no call)
+#   op count on longctx: x = 20, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
 #   calls           200 (99.9% interval [200, 200])
@@ -34,9 +34,9 @@ It needs only the Python standard library and the openai package (pip install op
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #
 # Decisions:
-#   tag.model = longctx
-#   tag.vote = none
-#   tag.x = 20
+#   count.model = longctx
+#   count.vote = none
+#   count.x = 20
 
 from __future__ import annotations
 
@@ -59,24 +59,24 @@ from typing import Any
 
 TASK = 'long_context'
 SPEC_FILE = 'long_context.aalp'
-PLAN_ID = '32357f64b0be5987'
+PLAN_ID = '22f71a3055e9aaec'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
-    'tag': {
+    'count': {
         'model': 'longctx',
         'system': (
-            'Each line of the user message is one log record. Answer with a JSON list of the\n'
-            'numbers of the lines that report an error, and nothing else, for example: [3, 17]'
+            'Each line of the user message is one log record. Count the lines that report an '
+            'error.\nAnswer with a single JSON number and nothing else, for example: 12'
         ),
-        'answer': 'list',
+        'answer': 'number',
         'max_writes': None,
         'booster': {'kind': 'none', 'votes': None, 'retries': None, 'check': None},
         'routed_by': None,
         'price_in': 0.15,
         'price_out': 0.6,
         'size': 1.0,
-        'needs': None,
+        'needs': 'number',
     },
 }
 
@@ -84,7 +84,7 @@ OPS: dict[str, dict[str, Any]] = {
 PREDICTION: dict[str, Any] = {
     'calls': 200.0,
     'calls_interval': [200, 200],
-    'calls_by_op': {'tag': 200.0},
+    'calls_by_op': {'count': 200.0},
     'success': 0.9999980000019799,
     'cost': 65529000.0,
     'dollars': 0.0252,
@@ -900,13 +900,13 @@ async def run_reduce(run: Runner, index: int, name: str, values: list[Any], fani
 async def execute(run: Runner, data: dict[str, Any]) -> Any:
     """The plan's stages in order; each consumes the previous one's output."""
     value: Any = None
-    # map tag over records: 4000 units, 20 per call, 200 chunks in parallel
+    # map count over records: 4000 units, 20 per call, 200 chunks in parallel
     value = await run_map(
-        run, 0, ['tag'], data.get('records', value),
+        run, 0, ['count'], data.get('records', value),
         20, 20.0
     )
-    # combine concat (in code, no call)
-    value = combine('concat', value, {'op': 'tag', 'chunks': True})
+    # combine sum (in code, no call)
+    value = combine('sum', value, {'op': 'count', 'chunks': True})
     return value
 
 
