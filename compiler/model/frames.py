@@ -98,8 +98,10 @@ def _linear(ctx: Context, shape: StagePlan) -> Frame:
         if history == "full":
             extra = before + step_tokens * (chunks - 1) / 2
             max_extra = before + step_tokens * (chunks - 1)
-            # (j − 1)·G for j = 1..C is uniform on C points: variance G²·(C² − 1)/12
-            spread = step_tokens**2 * (chunks * chunks - 1) / 12
+            # (j − 1)·G for j = 1..C is uniform on C points: variance G²·(C² − 1)/12 (in
+            # floats: C is an exact count, and C² of a huge one is no float)
+            c = float(chunks)
+            spread = step_tokens**2 * (c - 1) * (c + 1) / 12
         slots.append(Slot(op, shape.x_of(op), chunks, factor, extra, max_extra, spread))
         before += base[op]
     log_success = None
