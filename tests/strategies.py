@@ -195,6 +195,10 @@ zero = ir.Num(Fraction(0), "0")
 capabilities = st.builds(ir.Capability, names, st.booleans())
 
 
+# no attention setting, or one of the words the language knows
+attentions = st.none() | st.sampled_from(ir.ATTENTION).map(ir.Attention)
+
+
 @st.composite
 def models(draw: st.DrawFn) -> ir.Model:
     priced = draw(st.booleans())
@@ -206,6 +210,7 @@ def models(draw: st.DrawFn) -> ir.Model:
         price_in=draw(small) if priced else zero,
         price_out=draw(small) if priced else zero,
         capabilities=tuple(caps),
+        attention=draw(attentions),
     )
 
 
@@ -216,4 +221,5 @@ def specs(draw: st.DrawFn) -> ir.Spec:
         params=tuple(draw(st.lists(params, max_size=4))),
         models=tuple(draw(st.lists(models(), max_size=2))),
         tasks=tuple(draw(st.lists(tasks(), max_size=2))),
+        attention=draw(attentions),
     )

@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from aalp.checks.checker import check
 from aalp.front.ir import (
+    Attention,
     BinOp,
     Capability,
     ChainStage,
@@ -55,7 +56,16 @@ KINDS = ("map", "chain", "map_reduce", "two_stage", "routed", "verified", "pair"
 
 
 @st.composite
-def specs(draw, n_max: int = 7, boosters_max: int = 2, kinds=KINDS, easy: bool = False):
+def specs(
+    draw,
+    n_max: int = 7,
+    boosters_max: int = 2,
+    kinds=KINDS,
+    easy: bool = False,
+    attention: bool = False,
+):
+    """``attention``: draw each model's attention (linear, quadratic or the spec-wide
+    setting) and the spec-wide one."""
     n_models = draw(st.integers(1, 2))
     kind = draw(st.sampled_from(kinds))
     n = draw(st.integers(1, n_max))
@@ -68,7 +78,10 @@ def specs(draw, n_max: int = 7, boosters_max: int = 2, kinds=KINDS, easy: bool =
     }.get(kind, [])
     op_names = ["work", *extra]
     models = []
+    words = [None, "linear", "quadratic"]
     for i in range(n_models):
+        kind_of = draw(st.sampled_from(words)) if attention else None
+        own = Attention(kind_of) if kind_of else None
         caps = tuple(Capability(o) for o in op_names)
         if kind == "routed" and i == 1:
             # a specialist: usable for work only behind the router
@@ -81,8 +94,10 @@ def specs(draw, n_max: int = 7, boosters_max: int = 2, kinds=KINDS, easy: bool =
                 num(draw(st.sampled_from([Fraction(1, 10), 1, 3]))),
                 num(draw(st.sampled_from([Fraction(1, 2), 2, 6]))),
                 caps,
+                attention=own,
             )
         )
+    spec_wide = draw(st.sampled_from(words)) if attention else None
 
     def success_expr():
         style = draw(st.sampled_from(["pow", "const", "mixture"]))
@@ -175,7 +190,8 @@ def specs(draw, n_max: int = 7, boosters_max: int = 2, kinds=KINDS, easy: bool =
         Objective(sense, metric),
         workers=workers,
     )
-    return Spec((Param("n", num(n)),), tuple(models), (task,))
+    wide = Attention(spec_wide) if spec_wide else None
+    return Spec((Param("n", num(n)),), tuple(models), (task,), attention=wide)
 
 
 @settings(
@@ -240,6 +256,55 @@ def test_two_blocks_allocate_reliability_like_brute_force(spec):
     # the success target between them.
     checked = check(spec)
     brute = search(checked)
+    result = optimize(checked, frontier=False, baselines=False)
+    assert result.feasible == brute.feasible
+    if brute.feasible:
+        got = result.plan.value(result.objective[1])
+        assert math.isclose(got, brute.value, rel_tol=1e-9, abs_tol=1e-12), (
+            result.plan.decisions,
+            brute.decisions,
+        )
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(specs(attention=True))
+def test_optimizer_matches_exhaustive_with_quadratic_attention(spec):
+    # Models with quadratic attention (their own or the spec's): the bounds that prune must
+    # stay true with the prefill's R·(R − 1)/2, conversations included (chains with history).
+    checked = check(spec)
+    brute = search(checked)
+    result = optimize(checked, frontier=False, baselines=False)
+    assert result.feasible == brute.feasible
+    if brute.feasible:
+        got = result.plan.value(result.objective[1])
+        assert math.isclose(got, brute.value, rel_tol=1e-9, abs_tol=1e-12), (
+            result.plan.decisions,
+            brute.decisions,
+        )
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
+@given(specs(n_max=400, boosters_max=1, attention=True))
+def test_optimizer_matches_exhaustive_with_quadratic_attention_on_wide_ranges(spec):
+    checked = check(spec)
+    try:
+        brute = search(checked, limit=20_000)
+    except TooLarge:
+        assume(False)
     result = optimize(checked, frontier=False, baselines=False)
     assert result.feasible == brute.feasible
     if brute.feasible:

@@ -26,6 +26,7 @@ EXPECTED = {
     "debugging": {"k", "l", "b"},
     "evolution": {"k", "l"},
     "voting": {"alpha", "p1", "p2"},
+    "long_context": {"n", "per_record", "prompt", "answer"},
 }
 
 

@@ -7,13 +7,28 @@ from aalp import codes
 from aalp.checks.context import Context, TaskContext, at
 from aalp.checks.formulas import value
 from aalp.checks.values import fmt_number
-from aalp.front.ir import Model, Op, RouteStage
+from aalp.front.ir import ATTENTION, Attention, Model, Op, RouteStage
 from aalp.suggest import did_you_mean
 
 
 def check_models(c: Context) -> None:
+    _check_attention(c, c.spec.attention, "the whole spec")
     for model in c.spec.models:
+        _check_attention(c, model.attention, f"model '{model.name}'")
         _check_model(c, model)
+
+
+def _check_attention(c: Context, setting: Attention | None, what: str) -> None:
+    """``attention WORD`` names a known kind (docs/model.md §1)."""
+    if setting is None or setting.kind in ATTENTION:
+        return
+    known = " or ".join(f"'{k}'" for k in ATTENTION)
+    c.error(
+        codes.UNKNOWN_ATTENTION,
+        f"unknown attention '{setting.kind}' for {what}; it is {known}",
+        setting.span,
+        did_you_mean(setting.kind, ATTENTION, "attention"),
+    )
 
 
 def _check_model(c: Context, model: Model) -> None:

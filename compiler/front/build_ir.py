@@ -93,7 +93,19 @@ class IRBuilder(Transformer_NonRecursive):
         params = tuple(c for c in children if isinstance(c, ir.Param))
         models = tuple(c for c in children if isinstance(c, ir.Model))
         tasks = tuple(c for c in children if isinstance(c, ir.Task))
-        return ir.Spec(params, models, tasks, self.file)
+        settings = [c for c in children if isinstance(c, ir.Attention)]
+        for extra in settings[1:]:
+            self._error(
+                codes.DUPLICATE_CLAUSE,
+                "the spec has two 'attention' settings",
+                extra.span,
+                f"the first one is on line {settings[0].span.line}; keep one",
+            )
+        attention = settings[0] if settings else None
+        return ir.Spec(params, models, tasks, self.file, attention=attention)
+
+    def attention(self, meta, children):
+        return ir.Attention(children[0].value, self._span(meta))
 
     def formula(self, meta, children):
         return children[0]
@@ -117,8 +129,9 @@ class IRBuilder(Transformer_NonRecursive):
                 caps.extend(clause.value)
         seen = self._once([c for c in clauses if c.kind != "can"], what)
         zero = ir.Num(Fraction(0), "0")
+        attention = seen["attention"].value if "attention" in seen else None
         if not self._require(seen, ("size", "context"), what, span):
-            return ir.Model(name.value, zero, zero, zero, zero, tuple(caps), span)
+            return ir.Model(name.value, zero, zero, zero, zero, tuple(caps), span, attention)
         price_in, price_out = seen["price"].value if "price" in seen else (zero, zero)
         return ir.Model(
             name.value,
@@ -128,6 +141,7 @@ class IRBuilder(Transformer_NonRecursive):
             price_out,
             tuple(caps),
             span,
+            attention,
         )
 
     def model_size(self, meta, children):
@@ -152,6 +166,10 @@ class IRBuilder(Transformer_NonRecursive):
 
     def routed(self, meta, children):
         return True
+
+    def model_attention(self, meta, children):
+        span = self._span(meta)
+        return _Clause("attention", ir.Attention(children[0].value, span), span)
 
     # -- tasks --------------------------------------------------------------------------------
 

@@ -115,9 +115,23 @@ class Capability:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
+# How a call's cost grows with the context it reads (docs/model.md §1); ``linear`` by default.
+ATTENTION: tuple[str, ...] = ("linear", "quadratic")
+
+
+@dataclass(frozen=True)
+class Attention:
+    """``attention quadratic``: a model's, or the spec-wide, attention. ``kind`` is the word as
+    written (the checker refuses one that is not in ``ATTENTION``)."""
+
+    kind: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
 @dataclass(frozen=True)
 class Model:
-    """A model: relative size m, context window in tokens, dollars per million tokens."""
+    """A model: relative size m, context window in tokens, dollars per million tokens, and its
+    attention (None: the spec-wide setting, else linear)."""
 
     name: str
     size: Expr
@@ -126,6 +140,7 @@ class Model:
     price_out: Expr
     capabilities: tuple[Capability, ...]
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    attention: Attention | None = None
 
 
 DataKind = Literal["items", "steps"]
@@ -441,9 +456,16 @@ class Spec:
     tasks: tuple[Task, ...]
     file: str = field(default="<spec>", compare=False)
     layout: Layout = field(default=Layout(), compare=False, repr=False)
+    attention: Attention | None = None  # the spec-wide setting (a model's own wins)
 
     def model(self, name: str) -> Model:
         return next(m for m in self.models if m.name == name)
+
+    def attention_of(self, model: Model) -> str:
+        """The attention a model's calls are costed with: its own, else the spec's, else
+        linear."""
+        setting = model.attention or self.attention
+        return setting.kind if setting is not None else "linear"
 
 
 # The functions a formula may call, with their least and most argument counts.

@@ -192,6 +192,8 @@ def format_spec(spec: ir.Spec) -> str:
     lines: list[_Line] = []
     for param in spec.params:
         lines.append(_leaf(0, f"param {param.name} = {format_expr(param.value)}", param.span))
+    if spec.attention is not None:
+        lines.append(_leaf(0, f"attention {spec.attention.kind}", spec.attention.span, True))
     for model in spec.models:
         lines += _model(model)
     for task in spec.tasks:
@@ -207,6 +209,8 @@ def _model(model: ir.Model) -> list[_Line]:
     if model.price_in != zero or model.price_out != zero:
         text = f"price in {format_expr(model.price_in)} out {format_expr(model.price_out)} per Mtok"
         out.append(_leaf(1, text, _join(model.price_in.span, model.price_out.span)))
+    if model.attention is not None:
+        out.append(_leaf(1, f"attention {model.attention.kind}", model.attention.span))
     run: list[ir.Capability] = []
     for cap in model.capabilities:
         if run and run[-1].routed != cap.routed:

@@ -31,6 +31,7 @@ def spec_to_json(spec: ir.Spec) -> dict[str, Any]:
     return {
         "node": "Spec",
         "file": spec.file,
+        "attention": _value(spec.attention),
         "params": [_node(p) for p in spec.params],
         "models": [_node(m) for m in spec.models],
         "tasks": [_node(t) for t in spec.tasks],

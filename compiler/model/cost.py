@@ -52,16 +52,35 @@ ASSUMPTIONS = (
 _FAILED = rel.Boosted(0.0, 1.0, math.inf, math.inf, math.inf)
 
 
-def call_metrics(m: Any, reads: Any, writes: Any, price_in: Any, price_out: Any) -> Metrics:
+def call_metrics(
+    m: Any,
+    reads: Any,
+    writes: Any,
+    price_in: Any,
+    price_out: Any,
+    quadratic: bool = False,
+    spread: Any = 0,
+) -> Metrics:
     """One call (model.md §1): 1 call, W passes, ``m·(R·W + W·(W−1)/2)``, R + W tokens,
     ``(price_in·R + price_out·W)/10^6`` dollars, latency W passes and 1 call.
 
+    Under quadratic attention the prefill is charged too: each of the R tokens read costs m
+    times the tokens before it, ``m·R·(R−1)/2`` more, so the call costs ``m·(R+W)·(R+W−1)/2``.
+    When ``reads`` is the mean over calls whose reads vary (a conversation), ``spread`` is
+    their variance: the mean of ``R·(R−1)`` is ``R̄·(R̄−1) + spread``.
+
     Written with plain arithmetic so that it works on floats and on sympy expressions alike.
+
+    >>> call_metrics(2, 10, 3, 0, 0).cost, call_metrics(2, 10, 3, 0, 0, quadratic=True).cost
+    (66.0, 156.0)
     """
+    cost = m * (reads * writes + writes * (writes - 1) / 2)
+    if quadratic:
+        cost = cost + m * (reads * (reads - 1) + spread) / 2
     return Metrics(
         calls=1,
         forward_passes=writes,
-        cost=m * (reads * writes + writes * (writes - 1) / 2),
+        cost=cost,
         tokens=reads + writes,
         dollars=(price_in * reads + price_out * writes) / 1_000_000,
         latency=writes,
@@ -254,6 +273,7 @@ def decision_eval(
     *,
     alone: bool = False,
     latency: bool = True,
+    spread: float = 0.0,
 ) -> DecisionEval:
     """One decision of ``op`` at granularity ``x`` with the given model and booster.
 
@@ -262,15 +282,18 @@ def decision_eval(
     ``max_extra`` is the largest such addition, for the context check. ``classifier`` is the
     router's choice when the op's model needs it (model.md §3, route); ``alone`` leaves the
     router out (the optimizer chooses the two separately: their metrics add). ``latency=False``
-    skips the rounds of ahead-by-k voting (latency and latency_calls are then NaN).
+    skips the rounds of ahead-by-k voting (latency and latency_calls are then NaN). ``spread``
+    is the variance of the conversation's reads over the calls (quadratic attention makes cost
+    depend on it; ``call_metrics``).
     """
-    key = (op, x, choice, extra_reads, max_extra, classifier, alone, latency)
+    key = (op, x, choice, extra_reads, max_extra, classifier, alone, latency, spread)
     hit = ctx.memo.get(key)
     if hit is not None:
         return hit
     if len(ctx.memo) > 200_000:  # the optimizer revisits the same decisions: keep, but bounded
         ctx.memo.clear()
-    result = _decision_eval(ctx, op, x, choice, extra_reads, max_extra, classifier, alone, latency)
+    reads = (extra_reads, max_extra, spread)
+    result = _decision_eval(ctx, op, x, choice, reads, classifier, alone, latency)
     ctx.memo[key] = result
     return result
 
@@ -280,12 +303,12 @@ def _decision_eval(
     op: str,
     x: int,
     choice: Choice,
-    extra_reads: float,
-    max_extra: float | None,
+    history: tuple[float, float | None, float],
     classifier: Choice | None,
     alone: bool,
     latency: bool,
 ) -> DecisionEval:
+    extra_reads, max_extra, spread = history
     problems: list[str] = []
     try:
         reads = ctx.formula(ctx.op(op).reads, x)
@@ -313,7 +336,15 @@ def _decision_eval(
     except EvalError as err:
         problems.append(f"cannot evaluate the success of '{op}' at x={x}: {err}")
         boosted = _FAILED
-    one = call_metrics(info.size, reads + extra_reads, writes, info.price_in, info.price_out)
+    one = call_metrics(
+        info.size,
+        reads + extra_reads,
+        writes,
+        info.price_in,
+        info.price_out,
+        info.quadratic,
+        spread,
+    )
     op_metrics = one.scale(boosted.samples, boosted.rounds)
     metrics = op_metrics
     verifier_metrics = None
@@ -359,7 +390,7 @@ def _verifier_metrics(
     _context_problem(ctx, vop, choice.verifier_model, reads, writes, problems)
     v = _keep(ctx, vop, x, problems)
     per_try = 1.0 / v if not math.isnan(v) else math.inf
-    one = call_metrics(info.size, reads, writes, info.price_in, info.price_out)
+    one = call_metrics(info.size, reads, writes, info.price_in, info.price_out, info.quadratic)
     return one.scale(tries * per_try)
 
 
@@ -465,7 +496,9 @@ def slot_decision(
     ctx: Context, slot: Slot, choice: Choice, classifier: Choice | None
 ) -> DecisionEval:
     """One decision of the slot's op with the given choice (and its router's, if routed)."""
-    return decision_eval(ctx, slot.op, slot.x, choice, slot.extra, slot.max_extra, classifier)
+    return decision_eval(
+        ctx, slot.op, slot.x, choice, slot.extra, slot.max_extra, classifier, spread=slot.spread
+    )
 
 
 def contribution(slot: Slot, d: DecisionEval) -> tuple[Metrics, float]:
@@ -545,6 +578,17 @@ def _requirement_checks(
     return tuple(out)
 
 
+def _attention_notes(ctx: Context, stages: list[StageEval]) -> tuple[str, ...]:
+    """An assumption per model of the plan costed with quadratic attention (model.md §1)."""
+    used = dict.fromkeys(r.model for st in stages for r in st.op_evals)
+    return tuple(
+        f"model {name} has quadratic attention: a call that reads R tokens and writes W costs "
+        f"size·(R+W)·(R+W−1)/2, its prefill included"
+        for name in used
+        if name in ctx.models and ctx.models[name].quadratic
+    )
+
+
 def evaluate(checked: Any, task: Task | str | None, decisions: Mapping[str, Any]) -> Evaluation:
     """The metrics, success, breakdown and feasibility of one fully decided plan.
 
@@ -598,6 +642,6 @@ def evaluate_plan(ctx: Context, plan: Plan) -> Evaluation:
         problems=tuple(dict.fromkeys(problems)),
         requirements=_requirement_checks(ctx, metrics, log_success),
         objective=objective,
-        assumptions=ASSUMPTIONS,
+        assumptions=ASSUMPTIONS + _attention_notes(ctx, stages),
         plan=plan,
     )

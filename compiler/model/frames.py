@@ -34,6 +34,7 @@ class Slot:
     latency_factor: float
     extra: float = 0.0  # mean tokens read from the conversation per call
     max_extra: float | None = None  # the largest such addition (for the context check)
+    spread: float = 0.0  # the variance of that addition over the calls (quadratic attention)
     level: int | None = None  # reduce: tree level (1 = the leaves' parents)
 
 
@@ -93,11 +94,15 @@ def _linear(ctx: Context, shape: StagePlan) -> Frame:
     slots = []
     before = 0.0
     for op in shape.ops:
-        extra, max_extra = 0.0, None
+        extra, max_extra, spread = 0.0, None, 0.0
         if history == "full":
             extra = before + step_tokens * (chunks - 1) / 2
             max_extra = before + step_tokens * (chunks - 1)
-        slots.append(Slot(op, shape.x_of(op), chunks, factor, extra, max_extra))
+            # (j − 1)·G for j = 1..C is uniform on C points: variance G²·(C² − 1)/12 (in
+            # floats: C is an exact count, and C² of a huge one is no float)
+            c = float(chunks)
+            spread = step_tokens**2 * (c - 1) * (c + 1) / 12
+        slots.append(Slot(op, shape.x_of(op), chunks, factor, extra, max_extra, spread))
         before += base[op]
     log_success = None
     stage = ctx.task.stages[shape.index]

@@ -118,6 +118,19 @@ class CallShape:
     writes: float
     price_in: float
     price_out: float
+    quadratic: bool = False  # the prefill costs m·R·(R − 1)/2 too (model.md §1)
+
+
+def _cost_total(c: CallShape, s_sum, sh_sum, sq_sum):
+    """The cost of ``s_sum`` calls of shape ``c`` whose extra conversation reads total
+    ``sh_sum`` (``sq_sum``: their squares), counted call by call: a call reading
+    R = reads + e tokens and writing W costs m·(R·W + W·(W − 1)/2), plus m·R·(R − 1)/2 under
+    quadratic attention, and Σ R·(R − 1) = s·r·(r − 1) + (2r − 1)·Σe + Σe²."""
+    r, w = c.reads, c.writes
+    linear = s_sum * (r * w + w * (w - 1) / 2) + sh_sum * w
+    if not c.quadratic:
+        return c.size * linear
+    return c.size * (linear + (s_sum * r * (r - 1) + sh_sum * (2 * r - 1) + sq_sum) / 2)
 
 
 @dataclass(frozen=True)
@@ -172,6 +185,7 @@ def _shape(ctx: Context, op: str, x: int, model: str) -> CallShape:
         ctx.formula(ctx.op(op).writes, x),
         info.price_in,
         info.price_out,
+        info.quadratic,
     )
 
 
@@ -434,6 +448,7 @@ def _accumulate(
         ok = np.ones(nr, dtype=bool)
         s_sum = np.zeros(nr)
         sh_sum = np.zeros(nr)
+        sq_sum = np.zeros(nr)
         rounds = np.zeros(nr)
         vs_sum = np.zeros(nr)
         vr_sum = np.zeros(nr)
@@ -449,20 +464,18 @@ def _accumulate(
                 before, step = group.history
                 extra = before + step * np.arange(c0, c1, dtype=float)  # step j reads (j−1)·G
                 sh_sum += samples @ extra
+                sq_sum += samples @ (extra * extra)
             rounds += res["rounds"].reshape(shape).sum(axis=1)
             vs_sum += res["vsamples"].reshape(shape).sum(axis=1)
             vr_sum += res["vrounds"].reshape(shape).sum(axis=1)
             if tick is not None:
                 tick(nr * width)
         sl = slice(r0, r1)
-        m = c.size
         if track_ok:  # a stage's own success formula replaces its decisions' (model.md §3)
             out["ok"][sl] &= ok
         out["calls"][sl] += s_sum + vs_sum
         out["forward_passes"][sl] += s_sum * c.writes
-        out["cost"][sl] += m * (
-            s_sum * (c.reads * c.writes + c.writes * (c.writes - 1) / 2) + sh_sum * c.writes
-        )
+        out["cost"][sl] += _cost_total(c, s_sum, sh_sum, sq_sum)
         out["tokens"][sl] += s_sum * (c.reads + c.writes) + sh_sum
         out["dollars"][sl] += (
             c.price_in * (s_sum * c.reads + sh_sum) + c.price_out * s_sum * c.writes
@@ -471,11 +484,7 @@ def _accumulate(
         lat_calls = rounds.copy()
         if vcall is not None:
             out["forward_passes"][sl] += vs_sum * vcall.writes
-            out["cost"][sl] += (
-                vcall.size
-                * vs_sum
-                * (vcall.reads * vcall.writes + vcall.writes * (vcall.writes - 1) / 2)
-            )
+            out["cost"][sl] += _cost_total(vcall, vs_sum, 0.0, 0.0)
             out["tokens"][sl] += vs_sum * (vcall.reads + vcall.writes)
             out["dollars"][sl] += (
                 vs_sum * (vcall.price_in * vcall.reads + vcall.price_out * vcall.writes) / 1e6

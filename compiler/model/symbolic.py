@@ -211,9 +211,10 @@ def _boosted(sym: _Sym, op: str, x, choice: Choice, votes, keep):
 
 
 def _decision_metrics(
-    sym: _Sym, op: str, x, choice: Choice, votes, extra_reads=0
+    sym: _Sym, op: str, x, choice: Choice, votes, extra_reads=0, spread=0
 ) -> tuple[Metrics, Any]:
-    """Metrics (latency as the decision's path) and success of one decision of ``op``."""
+    """Metrics (latency as the decision's path) and success of one decision of ``op``;
+    ``extra_reads`` and ``spread`` are the mean and variance of its conversation's reads."""
     import sympy
 
     ctx = sym.ctx
@@ -223,7 +224,8 @@ def _decision_metrics(
     keep = sym.formula(rf.keep, x) if rf is not None and rf.keep is not None else sympy.Integer(1)
     reads, writes = sym.formula(ctx.op(op).reads, x), sym.formula(ctx.op(op).writes, x)
     succ, samples, rounds, tries = _boosted(sym, op, x, choice, votes, keep)
-    one = call_metrics(m, reads + extra_reads, writes, pin, pout)
+    quadratic = ctx.spec.attention_of(info) == "quadratic"
+    one = call_metrics(m, reads + extra_reads, writes, pin, pout, quadratic, spread)
     metrics = _scale(one, samples, rounds)
     if choice.kind == "retry" and choice.check not in (None, "exact"):
         vop = ctx.op(choice.check or "")
@@ -234,9 +236,9 @@ def _decision_metrics(
             if vop.red_flag and vop.red_flag.keep
             else sympy.Integer(1)
         )
-        vone = call_metrics(
-            vm[0], sym.formula(vop.reads, x), sym.formula(vop.writes, x), vm[1], vm[2]
-        )
+        vquadratic = ctx.spec.attention_of(vinfo) == "quadratic"
+        vreads, vwrites = sym.formula(vop.reads, x), sym.formula(vop.writes, x)
+        vone = call_metrics(vm[0], vreads, vwrites, vm[1], vm[2], vquadratic)
         metrics = _add(metrics, _scale(vone, tries / vkeep, tries / vkeep))
     if ctx.routed(op, choice.model):
         cls = ctx.routes[op]
@@ -379,9 +381,11 @@ def _linear(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[str, Any
     stage_success = sympy.Integer(1)
     before = 0
     for o in stage.ops:
-        extra = before + step * (chunks - 1) / 2 if history == "full" else 0
+        full = history == "full"
+        extra = before + step * (chunks - 1) / 2 if full else 0
+        spread = step**2 * (chunks**2 - 1) / 12 if full else 0  # frames.py: (j − 1)·G's variance
         votes = _votes(sym, o, sym.choices[o], chunks, xs[o])
-        dm, ds = _decision_metrics(sym, o, xs[o], sym.choices[o], votes, extra)
+        dm, ds = _decision_metrics(sym, o, xs[o], sym.choices[o], votes, extra, spread)
         one = _add(one, dm)
         stage_success = stage_success * ds
         before = before + tokens[o]

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from aalp.model import reliability as rel
 from aalp.optimizer.interval import Interval
 
+_NO_SPREAD = Interval(0.0, 0.0)
+
 INF = math.inf
 
 
@@ -240,12 +242,29 @@ def mixture(weights: list[Interval], parts: list[BoostBounds]) -> BoostBounds:
     )
 
 
-def call_cost(m: float, reads: Interval, writes: Interval) -> Interval:
-    """``m·(R·W + W·(W − 1)/2)`` for non-negative R and W (the second term is smallest at
-    W = 1/2)."""
+def _triangle(n: Interval) -> Interval:
+    """``N·(N − 1)/2`` for non-negative N: smallest at N = 1/2, largest at an end."""
+    mid = min(max(0.5, n.lo), n.hi)
+    hi = max(n.lo * (n.lo - 1.0) / 2.0, n.hi * (n.hi - 1.0) / 2.0)
+    return Interval(mid * (mid - 1.0) / 2.0, hi)
+
+
+def call_cost(
+    m: float,
+    reads: Interval,
+    writes: Interval,
+    quadratic: bool = False,
+    spread: Interval = _NO_SPREAD,
+) -> Interval:
+    """``m·(R·W + W·(W − 1)/2)`` for non-negative R and W; under quadratic attention plus the
+    prefill ``m·(R·(R − 1) + spread)/2`` (``spread``: the variance of R over the calls R is
+    the mean of, non-negative)."""
     r, w = reads.clamp(0.0, INF), writes.clamp(0.0, INF)
-    w_mid = min(max(0.5, w.lo), w.hi)
-    tri_lo = w_mid * (w_mid - 1.0) / 2.0
-    tri_hi = max(w.lo * (w.lo - 1.0) / 2.0, w.hi * (w.hi - 1.0) / 2.0)
+    tri = _triangle(w)
     rw = r * w
-    return Interval(m * (rw.lo + tri_lo), m * (rw.hi + tri_hi)) if m >= 0 else Interval(-INF, INF)
+    lo, hi = rw.lo + tri.lo, rw.hi + tri.hi
+    if quadratic:
+        pre = _triangle(r)
+        s = spread.clamp(0.0, INF)
+        lo, hi = lo + pre.lo + s.lo / 2.0, hi + pre.hi + s.hi / 2.0
+    return Interval(m * lo, m * hi) if m >= 0 else Interval(-INF, INF)

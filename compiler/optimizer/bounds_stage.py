@@ -308,14 +308,16 @@ def _verifier_accuracy(ctx: Context, b: Booster, x: Interval) -> Interval:
     return Interval(lo, hi).clamp(0.0, 1.0)
 
 
-def _call(info, reads: Interval, writes: Interval) -> list[Interval]:
-    """One call's metrics (``aalp.model.cost.call_metrics``) over the ranges."""
+def _call(info, reads: Interval, writes: Interval, spread: Interval = ZERO) -> list[Interval]:
+    """One call's metrics (``aalp.model.cost.call_metrics``) over the ranges. Reads are
+    clamped at 0 before they are squared (quadratic attention), so the prefill's R·(R − 1)/2
+    is bounded on a range where it is monotone above R = 1/2."""
     one = Interval(1.0, 1.0)
     dollars = (reads * info.price_in + writes * info.price_out) * 1e-6
     return [
         one,
         writes,
-        bd.call_cost(info.size, reads, writes),
+        bd.call_cost(info.size, reads, writes, info.quadratic, spread),
         reads + writes,
         dollars,
         writes,
@@ -380,7 +382,13 @@ def decision_bounds(
     boost = _boost(ctx, shape, x, booster)
     if boost is None:
         return None
-    call = shape.call if extra.hi == 0.0 else _call(info, shape.reads + extra, shape.writes)
+    call = shape.call
+    if extra.hi != 0.0:
+        # a conversation's reads vary over the chain's steps; their variance, G²·(C² − 1)/12,
+        # is at most the square of their mean's growth (C + 1 ≤ 3·(C − 1) for C ≥ 2), so at
+        # most extra² (model.md §3): the bound stays true without knowing G and C apart
+        spread = Interval(0.0, extra.hi * extra.hi)
+        call = _call(info, shape.reads + extra, shape.writes, spread)
     metrics = [m * boost.samples for m in call]
     for i in LAT:
         metrics[i] = call[i] * boost.rounds
@@ -430,6 +438,11 @@ def _call_per_unit(ctx: Context, op: str, info, x: Interval, reads, writes) -> l
     if rw is None or tri is None:  # degree too high to expand: bound by intervals instead
         return [(m * iv.reciprocal(x)).lo for m in _call(info, reads, writes)]
     cost = poly.scale(poly.add(rw, poly.scale(tri, 0.5)), info.size)
+    if info.quadratic:  # the prefill, m·R·(R − 1)/2
+        pre = poly.mul(r, poly.add(r, one, -1.0))
+        if pre is None:
+            return [(m * iv.reciprocal(x)).lo for m in _call(info, reads, writes)]
+        cost = poly.add(cost, poly.scale(pre, 0.5 * info.size))
     tokens = poly.add(r, w)
     priced = poly.add(poly.scale(r, info.price_in), poly.scale(w, info.price_out))
     dollars = poly.scale(priced, 1e-6)

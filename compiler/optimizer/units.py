@@ -342,6 +342,7 @@ class PartEvaluator:
                     max_extra,
                     alone=True,
                     latency=self.latency,
+                    spread=0.0 if u.as_router else s.spread,
                 )
             except DecisionError:
                 return None

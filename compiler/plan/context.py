@@ -23,6 +23,12 @@ class ModelInfo:
     price_out: float
     can: frozenset[str]
     can_routed: frozenset[str]
+    attention: str = "linear"  # how a call's cost grows with what it reads (model.md §1)
+
+    @property
+    def quadratic(self) -> bool:
+        """True when the model's prefill is costed quadratically in its context."""
+        return self.attention == "quadratic"
 
     def allows(self, op: str) -> bool:
         """True if the model declares ``can op`` (without ``if routed``)."""
@@ -146,6 +152,7 @@ def _build_context(checked: Any, task: Task | str | None) -> Context:
             price_out=ex.evaluate(m.price_out, fenv),
             can=frozenset(c.op for c in m.capabilities if not c.routed),
             can_routed=frozenset(c.op for c in m.capabilities if c.routed),
+            attention=spec.attention_of(m),
         )
     routes = {s.op: s.classifier for s in task.stages if isinstance(s, RouteStage)}
     workers = ex.evaluate(task.workers, fenv) if task.workers is not None else None
