@@ -38,21 +38,25 @@ Usage: python long_context_dspy.py [--input FILE] [--base-url URL] [--model-map 
 
 from __future__ import annotations
 
-import argparse
-import heapq
-import json
-import math
 import os
-import random
-import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import dspy
-from dspy.utils import exceptions
+# the runtime module sits beside this program: found from any directory, and under -I
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import aalp_runtime as runtime
+
+try:
+    import dspy
+    from dspy.utils import exceptions
+except ModuleNotFoundError as missing:  # one line naming what to install, not a traceback
+    requires = {'dspy': 'dspy'}
+    package = requires.get((missing.name or "").split(".")[0], missing.name)
+    needed = f"{package}, not installed: pip install {package}"
+    raise SystemExit(f"error: this program needs {needed}") from None
 
 # ---------------------------------------------------------------------------------------------
 # The plan: every decision the optimizer made, as data.
@@ -72,6 +76,7 @@ OPS: dict[str, dict[str, Any]] = {
         'vote': 'none',
         'votes': None,
         'retries': None,
+        'verifier': None,
     },
 }
 
@@ -97,426 +102,9 @@ CHECKS: dict[str, Any] = {}
 
 MAX_CONCURRENCY = 16
 
-# The op each phase node samples.
-PHASES: dict[str, str] = {'s0_count': 'count'}
-
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'count': 200.0}
 
-# Every round of samples is two graph steps; a long chain needs many.
-RECURSION_LIMIT = 10**9
-
-# ---------------------------------------------------------------------------------------------
-# The runtime core: answer parsing, red flags, vote keys, chunk windows and combines. Every
-# target emits these same lines, so one response gets the same reading everywhere
-# (docs/backends.md, "Answers").
-# ---------------------------------------------------------------------------------------------
-
-
-class MalformedResponse(ValueError):
-    """An HTTP 200 response that holds no answer: retried like a transport error, not a call."""
-
-
-class CombineError(RuntimeError):
-    """A value a combine cannot use: the run stops rather than return a wrong result."""
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-# built once: json.loads and json.dumps with options build a new coder on every call
-_STRICT = json.JSONDecoder(parse_constant=_not_json)
-_KEY = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _strict_json(body: str) -> Any:
-    """``body`` as JSON; ``ValueError`` when it is not JSON (NaN and Infinity are not)."""
-    return _STRICT.decode(body)
-
-
-def _unfenced(body: str) -> str:
-    """``body`` without a Markdown code fence around it (nor the fence's language tag)."""
-    if len(body) < 6 or not body.startswith("```") or not body.endswith("```"):
-        return body
-    inner = body[3:-3]
-    tag, newline, rest = inner.partition("\n")
-    tag = tag.strip()
-    if newline and (not tag or tag.replace("-", "_").replace("+", "_").isidentifier()):
-        inner = rest
-    return inner.strip()
-
-
-def _unquoted(body: str) -> str:
-    """``body`` read as one JSON string and stripped when it is written in double quotes
-    (``"yes"``, ``" 12 "``); ``ValueError`` when it starts and ends with a double quote but
-    is not one JSON string (``"yes" "no"``). Any other text is ``body`` unchanged."""
-    if len(body) < 2 or not body[0] == body[-1] == '"':
-        return body
-    value = _strict_json(body)
-    if not isinstance(value, str):
-        raise ValueError("not one JSON string")
-    return value.strip()
-
-
-#: a number with thousands separators: 1,234 or -12,345,678.9 (after the first group of one
-#: to three digits, not starting with 0, groups of exactly three)
-_GROUPED = re.compile(r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?")
-
-
-def parse_answer(form: str, text: str) -> Any:
-    """The answer in ``text`` in answer format ``form``; ``ValueError`` when it is unparsable.
-
-    Surrounding whitespace is never part of an answer. ``text``: the text, unquoted when it
-    is one JSON string (it always parses). ``json``, ``list``: strict JSON (a list), also
-    inside a code fence. ``choice``: one line, also fenced, unquoted when it is one JSON
-    string. ``number``: one JSON number (an integral one as an int), also fenced or quoted,
-    with or without thousands separators (``1,234``).
-    """
-    body = text.strip()
-    if form not in ("json", "list", "number", "choice"):
-        try:
-            return _unquoted(body)
-        except (ValueError, RecursionError):
-            return body  # text that only starts and ends with a quote
-    body = _unfenced(body)
-    if form in ("json", "list"):
-        value = _strict_json(body)
-        if form == "list" and not isinstance(value, list):
-            raise ValueError("not a JSON list")
-        return value
-    body = _unquoted(body)
-    if form == "choice":
-        if not body or "\n" in body or "\r" in body:
-            raise ValueError("not a single choice")
-        return body
-    value = _strict_json(body.replace(",", "") if _GROUPED.fullmatch(body) else body)
-    if not _number(value):
-        raise ValueError("not a JSON number")
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-#: what a combine needs of each value it combines; the others take any value
-NEEDS: dict[str, str] = {
-    'sum': 'number',
-    'max': 'number',
-    'min': 'number',
-    'merge': 'list',
-    'count': 'boolean',
-    'all': 'boolean',
-    'any': 'boolean',
-}
-_NEEDED = {"number": "numbers", "list": "lists", "boolean": "true or false"}
-#: the format a text op is read in when the combine its answers feed needs more than text
-_READ_AS = {"number": "number", "list": "list", "boolean": "json"}
-
-
-def usable(need: str | None, value: Any) -> bool:
-    """Whether a combine needing ``need`` (a value of ``NEEDS``, or None) can use ``value``."""
-    if need == "number":
-        return _number(value)
-    if need == "list":
-        return isinstance(value, list)
-    if need == "boolean":
-        return isinstance(value, bool)
-    return True
-
-
-def read_answer(spec: dict[str, Any], text: str) -> Any:
-    """The answer of one sample of the op ``spec``: parsed in the op's answer format, and of
-    the kind the combine its answers feed needs (``spec["needs"]``); ``ValueError`` if not."""
-    form, need = spec["answer"], spec["needs"]
-    if form == "text" and need is not None:
-        form = _READ_AS[need]
-    answer = parse_answer(form, text)
-    if not usable(need, answer):
-        raise ValueError(f"not one of the {_NEEDED[need]} the combine needs")
-    return answer
-
-
-def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> tuple[bool, Any]:
-    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote.
-
-    Red flags: longer than ``limit`` (the op's ``writes >`` limit, or a reduce level's), or
-    unreadable by ``read_answer``: an answer that does not parse is always discarded.
-    """
-    spec = OPS[op]
-    limit = spec["max_writes"] if limit is None else limit
-    if limit is not None and output_tokens > limit:
-        return False, None
-    try:
-        return True, read_answer(spec, text)
-    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
-        return False, None
-
-
-def answer_key(answer: Any) -> str:
-    """Votes compare answers by their canonical JSON, so equal answers count together."""
-    return _KEY.encode(answer)
-
-
-def winner(tally: dict[str, int]) -> str:
-    """The key with the most votes in ``tally`` (vote key -> votes, keys in the order they
-    were first voted): a tie goes to the earliest, in a vote and in ``combine vote`` alike
-    (first-to-ahead-by-k never ties)."""
-    return max(tally, key=tally.__getitem__)
-
-
-def known(answer: Any) -> bool:
-    """False for "I don't know": null, empty, or an object whose every field is null."""
-    if isinstance(answer, dict):
-        return any(value is not None for value in answer.values())
-    return answer not in (None, "", [])
-
-
-def plurality(values: list[Any]) -> Any:
-    """The most common value (a tie goes to the earliest); None when there is none."""
-    if not values:
-        return None
-    keys = [answer_key(value) for value in values]
-    return values[keys.index(winner(Counter(keys)))]
-
-
-def windows(units: Any, x: int, stride: float) -> list[Any]:
-    """Chunks of ``x`` units advancing by ``stride`` (overlapping when stride < x)."""
-    if len(units) == 0:
-        return []
-    count = 1 + math.ceil(max(0, len(units) - x) / stride)
-    return [units[int(j * stride) : int(j * stride) + x] for j in range(count)]
-
-
-COMBINES: dict[str, Callable[[list[Any]], Any]] = {
-    "sum": sum,
-    "concat": lambda v: [y for part in v for y in (part if isinstance(part, list) else [part])],
-    "merge": lambda v: list(heapq.merge(*v)),
-    "vote": lambda v: plurality([a for a in v if known(a)]),
-    "max": lambda v: max(v, default=None),
-    "min": lambda v: min(v, default=None),
-    "count": lambda v: sum(1 for a in v if a),
-    "first": lambda v: v[0] if v else None,
-    "last": lambda v: v[-1] if v else None,
-    "all": all,
-    "any": any,
-}
-
-
-def combine(how: str, value: Any, source: dict[str, Any]) -> Any:
-    """An exact combine in code (free: no call) of the previous stage's values (a list: its
-    items). A value it cannot use stops the run (``CombineError``) naming ``source``: the op
-    that answered it and, after a map, the chunk."""
-    values = value if isinstance(value, list) else [value]
-
-    def where(index: int) -> str:
-        shown = answer_key(values[index])
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        if source["op"] is None:
-            return f"the previous stage gave {shown}"
-        if source["chunks"]:
-            return f"op {source['op']!r} answered {shown} for chunk {index}"
-        if isinstance(value, list):
-            return f"the answer of op {source['op']!r} holds {shown} (item {index})"
-        return f"op {source['op']!r} answered {shown}"
-
-    need = NEEDS.get(how)
-    for index, item in enumerate(values):
-        if not usable(need, item):
-            raise CombineError(f"combine {how} needs {_NEEDED[need]}, but {where(index)}")
-        if how == "merge":
-            try:
-                ordered = all(item[i] <= item[i + 1] for i in range(len(item) - 1))
-            except TypeError:
-                ordered = False
-            if not ordered:
-                raise CombineError(f"combine merge needs sorted lists, but {where(index)}")
-    try:
-        return COMBINES[how](values)
-    except TypeError as err:  # lists whose items cannot be compared with each other's
-        raise CombineError(f"combine {how} cannot combine the values it got: {err}") from None
-
-
-# ---------------------------------------------------------------------------------------------
-# Calls and vote arithmetic: plain functions, shared by every node below.
-# ---------------------------------------------------------------------------------------------
-
-
-def render_input(request: dict[str, Any]) -> str:
-    """The user message of one call: its request as JSON."""
-    return json.dumps(request, ensure_ascii=False)
-
-
-def served(model: str, route: Any, available: Any) -> str:
-    """The model a call runs on: ``MODEL:LABEL`` when a router's label has its own model."""
-    label = f"{model}:{route}"
-    return label if route is not None and label in available else model
-
-
-def answered(op: str, text: str, output_tokens: int, limit: int | None) -> bool:
-    """False for a response that holds no answer (an empty text, not over-long): like a
-    transport error, it is tried again and is not a call."""
-    bound = OPS[op]["max_writes"] if limit is None else limit
-    return bool(text.strip()) or (bound is not None and output_tokens > bound)
-
-
-NO_ANSWER = "a response without an answer"
-
-
-def samples_needed(op: str, counts: list[int], tries: int, passed: bool) -> int:
-    """How many more samples one decision needs now; 0 once it is decided.
-
-    First-to-ahead-by-k draws ``k - lead`` samples at once: the most that cannot overshoot
-    either boundary, so batching changes the time a vote takes, never its outcome.
-    """
-    spec = OPS[op]
-    ranked = [*sorted(counts, reverse=True), 0, 0]
-    if spec["vote"] == "ahead_by":
-        lead = ranked[0] - ranked[1]
-        return max(0, spec["votes"] - lead)
-    if spec["vote"] == "majority":
-        return max(0, spec["votes"] - sum(counts))
-    if spec["retries"] is not None:
-        tried = sum(counts)  # a red-flagged sample is drawn again: it is not a try
-        exhausted = spec["retries"] != "inf" and tried >= spec["retries"]
-        return 0 if passed or exhausted else 1
-    return 0 if counts else 1
-
-
-def check(op: str, request: dict[str, Any], answer: Any) -> bool:
-    """The exact check of ``op`` on one answer (``CHECKS``; a missing one stops the run)."""
-    checker = CHECKS.get(op)
-    if checker is None:
-        raise RuntimeError(
-            f"op {op!r} retries until an exact check passes: set CHECKS[{op!r}] to a function "
-            "check(request, answer) -> bool"
-        )
-    return bool(checker(request, answer))
-
-
-def chosen(op: str, decision: dict[str, Any]) -> str:
-    """The key of a decided answer: the vote's winner, or a retry's last try (the one that
-    passed its check, or the last one when none did)."""
-    return decision["last"] if OPS[op]["retries"] is not None else winner(decision["tally"])
-
-
-def new_decision(
-    value: Any, model: str, history: list[Any] | None = None, limit: int | None = None
-) -> dict[str, Any]:
-    """A decision not yet sampled: its input, the model that answers it and, on a reduce
-    level, that level's length red flag."""
-    return {
-        "input": value,
-        "model": model,
-        "limit": limit,
-        "tally": {},
-        "answers": {},
-        "tries": 0,
-        "passed": False,
-        "history": history or [],
-        "flagged": 0,
-        "last": None,
-    }
-
-
-# A decision whose every sample is red-flagged would resample forever: stop it, loudly.
-FLAGGED_IN_A_ROW = 100
-
-
-def discard(op: str, decision: dict[str, Any]) -> None:
-    """Count a red-flagged sample of ``decision``; too many since its last kept one mean the
-    op's answers never pass its red flags (too long or unparsable), so the run stops."""
-    decision["flagged"] += 1
-    if decision["flagged"] >= FLAGGED_IN_A_ROW:
-        raise RuntimeError(
-            f"op {op!r}: {FLAGGED_IN_A_ROW} samples in a row were red-flagged (too long or "
-            "unparsable); the plan cannot finish"
-        )
-
-
-# ---------------------------------------------------------------------------------------------
-# Transport: a call whose endpoint failed, or answered HTTP 200 without an answer, is tried
-# again after a jittered exponential pause; those attempts are not calls of the plan.
-# ---------------------------------------------------------------------------------------------
-
-TRANSIENT_STATUS = (408, 409, 429)
-
-# retries of one call after its first attempt, and the first pause in seconds
-# (``--max-transport-retries``, ``--backoff``)
-TRANSPORT = {"retries": 10, "backoff": 0.5}
-
-
-class TransportFailure(RuntimeError):
-    """The endpoint kept failing, or answering without an answer, after every retry."""
-
-
-class EndpointRefusal(RuntimeError):
-    """The endpoint refused a request (an HTTP 4xx other than 408, 409, 429): not retried."""
-
-
-def retry_pause(op: str, err: Exception, failures: int) -> float:
-    """Seconds to wait before trying a call of ``op`` again after its ``failures``-th failed
-    attempt ``err``: a transport error, HTTP 5xx, 408, 409 or 429, or a 200 the client could
-    not read an answer out of. Raises when ``err`` is none of these or the retries ran out."""
-    status = getattr(err, "status_code", None)
-    if status is None:
-        status = getattr(err, "status", None)
-    if isinstance(status, int) and not 200 <= status < 300:
-        if status < 500 and status not in TRANSIENT_STATUS:
-            raise EndpointRefusal(f"op {op!r}: the endpoint refused a request: {err}") from err
-    elif not isinstance(status, int) and not isinstance(
-        err, (MalformedResponse, *transient_errors())
-    ):
-        raise err  # not the endpoint's doing (an error with a 2xx status is a 200 unread)
-    if failures > TRANSPORT["retries"]:
-        raise TransportFailure(f"op {op!r}: the endpoint kept failing: {err}") from err
-    pause = min(TRANSPORT["backoff"] * 2 ** (failures - 1), 30.0)
-    return pause * (0.5 + random.random())
-
-
-# ---------------------------------------------------------------------------------------------
-# Requests: the JSON object every call sends as its user message (the same protocol as the
-# python target, so the simulated server answers every target alike).
-# ---------------------------------------------------------------------------------------------
-
-
-def stage_input(data: Any, over: str, value: Any) -> Any:
-    """A stage reads its data from the task input when the input names it, else the value the
-    previous stage produced."""
-    return data.get(over, value) if isinstance(data, dict) else value
-
-
-def map_requests(units: Any, stage: dict[str, Any]) -> list[dict[str, Any]]:
-    """One request per chunk of a map stage."""
-    chunks = windows(units, stage["x"], stage["stride"])
-    return [{"x": len(chunk), "chunk": c, "items": chunk} for c, chunk in enumerate(chunks)]
-
-
-def chain_request(stage: dict[str, Any], step: int, previous: Any, items: Any) -> dict[str, Any]:
-    """The request of step ``step`` of a chain: the previous answer and its own units."""
-    first = step * stage["x"]
-    size = min(stage["x"], stage["count"] - first)
-    request = {"x": size, "step": first, "steps": stage["count"], "previous": previous}
-    if items is not None:
-        request["items"] = items[first : first + size]
-    return request
-
-
-def reduce_requests(values: list[Any], stage: dict[str, Any], level: int) -> list[dict[str, Any]]:
-    """The requests of one level (1, 2, ...) of a reduce tree: ``fanin`` children each."""
-    fanin = stage["fanin"]
-    x = stage["levels"][level - 1] if level <= len(stage["levels"]) else None
-    groups = [values[i : i + fanin] for i in range(0, len(values), fanin)]
-    return [
-        {"x": x, "level": level, "node": i, "children": group} for i, group in enumerate(groups)
-    ]
-
-
-def level_limit(stage: dict[str, Any], level: int) -> int | None:
-    """The length red flag of a reduce level (its nodes cover more units, so write more)."""
-    limits = stage["limits"]
-    return limits[level - 1] if level <= len(limits) else None
 
 
 def transient_errors() -> tuple[type[Exception], ...]:
@@ -534,10 +122,29 @@ def empty_reply(err: Exception) -> bool:
     return "empty or null response" in str(err)
 
 
+# The fields of each op's signature, described: the request it reads and the answer it writes.
+FIELDS: dict[str, dict[str, str]] = {
+    'count': {
+        'task_input': (
+            'a JSON object: `items` (the units of this chunk), `chunk` (its number), `x`'
+        ),
+        'answer': 'one JSON number, nothing else',
+    },
+}
+
+
 def signature(op: str) -> type[dspy.Signature]:
-    """The op's signature: the input as text in, the answer as text out, the prompt as its
-    instructions (DSPy's optimizers may rewrite them; answers are parsed and red-flagged here)."""
-    return dspy.Signature("task_input: str -> answer: str", OPS[op]["system"])
+    """The op's signature: its request in, its answer out, the prompt as its instructions and
+    each field described. DSPy's optimizers may rewrite the instructions and add demos; the
+    answer stays text, read and red-flagged by the runtime's rules (the same in every target)."""
+    fields = FIELDS[op]
+    return dspy.Signature(
+        {
+            "task_input": (str, dspy.InputField(desc=fields["task_input"])),
+            "answer": (str, dspy.OutputField(desc=fields["answer"])),
+        },
+        OPS[op]["system"],
+    )
 
 
 class LongContextPlan(dspy.Module):
@@ -551,6 +158,7 @@ class LongContextPlan(dspy.Module):
 
     def __init__(self, lms: Mapping[str, dspy.LM] | None = None, num_threads: int = 0) -> None:
         super().__init__()
+        runtime.use_plan(OPS, CHECKS)
         self.lms = dict(lms or {})
         self.num_threads = num_threads or MAX_CONCURRENCY
         self.calls: Counter[str] = Counter()
@@ -565,12 +173,12 @@ class LongContextPlan(dspy.Module):
         ``dspy.Parallel`` batch, the samples every undecided decision still needs."""
         predictor = getattr(self, op + "_predict")
         pairs = zip(inputs, models, strict=True)
-        decisions = [new_decision(value, model, limit=limit) for value, model in pairs]
+        decisions = [runtime.new_decision(value, model, limit=limit) for value, model in pairs]
         while True:
             jobs = []
             for index, decision in enumerate(decisions):
                 tally = list(decision["tally"].values())
-                need = samples_needed(op, tally, decision["tries"], decision["passed"])
+                need = runtime.samples_needed(op, tally, decision["tries"], decision["passed"])
                 jobs += [index] * need
             if not jobs:
                 break
@@ -580,7 +188,7 @@ class LongContextPlan(dspy.Module):
                 rollout = decision["tries"]
                 decision["tries"] += 1
                 kwargs = {
-                    "task_input": render_input(decision["input"]),
+                    "task_input": runtime.render_input(decision["input"]),
                     "config": {"rollout_id": rollout, "temperature": 1.0},
                 }
                 if decision["model"] in self.lms:
@@ -598,24 +206,28 @@ class LongContextPlan(dspy.Module):
             for _, outcome, _ in results:
                 if isinstance(outcome, Exception):
                     raise outcome  # the endpoint kept failing, or refused the request
+            judged = []
             for index, (kept, answer, _) in zip(jobs, results, strict=True):
-                decision = decisions[index]
-                if not kept:
-                    discard(op, decision)
-                    continue  # red-flagged: discarded and drawn again
-                decision["flagged"] = 0
-                key = answer_key(answer)
-                decision["tally"][key] = decision["tally"].get(key, 0) + 1
-                decision["answers"].setdefault(key, answer)  # a vote's earliest sample
-                decision["last"] = key
-                if OPS[op]["retries"] is not None:
-                    decision["passed"] = check(op, decision["input"], answer)
+                if runtime.absorb(op, decisions[index], kept, answer):
+                    judged.append((decisions[index], answer))
+            if judged:
+                self.verify(op, judged)
         out = []
         for number, decision in enumerate(decisions):
             if OPS[op]["retries"] is not None and not decision["passed"]:
                 self.failed.append(f"{op}#{number}")
-            out.append(decision["answers"][chosen(op, decision)])
+            out.append(decision["answers"][runtime.chosen(op, decision)])
         return out
+
+    def verify(self, op: str, judged: list[tuple[dict[str, Any], Any]]) -> None:
+        """The verdicts of ``op``'s LLM verifier on the tries in ``judged`` (each decision and
+        its latest answer): one decision of the verifier per try, all side by side."""
+        judge_op = runtime.verifier(op)
+        requests = [runtime.verify_request(d["input"], answer) for d, answer in judged]
+        models = [OPS[judge_op]["model"]] * len(judged)
+        verdicts = self.decide(judge_op, requests, models)
+        for (decision, _), verdict in zip(judged, verdicts, strict=True):
+            decision["passed"] = runtime.accepts(verdict)
 
     def sample(
         self, op: str, predictor: dspy.Predict, kwargs: dict[str, Any], limit: int | None
@@ -629,18 +241,18 @@ class LongContextPlan(dspy.Module):
             except exceptions.AdapterParseError as err:
                 if not empty_reply(err):
                     return False, None, failures  # no answer field in the text: a red flag
-                failure: Exception = MalformedResponse(NO_ANSWER)
+                failure: Exception = runtime.MalformedResponse(runtime.NO_ANSWER)
             except Exception as err:
                 failure = err
             else:
                 text = "" if output is None else str(output)
-                if answered(op, text, len(text.split()), limit):
-                    kept, answer = judge(op, text, len(text.split()), limit)
+                if runtime.answered(op, text, len(text.split()), limit):
+                    kept, answer = runtime.judge(op, text, len(text.split()), limit)
                     return kept, answer, failures
-                failure = MalformedResponse(NO_ANSWER)
+                failure = runtime.MalformedResponse(runtime.NO_ANSWER)
             failures += 1
             try:
-                time.sleep(retry_pause(op, failure, failures))
+                time.sleep(runtime.retry_pause(op, failure, failures, transient_errors()))
             except Exception as err:
                 return False, err, failures
 
@@ -651,7 +263,7 @@ class LongContextPlan(dspy.Module):
 
         # stage 0: map count over records: 200 chunks of x = 20 in parallel
         stage = STAGES['s0']
-        requests = map_requests(stage_input(data, stage["over"], value), stage)
+        requests = runtime.map_requests(runtime.stage_input(data, stage["over"], value), stage)
         answers: list[Any] = []
         models = ['longctx'] * len(requests)
         answers = self.decide('count', requests, models)
@@ -659,7 +271,7 @@ class LongContextPlan(dspy.Module):
         value = answers
 
         # stage 1: combine sum
-        value = combine('sum', value, {'op': 'count', 'chunks': True})
+        value = runtime.combine('sum', value, {'op': 'count', 'chunks': True})
         return dspy.Prediction(
             answer=value,
             calls=dict(self.calls),
@@ -670,7 +282,7 @@ class LongContextPlan(dspy.Module):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the plan against an OpenAI-compatible endpoint and print the result as JSON."""
-    args = parse_args(argv)
+    args = runtime.parse_args(argv, runtime.arguments(__doc__))
     lms = {
         name: dspy.LM(
             "openai/" + args.model_map.get(name, name),
@@ -684,79 +296,38 @@ def main(argv: list[str] | None = None) -> int:
     # no silent second call in another format when an answer lacks its fields
     adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
     dspy.configure(lm=lms[MODELS[0]], adapter=adapter)
-    prediction = LongContextPlan(lms)(task_input=read_input(args.input))
-    report(prediction.answer, prediction.calls, prediction.failed, prediction.transport_errors)
+    prediction = LongContextPlan(lms)(task_input=runtime.read_input(args.input))
+    runtime.report(
+        prediction.answer,
+        prediction.calls,
+        prediction.failed,
+        prediction.transport_errors,
+        PREDICTED_CALLS,
+    )
     return 1 if prediction.failed else 0
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Endpoint, key, model names and input from flags or the environment."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--input", help="the task input as a JSON file (default: none)")
-    parser.add_argument(
-        "--base-url", default=os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1")
-    )
-    parser.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY", "dummy"))
-    parser.add_argument(
-        "--model-map",
-        action="append",
-        type=model_pair,
-        default=[],
-        metavar="NAME=SERVED",
-        help="serve the plan's model NAME (or NAME:LABEL, a routed label) under another name",
-    )
-    parser.add_argument(
-        "--max-transport-retries",
-        type=int,
-        default=TRANSPORT["retries"],
-        help="retries of a call whose endpoint failed or answered without an answer",
-    )
-    parser.add_argument(
-        "--backoff", type=float, default=TRANSPORT["backoff"], help="first retry pause (s)"
-    )
-    args = parser.parse_args(argv)
-    args.model_map = dict(args.model_map)
-    TRANSPORT.update(retries=args.max_transport_retries, backoff=args.backoff)
-    return args
+def preflight() -> None:
+    """Before any call: every package this program imports is installed and every exact
+    check is written, or one line says which is missing."""
+    import importlib.util
+    import os
 
-
-def model_pair(text: str) -> tuple[str, str]:
-    """``NAME=SERVED`` from the command line."""
-    name, sep, served = text.partition("=")
-    if not sep or not name.strip() or not served.strip():
-        raise argparse.ArgumentTypeError(f"expected NAME=SERVED, got {text!r}")
-    return name.strip(), served.strip()
-
-
-def read_input(path: str | None) -> Any:
-    """The task input: a JSON file, or none for tasks without data."""
-    if path is None:
-        return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as err:
-        raise SystemExit(f"error: cannot read the input {path}: {err}") from None
-
-
-def report(
-    value: Any, calls: Mapping[str, int], failed: list[str], transport_errors: int = 0
-) -> None:
-    """The result on stdout; calls per op against the prediction on stderr."""
-    print(json.dumps({"result": value, "calls": dict(sorted(calls.items()))}, sort_keys=True))
-    for op, count in sorted(calls.items()):
-        print(f"{op}: {count} calls (predicted {PREDICTED_CALLS.get(op, 0):.6g})", file=sys.stderr)
-    if transport_errors:
-        print(
-            f"transport errors and responses without an answer (retried, not calls of the "
-            f"plan): {transport_errors}",
-            file=sys.stderr,
-        )
-    if failed:
-        print(f"{len(failed)} decisions failed their checks", file=sys.stderr)
+    requires = {'dspy': 'dspy'}
+    for module, package in requires.items():
+        if importlib.util.find_spec(module) is None:
+            missing = f"{package}, not installed: pip install {package}"
+            raise SystemExit(f"error: this program needs {missing}")
+    for op, checker in CHECKS.items():
+        if checker is None:
+            raise SystemExit(
+                f"error: op {op!r} retries until an exact check passes: write it as "
+                f"CHECKS[{op!r}] = check(request, answer) -> bool in {os.path.basename(__file__)}"
+            )
 
 
 if __name__ == "__main__":
+    preflight()
     try:
         sys.exit(main())
     except RuntimeError as err:  # a decision that cannot finish, a missing exact check

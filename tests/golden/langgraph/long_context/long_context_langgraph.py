@@ -38,23 +38,34 @@ Usage: python long_context_langgraph.py [--input FILE] [--base-url URL] [--model
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import heapq
-import json
-import math
 import operator
 import os
-import random
-import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any, TypedDict
 
-from langchain_core.language_models.chat_models import BaseChatModel
-from langgraph.graph import StateGraph
-from langgraph.types import Send
+# the runtime module sits beside this program: found from any directory, and under -I
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import aalp_runtime as runtime
+
+try:
+    from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.graph import START, StateGraph
+    from langgraph.graph.state import CompiledStateGraph
+    from langgraph.types import Send
+except ModuleNotFoundError as missing:  # one line naming what to install, not a traceback
+    requires = {
+        'langgraph': 'langgraph',
+        'langchain_core': 'langchain-core',
+        'langchain_openai': 'langchain-openai',
+        'openai': 'openai',
+    }
+    package = requires.get((missing.name or "").split(".")[0], missing.name)
+    needed = f"{package}, not installed: pip install {package}"
+    raise SystemExit(f"error: this program needs {needed}") from None
 
 # ---------------------------------------------------------------------------------------------
 # The plan: every decision the optimizer made, as data.
@@ -74,6 +85,7 @@ OPS: dict[str, dict[str, Any]] = {
         'vote': 'none',
         'votes': None,
         'retries': None,
+        'verifier': None,
     },
 }
 
@@ -99,426 +111,19 @@ CHECKS: dict[str, Any] = {}
 
 MAX_CONCURRENCY = 16
 
-# The op each phase node samples.
-PHASES: dict[str, str] = {'s0_count': 'count'}
-
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'count': 200.0}
 
-# Every round of samples is two graph steps; a long chain needs many.
-RECURSION_LIMIT = 10**9
 
-# ---------------------------------------------------------------------------------------------
-# The runtime core: answer parsing, red flags, vote keys, chunk windows and combines. Every
-# target emits these same lines, so one response gets the same reading everywhere
-# (docs/backends.md, "Answers").
-# ---------------------------------------------------------------------------------------------
+# The op each phase node samples (a ``_verify`` node: the LLM verifier of the phase before it).
+PHASES: dict[str, str] = {'s0_count': 'count'}
 
+# The verifier nodes, each with the phase whose tries it judges.
+JUDGING: dict[str, str] = {}
 
-class MalformedResponse(ValueError):
-    """An HTTP 200 response that holds no answer: retried like a transport error, not a call."""
-
-
-class CombineError(RuntimeError):
-    """A value a combine cannot use: the run stops rather than return a wrong result."""
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-# built once: json.loads and json.dumps with options build a new coder on every call
-_STRICT = json.JSONDecoder(parse_constant=_not_json)
-_KEY = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _strict_json(body: str) -> Any:
-    """``body`` as JSON; ``ValueError`` when it is not JSON (NaN and Infinity are not)."""
-    return _STRICT.decode(body)
-
-
-def _unfenced(body: str) -> str:
-    """``body`` without a Markdown code fence around it (nor the fence's language tag)."""
-    if len(body) < 6 or not body.startswith("```") or not body.endswith("```"):
-        return body
-    inner = body[3:-3]
-    tag, newline, rest = inner.partition("\n")
-    tag = tag.strip()
-    if newline and (not tag or tag.replace("-", "_").replace("+", "_").isidentifier()):
-        inner = rest
-    return inner.strip()
-
-
-def _unquoted(body: str) -> str:
-    """``body`` read as one JSON string and stripped when it is written in double quotes
-    (``"yes"``, ``" 12 "``); ``ValueError`` when it starts and ends with a double quote but
-    is not one JSON string (``"yes" "no"``). Any other text is ``body`` unchanged."""
-    if len(body) < 2 or not body[0] == body[-1] == '"':
-        return body
-    value = _strict_json(body)
-    if not isinstance(value, str):
-        raise ValueError("not one JSON string")
-    return value.strip()
-
-
-#: a number with thousands separators: 1,234 or -12,345,678.9 (after the first group of one
-#: to three digits, not starting with 0, groups of exactly three)
-_GROUPED = re.compile(r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?")
-
-
-def parse_answer(form: str, text: str) -> Any:
-    """The answer in ``text`` in answer format ``form``; ``ValueError`` when it is unparsable.
-
-    Surrounding whitespace is never part of an answer. ``text``: the text, unquoted when it
-    is one JSON string (it always parses). ``json``, ``list``: strict JSON (a list), also
-    inside a code fence. ``choice``: one line, also fenced, unquoted when it is one JSON
-    string. ``number``: one JSON number (an integral one as an int), also fenced or quoted,
-    with or without thousands separators (``1,234``).
-    """
-    body = text.strip()
-    if form not in ("json", "list", "number", "choice"):
-        try:
-            return _unquoted(body)
-        except (ValueError, RecursionError):
-            return body  # text that only starts and ends with a quote
-    body = _unfenced(body)
-    if form in ("json", "list"):
-        value = _strict_json(body)
-        if form == "list" and not isinstance(value, list):
-            raise ValueError("not a JSON list")
-        return value
-    body = _unquoted(body)
-    if form == "choice":
-        if not body or "\n" in body or "\r" in body:
-            raise ValueError("not a single choice")
-        return body
-    value = _strict_json(body.replace(",", "") if _GROUPED.fullmatch(body) else body)
-    if not _number(value):
-        raise ValueError("not a JSON number")
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-#: what a combine needs of each value it combines; the others take any value
-NEEDS: dict[str, str] = {
-    'sum': 'number',
-    'max': 'number',
-    'min': 'number',
-    'merge': 'list',
-    'count': 'boolean',
-    'all': 'boolean',
-    'any': 'boolean',
-}
-_NEEDED = {"number": "numbers", "list": "lists", "boolean": "true or false"}
-#: the format a text op is read in when the combine its answers feed needs more than text
-_READ_AS = {"number": "number", "list": "list", "boolean": "json"}
-
-
-def usable(need: str | None, value: Any) -> bool:
-    """Whether a combine needing ``need`` (a value of ``NEEDS``, or None) can use ``value``."""
-    if need == "number":
-        return _number(value)
-    if need == "list":
-        return isinstance(value, list)
-    if need == "boolean":
-        return isinstance(value, bool)
-    return True
-
-
-def read_answer(spec: dict[str, Any], text: str) -> Any:
-    """The answer of one sample of the op ``spec``: parsed in the op's answer format, and of
-    the kind the combine its answers feed needs (``spec["needs"]``); ``ValueError`` if not."""
-    form, need = spec["answer"], spec["needs"]
-    if form == "text" and need is not None:
-        form = _READ_AS[need]
-    answer = parse_answer(form, text)
-    if not usable(need, answer):
-        raise ValueError(f"not one of the {_NEEDED[need]} the combine needs")
-    return answer
-
-
-def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> tuple[bool, Any]:
-    """``(kept, answer)``: a red-flagged sample is discarded and drawn again, never a vote.
-
-    Red flags: longer than ``limit`` (the op's ``writes >`` limit, or a reduce level's), or
-    unreadable by ``read_answer``: an answer that does not parse is always discarded.
-    """
-    spec = OPS[op]
-    limit = spec["max_writes"] if limit is None else limit
-    if limit is not None and output_tokens > limit:
-        return False, None
-    try:
-        return True, read_answer(spec, text)
-    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
-        return False, None
-
-
-def answer_key(answer: Any) -> str:
-    """Votes compare answers by their canonical JSON, so equal answers count together."""
-    return _KEY.encode(answer)
-
-
-def winner(tally: dict[str, int]) -> str:
-    """The key with the most votes in ``tally`` (vote key -> votes, keys in the order they
-    were first voted): a tie goes to the earliest, in a vote and in ``combine vote`` alike
-    (first-to-ahead-by-k never ties)."""
-    return max(tally, key=tally.__getitem__)
-
-
-def known(answer: Any) -> bool:
-    """False for "I don't know": null, empty, or an object whose every field is null."""
-    if isinstance(answer, dict):
-        return any(value is not None for value in answer.values())
-    return answer not in (None, "", [])
-
-
-def plurality(values: list[Any]) -> Any:
-    """The most common value (a tie goes to the earliest); None when there is none."""
-    if not values:
-        return None
-    keys = [answer_key(value) for value in values]
-    return values[keys.index(winner(Counter(keys)))]
-
-
-def windows(units: Any, x: int, stride: float) -> list[Any]:
-    """Chunks of ``x`` units advancing by ``stride`` (overlapping when stride < x)."""
-    if len(units) == 0:
-        return []
-    count = 1 + math.ceil(max(0, len(units) - x) / stride)
-    return [units[int(j * stride) : int(j * stride) + x] for j in range(count)]
-
-
-COMBINES: dict[str, Callable[[list[Any]], Any]] = {
-    "sum": sum,
-    "concat": lambda v: [y for part in v for y in (part if isinstance(part, list) else [part])],
-    "merge": lambda v: list(heapq.merge(*v)),
-    "vote": lambda v: plurality([a for a in v if known(a)]),
-    "max": lambda v: max(v, default=None),
-    "min": lambda v: min(v, default=None),
-    "count": lambda v: sum(1 for a in v if a),
-    "first": lambda v: v[0] if v else None,
-    "last": lambda v: v[-1] if v else None,
-    "all": all,
-    "any": any,
-}
-
-
-def combine(how: str, value: Any, source: dict[str, Any]) -> Any:
-    """An exact combine in code (free: no call) of the previous stage's values (a list: its
-    items). A value it cannot use stops the run (``CombineError``) naming ``source``: the op
-    that answered it and, after a map, the chunk."""
-    values = value if isinstance(value, list) else [value]
-
-    def where(index: int) -> str:
-        shown = answer_key(values[index])
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        if source["op"] is None:
-            return f"the previous stage gave {shown}"
-        if source["chunks"]:
-            return f"op {source['op']!r} answered {shown} for chunk {index}"
-        if isinstance(value, list):
-            return f"the answer of op {source['op']!r} holds {shown} (item {index})"
-        return f"op {source['op']!r} answered {shown}"
-
-    need = NEEDS.get(how)
-    for index, item in enumerate(values):
-        if not usable(need, item):
-            raise CombineError(f"combine {how} needs {_NEEDED[need]}, but {where(index)}")
-        if how == "merge":
-            try:
-                ordered = all(item[i] <= item[i + 1] for i in range(len(item) - 1))
-            except TypeError:
-                ordered = False
-            if not ordered:
-                raise CombineError(f"combine merge needs sorted lists, but {where(index)}")
-    try:
-        return COMBINES[how](values)
-    except TypeError as err:  # lists whose items cannot be compared with each other's
-        raise CombineError(f"combine {how} cannot combine the values it got: {err}") from None
-
-
-# ---------------------------------------------------------------------------------------------
-# Calls and vote arithmetic: plain functions, shared by every node below.
-# ---------------------------------------------------------------------------------------------
-
-
-def render_input(request: dict[str, Any]) -> str:
-    """The user message of one call: its request as JSON."""
-    return json.dumps(request, ensure_ascii=False)
-
-
-def served(model: str, route: Any, available: Any) -> str:
-    """The model a call runs on: ``MODEL:LABEL`` when a router's label has its own model."""
-    label = f"{model}:{route}"
-    return label if route is not None and label in available else model
-
-
-def answered(op: str, text: str, output_tokens: int, limit: int | None) -> bool:
-    """False for a response that holds no answer (an empty text, not over-long): like a
-    transport error, it is tried again and is not a call."""
-    bound = OPS[op]["max_writes"] if limit is None else limit
-    return bool(text.strip()) or (bound is not None and output_tokens > bound)
-
-
-NO_ANSWER = "a response without an answer"
-
-
-def samples_needed(op: str, counts: list[int], tries: int, passed: bool) -> int:
-    """How many more samples one decision needs now; 0 once it is decided.
-
-    First-to-ahead-by-k draws ``k - lead`` samples at once: the most that cannot overshoot
-    either boundary, so batching changes the time a vote takes, never its outcome.
-    """
-    spec = OPS[op]
-    ranked = [*sorted(counts, reverse=True), 0, 0]
-    if spec["vote"] == "ahead_by":
-        lead = ranked[0] - ranked[1]
-        return max(0, spec["votes"] - lead)
-    if spec["vote"] == "majority":
-        return max(0, spec["votes"] - sum(counts))
-    if spec["retries"] is not None:
-        tried = sum(counts)  # a red-flagged sample is drawn again: it is not a try
-        exhausted = spec["retries"] != "inf" and tried >= spec["retries"]
-        return 0 if passed or exhausted else 1
-    return 0 if counts else 1
-
-
-def check(op: str, request: dict[str, Any], answer: Any) -> bool:
-    """The exact check of ``op`` on one answer (``CHECKS``; a missing one stops the run)."""
-    checker = CHECKS.get(op)
-    if checker is None:
-        raise RuntimeError(
-            f"op {op!r} retries until an exact check passes: set CHECKS[{op!r}] to a function "
-            "check(request, answer) -> bool"
-        )
-    return bool(checker(request, answer))
-
-
-def chosen(op: str, decision: dict[str, Any]) -> str:
-    """The key of a decided answer: the vote's winner, or a retry's last try (the one that
-    passed its check, or the last one when none did)."""
-    return decision["last"] if OPS[op]["retries"] is not None else winner(decision["tally"])
-
-
-def new_decision(
-    value: Any, model: str, history: list[Any] | None = None, limit: int | None = None
-) -> dict[str, Any]:
-    """A decision not yet sampled: its input, the model that answers it and, on a reduce
-    level, that level's length red flag."""
-    return {
-        "input": value,
-        "model": model,
-        "limit": limit,
-        "tally": {},
-        "answers": {},
-        "tries": 0,
-        "passed": False,
-        "history": history or [],
-        "flagged": 0,
-        "last": None,
-    }
-
-
-# A decision whose every sample is red-flagged would resample forever: stop it, loudly.
-FLAGGED_IN_A_ROW = 100
-
-
-def discard(op: str, decision: dict[str, Any]) -> None:
-    """Count a red-flagged sample of ``decision``; too many since its last kept one mean the
-    op's answers never pass its red flags (too long or unparsable), so the run stops."""
-    decision["flagged"] += 1
-    if decision["flagged"] >= FLAGGED_IN_A_ROW:
-        raise RuntimeError(
-            f"op {op!r}: {FLAGGED_IN_A_ROW} samples in a row were red-flagged (too long or "
-            "unparsable); the plan cannot finish"
-        )
-
-
-# ---------------------------------------------------------------------------------------------
-# Transport: a call whose endpoint failed, or answered HTTP 200 without an answer, is tried
-# again after a jittered exponential pause; those attempts are not calls of the plan.
-# ---------------------------------------------------------------------------------------------
-
-TRANSIENT_STATUS = (408, 409, 429)
-
-# retries of one call after its first attempt, and the first pause in seconds
-# (``--max-transport-retries``, ``--backoff``)
-TRANSPORT = {"retries": 10, "backoff": 0.5}
-
-
-class TransportFailure(RuntimeError):
-    """The endpoint kept failing, or answering without an answer, after every retry."""
-
-
-class EndpointRefusal(RuntimeError):
-    """The endpoint refused a request (an HTTP 4xx other than 408, 409, 429): not retried."""
-
-
-def retry_pause(op: str, err: Exception, failures: int) -> float:
-    """Seconds to wait before trying a call of ``op`` again after its ``failures``-th failed
-    attempt ``err``: a transport error, HTTP 5xx, 408, 409 or 429, or a 200 the client could
-    not read an answer out of. Raises when ``err`` is none of these or the retries ran out."""
-    status = getattr(err, "status_code", None)
-    if status is None:
-        status = getattr(err, "status", None)
-    if isinstance(status, int) and not 200 <= status < 300:
-        if status < 500 and status not in TRANSIENT_STATUS:
-            raise EndpointRefusal(f"op {op!r}: the endpoint refused a request: {err}") from err
-    elif not isinstance(status, int) and not isinstance(
-        err, (MalformedResponse, *transient_errors())
-    ):
-        raise err  # not the endpoint's doing (an error with a 2xx status is a 200 unread)
-    if failures > TRANSPORT["retries"]:
-        raise TransportFailure(f"op {op!r}: the endpoint kept failing: {err}") from err
-    pause = min(TRANSPORT["backoff"] * 2 ** (failures - 1), 30.0)
-    return pause * (0.5 + random.random())
-
-
-# ---------------------------------------------------------------------------------------------
-# Requests: the JSON object every call sends as its user message (the same protocol as the
-# python target, so the simulated server answers every target alike).
-# ---------------------------------------------------------------------------------------------
-
-
-def stage_input(data: Any, over: str, value: Any) -> Any:
-    """A stage reads its data from the task input when the input names it, else the value the
-    previous stage produced."""
-    return data.get(over, value) if isinstance(data, dict) else value
-
-
-def map_requests(units: Any, stage: dict[str, Any]) -> list[dict[str, Any]]:
-    """One request per chunk of a map stage."""
-    chunks = windows(units, stage["x"], stage["stride"])
-    return [{"x": len(chunk), "chunk": c, "items": chunk} for c, chunk in enumerate(chunks)]
-
-
-def chain_request(stage: dict[str, Any], step: int, previous: Any, items: Any) -> dict[str, Any]:
-    """The request of step ``step`` of a chain: the previous answer and its own units."""
-    first = step * stage["x"]
-    size = min(stage["x"], stage["count"] - first)
-    request = {"x": size, "step": first, "steps": stage["count"], "previous": previous}
-    if items is not None:
-        request["items"] = items[first : first + size]
-    return request
-
-
-def reduce_requests(values: list[Any], stage: dict[str, Any], level: int) -> list[dict[str, Any]]:
-    """The requests of one level (1, 2, ...) of a reduce tree: ``fanin`` children each."""
-    fanin = stage["fanin"]
-    x = stage["levels"][level - 1] if level <= len(stage["levels"]) else None
-    groups = [values[i : i + fanin] for i in range(0, len(values), fanin)]
-    return [
-        {"x": x, "level": level, "node": i, "children": group} for i, group in enumerate(groups)
-    ]
-
-
-def level_limit(stage: dict[str, Any], level: int) -> int | None:
-    """The length red flag of a reduce level (its nodes cover more units, so write more)."""
-    limits = stage["limits"]
-    return limits[level - 1] if level <= len(limits) else None
+# Graph steps a run may take: two per round of samples (the calls, then their tally) plus a
+# start per stage, for the predicted calls' 99.9 % bound, doubled.
+RECURSION_LIMIT = 816
 
 
 def transient_errors() -> tuple[type[Exception], ...]:
@@ -553,6 +158,7 @@ class PlanState(TypedDict, total=False):
     at: str  # the phase whose decisions are in flight, or the node to go to next
     step: int  # the current chunk of a chain, or the level of a reduce tree
     decisions: dict[str, dict[str, Any]]  # id -> input, model, tally, answers, tries, history
+    checks: dict[str, dict[str, Any]]  # id -> the LLM verifier's decision on that id's try
     data: Any  # the task input (a JSON object keyed by data name)
     chain: dict[str, Any]  # the running chain stage: its size and units
     history: list[Any]  # a chain's conversation so far (history full): winning samples only
@@ -578,8 +184,9 @@ def fan_out(state: PlanState) -> list[Send] | str:
         return at
     op = PHASES[at]
     sends = []
-    for ident, decision in state["decisions"].items():
-        need = samples_needed(
+    pool = state["checks"] if at in JUDGING else state["decisions"]
+    for ident, decision in pool.items():
+        need = runtime.samples_needed(
             op, list(decision["tally"].values()), decision["tries"], decision["passed"]
         )
         payload = Sample(
@@ -594,20 +201,68 @@ def fan_out(state: PlanState) -> list[Send] | str:
     return sends
 
 
+def copied(decisions: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The decisions a node updates, copied: a node never changes the state it was given."""
+    return {
+        ident: {**d, "tally": dict(d["tally"]), "answers": dict(d["answers"])}
+        for ident, d in decisions.items()
+    }
+
+
+def counted(op: str, decisions: dict[str, dict[str, Any]], votes: list[Any]) -> list[str]:
+    """Count a round's samples into ``decisions``; the ids whose try awaits its verifier."""
+    judged = []
+    for ident, kept, answer, text in votes:
+        decision = decisions[ident]
+        decision["tries"] += 1
+        if runtime.absorb(op, decision, kept, answer, text):
+            judged.append(ident)
+    return judged
+
+
+def closed(op: str, decisions: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """The decided answers by id (each decision keeps its winning text, for a history) and
+    the ids of decisions whose retries ran out."""
+    done, failed = {}, []
+    for ident, decision in decisions.items():
+        answer, text = decision["answers"][runtime.chosen(op, decision)]
+        done[ident] = answer
+        if OPS[op]["retries"] is not None and not decision["passed"]:
+            failed.append(ident)
+        decision["text"] = text
+    return done, failed
+
+
+def to_judge(op: str, decisions: dict[str, dict[str, Any]], ids: list[str]) -> dict[str, Any]:
+    """The verifier's decisions on the latest try of each of ``ids``."""
+    judge_op = runtime.verifier(op)
+    out = {}
+    for ident in ids:
+        decision = decisions[ident]
+        answer, _ = decision["answers"][decision["last"]]
+        request = runtime.verify_request(decision["input"], answer)
+        out[ident] = runtime.new_decision(request, OPS[judge_op]["model"])
+    return out
+
+
 def remember(history: list[Any], decision: dict[str, Any]) -> list[Any]:
     """A chain's conversation after a decision (history full): its request and the winning
     sample's text, as real chat turns; losing vote samples are not part of it."""
-    return [*history, ("user", render_input(decision["input"])), ("assistant", decision["text"])]
+    request = runtime.render_input(decision["input"])
+    return [*history, ("user", request), ("assistant", decision["text"])]
 
 
-def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
+def build_graph(
+    llm: BaseChatModel | Mapping[str, BaseChatModel], checkpointer: Any = None
+) -> CompiledStateGraph:
     """The plan as a compiled LangGraph ``StateGraph``.
 
     ``llm`` is one chat model for every op, or a mapping from the plan's model names
-    (``MODELS``) to chat models. Run it with ``config={"max_concurrency": MAX_CONCURRENCY,
-    "recursion_limit": RECURSION_LIMIT}`` from ``{"data": task_input, "value": None}``.
+    (``MODELS``) to chat models; ``checkpointer`` any LangGraph checkpointer (a run then
+    resumes from its last step). Run it with ``config(thread)`` from ``start(task_input)``.
     """
 
+    runtime.use_plan(OPS, CHECKS)
     models = set(llm) if isinstance(llm, Mapping) else set()
 
     def chat_model(name: str) -> BaseChatModel:
@@ -619,7 +274,7 @@ def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
         messages = [
             ("system", OPS[op]["system"]),
             *sample["history"],
-            ("user", render_input(sample["input"])),
+            ("user", runtime.render_input(sample["input"])),
         ]
         failures = 0
         while True:
@@ -631,12 +286,12 @@ def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
             except Exception as err:  # retried when transient (retry_pause raises if not)
                 failure: Exception = err
             else:
-                if answered(op, text, tokens, sample["limit"]):
+                if runtime.answered(op, text, tokens, sample["limit"]):
                     break
-                failure = MalformedResponse(NO_ANSWER)
+                failure = runtime.MalformedResponse(runtime.NO_ANSWER)
             failures += 1
-            await asyncio.sleep(retry_pause(op, failure, failures))
-        kept, answer = judge(op, text, tokens, sample["limit"])
+            await asyncio.sleep(runtime.retry_pause(op, failure, failures, transient_errors()))
+        kept, answer = runtime.judge(op, text, tokens, sample["limit"])
         vote = (sample["id"], kept, answer, text)
         return {"votes": [vote], "calls": {op: 1}, "transport_errors": failures}
 
@@ -645,36 +300,15 @@ def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
         op = PHASES[phase]
 
         def node(state: PlanState) -> dict[str, Any]:
-            decisions = {ident: dict(d) for ident, d in state["decisions"].items()}
-            for ident, kept, answer, text in state["votes"]:
-                decision = decisions[ident]
-                decision["tries"] += 1
-                if not kept:
-                    discard(op, decision)
-                    continue  # red-flagged: not a vote, drawn again
-                decision["flagged"] = 0
-                key = answer_key(answer)
-                decision["tally"] = {**decision["tally"], key: decision["tally"].get(key, 0) + 1}
-                if key not in decision["answers"]:  # a vote's earliest sample (and its text)
-                    decision["answers"] = {**decision["answers"], key: (answer, text)}
-                decision["last"] = key
-                if OPS[op]["retries"] is not None:
-                    decision["passed"] = check(op, decision["input"], answer)
+            decisions = copied(state["decisions"])
+            judged = counted(op, decisions, state["votes"])
             update: dict[str, Any] = {"votes": RESET, "decisions": decisions}
-            pending = any(
-                samples_needed(op, list(d["tally"].values()), d["tries"], d["passed"])
-                for d in decisions.values()
-            )
-            if pending:
+            if judged:  # tries wait for the verifier's verdicts
+                checks = to_judge(op, decisions, judged)
+                return {**update, "checks": checks, "at": phase + "_verify"}
+            if runtime.pending(op, decisions.values()):
                 return update
-            done = {}
-            failed = []
-            for ident, decision in decisions.items():
-                answer, text = decision["answers"][chosen(op, decision)]
-                done[ident] = answer
-                if OPS[op]["retries"] is not None and not decision["passed"]:
-                    failed.append(ident)
-                decision["text"] = text
+            done, failed = closed(op, decisions)
             return {**update, **advance(state, decisions, done), "failed": failed}
 
         return node
@@ -684,17 +318,18 @@ def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
     # stage 0: map count over records: 200 chunks of x = 20 in parallel
     def start_s0(state: PlanState) -> dict[str, Any]:
         stage = STAGES['s0']
-        requests = map_requests(stage_input(state["data"], stage["over"], state["value"]), stage)
+        units = runtime.stage_input(state["data"], stage["over"], state["value"])
+        requests = runtime.map_requests(units, stage)
         if not requests:
             return {"value": [], "at": 's1'}
         decisions = {
-            str(i): new_decision(request, 'longctx')
+            str(i): runtime.new_decision(request, 'longctx')
             for i, request in enumerate(requests)
         }
         return {"decisions": decisions, "at": 's0_count'}
 
     builder.add_node('s0', start_s0)
-    builder.add_conditional_edges('s0', fan_out)
+    builder.add_conditional_edges('s0', fan_out, ['s0_count_call', 's1'])
 
     def advance_s0_count(state: PlanState, decisions, done) -> dict[str, Any]:
         return {"value": [done[str(i)] for i in range(len(done))], "at": 's1'}
@@ -702,34 +337,73 @@ def build_graph(llm: BaseChatModel | Mapping[str, BaseChatModel]):
     builder.add_node('s0_count_call', call)
     builder.add_node('s0_count', tally('s0_count', advance_s0_count))
     builder.add_edge('s0_count_call', 's0_count')
-    builder.add_conditional_edges('s0_count', fan_out)
+    builder.add_conditional_edges(
+        's0_count', fan_out, ['s0_count_call', 's1']
+    )
 
     # stage 1: combine sum (exact, in code)
     def start_s1(state: PlanState) -> dict[str, Any]:
         value = state["value"]
-        combined = combine('sum', value, {'op': 'count', 'chunks': True})
-        return {"value": combined, "at": '__end__'}
+        return {"value": runtime.combine('sum', value, {'op': 'count', 'chunks': True})}
 
     builder.add_node('s1', start_s1)
-    builder.add_conditional_edges('s1', fan_out)
+    builder.add_edge('s1', '__end__')
 
-    builder.set_entry_point('s0')
-    return builder.compile()
+    builder.add_edge(START, 's0')
+    return builder.compile(checkpointer=checkpointer)
 
 
-async def run(llm: BaseChatModel | Mapping[str, BaseChatModel], task_input: Any) -> dict[str, Any]:
-    """Run the plan on ``task_input``; the final state holds ``value`` and ``calls`` per op."""
-    graph = build_graph(llm)
-    config = {"max_concurrency": MAX_CONCURRENCY, "recursion_limit": RECURSION_LIMIT}
-    start = {"data": task_input, "value": None, "calls": {}, "failed": [], "transport_errors": 0}
-    return await graph.ainvoke(start, config=config)
+def config(thread: str = "run") -> RunnableConfig:
+    """A run's config: the plan's concurrency and recursion limit, and the checkpointer's
+    thread (one thread per run to resume)."""
+    return {
+        "max_concurrency": MAX_CONCURRENCY,
+        "recursion_limit": RECURSION_LIMIT,
+        "configurable": {"thread_id": thread},
+    }
+
+
+def start(task_input: Any) -> PlanState:
+    """The state a run starts from."""
+    return {"data": task_input, "value": None, "calls": {}, "failed": [], "transport_errors": 0}
+
+
+async def run(
+    llm: BaseChatModel | Mapping[str, BaseChatModel],
+    task_input: Any,
+    checkpointer: Any = None,
+    thread: str = "run",
+) -> dict[str, Any]:
+    """Run the plan on ``task_input``; the final state holds ``value`` and ``calls`` per op.
+
+    With a ``checkpointer``, a thread whose run was stopped resumes where its last step
+    ended (the calls of finished steps are not made again), and a finished one returns its
+    result without a call."""
+    graph = build_graph(llm, checkpointer)
+    settings = config(thread)
+    if checkpointer is None:
+        return await graph.ainvoke(start(task_input), settings)
+    saved = await graph.aget_state(settings)
+    if saved.values and not saved.next:
+        return saved.values  # finished before
+    # "sync": every step is saved before the next one starts, so a killed run loses at most
+    # the calls in flight
+    begin = None if saved.next else start(task_input)
+    return await graph.ainvoke(begin, settings, durability="sync")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the plan against an OpenAI-compatible endpoint and print the result as JSON."""
     from langchain_openai import ChatOpenAI
 
-    args = parse_args(argv)
+    parser = runtime.arguments(__doc__)
+    parser.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="a SQLite file of LangGraph checkpoints: a stopped run resumes from it",
+    )
+    parser.add_argument("--thread", default="run", help="the run's thread in the checkpoints")
+    args = runtime.parse_args(argv, parser)
     models = {
         name: ChatOpenAI(
             model=args.model_map.get(name, name),
@@ -740,79 +414,48 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name in {*MODELS, *args.model_map}  # MODEL:LABEL names a routed label's model
     }
-    state = asyncio.run(run(models, read_input(args.input)))
-    report(state["value"], state["calls"], state["failed"], state["transport_errors"])
+    state = asyncio.run(resumable(models, runtime.read_input(args.input), args))
+    calls, failed = state["calls"], state["failed"]
+    runtime.report(state["value"], calls, failed, state["transport_errors"], PREDICTED_CALLS)
     return 1 if state["failed"] else 0
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Endpoint, key, model names and input from flags or the environment."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--input", help="the task input as a JSON file (default: none)")
-    parser.add_argument(
-        "--base-url", default=os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1")
-    )
-    parser.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY", "dummy"))
-    parser.add_argument(
-        "--model-map",
-        action="append",
-        type=model_pair,
-        default=[],
-        metavar="NAME=SERVED",
-        help="serve the plan's model NAME (or NAME:LABEL, a routed label) under another name",
-    )
-    parser.add_argument(
-        "--max-transport-retries",
-        type=int,
-        default=TRANSPORT["retries"],
-        help="retries of a call whose endpoint failed or answered without an answer",
-    )
-    parser.add_argument(
-        "--backoff", type=float, default=TRANSPORT["backoff"], help="first retry pause (s)"
-    )
-    args = parser.parse_args(argv)
-    args.model_map = dict(args.model_map)
-    TRANSPORT.update(retries=args.max_transport_retries, backoff=args.backoff)
-    return args
+async def resumable(models: Mapping[str, BaseChatModel], task_input: Any, args) -> dict:
+    """The run, checkpointed in ``args.checkpoint`` when given (``langgraph-checkpoint-sqlite``)."""
+    if args.checkpoint is None:
+        return await run(models, task_input)
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    async with AsyncSqliteSaver.from_conn_string(args.checkpoint) as saver:
+        return await run(models, task_input, saver, args.thread)
 
 
-def model_pair(text: str) -> tuple[str, str]:
-    """``NAME=SERVED`` from the command line."""
-    name, sep, served = text.partition("=")
-    if not sep or not name.strip() or not served.strip():
-        raise argparse.ArgumentTypeError(f"expected NAME=SERVED, got {text!r}")
-    return name.strip(), served.strip()
+def preflight() -> None:
+    """Before any call: every package this program imports is installed and every exact
+    check is written, or one line says which is missing."""
+    import importlib.util
+    import os
 
-
-def read_input(path: str | None) -> Any:
-    """The task input: a JSON file, or none for tasks without data."""
-    if path is None:
-        return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as err:
-        raise SystemExit(f"error: cannot read the input {path}: {err}") from None
-
-
-def report(
-    value: Any, calls: Mapping[str, int], failed: list[str], transport_errors: int = 0
-) -> None:
-    """The result on stdout; calls per op against the prediction on stderr."""
-    print(json.dumps({"result": value, "calls": dict(sorted(calls.items()))}, sort_keys=True))
-    for op, count in sorted(calls.items()):
-        print(f"{op}: {count} calls (predicted {PREDICTED_CALLS.get(op, 0):.6g})", file=sys.stderr)
-    if transport_errors:
-        print(
-            f"transport errors and responses without an answer (retried, not calls of the "
-            f"plan): {transport_errors}",
-            file=sys.stderr,
-        )
-    if failed:
-        print(f"{len(failed)} decisions failed their checks", file=sys.stderr)
+    requires = {
+        'langgraph': 'langgraph',
+        'langchain_core': 'langchain-core',
+        'langchain_openai': 'langchain-openai',
+        'openai': 'openai',
+    }
+    for module, package in requires.items():
+        if importlib.util.find_spec(module) is None:
+            missing = f"{package}, not installed: pip install {package}"
+            raise SystemExit(f"error: this program needs {missing}")
+    for op, checker in CHECKS.items():
+        if checker is None:
+            raise SystemExit(
+                f"error: op {op!r} retries until an exact check passes: write it as "
+                f"CHECKS[{op!r}] = check(request, answer) -> bool in {os.path.basename(__file__)}"
+            )
 
 
 if __name__ == "__main__":
+    preflight()
     try:
         sys.exit(main())
     except RuntimeError as err:  # a decision that cannot finish, a missing exact check

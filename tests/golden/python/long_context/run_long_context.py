@@ -53,7 +53,7 @@ import random
 import re
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -76,7 +76,11 @@ OPS: dict[str, dict[str, Any]] = {
         'price_in': 0.15,
         'price_out': 0.6,
         'size': 1.0,
+        'reads': 800.0,
+        'writes': 10.0,
+        'keep': 1.0,
         'needs': 'number',
+        'agreement': None,
     },
 }
 
@@ -181,6 +185,8 @@ def parse_answer(form: str, text: str) -> Any:
         if not body or "\n" in body or "\r" in body:
             raise ValueError("not a single choice")
         return body
+    if body.isascii() and body.isdigit() and (body[0] != "0" or len(body) == 1):
+        return int(body)  # the commonest number, read as JSON reads it without its parser
     value = _strict_json(body.replace(",", "") if _GROUPED.fullmatch(body) else body)
     if not _number(value):
         raise ValueError("not a JSON number")
@@ -235,12 +241,17 @@ def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> t
     Red flags: longer than ``limit`` (the op's ``writes >`` limit, or a reduce level's), or
     unreadable by ``read_answer``: an answer that does not parse is always discarded.
     """
-    spec = OPS[op]
-    limit = spec["max_writes"] if limit is None else limit
+    limit = OPS[op]["max_writes"] if limit is None else limit
     if limit is not None and output_tokens > limit:
         return False, None
+    return reading(op, text)
+
+
+def reading(op: str, text: str) -> tuple[bool, Any]:
+    """``(kept, answer)`` of ``text`` alone (``judge`` but the length): discarded when
+    ``read_answer`` cannot read it. The same text always reads the same."""
     try:
-        return True, read_answer(spec, text)
+        return True, read_answer(OPS[op], text)
     except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         return False, None
 
@@ -329,41 +340,195 @@ def combine(how: str, value: Any, source: dict[str, Any]) -> Any:
         raise CombineError(f"combine {how} cannot combine the values it got: {err}") from None
 
 
+# ---------------------------------------------------------------------------------------------
+# The plan's contract during a run: budgets, the observed rates against the predicted ones,
+# the projection a dry run prints (docs/targets.md, "The run's contract")
+# ---------------------------------------------------------------------------------------------
+
+
+class BudgetStop(RuntimeError):
+    """The next call would exceed a budget: the run stops cleanly, its journal resumable."""
+
+
+class Budget:
+    """What one run may spend (``None``: no limit): calls it makes and their dollars (calls
+    replayed from a journal are free). A call starts only if it fits with every call in
+    flight, each counted at the most a call of its op has cost so far in this run (at first
+    ``estimates``: the plan's expected dollars per call of each op). Once one call does not
+    fit, none starts again."""
+
+    def __init__(self, max_calls: int | None, max_dollars: float | None,
+                 estimates: dict[str, float]):
+        self.max_calls = max_calls
+        self.max_dollars = max_dollars
+        self.estimates = dict(estimates)
+        self.calls = 0  # calls started by this run
+        self.spent = 0.0  # the dollars of those that ended
+        self.held = 0.0  # the estimates of those in flight
+        self.stopped = ""  # why no call starts any more
+
+    def start(self, op: str) -> float:
+        """Count a call of ``op`` about to start and return what it holds of the dollars;
+        ``BudgetStop`` when it does not fit."""
+        hold = self.estimates.get(op, 0.0)
+        if not self.stopped and self.max_calls is not None and self.calls >= self.max_calls:
+            self.stopped = f"--max-calls {self.max_calls}: {self.calls} calls made"
+        if (not self.stopped and self.max_dollars is not None
+                and self.spent + self.held + hold > self.max_dollars):
+            self.stopped = (
+                f"--max-dollars {self.max_dollars:g}: ${self.spent:.6g} spent, "
+                f"${self.held:.6g} in flight, the next call of {op} about ${hold:.6g}"
+            )
+        if self.stopped:
+            raise BudgetStop(self.stopped)
+        self.calls += 1
+        self.held += hold
+        return hold
+
+    def settle(self, op: str, hold: float, dollars: float) -> None:
+        """A call that held ``hold`` ended having cost ``dollars`` (0 if it failed)."""
+        self.held -= hold
+        self.spent += dollars
+        if dollars > self.estimates.get(op, 0.0):
+            self.estimates[op] = dollars
+
+
+#: z of a two-sided 99.9% interval; a rate is held against it once this many events are seen
+RATE_Z = 3.29
+RATE_MIN_EVENTS = 30
+
+
+def rate_interval(p: float, n: int) -> list[float]:
+    """Where the share of ``n`` events, each of probability ``p``, falls 99.9% of the time
+    (normal approximation with a continuity correction, within [0, 1])."""
+    half = RATE_Z * math.sqrt(max(p * (1.0 - p), 0.0) / n) + 0.5 / n
+    return [round(max(0.0, p - half), 6), round(min(1.0, p + half), 6)]
+
+
+def rate_check(hits: int, n: int, p: float | None) -> dict[str, Any]:
+    """One observed rate (``hits`` of ``n`` events) against its prediction ``p``: the
+    observed share, the predicted interval and whether it falls outside (only once
+    ``RATE_MIN_EVENTS`` were seen: before that nothing is outside)."""
+    out: dict[str, Any] = {"observed": round(hits / n, 6) if n else None, "events": n}
+    out["predicted"] = None if p is None else round(p, 6)
+    out["interval"] = None if p is None or not n else rate_interval(p, n)
+    out["outside"] = bool(
+        out["interval"] is not None and n >= RATE_MIN_EVENTS
+        and not out["interval"][0] <= hits / n <= out["interval"][1]
+    )
+    return out
+
+
+def rate_warnings(rates: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """One line per observed rate outside its predicted interval (op -> rate -> check)."""
+    out = []
+    for op, checks in rates.items():
+        for what, got in checks.items():
+            if got["outside"]:
+                low, high = got["interval"]
+                out.append(
+                    f"op {op}: {what.replace('_', ' ')} {got['observed']:.3g} over "
+                    f"{got['events']} (predicted {got['predicted']:.3g}, 99.9% interval "
+                    f"[{low:.3g}, {high:.3g}]): the model is wrong for this data"
+                )
+    return out
+
+
+def projection(prediction: dict[str, Any], tokens_per_second: float,
+               round_seconds: float) -> dict[str, Any]:
+    """The calls, tokens, dollars and seconds the plan predicts for one run. Seconds: the
+    forward passes on the critical path at ``tokens_per_second``, plus ``round_seconds`` per
+    round of calls on it (the cost model's latency, with unbounded parallelism)."""
+    passes = prediction.get("latency") or 0.0
+    rounds = prediction.get("latency_calls") or 0.0
+    return {
+        "calls": prediction.get("calls"),
+        "calls_interval": prediction.get("calls_interval"),
+        "tokens": prediction.get("tokens"),
+        "dollars": prediction.get("dollars"),
+        "seconds": passes / tokens_per_second + rounds * round_seconds,
+        "success": prediction.get("success"),
+    }
+
+
+def ahead_by_success(a: float, k: int) -> float:
+    """A first-to-ahead-by-k vote's chance to end on the right answer when each sample is
+    right with probability ``a`` and every wrong one agrees (the cost model's worst case):
+    the gambler's ruin, ``1 / (1 + ((1 - a) / a)^k)``."""
+    if a <= 0.0:
+        return 0.0
+    return 1.0 / (1.0 + ((1.0 - a) / a) ** k) if a < 1.0 else 1.0
+
+
+#: the prior's weight in ``adapted_k``'s estimate, in decisions; and the most votes it asks
+ADAPT_PRIOR = 5
+ADAPT_MAX_K = 64
+
+
+def adapted_k(k: int, predicted: float, agreed: int, decisions: int) -> int:
+    """The votes an ahead-by-k op needs for its remaining decisions: the smallest ``k`` or more
+    whose vote, with samples right as often as observed (``agreed`` of ``decisions`` first
+    samples were their decision's answer, shrunk towards the predicted ``predicted`` by
+    ``ADAPT_PRIOR`` decisions), is as reliable as the plan's vote with samples right at
+    ``predicted``. Never fewer than ``k``; at most ``ADAPT_MAX_K``."""
+    observed = (agreed + ADAPT_PRIOR * predicted) / (decisions + ADAPT_PRIOR)
+    wanted = ahead_by_success(predicted, k)
+    while k < ADAPT_MAX_K and observed > 0.5 and ahead_by_success(observed, k) < wanted:
+        k += 1
+    return k
+
+
 FLAGGED = object()  # a sample discarded by a red flag: resampled, never a vote
 
 # json.dumps(value, ensure_ascii=False) without building an encoder on every call
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
+_quote = json.encoder.encode_basestring  # one string as JSON, as _to_json writes it
 
 
 # --------------------------------------------------------------------------------------------
-# The journal: one JSON line per completed call, fsync'd in batches, so a restarted run
-# replays them
+# The journal: one JSON line per completed call, handed to the OS at once and fsync'd in
+# groups, so a restarted run replays them
 # --------------------------------------------------------------------------------------------
+
+#: group commit: an fsync starts this many seconds after the first record it will cover was
+#: written, or as soon as this many records wait for one; one fsync runs at a time
+SYNC_INTERVAL = 0.05
+SYNC_GROUP = 256
+
+
+class JournalError(RuntimeError):
+    """The journal cannot be written or synced: the run stops (what was written is kept)."""
 
 
 class Journal:
     """Append-only record of completed calls, keyed by their position in the plan.
 
-    A record is complete once its line, newline included, is on disk: a line torn by a kill
-    (the file's last, without its newline) is cut off before anything is appended, and a torn
-    first line (the header) leaves a journal as good as none. Any other damage is refused with
-    the file and line, never skipped: a record read wrongly would be a call replayed wrongly.
+    A record is complete once its line, newline included, is in the file. A line torn by a
+    kill (the file's last, without its newline), or the zeros a crash leaves where it lost
+    blocks (and everything after them), is cut off before anything is appended; a torn first
+    line (the header) leaves a journal as good as none. Any other damage is refused
+    with the file and line, never skipped: a record read wrongly would be a call replayed
+    wrongly.
 
-    Group commit: the calls that complete while the journal is idle, or while it is syncing
-    the previous batch, form one batch, written at once and covered by one fsync. A call is
-    done (its answer returned) only once its batch is on disk, so whatever a kill or a crash
-    loses was never used.
+    Durability: a call's record is written to the OS (one unbuffered ``os.write`` of its whole
+    line) before its answer is used, so a killed process loses no call it went on with. The
+    fsyncs run in groups, in a thread, while the calls go on (``SYNC_INTERVAL``,
+    ``SYNC_GROUP``), and once more when the journal is closed, before the run reports
+    anything as done: a crashed machine loses at most the records written since the last
+    fsync returned, and a resumed run makes those calls again.
     """
 
     def __init__(self, path: str | None, identity: str, fresh: bool, sync: bool = True):
         self.path = path
         self.sync = sync
-        self.done: dict[str, dict[str, Any]] = {}
-        self.handle: Any = None
-        self.pending: list[bytes] = []  # the next batch's lines
-        self.batch: asyncio.Future[None] | None = None  # done once the next batch is on disk
-        self.committer: asyncio.Task[None] | None = None
-        self.batches = 0
+        self.done: dict[str, dict[str, Any]] = {}  # the calls of earlier runs, until replayed
+        self.fd: int | None = None
+        self.unsynced = 0  # records written since the last fsync started
+        self.timer: asyncio.TimerHandle | None = None  # starts the next fsync
+        self.syncing: asyncio.Future[None] | None = None  # the fsync running in its thread
+        self.failure = ""  # why the last fsync failed
+        self.told = False  # whether a call was stopped with it (the run then stops anyway)
+        self.syncs = 0  # fsyncs of groups of records that returned
         if path is None:
             return
         try:
@@ -385,6 +550,11 @@ class Journal:
             with open(path, "rb") as handle:
                 data = handle.read()
         whole = data.rfind(b"\n") + 1  # the end of the last complete line
+        zero = data.find(b"\0")
+        if zero >= 0:
+            # blocks a crash never wrote read as zeros (JSON never holds a NUL byte): the file
+            # is good up to the line they start in, like a torn line
+            whole = data.rfind(b"\n", 0, zero) + 1
         lines = data[:whole].split(b"\n")[:-1]
         records = [self._read(number, line) for number, line in enumerate(lines, 1)]
         if records and records[0]["identity"] != identity:
@@ -394,14 +564,15 @@ class Journal:
             )
         for record in records[1:]:
             self.done[record["key"]] = record
-        self.handle = open(path, "ab")  # noqa: SIM115 (kept open for the run)
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         if whole < len(data):
             # a torn last line: that call never completed; cut it so the next record is whole
-            self.handle.truncate(whole)
-            os.fsync(self.handle.fileno())
+            os.ftruncate(self.fd, whole)
         if not records:
-            self._write({"identity": identity, "task": TASK})
-            os.fsync(self.handle.fileno())
+            self._write(_line({"identity": identity, "task": TASK}))
+        # both are synced with the first group of records (or when the journal closes): a
+        # crash before then leaves the torn line to cut again, or a journal as good as none
+        self.unsynced = 1
 
     def _read(self, number: int, line: bytes) -> dict[str, Any]:
         """Line ``number`` (1: the header) as a record, or a one-line refusal."""
@@ -422,68 +593,122 @@ class Journal:
             )
         return record
 
-    def _write(self, record: dict[str, Any]) -> None:
-        assert self.handle is not None
-        # one write of the whole line, flushed at once: a killed process tears at most this line
-        self.handle.write((_to_json(record) + "\n").encode("utf-8"))
-        self.handle.flush()
-
-    async def record(self, key: str, record: dict[str, Any]) -> None:
-        """Append ``record`` and return once it is on disk (its batch fsync'd)."""
-        self.done[key] = record
-        if self.handle is None:
-            return
-        if not self.sync:
-            self._write(record)
-            return
-        self.pending.append((_to_json(record) + "\n").encode("utf-8"))
-        if self.batch is None:
-            self.batch = asyncio.get_running_loop().create_future()
-        batch = self.batch
-        if self.committer is None:
-            self.committer = asyncio.ensure_future(self._commit())
-        # shielded: a cancelled call must not cancel its batch for the others in it
-        await asyncio.shield(batch)
-
-    async def _commit(self) -> None:
-        """Write and fsync batches until none is waiting. Started by a batch's first record,
-        it runs a turn of the loop later: every call completing in that turn joins the batch."""
-        assert self.handle is not None
+    def _write(self, data: bytes) -> None:
+        """``data`` to the OS in one write (a killed process tears at most this line)."""
+        assert self.fd is not None
         try:
-            while self.pending:
-                lines, batch = self.pending, self.batch
-                self.pending, self.batch = [], None
-                assert batch is not None
-                try:
-                    # one write of the whole batch: a kill tears at most its last line
-                    self.handle.write(b"".join(lines))
-                    self.handle.flush()
-                    await asyncio.to_thread(os.fsync, self.handle.fileno())
-                except asyncio.CancelledError:
-                    batch.cancel()
-                    raise
-                except Exception as err:  # the disk refused: no call of this batch is done
-                    batch.set_exception(err)
-                    if self.batch is not None:
-                        self.batch.set_exception(err)
-                    self.pending, self.batch = [], None
-                    return
-                self.batches += 1
-                batch.set_result(None)
-        finally:
-            self.committer = None
+            written = os.write(self.fd, data)
+            while written < len(data):  # a short write (a full disk): the rest, or the error
+                written += os.write(self.fd, data[written:])
+        except OSError as err:
+            reason = err.strerror or err
+            raise JournalError(f"cannot write the journal {self.path}: {reason}") from None
+
+    def record(self, key: str, op: str, text: str, reads: int, writes: int,
+               flagged: bool) -> None:
+        """Append a call's record: in the OS when this returns, on disk once the fsync of its
+        group returns."""
+        if self.fd is None:
+            return
+        if self.failure:
+            self.told = True
+            raise JournalError(self.failure)
+        self._write(_call_line(key, op, text, reads, writes, flagged))
+        if not self.sync:
+            return
+        self.unsynced += 1
+        if self.syncing is None:
+            if self.unsynced >= SYNC_GROUP:
+                self._start_sync()
+            elif self.timer is None:
+                loop = asyncio.get_running_loop()
+                self.timer = loop.call_later(SYNC_INTERVAL, self._start_sync)
+
+    def _start_sync(self) -> None:
+        """An fsync of every record written so far, in a thread (the calls go on meanwhile)."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.fd is None or self.syncing is not None:
+            return
+        self.unsynced = 0
+        loop = asyncio.get_running_loop()
+        self.syncing = loop.run_in_executor(None, _fsync_copy, self.fd)
+        self.syncing.add_done_callback(self._synced)
+
+    def _synced(self, done: asyncio.Future[None]) -> None:
+        self.syncing = None
+        if done.cancelled():
+            return
+        err = done.exception()
+        if err is not None:
+            reason = getattr(err, "strerror", None) or err
+            self.failure = f"cannot sync the journal {self.path}: {reason}"
+            return
+        self.syncs += 1
+        if self.unsynced >= SYNC_GROUP:
+            self._start_sync()
+        elif self.unsynced and self.timer is None and self.fd is not None:
+            self.timer = asyncio.get_running_loop().call_later(SYNC_INTERVAL, self._start_sync)
 
     def close(self) -> None:
-        if self.handle is None:
+        """Sync what is written (before the run reports anything as done) and close."""
+        if self.fd is None:
             return
-        if self.pending:  # calls that completed but were never acknowledged (a failed run)
-            self.handle.write(b"".join(self.pending))
-            self.pending = []
-        self.handle.close()
+        fd, self.fd = self.fd, None
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        try:
+            if self.sync:
+                os.fsync(fd)
+        except OSError as err:
+            reason = err.strerror or err
+            raise JournalError(f"cannot sync the journal {self.path}: {reason}") from None
+        finally:
+            os.close(fd)
+        if self.failure and not self.told:  # once: the run is stopping with it already
+            raise JournalError(self.failure)
+
+
+def _fsync_copy(fd: int) -> None:
+    """fsync ``fd`` through a copy of it, so closing the journal never pulls the descriptor
+    from under a sync still running in its thread."""
+    copy = os.dup(fd)
+    try:
+        os.fsync(copy)
+    finally:
+        os.close(copy)
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    """A record's line in the journal: its JSON and a newline."""
+    text = _to_json(record) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in a text: escaped, it reads back the same
+        return (json.dumps(record) + "\n").encode("ascii")
+
+
+def _call_line(key: str, op: str, text: str, reads: int, writes: int, flagged: bool) -> bytes:
+    """``_line`` of a call's record, written out directly (the same bytes, a quarter of the
+    time): the hot path writes one per call."""
+    line = (
+        '{"key": ' + _quote(key) + ', "op": ' + _quote(op) + ', "content": ' + _quote(text)
+        + f', "prompt_tokens": {reads}, "completion_tokens": {writes}, "flagged": '
+        + ("true}\n" if flagged else "false}\n")
+    )
+    try:
+        return line.encode("utf-8")
+    except UnicodeEncodeError:
+        record = {"key": key, "op": op, "content": text, "prompt_tokens": reads}
+        return _line({**record, "completion_tokens": writes, "flagged": flagged})
 
 
 def _tokens(value: Any) -> int | None:
     """A token count as an int (None when it is not one)."""
+    if type(value) is int:  # the common case, first
+        return value if value >= 0 else None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
@@ -513,56 +738,86 @@ def _record_problem(record: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+#: the fields of ``Stats.counts`` per op, by position (the hot path adds to a list)
+CALLS, REPLAYED, PROMPT_TOKENS, COMPLETION_TOKENS, FLAGGED_CALLS, DOLLARS, COST = range(7)
+
+
 class Stats:
     """Calls, tokens, forward passes and dollars, in total and per op."""
 
     def __init__(self) -> None:
-        self.by_op: dict[str, Counter[str]] = {name: Counter() for name in OPS}
-        self.money: dict[str, float] = {name: 0.0 for name in OPS}
-        self.cost: dict[str, float] = {name: 0.0 for name in OPS}
+        # per op: calls, replayed, prompt tokens, completion tokens, red-flagged, dollars, cost
+        self.counts: dict[str, list[Any]] = {name: [0, 0, 0, 0, 0, 0.0, 0.0] for name in OPS}
+        self.prices = {n: (op["price_in"], op["price_out"], op["size"]) for n, op in OPS.items()}
+        #: per op: decisions whose first sample was their answer, decisions observed
+        self.agreement: dict[str, list[int]] = {name: [0, 0] for name in OPS}
         self.transport_errors = 0
         self.malformed_responses = 0  # HTTP 200s without an answer, retried like the above
         self.exhausted = 0
         self.started = time.monotonic()
 
-    def add(self, op: str, record: dict[str, Any], replayed: bool) -> None:
-        spec = OPS[op]
-        reads, writes = int(record["prompt_tokens"]), int(record["completion_tokens"])
-        counts = self.by_op[op]
-        counts["calls"] += 1
-        counts["replayed"] += int(replayed)
-        counts["prompt_tokens"] += reads
-        counts["completion_tokens"] += writes
-        counts["flagged"] += int(record.get("flagged", False))
-        self.money[op] += (spec["price_in"] * reads + spec["price_out"] * writes) / 1e6
-        self.cost[op] += spec["size"] * (reads * writes + writes * (writes - 1) / 2)
+    def add(self, op: str, reads: int, writes: int, flagged: bool, replayed: bool) -> None:
+        """One call of ``op``: ``reads`` prompt and ``writes`` completion tokens."""
+        counts = self.counts[op]
+        price_in, price_out, size = self.prices[op]
+        counts[CALLS] += 1
+        counts[REPLAYED] += replayed
+        counts[PROMPT_TOKENS] += reads
+        counts[COMPLETION_TOKENS] += writes
+        counts[FLAGGED_CALLS] += flagged
+        counts[DOLLARS] += (price_in * reads + price_out * writes) / 1e6
+        counts[COST] += size * (reads * writes + writes * (writes - 1) / 2)
 
-    def total(self, field: str) -> int:
-        return sum(c[field] for c in self.by_op.values())
+    def agree(self, op: str, agreed: bool) -> None:
+        """One decision of ``op``: whether its first sample was its answer."""
+        seen = self.agreement[op]
+        seen[0] += agreed
+        seen[1] += 1
+
+    def rates(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Each op's observed red-flag and agreement rates against the plan's predictions."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for op, spec in OPS.items():
+            counts = self.counts[op]
+            flags = rate_check(counts[FLAGGED_CALLS], counts[CALLS], 1.0 - spec["keep"])
+            out[op] = {"red_flags": flags}
+            if spec["agreement"] is not None:
+                out[op]["agreement"] = rate_check(*self.agreement[op], spec["agreement"])
+        return out
+
+    def total(self, field: int) -> Any:
+        return sum(c[field] for c in self.counts.values())
 
     def report(self) -> dict[str, Any]:
-        calls = self.total("calls")
+        calls = self.total(CALLS)
+        rates = self.rates()
         low, high = PREDICTION["calls_interval"]
         return {
             "task": TASK,
             "calls": calls,
-            "calls_this_run": calls - self.total("replayed"),
-            "replayed": self.total("replayed"),
-            "flagged": self.total("flagged"),
+            "calls_this_run": calls - self.total(REPLAYED),
+            "replayed": self.total(REPLAYED),
+            "flagged": self.total(FLAGGED_CALLS),
             "transport_errors": self.transport_errors,
             "malformed_responses": self.malformed_responses,
             "exhausted_retries": self.exhausted,
-            "prompt_tokens": self.total("prompt_tokens"),
-            "completion_tokens": self.total("completion_tokens"),
-            "tokens": self.total("prompt_tokens") + self.total("completion_tokens"),
-            "forward_passes": self.total("completion_tokens"),
-            "dollars": round(sum(self.money.values()), 9),
-            "cost": sum(self.cost.values()),
-            "calls_by_op": {op: c["calls"] for op, c in self.by_op.items()},
+            "prompt_tokens": self.total(PROMPT_TOKENS),
+            "completion_tokens": self.total(COMPLETION_TOKENS),
+            "tokens": self.total(PROMPT_TOKENS) + self.total(COMPLETION_TOKENS),
+            "forward_passes": self.total(COMPLETION_TOKENS),
+            "dollars": round(sum(c[DOLLARS] for c in self.counts.values()), 9),
+            "cost": sum(c[COST] for c in self.counts.values()),
+            "calls_by_op": {op: c[CALLS] for op, c in self.counts.items()},
             "calls_in_interval": low <= calls and (high is None or calls <= high),
             "seconds": round(time.monotonic() - self.started, 3),
             "prediction": PREDICTION,
+            "rates": rates,
+            "warnings": rate_warnings(rates),
         }
+
+
+def pred_votes(op: str) -> Any:
+    return OPS[op]["booster"]["votes"]
 
 
 def print_report(report: dict[str, Any], out: Any) -> None:
@@ -593,9 +848,19 @@ def print_report(report: dict[str, Any], out: Any) -> None:
           file=out)
     if report["exhausted_retries"]:
         print(f"  decisions whose retries ran out: {report['exhausted_retries']}", file=out)
+    print("  calls by op (every vote sample, resample and retry included):", file=out)
     for op, calls in report["calls_by_op"].items():
         predicted = pred["calls_by_op"].get(op)
-        print(f"    {op:<14}{calls:>10} calls   predicted {predicted}", file=out)
+        shown = "0 (the plan never calls it)" if predicted is None else f"{predicted:.6g}"
+        print(f"    {op:<14}{calls:>10} calls   predicted {shown}", file=out)
+    for warning in report["warnings"]:
+        print(f"  warning: {warning}", file=out)
+    for op, k in report.get("adapted", {}).items():
+        print(f"  --adapt: op {op} voted ahead by {k} (the plan: "
+              f"{pred_votes(op)}) once its samples were right less often than planned", file=out)
+    if report.get("status") == "stopped":
+        print(f"  stopped by a budget ({report['stopped_by']}): run again with the same "
+              "journal to go on", file=out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -641,18 +906,76 @@ def read_reply(response: Any, limit: int | None) -> tuple[str, int, int, bool]:
     return text, reads, writes, False
 
 
+class Gate:
+    """At most ``size`` calls in flight: ``asyncio.Semaphore`` without a coroutine per call (a
+    free slot is taken without awaiting; a released one is handed to the longest waiter)."""
+
+    def __init__(self, size: int):
+        self.free = size
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    async def wait(self) -> None:
+        """Until ``release`` hands this caller a slot (called when none is free)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot, then cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
+
+
+#: answers one object can stand for wherever the same text is read (nothing can change them)
+SHAREABLE = (int, float, str, bool, type(None))
+
+
+def _lead(votes: dict[str, int]) -> int:
+    """The votes of the leading answer minus those of the runner-up."""
+    top = second = 0
+    for count in votes.values():
+        if count > top:
+            top, second = count, top
+        elif count > second:
+            second = count
+    return top - second
+
+
 class Runner:
     """Makes the plan's calls: journal replay, bounded concurrency, transport retries."""
 
     def __init__(self, client: Any, args: argparse.Namespace, journal: Journal,
                  checks: dict[str, Callable[[dict[str, Any], Any], bool]]):
-        self.client = client
+        import openai
+
+        self.create = client.chat.completions.create
         self.args = args
         self.journal = journal
         self.checks = checks
         self.stats = Stats()
-        self.semaphore = asyncio.Semaphore(max(1, args.concurrency))
+        self.gate = Gate(max(1, args.concurrency))
         self.model_map = dict(args.model_map)
+        self.loop = asyncio.get_running_loop()
+        # what the endpoint's failures are, looked up once instead of on every call
+        self.lost = (openai.APIConnectionError, openai.APITimeoutError)
+        self.refused = openai.APIStatusError
+        self.garbled = (ValueError, openai.APIResponseValidationError)
+        self.system = {n: {"role": "system", "content": op["system"]} for n, op in OPS.items()}
+        self.templates: dict[tuple[str, int | None], dict[str, Any]] = {}
+        self.memo: dict[str, dict[str, tuple[bool, Any]]] = {name: {} for name in OPS}
+        self.budget: Budget | None = None
+        #: the votes each op's next decision needs: the plan's, raised by --adapt
+        self.votes = {name: op["booster"]["votes"] for name, op in OPS.items()}
+        if args.max_calls is not None or args.max_dollars is not None:
+            self.budget = Budget(args.max_calls, args.max_dollars, expected_dollars())
 
     def served(self, op: dict[str, Any], route: Any = None) -> str:
         """The model name sent to the endpoint (a routed op may map per label)."""
@@ -662,54 +985,107 @@ class Runner:
                 return self.model_map[label]
         return self.model_map.get(op["model"], op["model"])
 
-    async def call(self, name: str, key: str, messages: list[dict[str, str]],
-                   limit: int | None, route: Any = None) -> tuple[Any, str]:
-        """One call of the plan: ``(answer or FLAGGED, raw text)``."""
-        record = self.journal.done.get(key)
-        if record is None:
-            record, answer = await self._request(name, key, messages, limit, route)
-            await self.journal.record(key, record)
-            self.stats.add(name, record, False)
-            return answer, record["content"]
-        self.stats.add(name, record, True)
-        if record.get("flagged"):
-            return FLAGGED, record["content"]
-        kept, answer = judge(name, record["content"], record["completion_tokens"], limit)
-        return (answer if kept else FLAGGED), record["content"]
+    def template(self, name: str, limit: int | None, route: Any) -> dict[str, Any]:
+        """The fields every request of op ``name`` shares: its served model, the temperature
+        and, under a red-flag limit, ``max_tokens`` (a longer response is discarded anyway:
+        stop paying early). Made once per op and limit; a routed call's model is its label's."""
+        if route is not None:
+            return {**self.template(name, limit, None), "model": self.served(OPS[name], route)}
+        made = self.templates.get((name, limit))
+        if made is None:
+            made = {"model": self.served(OPS[name]), "temperature": self.args.temperature}
+            if limit is not None:
+                made["max_tokens"] = limit + 1
+            self.templates[(name, limit)] = made
+        return made
+
+    async def call(self, name: str, key: str, messages: list[dict[str, str]], limit: int | None,
+                   route: Any = None, seen: dict[str, Any] | None = None) -> tuple[Any, str]:
+        """One call of the plan: ``(answer or FLAGGED, raw text)``. ``seen``: what each text
+        read as in this decision (the same text always reads the same)."""
+        record = self.journal.done.pop(key, None)
+        if record is not None:
+            return self._replay(name, record, limit, seen)
+        if self.budget is None:
+            text, reads, writes, cut = await self._request(name, key, messages, limit, route)
+        else:
+            text, reads, writes, cut = await self._budgeted(name, key, messages, limit, route)
+        kept, answer = (False, None) if cut else self._read(name, text, writes, limit, seen)
+        self.journal.record(key, name, text, reads, writes, not kept)
+        self.stats.add(name, reads, writes, not kept, False)
+        return (answer if kept else FLAGGED), text
+
+    def _replay(self, name: str, record: dict[str, Any], limit: int | None,
+                seen: dict[str, Any] | None) -> tuple[Any, str]:
+        """A call the journal holds: its answer read again, as it was the first time."""
+        text, writes = record["content"], int(record["completion_tokens"])
+        flagged = record.get("flagged", False)
+        self.stats.add(name, int(record["prompt_tokens"]), writes, flagged, True)
+        if flagged:
+            return FLAGGED, text
+        kept, answer = self._read(name, text, writes, limit, seen)
+        return (answer if kept else FLAGGED), text
+
+    def _read(self, name: str, text: str, writes: int, limit: int | None,
+              seen: dict[str, Any] | None) -> tuple[bool, Any]:
+        """``judge`` of one sample (``limit``: the decision's), without reading a text twice:
+        the op's memo keeps the readings whose answer is immutable (a number, a string...)
+        for every decision, ``seen`` this decision's others."""
+        if limit is not None and writes > limit:
+            return False, None
+        memo = self.memo[name]
+        got = memo.get(text)
+        if got is None and seen is not None:
+            got = seen.get(text)
+        if got is None:
+            got = reading(name, text)
+            if type(got[1]) in SHAREABLE and len(text) <= 256 and len(memo) < 4096:
+                memo[text] = got
+            elif seen is not None:
+                seen[text] = got
+        return got
+
+    async def _budgeted(self, name: str, key: str, messages: list[dict[str, str]],
+                        limit: int | None, route: Any) -> tuple[str, int, int, bool]:
+        """``_request`` within the budget: ``BudgetStop`` instead when the call does not fit."""
+        assert self.budget is not None
+        hold = self.budget.start(name)
+        dollars = 0.0
+        try:
+            got = await self._request(name, key, messages, limit, route)
+            price_in, price_out, _ = self.stats.prices[name]
+            dollars = (price_in * got[1] + price_out * got[2]) / 1e6
+            return got
+        finally:
+            self.budget.settle(name, hold, dollars)
 
     async def _request(self, name: str, key: str, messages: list[dict[str, str]],
-                       limit: int | None, route: Any) -> tuple[dict[str, Any], Any]:
+                       limit: int | None, route: Any) -> tuple[str, int, int, bool]:
         """One call, tried again after a transport error or a response without an answer:
-        its journal record and its answer (FLAGGED when red-flagged)."""
-        import openai
-
-        op = OPS[name]
-        extra: dict[str, Any] = {}
-        if limit is not None:
-            # a response longer than the red-flag limit is discarded anyway: stop paying early
-            extra["max_tokens"] = limit + 1
+        ``read_reply`` of its response."""
+        template = self.template(name, limit, route)
         delay = self.args.backoff
-        async with self.semaphore:
+        gate = self.gate
+        if gate.free:
+            gate.free -= 1
+        else:
+            await gate.wait()
+        try:
             for attempt in range(self.args.max_transport_retries + 1):
                 try:
-                    response = await self.client.chat.completions.create(
-                        model=self.served(op, route),
-                        messages=messages,
-                        temperature=self.args.temperature,
-                        extra_headers={"X-Aalp-Call": key},
-                        **extra,
+                    response = await self.create(
+                        messages=messages, extra_headers={"X-Aalp-Call": key}, **template
                     )
-                    text, reads, writes, cut = read_reply(response, limit)
-                    break
-                except (openai.APIConnectionError, openai.APITimeoutError) as err:
+                    return read_reply(response, limit)
+                except self.lost as err:
                     failure: Exception = err
                     self.stats.transport_errors += 1
-                except openai.APIStatusError as err:
+                except self.refused as err:
                     if err.status_code < 500 and err.status_code not in TRANSIENT_STATUS:
                         raise EndpointRefusal(f"{name}: {err}") from None
                     failure = err
                     self.stats.transport_errors += 1
-                except (ValueError, openai.APIResponseValidationError) as err:
+                except self.garbled as err:
                     # a 200 whose body is not JSON, or holds no answer (MalformedResponse)
                     failure = err
                     self.stats.malformed_responses += 1
@@ -717,34 +1093,33 @@ class Runner:
                     raise TransportFailure(f"{name}: {failure}") from failure
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 30.0)
-        kept, answer = (False, None) if cut else judge(name, text, writes, limit)
-        record = {
-            "key": key,
-            "op": name,
-            "content": text,
-            "prompt_tokens": reads,
-            "completion_tokens": writes,
-            "flagged": not kept,
-        }
-        return record, (answer if kept else FLAGGED)
+        finally:
+            gate.release()
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     async def _draw(self, name: str, key: str, messages: list[dict[str, str]], count: int,
-                    start: int, limit: int | None, route: Any) -> list[tuple[Any, str]]:
-        """``count`` samples at once, numbered from ``start`` (so keys never depend on timing)."""
-        if count == 1:  # no task to spawn: a lone sample is awaited where it is drawn
-            got = [await self.call(name, f"{key}#{start}", messages, limit, route)]
-        else:
-            got = list(
-                await asyncio.gather(
-                    *(self.call(name, f"{key}#{start + i}", messages, limit, route)
-                      for i in range(count))
-                )
+                    start: int, limit: int | None, route: Any,
+                    seen: dict[str, Any] | None = None) -> list[tuple[Any, str]]:
+        """``count`` samples at once, numbered from ``start`` (so keys never depend on timing).
+        The first is awaited where it is drawn, the others run as tasks beside it."""
+        later = [
+            self.loop.create_task(
+                self.call(name, f"{key}#{start + i}", messages, limit, route, seen)
             )
+            for i in range(1, count)
+        ]
+        try:
+            got = [await self.call(name, f"{key}#{start}", messages, limit, route, seen)]
+            for task in later:
+                got.append(await task)
+        except BudgetStop:
+            raise  # the samples in flight end and are journaled (run_plan waits for them)
+        except BaseException:
+            for task in later:
+                task.cancel()
+            raise
         if start + count > self.args.max_samples and all(a is FLAGGED for a, _ in got):
-            raise PlanFailure(
-                f"{name}: {start + count} samples for one decision and the last were all "
-                "red-flagged; is the red-flag limit below what the op must write?"
-            )
+            _give_up(name, start + count)
         return got
 
     async def decide(self, name: str, key: str, request: dict[str, Any],
@@ -761,39 +1136,100 @@ class Runner:
         if op["routed_by"] is not None:
             route, _ = await self.decide(op["routed_by"], key + "/route", request)
             request = {**request, "route": route}
-        messages = [{"role": "system", "content": op["system"]}, *(history or ())]
+        messages = [self.system[name], *history] if history else [self.system[name]]
         messages.append({"role": "user", "content": _to_json(request)})
-        booster = op["booster"]
-        kind = booster["kind"]
-        n = 0
-        if kind in ("none", "majority"):
-            want = 1 if kind == "none" else booster["votes"]
-            valid: list[tuple[Any, str]] = []
-            while len(valid) < want:
-                got = await self._draw(name, key, messages, want - len(valid), n, limit, route)
-                n += len(got)
-                valid += [g for g in got if g[0] is not FLAGGED]
-            return self._plurality(valid)
+        kind = op["booster"]["kind"]
+        if kind == "none":
+            return await self._single(name, key, messages, limit, route)
+        if kind == "majority":
+            return await self._majority(name, key, messages, limit, route)
         if kind == "ahead_by":
-            k = booster["votes"]
-            votes: Counter[str] = Counter()
-            first: dict[str, tuple[Any, str]] = {}
-            while True:
-                ranked = [*votes.most_common(2), ("", 0), ("", 0)]
-                lead = ranked[0][1] - ranked[1][1]
-                if lead >= k:
-                    return first[ranked[0][0]]
-                # k - lead samples cannot overshoot the boundary: batching changes no outcome
-                got = await self._draw(name, key, messages, k - lead, n, limit, route)
-                n += len(got)
-                for answer, text in got:
-                    if answer is not FLAGGED:
-                        form = answer_key(answer)
-                        votes[form] += 1
-                        first.setdefault(form, (answer, text))
-        # retry until a check passes
-        tries = booster["retries"]
-        t = 0
+            return await self._ahead_by(name, key, messages, limit, route)
+        return await self._retry(name, key, request, messages, limit, route)
+
+    async def _single(self, name: str, key: str, messages: list[dict[str, str]],
+                      limit: int | None, route: Any) -> tuple[Any, str]:
+        """No booster: the first sample that is not red-flagged."""
+        n = 0
+        while True:
+            answer, text = await self.call(name, f"{key}#{n}", messages, limit, route)
+            n += 1
+            if answer is not FLAGGED:
+                return answer, text
+            if n > self.args.max_samples:
+                _give_up(name, n)
+
+    async def _majority(self, name: str, key: str, messages: list[dict[str, str]],
+                        limit: int | None, route: Any) -> tuple[Any, str]:
+        """Majority of K: K valid samples (red-flagged ones are drawn again); a tie goes to
+        the earliest sample, deterministic since samples are numbered."""
+        want = OPS[name]["booster"]["votes"]
+        valid: list[tuple[Any, str]] = []
+        seen: dict[str, Any] = {}
+        n = 0
+        head = True  # whether the decision's first sample is valid (then it is valid[0])
+        while len(valid) < want:
+            got = await self._draw(name, key, messages, want - len(valid), n, limit, route, seen)
+            head = head if n else got[0][0] is not FLAGGED
+            n += len(got)
+            valid += [g for g in got if g[0] is not FLAGGED]
+        if len(valid) == 1:
+            return valid[0]
+        keys = [answer_key(a) for a, _ in valid]
+        won = keys.index(winner(Counter(keys)))
+        if head:
+            self.stats.agree(name, keys[0] == keys[won])
+        return valid[won]
+
+    async def _ahead_by(self, name: str, key: str, messages: list[dict[str, str]],
+                        limit: int | None, route: Any) -> tuple[Any, str]:
+        """First-to-ahead-by-k: ``k - lead`` samples at once, the most that cannot overshoot
+        either boundary, so batching changes the time but never the outcome."""
+        k = self.votes[name]
+        votes: dict[str, int] = {}
+        first: dict[str, tuple[Any, str]] = {}
+        forms: dict[str, str] = {}  # text -> its vote key (the same text is the same vote)
+        seen: dict[str, Any] = {}
+        n = lead = 0
+        head: tuple[Any, str] = (FLAGGED, "")  # the decision's first sample
+        while lead < k:
+            got = await self._draw(name, key, messages, k - lead, n, limit, route, seen)
+            if n == 0:
+                head = got[0]
+            n += len(got)
+            for answer, text in got:
+                if answer is FLAGGED:
+                    continue
+                form = forms.get(text)
+                if form is None:
+                    form = forms[text] = answer_key(answer)
+                if form in votes:
+                    votes[form] += 1
+                else:
+                    votes[form] = 1
+                    first[form] = (answer, text)
+            lead = _lead(votes)
+        won = max(votes, key=votes.__getitem__)
+        if head[0] is not FLAGGED:
+            self.stats.agree(name, forms[head[1]] == won)
+            if self.args.adapt and OPS[name]["agreement"] is not None:
+                self._adapt(name)
+        return first[won]
+
+    def _adapt(self, name: str) -> None:
+        """--adapt: more votes for the op's next decisions when its samples are right less
+        often than the plan assumed (a decision's votes, once drawn, are never changed)."""
+        plan = OPS[name]["booster"]["votes"]
+        k = adapted_k(plan, OPS[name]["agreement"], *self.stats.agreement[name])
+        if k > self.votes[name]:
+            self.votes[name] = k
+
+    async def _retry(self, name: str, key: str, request: dict[str, Any],
+                     messages: list[dict[str, str]], limit: int | None,
+                     route: Any) -> tuple[Any, str]:
+        """Retry: one try at a time until the check accepts or the tries run out."""
+        tries = OPS[name]["booster"]["retries"]
+        n = t = 0
         answer: Any = None
         text = ""
         while tries is None or t < tries:
@@ -814,13 +1250,21 @@ class Runner:
         verdict, _ = await self.decide(check, key, {"request": request, "answer": answer})
         return str(verdict).strip().lower() in ("true", "yes", "accept", "pass", "1", "ok")
 
-    @staticmethod
-    def _plurality(valid: list[tuple[Any, str]]) -> tuple[Any, str]:
-        # a tie goes to the earliest sample: deterministic, since samples are numbered
-        if len(valid) == 1:
-            return valid[0]
-        keys = [answer_key(a) for a, _ in valid]
-        return valid[keys.index(winner(Counter(keys)))]
+
+def expected_dollars() -> dict[str, float]:
+    """The plan's expected dollars for one call of each op (its reads and writes)."""
+    return {
+        name: (op["price_in"] * op["reads"] + op["price_out"] * op["writes"]) / 1e6
+        for name, op in OPS.items()
+    }
+
+
+def _give_up(name: str, samples: int) -> None:
+    """Stop the run: a decision drew ``samples`` samples and the last were all red-flagged."""
+    raise PlanFailure(
+        f"{name}: {samples} samples for one decision and the last were all "
+        "red-flagged; is the red-flag limit below what the op must write?"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -832,13 +1276,14 @@ async def run_map(run: Runner, index: int, ops: list[str], units: Any, x: int,
                   stride: float) -> list[Any]:
     """Every chunk runs the stage's ops in order (each sees the earlier answers); chunks run
     in parallel."""
+    *earlier, last = ops
 
     async def one(c: int, chunk: Any) -> Any:
         request: dict[str, Any] = {"x": len(chunk), "chunk": c, "items": chunk}
-        answer: Any = None
-        for name in ops:
+        for name in earlier:
             answer, _ = await run.decide(name, f"s{index}/{c}/{name}", request)
             request = {**request, name: answer}
+        answer, _ = await run.decide(last, f"s{index}/{c}/{last}", request)
         return answer
 
     if not isinstance(units, list | str):
@@ -860,14 +1305,15 @@ async def run_chain(run: Runner, index: int, ops: list[str], start: Any, count: 
         request: dict[str, Any] = {"x": size, "step": first, "steps": count, "previous": previous}
         if items is not None:
             request["items"] = items[first : first + size]
-        for name in ops:
+        for i, name in enumerate(ops, 1):
             answer, text = await run.decide(
                 name, f"s{index}/{j}/{name}", request, history if full_history else None
             )
             if full_history:
                 history.append({"role": "user", "content": _to_json(request)})
                 history.append({"role": "assistant", "content": text})
-            request = {**request, name: answer}
+            if i < len(ops):  # the step's later ops see this answer
+                request = {**request, name: answer}
             previous = answer
     return previous
 
@@ -935,7 +1381,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--input", help="the task's data: a JSON object keyed by data name")
     parser.add_argument("--output", help="also write the result (JSON) to this file")
-    parser.add_argument("--report", help="write the run report (JSON) to this file")
+    parser.add_argument("--report", help="the run report (JSON; default run-report.json "
+                        "beside the journal; '-' for none)")
     parser.add_argument("--base-url", default=env("AALP_BASE_URL") or env("OPENAI_BASE_URL"))
     parser.add_argument("--api-key", default=env("AALP_API_KEY") or env("OPENAI_API_KEY"))
     parser.add_argument("--model-map", type=_pairs, default=_pairs(env("AALP_MODEL_MAP", "")),
@@ -954,7 +1401,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="give up on a decision after this many samples all red-flagged")
     parser.add_argument("--backoff", type=float, default=0.5, help="first retry delay (s)")
     parser.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the projected calls, tokens, dollars and seconds, and exit")
+    parser.add_argument("--max-calls", type=_count, help="make at most this many calls")
+    parser.add_argument("--max-dollars", type=_amount, help="spend at most this many dollars")
+    parser.add_argument("--adapt", action="store_true",
+                        help="raise a vote's k when its samples are right less often than planned")
+    parser.add_argument("--tokens-per-second", type=_positive, default=50.0,
+                        help="the model's speed, for --dry-run's seconds")
+    parser.add_argument("--round-seconds", type=_amount, default=0.5,
+                        help="a call's overhead, for --dry-run's seconds")
     return parser.parse_args(argv)
+
+
+def _count(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of calls, got {text!r}")
+    return int(text)
+
+
+def _amount(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number at least 0, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _amount(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
 
 
 def load_checks(path: str | None) -> dict[str, Callable[[dict[str, Any], Any], bool]]:
@@ -975,39 +1455,66 @@ def load_checks(path: str | None) -> dict[str, Callable[[dict[str, Any], Any], b
         check = getattr(module, f"check_{name}", None)
         if check is None:
             raise SystemExit(f"error: {path} defines no check_{name}(request, answer)")
+        if getattr(check, "__code__", None) and check.__code__.co_names == ("NotImplementedError",):
+            # the stub compile wrote: it can only raise, so say so before the first call
+            raise SystemExit(
+                f"error: write check_{name}(request, answer) in {path}: the plan retries op "
+                f"{name!r} until it returns True, and it is still the stub"
+            )
         found[name] = check
     return found
 
 
 async def progress(run: Runner, enabled: bool) -> None:
-    """A one-line progress display on stderr."""
+    """A one-line progress display on stderr (with the first rate outside its interval)."""
     if not enabled:
         return
     expected = PREDICTION.get("calls") or 0
     while True:
         s = run.stats
-        calls = s.total("calls")
+        calls = s.total(CALLS)
         share = f" ({100 * calls / expected:.0f}% of ~{expected:.0f})" if expected else ""
+        warnings = rate_warnings(s.rates())
+        warned = f", warning: {warnings[0]}" if warnings else ""
         sys.stderr.write(
-            f"\r{TASK}: {calls} calls{share}, {s.total('flagged')} red-flagged, "
+            f"\r{TASK}: {calls} calls{share}, {s.total(FLAGGED_CALLS)} red-flagged, "
             f"{s.transport_errors + s.malformed_responses} transport errors, "
-            f"{time.monotonic() - s.started:.0f}s "
+            f"{time.monotonic() - s.started:.0f}s{warned} "
         )
         sys.stderr.flush()
         await asyncio.sleep(0.5)
 
 
+def read_input(path: str | None) -> dict[str, Any]:
+    """The task's data (``--input``): a JSON object keyed by data name."""
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"error: cannot read the input {path}: {err}") from None
+    if not isinstance(data, dict):
+        raise SystemExit("error: --input must hold a JSON object keyed by data name")
+    return data
+
+
+async def drain(keep: set[asyncio.Task[Any]]) -> None:
+    """After a budget stop, let the calls already in flight end and be journaled (they are
+    paid for): every other decision stops at its next call. ``keep``: tasks not to wait for."""
+    keep = {*keep, asyncio.current_task()}
+    while pending := [t for t in asyncio.all_tasks() if t not in keep and not t.done()]:
+        await asyncio.wait(pending)
+        for task in pending:
+            if not task.cancelled():
+                task.exception()  # seen here: a BudgetStop of its own, or its answer
+
+
 async def run_plan(args: argparse.Namespace, client: Any = None) -> tuple[Any, dict[str, Any]]:
-    """Run the plan; ``client`` replaces the OpenAI client (tests, benchmarks)."""
-    data: dict[str, Any] = {}
-    if args.input:
-        try:
-            with open(args.input, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except (OSError, ValueError) as err:
-            raise SystemExit(f"error: cannot read the input {args.input}: {err}") from None
-        if not isinstance(data, dict):
-            raise SystemExit("error: --input must hold a JSON object keyed by data name")
+    """Run the plan; ``client`` replaces the OpenAI client (tests, benchmarks). A run stopped
+    by a budget returns no result and a report whose status says so; a run that fails raises,
+    its report in the exception's ``report``."""
+    data = read_input(args.input)
     identity = hashlib.sha256(
         (PLAN_ID + answer_key(data)).encode("utf-8")
     ).hexdigest()
@@ -1024,44 +1531,117 @@ async def run_plan(args: argparse.Namespace, client: Any = None) -> tuple[Any, d
     run = Runner(client, args, journal, load_checks(args.checks))
     show = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
     ticker = asyncio.ensure_future(progress(run, show))
+    result, status = None, {"status": "done"}
     try:
         result = await execute(run, data)
+    except BudgetStop as err:
+        await drain({ticker})
+        status = {"status": "stopped", "stopped_by": str(err)}
+    except Exception as err:
+        err.report = {**run_report(run), "status": "failed", "error": str(err)}  # type: ignore[attr-defined]
+        raise
     finally:
         ticker.cancel()
-        journal.close()
+        journal.close()  # synced before anything is reported
         if owned:
             await client.close()
         if show:
             sys.stderr.write("\n")
-    return result, run.stats.report()
+    return result, {**run_report(run), **status}
+
+
+def run_report(run: Runner) -> dict[str, Any]:
+    """The run's report, its budget included (docs/targets.md, "run-report.json")."""
+    budget = run.budget
+    spent = {
+        "max_calls": run.args.max_calls,
+        "max_dollars": run.args.max_dollars,
+        "calls": budget.calls if budget else None,
+        "dollars": round(budget.spent, 9) if budget else None,
+    }
+    adapted = {op: k for op, k in run.votes.items() if k != OPS[op]["booster"]["votes"]}
+    return {**run.stats.report(), "status": "running", "budget": spent, "adapted": adapted}
+
+
+def report_path(args: argparse.Namespace) -> str | None:
+    """Where the run report goes: ``--report``, else run-report.json beside the journal."""
+    if args.report is not None:
+        return None if args.report == "-" else args.report
+    folder = "" if args.journal == "-" else os.path.dirname(args.journal)
+    return os.path.join(folder, "run-report.json")
+
+
+def write_report(args: argparse.Namespace, report: dict[str, Any] | None) -> None:
+    path = report_path(args)
+    if report is None or path is None:
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+    except OSError as err:
+        print(f"error: cannot write the run report {path}: {err.strerror or err}",
+              file=sys.stderr)
+
+
+def dry_run(args: argparse.Namespace) -> int:
+    """Print what the plan predicts one run costs, and make no call."""
+    got = projection(PREDICTION, args.tokens_per_second, args.round_seconds)
+    low, high = got["calls_interval"]
+
+    def shown(value: Any) -> str:
+        return "-" if value is None else f"{value:.6g}"
+
+    print(f"{TASK}: the plan's projection for one run (nothing was called)")
+    print(f"  calls    {shown(got['calls'])} (99.9% interval [{low}, {high}])")
+    print(f"  tokens   {shown(got['tokens'])}")
+    print(f"  dollars  {shown(got['dollars'])}")
+    print(f"  seconds  {shown(got['seconds'])} (the critical path at "
+          f"{args.tokens_per_second:g} tokens/s plus {args.round_seconds:g} s per round of calls)")
+    print(f"  success  {shown(got['success'])}")
+    return 0
+
+
+FAILURES = {
+    TransportFailure: "the endpoint kept failing: ",
+    EndpointRefusal: "the endpoint refused a request: ",
+    PlanFailure: "",
+    CombineError: "",
+    JournalError: "",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    import openai  # noqa: F401  (part of start-up, before the freeze below)
+    if args.dry_run:
+        return dry_run(args)
+    try:
+        import openai  # noqa: F401  (part of start-up, before the freeze below)
+    except ModuleNotFoundError as missing:  # one line naming what to install, not a traceback
+        requires = {'openai': 'openai'}
+        package = requires.get((missing.name or "").split(".")[0], missing.name)
+        needed = f"{package}, not installed: pip install {package}"
+        raise SystemExit(f"error: this program needs {needed}") from None
 
     # Start-up's objects (modules, the parser, the plan's tables) live as long as the run:
     # frozen, the cyclic collector stops rescanning them every time the calls trigger it.
     gc.freeze()
     try:
         result, report = asyncio.run(run_plan(args))
-    except TransportFailure as err:
-        print(f"error: the endpoint kept failing: {err}", file=sys.stderr)
+    except tuple(FAILURES) as err:
+        what = next(text for kind, text in FAILURES.items() if isinstance(err, kind))
+        print(f"error: {what}{err}", file=sys.stderr)
+        write_report(args, getattr(err, "report", None))
         return 1
-    except EndpointRefusal as err:
-        print(f"error: the endpoint refused a request: {err}", file=sys.stderr)
-        return 1
-    except (PlanFailure, CombineError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    write_report(args, report)
+    if report["status"] == "stopped":
+        print_report(report, sys.stderr)
+        return 4
     text = json.dumps(result, ensure_ascii=False)
     print(text)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
-    if args.report:
-        with open(args.report, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2, sort_keys=True)
     print_report(report, sys.stderr)
     return 0
 
