@@ -78,6 +78,7 @@ TOO_DEEP = "E211"
 OVERFLOW = "E212"  # a value too large to compute (exp(1e6), 2^1e6, a total over 1.8e308)
 BAD_SENSE = "E213"  # maximize a cost, or minimize success
 BAD_DIRECTION = "E214"  # require success <= b, or a cost >= b
+NOT_AN_OBJECTIVE = "E215"  # minimize errors, maximize accuracy: per-item measures are required
 
 # structure
 NO_CAPABLE_MODEL = "E300"
@@ -90,6 +91,8 @@ REDUCE_FIRST = "E306"
 BAD_ROUTE = "E307"
 GRANULARITY_NAME = "E308"
 NO_TASK = "E309"
+NO_ITEMS = "E310"  # require accuracy (or errors) in a task with no map and no 'of DATA'
+TWO_MEASURES = "E311"  # require success beside require accuracy (or errors) in one task
 
 # warnings
 UNUSED_PARAM = "W401"

@@ -11,7 +11,20 @@ from dataclasses import dataclass, field
 
 from aalp.diagnostics import Diagnostic, Severity
 from aalp.front.expr import Number
-from aalp.front.ir import NO_SPAN, ChainStage, Data, Expr, Op, ReduceStage, Span, Spec, Task
+from aalp.front.ir import (
+    NO_SPAN,
+    ChainStage,
+    Data,
+    Expr,
+    MapStage,
+    Op,
+    ReduceStage,
+    RetryBooster,
+    RouteStage,
+    Span,
+    Spec,
+    Task,
+)
 
 # Where a diagnostic about a ``-D`` override points: the command line, not the spec.
 COMMAND_LINE = Span("<command line>", 0, 0, 0, 0)
@@ -89,3 +102,16 @@ class TaskContext:
     def span(self, node: object) -> Span:
         """The span of ``node``, or the task's when it has none."""
         return at(node, self.task.span)
+
+
+def node_op(t: TaskContext, name: str) -> bool:
+    """True when only reduce stages run op ``name`` (not a map, a chain, a router or a check):
+    its formulas may then use ``fanin``, ``level`` and ``calls`` of the node it runs at."""
+    if name not in t.reduced or name in t.chained:
+        return False
+    for stage in t.task.stages:
+        if isinstance(stage, MapStage) and name in stage.ops:
+            return False
+        if isinstance(stage, RouteStage) and name == stage.classifier:
+            return False
+    return not any(isinstance(b, RetryBooster) and b.check == name for b in t.task.boosters)

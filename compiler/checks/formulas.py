@@ -24,6 +24,15 @@ from aalp.suggest import did_you_mean
 # Formulas nested deeper than this are refused (they are never meant, and later passes recurse).
 MAX_DEPTH = 200
 
+# The names a reduce op's formulas may use beside x (docs/language.md §2), and the values they
+# are checked at: the smallest tree node (fan-in 2, at level 1, alone on its level).
+NODE_NAMES: dict[str, str] = {
+    "fanin": "the fan-in of the reduce",
+    "level": "the level of the reduce node",
+    "calls": "the calls at the node's level",
+}
+NODE_VALUES: dict[str, int] = {"fanin": 2, "level": 1, "calls": 1}
+
 
 def formula_ok(
     c: Context,
@@ -61,6 +70,14 @@ def formula_ok(
                 f"'x' is used in {what}, but there is no granularity here",
                 span,
                 x_hint or "'x' exists only inside an op declared as op NAME(x of DATA)",
+            )
+        elif ref.id in NODE_NAMES:
+            c.error(
+                codes.UNKNOWN_NAME,
+                f"unknown name '{ref.id}' in {what}",
+                span,
+                f"'{ref.id}' is {NODE_NAMES[ref.id]}: it exists only in the formulas of an op"
+                " that reduce stages alone run",
             )
         else:
             c.error(
@@ -154,13 +171,14 @@ def at_points(
     if not formula_ok(c, expr, scope, span, what, x_hint=x_hint):
         return []
     uses_x = any(ref.id in ("x", "calls") for ref in iter_names(expr))
+    node = {k: v for k, v in NODE_VALUES.items() if scope.get(k) == NODE_NAMES[k]}
     if points is None:
         if uses_x:
             return []
         points = []
     out: list[tuple[Number | None, Number]] = []
     for x in points if (points and uses_x) else [None]:
-        env: dict[str, Number] = {} if x is None else {"x": x}
+        env: dict[str, Number] = {**node, **({} if x is None else {"x": x})}
         if calls_of is not None:
             env["calls"] = calls_of(x)
         val = value(c, expr, scope, span, what + at_x(x), env)

@@ -10,7 +10,7 @@ from aalp.checks.context import Context, TaskContext
 from aalp.front.ir import Span
 from aalp.suggest import did_you_mean
 
-RESERVED = ("x", "calls")
+RESERVED = ("x", "calls", "fanin", "level")
 
 
 def check_has_task(c: Context) -> None:
@@ -87,7 +87,8 @@ def check_reserved(c: Context) -> None:
                 codes.RESERVED_NAME,
                 f"'{name}' is reserved and cannot be declared",
                 span,
-                "'x' is an op's granularity and 'calls' a stage's number of calls",
+                "'x' is an op's granularity, 'calls' a stage's number of calls, 'fanin' and"
+                " 'level' a reduce node's",
             )
 
 

@@ -7,8 +7,8 @@ import math
 from collections.abc import Iterable, Mapping
 
 from aalp import codes
-from aalp.checks.context import TaskContext, at
-from aalp.checks.formulas import at_points
+from aalp.checks.context import TaskContext, at, node_op
+from aalp.checks.formulas import NODE_NAMES, at_points
 from aalp.checks.models import check_op_models
 from aalp.checks.ranges import x_points
 from aalp.checks.values import at_x, fmt_number, probability_hint
@@ -28,6 +28,8 @@ def check_op(t: TaskContext, op: Op) -> None:
     if op.granularity is not None and op.granularity.var != "x":
         return  # reported: its formulas name another variable, so checking them is noise
     scope = {**t.scope, "x": "granularity"} if op.name in t.xrange else t.scope
+    if node_op(t, op.name):
+        scope = {**scope, **NODE_NAMES}
     points = x_points(t, op)
     _check_tokens(t, op, scope, points)
     _check_success(t, op, scope, points)

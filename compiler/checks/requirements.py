@@ -7,7 +7,7 @@ from aalp import codes
 from aalp.checks.context import TaskContext, at
 from aalp.checks.formulas import value
 from aalp.checks.values import fmt_number, is_int
-from aalp.front.ir import METRICS, Requirement
+from aalp.front.ir import ITEM_METRICS, METRICS, REQUIRE_METRICS, MapStage, Requirement
 from aalp.suggest import did_you_mean
 
 
@@ -28,19 +28,95 @@ def check_workers(t: TaskContext) -> None:
 def check_requirements(t: TaskContext) -> None:
     for req in t.task.requirements:
         _check_requirement(t, req)
+    items = [r for r in t.task.requirements if r.metric in ITEM_METRICS]
+    whole = next((r for r in t.task.requirements if r.metric == "success"), None)
+    if items and whole is not None:
+        t.c.error(
+            codes.TWO_MEASURES,
+            f"task '{t.task.name}' requires both success and {items[0].metric}: the optimizer"
+            " holds a plan to one measure of reliability",
+            t.span(items[0]),
+            "keep 'require success' (every item right) or the per-item bound, not both",
+        )
+    datas = {r.data for r in items if r.data is not None and r.data in t.data}
+    if len(datas) > 1:
+        t.c.error(
+            codes.TWO_MEASURES,
+            f"task '{t.task.name}' bounds the accuracy of several data: {', '.join(sorted(datas))}",
+            t.span(items[0]),
+            "bound the accuracy of one data (the items whose results the task returns)",
+        )
+
+
+def _check_items(t: TaskContext, req: Requirement, span) -> None:
+    """The items an accuracy or an error count is over: named data, or the first map's."""
+    if req.data is not None:
+        if req.data not in t.data:
+            t.c.error(
+                codes.UNKNOWN_DATA,
+                f"unknown data '{req.data}' in 'require {req.metric}'",
+                span,
+                did_you_mean(req.data, t.data, "data"),
+            )
+        return
+    if not any(isinstance(s, MapStage) for s in t.task.stages):
+        t.c.error(
+            codes.NO_ITEMS,
+            f"'require {req.metric}' counts the items of the task's first map, but task"
+            f" '{t.task.name}' has no map stage",
+            span,
+            f"name the items: 'require {req.metric} of DATA ...'",
+        )
+
+
+def _check_item_bound(t: TaskContext, req: Requirement, val, span) -> None:
+    if req.metric == "accuracy" and req.cmp == "<=":
+        t.c.error(
+            codes.BAD_DIRECTION,
+            "an upper bound on accuracy is not a requirement: the optimizer only makes"
+            " plans more reliable",
+            span,
+            "require a least accuracy instead, e.g. 'require accuracy >= 0.999'",
+        )
+    elif req.metric == "errors" and req.cmp == ">=":
+        t.c.error(
+            codes.BAD_DIRECTION,
+            "a lower bound on errors is not a requirement: errors are only bounded from above",
+            span,
+            "bound them from above, e.g. 'require errors <= 100'",
+        )
+    elif req.metric == "accuracy" and not 0 <= val <= 1:
+        t.c.error(
+            codes.BAD_BOUND,
+            f"the required accuracy is {fmt_number(val)}; it must be a fraction in [0, 1]",
+            at(req.bound, span),
+            "accuracy is the expected fraction of items right, e.g. require accuracy >= 0.999",
+        )
+    elif req.metric == "errors" and not val >= 0:
+        t.c.error(
+            codes.BAD_BOUND,
+            f"the bound on errors is {fmt_number(val)}; it must be at least 0",
+            at(req.bound, span),
+            "errors is the expected number of items whose result is wrong",
+        )
 
 
 def _check_requirement(t: TaskContext, req: Requirement) -> None:
     span = t.span(req)
-    if req.metric not in METRICS:
+    if req.metric not in REQUIRE_METRICS:
         t.c.error(
             codes.UNKNOWN_METRIC,
             f"unknown metric '{req.metric}' in 'require'",
             span,
-            did_you_mean(req.metric, METRICS, "metric"),
+            did_you_mean(req.metric, REQUIRE_METRICS, "metric"),
         )
+    if req.metric in ITEM_METRICS:
+        _check_items(t, req, span)
     val = value(t.c, req.bound, t.scope, span, f"the bound on {req.metric}")
     if val is None:
+        return
+    if req.metric in ITEM_METRICS:
+        _check_item_bound(t, req, val, span)
         return
     if req.metric == "success" and not 0 <= val <= 1:
         t.c.error(
@@ -83,6 +159,14 @@ def check_objective(t: TaskContext) -> None:
             f"task '{t.task.name}' has no objective; it will minimize cost",
             t.span(t.task),
             "state it explicitly, e.g. 'minimize dollars'",
+        )
+    elif objective.metric in ITEM_METRICS:
+        t.c.error(
+            codes.NOT_AN_OBJECTIVE,
+            f"'{objective.sense} {objective.metric}': {objective.metric} is a per-item bound,"
+            " not an objective",
+            t.span(objective),
+            f"require it ('require {objective.metric} ...') and minimize a cost",
         )
     elif objective.metric not in METRICS:
         t.c.error(

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from aalp import codes
-from aalp.checks.context import TaskContext
+from aalp.checks.context import TaskContext, node_op
+from aalp.checks.formulas import NODE_VALUES
 from aalp.checks.values import at_x, finite, fmt_number
 from aalp.front.expr import EvalError, Number, evaluate_exact
 from aalp.front.ir import Baseline, ChainStage, Name, Op, Pin
@@ -78,6 +79,8 @@ def check_pinned_fits(t: TaskContext, baseline: Baseline | None) -> None:
 def call_tokens(t: TaskContext, op: Op, x: Number | None) -> Number | None:
     """reads + writes of one call of ``op`` at ``x`` (None if unknown), without history."""
     env = {**t.c.env, **({"x": x} if x is not None else {})}
+    if node_op(t, op.name):
+        env.update(NODE_VALUES)
     try:
         total = evaluate_exact(op.reads, env, finite=True) + evaluate_exact(
             op.writes, env, finite=True

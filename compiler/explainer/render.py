@@ -116,6 +116,8 @@ def _stage_line(st: Stage) -> str:
     if st.history:
         bits.append(f"history {st.history}")
     bits.append(f"success {_success(st.success)}")
+    if st.accuracy is not None:
+        bits.append(f"accuracy {_success(st.accuracy)}")
     return f"{label}: " + ", ".join(bits)
 
 
@@ -166,6 +168,12 @@ def _totals(rep: Report) -> Any:
             else:
                 vals.append(fmt(b.metrics[k]))
         totals.add_row(labelled(k), *vals)
+    if rep.items is not None:
+        for k in ("accuracy", "errors"):
+            show = _success if k == "accuracy" else fmt
+            vals = [show(getattr(rep, k))]
+            vals += [show(getattr(b, k)) if b.metrics is not None else "-" for b in rep.baselines]
+            totals.add_row(f"{k} ({rep.items})", *vals)
     if rep.baselines:
         totals.add_row(
             f"ratio ({rep.objective.metric})",
@@ -185,6 +193,8 @@ def _print_summary(console: Any, rep: Report) -> None:
     for r in rep.requirements:
         verdict = "ok" if r.ok else "NOT met"
         console.print(f"require {r.metric} {r.cmp} {fmt(r.bound)}: {verdict}")
+    if rep.reliability_note:
+        console.print(rep.reliability_note)
     if rep.closed_form:
         console.print(f"closed form ({rep.objective.metric}): {rep.closed_form}")
     asym = rep.closed_form_asymptotic
@@ -211,22 +221,28 @@ def _frontier_tables(rep: Report) -> list[Any]:
     fr = rep.frontier
     tables = []
     if fr.vs_success:
-        tables.append(_frontier_table(rep, fr.vs_success, "success", _success))
+        tables.append(_frontier_table(rep, fr.vs_success, "success", _success, fr.measure))
     if len(fr.vs_latency) > 1:
         tables.append(_frontier_table(rep, fr.vs_latency, "latency", fmt))
     return tables
 
 
 def _frontier_table(
-    rep: Report, points: tuple[Point, ...], against: str, show: Callable[[Number], str]
+    rep: Report,
+    points: tuple[Point, ...],
+    against: str,
+    show: Callable[[Number], str],
+    name: str | None = None,
 ) -> Any:
+    """``name``: what the ``against`` column is called (accuracy, when that is carried)."""
     from rich import box
     from rich.table import Table
 
     metric = rep.frontier.metric
-    t = Table(box=box.SIMPLE, title=f"frontier: {metric} vs {against}")
+    label = name or against
+    t = Table(box=box.SIMPLE, title=f"frontier: {metric} vs {label}")
     t.add_column(labelled(metric), justify="right", no_wrap=True)
-    t.add_column(labelled(against), justify="right", no_wrap=True)
+    t.add_column(labelled(label), justify="right", no_wrap=True)
     t.add_column("decisions")
     for p in points:
         t.add_row(fmt(p.value), show(getattr(p, against)), _short(p.decisions, rep.decisions))

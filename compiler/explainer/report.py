@@ -48,6 +48,8 @@ def report(
     value) cuts the growth fit short; without ``growth`` there is no fit at all."""
     metric = result.objective[1]
     plan = result.plan
+    ev = plan.evaluation if plan is not None else None
+    measure = "accuracy" if any(r.floor is not None for r in result.requirements) else "success"
     g_plan, g_base = (None, {})
     if growth and result.feasible:
         g_plan, g_base = growth_series(checked, result, objective, extra_pins, deadline=deadline)
@@ -69,13 +71,19 @@ def report(
         baselines=_baselines(checked, result, g_base, growth),
         frontier=Frontier(
             metric=result.frontier_metric,
-            vs_success=_frontier(result.frontier_success, result.frontier_metric),
-            vs_latency=_frontier(result.frontier_latency, result.frontier_metric),
+            vs_success=_frontier(result.frontier_success, result.frontier_metric, measure),
+            vs_latency=_frontier(result.frontier_latency, result.frontier_metric, measure),
+            measure=measure,
         ),
         assumptions=tuple(plan.evaluation.assumptions) if plan else (),
         notes=tuple(result.notes),
         why=tuple(result.why),
         pins=_decisions(result.pins),
+        items=ev.items if ev is not None else None,
+        item_count=_num(ev.item_count) if ev is not None and ev.items else None,
+        accuracy=_num(ev.accuracy) if ev is not None and ev.items else None,
+        errors=_num(ev.errors) if ev is not None and ev.items else None,
+        reliability_note=reliability_note(result),
     )
 
 
@@ -125,7 +133,7 @@ def _requirements(result: OptimizeResult) -> tuple[Requirement, ...]:
             cmp=r.cmp,
             bound=_num(r.bound),
             value=_num(plan.value(r.metric)) if plan else None,
-            ok=bool(plan is not None and r.holds(plan.value(r.metric))),
+            ok=bool(plan is not None and r.met(plan.evaluation)),
         )
         for r in result.requirements
     )
@@ -147,6 +155,7 @@ def _plan_stages(plan: Solution) -> tuple[Stage, ...]:
             metrics=_metrics(st.metrics.as_dict()),
             success=_num(st.success),
             calls=tuple(_call(o) for o in st.op_evals),
+            accuracy=_num(math.exp(st.log_accuracy)) if plan.evaluation.items else None,
         )
         for st in plan.evaluation.stages
         if st.kind not in ("combine", "route")
@@ -229,10 +238,14 @@ def _baseline(b: BaselineResult, growth: Growth | None, growth_all: str | None) 
         problems=tuple(plan.problems) if plan else (),
         growth=_growth(growth),
         growth_all=growth_all,
+        accuracy=_num(plan.evaluation.accuracy) if plan and plan.evaluation.items else None,
+        errors=_num(plan.evaluation.errors) if plan and plan.evaluation.items else None,
     )
 
 
-def _frontier(points: tuple[FrontierPoint, ...], metric: str) -> tuple[Point, ...]:
+def _frontier(
+    points: tuple[FrontierPoint, ...], metric: str, measure: str = "success"
+) -> tuple[Point, ...]:
     return tuple(
         Point(
             metric=metric,
@@ -240,8 +253,33 @@ def _frontier(points: tuple[FrontierPoint, ...], metric: str) -> tuple[Point, ..
             success=_num(p.success),
             latency=_num(p.metrics["latency"]),
             decisions=_decisions(p.decisions),
+            measure=measure,
         )
         for p in points
+    )
+
+
+def reliability_note(result: OptimizeResult) -> str | None:
+    """Why a bound on accuracy or errors is not a bound on success (model.md §3, items): what
+    each asks of one item, and the plan's success beside its accuracy."""
+    req = next((r for r in result.requirements if r.floor is not None), None)
+    plan = result.plan
+    if req is None or plan is None or not plan.evaluation.items:
+        return None
+    ev = plan.evaluation
+    n = float(ev.item_count or 0)
+    floor = float(req.floor)
+    per_item = 1.0 - floor
+    # success >= t over n independent items: each fails at most -ln(t)/n (about (1 - t)/n)
+    whole = -math.log(floor) / n if n and floor > 0 else 0.0
+    failure = -math.expm1(ev.log_accuracy)
+    return (
+        f"{req} counts the {n:,.0f} items of '{ev.items}': it allows a failure of"
+        f" {per_item:.3g} per item ({per_item * n:,.4g} expected errors); 'success >="
+        f" {floor:.6g}' would ask every item to be right at once, a failure of"
+        f" {whole:.3g} per item. The plan fails {failure:.3g} of the items"
+        f" ({ev.errors:,.4g} expected errors) and succeeds on all of them with probability"
+        f" {plan.success:.3g}."
     )
 
 

@@ -58,6 +58,8 @@ class Stage:
     metrics: Metrics
     success: Number
     calls: tuple[Call, ...]
+    # the stage's factor in the plan's accuracy (None when the task has no items)
+    accuracy: Number = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ class Baseline:
     problems: tuple[str, ...]
     growth: GrowthFit | None
     growth_all: str | None
+    accuracy: Number = None
+    errors: Number = None
 
 
 @dataclass(frozen=True)
@@ -118,13 +122,14 @@ class Point:
     success: Number
     latency: Number
     decisions: Decisions
+    measure: str = "success"  # what ``success`` holds: success, or accuracy (model.md §4)
 
     def as_dict(self) -> dict[str, Any]:
         # One literal, as the JSON has always been built: with metric "latency" the first key
-        # is kept and takes the latency.
+        # is kept and takes the latency; the reliability is keyed by the measure carried.
         return {
             self.metric: self.value,
-            "success": self.success,
+            self.measure: self.success,
             "latency": self.latency,
             "decisions": dict(self.decisions),
         }
@@ -135,6 +140,7 @@ class Frontier:
     metric: str
     vs_success: tuple[Point, ...]
     vs_latency: tuple[Point, ...]
+    measure: str = "success"  # vs_success is against accuracy when the task bounds it
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,12 @@ class Report:
     notes: tuple[str, ...]
     why: tuple[str, ...]
     pins: Decisions
+    # per-item reliability (docs/model.md §3, items): None when the task has no items
+    items: str | None = None
+    item_count: Number = None
+    accuracy: Number = None
+    errors: Number = None
+    reliability_note: str | None = None
 
 
 def plain(value: Any) -> Any:

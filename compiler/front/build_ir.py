@@ -430,20 +430,24 @@ class IRBuilder(Transformer_NonRecursive):
         return ("on", tuple(n for n, _ in children[0]))
 
     def _metric(self, token: Token) -> str:
-        if token.value not in ir.METRICS:
-            close = difflib.get_close_matches(token.value, ir.METRICS, n=1)
+        if token.value not in ir.REQUIRE_METRICS:
+            close = difflib.get_close_matches(token.value, ir.REQUIRE_METRICS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else "see docs/model.md for each metric"
             self._error(
                 codes.PARSE_UNKNOWN_METRIC,
-                f"unknown metric '{token.value}'; the metrics are " + ", ".join(ir.METRICS),
+                f"unknown metric '{token.value}'; the metrics are " + ", ".join(ir.REQUIRE_METRICS),
                 self._tspan(token),
                 hint,
             )
         return token.value
 
     def require(self, meta, children):
-        metric, cmp, bound = children
-        return ir.Requirement(self._metric(metric), cmp, bound, self._span(meta))
+        metric, *of, cmp, bound = children
+        data = of[0] if of else None
+        return ir.Requirement(self._metric(metric), cmp, bound, self._span(meta), data)
+
+    def require_of(self, meta, children):
+        return children[0].value
 
     def compare(self, meta, children):
         return children[0].value

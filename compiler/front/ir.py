@@ -363,15 +363,24 @@ METRICS: tuple[str, ...] = (
     "success",
 )
 
+# Per-item measures (docs/model.md §3, items): bounded by ``require``, over a task's items.
+ITEM_METRICS: tuple[str, ...] = ("accuracy", "errors")
+REQUIRE_METRICS: tuple[str, ...] = METRICS + ITEM_METRICS
+
 
 @dataclass(frozen=True)
 class Requirement:
-    """``require success >= 0.99``, ``require dollars <= 10``, ``require latency <= 1e6``."""
+    """``require success >= 0.99``, ``require dollars <= 10``, ``require latency <= 1e6``,
+    ``require accuracy [of DATA] >= 0.999``, ``require errors [of DATA] <= 100``.
+
+    ``data`` names the items an ``accuracy`` or ``errors`` bound counts (None: the data of the
+    task's first map)."""
 
     metric: str
     cmp: Literal[">=", "<="]
     bound: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    data: str | None = None
 
 
 @dataclass(frozen=True)

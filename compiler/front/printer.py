@@ -254,7 +254,8 @@ def _task(task: ir.Task, comments: tuple[ir.Comment, ...]) -> list[_Line]:
     for booster in task.boosters:
         add([_leaf(1, _booster(booster), booster.span)], 3)
     for req in task.requirements:
-        text = f"require {req.metric} {req.cmp} {format_expr(req.bound)}"
+        of = "" if req.data is None else f" of {req.data}"
+        text = f"require {req.metric}{of} {req.cmp} {format_expr(req.bound)}"
         add([_leaf(1, text, req.span)], 3)
     if task.objective is not None:
         obj = task.objective

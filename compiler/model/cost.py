@@ -19,6 +19,7 @@ from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
 from aalp.front.numbers import exact
 from aalp.model import reliability as rel
 from aalp.model.frames import Frame, Slot, frame_of
+from aalp.model.items import accuracy_floor, expected_errors
 from aalp.model.metrics import Evaluation, Metrics, OpEval, RequirementCheck, StageEval
 from aalp.plan.build import build_plan
 from aalp.plan.context import Context, build_context
@@ -118,26 +119,28 @@ def _p(value: float, what: str, problems: list[str]) -> float:
     return value
 
 
-def _outcomes(ctx: Context, op: str, x: int, model: str, problems: list[str]):
-    """(weights, successes, rivals) of op on model at x."""
+def _outcomes(ctx: Context, op: str, x: int, model: str, problems: list[str], env=None):
+    """(weights, successes, rivals) of op on model at x (``env``: a reduce node's names)."""
     o = ctx.op(op)
+    env = env or {}
     outcomes = o.success
     for ms in o.success_on:
         if ms.model == model:
             outcomes = ms.outcomes
     weights, succ = [], []
     for out in outcomes:
-        weights.append(ctx.formula(out.weight, x))
-        succ.append(_p(ctx.formula(out.p, x), f"success of '{op}' at x={x}", problems))
+        weights.append(ctx.formula(out.weight, x, env))
+        succ.append(_p(ctx.formula(out.p, x, env), f"success of '{op}' at x={x}", problems))
     if o.rival is None:
         rivals = [1.0 - a for a in succ]
     else:
-        b = _p(ctx.formula(o.rival, x), f"rival of '{op}' at x={x}", problems)
+        b = _p(ctx.formula(o.rival, x, env), f"rival of '{op}' at x={x}", problems)
         rivals = [min(b, 1.0 - a) for a in succ]
     return weights, succ, rivals
 
 
-def _keep(ctx: Context, op: str, x: int, problems: list[str]) -> float:
+def _keep(ctx: Context, op: str, x: int, problems: list[str], env=None) -> float:
+    env = env or {}
     rf = ctx.op(op).red_flag
     if rf is None:
         return 1.0
@@ -145,8 +148,8 @@ def _keep(ctx: Context, op: str, x: int, problems: list[str]) -> float:
         # A response longer than the red flag's limit is always discarded: such an option
         # cannot run. Like a context overflow, it is a problem that makes the plan infeasible,
         # while its metrics stay those of the plan as written (a baseline's cost is still shown).
-        limit = ctx.formula(rf.max_writes, x)
-        writes = ctx.formula(ctx.op(op).writes, x)
+        limit = ctx.formula(rf.max_writes, x, env)
+        writes = ctx.formula(ctx.op(op).writes, x, env)
         if writes > limit:
             problems.append(
                 f"every response of '{op}' at x={x} writes {writes:.6g} tokens, more than its "
@@ -154,7 +157,7 @@ def _keep(ctx: Context, op: str, x: int, problems: list[str]) -> float:
             )
     if rf.keep is None:
         return 1.0
-    v = _p(ctx.formula(rf.keep, x), f"red-flag keep of '{op}'", problems)
+    v = _p(ctx.formula(rf.keep, x, env), f"red-flag keep of '{op}'", problems)
     if v <= 0.0:
         problems.append(f"red flags of '{op}' keep no sample (keep = 0)")
         return math.nan
@@ -162,10 +165,16 @@ def _keep(ctx: Context, op: str, x: int, problems: list[str]) -> float:
 
 
 def _boost(
-    ctx: Context, op: str, x: int, choice: Choice, problems: list[str], latency: bool = True
+    ctx: Context,
+    op: str,
+    x: int,
+    choice: Choice,
+    problems: list[str],
+    latency: bool = True,
+    env=None,
 ) -> rel.Boosted:
-    weights, succ, rivals = _outcomes(ctx, op, x, choice.model, problems)
-    v = _keep(ctx, op, x, problems)
+    weights, succ, rivals = _outcomes(ctx, op, x, choice.model, problems, env)
+    v = _keep(ctx, op, x, problems, env)
     if math.isnan(v):
         return _FAILED
     parts: list[rel.Boosted] = []
@@ -274,6 +283,7 @@ def decision_eval(
     alone: bool = False,
     latency: bool = True,
     spread: float = 0.0,
+    env: tuple[tuple[str, float], ...] = (),
 ) -> DecisionEval:
     """One decision of ``op`` at granularity ``x`` with the given model and booster.
 
@@ -284,16 +294,17 @@ def decision_eval(
     router out (the optimizer chooses the two separately: their metrics add). ``latency=False``
     skips the rounds of ahead-by-k voting (latency and latency_calls are then NaN). ``spread``
     is the variance of the conversation's reads over the calls (quadratic attention makes cost
-    depend on it; ``call_metrics``).
+    depend on it; ``call_metrics``). ``env`` gives a reduce node's ``fanin``, ``level`` and
+    ``calls`` to the op's formulas (``aalp.model.frames.node_env``).
     """
-    key = (op, x, choice, extra_reads, max_extra, classifier, alone, latency, spread)
+    key = (op, x, choice, extra_reads, max_extra, classifier, alone, latency, spread, env)
     hit = ctx.memo.get(key)
     if hit is not None:
         return hit
     if len(ctx.memo) > 200_000:  # the optimizer revisits the same decisions: keep, but bounded
         ctx.memo.clear()
     reads = (extra_reads, max_extra, spread)
-    result = _decision_eval(ctx, op, x, choice, reads, classifier, alone, latency)
+    result = _decision_eval(ctx, op, x, choice, reads, classifier, alone, latency, dict(env))
     ctx.memo[key] = result
     return result
 
@@ -307,12 +318,13 @@ def _decision_eval(
     classifier: Choice | None,
     alone: bool,
     latency: bool,
+    env: dict[str, float],
 ) -> DecisionEval:
     extra_reads, max_extra, spread = history
     problems: list[str] = []
     try:
-        reads = ctx.formula(ctx.op(op).reads, x)
-        writes = ctx.formula(ctx.op(op).writes, x)
+        reads = ctx.formula(ctx.op(op).reads, x, env)
+        writes = ctx.formula(ctx.op(op).writes, x, env)
     except EvalError as err:
         problems.append(f"cannot evaluate '{op}' at x={x}: {err}")
         reads = writes = math.inf
@@ -332,7 +344,7 @@ def _decision_eval(
         problems,
     )
     try:
-        boosted = _boost(ctx, op, x, choice, problems, latency)
+        boosted = _boost(ctx, op, x, choice, problems, latency, env)
     except EvalError as err:
         problems.append(f"cannot evaluate the success of '{op}' at x={x}: {err}")
         boosted = _FAILED
@@ -497,7 +509,15 @@ def slot_decision(
 ) -> DecisionEval:
     """One decision of the slot's op with the given choice (and its router's, if routed)."""
     return decision_eval(
-        ctx, slot.op, slot.x, choice, slot.extra, slot.max_extra, classifier, spread=slot.spread
+        ctx,
+        slot.op,
+        slot.x,
+        choice,
+        slot.extra,
+        slot.max_extra,
+        classifier,
+        spread=slot.spread,
+        env=slot.env,
     )
 
 
@@ -507,6 +527,19 @@ def contribution(slot: Slot, d: DecisionEval) -> tuple[Metrics, float]:
     return d.metrics.scale(slot.count, slot.latency_factor), rel.chain_log_success(
         d.log_success, slot.count
     )
+
+
+def item_log(slot: Slot, d: DecisionEval) -> float:
+    """What a slot adds to the bound on ln(accuracy): ``weight`` times the decision's log
+    success (the decisions on one item's path, docs/model.md §3, items)."""
+    return rel.chain_log_success(d.log_success, slot.weight)
+
+
+def measure_log(ctx: Context, slot: Slot, d: DecisionEval) -> float:
+    """The slot's part of the reliability the optimizer carries (``ctx.measure``)."""
+    if ctx.measure == "accuracy":
+        return item_log(slot, d)
+    return rel.chain_log_success(d.log_success, slot.count)
 
 
 def stage_eval(
@@ -530,7 +563,7 @@ def _stage_eval(
 ) -> tuple[StageEval, list[str]]:
     problems = list(frame.problems)
     metrics = Metrics()
-    log_success = 0.0
+    log_success = log_accuracy = 0.0
     rows: list[OpEval] = []
     for slot in frame.slots:
         choice = choice_of(slot.op)
@@ -539,9 +572,11 @@ def _stage_eval(
         m, log = contribution(slot, d)
         metrics = metrics + m
         log_success += log
+        log_accuracy += item_log(slot, d)
         rows.extend(_op_rows(frame.shape.index, d, slot))
     if frame.log_success is not None:
-        log_success = frame.log_success
+        # the stage's own success formula: P(all right), a lower bound on every item's too
+        log_success = log_accuracy = frame.log_success
     shape = frame.shape
     return StageEval(
         shape.index,
@@ -556,17 +591,26 @@ def _stage_eval(
         shape.fanin,
         tuple(shape.levels),
         tuple(rows),
+        log_accuracy,
     ), problems
 
 
 def _requirement_checks(
-    ctx: Context, metrics: Metrics, log_success: float
+    ctx: Context, metrics: Metrics, log_success: float, log_accuracy: float = 0.0
 ) -> tuple[RequirementCheck, ...]:
     out = []
     for req in ctx.task.requirements:
         bound = exact(req.bound, ctx.env)
         fb = float(bound)
-        if req.metric == "success":
+        if req.metric in ("accuracy", "errors"):
+            n = ctx.count(ctx.items) if ctx.items is not None else 0
+            ok = success_meets_floor(log_accuracy, accuracy_floor(req.metric, bound, n))
+            value = (
+                math.exp(log_accuracy)
+                if req.metric == "accuracy"
+                else expected_errors(log_accuracy, n)
+            )
+        elif req.metric == "success":
             value = math.exp(log_success)
             meets = rel.success_meets(log_success, bound)
             # "<=" on success: at most the bound (the checker refuses it in specs)
@@ -576,6 +620,11 @@ def _requirement_checks(
             ok = value >= fb if req.cmp == ">=" else value <= fb
         out.append(RequirementCheck(req.metric, req.cmp, fb, value, ok))
     return tuple(out)
+
+
+def success_meets_floor(log_accuracy: float, floor: Any) -> bool:
+    """``accuracy >= floor`` decided as precisely as a success (``rel.success_meets``)."""
+    return rel.success_meets(log_accuracy, floor)
 
 
 def _attention_notes(ctx: Context, stages: list[StageEval]) -> tuple[str, ...]:
@@ -616,9 +665,11 @@ def evaluate_plan(ctx: Context, plan: Plan) -> Evaluation:
         problems.extend(probs)
     metrics = Metrics()
     log_success = 0.0
+    log_accuracy = 0.0
     for st in stages:
         metrics = metrics + st.metrics
         log_success += st.log_success
+        log_accuracy += st.log_accuracy
     total_cost = metrics.cost if math.isfinite(metrics.cost) else 0.0
     stages = [
         replace(
@@ -640,8 +691,22 @@ def evaluate_plan(ctx: Context, plan: Plan) -> Evaluation:
         stages=tuple(stages),
         feasible=not problems,
         problems=tuple(dict.fromkeys(problems)),
-        requirements=_requirement_checks(ctx, metrics, log_success),
+        requirements=_requirement_checks(ctx, metrics, log_success, log_accuracy),
         objective=objective,
-        assumptions=ASSUMPTIONS + _attention_notes(ctx, stages),
+        assumptions=ASSUMPTIONS + _attention_notes(ctx, stages) + _item_notes(ctx),
         plan=plan,
+        log_accuracy=log_accuracy if ctx.items is not None else 0.0,
+        items=ctx.items,
+        item_count=float(ctx.count(ctx.items)) if ctx.items is not None else None,
+    )
+
+
+def _item_notes(ctx: Context) -> tuple[str, ...]:
+    """What the accuracy counts, when the task has items (model.md §3, items)."""
+    if ctx.items is None:
+        return ()
+    return (
+        f"accuracy is the expected fraction of the items of '{ctx.items}' whose result is"
+        " right: every call on an item's path is right (its chunk, the nodes above it, the"
+        " steps before it in a chain, every call of a stage over other data)",
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aalp.front.expr import EvalError
-from aalp.front.ir import MapStage
+from aalp.front.ir import ChainStage, MapStage
 from aalp.plan.context import Context
 from aalp.plan.plan import StagePlan
 from aalp.plan.shape import stage_shape
@@ -36,6 +36,11 @@ class Slot:
     max_extra: float | None = None  # the largest such addition (for the context check)
     spread: float = 0.0  # the variance of that addition over the calls (quadratic attention)
     level: int | None = None  # reduce: tree level (1 = the leaves' parents)
+    # How many of the slot's decisions an item's result rests on (docs/model.md §3, items):
+    # ln(accuracy) is at least the sum over slots of ``weight`` times ln(decision success).
+    weight: float = 1.0
+    # The values of ``fanin``, ``level`` and ``calls`` for a reduce op whose formulas use them.
+    env: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,10 @@ def _linear(ctx: Context, shape: StagePlan) -> Frame:
             # floats: C is an exact count, and C² of a huge one is no float)
             c = float(chunks)
             spread = step_tokens**2 * (c - 1) * (c + 1) / 12
-        slots.append(Slot(op, shape.x_of(op), chunks, factor, extra, max_extra, spread))
+        weight = item_weight(ctx, shape)
+        slots.append(
+            Slot(op, shape.x_of(op), chunks, factor, extra, max_extra, spread, weight=weight)
+        )
         before += base[op]
     log_success = None
     stage = ctx.task.stages[shape.index]
@@ -122,8 +130,85 @@ def _reduce(ctx: Context, shape: StagePlan) -> Frame:
     if shape.problems:  # a fan-in below 2
         return Frame(shape, (), shape.problems, -math.inf)
     op = shape.ops[0]
+    inp = _input_stage(ctx, shape.index)
+    on_path = inp is not None and ctx.items is not None and inp.over == ctx.items
+    # an item's leaves: its chunk (or each overlapping window holding it), each with one
+    # ancestor per level
+    cover = 1.0
+    if on_path and isinstance(inp, MapStage) and inp.overlap is not None:
+        from aalp.front.numbers import exact
+
+        cover = _cover(exact(inp.overlap, ctx.env))
+    named = uses_node_names(ctx, op)
     slots = tuple(
-        Slot(op, lv.x, lv.nodes, parallel_factor(lv.nodes, ctx.workers), level=level)
+        Slot(
+            op,
+            lv.x,
+            lv.nodes,
+            parallel_factor(lv.nodes, ctx.workers),
+            level=level,
+            # an item's leaf has one ancestor per level: one node of the level on its path
+            weight=min(cover, float(lv.nodes)) if on_path else float(lv.nodes),
+            env=node_env(shape.fanin, level, lv.nodes) if named else (),
+        )
         for level, lv in enumerate(shape.levels, start=1)
     )
     return Frame(shape, slots, ())
+
+
+def node_env(fanin: Any, level: int, nodes: int) -> tuple[tuple[str, float], ...]:
+    """The names a reduce op's formulas may use at one node: the fan-in f (every node is
+    costed as reading f inputs, as every chunk is costed as full), the node's level and the
+    calls (nodes) at that level."""
+    return (("calls", float(nodes)), ("fanin", float(fanin)), ("level", float(level)))
+
+
+def uses_node_names(ctx: Context, op: str) -> bool:
+    """True when one of the op's formulas names ``fanin``, ``level`` or ``calls``."""
+    key = ("node-names", op)
+    hit = ctx.memo.get(key)
+    if hit is None:
+        from aalp.front.expr import iter_names
+
+        o = ctx.op(op)
+        exprs = [o.reads, o.writes, o.rival]
+        for outcomes in [o.success, *(ms.outcomes for ms in o.success_on)]:
+            exprs += [e for out in outcomes for e in (out.weight, out.p)]
+        if o.red_flag is not None:
+            exprs += [o.red_flag.max_writes, o.red_flag.keep]
+        names = {"fanin", "level", "calls"}
+        hit = any(r.id in names for e in exprs if e is not None for r in iter_names(e))
+        ctx.memo[key] = hit
+    return hit
+
+
+def _input_stage(ctx: Context, index: int) -> MapStage | ChainStage | None:
+    """The nearest map or chain stage before stage ``index``."""
+    for prev in reversed(ctx.task.stages[:index]):
+        if isinstance(prev, MapStage | ChainStage):
+            return prev
+    return None
+
+
+def _cover(rho: Any) -> float:
+    """The most windows of a map that hold one unit: ``ceil(1/(1 − ρ))`` with overlap ρ, else 1."""
+    from fractions import Fraction
+
+    if not rho or not 0 < rho < 1:
+        return 1.0
+    rho = Fraction(rho) if not isinstance(rho, float) else rho
+    return float(math.ceil(1 / (1 - rho)))
+
+
+def item_weight(ctx: Context, shape: StagePlan) -> float:
+    """How many decisions of one slot of a map or chain an item's result rests on (model.md
+    §3, items): a map over the items, the one chunk holding it (with overlapping windows, at
+    most ``ceil(1/(1 − ρ))`` of them); a chain over the items, every step up to its own, which
+    over the C steps averages to the bound ``(C + 1)/2`` (Jensen: the mean of s^j is at least
+    s^((C+1)/2)); a stage over other data, all of its decisions."""
+    chunks = shape.chunks
+    if ctx.items is None or shape.over != ctx.items or chunks == 0:
+        return float(chunks)
+    if shape.kind == "chain":
+        return (float(chunks) + 1.0) / 2.0
+    return min(float(chunks), _cover(shape.overlap))

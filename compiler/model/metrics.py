@@ -95,6 +95,8 @@ class StageEval:
     fanin: int | None = None
     levels: tuple[tuple[int, int], ...] = ()  # reduce: (nodes, x) per level
     op_evals: tuple[OpEval, ...] = ()
+    # the stage's factor in the bound on ln(accuracy) (docs/model.md §3, items)
+    log_accuracy: float = 0.0
 
     @property
     def success(self) -> float:
@@ -135,11 +137,28 @@ class Evaluation:
     objective: tuple[str, str] = ("minimize", "cost")
     assumptions: tuple[str, ...] = field(default=())
     plan: Plan | None = field(default=None, compare=False, repr=False)
+    # ln of the expected fraction of the items (of data ``items``, ``item_count`` of them)
+    # whose result is right, bounded from below (docs/model.md §3, items); 0 without items
+    log_accuracy: float = 0.0
+    items: str | None = None
+    item_count: float | None = None
 
     @property
     def success(self) -> float:
         """P(every stage succeeds)."""
         return math.exp(self.log_success)
+
+    @property
+    def accuracy(self) -> float | None:
+        """The expected fraction of items right (None when the task has no items)."""
+        return None if self.items is None else math.exp(self.log_accuracy)
+
+    @property
+    def errors(self) -> float | None:
+        """The expected number of items whose result is wrong (None without items)."""
+        if self.items is None or self.item_count is None:
+            return None
+        return self.item_count * -math.expm1(self.log_accuracy)
 
     @property
     def failure(self) -> float:
@@ -155,9 +174,12 @@ class Evaluation:
         return tuple(o for s in self.stages for o in s.op_evals)
 
     def value(self, metric: str) -> float:
-        """The value of a metric (``success`` included)."""
+        """The value of a metric (``success``, ``accuracy`` and ``errors`` included)."""
         if metric == "success":
             return self.success
+        if metric in ("accuracy", "errors"):
+            got = getattr(self, metric)
+            return math.nan if got is None else float(got)
         return float(getattr(self.metrics, metric))
 
     @property

@@ -146,24 +146,28 @@ class Group:
     classifier: Group | None
     parallel: bool  # map / tree level (latency: one chunk's) vs chain (sum)
     latency_group: int  # groups sharing this id form one chunk (their latencies add)
+    # which decisions an item's result rests on (``montecarlo_items``): ("chunk", data, x,
+    # stride) for a map, ("prefix", data, x) for a chain, ("node", data, u, f, level) for
+    # a tree level over the outputs of a stage over data
+    path: tuple = ()
 
 
-def _draw(ctx: Context, op: str, x: int, choice: Choice) -> OpDraw:
+def _draw(ctx: Context, op: str, x: int, choice: Choice, node: Mapping[str, float]) -> OpDraw:
     o = ctx.op(op)
     outcomes = o.success
     for ms in o.success_on:
         if ms.model == choice.model:
             outcomes = ms.outcomes
-    weights = tuple(ctx.formula(out.weight, x) for out in outcomes)
-    succ = tuple(ctx.formula(out.p, x) for out in outcomes)
+    weights = tuple(ctx.formula(out.weight, x, node) for out in outcomes)
+    succ = tuple(ctx.formula(out.p, x, node) for out in outcomes)
     if o.rival is None:
         rival = tuple(1 - a for a in succ)
     else:
-        b = ctx.formula(o.rival, x)
+        b = ctx.formula(o.rival, x, node)
         rival = tuple(min(b, 1 - a) for a in succ)
     keep = 1.0
     if o.red_flag is not None and o.red_flag.keep is not None:
-        keep = ctx.formula(o.red_flag.keep, x)
+        keep = ctx.formula(o.red_flag.keep, x, node)
     c = vkeep = 1.0
     if choice.kind == "retry" and choice.check not in (None, "exact"):
         vop = ctx.op(choice.check)
@@ -177,12 +181,12 @@ def _draw(ctx: Context, op: str, x: int, choice: Choice) -> OpDraw:
     return OpDraw(weights, succ, rival, keep, choice, c, vkeep)
 
 
-def _shape(ctx: Context, op: str, x: int, model: str) -> CallShape:
+def _shape(ctx: Context, op: str, x: int, model: str, node: Mapping[str, float] = {}) -> CallShape:
     info = ctx.models[model]
     return CallShape(
         info.size,
-        ctx.formula(ctx.op(op).reads, x),
-        ctx.formula(ctx.op(op).writes, x),
+        ctx.formula(ctx.op(op).reads, x, node),
+        ctx.formula(ctx.op(op).writes, x, node),
         info.price_in,
         info.price_out,
         info.quadratic,
@@ -240,6 +244,11 @@ def plan_groups(ctx: Context, decisions: Mapping[str, Any]) -> tuple[list[Group]
                         )
                 lat_id += 1
                 step = 0.0
+                if isinstance(stage, ChainStage):
+                    path: tuple = ("prefix", stage.over, x or 1)
+                else:
+                    stride = (x or 1) if overlap is None else (x or 1) * (1 - overlap)
+                    path = ("chunk", stage.over, x or 1, stride)
                 xs = {op: (x if op in shared else read_x(ctx, decisions, op)) for op in stage.ops}
                 for op in stage.ops:
                     s = _shape(ctx, op, xs[op], read_choice(ctx, decisions, op).model)
@@ -257,13 +266,14 @@ def plan_groups(ctx: Context, decisions: Mapping[str, Any]) -> tuple[list[Group]
                             isinstance(stage, MapStage),
                             lat_id,
                             (before, step) if history == "full" else None,
+                            path=path,
                         )
                     )
                     s = groups[-1].call
                     before += s.reads + s.writes
                 if isinstance(stage, MapStage) and stage.success is not None:
                     overrides[-1] = ctx.formula(stage.success, x, {"calls": float(chunks)})
-                last_linear = (chunks, x or 1, n)
+                last_linear = (chunks, x or 1, n, stage.over)
             case ReduceStage(op=op):
                 if last_linear is None:
                     raise SimulationError(f"reduce '{op}' has no map or chain stage before it")
@@ -272,38 +282,57 @@ def plan_groups(ctx: Context, decisions: Mapping[str, Any]) -> tuple[list[Group]
                     if stage.fanin is not None
                     else int(decisions[f"{op}.fanin"])
                 )
-                nodes, cover, n = last_linear
+                nodes, cover, n, over = last_linear
+                unit, level = cover, 0
                 while nodes > 1:
                     nodes = -(-nodes // fanin)
                     cover *= fanin
+                    level += 1
                     lat_id += 1
                     groups.append(
                         _group(
-                            ctx, decisions, index, op, int(min(n, cover)), nodes, True, lat_id, None
+                            ctx,
+                            decisions,
+                            index,
+                            op,
+                            int(min(n, cover)),
+                            nodes,
+                            True,
+                            lat_id,
+                            None,
+                            {"fanin": float(fanin), "level": float(level), "calls": float(nodes)},
+                            ("node", over, unit, fanin, level),
                         )
                     )
     return groups, overrides
 
 
-def _group(ctx, decisions, index, op, x, count, parallel, lat_id, history) -> Group:
+def _group(
+    ctx, decisions, index, op, x, count, parallel, lat_id, history, node=None, path=()
+) -> Group:
+    """``node``: a reduce node's fanin, level and calls, for the op's own formulas."""
     choice = read_choice(ctx, decisions, op)
     classifier = None
     if ctx.routed(op, choice.model):
         cls_op = ctx.routes[op]
-        classifier = _group(ctx, decisions, index, cls_op, x, count, parallel, lat_id, None)
+        classifier = _group(
+            ctx, decisions, index, cls_op, x, count, parallel, lat_id, None, path=path
+        )
     verifier = None
     if choice.kind == "retry" and choice.check not in (None, "exact"):
         verifier = _shape(ctx, choice.check, x, choice.verifier_model or "")
+    node = node or {}
     return Group(
         index,
         count,
-        _draw(ctx, op, x, choice),
-        _shape(ctx, op, x, choice.model),
+        _draw(ctx, op, x, choice, node),
+        _shape(ctx, op, x, choice.model, node),
         verifier,
         history,
         classifier,
         parallel,
         lat_id,
+        path,
     )
 
 

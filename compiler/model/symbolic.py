@@ -95,9 +95,11 @@ class _Sym:
             if d.name not in self.symbols:
                 env[d.name] = to_sympy(d.count, env)
         self.env = env
+        # a reduce node's fanin, level and calls while its tree is summed (``_tree``)
+        self.node: dict[str, Any] = {}
 
     def formula(self, expr: Expr, x: Any = None) -> sympy.Expr:
-        env = dict(self.env)
+        env = {**self.env, **self.node}
         if x is not None:
             env["x"] = x
         return to_sympy(expr, env)
@@ -423,7 +425,11 @@ def _tree(sym: _Sym, op: str, choice: Choice, fanin, leaves, unit, n):
         depth = tree_depth(leaves, fanin, sympy.ceiling, sympy.log)
         x_j = level_x(n, unit, fanin, j, sympy.Min)
         nodes = level_nodes(leaves, fanin, j, sympy.ceiling)
-        dm, ds = _decision_metrics(sym, op, x_j, choice, choice.votes)
+        sym.node = {"fanin": fanin, "level": j, "calls": nodes}
+        try:
+            dm, ds = _decision_metrics(sym, op, x_j, choice, choice.votes)
+        finally:
+            sym.node = {}
         metrics = Metrics(
             *(sympy.Sum(nodes * getattr(dm, f), (j, 1, depth)) for f in METRIC_FIELDS[:5]),
             *(sympy.Sum(getattr(dm, f), (j, 1, depth)) for f in METRIC_FIELDS[5:]),
@@ -431,7 +437,13 @@ def _tree(sym: _Sym, op: str, choice: Choice, fanin, leaves, unit, n):
         return metrics, sympy.Product(ds**nodes, (j, 1, depth))
     depth = tree_depth(leaves, fanin, lambda v: v, sympy.log)
     xs = sympy.Symbol("x_level", positive=True)
-    dm, ds = _decision_metrics(sym, op, xs, choice, choice.votes)
+    # at x = u·f^j: level j = log(x/u)/log(f), and M/f^j = M·u/x nodes
+    sym.node = {"fanin": fanin, "level": sympy.log(xs / unit) / sympy.log(fanin)}
+    sym.node["calls"] = leaves * unit / xs
+    try:
+        dm, ds = _decision_metrics(sym, op, xs, choice, choice.votes)
+    finally:
+        sym.node = {}
     out = []
     for f in METRIC_FIELDS:
         g = sympy.expand(getattr(dm, f))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from aalp.front.ir import ChainStage, MapStage, ReduceStage
 from aalp.front.numbers import exact
-from aalp.model.frames import parallel_factor
+from aalp.model.frames import parallel_factor, uses_node_names
 from aalp.model.metrics import METRIC_FIELDS
 from aalp.optimizer import bounds as bd
 from aalp.optimizer import interval as iv
@@ -47,6 +47,11 @@ class SlotBounds:
     overridden: bool = False  # the stage's success formula replaces this slot's success
     # n when the slot's count is ceil(n/x) for its own x (so count·x >= n), else None
     units: float | None = None
+    # the decisions on an item's path when the optimizer carries accuracy and they are not
+    # all of the slot's (docs/model.md §3, items); None: ``count``
+    weight: Interval | None = None
+    # a reduce node's fanin, level and calls, for an op whose formulas use them
+    env: tuple[tuple[str, Interval], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,10 @@ def _linear(ctx: Context, stage, box: Mapping[str, Range], history: str | None) 
             extra = before + step * (chunks - 1.0) * 0.5
             max_lo = (before + step * (chunks - 1.0)).lo
         units = n if op in shared else None
-        slots.append(SlotBounds(op, op_x[op], chunks, factor, extra, max_lo, overridden, units))
+        weight = _linear_weight(ctx, stage, chunks)
+        slots.append(
+            SlotBounds(op, op_x[op], chunks, factor, extra, max_lo, overridden, units, weight)
+        )
         before = before + base[op]
     log_hi = 0.0
     if overridden:
@@ -168,6 +176,18 @@ def _linear(ctx: Context, stage, box: Mapping[str, Range], history: str | None) 
         if p.hi <= 0:
             ok = False
     return FrameBounds(tuple(slots), log_hi, ok)
+
+
+def _linear_weight(ctx: Context, stage, chunks: Interval) -> Interval | None:
+    """``aalp.model.frames.item_weight`` over a range of chunk counts (None: the count)."""
+    if ctx.measure != "accuracy" or ctx.items is None or stage.over != ctx.items:
+        return None
+    if isinstance(stage, ChainStage):
+        return Interval((chunks.lo + 1.0) / 2.0, (chunks.hi + 1.0) / 2.0)
+    overlap = getattr(stage, "overlap", None)
+    rho = None if overlap is None else exact(overlap, ctx.env)
+    cover = 1.0 if not rho or not 0 < rho < 1 else float(math.ceil(1 / (1 - rho)))
+    return Interval(min(cover, max(chunks.lo, 0.0)), cover)
 
 
 def _ends(v: Interval) -> Range:
@@ -197,6 +217,10 @@ def _reduce(ctx: Context, index: int, stage: ReduceStage, box: Mapping[str, Rang
     if f_hi < 2:
         return FrameBounds((), -INF, False)
     f_lo = max(2, f_lo)
+    on_path = ctx.measure == "accuracy" and ctx.items is not None and prev.over == ctx.items
+    rho = getattr(prev, "overlap", None)
+    rho = None if rho is None else exact(rho, ctx.env)
+    cover = float(math.ceil(1 / (1 - rho))) if rho and 0 < rho < 1 else 1.0
     fewest = reduce_levels(m_lo, u[0], n, f_hi)
     most = reduce_levels(m_hi, u[1], n, f_lo)
     slots = []
@@ -208,8 +232,16 @@ def _reduce(ctx: Context, index: int, stage: ReduceStage, box: Mapping[str, Rang
         factor = Interval(
             parallel_factor(nodes_lo, ctx.workers), parallel_factor(nodes_hi, ctx.workers)
         )
+        nodes = of_range((nodes_lo, nodes_hi))
+        weight = None
+        if on_path:  # one node per leaf of an item (none if the level may not be there)
+            weight = Interval(min(cover, float(nodes_lo)), cover)
+        env: tuple[tuple[str, Interval], ...] = ()
+        if uses_node_names(ctx, stage.op):
+            lv = float(level)
+            env = (("calls", nodes), ("fanin", of_range((f_lo, f_hi))), ("level", Interval(lv, lv)))
         slots.append(
-            SlotBounds(stage.op, of_range((x_lo, x_hi)), of_range((nodes_lo, nodes_hi)), factor)
+            SlotBounds(stage.op, of_range((x_lo, x_hi)), nodes, factor, weight=weight, env=env)
         )
     return FrameBounds(tuple(slots), 0.0, True)
 
@@ -233,17 +265,17 @@ def frame_bounds(
 # ---------------------------------------------------------------------------------------------
 
 
-def _outcomes(ctx: Context, op: str, x: Interval, model: str):
+def _outcomes(ctx: Context, op: str, x: Interval, model: str, env=None):
     o = ctx.op(op)
     outcomes = o.success
     for ms in o.success_on:
         if ms.model == model:
             outcomes = ms.outcomes
     weights, succ, rivals = [], [], []
-    rival = None if o.rival is None else formula(ctx, o.rival, x).clamp(0.0, 1.0)
+    rival = None if o.rival is None else formula(ctx, o.rival, x, env).clamp(0.0, 1.0)
     for out in outcomes:
-        weights.append(formula(ctx, out.weight, x).clamp(0.0, INF))
-        a = formula(ctx, out.p, x).clamp(0.0, 1.0)
+        weights.append(formula(ctx, out.weight, x, env).clamp(0.0, INF))
+        a = formula(ctx, out.p, x, env).clamp(0.0, 1.0)
         succ.append(a)
         wrong = Interval(1.0 - a.hi, 1.0 - a.lo)
         if rival is None:
@@ -253,15 +285,15 @@ def _outcomes(ctx: Context, op: str, x: Interval, model: str):
     return weights, succ, rivals
 
 
-def _keep(ctx: Context, op: str, x: Interval, writes: Interval) -> Interval | None:
+def _keep(ctx: Context, op: str, x: Interval, writes: Interval, env=None) -> Interval | None:
     rf = ctx.op(op).red_flag
     if rf is None:
         return Interval(1.0, 1.0)
-    if rf.max_writes is not None and writes.lo > formula(ctx, rf.max_writes, x).hi:
+    if rf.max_writes is not None and writes.lo > formula(ctx, rf.max_writes, x, env).hi:
         return None  # every response is longer than the red flag's limit
     if rf.keep is None:
         return Interval(1.0, 1.0)
-    v = formula(ctx, rf.keep, x).clamp(0.0, 1.0)
+    v = formula(ctx, rf.keep, x, env).clamp(0.0, 1.0)
     return None if v.hi <= 0.0 else v
 
 
@@ -337,26 +369,32 @@ class _Shape:
     per_unit: list[float]  # one call's metrics per unit of x, from below
 
 
-def _shape(ctx: Context, op: str, model: str, x: Interval) -> _Shape | None:
-    key = ("shape", op, model, x.lo, x.hi)
+def _shape(ctx: Context, op: str, model: str, x: Interval, node: tuple = ()) -> _Shape | None:
+    key = ("shape", op, model, x.lo, x.hi, node)
     hit = ctx.memo.get(key, False)
     if hit is not False:
         return hit
     info = ctx.models.get(model)
     out = None
+    env = dict(node) if node else None
     if info is not None:
         o = ctx.op(op)
-        reads = formula(ctx, o.reads, x).clamp(0.0, INF)
-        writes = formula(ctx, o.writes, x).clamp(0.0, INF)
-        v = _keep(ctx, op, x, writes)
+        reads = formula(ctx, o.reads, x, env).clamp(0.0, INF)
+        writes = formula(ctx, o.writes, x, env).clamp(0.0, INF)
+        v = _keep(ctx, op, x, writes, env)
         if v is not None:
+            per_unit = (
+                [(m * iv.reciprocal(x)).lo for m in _call(info, reads, writes)]
+                if node
+                else _call_per_unit(ctx, op, info, x, reads, writes)
+            )
             out = _Shape(
                 reads,
                 writes,
                 v,
-                _outcomes(ctx, op, x, model),
+                _outcomes(ctx, op, x, model, env),
                 _call(info, reads, writes),
-                _call_per_unit(ctx, op, info, x, reads, writes),
+                per_unit,
             )
     ctx.memo[key] = out
     return out
@@ -370,11 +408,13 @@ def decision_bounds(
     booster: Booster,
     extra: Interval = ZERO,
     max_extra_lo: float = 0.0,
+    node: tuple[tuple[str, Interval], ...] = (),
 ) -> OptionBounds | None:
     """One decision of ``op`` on ``model`` with ``booster`` over ``x`` (without its router's
-    call, which the optimizer bounds separately); None when no point of the box can run."""
+    call, which the optimizer bounds separately); None when no point of the box can run.
+    ``node``: a reduce node's ``fanin``, ``level`` and ``calls`` over ranges."""
     info = ctx.models.get(model)
-    shape = _shape(ctx, op, model, x)
+    shape = _shape(ctx, op, model, x, node)
     if info is None or shape is None:
         return None
     if shape.reads.lo + max_extra_lo + shape.writes.lo > info.context:
@@ -397,7 +437,7 @@ def decision_bounds(
         per_unit = [p * boost.samples.lo for p in shape.per_unit]
         for i in LAT:
             per_unit[i] = shape.per_unit[i] * boost.rounds.lo
-    log_pu = _log_per_unit(ctx, op, model, x) if booster.kind == "none" else None
+    log_pu = _log_per_unit(ctx, op, model, x) if booster.kind == "none" and not node else None
     if booster.kind == "retry" and booster.check != "exact":
         vinfo = ctx.models.get(booster.verifier_model or "")
         vshape = _shape(ctx, booster.check or "", booster.verifier_model or "", x)
@@ -484,10 +524,16 @@ def contribution(slot: SlotBounds, d: OptionBounds) -> OptionBounds:
             floor = slot.units * pu
             if floor > metrics[i].lo:
                 metrics[i] = Interval(floor, max(floor, metrics[i].hi))
-    if slot.overridden or slot.count.lo == 0 or d.log_hi == 0.0:
-        log_hi = 0.0
-    else:
-        log_hi = d.log_hi * slot.count.lo
-    if not slot.overridden and slot.units is not None and d.log_per_unit_hi is not None:
+    # ln(success) of the decisions the carried reliability counts: all of the slot's, or the
+    # ones on an item's path (``weight``, when the optimizer carries accuracy)
+    counted = slot.count if slot.weight is None else slot.weight
+    unbounded = slot.overridden or counted.lo == 0 or d.log_hi == 0.0
+    log_hi = 0.0 if unbounded else d.log_hi * counted.lo
+    if (
+        not slot.overridden
+        and slot.weight is None
+        and slot.units is not None
+        and d.log_per_unit_hi is not None
+    ):
         log_hi = min(log_hi, slot.units * min(0.0, d.log_per_unit_hi))
     return OptionBounds(tuple(metrics), log_hi)

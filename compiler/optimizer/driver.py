@@ -85,6 +85,8 @@ def objective_of(task: Task, objective: str | None) -> tuple[str, str]:
 
 def requirements_of(task: Task, checked: Any) -> tuple[Requirement, ...]:
     from aalp.front.numbers import exact
+    from aalp.model.items import accuracy_floor
+    from aalp.plan.context import build_context
 
     env = env_of(checked)
     out = []
@@ -94,7 +96,12 @@ def requirements_of(task: Task, checked: Any) -> tuple[Requirement, ...]:
             precise = exact(r.bound, checked.env)
         except ex.EvalError as err:
             raise _error(f"cannot evaluate the bound of 'require {r.metric}': {err}") from None
-        out.append(Requirement(r.metric, r.cmp, bound, precise))
+        floor = None
+        if r.metric in ("accuracy", "errors"):
+            ctx = build_context(checked, task)
+            n = ctx.count(ctx.items) if ctx.items is not None else 0
+            floor = accuracy_floor(r.metric, precise, n)
+        out.append(Requirement(r.metric, r.cmp, bound, precise, floor))
     return tuple(out)
 
 
@@ -109,7 +116,7 @@ def _frontiers(
     drawn from the success frontier's plans that meet the success target, each evaluated in
     full."""
     fm = INDEX[metric]
-    dims, upper, _ms = dims_and_bounds(metric, [r for r in reqs if r.metric != "success"])
+    dims, upper, _ms = dims_and_bounds(metric, [r for r in reqs if not r.reliability])
     _d, upper2, min_success = dims_and_bounds(metric, reqs)
     target = math.log(min_success) if min_success > 0 else -math.inf
     also = [target] if min_success > 0 else []
@@ -291,7 +298,7 @@ def _infeasible(
     from aalp.optimizer.infeasible import explain_infeasible, success_text
 
     budget = max(INFEASIBLE_BUDGET_FLOOR, state.counter.n)
-    relaxed = [r for r in reqs if r.metric != "success"]
+    relaxed = [r for r in reqs if not r.reliability]
     within = solve(state, pins, "maximize", "success", relaxed, budget=budget)
     free = solve(state, pins, "maximize", "success", [], budget=budget) if relaxed else within
     best = within.plan if within.plan is not None else (free.plan if free else None)
@@ -306,7 +313,8 @@ def _infeasible(
     why = explain_infeasible(state, pins, reqs, best, within.proven)
     if not within.proven and within.log_gap is not None and best.valid:
         why += (
-            f"(the most reliable plan was searched within a budget: no plan's success exceeds"
+            f"(the most reliable plan was searched within a budget: no plan's"
+            f" {state.ctx.measure} exceeds"
             f" {success_text(within.log_gap)})",
         )
     # Say whether the other bounds are what stands in the way of the target.
@@ -315,16 +323,18 @@ def _infeasible(
         and best.valid
         and free is not None
         and free.plan is not None
-        and free.plan.success > best.success + 1e-12
+        and free.plan.value(state.ctx.measure) > best.value(state.ctx.measure) + 1e-12
     ):
         bounds = ", ".join(str(r) for r in relaxed)
-        meets = all(r.holds(free.plan.success) for r in reqs if r.metric == "success")
+        meets = all(r.met(free.plan.evaluation) for r in reqs if r.reliability)
         verdict = (
             "the target is reachable: those bounds stand in the way"
             if meets
             else "still short of the target"
         )
-        why += (f"without {bounds}, success rises to {free.plan.success:.6g}, {verdict}",)
+        name = state.ctx.measure
+        rises = free.plan.value(name)
+        why += (f"without {bounds}, {name} rises to {rises:.6g}, {verdict}",)
     return best, why
 
 

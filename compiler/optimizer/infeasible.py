@@ -87,6 +87,8 @@ def explain_infeasible(
         first = next(iter(probs), "no decision of the space gives a plan that can run")
         why.append(f"no plan can run: {first}")
         return tuple(why)
+    if solver.ctx.measure == "accuracy":
+        return _accuracy_why(best, reqs, proven)
     target = next((r.bound for r in reqs if r.metric == "success" and r.cmp == ">="), None)
     log_success = best.evaluation.log_success
     for r in reqs:
@@ -149,3 +151,27 @@ def explain_infeasible(
     if not why:
         why.append("no plan meets every requirement")
     return tuple(why)
+
+
+def _accuracy_why(best: Any, reqs: Sequence[Any], proven: bool) -> tuple[str, ...]:
+    """Why no plan meets a bound on accuracy or errors (and the other bounds)."""
+    why: list[str] = []
+    ev = best.evaluation
+    found = "the best achievable" if proven else "the most accurate plan found has"
+    for r in reqs:
+        if r.floor is not None and not r.met(ev):
+            why.append(
+                f"{found} accuracy is {success_text(ev.log_accuracy)}"
+                f" ({_g(ev.errors)} expected errors in {_g(ev.item_count)} items of"
+                f" '{ev.items}'); {r} (the plan below)"
+            )
+    others = [r for r in reqs if not r.reliability]
+    unmet = [r for r in others if not r.holds(best.value(r.metric))]
+    if not why and others:
+        why.append(
+            "the accuracy asked is reachable, but not together with "
+            + ", ".join(str(r) for r in others)
+        )
+    for r in unmet:
+        why.append(f"the most accurate plan has {r.metric} = {_g(best.value(r.metric))}; {r}")
+    return tuple(why) or ("no plan meets every requirement",)

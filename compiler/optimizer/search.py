@@ -335,7 +335,10 @@ class BlockSearch:
         for slot, as_router in uses:
             extra = bs.ZERO if as_router else slot.extra
             max_lo = 0.0 if as_router else slot.max_extra_lo
-            d = bs.decision_bounds(self.ctx, fam.op, slot.x, fam.model, booster, extra, max_lo)
+            node = () if as_router else slot.env
+            d = bs.decision_bounds(
+                self.ctx, fam.op, slot.x, fam.model, booster, extra, max_lo, node
+            )
             if d is None:
                 return None
             total = total + bs.contribution(slot, d)

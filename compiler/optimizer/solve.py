@@ -96,7 +96,10 @@ def make_plan(view: View, decisions: Mapping[str, Value], reqs: Sequence[Require
     meets = view.valid
     for r in reqs:
         value = view.success if r.metric == "success" else metrics.get(r.metric, math.inf)
-        if r.metric == "success" and r.cmp == ">=":
+        if r.floor is not None:
+            value = view.evaluation.value(r.metric)
+            ok = success_meets(view.evaluation.log_accuracy, r.floor)
+        elif r.metric == "success" and r.cmp == ">=":
             bound = r.exact if r.exact is not None else r.bound
             ok = success_meets(math.fsum(st.log_success for st in view.stages), bound)
         else:
@@ -126,6 +129,9 @@ def dims_and_bounds(
     upper: dict[int, float] = {}
     min_success = 0.0
     for r in reqs:
+        if r.floor is not None:  # accuracy or errors: the optimizer carries ln(accuracy)
+            min_success = max(min_success, float(r.floor) * (1 - SLACK))
+            continue
         if r.metric == "success":
             if r.cmp == ">=":
                 min_success = max(min_success, r.bound * (1 - SLACK))

@@ -20,9 +20,29 @@ class Requirement:
     cmp: str
     bound: float
     exact: Any = None
+    # accuracy and errors: the least accuracy they ask (``aalp.model.items.accuracy_floor``)
+    floor: Any = None
+
+    @property
+    def reliability(self) -> bool:
+        """True for a bound on success, accuracy or errors (the measure the optimizer carries
+        as ln(success) of its points), False for a bound on a cost or a latency."""
+        return self.metric in ("success", "accuracy", "errors")
 
     def holds(self, value: float) -> bool:
         return value >= self.bound if self.cmp == ">=" else value <= self.bound
+
+    def met(self, evaluation: Any) -> bool:
+        """Whether an evaluated plan meets this bound (success, accuracy and errors decided
+        on the small side of their logs, ``aalp.model.reliability.success_meets``)."""
+        from aalp.model.reliability import success_meets
+
+        if self.floor is not None:
+            return success_meets(evaluation.log_accuracy, self.floor)
+        if self.metric == "success" and self.cmp == ">=":
+            bound = self.exact if self.exact is not None else self.bound
+            return success_meets(evaluation.log_success, bound)
+        return self.holds(evaluation.value(self.metric))
 
     def __str__(self) -> str:
         return f"{self.metric} {self.cmp} {self.bound:g}"
@@ -42,6 +62,8 @@ class Solution:
     problems: tuple[str, ...] = ()
 
     def value(self, metric: str) -> float:
+        if metric in ("accuracy", "errors"):
+            return float(self.evaluation.value(metric))
         return self.success if metric == "success" else self.metrics[metric]
 
     @property

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aalp.front.ir import VOTE_KINDS
-from aalp.model.cost import contribution, decision_eval
+from aalp.model.cost import contribution, decision_eval, measure_log
 from aalp.model.frames import Frame, Slot, stage_frame
 from aalp.model.metrics import Metrics
 from aalp.optimizer import bounds_stage as bs
@@ -343,12 +343,14 @@ class PartEvaluator:
                     alone=True,
                     latency=self.latency,
                     spread=0.0 if u.as_router else s.spread,
+                    env=() if u.as_router else s.env,
                 )
             except DecisionError:
                 return None
             if d.problems:
                 return None
-            m, lg = contribution(s, d)
+            m, _ = contribution(s, d)
+            lg = measure_log(self.ctx, s, d)
             total = total + m
             if not u.overridden:
                 log += lg
@@ -364,6 +366,10 @@ class PartEvaluator:
         total = bs.NONE_OPTION
         for u in part_uses:
             s = u.slot
+            weight = None
+            if self.ctx.measure == "accuracy" and s.weight != s.count:
+                weight = bs.Interval(s.weight, s.weight)
+            node = () if u.as_router else tuple((k, bs.Interval(v, v)) for k, v in s.env)
             slot = bs.SlotBounds(
                 fam.op,
                 bs.of_range((s.x, s.x)),
@@ -372,9 +378,10 @@ class PartEvaluator:
                 bs.ZERO if u.as_router else bs.Interval(s.extra, s.extra),
                 0.0 if u.as_router or s.max_extra is None else s.max_extra,
                 u.overridden,
+                weight=weight,
             )
             d = bs.decision_bounds(
-                self.ctx, fam.op, slot.x, fam.model, booster, slot.extra, slot.max_extra_lo
+                self.ctx, fam.op, slot.x, fam.model, booster, slot.extra, slot.max_extra_lo, node
             )
             if d is None:
                 return None

@@ -9,7 +9,17 @@ from typing import Any
 
 from aalp.front import expr as ex
 from aalp.front.compiled import evaluate_at
-from aalp.front.ir import Expr, Op, RetryBooster, RouteStage, Spec, Task, VoteBooster
+from aalp.front.ir import (
+    ITEM_METRICS,
+    Expr,
+    MapStage,
+    Op,
+    RetryBooster,
+    RouteStage,
+    Spec,
+    Task,
+    VoteBooster,
+)
 from aalp.front.numbers import Number, exact, float_env
 from aalp.plan.plan import DecisionError
 
@@ -47,6 +57,12 @@ class Context:
     routes: dict[str, str]  # routed op -> classifier op
     workers: float | None
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The data whose items an accuracy counts (docs/model.md §3, items): the one a
+    # ``require accuracy|errors of DATA`` names, else the first map's; None without either.
+    items: str | None = None
+    # What the optimizer carries as a plan's reliability: ``success`` (every item right) or,
+    # when the task bounds accuracy or errors, ``accuracy`` (a lower bound on it, model.md §4).
+    measure: str = "success"
 
     def op(self, name: str) -> Op:
         return self.task.op(name)
@@ -156,4 +172,13 @@ def _build_context(checked: Any, task: Task | str | None) -> Context:
         )
     routes = {s.op: s.classifier for s in task.stages if isinstance(s, RouteStage)}
     workers = ex.evaluate(task.workers, fenv) if task.workers is not None else None
-    return Context(spec, task, env, fenv, models, routes, workers)
+    items, measure = items_of(task)
+    return Context(spec, task, env, fenv, models, routes, workers, items=items, measure=measure)
+
+
+def items_of(task: Task) -> tuple[str | None, str]:
+    """(the data an accuracy counts, the measure the optimizer carries) of a task."""
+    per_item = [r for r in task.requirements if r.metric in ITEM_METRICS]
+    named = next((r.data for r in per_item if r.data is not None), None)
+    first = next((s.over for s in task.stages if isinstance(s, MapStage)), None)
+    return (named or first), ("accuracy" if per_item else "success")
