@@ -78,6 +78,11 @@ def _success(op: ir.Op, model: ir.Model, env: Mapping[str, float]) -> list[list[
     ]
 
 
+def _node_env(fanin: Any, level: int, nodes: Any) -> dict[str, float]:
+    """A reduce node's names for its op's formulas (docs/language.md §2)."""
+    return {"fanin": float(fanin or 2), "level": float(level), "calls": float(nodes)}
+
+
 def _op_view(
     spec: ir.Spec,
     task: ir.Task,
@@ -165,8 +170,8 @@ def _reduce_view(
     model = spec.model(ops[name]["model"])
     flag = reduce_op.red_flag
     levels = []
-    for level in stage.levels:
-        at_level = {**env, "x": float(level.x)}
+    for number, level in enumerate(stage.levels, start=1):
+        at_level = {**env, **_node_env(stage.fanin, number, level.nodes), "x": float(level.x)}
         limit = None
         if flag is not None and flag.max_writes is not None:
             limit = whole(value(flag.max_writes, at_level, "red flag"), "red flag")
@@ -201,7 +206,16 @@ def build_view(checked: Any, task: ir.Task, plan: Plan, *, target: str = "python
     from aalp.checks.loader import prompt_dir_of
 
     spec_dir = prompt_dir_of(checked)
-    ops = {o.name: _op_view(spec, task, o, env, spec_dir) for o in plan.ops}
+    # a reduce op's own numbers are those of a node of its first level (fanin, level, calls)
+    nodes = {
+        st.ops[0]: _node_env(st.fanin, 1, st.levels[0].nodes)
+        for st in plan.stages
+        if st.kind == "reduce" and st.levels and st.fanin is not None
+    }
+    ops = {
+        o.name: _op_view(spec, task, o, {**env, **nodes.get(o.name, {})}, spec_dir)
+        for o in plan.ops
+    }
     data = {}
     for datum in task.data:
         kind, count = _units(task, datum.name, env)

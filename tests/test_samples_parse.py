@@ -27,6 +27,7 @@ EXPECTED = {
     "evolution": {"k", "l"},
     "voting": {"alpha", "p1", "p2"},
     "long_context": {"n", "per_record", "prompt", "answer"},
+    "invoices": {"n", "p_small", "p_big", "p_check"},
 }
 
 

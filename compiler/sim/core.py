@@ -96,6 +96,18 @@ def _roles(task: ir.Task) -> dict[str, str]:
     return roles
 
 
+def _node_names(request: dict[str, Any]) -> dict[str, float]:
+    """A reduce node's ``fanin`` (the children it merges), ``level`` and ``calls`` (the nodes
+    of its level), as the request carries them, for the op's formulas (docs/language.md §2)."""
+    children = request.get("children")
+    out = {"fanin": float(len(children)) if isinstance(children, list) else 2.0}
+    for name in ("level", "calls"):
+        value = request.get(name)
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        out[name] = float(value) if ok else 1.0
+    return out
+
+
 def to_text(answer: Any, form: str) -> str:
     """How the simulated model writes ``answer`` in answer format ``form``."""
     if form in ("json", "list"):
@@ -263,9 +275,9 @@ class SimCore:
         response = self._answer(op, model, request, messages, key, body.get("max_tokens"))
         return wrap(messages, response)  # in DSPy's [[ ## field ## ]] format when asked so
 
-    def _at(self, expr: ir.Expr, x: float) -> float:
+    def _at(self, expr: ir.Expr, x: float, node: dict[str, float] | None = None) -> float:
         try:
-            return evaluate(expr, {**self.env, "x": x})
+            return evaluate(expr, {**self.env, **(node or {}), "x": x})
         except EvalError as err:
             raise SimError(500, f"cannot evaluate a formula at x={x}: {err}") from None
 
@@ -282,6 +294,7 @@ class SimCore:
         if isinstance(x, bool) or not isinstance(x, int | float) or not 0 < x < math.inf:
             raise SimError(400, "the request's 'x' must be a positive number")
         x = float(x)
+        node = _node_names(request) if self.roles.get(op.name) == "reduce" else None
         outcomes = op.success
         for override in op.success_on:
             if override.model == model.name:
@@ -291,15 +304,16 @@ class SimCore:
         pick = _seeded(self.seed, "mixture", op.name, input_id).random()
         a = 0.0
         for outcome in outcomes:
-            weight = self._at(outcome.weight, x)
-            a = self._at(outcome.p, x)
+            weight = self._at(outcome.weight, x, node)
+            a = self._at(outcome.p, x, node)
             if pick < weight:
                 break
             pick -= weight
         rng = _seeded(self.seed, "call", key)
         ask = Ask(op.name, self.roles.get(op.name, "other"), request, self.task, self.env)
+        verdict = self._verdict(op, request) if ask.role == "verifier" else None
         try:
-            right = self.oracle.answer(ask)
+            right = self.oracle.answer(ask) if verdict is None else verdict
         except Exception as err:  # the user's oracle failed: the client gets why, in one line
             raise SimError(
                 500, f"the {self.family} oracle failed on op {op.name!r}: {err!r}"
@@ -309,17 +323,19 @@ class SimCore:
         if misrouted is not None and misrouted(ask):
             a = 0.0  # a specialist given another specialist's task
         correlated = self.faults.correlated or getattr(self.oracle, "CORRELATED", False)
-        rival = None if op.rival is None else self._at(op.rival, x)
+        rival = None if op.rival is None else self._at(op.rival, x, node)
         if draw < a:
             answer = right
+        elif verdict is not None:  # a verifier's wrong verdict is the other one
+            answer = "reject" if verdict == "accept" else "accept"
         elif correlated or (rival is not None and draw < a + rival):
             answer = self.oracle.wrong(ask, right, _seeded(self.seed, "rival", op.name, input_id))
         else:
             answer = self.oracle.wrong(ask, right, rng)
         text = to_text(answer, op.answer)
-        writes = max(1, round(self._at(op.writes, x)))
-        text, writes = self._red_flag(op, text, writes, x, rng)
-        reads = round(self._at(op.reads, x)) + self._history_tokens(op, messages)
+        writes = max(1, round(self._at(op.writes, x, node)))
+        text, writes = self._red_flag(op, text, writes, x, rng, node)
+        reads = round(self._at(op.reads, x, node)) + self._history_tokens(op, messages)
         finish = "stop"
         if isinstance(max_tokens, int) and 0 < max_tokens < writes:
             text = text[: max(1, len(text) * max_tokens // writes)]
@@ -343,15 +359,47 @@ class SimCore:
             },
         }
 
+    def _verdict(self, op: ir.Op, request: dict[str, Any]) -> str | None:
+        """The right verdict of a verifier on ``{"request", "answer"}`` (the emitted programs'
+        check of a retry): accept when the answer is the checked op's right one. None for a
+        request of another shape, or an oracle with verifier answers of its own."""
+        if getattr(self.oracle, "verdict", None) is not None or not {"request", "answer"} <= set(
+            request
+        ):
+            return None
+        checked = next(
+            (
+                o
+                for b in self.task.boosters
+                if isinstance(b, ir.RetryBooster) and b.check == op.name
+                for o in (b.ops or [x.name for x in self.task.ops if x.name != op.name])
+            ),
+            None,
+        )
+        inner = request["request"]
+        if checked is None or not isinstance(inner, dict):
+            return None
+        gen = self.task.op(checked)
+        ask = Ask(gen.name, self.roles.get(gen.name, "other"), inner, self.task, self.env)
+        right = self.oracle.answer(ask)
+        same = to_text(request["answer"], gen.answer) == to_text(right, gen.answer)
+        return "accept" if same or request["answer"] == right else "reject"
+
     def _red_flag(
-        self, op: ir.Op, text: str, writes: int, x: float, rng: random.Random
+        self,
+        op: ir.Op,
+        text: str,
+        writes: int,
+        x: float,
+        rng: random.Random,
+        node: dict[str, float] | None = None,
     ) -> tuple[str, int]:
         """Spoil the response as often as the spec's ``keep`` and the fault rates say."""
         flag = op.red_flag
-        keep = 1.0 if flag is None or flag.keep is None else self._at(flag.keep, x)
+        keep = 1.0 if flag is None or flag.keep is None else self._at(flag.keep, x, node)
         limit = None
         if flag is not None and flag.max_writes is not None:
-            limit = math.ceil(self._at(flag.max_writes, x))
+            limit = math.ceil(self._at(flag.max_writes, x, node))
         malformed = rng.random() < self.faults.malformed_rate
         overlong = rng.random() < self.faults.overlong_rate
         if rng.random() >= keep:  # the spec's own red-flag rate: whichever flag the op has

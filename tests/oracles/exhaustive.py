@@ -37,6 +37,14 @@ def _meets(ev: Any, reqs: list[tuple[str, str, float]]) -> bool:
     if not ev.feasible:
         return False
     for metric, cmp, bound in reqs:
+        if metric == "accuracy":  # per item: the cost model's ln(accuracy), near 1 exactly
+            if not success_meets(ev.log_accuracy, bound):
+                return False
+            continue
+        if metric == "errors":
+            if not ev.errors <= bound * (1 + 1e-12):
+                return False
+            continue
         v = ev.success if metric == "success" else float(getattr(ev.metrics, metric))
         if metric == "success" and cmp == ">=":
             # the model's comparison: the failure near 1, with a relative slack for rounding

@@ -27,6 +27,9 @@ Usage: python routing_dspy.py [--input FILE] [--base-url URL] [--model-map NAME=
 #   - errors are independent across calls (samples are independent given the input's kind)
 #   - the last chunk of a stage is costed as a full chunk
 #   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
+#   - accuracy is the expected fraction of the items of 'inputs' whose result is right: every call
+#     on an item's path is right (its chunk, the nodes above it, the steps before it in a chain,
+#     every call of a stage over other data)
 #   - wrong answers all agree (the worst case for voting) unless the spec states a rival
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #

@@ -645,7 +645,8 @@ def reduce_requests(values: list[Any], stage: dict[str, Any], level: int) -> lis
     x = stage["levels"][level - 1] if level <= len(stage["levels"]) else None
     groups = [values[i : i + fanin] for i in range(0, len(values), fanin)]
     return [
-        {"x": x, "level": level, "node": i, "children": group} for i, group in enumerate(groups)
+        {"x": x, "level": level, "node": i, "calls": len(groups), "children": group}
+        for i, group in enumerate(groups)
     ]
 
 

@@ -28,6 +28,9 @@ Usage: python long_context_agents.py [--input FILE] [--base-url URL] [--model-ma
 #   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
 #   - model longctx has quadratic attention: a call that reads R tokens and writes W costs
 #     size·(R+W)·(R+W−1)/2, its prefill included
+#   - accuracy is the expected fraction of the items of 'records' whose result is right: every
+#     call on an item's path is right (its chunk, the nodes above it, the steps before it in a
+#     chain, every call of a stage over other data)
 #   - wrong answers all agree (the worst case for voting) unless the spec states a rival
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #

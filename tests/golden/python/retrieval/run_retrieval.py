@@ -28,6 +28,9 @@ It needs only the Python standard library and the openai package (pip install op
 #   - errors are independent across calls (samples are independent given the input's kind)
 #   - the last chunk of a stage is costed as a full chunk
 #   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
+#   - accuracy is the expected fraction of the items of 'text' whose result is right: every call
+#     on an item's path is right (its chunk, the nodes above it, the steps before it in a chain,
+#     every call of a stage over other data)
 #   - wrong answers all agree (the worst case for voting) unless the spec states a rival
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #
@@ -57,7 +60,7 @@ from typing import Any
 
 TASK = 'retrieval'
 SPEC_FILE = 'retrieval.aalp'
-PLAN_ID = 'cdc290d0aeeff07b'
+PLAN_ID = 'ff866f03c8d6d1fa'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -1327,8 +1330,9 @@ async def run_reduce(run: Runner, index: int, name: str, values: list[Any], fani
         groups = [values[i : i + fanin] for i in range(0, len(values), fanin)]
 
         async def node(i: int, children: list[Any], lvl: int = level,
-                       info: dict[str, Any] = info) -> Any:
-            request = {"x": info["x"], "level": lvl, "node": i, "children": children}
+                       info: dict[str, Any] = info, calls: int = len(groups)) -> Any:
+            request = {"x": info["x"], "level": lvl, "node": i, "calls": calls,
+                       "children": children}
             answer, _ = await run.decide(name, f"s{index}/L{lvl}/{i}", request,
                                          limit=info["max_writes"])
             return answer
