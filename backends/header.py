@@ -64,7 +64,16 @@ def header_lines(view: View) -> list[str]:
     low, high = pred["calls_interval"]
     lines += ["", "Prediction for one run (aalp cost model, expected values):"]
     lines.append(f"  calls           {_fmt(pred['calls'])} (99.9% interval [{low}, {high}])")
-    for name in ("success", "dollars", "tokens", "forward_passes", "cost", "latency"):
+    for name in (
+        "success",
+        "accuracy",
+        "errors",
+        "dollars",
+        "tokens",
+        "forward_passes",
+        "cost",
+        "latency",
+    ):
         if name in pred:
             lines.append(f"  {name:<16}{_fmt(pred[name])}")
     lines += ["", "Assumptions:"]

@@ -126,7 +126,17 @@ def prediction(view: View, evaluation: Any = None) -> dict[str, Any]:
     return out
 
 
-METRICS = ("success", "cost", "dollars", "tokens", "forward_passes", "latency", "latency_calls")
+METRICS = (
+    "success",
+    "accuracy",  # per item, when the task has items (docs/model.md §3, items)
+    "errors",
+    "cost",
+    "dollars",
+    "tokens",
+    "forward_passes",
+    "latency",
+    "latency_calls",
+)
 
 
 def _metrics(evaluation: Any) -> dict[str, Any]:

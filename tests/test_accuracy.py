@@ -20,6 +20,7 @@ from oracles.exhaustive import search
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 
+
 def models(can: str, big: bool = False) -> str:
     out = f"model m {{ size 1  context 64k  price in 1 out 2 per Mtok  can {can} }}\n"
     if big:
@@ -144,7 +145,7 @@ def test_a_last_smaller_chunk_makes_the_accuracy_a_bound() -> None:
 def test_overlapping_windows_count_every_window_that_holds_an_item() -> None:
     checked = spec(MAP, overlap="overlap 0.5")
     decisions = {"work.x": 4, "work.model": "m", "work.vote": "none"}
-    ev, sim = mc_agrees(checked, decisions, exact=False)
+    ev, _ = mc_agrees(checked, decisions, exact=False)
     assert ev.accuracy == pytest.approx((0.97**4) ** 2)  # two windows hold each item
 
 
@@ -256,8 +257,10 @@ def test_invoices_buys_one_call_and_the_verifier_retries_not_a_vote() -> None:
 
 
 def test_success_on_the_million_invoices_needs_the_majority_of_13() -> None:
-    text = (SAMPLES / "invoices.aalp").read_text().replace(
-        "require accuracy >= 0.999", "require success >= 0.999"
+    text = (
+        (SAMPLES / "invoices.aalp")
+        .read_text()
+        .replace("require accuracy >= 0.999", "require success >= 0.999")
     )
     result = optimize(load_text(text, str(SAMPLES / "x.aalp")), frontier=False, baselines=False)
     assert result.plan.decisions["extract.vote"] == "majority"
@@ -288,9 +291,12 @@ def codes_of(text: str) -> list[str]:
     ],
 )
 def test_a_bad_per_item_bound_is_a_diagnostic(req: str, code: str) -> None:
-    assert code in codes_of(MAP.replace("REQUIRE", req).replace("N of", "10 of").replace(
-        "OVERLAP", ""
-    ).replace("docs = N", "docs = 10"))
+    assert code in codes_of(
+        MAP.replace("REQUIRE", req)
+        .replace("N of", "10 of")
+        .replace("OVERLAP", "")
+        .replace("docs = N", "docs = 10")
+    )
 
 
 def test_accuracy_without_a_map_must_name_its_items() -> None:

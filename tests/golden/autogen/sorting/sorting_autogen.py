@@ -17,6 +17,8 @@ Usage: python sorting_autogen.py [--input FILE] [--base-url URL] [--model-map NA
 # Prediction for one run (aalp cost model, expected values):
 #   calls           7 (99.9% interval [7, 7])
 #   success         0.920811
+#   accuracy        0.969839
+#   errors          30.1609
 #   dollars         0.00696
 #   tokens          19400
 #   forward_passes  9000

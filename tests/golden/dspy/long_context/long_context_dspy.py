@@ -16,6 +16,8 @@ Usage: python long_context_dspy.py [--input FILE] [--base-url URL] [--model-map 
 # Prediction for one run (aalp cost model, expected values):
 #   calls           200 (99.9% interval [200, 200])
 #   success         0.999998
+#   accuracy        1
+#   errors          4e-05
 #   dollars         0.0252
 #   tokens          162000
 #   forward_passes  2000

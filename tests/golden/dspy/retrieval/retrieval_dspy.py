@@ -16,6 +16,8 @@ Usage: python retrieval_dspy.py [--input FILE] [--base-url URL] [--model-map NAM
 # Prediction for one run (aalp cost model, expected values):
 #   calls           2 (99.9% interval [2, 2])
 #   success         0.917806
+#   accuracy        0.917806
+#   errors          8219.45
 #   dollars         0.0200541
 #   tokens          133574
 #   forward_passes  40

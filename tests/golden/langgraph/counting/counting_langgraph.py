@@ -16,6 +16,8 @@ Usage: python counting_langgraph.py [--input FILE] [--base-url URL] [--model-map
 # Prediction for one run (aalp cost model, expected values):
 #   calls           3 (99.9% interval [3, 3])
 #   success         0.919968
+#   accuracy        0.972577
+#   errors          54.8451
 #   dollars         0.00037665
 #   tokens          2466
 #   forward_passes  15

@@ -15,6 +15,8 @@ Usage: python evolution_langgraph.py [--input FILE] [--base-url URL] [--model-ma
 # Prediction for one run (aalp cost model, expected values):
 #   calls           15.9844 (99.9% interval [2, 30])
 #   success         0.992214
+#   accuracy        0.999023
+#   errors          0.0078125
 #   dollars         0.00131871
 #   tokens          3996.09
 #   forward_passes  1598.44

@@ -15,6 +15,8 @@ Usage: python voting_langgraph.py [--input FILE] [--base-url URL] [--model-map N
 # Prediction for one run (aalp cost model, expected values):
 #   calls           5 (99.9% interval [5, 5])
 #   success         0.63048
+#   accuracy        0.63048
+#   errors          0.36952
 #   dollars         0.0006625
 #   tokens          1275
 #   forward_passes  25

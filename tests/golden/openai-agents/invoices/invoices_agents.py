@@ -17,6 +17,8 @@ Usage: python invoices_agents.py [--input FILE] [--base-url URL] [--model-map NA
 # Prediction for one run (aalp cost model, expected values):
 #   calls           2.07117e+06 (99.9% interval [2069906, 2072427])
 #   success         2.3424e-153
+#   accuracy        0.999649
+#   errors          351.383
 #   dollars         375.917
 #   tokens          2.24204e+09
 #   forward_passes  8.80246e+07
@@ -97,10 +99,10 @@ OPS: dict[str, dict[str, Any]] = {
     'verify': {
         'system': (
             'Check the extracted fields against the invoices in the user message. Answer with '
-            'one\nword: accept or reject.'
+            'the\nJSON string "accept" or "reject".'
         ),
         'model': 'mini',
-        'answer': 'choice',
+        'answer': 'json',
         'max_writes': None,
         'needs': None,
         'vote': 'none',

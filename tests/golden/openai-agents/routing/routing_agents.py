@@ -17,6 +17,8 @@ Usage: python routing_agents.py [--input FILE] [--base-url URL] [--model-map NAM
 # Prediction for one run (aalp cost model, expected values):
 #   calls           200 (99.9% interval [200, 200])
 #   success         0.331183
+#   accuracy        0.98901
+#   errors          1.099
 #   dollars         0.15342
 #   tokens          1.0072e+06
 #   forward_passes  5200

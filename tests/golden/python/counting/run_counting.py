@@ -18,6 +18,8 @@ It needs only the Python standard library and the openai package (pip install op
 # Prediction for one run (aalp cost model, expected values):
 #   calls           3 (99.9% interval [3, 3])
 #   success         0.919968
+#   accuracy        0.972577
+#   errors          54.8451
 #   dollars         0.00037665
 #   tokens          2466
 #   forward_passes  15
@@ -60,7 +62,7 @@ from typing import Any
 
 TASK = 'counting'
 SPEC_FILE = 'counting.aalp'
-PLAN_ID = '8e8ed4a0fa4d040c'
+PLAN_ID = '4405c7d008902dc2'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -91,6 +93,8 @@ PREDICTION: dict[str, Any] = {
     'calls_interval': [3, 3],
     'calls_by_op': {'count': 3.0},
     'success': 0.9199677282899527,
+    'accuracy': 0.9725774539465369,
+    'errors': 54.84509210692612,
     'cost': 12285.0,
     'dollars': 0.00037664999999999997,
     'tokens': 2466.0,

@@ -17,6 +17,8 @@ It needs only the Python standard library and the openai package (pip install op
 # Prediction for one run (aalp cost model, expected values):
 #   calls           15.9844 (99.9% interval [2, 30])
 #   success         0.992214
+#   accuracy        0.999023
+#   errors          0.0078125
 #   dollars         0.00131871
 #   tokens          3996.09
 #   forward_passes  1598.44
@@ -60,7 +62,7 @@ from typing import Any
 
 TASK = 'evolution'
 SPEC_FILE = 'evolution.aalp'
-PLAN_ID = '213eeb5fe12222bb'
+PLAN_ID = '15ad755264d3b4c4'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -92,6 +94,8 @@ PREDICTION: dict[str, Any] = {
     'calls_interval': [2, 30],
     'calls_by_op': {'mutate': 15.984375},
     'success': 0.9922141507904101,
+    'accuracy': 0.9990234375,
+    'errors': 0.0078125,
     'cost': 318888.28125,
     'dollars': 0.0013187109375,
     'tokens': 3996.09375,

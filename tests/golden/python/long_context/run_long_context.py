@@ -18,6 +18,8 @@ It needs only the Python standard library and the openai package (pip install op
 # Prediction for one run (aalp cost model, expected values):
 #   calls           200 (99.9% interval [200, 200])
 #   success         0.999998
+#   accuracy        1
+#   errors          4e-05
 #   dollars         0.0252
 #   tokens          162000
 #   forward_passes  2000
@@ -62,7 +64,7 @@ from typing import Any
 
 TASK = 'long_context'
 SPEC_FILE = 'long_context.aalp'
-PLAN_ID = '4b14d4f100695034'
+PLAN_ID = 'f9fc81f196938246'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -93,6 +95,8 @@ PREDICTION: dict[str, Any] = {
     'calls_interval': [200, 200],
     'calls_by_op': {'count': 200.0},
     'success': 0.9999980000019799,
+    'accuracy': 0.99999999,
+    'errors': 4.000000020099037e-05,
     'cost': 65529000.0,
     'dollars': 0.0252,
     'tokens': 162000.0,

@@ -18,6 +18,8 @@ It needs only the Python standard library and the openai package (pip install op
 # Prediction for one run (aalp cost model, expected values):
 #   calls           2 (99.9% interval [2, 2])
 #   success         0.917806
+#   accuracy        0.917806
+#   errors          8219.45
 #   dollars         0.0200541
 #   tokens          133574
 #   forward_passes  40
@@ -60,7 +62,7 @@ from typing import Any
 
 TASK = 'retrieval'
 SPEC_FILE = 'retrieval.aalp'
-PLAN_ID = 'ff866f03c8d6d1fa'
+PLAN_ID = 'f6830109a7e97d9c'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -92,6 +94,8 @@ PREDICTION: dict[str, Any] = {
     'calls_interval': [2, 2],
     'calls_by_op': {'find': 2.0},
     'success': 0.9178055354166856,
+    'accuracy': 0.9178055354166856,
+    'errors': 8219.446458331437,
     'cost': 2671060.0,
     'dollars': 0.0200541,
     'tokens': 133574.0,

@@ -19,6 +19,8 @@ It needs only the Python standard library and the openai package (pip install op
 # Prediction for one run (aalp cost model, expected values):
 #   calls           200 (99.9% interval [200, 200])
 #   success         0.331183
+#   accuracy        0.98901
+#   errors          1.099
 #   dollars         0.15342
 #   tokens          1.0072e+06
 #   forward_passes  5200
@@ -62,7 +64,7 @@ from typing import Any
 
 TASK = 'routing'
 SPEC_FILE = 'routing.aalp'
-PLAN_ID = '05d75a14c4d0df29'
+PLAN_ID = '7edb154872d3f93e'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -112,6 +114,8 @@ PREDICTION: dict[str, Any] = {
     'calls_interval': [200, 200],
     'calls_by_op': {'classify': 100.0, 'solve': 100.0},
     'success': 0.3311831879736629,
+    'accuracy': 0.98901,
+    'errors': 1.099000000000001,
     'cost': 50126600.0,
     'dollars': 0.15342,
     'tokens': 1007200.0,

@@ -19,6 +19,8 @@ It needs only the Python standard library and the openai package (pip install op
 # Prediction for one run (aalp cost model, expected values):
 #   calls           7 (99.9% interval [7, 7])
 #   success         0.920811
+#   accuracy        0.969839
+#   errors          30.1609
 #   dollars         0.00696
 #   tokens          19400
 #   forward_passes  9000
@@ -63,7 +65,7 @@ from typing import Any
 
 TASK = 'sorting'
 SPEC_FILE = 'sorting.aalp'
-PLAN_ID = 'dc2bd22102424800'
+PLAN_ID = '9c166792fef04c23'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -114,6 +116,8 @@ PREDICTION: dict[str, Any] = {
     'calls_interval': [7, 7],
     'calls_by_op': {'merge': 3.0, 'sort': 4.0},
     'success': 0.9208113457751355,
+    'accuracy': 0.9698391218523467,
+    'errors': 30.160878147653285,
     'cost': 25420500.0,
     'dollars': 0.006960000000000001,
     'tokens': 19400.0,

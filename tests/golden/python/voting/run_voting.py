@@ -17,6 +17,8 @@ It needs only the Python standard library and the openai package (pip install op
 # Prediction for one run (aalp cost model, expected values):
 #   calls           5 (99.9% interval [5, 5])
 #   success         0.63048
+#   accuracy        0.63048
+#   errors          0.36952
 #   dollars         0.0006625
 #   tokens          1275
 #   forward_passes  25
@@ -59,7 +61,7 @@ from typing import Any
 
 TASK = 'voting'
 SPEC_FILE = 'voting.aalp'
-PLAN_ID = '569fd36261e4f105'
+PLAN_ID = 'bc0825bccd5be3a8'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -90,6 +92,8 @@ PREDICTION: dict[str, Any] = {
     'calls_interval': [5, 5],
     'calls_by_op': {'answer': 5.0},
     'success': 0.6304799999999995,
+    'accuracy': 0.6304799999999995,
+    'errors': 0.36952000000000057,
     'cost': 6300.0,
     'dollars': 0.0006625,
     'tokens': 1275.0,

@@ -21,6 +21,8 @@ It needs Ray and the openai package on every node (pip install 'ray>=2.50' opena
 # Prediction for one run (aalp cost model, expected values):
 #   calls           15.9844 (99.9% interval [2, 30])
 #   success         0.992214
+#   accuracy        0.999023
+#   errors          0.0078125
 #   dollars         0.00131871
 #   tokens          3996.09
 #   forward_passes  1598.44
@@ -31,6 +33,9 @@ It needs Ray and the openai package on every node (pip install 'ray>=2.50' opena
 #   - errors are independent across calls (samples are independent given the input's kind)
 #   - the last chunk of a stage is costed as a full chunk
 #   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
+#   - accuracy is the expected fraction of the items of 'blocks' whose result is right: every call
+#     on an item's path is right (its chunk, the nodes above it, the steps before it in a chain,
+#     every call of a stage over other data)
 #   - wrong answers all agree (the worst case for voting) unless the spec states a rival
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #
@@ -62,7 +67,7 @@ from typing import Any
 
 TASK = 'evolution'
 SPEC_FILE = 'evolution.aalp'
-PLAN_ID = 'bac76b705d4c6685'
+PLAN_ID = 'f9a5263a9ad1bcea'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -94,6 +99,8 @@ PREDICTION: dict[str, Any] = {
     'calls_interval': [2, 30],
     'calls_by_op': {'mutate': 15.984375},
     'success': 0.9922141507904101,
+    'accuracy': 0.9990234375,
+    'errors': 0.0078125,
     'cost': 318888.28125,
     'dollars': 0.0013187109375,
     'tokens': 3996.09375,
@@ -1161,8 +1168,9 @@ async def run_reduce(run: Runner, index: int, name: str, values: list[Any], fani
         groups = [values[i : i + fanin] for i in range(0, len(values), fanin)]
 
         async def node(i: int, children: list[Any], lvl: int = level,
-                       info: dict[str, Any] = info) -> Any:
-            request = {"x": info["x"], "level": lvl, "node": i, "children": children}
+                       info: dict[str, Any] = info, calls: int = len(groups)) -> Any:
+            request = {"x": info["x"], "level": lvl, "node": i, "calls": calls,
+                       "children": children}
             answer, _ = await run.decide(name, f"s{index}/L{lvl}/{i}", request,
                                          limit=info["max_writes"])
             return answer

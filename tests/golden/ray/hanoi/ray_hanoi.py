@@ -1171,8 +1171,9 @@ async def run_reduce(run: Runner, index: int, name: str, values: list[Any], fani
         groups = [values[i : i + fanin] for i in range(0, len(values), fanin)]
 
         async def node(i: int, children: list[Any], lvl: int = level,
-                       info: dict[str, Any] = info) -> Any:
-            request = {"x": info["x"], "level": lvl, "node": i, "children": children}
+                       info: dict[str, Any] = info, calls: int = len(groups)) -> Any:
+            request = {"x": info["x"], "level": lvl, "node": i, "calls": calls,
+                       "children": children}
             answer, _ = await run.decide(name, f"s{index}/L{lvl}/{i}", request,
                                          limit=info["max_writes"])
             return answer

@@ -22,6 +22,8 @@ It needs Ray and the openai package on every node (pip install 'ray>=2.50' opena
 # Prediction for one run (aalp cost model, expected values):
 #   calls           2 (99.9% interval [2, 2])
 #   success         0.917806
+#   accuracy        0.917806
+#   errors          8219.45
 #   dollars         0.0200541
 #   tokens          133574
 #   forward_passes  40
@@ -32,6 +34,9 @@ It needs Ray and the openai package on every node (pip install 'ray>=2.50' opena
 #   - errors are independent across calls (samples are independent given the input's kind)
 #   - the last chunk of a stage is costed as a full chunk
 #   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
+#   - accuracy is the expected fraction of the items of 'text' whose result is right: every call
+#     on an item's path is right (its chunk, the nodes above it, the steps before it in a chain,
+#     every call of a stage over other data)
 #   - wrong answers all agree (the worst case for voting) unless the spec states a rival
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #
@@ -62,7 +67,7 @@ from typing import Any
 
 TASK = 'retrieval'
 SPEC_FILE = 'retrieval.aalp'
-PLAN_ID = 'd07d615e989b80c3'
+PLAN_ID = 'e33e86f4abe6ff4f'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -94,6 +99,8 @@ PREDICTION: dict[str, Any] = {
     'calls_interval': [2, 2],
     'calls_by_op': {'find': 2.0},
     'success': 0.9178055354166856,
+    'accuracy': 0.9178055354166856,
+    'errors': 8219.446458331437,
     'cost': 2671060.0,
     'dollars': 0.0200541,
     'tokens': 133574.0,
@@ -1161,8 +1168,9 @@ async def run_reduce(run: Runner, index: int, name: str, values: list[Any], fani
         groups = [values[i : i + fanin] for i in range(0, len(values), fanin)]
 
         async def node(i: int, children: list[Any], lvl: int = level,
-                       info: dict[str, Any] = info) -> Any:
-            request = {"x": info["x"], "level": lvl, "node": i, "children": children}
+                       info: dict[str, Any] = info, calls: int = len(groups)) -> Any:
+            request = {"x": info["x"], "level": lvl, "node": i, "calls": calls,
+                       "children": children}
             answer, _ = await run.decide(name, f"s{index}/L{lvl}/{i}", request,
                                          limit=info["max_writes"])
             return answer

@@ -23,6 +23,8 @@ It needs Ray and the openai package on every node (pip install 'ray>=2.50' opena
 # Prediction for one run (aalp cost model, expected values):
 #   calls           200 (99.9% interval [200, 200])
 #   success         0.331183
+#   accuracy        0.98901
+#   errors          1.099
 #   dollars         0.15342
 #   tokens          1.0072e+06
 #   forward_passes  5200
@@ -33,6 +35,9 @@ It needs Ray and the openai package on every node (pip install 'ray>=2.50' opena
 #   - errors are independent across calls (samples are independent given the input's kind)
 #   - the last chunk of a stage is costed as a full chunk
 #   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
+#   - accuracy is the expected fraction of the items of 'inputs' whose result is right: every call
+#     on an item's path is right (its chunk, the nodes above it, the steps before it in a chain,
+#     every call of a stage over other data)
 #   - wrong answers all agree (the worst case for voting) unless the spec states a rival
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #
@@ -64,7 +69,7 @@ from typing import Any
 
 TASK = 'routing'
 SPEC_FILE = 'routing.aalp'
-PLAN_ID = '38050ea4f7630836'
+PLAN_ID = '8d165d581321d031'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -114,6 +119,8 @@ PREDICTION: dict[str, Any] = {
     'calls_interval': [200, 200],
     'calls_by_op': {'classify': 100.0, 'solve': 100.0},
     'success': 0.3311831879736629,
+    'accuracy': 0.98901,
+    'errors': 1.099000000000001,
     'cost': 50126600.0,
     'dollars': 0.15342,
     'tokens': 1007200.0,
@@ -1181,8 +1188,9 @@ async def run_reduce(run: Runner, index: int, name: str, values: list[Any], fani
         groups = [values[i : i + fanin] for i in range(0, len(values), fanin)]
 
         async def node(i: int, children: list[Any], lvl: int = level,
-                       info: dict[str, Any] = info) -> Any:
-            request = {"x": info["x"], "level": lvl, "node": i, "children": children}
+                       info: dict[str, Any] = info, calls: int = len(groups)) -> Any:
+            request = {"x": info["x"], "level": lvl, "node": i, "calls": calls,
+                       "children": children}
             answer, _ = await run.decide(name, f"s{index}/L{lvl}/{i}", request,
                                          limit=info["max_writes"])
             return answer

@@ -21,6 +21,8 @@ It needs Ray and the openai package on every node (pip install 'ray>=2.50' opena
 # Prediction for one run (aalp cost model, expected values):
 #   calls           5 (99.9% interval [5, 5])
 #   success         0.63048
+#   accuracy        0.63048
+#   errors          0.36952
 #   dollars         0.0006625
 #   tokens          1275
 #   forward_passes  25
@@ -31,6 +33,9 @@ It needs Ray and the openai package on every node (pip install 'ray>=2.50' opena
 #   - errors are independent across calls (samples are independent given the input's kind)
 #   - the last chunk of a stage is costed as a full chunk
 #   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
+#   - accuracy is the expected fraction of the items of 'questions' whose result is right: every
+#     call on an item's path is right (its chunk, the nodes above it, the steps before it in a
+#     chain, every call of a stage over other data)
 #   - wrong answers all agree (the worst case for voting) unless the spec states a rival
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #
@@ -61,7 +66,7 @@ from typing import Any
 
 TASK = 'voting'
 SPEC_FILE = 'voting.aalp'
-PLAN_ID = '2d73a067fe5cb2e7'
+PLAN_ID = 'd025831231785913'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -92,6 +97,8 @@ PREDICTION: dict[str, Any] = {
     'calls_interval': [5, 5],
     'calls_by_op': {'answer': 5.0},
     'success': 0.6304799999999995,
+    'accuracy': 0.6304799999999995,
+    'errors': 0.36952000000000057,
     'cost': 6300.0,
     'dollars': 0.0006625,
     'tokens': 1275.0,
@@ -1159,8 +1166,9 @@ async def run_reduce(run: Runner, index: int, name: str, values: list[Any], fani
         groups = [values[i : i + fanin] for i in range(0, len(values), fanin)]
 
         async def node(i: int, children: list[Any], lvl: int = level,
-                       info: dict[str, Any] = info) -> Any:
-            request = {"x": info["x"], "level": lvl, "node": i, "children": children}
+                       info: dict[str, Any] = info, calls: int = len(groups)) -> Any:
+            request = {"x": info["x"], "level": lvl, "node": i, "calls": calls,
+                       "children": children}
             answer, _ = await run.decide(name, f"s{index}/L{lvl}/{i}", request,
                                          limit=info["max_writes"])
             return answer
