@@ -335,3 +335,17 @@ def test_the_closed_form_of_a_tree_reads_its_fanin() -> None:
         again = load_text(text.replace("param n = 48", f"param n = {n}"), "t.aalp")
         ev = evaluate(again, None, decisions)
         assert value_at(form, {"n": n}) == pytest.approx(ev.metrics.cost, rel=1e-9)
+
+
+def test_the_explorer_moves_the_accuracy_target() -> None:
+    from aalp.explore.api import optimize_spec
+    from aalp.explore.controls import Settings
+
+    text = (SAMPLES / "invoices.aalp").read_text().replace("param n = 1M", "param n = 1000")
+    file = str(SAMPLES / "invoices.aalp")
+    shown = optimize_spec(text, file)
+    assert shown["frontier"]["measure"] == "accuracy"
+    assert shown["plan"]["accuracy"] >= 0.999 and shown["plan"]["errors"] <= 1
+    looser = optimize_spec(text, file, Settings(target=0.99))
+    assert looser["plan"]["accuracy"] >= 0.99
+    assert looser["plan"]["metrics"]["dollars"] < shown["plan"]["metrics"]["dollars"]

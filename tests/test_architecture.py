@@ -148,7 +148,7 @@ def test_every_package_is_installed() -> None:
 
 
 # Checks that recount on purpose, and say so in their docstring.
-INDEPENDENT = ("aalp.model.montecarlo",)
+INDEPENDENT = ("aalp.model.montecarlo", "aalp.model.montecarlo_items")
 
 
 @pytest.mark.parametrize(

@@ -120,35 +120,23 @@ def command(
             click.echo("error: the plan cannot run: " + "; ".join(ev.problems), err=True)
             raise click.exceptions.Exit(EXIT_SPEC)
         sim = _run(ctx, plan, runs, seed)
+        items, items_note = _items(ctx, plan, runs, seed)
     except (DecisionError, SimulationError) as err:
         raise usage_failure(err) from None
     except SpecError as err:
         print_error(err, file)
         raise click.exceptions.Exit(EXIT_SPEC) from None
     if fmt == "json":
-        out = {
-            "task": ev.task,
-            "plan": source,
-            "decisions": {k: plan[k] for k in sorted(plan)},
-            "runs": runs,
-            "seed": seed,
-            "success": {
-                "predicted": ev.success,
-                "simulated": sim.success,
-                "interval": list(sim.wilson()),
-            },
-            "metrics": {
-                name: {
-                    "predicted": getattr(ev.metrics, name),
-                    "mean": sim.metrics[name].mean,
-                    "stderr": sim.metrics[name].stderr,
-                    "q05": sim.metrics[name].q05,
-                    "q50": sim.metrics[name].q50,
-                    "q95": sim.metrics[name].q95,
-                }
-                for name in ROWS
-            },
-        }
+        out = _json(ev, plan, source, runs, seed, sim)
+        if items is not None:
+            out["accuracy"] = {
+                "items": ctx.items,
+                "predicted": ev.accuracy,
+                "simulated": items.accuracy,
+                "interval": list(items.interval()),
+            }
+        elif items_note:
+            out["accuracy"] = {"items": ctx.items, "predicted": ev.accuracy, "note": items_note}
         click.echo(json.dumps(out, indent=2, sort_keys=True, default=str))
         return
     click.echo(f"task {ev.task}: {runs} runs, seed {seed}, {source} plan")
@@ -156,8 +144,58 @@ def command(
     click.echo("")
     for line in _table(ev, sim):
         click.echo(line)
+    if items is not None:
+        lo, hi = items.interval()
+        z = 0.0 if items.stderr == 0 else (items.accuracy - ev.accuracy) / items.stderr
+        interval = f"[{_fmt(lo)}, {_fmt(hi)}]"
+        sim_acc = _fmt(items.accuracy)
+        click.echo(
+            f"{'accuracy':<15}{_fmt(ev.accuracy):>14}  {sim_acc:>12}  {interval:<24}{z:>6.2f}"
+        )
+    elif items_note:
+        click.echo(f"accuracy: {items_note}")
     click.echo("")
     click.echo("z: (simulated − predicted) / standard error; |z| above 4 is a disagreement.")
+
+
+def _json(ev: Any, plan: dict[str, Any], source: str, runs: int, seed: int, sim: Any) -> dict:
+    """The simulation beside the predictions, as JSON data."""
+    return {
+        "task": ev.task,
+        "plan": source,
+        "decisions": {k: plan[k] for k in sorted(plan)},
+        "runs": runs,
+        "seed": seed,
+        "success": {
+            "predicted": ev.success,
+            "simulated": sim.success,
+            "interval": list(sim.wilson()),
+        },
+        "metrics": {
+            name: {
+                "predicted": getattr(ev.metrics, name),
+                "mean": sim.metrics[name].mean,
+                "stderr": sim.metrics[name].stderr,
+                "q05": sim.metrics[name].q05,
+                "q50": sim.metrics[name].q50,
+                "q95": sim.metrics[name].q95,
+            }
+            for name in ROWS
+        },
+    }
+
+
+def _items(ctx: Any, plan: dict[str, Any], runs: int, seed: int) -> tuple[Any, str | None]:
+    """The per-item accuracy simulated item by item (docs/model.md §3, items), or why not."""
+    from aalp.model.montecarlo import SimulationError
+    from aalp.model.montecarlo_items import simulate_items
+
+    if ctx.items is None:
+        return None, None
+    try:
+        return simulate_items(ctx, None, plan, runs, seed), None
+    except SimulationError as err:
+        return None, f"not simulated item by item: {err}"
 
 
 def _run(ctx: Any, plan: dict[str, Any], runs: int, seed: int):

@@ -237,6 +237,9 @@ def plan_json(evaluation: Any) -> Json:
         "decisions": _decisions_json(evaluation.decisions),
         "metrics": {m: _finite(float(getattr(evaluation.metrics, m))) for m in METRIC_NAMES},
         "success": _finite(evaluation.success),
+        # per item (docs/model.md §3, items): null when the task has no items
+        "accuracy": _finite(evaluation.accuracy) if evaluation.items else None,
+        "errors": _finite(evaluation.errors) if evaluation.items else None,
         "reasons": reasons,
     }
 
@@ -336,6 +339,10 @@ def result_json(loaded: Loaded, result: Any) -> Json:
         "tree": tree,
         "frontier": {
             "metric": result.frontier_metric,
+            # what the points' "success" holds: success, or accuracy when the task bounds it
+            "measure": "accuracy"
+            if any(r.floor is not None for r in result.requirements)
+            else "success",
             "success": _frontier_json(result.frontier_success, (metric_f, "success"), decisions),
             "latency": _frontier_json(result.frontier_latency, (metric_f, "latency"), decisions),
         },

@@ -49,7 +49,8 @@ class Settings:
 
     ``params`` are ``-D`` overrides (text, as on the command line); ``probabilities`` replace
     the probability literals named by :func:`probability_controls`; ``target`` replaces the bound
-    of ``require success >= ...``; ``objective`` is ``"minimize cost"`` and the like; ``pins``
+    of ``require success >= ...`` (or of ``require accuracy >= ...``, keeping its data);
+    ``objective`` is ``"minimize cost"`` and the like; ``pins``
     map ``op.field`` to a value (text) and replace the task's own pins of the same decision
     (``auto`` removes the task's pin).
     """
@@ -344,9 +345,9 @@ def target_control(task: Task, env: Mapping[str, Any]) -> dict[str, Any] | None:
     page moves that parameter, so the target and the parameter never disagree.
     """
     for req in task.requirements:
-        if req.metric == "success" and req.cmp == ">=":
+        if req.metric in ("success", "accuracy") and req.cmp == ">=":
             param = req.bound.id if isinstance(req.bound, Name) else None
-            return {"metric": "success", "value": _float_or_none(req.bound, env), "param": param}
+            return {"metric": req.metric, "value": _float_or_none(req.bound, env), "param": param}
     return None
 
 
@@ -457,8 +458,12 @@ def apply_settings(spec: Spec, settings: Settings) -> tuple[Spec, Task]:
     new = replace(task, ops=ops)
     if settings.target is not None:
         bound = _number_expr(settings.target)
-        reqs = [r for r in new.requirements if not (r.metric == "success" and r.cmp == ">=")]
-        reqs.append(Requirement("success", ">=", bound))
+        # the target is the task's reliability bound: success, or per-item accuracy
+        per_item = next((r for r in new.requirements if r.metric == "accuracy"), None)
+        metric = "accuracy" if per_item is not None else "success"
+        reqs = [r for r in new.requirements if not (r.metric == metric and r.cmp == ">=")]
+        data = per_item.data if per_item is not None else None
+        reqs.append(Requirement(metric, ">=", bound, data=data))
         new = replace(new, requirements=tuple(reqs))
     if settings.objective is not None:
         new = replace(new, objective=_parse_objective(settings.objective))

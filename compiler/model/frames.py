@@ -21,7 +21,7 @@ from aalp.front.expr import EvalError
 from aalp.front.ir import ChainStage, MapStage
 from aalp.plan.context import Context
 from aalp.plan.plan import StagePlan
-from aalp.plan.shape import stage_shape
+from aalp.plan.shape import stage_shape, window_cover
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def _reduce(ctx: Context, shape: StagePlan) -> Frame:
     if on_path and isinstance(inp, MapStage) and inp.overlap is not None:
         from aalp.front.numbers import exact
 
-        cover = _cover(exact(inp.overlap, ctx.env))
+        cover = float(window_cover(exact(inp.overlap, ctx.env)))
     named = uses_node_names(ctx, op)
     slots = tuple(
         Slot(
@@ -190,16 +190,6 @@ def _input_stage(ctx: Context, index: int) -> MapStage | ChainStage | None:
     return None
 
 
-def _cover(rho: Any) -> float:
-    """The most windows of a map that hold one unit: ``ceil(1/(1 − ρ))`` with overlap ρ, else 1."""
-    from fractions import Fraction
-
-    if not rho or not 0 < rho < 1:
-        return 1.0
-    rho = Fraction(rho) if not isinstance(rho, float) else rho
-    return float(math.ceil(1 / (1 - rho)))
-
-
 def item_weight(ctx: Context, shape: StagePlan) -> float:
     """How many decisions of one slot of a map or chain an item's result rests on (model.md
     §3, items): a map over the items, the one chunk holding it (with overlapping windows, at
@@ -211,4 +201,4 @@ def item_weight(ctx: Context, shape: StagePlan) -> float:
         return float(chunks)
     if shape.kind == "chain":
         return (float(chunks) + 1.0) / 2.0
-    return min(float(chunks), _cover(shape.overlap))
+    return min(float(chunks), float(window_cover(shape.overlap)))

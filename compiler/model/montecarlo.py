@@ -277,34 +277,33 @@ def plan_groups(ctx: Context, decisions: Mapping[str, Any]) -> tuple[list[Group]
             case ReduceStage(op=op):
                 if last_linear is None:
                     raise SimulationError(f"reduce '{op}' has no map or chain stage before it")
-                fanin = (
-                    int(exact(stage.fanin, ctx.env))
-                    if stage.fanin is not None
-                    else int(decisions[f"{op}.fanin"])
-                )
-                nodes, cover, n, over = last_linear
-                unit, level = cover, 0
-                while nodes > 1:
-                    nodes = -(-nodes // fanin)
-                    cover *= fanin
-                    level += 1
-                    lat_id += 1
-                    groups.append(
-                        _group(
-                            ctx,
-                            decisions,
-                            index,
-                            op,
-                            int(min(n, cover)),
-                            nodes,
-                            True,
-                            lat_id,
-                            None,
-                            {"fanin": float(fanin), "level": float(level), "calls": float(nodes)},
-                            ("node", over, unit, fanin, level),
-                        )
-                    )
+                level_groups = _tree_groups(ctx, decisions, index, stage, last_linear, lat_id)
+                groups.extend(level_groups)
+                lat_id += len(level_groups)
     return groups, overrides
+
+
+def _tree_groups(ctx, decisions, index, stage, last_linear, lat_id) -> list[Group]:
+    """A reduce tree's levels, walked one by one until one node is left."""
+    op = stage.op
+    fanin = (
+        int(exact(stage.fanin, ctx.env))
+        if stage.fanin is not None
+        else int(decisions[f"{op}.fanin"])
+    )
+    nodes, cover, n, over = last_linear
+    unit, level = cover, 0
+    out = []
+    while nodes > 1:
+        nodes = -(-nodes // fanin)
+        cover *= fanin
+        level += 1
+        lat_id += 1
+        node = {"fanin": float(fanin), "level": float(level), "calls": float(nodes)}
+        path = ("node", over, unit, fanin, level)
+        x = int(min(n, cover))
+        out.append(_group(ctx, decisions, index, op, x, nodes, True, lat_id, None, node, path))
+    return out
 
 
 def _group(

@@ -1,8 +1,8 @@
 """Monte Carlo of a plan's per-item accuracy (docs/model.md §3, items), item by item.
 
-Independent of the accuracy weights of ``aalp.model.frames``: every decision of the plan is
-played out (``montecarlo.play``), and each item's result is right when every decision its
-result rests on came out right: the windows of a map that hold it, the steps of a chain up to
+Written independently of the accuracy weights of ``aalp.model.frames``: every decision of the
+plan is played out (``montecarlo.play``), and each item's result is right when every decision
+its result rests on came out right: the windows of a map that hold it, the steps of a chain up to
 its own, the nodes above each of its leaves in a reduce tree, every decision of a stage over
 other data. The accuracy of a run is the fraction of its items that are right; the mean over
 runs estimates the expected accuracy.

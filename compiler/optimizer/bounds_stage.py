@@ -28,7 +28,7 @@ from aalp.optimizer import polynomial as poly
 from aalp.optimizer.interval import Interval
 from aalp.plan.context import Context
 from aalp.plan.decisions import shared_x_ops
-from aalp.plan.shape import chunk_count, reduce_levels
+from aalp.plan.shape import chunk_count, reduce_levels, window_cover
 
 INF = math.inf
 ZERO = Interval(0.0, 0.0)
@@ -185,8 +185,7 @@ def _linear_weight(ctx: Context, stage, chunks: Interval) -> Interval | None:
     if isinstance(stage, ChainStage):
         return Interval((chunks.lo + 1.0) / 2.0, (chunks.hi + 1.0) / 2.0)
     overlap = getattr(stage, "overlap", None)
-    rho = None if overlap is None else exact(overlap, ctx.env)
-    cover = 1.0 if not rho or not 0 < rho < 1 else float(math.ceil(1 / (1 - rho)))
+    cover = float(window_cover(None if overlap is None else exact(overlap, ctx.env)))
     return Interval(min(cover, max(chunks.lo, 0.0)), cover)
 
 
@@ -219,8 +218,7 @@ def _reduce(ctx: Context, index: int, stage: ReduceStage, box: Mapping[str, Rang
     f_lo = max(2, f_lo)
     on_path = ctx.measure == "accuracy" and ctx.items is not None and prev.over == ctx.items
     rho = getattr(prev, "overlap", None)
-    rho = None if rho is None else exact(rho, ctx.env)
-    cover = float(math.ceil(1 / (1 - rho))) if rho and 0 < rho < 1 else 1.0
+    cover = float(window_cover(None if rho is None else exact(rho, ctx.env)))
     fewest = reduce_levels(m_lo, u[0], n, f_hi)
     most = reduce_levels(m_hi, u[1], n, f_lo)
     slots = []

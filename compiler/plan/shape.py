@@ -37,6 +37,18 @@ def windows(n: Any, x: Any, rho: Any, ceil: Callable[[Any], Any], maximum: Calla
     return 1 + ceil(maximum(0, n - x) / stride(x, rho))
 
 
+def window_cover(rho: Any) -> int:
+    """The most windows advancing by ``x·(1 − ρ)`` that hold one unit: ``ceil(1/(1 − ρ))``
+    (1 without overlap). Exact for a ``Fraction``.
+
+    >>> window_cover(Fraction(1, 2)), window_cover(Fraction(2, 3)), window_cover(None)
+    (2, 3, 1)
+    """
+    if not rho or not 0 < rho < 1:
+        return 1
+    return math.ceil(1 / (1 - rho))
+
+
 def stride(x: Any, rho: Any) -> Any:
     """How far a window of x advances under overlap ρ: ``x·(1 − ρ)`` (x without overlap)."""
     return x if rho is None else x * (1 - rho)

@@ -389,7 +389,8 @@ function renderTarget(target) {
   const box = $("target-control");
   box.replaceChildren();
   if (!target || target.value === null) {
-    box.textContent = "This task has no reliability target (require success >= ...).";
+    box.textContent =
+      "This task has no reliability target (require success >= ... or require accuracy >= ...).";
     return;
   }
   const nines = { min: 0.3, max: 9, scale: "linear", integer: false };
@@ -402,7 +403,8 @@ function renderTarget(target) {
     if (target.param) state.settings.defines[target.param] = String(t);
     else state.settings.success_target = t;
   };
-  const label = target.param ? `success ≥ ${target.param}` : "success ≥";
+  const measure = target.metric || "success";
+  const label = target.param ? `${measure} ≥ ${target.param}` : `${measure} ≥`;
   const slider = makeSlider("target", label, nines, -Math.log10(1 - get()), (v) => {
     set(Number((1 - 10 ** -v).toPrecision(8)));
     onSetting();
@@ -539,7 +541,7 @@ function renderSummary(plan, result, title) {
     .join("");
   box.innerHTML = `
     <p><strong>${escapeHtml(title)}</strong> for ${escapeHtml(objective)}: ${verdict},
-      success ${fmtProbability(plan.success)}</p>
+      success ${fmtProbability(plan.success)}${plan.accuracy == null ? "" : `, accuracy ${fmtProbability(plan.accuracy)} (${fmt(plan.errors)} expected errors)`}</p>
     ${reasons ? `<ul>${reasons}</ul>` : ""}
     <p class="decisions">${decisions || "no decisions"}</p>
     <table><tbody>${metricRows(plan.metrics, result.metric_names)}${baselines}</tbody></table>`;
@@ -759,11 +761,13 @@ function renderFrontier(result) {
   state.frontierMetric = metric;
   const bySuccess = frontier.success;
   const byLatency = frontier.latency;
+  // the reliability the frontier is against: success, or accuracy when the task bounds it
+  const measure = frontier.measure || "success";
   const xLog = (points) => points.length > 0 && points.every((p) => positive(p.metrics[metric]));
   setChart("frontier-success", {
     type: "scatter",
     data: { datasets: [frontierDataset(bySuccess, "success")] },
-    options: chartOptions(metric, "success", xLog(bySuccess), false, (e) => showFrontierPoint(bySuccess[e.index])),
+    options: chartOptions(metric, measure, xLog(bySuccess), false, (e) => showFrontierPoint(bySuccess[e.index])),
   });
   const yLog = byLatency.length > 0 && byLatency.every((p) => positive(p.metrics.latency));
   setChart("frontier-latency", {
@@ -772,7 +776,7 @@ function renderFrontier(result) {
     options: chartOptions(metric, "latency (forward passes)", xLog(byLatency), yLog, (e) => showFrontierPoint(byLatency[e.index])),
   });
   const table = $("frontier-table");
-  const head = `<thead><tr><th scope="col">#</th><th scope="col">${escapeHtml(metric)}</th><th scope="col">success</th><th scope="col">latency</th><th scope="col">decisions</th><th scope="col"><span class="visually-hidden">show</span></th></tr></thead>`;
+  const head = `<thead><tr><th scope="col">#</th><th scope="col">${escapeHtml(metric)}</th><th scope="col">${measure}</th><th scope="col">latency</th><th scope="col">decisions</th><th scope="col"><span class="visually-hidden">show</span></th></tr></thead>`;
   const rows = bySuccess
     .map((p, i) => {
       const decisions = Object.entries(p.decisions).map(([k, v]) => `${escapeHtml(k)}=${escapeHtml(v)}`).join(" ");
