@@ -232,15 +232,23 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
             lines.append(f"  allow retry{mx} until exact{on}")
 
     # -- requirements, objective, workers, pins, baselines ---------------------------------
+    # the reliability bound: on every item at once (success), or per item of the stage data
+    measure = draw(st.sampled_from(["success", "success", "accuracy", "errors"]))
     if draw(st.integers(0, 4)):
-        lines.append("  require success >= target")
+        if measure == "success":
+            lines.append("  require success >= target")
+        elif measure == "accuracy":
+            lines.append(f"  require accuracy of {data} >= target")
+        else:
+            lines.append(f"  require errors of {data} <= {draw(st.sampled_from(['0.01', '1']))}")
     if not small and draw(st.integers(0, 5)) == 0:
         lines.append(f"  require dollars <= {draw(st.sampled_from(['0.001', '10', '1e9']))}")
     if not small and draw(st.integers(0, 7)) == 0:
         lines.append(f"  require latency <= {draw(st.sampled_from(['50', '1e6']))}")
     objective = draw(st.sampled_from(
         ["minimize cost", "minimize dollars", "minimize calls", "minimize tokens",
-         "minimize latency", "maximize success", "minimize forward_passes"]
+         "minimize latency", "minimize forward_passes"]
+        + (["maximize success"] if measure == "success" else [])
     ))  # fmt: skip
     lines.append(f"  {objective}")
     if not small and draw(st.integers(0, 4)) == 0:

@@ -299,6 +299,15 @@ def test_a_bad_per_item_bound_is_a_diagnostic(req: str, code: str) -> None:
     )
 
 
+def test_success_cannot_be_maximized_under_a_per_item_bound() -> None:
+    text = MAP.replace("minimize dollars", "maximize success").replace("OVERLAP", "")
+    text = text.replace("REQUIRE", "require accuracy >= 0.9").replace("N of", "10 of")
+    assert codes_of(text.replace("docs = N", "docs = 10")) == ["E311"]
+    checked = spec(MAP)
+    with pytest.raises(SpecError, match="one measure of reliability"):
+        optimize(checked, objective="success")
+
+
 def test_accuracy_without_a_map_must_name_its_items() -> None:
     text = CHAIN.replace("accuracy of docs", "accuracy").replace("docs = N", "docs = 10")
     assert codes_of(text) == ["E310"]

@@ -38,6 +38,15 @@ def check_requirements(t: TaskContext) -> None:
             t.span(items[0]),
             "keep 'require success' (every item right) or the per-item bound, not both",
         )
+    objective = t.task.objective
+    if items and objective is not None and objective.metric == "success":
+        t.c.error(
+            codes.TWO_MEASURES,
+            f"task '{t.task.name}' maximizes success but requires {items[0].metric}: the"
+            " optimizer holds a plan to one measure of reliability",
+            t.span(objective),
+            "minimize a cost under the per-item bound, or require success instead",
+        )
     datas = {r.data for r in items if r.data is not None and r.data in t.data}
     if len(datas) > 1:
         t.c.error(

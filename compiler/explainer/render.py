@@ -39,7 +39,8 @@ def render_text(rep: Report, width: int | None = None, color: bool = False) -> s
         _print_infeasible(console, rep)
         if rep.metrics is None:
             return buf.getvalue()
-        console.print("most reliable plan:")
+        accurate = rep.frontier.measure == "accuracy"
+        console.print("most accurate plan:" if accurate else "most reliable plan:")
     console.print(_plan_tree(rep, color))
     _print_fitted(console, _totals(rep))
     console.print(f"({LEGEND})")

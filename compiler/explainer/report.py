@@ -274,9 +274,10 @@ def reliability_note(result: OptimizeResult) -> str | None:
     whole = -math.log(floor) / n if n and floor > 0 else 0.0
     failure = -math.expm1(ev.log_accuracy)
     return (
-        f"{req} counts the {n:,.0f} items of '{ev.items}': it allows a failure of"
+        f"{req.metric} {req.cmp} {req.bound:.10g} counts the {n:,.0f} items of '{ev.items}':"
+        " it allows a failure of"
         f" {per_item:.3g} per item ({per_item * n:,.4g} expected errors); 'success >="
-        f" {floor:.6g}' would ask every item to be right at once, a failure of"
+        f" {floor:.10g}' would ask every item to be right at once, a failure of"
         f" {whole:.3g} per item. The plan fails {failure:.3g} of the items"
         f" ({ev.errors:,.4g} expected errors) and succeeds on all of them with probability"
         f" {plan.success:.3g}."

@@ -7,7 +7,9 @@ than ``FOLD`` times is folded into one node with a ``multiplicity``. Node attrib
 ``dollars`` and ``latency`` (in forward passes, for the whole node: a folded chain's steps
 add up, a folded map's run in parallel). Graph of Thoughts metrics (Besta et al.): ``hops``
 (longest path from a source, counting a folded chain's steps) and ``volume`` (decisions with a
-path to the node). The graph's ``critical_path`` and ``critical_latency`` follow node latency.
+path to the node). The graph's ``critical_path`` and ``critical_latency`` follow node latency;
+it also carries the plan's ``success`` and, for a task with items, their ``accuracy`` and
+expected ``errors``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ def build(checked: Any, task: Any, evaluation: Any, metric: str = "cost") -> net
     g = nx.DiGraph()
     g.graph["task"] = evaluation.task
     g.graph["metric"] = metric
+    g.graph["success"] = evaluation.success
+    if evaluation.items is not None:  # per item (docs/model.md §3, items)
+        g.graph["items"] = evaluation.items
+        g.graph["accuracy"] = evaluation.accuracy
+        g.graph["errors"] = evaluation.errors
     prev_outputs: list[str] = []
     for st in evaluation.stages:
         if st.kind == "route":
@@ -284,5 +291,9 @@ def to_json(g: Any) -> str:
         "critical_latency": clean(g.graph["critical_latency"]),
         "calls": clean(g.graph["calls"]),
         "cost": clean(g.graph["cost"]),
+        "success": clean(g.graph.get("success")),
     }
+    for key in ("items", "accuracy", "errors"):
+        if key in g.graph:
+            out[key] = clean(g.graph[key])
     return json.dumps(out, indent=2, ensure_ascii=False) + "\n"

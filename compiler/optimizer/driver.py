@@ -27,7 +27,7 @@ from typing import Any
 from aalp import codes
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
-from aalp.front.ir import METRICS, NO_SPAN, Task
+from aalp.front.ir import ITEM_METRICS, METRICS, NO_SPAN, Task
 from aalp.optimizer.frontier import latency_frontier, success_frontier, thin
 from aalp.optimizer.pareto import INDEX, METRIC_KEYS, Point, merge
 from aalp.optimizer.solve import (
@@ -80,6 +80,12 @@ def objective_of(task: Task, objective: str | None) -> tuple[str, str]:
         from aalp.suggest import did_you_mean
 
         raise _error(f"unknown objective '{metric}': {did_you_mean(metric, METRICS, 'metric')}")
+    per_item = next((r.metric for r in task.requirements if r.metric in ITEM_METRICS), None)
+    if metric == "success" and per_item is not None:
+        raise _error(
+            f"objective 'success' in a task that requires {per_item}: the optimizer holds a"
+            " plan to one measure of reliability (minimize a cost under the per-item bound)"
+        )
     return ("maximize" if metric == "success" else "minimize"), metric
 
 

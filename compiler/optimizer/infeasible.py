@@ -26,6 +26,12 @@ def _g(v: float) -> str:
     return f"{v:.6g}"
 
 
+def _near_one(value: Any) -> str:
+    """A bound near 1 as ``1 − 1e-07`` (its float would print as 1)."""
+    gap = float(1 - value)
+    return f"1 − {gap:.3g}" if 0 < gap < 1e-4 else _g(float(value))
+
+
 def success_text(log_success: float) -> str:
     """A success near 1 as ``1 − 3.2e-18`` (its float would print as 1), one below the
     smallest float as ``e^-2500 (about 10^-1085.7)``."""
@@ -163,7 +169,7 @@ def _accuracy_why(best: Any, reqs: Sequence[Any], proven: bool) -> tuple[str, ..
             why.append(
                 f"{found} accuracy is {success_text(ev.log_accuracy)}"
                 f" ({_g(ev.errors)} expected errors in {_g(ev.item_count)} items of"
-                f" '{ev.items}'); {r} (the plan below)"
+                f" '{ev.items}') < {_near_one(r.floor)} (the plan below)"
             )
     others = [r for r in reqs if not r.reliability]
     unmet = [r for r in others if not r.holds(best.value(r.metric))]

@@ -45,7 +45,7 @@ class Requirement:
         return self.holds(evaluation.value(self.metric))
 
     def __str__(self) -> str:
-        return f"{self.metric} {self.cmp} {self.bound:g}"
+        return f"{self.metric} {self.cmp} {self.bound:.10g}"
 
 
 @dataclass(frozen=True)
