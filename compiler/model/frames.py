@@ -106,7 +106,7 @@ def _linear(ctx: Context, shape: StagePlan) -> Frame:
             # (j − 1)·G for j = 1..C is uniform on C points: variance G²·(C² − 1)/12 (in
             # floats: C is an exact count, and C² of a huge one is no float)
             c = float(chunks)
-            spread = step_tokens**2 * (c - 1) * (c + 1) / 12
+            spread = step_tokens * step_tokens * (c - 1) * (c + 1) / 12  # inf, not an error
         weight = item_weight(ctx, shape)
         slots.append(
             Slot(op, shape.x_of(op), chunks, factor, extra, max_extra, spread, weight=weight)

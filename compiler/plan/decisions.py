@@ -73,7 +73,7 @@ def read_choice(ctx: Context, decisions: Mapping[str, Any], op: str) -> Choice:
     vote = decisions.get(f"{op}.vote")
     if isinstance(vote, Name):
         vote = vote.id
-    retries = decisions.get(f"{op}.retries")
+    retries = evaluated(ctx, decisions.get(f"{op}.retries"))
     if retries is not None and vote in (None, "none"):
         r = as_retries(f"{op}.retries", retries)
         booster = ctx.retry_booster(op)
@@ -97,7 +97,17 @@ def read_choice(ctx: Context, decisions: Mapping[str, Any], op: str) -> Choice:
     key = f"{op}.votes"
     if key not in decisions:
         raise _missing(key)
-    return Choice(model, Vote(vote, as_int(key, decisions[key], least=1)))
+    return Choice(model, Vote(vote, as_int(key, evaluated(ctx, decisions[key]), least=1)))
+
+
+def evaluated(ctx: Context, value: Any) -> Any:
+    """A decision's value, a formula (a baseline's pin kept symbolic, ``votes = 13``)
+    evaluated exactly; a word (``inf``) or a number as it is."""
+    if isinstance(value, Name):
+        return value.id
+    if isinstance(value, Expr):
+        return exact(value, ctx.env)
+    return value
 
 
 def shared_x_ops(ctx: Context, stage: MapStage | ChainStage) -> list[str]:

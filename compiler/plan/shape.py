@@ -20,7 +20,7 @@ from typing import Any
 from aalp.front.ir import HISTORY_WORDS, ChainStage, CombineStage, MapStage, ReduceStage, RouteStage
 from aalp.front.numbers import Number, ceil_div, exact
 from aalp.plan.context import Context
-from aalp.plan.decisions import as_int, read_x, shared_x_ops
+from aalp.plan.decisions import as_int, evaluated, read_x, shared_x_ops
 from aalp.plan.plan import DecisionError, Level, StagePlan
 
 
@@ -187,7 +187,7 @@ def fanin_of(ctx: Context, stage: ReduceStage, decisions: Mapping[str, Any]) -> 
     key = f"{stage.op}.fanin"
     if key not in decisions:
         raise DecisionError(f"missing decision '{key}'", key)
-    return as_int(key, decisions[key], least=2)
+    return as_int(key, evaluated(ctx, decisions[key]), least=2)
 
 
 def _linear(ctx: Context, index: int, stage: MapStage | ChainStage, decisions) -> StagePlan:
