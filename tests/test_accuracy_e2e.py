@@ -3,6 +3,7 @@ the python target and run against the simulated LLM over HTTP (``aalp serve-sim`
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from aalp.checks.loader import load_text
@@ -54,3 +55,34 @@ def test_a_tree_whose_op_reads_its_fanin_runs_against_serve_sim(tmp_path: Path) 
     # no more than the plan's prediction (which reads fanin children at every node)
     predicted = compiled.view["prediction"]["tokens"]
     assert 0 < run.report["tokens"] <= predicted
+
+
+def test_the_simulated_verifier_judges_the_answer_it_checks(load_sample) -> None:
+    from aalp.sim import SimCore
+    from test_sim import body, content
+
+    core = SimCore(load_sample("invoices", n="10"), seed=3)
+    request = {"x": 1, "chunk": 0, "items": [4]}
+    right = json.loads(content(core.complete(body(core, "extract", "mini", request), "r")))
+    wrong = right + 1 if isinstance(right, int) else [right]
+    verdicts = {True: 0, False: 0}
+    for i in range(2000):
+        for good in (True, False):
+            asked = {"request": request, "answer": right if good else wrong}
+            said = json.loads(
+                content(core.complete(body(core, "verify", "mini", asked), f"{good}{i}"))
+            )
+            verdicts[good] += said == "accept"
+    # the verifier is right with its success, 0.98, on right and wrong answers alike
+    assert abs(verdicts[True] / 2000 - 0.98) < 0.015
+    assert abs(verdicts[False] / 2000 - 0.02) < 0.015
+
+
+def test_a_tree_node_reads_the_children_it_merges(tmp_path: Path) -> None:
+    from aalp.sim import SimCore
+    from test_sim import body
+
+    core = SimCore(load_text(TREE, str(tmp_path / "tree.aalp")), seed=3)
+    request = {"x": 8, "level": 2, "node": 0, "calls": 3, "children": [1, 2, 3]}
+    usage = core.complete(body(core, "merge", "m", request), "k")["usage"]
+    assert usage["prompt_tokens"] == 50 + 10 * 3 + 3
