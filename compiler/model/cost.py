@@ -604,7 +604,8 @@ def _requirement_checks(
         fb = float(bound)
         if req.metric in ("accuracy", "errors"):
             n = ctx.count(ctx.items) if ctx.items is not None else 0
-            ok = success_meets_floor(log_accuracy, accuracy_floor(req.metric, bound, n))
+            # decided as precisely as a success: the failure near 1
+            ok = rel.success_meets(log_accuracy, accuracy_floor(req.metric, bound, n))
             value = (
                 math.exp(log_accuracy)
                 if req.metric == "accuracy"
@@ -620,11 +621,6 @@ def _requirement_checks(
             ok = value >= fb if req.cmp == ">=" else value <= fb
         out.append(RequirementCheck(req.metric, req.cmp, fb, value, ok))
     return tuple(out)
-
-
-def success_meets_floor(log_accuracy: float, floor: Any) -> bool:
-    """``accuracy >= floor`` decided as precisely as a success (``rel.success_meets``)."""
-    return rel.success_meets(log_accuracy, floor)
 
 
 def _attention_notes(ctx: Context, stages: list[StageEval]) -> tuple[str, ...]:
