@@ -49,8 +49,11 @@ class Interval:
         return self.lo == self.hi
 
     def __add__(self, other: Interval | float) -> Interval:
-        o = _iv(other)
-        return Interval(_down(self.lo + o.lo), _up(self.hi + o.hi))
+        if isinstance(other, Interval):
+            olo, ohi = other.lo, other.hi
+        else:
+            olo = ohi = float(other)
+        return Interval(_down(self.lo + olo), _up(self.hi + ohi))
 
     __radd__ = __add__
 
@@ -64,9 +67,16 @@ class Interval:
         return _iv(other) + (-self)
 
     def __mul__(self, other: Interval | float) -> Interval:
-        o = _iv(other)
-        products = [_mul(a, b) for a in (self.lo, self.hi) for b in (o.lo, o.hi)]
-        return Interval(_down(min(products)), _up(max(products)))
+        if isinstance(other, Interval):
+            olo, ohi = other.lo, other.hi
+        else:
+            olo = ohi = float(other)
+        lo, hi = self.lo, self.hi
+        if lo == hi and olo == ohi:  # two points: one product
+            v = _mul(lo, olo)
+            return Interval(_down(v), _up(v))
+        a, b, c, d = _mul(lo, olo), _mul(lo, ohi), _mul(hi, olo), _mul(hi, ohi)
+        return Interval(_down(min(a, b, c, d)), _up(max(a, b, c, d)))
 
     __rmul__ = __mul__
 

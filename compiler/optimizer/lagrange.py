@@ -25,7 +25,8 @@ import heapq
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 from aalp.optimizer.pareto import Point
 
@@ -112,12 +113,19 @@ class Completion:
     set replaced by its convex hull), whose optimum over the remaining sets is the lower
     envelope of their Minkowski sum, a convex chain from (the least metrics' success, their
     sum) to (the most success, its least metric). ``chains[k]`` holds its breakpoints, as
-    ln(success) and metric."""
+    ln(success) and metric.
+
+    Below the chain lies one of its supporting lines, ``lines[k] + lam * need`` (weak duality
+    at the multiplier ``lam`` where the whole chain meets ``min_log``): a bound that splits
+    into a sum over the sets, so a merge can rank each set's points by ``metric - lam *
+    ln(success)`` and stop at the first pair the line already rules out (``pairs``)."""
 
     d: int
     min_log: float
+    hulls: tuple[list[Point], ...]
     chains: tuple[Chain, ...]  # sets k, k+1, ... (the last: none)
-    prefix: tuple[Chain, ...] = ()  # sets 0 .. k-1 (the first: none)
+    lam: float = 0.0
+    lines: tuple[float, ...] = ()  # per k: sets k, ...: the sum of their least metric - lam * l
 
     @classmethod
     def of(cls, sets: Sequence[Sequence[Point]], d: int, min_log: float) -> Completion | None:
@@ -126,10 +134,23 @@ class Completion:
         usable = [[p for p in s if math.isfinite(p.log_success + p.metrics[d])] for s in sets]
         if not all(usable):
             return None
-        hulls = [hull(s, d) for s in usable]
+        hulls = tuple(hull(s, d) for s in usable)
         suffix = _chains(reversed(hulls), d)
-        prefix = _chains(hulls, d)
-        return cls(d, min_log, tuple(reversed(suffix)), tuple(prefix))
+        return cls(d, -math.inf, hulls, tuple(reversed(suffix))).at(min_log)
+
+    def at(self, min_log: float) -> Completion:
+        """The same sets' bounds for the target ``min_log`` (the chains are shared)."""
+        lam = _slope_at(self.chains[0], min_log)
+        least = [min(p.metrics[self.d] - lam * p.log_success for p in h) for h in self.hulls]
+        lines = [0.0] * (len(least) + 1)
+        for k in range(len(least) - 1, -1, -1):
+            lines[k] = lines[k + 1] + least[k]
+        return replace(self, min_log=min_log, lam=lam, lines=tuple(lines))
+
+    @cached_property
+    def prefix(self) -> tuple[Chain, ...]:
+        """The chains of sets 0 .. k-1 (the first: none), for ``others``."""
+        return tuple(_chains(self.hulls, self.d))
 
     def least(self, k: int, need: float) -> float:
         """The least metric sets ``k, ...`` add to gain ``need`` in ln(success) (inf: they
@@ -169,6 +190,20 @@ class Completion:
 
 
 Chain = tuple[tuple[float, ...], tuple[float, ...]]  # breakpoints: ln(success)s, metrics
+
+
+def _slope_at(chain: Chain, need: float) -> float:
+    """The slope (metric per ln(success)) of the chain where it reaches ``need``: 0 when its
+    start already does, its last edge's past its end (any ``lam >= 0`` gives a valid line)."""
+    xs, ys = chain
+    if not need > xs[0]:
+        return 0.0
+    i = min(bisect.bisect_left(xs, need), len(xs) - 1)
+    while i > 0 and not xs[i] > xs[i - 1]:
+        i -= 1
+    if i == 0:
+        return 0.0
+    return max(0.0, (ys[i] - ys[i - 1]) / (xs[i] - xs[i - 1]))
 
 
 def _chains(hulls: Iterable[list[Point]], d: int) -> list[Chain]:

@@ -22,6 +22,9 @@ from aalp.model.metrics import METRIC_FIELDS as METRIC_KEYS
 INDEX = {k: i for i, k in enumerate(METRIC_KEYS)}
 # Below this many pairs forming every pair is quicker than the sweep (the result is the same).
 SWEEP_FROM = 512
+# The margin, relative to the sums' size, by which a line bound must pass a cap before the
+# pairs after it are skipped: far above floating-point rounding and the bounds' own margin.
+ROUNDING_SLACK = 1e-6
 
 
 @dataclass(frozen=True)
@@ -201,19 +204,45 @@ def _merge_bounded(
     top: float,
 ) -> list[Point]:
     """``merge_two`` of ``a`` and ``b`` keeping only the pairs that ``completion`` can still
-    complete below ``top`` from set ``k`` on (their totals are tested before a point is made)."""
-    d = completion.d
+    complete below ``top`` from set ``k`` on (their totals are tested before a point is made).
+
+    The pairs are walked in order of ``completion``'s supporting line: ``b`` ranked by
+    ``metric - lam * ln(success)``, each ``a[i]`` stops at the first ``b[j]`` whose line bound
+    (no more than the chain's, so no more than any completion's) passes ``top``, as do all
+    after it."""
+    d, lam = completion.d, completion.lam
     keep = completion.keep
-    out = []
-    for p in a:
+    floor = completion.lines[k] + (lam * completion.min_log if lam else 0.0)
+    own = [_line(q, d, lam) for q in b]
+    ranked = sorted(range(len(b)), key=own.__getitem__)
+    line = [own[j] for j in ranked]
+    scale = abs(top) + abs(floor) + max(map(abs, line), default=0.0)
+    picked = []
+    for i, p in enumerate(a):
         pm, pl = p.metrics[d], p.log_success
-        for q in b:
+        # the line bound of the pair (p, q) is pm - lam*pl + line(q) + floor; a margin far
+        # above its rounding keeps every pair ``keep`` itself would keep
+        limit = top - floor - (pm - lam * pl) + ROUNDING_SLACK * (scale + abs(pm - lam * pl))
+        for j, q_line in zip(ranked, line, strict=True):
+            if q_line > limit:
+                break
+            q = b[j]
             lg = pl + q.log_success
             if math.exp(lg) >= min_success and keep(pm + q.metrics[d], lg, k, top):
-                c = combine(p, q)
-                if all(c.metrics[i] <= u for i, u in upper.items()):
-                    out.append(c)
+                picked.append((i, j))
+    out = []
+    for i, j in sorted(picked):
+        c = combine(a[i], b[j])
+        if all(c.metrics[m] <= u for m, u in upper.items()):
+            out.append(c)
     return pareto(out, dims)
+
+
+def _line(q: Point, d: int, lam: float) -> float:
+    """``q``'s rank on a supporting line, ``metric - lam * ln(success)`` (NaN first: never
+    skipped)."""
+    v = q.metrics[d] - lam * q.log_success if lam else q.metrics[d]
+    return v if v == v else -math.inf
 
 
 def _rest_least(sets: Sequence[Sequence[Point]], d: int) -> list[float]:
