@@ -61,6 +61,7 @@ BAD_ARITY = "E113"
 UNKNOWN_TASK = "E114"  # --task of a name that is not a task of the spec
 UNKNOWN_TARGET = "E115"  # --target of a name that is not a code-generation target
 UNKNOWN_ATTENTION = "E116"  # 'attention WORD' of a word that is not linear or quadratic
+UNKNOWN_COMBINE = "E117"  # 'combine HOW' of a way that has no code
 
 # values and ranges
 NOT_PROBABILITY = "E200"
