@@ -27,7 +27,15 @@ class Metrics:
     latency_calls: float = 0.0
 
     def __add__(self, other: Metrics) -> Metrics:
-        return Metrics(*(getattr(self, f) + getattr(other, f) for f in METRIC_FIELDS))
+        return Metrics(
+            self.calls + other.calls,
+            self.forward_passes + other.forward_passes,
+            self.cost + other.cost,
+            self.tokens + other.tokens,
+            self.dollars + other.dollars,
+            self.latency + other.latency,
+            self.latency_calls + other.latency_calls,
+        )
 
     def scale(self, factor: float, latency_factor: float | None = None) -> Metrics:
         """Every total times ``factor``; latencies times ``latency_factor`` (default: same)."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from aalp.front.ir import BinOp, Call, Expr, Name, Neg, Num
 
@@ -33,12 +32,29 @@ def _up(v: float) -> float:
     return math.nextafter(v, INF) if math.isfinite(v) else v
 
 
-@dataclass(frozen=True, slots=True)
 class Interval:
-    """The closed range ``[lo, hi]`` (``lo > hi`` never occurs; use ``EMPTY`` checks)."""
+    """The closed range ``[lo, hi]`` (``lo > hi`` never occurs; use ``EMPTY`` checks).
+    Immutable by convention: bounding makes hundreds of thousands of them, and a frozen
+    dataclass's constructor costs twice a plain one's."""
 
+    __slots__ = ("hi", "lo")
     lo: float
     hi: float
+
+    def __init__(self, lo: float, hi: float) -> None:
+        self.lo = lo
+        self.hi = hi
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Interval):
+            return NotImplemented
+        return self.lo == other.lo and self.hi == other.hi
+
+    def __hash__(self) -> int:
+        return hash((self.lo, self.hi))
+
+    def __repr__(self) -> str:
+        return f"Interval(lo={self.lo!r}, hi={self.hi!r})"
 
     @staticmethod
     def point(v: float) -> Interval:

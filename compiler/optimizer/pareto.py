@@ -14,8 +14,8 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from operator import add
+from typing import Any, NamedTuple
 
 from aalp.model.metrics import METRIC_FIELDS as METRIC_KEYS
 
@@ -27,14 +27,14 @@ SWEEP_FROM = 512
 ROUNDING_SLACK = 1e-6
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     """A partial plan: decisions (sorted ``(key, value)`` pairs), metrics, success, tie key.
 
     A point with ``pseudo`` references is *optimistic*: it stands for decisions not evaluated
     yet (a range of x, of counts), with lower bounds of the metrics and an upper bound of the
     success; the references say which ranges (the search refines them). Optimistic points
     never prune real ones, so a Pareto set keeps every real point that could be optimal.
+    (A named tuple: a merge makes many of them, and most are dropped at once.)
     """
 
     decisions: tuple[tuple[str, int | str], ...]
@@ -148,13 +148,24 @@ def _pareto2(rows: list[tuple]) -> list[tuple]:
 
 def combine(a: Point, b: Point) -> Point:
     """Two partial plans over disjoint blocks as one."""
+    return _joined(a, b)._replace(decisions=tuple(sorted(a.decisions + b.decisions)))
+
+
+def _joined(a: Point, b: Point) -> Point:
+    """``combine`` with the decisions only concatenated: inside a merge, where nothing reads
+    them, they are sorted once for the points that survive (``_sorted``)."""
     return Point(
-        tuple(sorted(a.decisions + b.decisions)),
-        tuple(x + y for x, y in zip(a.metrics, b.metrics, strict=True)),
+        a.decisions + b.decisions,
+        tuple(map(add, a.metrics, b.metrics)),
         a.log_success + b.log_success,
         a.order + b.order,
         a.pseudo + b.pseudo,
     )
+
+
+def _sorted(points: list[Point]) -> list[Point]:
+    """The points with their decisions in order."""
+    return [p._replace(decisions=tuple(sorted(p.decisions))) for p in points]
 
 
 def merge(
@@ -190,7 +201,7 @@ def merge(
                 acc = _merge_bounded(acc, s, dims, bounds, min_success, completion, k + 1, top)
                 continue
         acc = merge_two(acc, s, dims, bounds, min_success)
-    return acc
+    return _sorted(acc)
 
 
 def _merge_bounded(
@@ -232,7 +243,7 @@ def _merge_bounded(
                 picked.append((i, j))
     out = []
     for i, j in sorted(picked):
-        c = combine(a[i], b[j])
+        c = _joined(a[i], b[j])
         if all(c.metrics[m] <= u for m, u in upper.items()):
             out.append(c)
     return pareto(out, dims)
@@ -259,7 +270,8 @@ def merge_two(
     min_success: float = 0.0,
 ) -> list[Point]:
     """``pareto`` of every combination of a point of ``a`` with one of ``b`` that meets the
-    bounds, exactly (the same points, ties broken alike).
+    bounds, exactly (the same points, ties broken alike; their decisions left for ``merge``
+    to sort).
 
     With one dim, ``b`` a Pareto set and more than ``SWEEP_FROM`` pairs it is a sorted sweep
     (``_sweep``) whose work follows the size of the answer rather than ``len(a) * len(b)``;
@@ -268,7 +280,7 @@ def merge_two(
     if len(dims) == 1 and len(a) * len(b) > SWEEP_FROM:
         picked = _sweep(a, b, dims[0], upper, min_success)
         if picked is not None:
-            return pareto([combine(a[i], b[j]) for i, j in picked], dims)
+            return pareto([_joined(a[i], b[j]) for i, j in picked], dims)
 
     return _product(a, b, dims, upper, min_success)
 
@@ -299,7 +311,7 @@ def _product(
             )
             rows.append((key, i, j))
     rows.sort(key=lambda r: r[0])
-    return [combine(a[r[1]], b[r[2]]) for r in _undominated(rows, len(dims))]
+    return [_joined(a[r[1]], b[r[2]]) for r in _undominated(rows, len(dims))]
 
 
 def _sweep(

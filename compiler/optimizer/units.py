@@ -325,7 +325,7 @@ class PartEvaluator:
         """(metrics, ln success) of the family at ``count`` summed over the uses; None when
         it cannot run."""
         choice = fam.choice(count, vmodel)
-        total = Metrics()
+        total: Metrics | None = None
         log = 0.0
         for u in part_uses:
             s = u.slot
@@ -349,9 +349,11 @@ class PartEvaluator:
             if d.problems:
                 return None
             m, lg = contribution(s, d)
-            total = total + m
+            total = m if total is None else total + m
             if not u.overridden:
                 log += lg
+        if total is None:
+            total = Metrics()
         return tuple(getattr(total, k) for k in METRIC_KEYS), log
 
     def bound(
