@@ -90,6 +90,25 @@ def test_the_supporting_line_lies_below_the_chain_and_touches_it_at_the_target()
                 assert math.isclose(comp.lines[0] + comp.lam * min_log, top, abs_tol=1e-9)
 
 
+def test_the_bound_of_every_set_but_one_is_the_chain_of_the_others():
+    rng = random.Random(8)
+    for _ in range(200):
+        sets = _sets(rng)
+        comp = Completion.of(sets, 0, -1.0)
+        for k in range(len(sets)):
+            rest = [s for j, s in enumerate(sets) if j != k]
+            alone = Completion.of(rest, 0, -1.0)
+            plans = _product(rest)
+            for need in sorted({p.log_success for p in plans} | {-9.0, -0.3, 0.5}):
+                got = comp.others(k, need)
+                brute = min(
+                    (p.metrics[0] for p in plans if p.log_success >= need), default=math.inf
+                )
+                assert got <= brute  # a lower bound of every completion
+                want = alone.least(0, need)
+                assert got == want or math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12)
+
+
 def test_the_lagrangian_plan_meets_the_target_whenever_any_plan_can():
     rng = random.Random(3)
     for _ in range(300):

@@ -37,6 +37,18 @@ class Metrics:
             self.latency_calls + other.latency_calls,
         )
 
+    def values(self) -> tuple[float, ...]:
+        """The totals in the order of ``METRIC_FIELDS``."""
+        return (
+            self.calls,
+            self.forward_passes,
+            self.cost,
+            self.tokens,
+            self.dollars,
+            self.latency,
+            self.latency_calls,
+        )
+
     def scale(self, factor: float, latency_factor: float | None = None) -> Metrics:
         """Every total times ``factor``; latencies times ``latency_factor`` (default: same)."""
         lf = factor if latency_factor is None else latency_factor

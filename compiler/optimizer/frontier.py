@@ -42,13 +42,14 @@ def cheapest_at(
     frontier shares their chains)."""
     d = dims[0]
     min_success = math.exp(min_log) if math.isfinite(min_log) else 0.0
-    quick = cheap_plan(sets, d, min_log, upper)
+    shared = bounds() if bounds is not None else None
+    real = shared is not None and not any(p.pseudo for s in sets for p in s)
+    quick = cheap_plan(sets, d, min_log, upper, shared.hulls if real else None)
     if quick is None:
         merged = whole() if whole is not None else merge(sets, dims, upper, min_success)
     else:
         top = math.fsum(p.metrics[d] for p in quick[1])
         cap = (d, top * (1 + CAP_MARGIN) + 1e-300)
-        shared = bounds() if bounds is not None else None
         completion = shared.at(min_log) if shared else Completion.of(sets, dims[0], min_log)
         merged = merge(sets, dims, upper, min_success, cap, completion)
     meeting = [p for p in merged if p.log_success >= min_log]
@@ -98,11 +99,14 @@ def success_frontier(
     best_log -= 1e-9 * abs(best_log)  # the most reliable plan's own sum may round below it
     found = {cheapest.decisions: cheapest}
     low = max(cheapest.log_success, -1e300)
-    for lg in [*levels(low, best_log, FRONTIER_POINTS - 1), *also]:
-        if lg > cheapest.log_success:
+    last = cheapest  # the cheapest at the last level solved is the cheapest up to its success
+    for lg in sorted([*levels(low, best_log, FRONTIER_POINTS - 1), *also]):
+        if lg > last.log_success:
             p = cheapest_at(sets, dims, upper, lg, whole, bounds)
-            if p is not None:
-                found.setdefault(p.decisions, p)
+            if p is None:
+                break  # no plan reaches this level, nor any above it
+            found.setdefault(p.decisions, p)
+            last = p
     return strictly_better(sorted(found.values(), key=lambda p: (p.metrics[dims[0]], p.order)))
 
 

@@ -15,8 +15,10 @@ search needs.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
+from fractions import Fraction
 
 from aalp.front.ir import BinOp, Call, Expr, Name, Neg, Num
 
@@ -231,6 +233,19 @@ def _call(func: str, args: list[Interval]) -> Interval:
     return WHOLE
 
 
+@functools.lru_cache(maxsize=4096)
+def _number(value: Fraction | int) -> Interval:
+    """The tightest float interval holding an exact constant (a formula's constants recur in
+    every bound, and comparing a float with a fraction is slow)."""
+    try:
+        v = float(value)
+    except OverflowError:
+        return Interval(_MAX, INF) if value > 0 else Interval(-INF, -_MAX)
+    if v == value:
+        return Interval(v, v)
+    return Interval(_down(v), _up(v))
+
+
 def evaluate(expr: Expr, env: Mapping[str, Interval]) -> Interval:
     """An enclosure of ``expr`` over the ranges in ``env`` (unknown names: the whole line).
 
@@ -242,13 +257,7 @@ def evaluate(expr: Expr, env: Mapping[str, Interval]) -> Interval:
     """
     match expr:
         case Num(value=value):
-            try:
-                v = float(value)
-            except OverflowError:
-                return Interval(_MAX, INF) if value > 0 else Interval(-INF, -_MAX)
-            if v == value:
-                return Interval(v, v)
-            return Interval(_down(v), _up(v))
+            return _number(value)
         case Name(id=ident):
             return env.get(ident, WHOLE)
         case Neg(operand=operand):

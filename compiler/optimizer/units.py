@@ -352,9 +352,7 @@ class PartEvaluator:
             total = m if total is None else total + m
             if not u.overridden:
                 log += lg
-        if total is None:
-            total = Metrics()
-        return tuple(getattr(total, k) for k in METRIC_KEYS), log
+        return (Metrics() if total is None else total).values(), log
 
     def bound(
         self, fam: Family, lo: int, hi: int | None, part_uses: list[Use], vmodel: str | None
