@@ -185,3 +185,30 @@ def specs_argument(func: F) -> F:
     return click.argument(
         "files", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True)
     )(func)
+
+
+def _confidence(_ctx: Any, _param: Any, value: float | None) -> float | None:
+    if value is not None and not 0.5 <= value < 1.0:
+        raise click.BadParameter("a confidence level is at least 0.5 and below 1")
+    return value
+
+
+def calibration_option(func: F) -> F:
+    """Add ``--calibration FILE`` and ``--confidence LEVEL`` as ``calibration: Path | None``
+    and ``confidence: float | None`` arguments (docs/calibration.md)."""
+    func = click.option(
+        "--confidence",
+        type=float,
+        default=None,
+        metavar="LEVEL",
+        callback=_confidence,
+        help="With --calibration: plan on the one-sided bounds at this level (0.95): the "
+        "least success and keep, the most rival and tokens the measurements allow.",
+    )(func)
+    return click.option(
+        "--calibration",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        metavar="FILE",
+        help="Measured rates and token counts (aalp calibrate) in place of the spec's guesses.",
+    )(func)
