@@ -67,12 +67,12 @@ def _best_c(b: float, points: Sequence[tuple[float, int, int]]) -> float:
         for x, right, kept in points:
             w = x**b
             out -= right * w
-            if kept > right:
+            if kept > right and c * w < 700.0:  # beyond, the term is below a float's reach
                 out += (kept - right) * w / math.expm1(c * w)
         return out
 
     low, high = 1e-300, 1.0
-    while score(high) > 0 and high < 1e300:
+    while score(high) > 0 and high < 1e200:
         high *= 16.0
     for _ in range(200):  # bisection on ln c
         mid = math.sqrt(low * high)

@@ -151,7 +151,8 @@ def samples_to_certify(
     """The fewest trials, ``have`` or more, whose Clopper–Pearson lower bound reaches
     ``target`` when failures keep coming at ``failure_rate`` (``round(n·rate)`` failures in
     n); None when no number can (the rate is at or above ``1 - target``). With no failures
-    it is the smallest n with ``(1 - confidence)^(1/n) >= target``: ``ceil(ln(1 - confidence) / ln(target))``.
+    it is the smallest n with ``(1 - confidence)^(1/n) >= target``:
+    ``ceil(ln(1 - confidence) / ln(target))``.
 
     >>> samples_to_certify(0.99, 0.0, 0.95)
     299

@@ -1,0 +1,177 @@
+"""``aalp calibrate`` against the simulated LLM with known rates: intervals that cover the
+truth, plans that match the true rates' (or say they are not settled), correlated errors found,
+and calibration files used by every command (docs/calibration.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from aalp.calibrate.robust import robustness
+from aalp.calibration import schema
+from aalp.calibration.apply import apply
+from aalp.calibration.estimates import interval
+from aalp.cli import main
+from aalp.front.parser import parse_expr
+from aalp.optimizer.driver import optimize
+from aalp.sim import Faults
+
+from calibration_support import calibrate, counting_examples, hanoi_examples
+
+
+def _plan(checked) -> dict:
+    result = optimize(checked, None, None, [], frontier=False, baselines=False)
+    assert result.feasible
+    return dict(result.plan.decisions)
+
+
+def test_95_percent_intervals_cover_the_true_success(load_sample) -> None:
+    checked = load_sample("counting")
+    truth = 0.9
+    examples = counting_examples([50], 60, seed=0)
+    covered = 0
+    for seed in range(100):
+        cal = calibrate(checked, examples, seed, {"count": parse_expr(str(truth))}, units=60)
+        point = cal.ops["count"].models["gpt4omini"].points[0]
+        low, high = interval(point.right, point.kept, 0.95)
+        covered += low <= truth <= high
+    assert covered >= 90, covered
+
+
+def test_hanoi_calibrated_plan_is_the_true_rates_plan_or_says_it_is_not(load_sample) -> None:
+    truth = load_sample("hanoi", disks="5", p="0.97", p_big="0.95")
+    guessed = load_sample("hanoi", disks="5")
+    true_plan = _plan(truth)
+    examples = hanoi_examples(5, 400, seed=1)
+    for seed, units in ((1, 400), (2, 400), (3, 30)):
+        success = {"move@gpt41mini": parse_expr("0.97"), "move@gpt41": parse_expr("0.95")}
+        # the simulator's rival follows the true p: every wrong answer is the unit's rival
+        cal = calibrate(truth, examples[:units], seed, success, units=units)
+        rob = robustness(guessed, cal, None, [], 0.95)
+        if units == 400 and seed == 1:
+            assert rob.decisions == true_plan and not rob.unsettled
+        if rob.decisions != true_plan:
+            assert rob.unsettled, (seed, units, rob.decisions, true_plan)
+
+
+def test_counting_calibrated_plan_is_the_true_rates_plan(load_sample) -> None:
+    truth = load_sample("counting")
+    guessed = load_sample("counting", decay="9000")
+    examples = counting_examples([500, 1000, 2000], 300, seed=4)
+    cal = calibrate(truth, examples, 4, units=300)
+    est = apply(guessed, cal).estimates["count"]["gpt4omini"]
+    assert est.success["form"] == "weibull" and est.success["b"] == pytest.approx(2, abs=0.6)
+    rob = robustness(guessed, cal, None, [], 0.95)
+    if rob.decisions != _plan(truth):
+        assert rob.unsettled
+    assert _plan(guessed) != _plan(truth)  # the guess alone would have chosen another plan
+
+
+def test_correlated_errors_are_detected_and_change_the_plan(load_sample) -> None:
+    checked = load_sample("counting", n="20000", target="0.5")
+    examples = counting_examples([500], 400, seed=6)
+    success = {"count": parse_expr("0.9")}
+    clean = calibrate(checked, examples, 6, success, units=400)
+    stuck = calibrate(checked, examples, 6, success, Faults(stuck_rate=0.05), units=400)
+    clean_est = apply(checked, clean).estimates["count"]["gpt4omini"]
+    applied = apply(checked, stuck)
+    est = applied.estimates["count"]["gpt4omini"]
+    assert not clean_est.correlated and est.correlated
+    assert est.stuck == pytest.approx(0.05, abs=0.03)
+    assert any(w.code == "W409" for w in applied.warnings)
+    # voting cannot mend a stuck unit: the independent plan's votes no longer meet the target
+    independent = _plan(apply(checked, clean).checked)
+    pins = [f"{k}={v}" for k, v in independent.items()]
+    held = optimize(applied.checked, None, None, pins, frontier=False, baselines=False)
+    assert not held.feasible
+    changed = optimize(applied.checked, None, None, [], frontier=False, baselines=False)
+    assert not changed.feasible or dict(changed.plan.decisions) != independent
+
+
+def test_a_calibration_file_round_trips_and_stale_prompts_warn(load_sample, tmp_path) -> None:
+    checked = load_sample("counting")
+    cal = calibrate(checked, counting_examples([50], 20, seed=0), 0, units=20)
+    again = schema.parse(cal.to_json(), "file")
+    assert again.to_json() == cal.to_json()
+    again.ops["count"].prompt_hash = "sha256:0"
+    warnings = apply(checked, again).warnings
+    assert [w.code for w in warnings] == ["W408"] and "op 'count'" in warnings[0].message
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{", "is not JSON"),
+        ('{"format": "x"}', "is not a calibration file"),
+        (
+            '{"format": "aalp-calibration", "version": 1, "task": "t", "ops": '
+            '{"a": {"models": {"m": {"points": [{"x": 1, "right": 3, "kept": 2}]}}}}}',
+            "right <= kept",
+        ),
+    ],
+)
+def test_a_bad_calibration_file_is_a_usage_error(text, problem, capsys, tmp_path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(text, encoding="utf-8")
+    sample = Path(__file__).parent.parent / "samples" / "counting.aalp"
+    with pytest.raises(SystemExit) as stop:
+        main(["explain", str(sample), "--calibration", str(bad), "--no-growth"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and problem in err and "[E606]" in err
+
+
+def test_calibrate_over_http_with_a_budget(load_sample, tmp_path, capsys) -> None:
+    from aalp.sim import SimCore, SimServer
+
+    checked = load_sample("counting")
+    examples = tmp_path / "examples.jsonl"
+    lines = [
+        json.dumps({"op": e.op, "request": e.request, "answer": e.answer})
+        for e in counting_examples([50, 100], 30, seed=0)
+    ]
+    examples.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    sample = Path(__file__).parent.parent / "samples" / "counting.aalp"
+    out = tmp_path / "cal.json"
+    core = SimCore(checked, None, 0, Faults(prefill_rate=1e6, decode_rate=1e4))
+    with SimServer(core) as server:
+        base = ["calibrate", str(sample), "--base-url", server.url, "--examples", str(examples)]
+        with pytest.raises(SystemExit) as stop:
+            main([*base, "--budget-dollars", "0.000001", "-o", str(out)])
+        assert stop.value.code == 1 and "[E608]" in capsys.readouterr().err
+        assert not out.exists() and core.stats()["calls"] == 0
+        with pytest.raises(SystemExit) as stop:
+            main([*base, "--no-early-stop", "-o", str(out)])
+        assert stop.value.code == 0
+    assert core.stats()["calls"] == 120
+    written = json.loads(out.read_text(encoding="utf-8"))
+    point = written["estimates"]["ops"]["count"]["gpt4omini"]["points"][0]
+    assert point["samples"] == 60 and point["decode_seconds"] == pytest.approx(5e-4, rel=0.01)
+    assert "wrote" in capsys.readouterr().out
+    for command in ("check", "explain", "simulate"):
+        args = [command, str(sample), "--calibration", str(out)]
+        args += ["--no-growth"] if command == "explain" else []
+        args += ["--runs", "20"] if command == "simulate" else []
+        with pytest.raises(SystemExit) as stop:
+            main(args)
+        assert stop.value.code == 0, capsys.readouterr().err
+    assert "calibration (95% one-sided bounds)" in capsys.readouterr().out
+
+
+def test_robust_planning_uses_the_lower_bound(load_sample) -> None:
+    checked = load_sample("hanoi", disks="5")
+    cal = calibrate(checked, hanoi_examples(5, 200, 1), 3, {"move": parse_expr("0.97")}, units=200)
+    estimate = apply(checked, cal).checked
+    bounded = apply(checked, cal, side="pessimistic", confidence=0.95).checked
+    point = cal.ops["move"].models["gpt41mini"].points[0]
+    from aalp.calibration.stats import lower_bound
+    from aalp.front.expr import evaluate
+    from aalp.front.numbers import float_env
+
+    op = bounded.spec.tasks[0].op("move")
+    got = evaluate(op.success_on[0].outcomes[0].p, {**float_env(bounded.env), "x": 1.0})
+    assert got == pytest.approx(lower_bound(point.right, point.kept, 0.95), rel=1e-9)
+    k_est = _plan(estimate)["move.votes"]
+    assert _plan(bounded)["move.votes"] >= k_est
+    assert math.isfinite(got)
