@@ -17,7 +17,6 @@ from aalp.cli import main
 from aalp.front.parser import parse_expr
 from aalp.optimizer.driver import optimize
 from aalp.sim import Faults
-
 from calibration_support import calibrate, counting_examples, hanoi_examples
 
 

@@ -63,7 +63,7 @@ def _pairs(rng: random.Random, units: int, a: float, b: float, stuck: float) -> 
     """Two samples per unit: right w.p. a, the unit's rival w.p. b, another wrong answer
     otherwise; a ``stuck`` share of units give their rival every time."""
     agree, wrong = 0, 0
-    for u in range(units):
+    for _ in range(units):
         if rng.random() < stuck:
             draws = ["rival", "rival"]
         else:

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 from aalp.cli.common import EXIT_SPEC, load_or_exit, one_line, usage_failure
-from aalp.cli.options import define_option, format_option, seed_option, spec_argument, task_option
+from aalp.cli.options import (
+    confidence_option,
+    define_option,
+    format_option,
+    oracle_option,
+    seed_option,
+    spec_argument,
+    task_option,
+)
 
 
 def _pairs(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[str, str]:
@@ -21,19 +29,16 @@ def _pairs(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _oracle(_ctx: Any, _param: Any, value: str | None) -> Any:
-    if value is None:
-        return None
-    from aalp.sim.oracles.custom import OracleError, load
-
-    try:
-        return load(value)
-    except OracleError as err:
-        raise click.BadParameter(str(err), param_hint="'--oracle'") from None
+def _apply_all(func: Any, options: list[Any]) -> Any:
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 def _sampling_options(func: Any) -> Any:
-    for option in reversed(
+    """Where the calls go and what they sample."""
+    return _apply_all(
+        func,
         [
             click.option("--base-url", default=None, help="The OpenAI-compatible endpoint."),
             click.option(
@@ -42,13 +47,7 @@ def _sampling_options(func: Any) -> Any:
                 default=None,
                 help='Labelled units, one JSON object a line: {"op", "request", "answer"}.',
             ),
-            click.option(
-                "--oracle",
-                default=None,
-                metavar="MODULE:FUNCTION",
-                callback=_oracle,
-                help="Says the right answer of a unit whose example has none.",
-            ),
+            oracle_option("Says the right answer of a unit whose example has none."),
             click.option(
                 "--model-map",
                 "model_map",
@@ -63,6 +62,38 @@ def _sampling_options(func: Any) -> Any:
                 default=None,
                 help="Refuse a calibration projected above this, and stop before passing it.",
             ),
+            click.option(
+                "--from-run",
+                "from_run",
+                type=click.Path(path_type=Path, dir_okay=False),
+                default=None,
+                help="Add a run's run-report.json to the counts (no calls).",
+            ),
+            click.option(
+                "--add-to",
+                "add_to",
+                type=click.Path(path_type=Path, dir_okay=False),
+                default=None,
+                help="An earlier calibration the new counts are added to.",
+            ),
+            click.option(
+                "-o",
+                "--out",
+                "out",
+                type=click.Path(path_type=Path, dir_okay=False),
+                default=Path("calibration.json"),
+                show_default=True,
+                help="The calibration file to write.",
+            ),
+        ],
+    )
+
+
+def _size_options(func: Any) -> Any:
+    """How much is sampled, and when an op stops."""
+    return _apply_all(
+        func,
+        [
             click.option(
                 "--units",
                 type=click.IntRange(1),
@@ -90,37 +121,9 @@ def _sampling_options(func: Any) -> Any:
                 help="Sample every unit; do not stop an op once its plan is settled.",
             ),
             click.option("--concurrency", type=click.IntRange(1), default=8, show_default=True),
-            click.option(
-                "--from-run",
-                "from_run",
-                type=click.Path(path_type=Path, dir_okay=False),
-                default=None,
-                help="Add a run's run-report.json to the counts (no calls).",
-            ),
-            click.option(
-                "--calibration",
-                type=click.Path(path_type=Path, dir_okay=False),
-                default=None,
-                help="An earlier calibration the new counts are added to.",
-            ),
-            click.option(
-                "--confidence",
-                type=click.FloatRange(0.5, 1, max_open=True),
-                default=0.95,
-                show_default=True,
-                help="The level of the intervals shown and of the stopping rule.",
-            ),
-            click.option(
-                "-o",
-                "--output",
-                type=click.Path(path_type=Path, dir_okay=False),
-                default=Path("calibration.json"),
-                show_default=True,
-            ),
-        ]
-    ):
-        func = option(func)
-    return func
+            confidence_option,
+        ],
+    )
 
 
 @click.command("calibrate")
@@ -129,11 +132,13 @@ def _sampling_options(func: Any) -> Any:
 @task_option
 @seed_option
 @_sampling_options
+@_size_options
 @format_option(help="What was measured, for people or as JSON.")
 def command(
     file: Path, defines: dict[str, str], task_name: str | None, seed: int, fmt: str, **given: Any
 ) -> None:
-    """Measure the ops of spec FILE's task on an endpoint and write a calibration file.
+    """Measure the ops of spec FILE's task (- for standard input) on an endpoint and write a
+    calibration file.
 
     Samples labelled units (--examples) of every op on every model it may run on, each unit
     at least twice, at every granularity x the examples hold; prints the projected calls and
@@ -152,7 +157,7 @@ def command(
         repeats=given["repeats"],
         batch=given["batch"],
         seed=seed,
-        confidence=given["confidence"],
+        confidence=given["confidence"] or 0.95,
         budget=given["budget_dollars"],
         model_map=given["model_map"],
         concurrency=given["concurrency"],
@@ -162,8 +167,8 @@ def command(
             calibration = _from_run(checked, task, given, file)
         else:
             calibration = _sample(checked, task, settings, given, file)
-        if given["calibration"] is not None:
-            calibration = _merged(schema.read(given["calibration"]), calibration)
+        if given["add_to"] is not None:
+            calibration = _merged(schema.read(given["add_to"]), calibration)
     except sample.OverBudget as err:
         click.echo(f"error: {one_line(err)}", err=True)
         raise click.exceptions.Exit(EXIT_SPEC) from None
@@ -212,7 +217,7 @@ def _sample(checked: Any, task: Any, settings: Any, given: dict[str, Any], file:
         units,
         HttpEndpoint(given["base_url"]),
         settings,
-        given["oracle"],
+        given["custom"],
         settled,
         provenance,
         log=lambda line: None,
@@ -249,10 +254,10 @@ def _write(checked: Any, task: Any, calibration: Any, given: dict[str, Any], fmt
     from aalp.calibrate.summary import estimates, render
     from aalp.front.numbers import float_env
 
-    level = given["confidence"]
+    level = given["confidence"] or 0.95
     summary = estimates(calibration, task, float_env(checked.env), level)
     calibration.estimates = {"confidence": level, "ops": summary}
-    output: Path = given["output"]
+    output: Path = given["out"]
     try:
         output.write_text(calibration.to_json(), encoding="utf-8")
     except OSError as err:

@@ -193,18 +193,23 @@ def _confidence(_ctx: Any, _param: Any, value: float | None) -> float | None:
     return value
 
 
-def calibration_option(func: F) -> F:
-    """Add ``--calibration FILE`` and ``--confidence LEVEL`` as ``calibration: Path | None``
-    and ``confidence: float | None`` arguments (docs/calibration.md)."""
-    func = click.option(
+def confidence_option(func: F) -> F:
+    """Add ``--confidence LEVEL`` as a ``confidence: float | None`` argument."""
+    return click.option(
         "--confidence",
         type=float,
         default=None,
         metavar="LEVEL",
         callback=_confidence,
-        help="With --calibration: plan on the one-sided bounds at this level (0.95): the "
-        "least success and keep, the most rival and tokens the measurements allow.",
+        help="The level of a calibration's one-sided bounds (0.95): with --calibration, plan on "
+        "them (the least success and keep, the most rival and tokens the measurements allow).",
     )(func)
+
+
+def calibration_option(func: F) -> F:
+    """Add ``--calibration FILE`` and ``--confidence LEVEL`` as ``calibration: Path | None``
+    and ``confidence: float | None`` arguments (docs/calibration.md)."""
+    func = confidence_option(func)
     return click.option(
         "--calibration",
         type=click.Path(path_type=Path, dir_okay=False),
@@ -212,3 +217,27 @@ def calibration_option(func: F) -> F:
         metavar="FILE",
         help="Measured rates and token counts (aalp calibrate) in place of the spec's guesses.",
     )(func)
+
+
+def _load_oracle(_ctx: Any, _param: Any, value: str | None) -> Any:
+    if value is None:
+        return None
+    from aalp.sim.oracles.custom import OracleError, load
+
+    try:
+        return load(value)
+    except OracleError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+def oracle_option(help: str) -> Callable[[F], F]:
+    """Add ``--oracle MODULE:FUNCTION`` (the user's own answer function, loaded) as a
+    ``custom`` argument."""
+    return click.option(
+        "--oracle",
+        "custom",
+        default=None,
+        metavar="MODULE:FUNCTION",
+        callback=_load_oracle,
+        help=help,
+    )

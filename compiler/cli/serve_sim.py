@@ -11,6 +11,7 @@ from aalp.cli.common import EXIT_USAGE, load_or_exit, one_line
 from aalp.cli.options import (
     define_option,
     format_option,
+    oracle_option,
     port_option,
     seed_option,
     spec_argument,
@@ -22,17 +23,6 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise click.BadParameter("a rate is between 0 and 1")
     return value
-
-
-def _oracle(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-    if value is None:
-        return None
-    from aalp.sim.oracles.custom import OracleError, load
-
-    try:
-        return load(value)
-    except OracleError as err:
-        raise click.BadParameter(str(err)) from None
 
 
 def _faults(func: Any) -> Any:
@@ -95,14 +85,9 @@ def _faults(func: Any) -> Any:
 @seed_option
 @task_option
 @click.option("--family", default=None, help="Oracle family (default: from the task's name).")
-@click.option(
-    "--oracle",
-    "custom",
-    default=None,
-    metavar="MODULE:FUNCTION",
-    callback=_oracle,
-    help="Your own oracle: FUNCTION(ask) returns the right answer to a request "
-    "(docs/backends.md, 'The simulated LLM').",
+@oracle_option(
+    "Your own oracle: FUNCTION(ask) returns the right answer to a request "
+    "(docs/backends.md, 'The simulated LLM')."
 )
 @click.option(
     "--success",

@@ -321,19 +321,7 @@ class SimCore:
         misrouted = getattr(self.oracle, "misrouted", None)
         if misrouted is not None and misrouted(ask):
             a = 0.0  # a specialist given another specialist's task
-        correlated = self.faults.correlated or getattr(self.oracle, "CORRELATED", False)
-        rival = None if op.rival is None else self._at(op.rival, x)
-        stuck = self.faults.stuck_rate and (
-            _seeded(self.seed, "stuck", op.name, input_id).random() < self.faults.stuck_rate
-        )
-        if stuck:  # this unit's every sample gives the same wrong answer
-            answer = self.oracle.wrong(ask, right, _seeded(self.seed, "stuck-answer", input_id))
-        elif draw < a:
-            answer = right
-        elif correlated or (rival is not None and draw < a + rival):
-            answer = self.oracle.wrong(ask, right, _seeded(self.seed, "rival", op.name, input_id))
-        else:
-            answer = self.oracle.wrong(ask, right, rng)
+        answer = self._pick(op, ask, right, draw, a, x, input_id, rng)
         text = to_text(answer, op.answer)
         writes = max(1, round(self._at(op.writes, x)))
         text, writes = self._red_flag(op, text, writes, x, rng)
@@ -362,6 +350,35 @@ class SimCore:
                 "total_tokens": reads + writes,
             },
         }
+
+    def _pick(
+        self,
+        op: ir.Op,
+        ask: Ask,
+        right: Any,
+        draw: float,
+        a: float,
+        x: float,
+        input_id: str,
+        rng: random.Random,
+    ) -> Any:
+        """The answer of one sample: right w.p. ``a``; the unit's rival (the same wrong answer
+        for every sample of the input) w.p. the op's rival; another wrong answer otherwise.
+        A stuck unit (``stuck_rate``) gives one and the same wrong answer every time."""
+        correlated = self.faults.correlated or getattr(self.oracle, "CORRELATED", False)
+        rival = None if op.rival is None else self._at(op.rival, x)
+        stuck = self.faults.stuck_rate and (
+            _seeded(self.seed, "stuck", op.name, input_id).random() < self.faults.stuck_rate
+        )
+        if stuck:  # this unit's every sample gives the same wrong answer
+            answer = self.oracle.wrong(ask, right, _seeded(self.seed, "stuck-answer", input_id))
+        elif draw < a:
+            answer = right
+        elif correlated or (rival is not None and draw < a + rival):
+            answer = self.oracle.wrong(ask, right, _seeded(self.seed, "rival", op.name, input_id))
+        else:
+            answer = self.oracle.wrong(ask, right, rng)
+        return answer
 
     def _take_time(self, reads: int, writes: int) -> dict[str, Any]:
         """Wait as long as reading ``reads`` and writing ``writes`` tokens takes at the
