@@ -50,11 +50,12 @@ def calibrate(
     seed: int,
     success: dict[str, Any] | None = None,
     faults: Faults | None = None,
+    settled: Any = None,
     **settings: Any,
 ) -> Any:
     """A calibration of ``checked``'s first task against the simulated LLM (server seed
-    ``seed``, true success ``success``), every unit sampled (no early stop)."""
+    ``seed``, true success ``success``), every unit sampled unless ``settled`` stops an op."""
     core = SimCore(checked, None, seed, faults or Faults(), None, None, success)
     task = checked.spec.tasks[0]
     chosen = sample.Settings(seed=seed, concurrency=1, **settings)
-    return sample.run(checked, task, examples, SimEndpoint(core), chosen)
+    return sample.run(checked, task, examples, SimEndpoint(core), chosen, None, settled)

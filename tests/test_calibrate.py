@@ -174,3 +174,21 @@ def test_robust_planning_uses_the_lower_bound(load_sample) -> None:
     k_est = _plan(estimate)["move.votes"]
     assert _plan(bounded)["move.votes"] >= k_est
     assert math.isfinite(got)
+
+
+def test_sampling_stops_once_the_plan_is_settled(load_sample) -> None:
+    from aalp.calibrate.robust import settled_rule
+
+    checked = load_sample("hanoi", disks="5")
+    examples = hanoi_examples(5, 400, seed=8)
+    rule = settled_rule(checked, None, 0.95)
+    success = {"move": parse_expr("0.8")}
+    easy = calibrate(checked, examples, 8, success, settled=rule, units=400, batch=100)
+    assert {mc.stopped for mc in easy.ops["move"].models.values()} == {"settled"}
+    # with fewer units the intervals still hold k open: every unit is sampled
+    hard = calibrate(checked, examples[:100], 8, success, settled=rule, units=100, batch=50)
+    assert {mc.stopped for mc in hard.ops["move"].models.values()} == {"sample size"}
+    # and with no failure at all, 400 clean samples cannot certify going without a vote
+    clean = calibrate(checked, examples, 8, {"move": parse_expr("1")}, units=400)
+    rob = robustness(checked, clean, None, [], 0.95)
+    assert rob.unsettled and rob.certify[0]["more_samples"] > 0

@@ -188,6 +188,20 @@ def robustness(
     )
 
 
+def settled_rule(checked: Any, task_name: str | None, confidence: float) -> Any:
+    """The sequential stopping rule of ``aalp calibrate``: an op is settled once the task has a
+    plan on the estimates and no decision of the op differs between the plans on either side
+    of the intervals (more samples only narrow the intervals, so they cannot change it)."""
+
+    def settled(calibration: Calibration, op: str) -> bool:
+        got = robustness(checked, calibration, task_name, [], confidence)
+        return got.feasible["estimate"] and not any(
+            key.startswith(op + ".") for key in got.unsettled
+        )
+
+    return settled
+
+
 def _shown(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 

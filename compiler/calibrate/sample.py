@@ -276,10 +276,10 @@ def run(
                 _round(ctx, s, calibration, pool)
             for name in sorted(active):
                 left = any(s.op == name and s.done < len(s.units) for s in found)
-                if not left:
-                    why[name] = "sample size"
-                elif settled is not None and settled(calibration, name):
+                if settled is not None and settled(calibration, name):
                     why[name] = "settled"
+                elif not left:
+                    why[name] = "sample size"
             active -= set(why)
             log(f"{ctx.calls} calls, ${ctx.spent:.4g}")
     for name, op_cal in calibration.ops.items():

@@ -190,9 +190,10 @@ def _calibrated_op(op: ir.Op, found: dict[str, Estimate], side: Side) -> ir.Op:
             continue
         outcomes, free = _success_parts(est, side, _spec_success(op, model))
         success_on[model] = ir.ModelSuccess(model, outcomes, op.span)
-        # the pairs' point estimate of the rival is too noisy when wrong answers are rare (it
-        # is 0 until two wrong answers of a unit meet): only the optimistic side uses it
-        share = est.rival_share if side == "optimistic" else est.rival_share_high
+        # the pairs' estimate of the rival is 0 until two wrong answers of a unit meet, far
+        # too noisy when they are rare: every side takes its upper bound (MAKER's worst case
+        # until the pairs show a smaller rival), so a smaller rival is never assumed
+        share = est.rival_share_high
         rivals.append(ir.BinOp("*", _num(share), ir.BinOp("-", _num(1.0), free)))
     tokens = [
         (e.reads_high, e.writes_high) if pessimistic else (e.reads, e.writes)

@@ -204,7 +204,11 @@ def _sample(checked: Any, task: Any, settings: Any, given: dict[str, Any], file:
             f"--budget-dollars {settings.budget:g}",
             hint="fewer --units, fewer examples, or a larger budget",
         )
-    settled = None if given["no_early_stop"] else _settled(checked, task.name, settings)
+    from aalp.calibrate.robust import settled_rule
+
+    settled = (
+        None if given["no_early_stop"] else settled_rule(checked, task.name, settings.confidence)
+    )
     provenance = {
         "spec": Path(str(file)).name,
         "endpoint": given["base_url"],
@@ -222,20 +226,6 @@ def _sample(checked: Any, task: Any, settings: Any, given: dict[str, Any], file:
         provenance,
         log=lambda line: None,
     )
-
-
-def _settled(checked: Any, task_name: str, settings: Any) -> Any:
-    """The sequential rule: an op is settled once no decision of it differs between the plans
-    on either side of the intervals."""
-    from aalp.calibrate.robust import robustness
-
-    def settled(calibration: Any, op: str) -> bool:
-        got = robustness(checked, calibration, task_name, [], settings.confidence)
-        return got.feasible["estimate"] and not any(
-            key.startswith(op + ".") for key in got.unsettled
-        )
-
-    return settled
 
 
 def _from_run(checked: Any, task: Any, given: dict[str, Any], file: Path) -> Any:
