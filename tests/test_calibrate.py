@@ -192,3 +192,38 @@ def test_sampling_stops_once_the_plan_is_settled(load_sample) -> None:
     clean = calibrate(checked, examples, 8, {"move": parse_expr("1")}, units=400)
     rob = robustness(checked, clean, None, [], 0.95)
     assert rob.unsettled and rob.certify[0]["more_samples"] > 0
+
+
+def test_latency_splits_into_prefill_and_decode(load_sample) -> None:
+    from aalp.calibrate.summary import latency
+
+    checked = load_sample("counting")
+    examples = counting_examples([100, 400, 800], 6, seed=0)
+    faults = Faults(prefill_rate=2e5, decode_rate=500)
+    cal = calibrate(checked, examples, 0, faults=faults, units=6)
+    points = cal.ops["count"].models["gpt4omini"].points
+    timed = latency(points)
+    assert timed["method"] == "timings"
+    assert timed["prefill_tokens_per_second"] == pytest.approx(2e5, rel=1e-6)
+    assert timed["decode_tokens_per_second"] == pytest.approx(500, rel=1e-6)
+    # without the endpoint's timings the wall time is regressed on the tokens (counting writes
+    # 5 tokens at every x, so only an op whose writes vary can split decode from overhead)
+    for p in points:
+        p.prefill_seconds = p.decode_seconds = None
+    assert latency(points)["method"] == "total only"
+    from aalp.calibration.schema import Point
+
+    made = [
+        Point(
+            x,
+            samples=10,
+            prompt_tokens=10 * r,
+            completion_tokens=10 * w,
+            seconds=10 * (0.05 + r / 1e4 + w / 50),
+        )
+        for x, r, w in ((1, 100, 10), (2, 400, 20), (3, 900, 60))
+    ]
+    got = latency(made)
+    assert got["method"] == "regression" and got["overhead_seconds"] == pytest.approx(0.05)
+    assert got["prefill_tokens_per_second"] == pytest.approx(1e4)
+    assert got["decode_tokens_per_second"] == pytest.approx(50)
