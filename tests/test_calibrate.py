@@ -227,3 +227,22 @@ def test_latency_splits_into_prefill_and_decode(load_sample) -> None:
     assert got["method"] == "regression" and got["overhead_seconds"] == pytest.approx(0.05)
     assert got["prefill_tokens_per_second"] == pytest.approx(1e4)
     assert got["decode_tokens_per_second"] == pytest.approx(50)
+
+
+def test_the_explorer_plans_on_the_calibration(load_sample) -> None:
+    from dataclasses import replace as with_
+
+    from aalp.explore.api import optimize_spec
+    from aalp.explore.controls import Settings
+
+    spec = Path(__file__).parent.parent / "samples" / "counting.aalp"
+    checked = load_sample("counting")
+    cal = calibrate(
+        checked, counting_examples([50], 40, seed=0), 0, {"count": parse_expr("0.9")}, units=40
+    )
+    text = spec.read_text(encoding="utf-8")
+    plain = optimize_spec(text, str(spec), Settings())
+    measured = optimize_spec(text, str(spec), with_(Settings(), calibration=cal.to_json()))
+    assert plain["ok"] and measured["ok"]
+    assert measured != plain
+    assert measured["plan"]["decisions"] == _plan(apply(checked, cal).checked)
