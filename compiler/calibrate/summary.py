@@ -106,6 +106,7 @@ def estimates(calibration: Calibration, task: Any, env: dict[str, float], level:
                 "success": est.success,
                 "keep": _round(est.keep),
                 "rival_share": _round(est.rival_share),
+                "rival_share_high": _round(est.rival_share_high),
                 "coincidence": {
                     "pairs": est.coincidence.pairs,
                     "agree": est.coincidence.agree,
@@ -137,8 +138,10 @@ def render(summary: dict[str, Any], level: float) -> str:
                 )
             c = got["coincidence"]
             lines.append(
-                f"  rival: {got['rival_share']:.3g} of the wrong answers; two samples of one "
-                f"unit agreed on a wrong answer {c['agree']} times in {c['pairs']} pairs"
+                f"  rival: {got['rival_share']:.3g} of the wrong answers (at most "
+                f"{got['rival_share_high']:.3g}, {level:.0%} one-sided, which planning uses); two "
+                f"samples of one unit agreed on a wrong answer {c['agree']} times in "
+                f"{c['pairs']} pairs"
             )
             if got["correlated"]:
                 lines.append(
