@@ -58,14 +58,18 @@ def test_hanoi_calibrated_plan_is_the_true_rates_plan_or_says_it_is_not(load_sam
 def test_counting_calibrated_plan_is_the_true_rates_plan(load_sample) -> None:
     truth = load_sample("counting")
     guessed = load_sample("counting", decay="9000")
+    assert _plan(guessed) != _plan(truth)  # the guess alone would choose another chunk
     examples = counting_examples([500, 1000, 2000], 300, seed=4)
     cal = calibrate(truth, examples, 4, units=300)
     est = apply(guessed, cal).estimates["count"]["gpt4omini"]
-    assert est.success["form"] == "weibull" and est.success["b"] == pytest.approx(2, abs=0.6)
+    assert est.success["form"] == "weibull" and est.success["b"] == pytest.approx(2, abs=0.5)
     rob = robustness(guessed, cal, None, [], 0.95)
-    if rob.decisions != _plan(truth):
-        assert rob.unsettled
-    assert _plan(guessed) != _plan(truth)  # the guess alone would have chosen another plan
+    assert rob.decisions == _plan(truth) and rob.feasible["pessimistic"]
+    # x sits near a boundary of the chunk count: the report says the intervals still reach it
+    assert set(rob.unsettled) == {"count.x"}
+    small = calibrate(truth, counting_examples([500, 2000], 20, seed=5), 5, units=20)
+    rob = robustness(guessed, small, None, [], 0.95)
+    assert rob.decisions == _plan(truth) or rob.unsettled
 
 
 def test_correlated_errors_are_detected_and_change_the_plan(load_sample) -> None:
@@ -246,3 +250,57 @@ def test_the_explorer_plans_on_the_calibration(load_sample) -> None:
     assert plain["ok"] and measured["ok"]
     assert measured != plain
     assert measured["plan"]["decisions"] == _plan(apply(checked, cal).checked)
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("not json", "not JSON"),
+        ('{"op": "tally", "request": {}}', "no op 'tally'"),
+        ('{"op": "count", "request": {"x": 0}}', "'x' must be a whole number"),
+        ('{"op": "count", "request": {"x": 1, "items": "7"}}', "no 'answer' and no --oracle"),
+    ],
+)
+def test_bad_examples_are_usage_errors(line, problem, tmp_path, capsys) -> None:
+    from aalp.checks.loader import load
+    from aalp.sim import SimCore, SimServer
+
+    sample = Path(__file__).parent.parent / "samples" / "counting.aalp"
+    examples = tmp_path / "bad.jsonl"
+    examples.write_text(line + "\n", encoding="utf-8")
+    core = SimCore(load(sample), None, 0)
+    with SimServer(core) as server:
+        argv = ["calibrate", str(sample), "--base-url", server.url, "--examples", str(examples)]
+        with pytest.raises(SystemExit) as stop:
+            main([*argv, "-o", str(tmp_path / "cal.json")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and problem in err and "[E607]" in err and "Traceback" not in err
+    assert not (tmp_path / "cal.json").exists()
+
+
+def test_an_oracle_labels_the_examples(tmp_path, capsys) -> None:
+    from aalp.checks.loader import load
+    from aalp.sim import SimCore, SimServer
+
+    sample = Path(__file__).parent.parent / "samples" / "counting.aalp"
+    (tmp_path / "sevens.py").write_text(
+        "def answer(ask):\n    return ask.request['items'].count('7')\n", encoding="utf-8"
+    )
+    examples = tmp_path / "units.jsonl"
+    units = [{"op": "count", "request": {"x": 3, "items": s}} for s in ("777", "123", "707")]
+    examples.write_text("\n".join(json.dumps(u) for u in units) + "\n", encoding="utf-8")
+    with SimServer(SimCore(load(sample), None, 0)) as server:
+        argv = ["calibrate", str(sample), "--base-url", server.url, "--examples", str(examples)]
+        argv += [
+            "--oracle",
+            str(tmp_path / "sevens.py") + ":answer",
+            "--json",
+            "-o",
+            str(tmp_path / "c.json"),
+        ]
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+    assert stop.value.code == 0
+    got = json.loads(capsys.readouterr().out)
+    point = got["estimates"]["count"]["gpt4omini"]["points"][0]
+    assert point["samples"] == 6 and point["success"] == 1.0  # the simulator is right at x = 3

@@ -47,6 +47,9 @@ def command(
     """
     from aalp.diagnostics import SpecError, UsageError, has_errors
 
+    if confidence is not None and calibration is None:
+        raise click.UsageError("--confidence needs --calibration FILE")
+
     results = []
     failed = 0
     for file in files:
