@@ -152,14 +152,20 @@ def test_calibrate_over_http_with_a_budget(load_sample, tmp_path, capsys) -> Non
     point = written["estimates"]["ops"]["count"]["gpt4omini"]["points"][0]
     assert point["samples"] == 60 and point["decode_seconds"] == pytest.approx(5e-4, rel=0.01)
     assert "wrote" in capsys.readouterr().out
-    for command in ("check", "explain", "simulate"):
+    for command in ("check", "explain", "simulate", "compile"):
         args = [command, str(sample), "--calibration", str(out)]
         args += ["--no-growth"] if command == "explain" else []
         args += ["--runs", "20"] if command == "simulate" else []
+        args += ["-o", str(tmp_path / "program")] if command == "compile" else []
         with pytest.raises(SystemExit) as stop:
             main(args)
         assert stop.value.code == 0, capsys.readouterr().err
     assert "calibration (95% one-sided bounds)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["compile", str(sample), "-o", str(tmp_path / "guessed")])
+    measured = (tmp_path / "program" / "run_counting.py").read_text(encoding="utf-8")
+    guessed = (tmp_path / "guessed" / "run_counting.py").read_text(encoding="utf-8")
+    assert measured != guessed  # the program carries the measured numbers' prediction
 
 
 def test_robust_planning_uses_the_lower_bound(load_sample) -> None:
@@ -304,3 +310,39 @@ def test_an_oracle_labels_the_examples(tmp_path, capsys) -> None:
     got = json.loads(capsys.readouterr().out)
     point = got["estimates"]["count"]["gpt4omini"]["points"][0]
     assert point["samples"] == 6 and point["success"] == 1.0  # the simulator is right at x = 3
+
+
+def test_sampling_stops_before_its_budget(load_sample) -> None:
+    from aalp.calibrate import sample
+    from aalp.calibrate.endpoint import SimEndpoint
+    from aalp.sim import SimCore
+
+    checked = load_sample("counting")
+    task = checked.spec.tasks[0]
+    examples = counting_examples([100], 100, seed=0)
+    settings = sample.Settings(units=100, batch=10, concurrency=1)
+    projected = sample.projection(
+        checked, task, sample.strata(checked, task, examples, settings), settings
+    )
+    settings.budget = projected["dollars"] / 3
+    core = SimCore(checked, None, 0)
+    cal = sample.run(checked, task, examples, SimEndpoint(core), settings)
+    mc = cal.ops["count"].models["gpt4omini"]
+    assert mc.stopped == "budget" and cal.provenance["dollars"] <= settings.budget
+    assert cal.provenance["dollars"] > settings.budget - projected["dollars"] / 10
+    assert core.stats()["calls"] == cal.provenance["calls"] == mc.points[0].samples
+
+
+def test_serve_sim_refuses_a_bad_success(capsys) -> None:
+    sample = Path(__file__).parent.parent / "samples" / "hanoi.aalp"
+    for given, problem in (
+        ("mov=0.9", "did you mean 'move'"),
+        ("move@gpt5=0.9", "gpt5"),
+        ("move=0.9+", "E003"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            main(["serve-sim", str(sample), "--success", given, "--port", "0"])
+        assert stop.value.code == 2 and problem in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["serve-sim", str(sample), "--stuck-rate", "1.5"])
+    assert stop.value.code == 2

@@ -198,6 +198,15 @@ def _sample(checked: Any, task: Any, settings: Any, given: dict[str, Any], file:
         f"${projected['dollars']:.4g} (the spec's token counts at list prices)",
         err=True,
     )
+    for op in sorted({s.op for s in found}):
+        xs = sorted({s.x for s in found if s.op == op})
+        if task.op(op).granularity is not None and len(xs) < 2:
+            click.echo(
+                f"note: op {op}: its x is free but the examples hold one granularity (x = "
+                f"{xs[0]}): its success keeps the spec's shape in x (give units at two x or "
+                "more to measure it)",
+                err=True,
+            )
     if settings.budget is not None and projected["dollars"] > settings.budget:
         raise sample.OverBudget(
             f"the calibration is projected at ${projected['dollars']:.4g}, over "
