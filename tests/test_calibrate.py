@@ -346,3 +346,29 @@ def test_serve_sim_refuses_a_bad_success(capsys) -> None:
     with pytest.raises(SystemExit) as stop:
         main(["serve-sim", str(sample), "--stuck-rate", "1.5"])
     assert stop.value.code == 2
+
+
+def test_unparsable_answers_measured_without_a_red_flag_become_one(load_sample) -> None:
+    checked = load_sample("counting")
+    examples = counting_examples([50], 100, seed=2)
+    cal = calibrate(checked, examples, 2, faults=Faults(malformed_rate=0.2), units=100)
+    op = apply(checked, cal).checked.spec.tasks[0].op("count")
+    assert op.red_flag is not None and op.red_flag.unparsable
+    assert float(op.red_flag.keep.value) == pytest.approx(0.8, abs=0.06)
+
+
+def test_explain_json_carries_the_calibration(load_sample, tmp_path, capsys) -> None:
+    checked = load_sample("counting")
+    cal = calibrate(checked, counting_examples([50], 40, seed=0), 0, units=40)
+    path = tmp_path / "cal.json"
+    path.write_text(cal.to_json(), encoding="utf-8")
+    sample = Path(__file__).parent.parent / "samples" / "counting.aalp"
+    with pytest.raises(SystemExit) as stop:
+        main(["explain", str(sample), "--calibration", str(path), "--json", "--no-growth"])
+    assert stop.value.code == 0
+    body = json.loads(capsys.readouterr().out)
+    got = body["calibration"]
+    assert got["decisions"] == body["decisions"]
+    low, mid, high = (got["success"][s] for s in ("pessimistic", "estimate", "optimistic"))
+    assert low <= mid <= high and mid == pytest.approx(body["success"])
+    assert got["certify"][0]["op"] == "count"

@@ -103,3 +103,43 @@ def test_the_weibull_fit_recovers_its_parameters() -> None:
     assert fit.evaluate(got, 2000) == pytest.approx(math.exp(-c * 2000**2), abs=0.01)
     through = fit.through([(1, 0.99), (2, 0.99**2)])
     assert through["b"] == pytest.approx(1.0) and through["c"] == pytest.approx(-math.log(0.99))
+
+
+def test_normal_quantiles() -> None:
+    from aalp.calibration.estimates import z_of
+
+    assert z_of(0.95) == pytest.approx(1.6448536, abs=1e-6)
+    assert z_of(0.975) == pytest.approx(1.9599640, abs=1e-6)
+    assert z_of(0.5) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_the_token_upper_bound_covers_the_mean_by_monte_carlo() -> None:
+    from aalp.calibration.estimates import _token_lines
+    from aalp.calibration.schema import Point
+
+    rng = random.Random(11)
+    misses = 0
+    for _ in range(400):
+        draws = [rng.gauss(500.0, 40.0) for _ in range(60)]
+        point = Point(
+            1,
+            samples=60,
+            completion_tokens=sum(draws),
+            completion_tokens_sq=sum(d * d for d in draws),
+        )
+        _, high = _token_lines([point], "completion_tokens", 1.6448536)
+        misses += fit.evaluate(high, 1) < 500.0
+    assert misses / 400 <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 400)
+
+
+def test_the_success_a_plan_needs_inverts_the_booster() -> None:
+    from aalp.calibrate.robust import needed_success
+    from aalp.plan.plan import Vote
+
+    t, c = 0.95, 1023
+    q = t ** (1 / c)
+    assert needed_success(t, c, 1.0, None) == pytest.approx(q, abs=1e-12)
+    for k in (1, 2, 3, 5):
+        # 1/(1 + ((1 − a)/a)^k) = q, so a = 1/(1 + (1/q − 1)^(1/k))
+        expected = 1 / (1 + (1 / q - 1) ** (1 / k))
+        assert needed_success(t, c, 1.0, Vote("ahead_by", k)) == pytest.approx(expected, rel=1e-9)

@@ -199,13 +199,16 @@ def _calibrated_op(op: ir.Op, found: dict[str, Estimate], side: Side) -> ir.Op:
         (e.reads_high, e.writes_high) if pessimistic else (e.reads, e.writes)
         for e in found.values()
     ]
+    keeps = [
+        {"estimate": e.keep, "pessimistic": e.keep_low}.get(side, e.keep_high)
+        for e in found.values()
+    ]
     red_flag = op.red_flag
     if red_flag is not None:
-        keeps = [
-            {"estimate": e.keep, "pessimistic": e.keep_low}.get(side, e.keep_high)
-            for e in found.values()
-        ]
         red_flag = replace(red_flag, keep=_num(min(keeps)))
+    elif min(keeps) < 1.0:
+        # a run discards an answer that does not parse whether or not the spec says so
+        red_flag = ir.RedFlag(None, True, _num(min(keeps)), op.span)
     ordered = tuple(success_on[m] for m in op.models if m in success_on)
     return replace(
         op,
