@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -372,3 +373,30 @@ def test_explain_json_carries_the_calibration(load_sample, tmp_path, capsys) -> 
     low, mid, high = (got["success"][s] for s in ("pessimistic", "estimate", "optimistic"))
     assert low <= mid <= high and mid == pytest.approx(body["success"])
     assert got["certify"][0]["op"] == "count"
+
+
+def test_an_op_without_a_granularity_is_calibrated_at_x_1(load_sample) -> None:
+    from aalp.calibration.schema import Calibration, ModelCalibration, OpCalibration, Point
+    from aalp.front.printer import format_expr
+
+    checked = load_sample("routing")
+    point = Point(
+        1,
+        units=100,
+        samples=200,
+        kept=200,
+        right=190,
+        pairs=100,
+        prompt_tokens=200 * 40.0,
+        completion_tokens=200 * 2.0,
+        prompt_tokens_sq=200 * 1600.0,
+        completion_tokens_sq=200 * 4.0,
+    )
+    op_cal = OpCalibration("", {"delegator": ModelCalibration("delegator", [point])})
+    cal = Calibration(checked.spec.tasks[0].name, {}, {"classify": op_cal})
+    for side in ("estimate", "pessimistic"):
+        applied = apply(checked, cal, side=side)
+        op = applied.checked.spec.tasks[0].op("classify")
+        texts = [format_expr(e) for e in (op.reads, op.writes, op.success_on[0].outcomes[0].p)]
+        assert all("x" not in re.findall(r"[A-Za-z_]\w*", t) for t in texts), texts
+        assert _plan(applied.checked)

@@ -59,6 +59,21 @@ def curve_expr(curve: fit.Curve, spec_success: ir.Expr | None) -> ir.Expr:
     raise ValueError(curve["form"])
 
 
+def at_one(expr: ir.Expr) -> ir.Expr:
+    """``expr`` with ``x`` replaced by 1: the calibrated formulas of an op without a
+    granularity, which is evaluated at x = 1 and may not name x."""
+    match expr:
+        case ir.Name(id="x"):
+            return _num(1.0)
+        case ir.BinOp(op=op, left=left, right=right):
+            return ir.BinOp(op, at_one(left), at_one(right))
+        case ir.Neg(operand=operand):
+            return ir.Neg(at_one(operand))
+        case ir.Call(func=func, args=args):
+            return ir.Call(func, tuple(at_one(a) for a in args))
+    return expr
+
+
 def _largest(exprs: list[ir.Expr]) -> ir.Expr:
     return exprs[0] if len(exprs) == 1 else ir.Call("max", tuple(exprs))
 
@@ -210,13 +225,33 @@ def _calibrated_op(op: ir.Op, found: dict[str, Estimate], side: Side) -> ir.Op:
         # a run discards an answer that does not parse whether or not the spec says so
         red_flag = ir.RedFlag(None, True, _num(min(keeps)), op.span)
     ordered = tuple(success_on[m] for m in op.models if m in success_on)
-    return replace(
+    out = replace(
         op,
         success_on=ordered,
         rival=_largest(rivals),
         red_flag=red_flag,
         reads=_largest([curve_expr(r, op.reads) for r, _ in tokens]),
         writes=_largest([curve_expr(w, op.writes) for _, w in tokens]),
+    )
+    return out if op.granularity is not None else _without_x(out)
+
+
+def _without_x(op: ir.Op) -> ir.Op:
+    """An op without a granularity, its formulas at x = 1."""
+    success_on = tuple(
+        replace(m, outcomes=tuple(ir.Outcome(at_one(o.weight), at_one(o.p)) for o in m.outcomes))
+        for m in op.success_on
+    )
+    flag = op.red_flag
+    if flag is not None and flag.keep is not None:
+        flag = replace(flag, keep=at_one(flag.keep))
+    return replace(
+        op,
+        success_on=success_on,
+        rival=None if op.rival is None else at_one(op.rival),
+        red_flag=flag,
+        reads=at_one(op.reads),
+        writes=at_one(op.writes),
     )
 
 
