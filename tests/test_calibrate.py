@@ -400,3 +400,36 @@ def test_an_op_without_a_granularity_is_calibrated_at_x_1(load_sample) -> None:
         texts = [format_expr(e) for e in (op.reads, op.writes, op.success_on[0].outcomes[0].p)]
         assert all("x" not in re.findall(r"[A-Za-z_]\w*", t) for t in texts), texts
         assert _plan(applied.checked)
+
+
+def test_a_map_op_is_sampled_at_more_granularities(tmp_path, capsys) -> None:
+    from aalp.checks.loader import load
+    from aalp.sim import SimCore, SimServer
+
+    sample = Path(__file__).parent.parent / "samples" / "counting.aalp"
+    (tmp_path / "sevens.py").write_text(
+        "def answer(ask):\n    return ask.request['items'].count('7')\n", encoding="utf-8"
+    )
+    examples = tmp_path / "units.jsonl"
+    lines = [
+        json.dumps({"op": e.op, "request": e.request, "answer": e.answer})
+        for e in counting_examples([50], 60, seed=3)
+    ]
+    examples.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "cal.json"
+    with SimServer(SimCore(load(sample), None, 0)) as server:
+        argv = ["calibrate", str(sample), "--base-url", server.url, "--examples", str(examples)]
+        argv += ["--oracle", f"{tmp_path / 'sevens.py'}:answer", "--x", "count=1000,2000"]
+        with pytest.raises(SystemExit) as stop:
+            main([*argv, "--units", "60", "--no-early-stop", "-o", str(out)])
+        assert stop.value.code == 0, capsys.readouterr().err
+        with pytest.raises(SystemExit) as stop:
+            main([*argv[:6], "--x", "count=1000", "-o", str(out)])
+        assert stop.value.code == 2 and "need --oracle" in capsys.readouterr().err
+    points = schema.read(out).ops["count"].models["gpt4omini"].points
+    assert [p.x for p in points] == [50, 1000, 2000] and all(p.units == 60 for p in points)
+    got = json.loads(out.read_text(encoding="utf-8"))["estimates"]["ops"]["count"]["gpt4omini"]
+    assert got["success"]["form"] == "weibull" and got["shape"] == "measured"
+    # the simulator's success at x = 2000 is exp(-(2000/4000)^2) = 0.78
+    low, high = got["points"][2]["interval"]
+    assert low <= math.exp(-0.25) <= high

@@ -70,3 +70,39 @@ def read(path: str | Path, ops: set[str]) -> list[Example]:
 def to_line(op: str, request: dict[str, Any], answer: Any) -> str:
     """One example as its line."""
     return json.dumps({"op": op, "request": request, "answer": answer}, sort_keys=True)
+
+
+def regranulate(
+    examples: list[Example], op: str, xs: list[int], units: int, seed: int
+) -> list[Example]:
+    """Units of a map op at other granularities: the items of the op's examples, joined in
+    file order, cut into windows of each x in ``xs`` at seeded random offsets (``units`` per
+    x), unlabelled (an oracle says what is right). Only a map's plain requests (``x``,
+    ``chunk``, ``items``) can be cut so; ``ExamplesError`` otherwise."""
+    import random
+
+    own = [e for e in examples if e.op == op]
+    if not own:
+        raise ExamplesError(f"--x {op}=...: the examples hold no unit of op {op!r}")
+    pool: Any = None
+    for e in own:
+        items = e.request.get("items")
+        if set(e.request) - {"x", "chunk", "items"} or not isinstance(items, list | str):
+            raise ExamplesError(
+                f"--x {op}=...: op {op!r}'s requests are not a map's plain chunks "
+                "({'x', 'chunk', 'items'}), so they cannot be cut to another x"
+            )
+        pool = items if pool is None else pool + items
+    out = []
+    for x in xs:
+        if x > len(pool):
+            raise ExamplesError(
+                f"--x {op}={x}: the examples hold {len(pool)} items of op {op!r}, fewer than x"
+            )
+        rng = random.Random(f"{seed}|{op}|{x}")
+        for c in range(units):
+            start = rng.randrange(0, len(pool) - x + 1)
+            out.append(
+                Example(op, x, {"x": x, "chunk": c, "items": pool[start : start + x]}, NO_ANSWER)
+            )
+    return out

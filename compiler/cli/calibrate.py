@@ -29,6 +29,20 @@ def _pairs(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _granularities(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for raw in values:
+        op, sep, listed = raw.partition("=")
+        try:
+            xs = [int(v) for v in listed.split(",")]
+        except ValueError:
+            xs = []
+        if not sep or not op.strip() or not xs or min(xs) < 1:
+            raise click.BadParameter(f"'{raw}' is not OP=X1,X2,...", param_hint="'--x'")
+        out[op.strip()] = sorted(set(xs))
+    return out
+
+
 def _apply_all(func: Any, options: list[Any]) -> Any:
     for option in reversed(options):
         func = option(func)
@@ -48,6 +62,15 @@ def _sampling_options(func: Any) -> Any:
                 help='Labelled units, one JSON object a line: {"op", "request", "answer"}.',
             ),
             oracle_option("Says the right answer of a unit whose example has none."),
+            click.option(
+                "--x",
+                "granularities",
+                multiple=True,
+                metavar="OP=X1,X2,...",
+                callback=_granularities,
+                help="Also sample a map op at these x: its examples' items cut into windows "
+                "(labelled by --oracle).",
+            ),
             click.option(
                 "--model-map",
                 "model_map",
@@ -191,6 +214,12 @@ def _sample(checked: Any, task: Any, settings: Any, given: dict[str, Any], file:
     if given["base_url"] is None or given["examples"] is None:
         raise click.UsageError("calibrate needs --base-url and --examples (or --from-run)")
     units = examples.read(given["examples"], {o.name for o in task.ops})
+    for op, xs in given["granularities"].items():
+        if op not in {o.name for o in task.ops}:
+            raise click.BadParameter(f"no op '{op}' in task {task.name!r}", param_hint="'--x'")
+        if given["custom"] is None:
+            raise click.UsageError("--x cuts new units, which need --oracle to label them")
+        units += examples.regranulate(units, op, xs, settings.units, settings.seed)
     found = sample.strata(checked, task, units, settings)
     projected = sample.projection(checked, task, found, settings)
     click.echo(
