@@ -68,6 +68,7 @@ PLAN_ID = '6fac0df7ba2873b9'
 OPS: dict[str, dict[str, Any]] = {
     'count': {
         'model': 'gpt4omini',
+        'x': 667,
         'system': (
             'Count how many times the digit 7 occurs in the string of digits in the user '
             'message.\nAnswer with a single JSON number and nothing else, for example: 12'

@@ -68,6 +68,7 @@ PLAN_ID = 'bac76b705d4c6685'
 OPS: dict[str, dict[str, Any]] = {
     'mutate': {
         'model': 'mutator',
+        'x': 1,
         'system': (
             'The user message holds blocks of a candidate solution. Rewrite each block so that '
             'it\nis correct. Answer with a JSON object and nothing else: {"blocks": ["<block '

@@ -67,6 +67,7 @@ PLAN_ID = '2d73a067fe5cb2e7'
 OPS: dict[str, dict[str, Any]] = {
     'answer': {
         'model': 'gpt35',
+        'x': 1,
         'system': (
             'Answer the multiple-choice question in the user message. Answer with one JSON '
             'string\nand nothing else: the letter of your choice, for example "B".'
