@@ -51,8 +51,12 @@ class Metrics:
 
     def scale(self, factor: float, latency_factor: float | None = None) -> Metrics:
         """Every total times ``factor``; latencies times ``latency_factor`` (default: same)."""
+        return Metrics(*self.scaled(factor, latency_factor))
+
+    def scaled(self, factor: float, latency_factor: float | None = None) -> tuple[float, ...]:
+        """``scale``'s totals as a tuple in the order of ``METRIC_FIELDS``."""
         lf = factor if latency_factor is None else latency_factor
-        return Metrics(
+        return (
             self.calls * factor,
             self.forward_passes * factor,
             self.cost * factor,
