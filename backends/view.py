@@ -33,9 +33,6 @@ class PlanError(AalpError, ValueError):
     code = codes.CANNOT_EMIT
 
 
-COMBINES = ("sum", "concat", "merge", "vote", "max", "min", "count", "first", "last", "all", "any")
-
-
 def value(expr: ir.Expr, env: Mapping[str, float], what: str) -> float:
     """Evaluate ``expr`` or raise ``PlanError`` naming ``what``."""
     try:
@@ -228,8 +225,8 @@ def build_view(checked: Any, task: ir.Task, plan: Plan, *, target: str = "python
             case "reduce":
                 stages.append(_reduce_view(spec, task, stage, ops, env))
             case "combine":
-                if stage.how not in COMBINES:
-                    known = ", ".join(COMBINES)
+                if stage.how not in ir.COMBINES:
+                    known = ", ".join(ir.COMBINES)
                     raise PlanError(
                         f"combine '{stage.how}' has no code: known combines are {known}"
                     )

@@ -61,6 +61,7 @@ BAD_ARITY = "E113"
 UNKNOWN_TASK = "E114"  # --task of a name that is not a task of the spec
 UNKNOWN_TARGET = "E115"  # --target of a name that is not a code-generation target
 UNKNOWN_ATTENTION = "E116"  # 'attention WORD' of a word that is not linear or quadratic
+UNKNOWN_COMBINE = "E117"  # 'combine HOW' of a way that has no code
 
 # values and ranges
 NOT_PROBABILITY = "E200"
@@ -102,6 +103,8 @@ UNUSED_OP = "W404"
 BASELINE_OVERFLOW = "W405"
 NEVER_FITS = "W406"
 MODEL_CANNOT = "W407"
+STALE_CALIBRATION = "W408"  # a calibration measured with another prompt than the op's
+CORRELATED_ERRORS = "W409"  # a calibration saw samples of one unit agree on wrong answers
 
 # notes
 DEFAULT_OBJECTIVE = "N501"
@@ -112,6 +115,9 @@ BAD_DECISION = "E602"  # a decision of a given plan missing or of the wrong kind
 CANNOT_SIMULATE = "E603"  # a plan the Monte Carlo simulation cannot run
 CANNOT_EMIT = "E604"  # a plan that cannot be written as code for the target
 SIM_REFUSED = "E605"  # what the simulated LLM cannot serve (serve-sim --task, a bad request)
+BAD_CALIBRATION = "E606"  # a calibration file (--calibration) that does not fit the spec
+BAD_EXAMPLES = "E607"  # examples of aalp calibrate that cannot be read or used
+OVER_BUDGET = "E608"  # a calibration whose projected dollars exceed --budget-dollars
 
 # the explorer
 BAD_SETTING = "X001"  # a setting the page sent does not fit the spec

@@ -16,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = {"aalp": ROOT / "compiler", "aalp.backends": ROOT / "backends"}
 
-# front end → checks → plan → model → optimizer → explain/backends/simulated LLM → API →
+# front end → checks → plan → calibration → model → optimizer → explain/backends/simulated
+# LLM → calibrate → API →
 # explorer → command line. A module may import its own layer's package and lower layers.
 # The IR's types (spans included) are the vocabulary of everything, diagnostics too.
 LAYERS: tuple[tuple[str, ...], ...] = (
@@ -25,9 +26,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("aalp.front",),
     ("aalp.checks",),
     ("aalp.plan",),
+    ("aalp.calibration",),
     ("aalp.model",),
     ("aalp.optimizer",),
     ("aalp.explainer", "aalp.backends", "aalp.sim"),
+    ("aalp.calibrate",),
     ("aalp.api",),
     ("aalp.explore",),
     ("aalp.cli",),

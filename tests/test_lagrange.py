@@ -67,6 +67,48 @@ def test_completion_bounds_are_lower_bounds_and_tight_at_the_hull_vertices():
                 assert any(p.log_success == x and p.metrics[0] == y for p in rest)
 
 
+def test_the_supporting_line_lies_below_the_chain_and_touches_it_at_the_target():
+    rng = random.Random(7)
+    for _ in range(200):
+        sets = _sets(rng)
+        shared = Completion.of(sets, 0, -math.inf)
+        for min_log in (-math.inf, -3.0, -1.0, -0.5, -0.125, 0.0):
+            comp = shared.at(min_log)
+            assert comp.chains is shared.chains and comp.lam >= 0
+            fresh = Completion.of(sets, 0, min_log)
+            assert (fresh.lam, fresh.lines) == (comp.lam, comp.lines)
+            for k in range(len(sets) + 1):
+                rest = _product(sets[k:])
+                line = [p.metrics[0] - comp.lam * p.log_success for p in rest]
+                # the sum of each set's least is the least of the sums
+                assert math.isclose(comp.lines[k], min(line), rel_tol=1e-12, abs_tol=1e-12)
+                for need in sorted({p.log_success for p in rest} | {-5.0, 0.5}):
+                    low = comp.lines[k] + (comp.lam * need if comp.lam else 0.0)
+                    assert low <= comp.least(k, need) + 1e-9
+            top = comp.least(0, min_log)
+            if math.isfinite(top) and math.isfinite(min_log):  # tight where the target is
+                assert math.isclose(comp.lines[0] + comp.lam * min_log, top, abs_tol=1e-9)
+
+
+def test_the_bound_of_every_set_but_one_is_the_chain_of_the_others():
+    rng = random.Random(8)
+    for _ in range(200):
+        sets = _sets(rng)
+        comp = Completion.of(sets, 0, -1.0)
+        for k in range(len(sets)):
+            rest = [s for j, s in enumerate(sets) if j != k]
+            alone = Completion.of(rest, 0, -1.0)
+            plans = _product(rest)
+            for need in sorted({p.log_success for p in plans} | {-9.0, -0.3, 0.5}):
+                got = comp.others(k, need)
+                brute = min(
+                    (p.metrics[0] for p in plans if p.log_success >= need), default=math.inf
+                )
+                assert got <= brute  # a lower bound of every completion
+                want = alone.least(0, need)
+                assert got == want or math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12)
+
+
 def test_the_lagrangian_plan_meets_the_target_whenever_any_plan_can():
     rng = random.Random(3)
     for _ in range(300):

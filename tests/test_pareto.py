@@ -137,15 +137,15 @@ def test_merge_two_scales_with_the_answer():
     a = [Point((("a", i),), (i**1.1, *zeros), -1.0 / (1 + i), (i,)) for i in range(n)]
     b = [Point((("b", i),), (i * math.pi, *zeros), -2.0 / (1 + i), (i,)) for i in range(n)]
     calls = []
-    real_combine = pareto_module.combine
+    real_combine = pareto_module._joined
 
     def counting(p, q):
         calls.append(1)
         return real_combine(p, q)
 
-    pareto_module.combine = counting
+    pareto_module._joined = counting
     try:
         got = merge_two(a, b, [0], {})
     finally:
-        pareto_module.combine = real_combine
+        pareto_module._joined = real_combine
     assert len(calls) == len(got) < n * n // 50

@@ -38,6 +38,7 @@ def _stage_context(view: View, stage: dict[str, Any]) -> dict[str, Any]:
 
 _OP_FIELDS = (
     "model",
+    "x",
     "system",
     "answer",
     "max_writes",

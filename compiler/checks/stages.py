@@ -11,6 +11,7 @@ from aalp.checks.ranges import x_points
 from aalp.checks.values import at_x, chunks, fmt_number, is_int, probability_hint
 from aalp.front.expr import Number, iter_names
 from aalp.front.ir import (
+    COMBINES,
     ChainStage,
     CombineStage,
     Expr,
@@ -20,6 +21,7 @@ from aalp.front.ir import (
     RouteStage,
     Span,
 )
+from aalp.suggest import did_you_mean
 
 
 def check_stages(t: TaskContext) -> None:
@@ -46,7 +48,15 @@ def check_stages(t: TaskContext) -> None:
                 _check_reduce(t, stage, span, previous)
             case RouteStage():
                 _check_route(t, stage, span)
-            case CombineStage():
+            case CombineStage(how=how):
+                if how not in COMBINES:
+                    known = ", ".join(f"'{k}'" for k in COMBINES)
+                    t.c.error(
+                        codes.UNKNOWN_COMBINE,
+                        f"unknown combine '{how}'; it is one of {known}",
+                        span,
+                        did_you_mean(how, COMBINES, "combine"),
+                    )
                 previous = True
 
 

@@ -19,6 +19,7 @@ from aalp.suggest import did_you_mean
 
 #: Sub-command name -> "module:attribute" of its click command.
 COMMANDS: dict[str, str] = {
+    "calibrate": "aalp.cli.calibrate:command",
     "check": "aalp.cli.check:command",
     "compile": "aalp.cli.compile:command",
     "explain": "aalp.cli.explain:command",

@@ -8,7 +8,19 @@ from pathlib import Path
 import click
 from aalp.cli.common import EXIT_OK, EXIT_SPEC, print_diagnostics, source_of, usage_failure
 from aalp.cli.inputs import display_name, load_spec
-from aalp.cli.options import define_option, format_option, specs_argument
+from aalp.cli.options import calibration_option, define_option, format_option, specs_argument
+
+
+def _calibrated(checked: object, calibration: Path, confidence: float | None) -> object:
+    """The spec with the calibration applied; its warnings join the spec's (printed below)."""
+    from aalp.calibration import apply, schema
+
+    try:
+        read = schema.read(calibration)
+        side = "estimate" if confidence is None else "pessimistic"
+        return apply.apply(checked, read, None, side, confidence or 0.95, str(calibration)).checked
+    except schema.CalibrationError as err:
+        raise usage_failure(err) from None
 
 
 def _plural(n: int, word: str) -> str:
@@ -19,7 +31,14 @@ def _plural(n: int, word: str) -> str:
 @specs_argument
 @define_option
 @format_option(help="Diagnostics for people (on stderr), or every result as JSON (on stdout).")
-def command(files: tuple[Path, ...], defines: dict[str, str], fmt: str) -> None:
+@calibration_option
+def command(
+    files: tuple[Path, ...],
+    defines: dict[str, str],
+    fmt: str,
+    calibration: Path | None = None,
+    confidence: float | None = None,
+) -> None:
     """Check spec FILEs: names, types, units, ranges and capabilities.
 
     Prints every error and warning with its position and a hint, then one summary line per
@@ -27,6 +46,9 @@ def command(files: tuple[Path, ...], defines: dict[str, str], fmt: str) -> None:
     as -D of an unknown parameter).
     """
     from aalp.diagnostics import SpecError, UsageError, has_errors
+
+    if confidence is not None and calibration is None:
+        raise click.UsageError("--confidence needs --calibration FILE")
 
     results = []
     failed = 0
@@ -38,6 +60,8 @@ def command(files: tuple[Path, ...], defines: dict[str, str], fmt: str) -> None:
         except SpecError as err:
             diagnostics, tasks, env = err.diagnostics, [], {}
         else:
+            if calibration is not None:
+                checked = _calibrated(checked, calibration, confidence)
             diagnostics = list(checked.diagnostics)
             tasks = [t.name for t in checked.spec.tasks]
             env = {name: str(value) for name, value in checked.env.items()}

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from aalp.cli.calibrated import calibrated
 from aalp.cli.common import EXIT_SPEC, load_or_exit, one_line, print_error
 from aalp.cli.inputs import display_name, is_stdin
 from aalp.cli.options import (
+    calibration_option,
     decisions_option,
     define_option,
     format_option,
@@ -37,6 +39,7 @@ from aalp.cli.options import (
 @task_option
 @pin_option
 @decisions_option
+@calibration_option
 @click.option(
     "--allow-infeasible",
     is_flag=True,
@@ -53,6 +56,8 @@ def command(
     decisions: dict[str, Any] | None,
     allow_infeasible: bool,
     fmt: str,
+    calibration: Path | None = None,
+    confidence: float | None = None,
 ) -> None:
     """Compile the optimized plan of spec FILE (- for standard input) into runnable code.
 
@@ -62,7 +67,9 @@ def command(
     """
     if is_stdin(out) and fmt == "json":
         raise click.UsageError("-o - writes the archive to standard output: drop --format json")
-    compiled = _compile(file, defines, target, task_name, pins, decisions)
+    compiled = _compile(
+        file, defines, target, task_name, pins, decisions, (calibration, confidence)
+    )
     summary = _summary(compiled, target)
     if not compiled.resolved.feasible and not allow_infeasible:
         why = summary["why"]
@@ -92,13 +99,15 @@ def _compile(
     task_name: str | None,
     pins: tuple[str, ...],
     decisions: dict[str, Any] | None,
+    measured: tuple[Path | None, float | None] = (None, None),
 ) -> Any:
-    """The compiled plan, or the command's exit with the reason."""
+    """The compiled plan, or the command's exit with the reason (``measured``: the
+    ``--calibration`` file and ``--confidence``)."""
     from aalp.api import compile as emit
     from aalp.backends.registry import UnknownTarget
     from aalp.backends.view import PlanError
 
-    checked = load_or_exit(file, defines)
+    checked = calibrated(load_or_exit(file, defines), file, *measured, task_name)
     try:
         return emit(checked, target, task_name, pins, decisions)
     except UnknownTarget as err:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
 import click
+from aalp.cli.calibrated import calibrated
 from aalp.cli.common import EXIT_SPEC, Progress, load_or_exit, terminal_width, usage_failure
 from aalp.cli.options import (
+    calibration_option,
     define_option,
     format_option,
     objective_option,
@@ -27,6 +30,7 @@ from aalp.cli.options import (
 @task_option
 @objective_option
 @pin_option
+@calibration_option
 @click.option(
     "--no-growth", is_flag=True, help="Skip the numeric growth fit (faster on large specs)."
 )
@@ -48,6 +52,8 @@ def command(
     no_growth: bool,
     timeout: float | None,
     solver: str,
+    calibration: Path | None = None,
+    confidence: float | None = None,
 ) -> None:
     """Optimize the task in FILE (- for standard input) and explain the plan.
 
@@ -62,7 +68,8 @@ def command(
     from aalp.explainer.schema import to_json
     from aalp.optimizer.driver import optimize
 
-    checked = load_or_exit(file, defines)
+    raw = load_or_exit(file, defines)
+    checked = calibrated(raw, file, calibration, confidence, task_name)
     deadline = None if timeout is None else time.monotonic() + timeout
     progress = Progress()
     try:
@@ -88,10 +95,48 @@ def command(
         raise usage_failure(err) from None
     finally:
         progress.done()
+    measured = (
+        None if calibration is None else _robust(raw, calibration, confidence, task_name, pins)
+    )
     if fmt == "json":
-        click.echo(to_json(rep), nl=False)
+        if measured is None:
+            click.echo(to_json(rep), nl=False)
+        else:
+            from aalp.explainer.schema import plain
+
+            body = {**plain(rep), "calibration": measured[0].to_json()}
+            click.echo(json.dumps(body, indent=2, ensure_ascii=False))
     else:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         click.echo(render_text(rep, terminal_width(), color), nl=False)
+        if measured is not None:
+            from aalp.calibrate.robust import render
+
+            click.echo(render(*measured), nl=False)
     if not result.feasible:
         raise click.exceptions.Exit(EXIT_SPEC)
+
+
+def _robust(
+    raw: object,
+    calibration: Path,
+    confidence: float | None,
+    task_name: str | None,
+    pins: tuple[str, ...],
+) -> tuple[object, list[str]]:
+    """The plan against the calibration's intervals, and the warnings about correlated
+    errors (voting buys less than modelled)."""
+    from aalp import codes
+    from aalp.calibrate.robust import robustness
+    from aalp.calibration import schema
+    from aalp.calibration.apply import apply
+
+    read = schema.read(calibration)
+    level = confidence or 0.95
+    rob = robustness(raw, read, task_name, list(pins), level)
+    warnings = [
+        d.message
+        for d in apply(raw, read, task_name, "estimate", level).warnings
+        if d.code == codes.CORRELATED_ERRORS
+    ]
+    return rob, warnings

@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 import click
-from aalp.cli.options import define_option, format_option, port_option, timeout_option
+from aalp.cli.options import (
+    calibration_option,
+    define_option,
+    format_option,
+    port_option,
+    timeout_option,
+)
 
 
 @click.command("explore")
@@ -22,8 +28,16 @@ from aalp.cli.options import define_option, format_option, port_option, timeout_
 )
 @define_option
 @format_option(help="What is served, as a line for people or one JSON object for tools.")
+@calibration_option
 def command(
-    file: Path, port: int, no_browser: bool, timeout: float, defines: dict[str, str], fmt: str
+    file: Path,
+    port: int,
+    no_browser: bool,
+    timeout: float,
+    defines: dict[str, str],
+    fmt: str,
+    calibration: Path | None = None,
+    confidence: float | None = None,
 ) -> None:
     """Explore FILE's optimal plans interactively: edit the spec, move sliders for sizes and
     probabilities, see the plan tree, the Pareto frontier and cost growth change live.
@@ -51,7 +65,9 @@ def command(
         limits = Limits(timeout)
     except ValueError as err:  # click lets "nan" through its range
         raise click.BadParameter(str(err), param_hint="'--timeout'") from None
-    server = Server(Document(str(file), file, text, dict(defines)), port, limits)
+    measured = _calibration_text(file, text, defines, calibration, confidence)
+    document = Document(str(file), file, text, dict(defines), measured, confidence)
+    server = Server(document, port, limits)
     try:
         server.start()
     except OSError as err:
@@ -71,3 +87,30 @@ def command(
         pass
     finally:
         server.stop()
+
+
+def _calibration_text(
+    file: Path,
+    text: str,
+    defines: dict[str, str],
+    calibration: Path | None,
+    confidence: float | None,
+) -> str | None:
+    """The ``--calibration`` file's text, checked against the spec once at start (a file that
+    does not fit is a usage error here, not on every request)."""
+    if calibration is None:
+        if confidence is not None:
+            raise click.UsageError("--confidence needs --calibration FILE")
+        return None
+    from aalp.calibration import apply, schema
+    from aalp.checks.loader import FileProblem, read_text_file
+    from aalp.cli.common import load_or_exit, usage_failure
+
+    try:
+        measured = read_text_file(calibration)
+        apply.apply(load_or_exit(file, defines), schema.parse(measured, str(calibration)))
+    except FileProblem as err:
+        raise click.UsageError(f"cannot read {calibration}: {err.problem}") from None
+    except schema.CalibrationError as err:
+        raise usage_failure(err) from None
+    return measured

@@ -185,3 +185,59 @@ def specs_argument(func: F) -> F:
     return click.argument(
         "files", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True)
     )(func)
+
+
+def _confidence(_ctx: Any, _param: Any, value: float | None) -> float | None:
+    if value is not None and not 0.5 <= value < 1.0:
+        raise click.BadParameter("a confidence level is at least 0.5 and below 1")
+    return value
+
+
+def confidence_option(func: F) -> F:
+    """Add ``--confidence LEVEL`` as a ``confidence: float | None`` argument."""
+    return click.option(
+        "--confidence",
+        type=float,
+        default=None,
+        metavar="LEVEL",
+        callback=_confidence,
+        help="The level of a calibration's one-sided bounds (0.95): with --calibration, plan on "
+        "them (the least success and keep, the most rival and tokens the measurements allow).",
+    )(func)
+
+
+def calibration_option(func: F) -> F:
+    """Add ``--calibration FILE`` and ``--confidence LEVEL`` as ``calibration: Path | None``
+    and ``confidence: float | None`` arguments (docs/calibration.md)."""
+    func = confidence_option(func)
+    return click.option(
+        "--calibration",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        metavar="FILE",
+        help="Measured rates and token counts (aalp calibrate) in place of the spec's guesses.",
+    )(func)
+
+
+def _load_oracle(_ctx: Any, _param: Any, value: str | None) -> Any:
+    if value is None:
+        return None
+    from aalp.sim.oracles.custom import OracleError, load
+
+    try:
+        return load(value)
+    except OracleError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+def oracle_option(help: str) -> Callable[[F], F]:
+    """Add ``--oracle MODULE:FUNCTION`` (the user's own answer function, loaded) as a
+    ``custom`` argument."""
+    return click.option(
+        "--oracle",
+        "custom",
+        default=None,
+        metavar="MODULE:FUNCTION",
+        callback=_load_oracle,
+        help=help,
+    )

@@ -11,6 +11,7 @@ from aalp.cli.common import EXIT_USAGE, load_or_exit, one_line
 from aalp.cli.options import (
     define_option,
     format_option,
+    oracle_option,
     port_option,
     seed_option,
     spec_argument,
@@ -22,17 +23,6 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise click.BadParameter("a rate is between 0 and 1")
     return value
-
-
-def _oracle(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-    if value is None:
-        return None
-    from aalp.sim.oracles.custom import OracleError, load
-
-    try:
-        return load(value)
-    except OracleError as err:
-        raise click.BadParameter(str(err)) from None
 
 
 def _faults(func: Any) -> Any:
@@ -62,6 +52,26 @@ def _faults(func: Any) -> Any:
                 is_flag=True,
                 help="Wrong answers agree per input (else every wrong answer differs).",
             ),
+            click.option(
+                "--stuck-rate",
+                default=0.0,
+                callback=_rate,
+                help="Share of inputs on which every sample gives the same wrong answer.",
+            ),
+            click.option(
+                "--prefill-rate",
+                default=0.0,
+                type=click.FloatRange(0, min_open=False),
+                metavar="TOKENS/S",
+                help="Tokens read per second: each call waits for its prompt (0: no wait).",
+            ),
+            click.option(
+                "--decode-rate",
+                default=0.0,
+                type=click.FloatRange(0, min_open=False),
+                metavar="TOKENS/S",
+                help="Tokens written per second: each call waits for its answer (0: no wait).",
+            ),
         ]
     ):
         func = option(func)
@@ -75,14 +85,17 @@ def _faults(func: Any) -> Any:
 @seed_option
 @task_option
 @click.option("--family", default=None, help="Oracle family (default: from the task's name).")
+@oracle_option(
+    "Your own oracle: FUNCTION(ask) returns the right answer to a request "
+    "(docs/backends.md, 'The simulated LLM')."
+)
 @click.option(
-    "--oracle",
-    "custom",
-    default=None,
-    metavar="MODULE:FUNCTION",
-    callback=_oracle,
-    help="Your own oracle: FUNCTION(ask) returns the right answer to a request "
-    "(docs/backends.md, 'The simulated LLM').",
+    "--success",
+    "successes",
+    multiple=True,
+    metavar="OP[@MODEL]=FORMULA",
+    help="The true success of an op (on one model), a formula in x, instead of the spec's "
+    "(--success move=0.99, --success count=exp(-(x/2000)^2)).",
 )
 @_faults
 @click.option("--verbose", is_flag=True, help="Log every request.")
@@ -95,6 +108,7 @@ def command(
     task_name: str | None,
     family: str | None,
     custom: Any,
+    successes: tuple[str, ...],
     verbose: bool,
     fmt: str,
     **faults: Any,
@@ -118,8 +132,9 @@ def command(
         )
     if family is not None and custom is not None:
         raise click.UsageError("--family and --oracle cannot be used together")
+    success = _successes(checked, task_name, successes)
     try:
-        core = SimCore(checked, task_name, seed, Faults(**faults), family, custom)
+        core = SimCore(checked, task_name, seed, Faults(**faults), family, custom, success)
         server = SimServer(core, port, verbose)
     except SimError as err:
         raise click.BadParameter(one_line(err), param_hint="'--task'") from None
@@ -133,6 +148,35 @@ def command(
         pass
     finally:
         server.httpd.server_close()
+
+
+def _successes(checked: Any, task_name: str | None, given: tuple[str, ...]) -> dict[str, Any]:
+    """``--success OP[@MODEL]=FORMULA`` as ``{"op" or "op@model": Expr}``; usage errors for an
+    unknown op or model, or a value that is not a formula."""
+    from aalp.diagnostics import SpecError
+    from aalp.front.parser import parse_expr
+    from aalp.suggest import did_you_mean
+
+    tasks = [t for t in checked.spec.tasks if task_name is None or t.name == task_name]
+    ops = {o.name: o for o in tasks[0].ops} if tasks else {}
+    out = {}
+    for text in given:
+        target, sep, formula = text.partition("=")
+        op, _, model = target.strip().partition("@")
+        if not sep or not op or not formula.strip():
+            raise click.BadParameter(f"'{text}' is not OP=FORMULA", param_hint="'--success'")
+        if op not in ops:
+            hint = did_you_mean(op, ops, "op")
+            raise click.BadParameter(f"no op '{op}'; {hint}", param_hint="'--success'")
+        if model and model not in ops[op].models:
+            raise click.BadParameter(
+                f"op '{op}' does not run on '{model}'", param_hint="'--success'"
+            )
+        try:
+            out[target.strip()] = parse_expr(formula.strip(), "--success")
+        except SpecError as err:
+            raise click.BadParameter(one_line(err), param_hint="'--success'") from None
+    return out
 
 
 def _announce(core: Any, server: Any, custom: Any, fmt: str) -> None:

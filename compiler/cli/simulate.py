@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from aalp.cli.calibrated import calibrated
 from aalp.cli.common import EXIT_SPEC, load_or_exit, print_error, usage_failure
 from aalp.cli.options import (
+    calibration_option,
     decisions_option,
     define_option,
     format_option,
@@ -90,6 +92,7 @@ def _table(ev: Any, sim: Any) -> list[str]:
 @task_option
 @decisions_option
 @pin_option
+@calibration_option
 @format_option(help="A table for people or JSON for tools.")
 def command(
     file: Path,
@@ -100,6 +103,8 @@ def command(
     decisions: dict[str, Any] | None,
     pins: tuple[str, ...],
     fmt: str,
+    calibration: Path | None = None,
+    confidence: float | None = None,
 ) -> None:
     """Run FILE's plan many times under the model and print the empirical success and cost
     distribution beside the predictions, with 95% intervals (Wilson for success). FILE -
@@ -111,7 +116,7 @@ def command(
     from aalp.model.cost import DecisionError, build_context, evaluate
     from aalp.model.montecarlo import SimulationError
 
-    checked = load_or_exit(file, defines)
+    checked = calibrated(load_or_exit(file, defines), file, calibration, confidence, task_name)
     try:
         plan, source = _decisions(checked, task_name, decisions, pins)
         ctx = build_context(checked, task_name)

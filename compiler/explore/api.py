@@ -70,6 +70,14 @@ def load(text: str, file: str, settings: Settings) -> Loaded:
     spec = engine.parse(text, file)
     spec, task = apply_settings(spec, settings)
     checked = engine.check(spec, settings.params)
+    if settings.calibration is not None:
+        from aalp.calibration import apply, schema
+
+        side = "estimate" if settings.confidence is None else "pessimistic"
+        read = schema.parse(settings.calibration, "--calibration")
+        checked = apply.apply(
+            checked, read, task.name, side, settings.confidence or 0.95, "--calibration"
+        ).checked
     warnings = [_diagnostic(d, text) for d in sorted(checked.diagnostics, key=sort_key)]
     return Loaded(checked, task, warnings)
 

@@ -61,6 +61,10 @@ class Settings:
     target: float | None = None
     objective: str | None = None
     pins: Mapping[str, str] = field(default_factory=dict)
+    #: ``aalp explore --calibration``: the file's text and the ``--confidence`` (not the
+    #: page's to change: the server sets them on every request)
+    calibration: str | None = None
+    confidence: float | None = None
 
 
 #: the keys of a request's ``settings`` (``params`` and ``target`` are older names of

@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,8 @@ class Document:
     path: Path | None
     text: str
     params: Mapping[str, str] = field(default_factory=dict)
+    calibration: str | None = None  # the text of a --calibration file
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,11 @@ class _Explorer:
                 return _error(403, "requests must come from the explorer's own page")
             try:
                 data, settings, text = await _body(request, self.document.text)
+                settings = replace(
+                    settings,
+                    calibration=self.document.calibration,
+                    confidence=self.document.confidence,
+                )
                 result = await handler(request, data, settings, text)
             except _BadRequest as err:
                 return _error(err.status, err.message, err.headers)

@@ -290,9 +290,13 @@ class ReduceStage:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
+# The ways a combine stage can merge outputs in code (each has code in every target).
+COMBINES = ("sum", "concat", "merge", "vote", "max", "min", "count", "first", "last", "all", "any")
+
+
 @dataclass(frozen=True)
 class CombineStage:
-    """``combine sum``: exact combination in code (sum, concat, merge, vote, ...); free."""
+    """``combine sum``: exact combination in code (one of ``COMBINES``); free."""
 
     how: str
     span: Span = field(default=NO_SPAN, compare=False, repr=False)

@@ -524,9 +524,15 @@ def slot_decision(
 def contribution(slot: Slot, d: DecisionEval) -> tuple[Metrics, float]:
     """What a slot adds to its stage: ``count`` decisions (latency × ``latency_factor``) and
     ``count`` times the decision's log success."""
-    return d.metrics.scale(slot.count, slot.latency_factor), rel.chain_log_success(
-        d.log_success, slot.count
-    )
+    values, log = contribution_values(slot, d)
+    return Metrics(*values), log
+
+
+def contribution_values(slot: Slot, d: DecisionEval) -> tuple[tuple[float, ...], float]:
+    """``contribution`` with the metrics as a tuple in the order of ``METRIC_FIELDS`` (the
+    optimizer sums thousands of them)."""
+    values = d.metrics.scaled(slot.count, slot.latency_factor)
+    return values, rel.chain_log_success(d.log_success, slot.count)
 
 
 def item_log(slot: Slot, d: DecisionEval) -> float:

@@ -27,12 +27,36 @@ class Metrics:
     latency_calls: float = 0.0
 
     def __add__(self, other: Metrics) -> Metrics:
-        return Metrics(*(getattr(self, f) + getattr(other, f) for f in METRIC_FIELDS))
+        return Metrics(
+            self.calls + other.calls,
+            self.forward_passes + other.forward_passes,
+            self.cost + other.cost,
+            self.tokens + other.tokens,
+            self.dollars + other.dollars,
+            self.latency + other.latency,
+            self.latency_calls + other.latency_calls,
+        )
+
+    def values(self) -> tuple[float, ...]:
+        """The totals in the order of ``METRIC_FIELDS``."""
+        return (
+            self.calls,
+            self.forward_passes,
+            self.cost,
+            self.tokens,
+            self.dollars,
+            self.latency,
+            self.latency_calls,
+        )
 
     def scale(self, factor: float, latency_factor: float | None = None) -> Metrics:
         """Every total times ``factor``; latencies times ``latency_factor`` (default: same)."""
+        return Metrics(*self.scaled(factor, latency_factor))
+
+    def scaled(self, factor: float, latency_factor: float | None = None) -> tuple[float, ...]:
+        """``scale``'s totals as a tuple in the order of ``METRIC_FIELDS``."""
         lf = factor if latency_factor is None else latency_factor
-        return Metrics(
+        return (
             self.calls * factor,
             self.forward_passes * factor,
             self.cost * factor,

@@ -30,22 +30,28 @@ def cheapest_at(
     upper: dict[int, float],
     min_log: float,
     whole: Callable[[], list[Point]] | None = None,
+    bounds: Callable[[], Completion | None] | None = None,
 ) -> Point | None:
     """The plan of least metric ``dims[0]`` (then most success, then the stable order) with
     ln(success) at least ``min_log`` and every upper bound met; None when there is none.
 
     Without a Lagrangian plan to cap the merge (one that breaks an upper bound), the answer is
     read from the whole merge under the upper bounds, ``whole()`` when given (a frontier asks
-    at many levels: the Pareto set filtered by success is the filtered set's Pareto set)."""
+    at many levels: the Pareto set filtered by success is the filtered set's Pareto set).
+    ``bounds()`` gives the sets' completion bounds at any level, to be moved to this one (a
+    frontier shares their chains)."""
     d = dims[0]
     min_success = math.exp(min_log) if math.isfinite(min_log) else 0.0
-    quick = cheap_plan(sets, d, min_log, upper)
+    shared = bounds() if bounds is not None else None
+    real = shared is not None and not any(p.pseudo for s in sets for p in s)
+    quick = cheap_plan(sets, d, min_log, upper, shared.hulls if real else None)
     if quick is None:
         merged = whole() if whole is not None else merge(sets, dims, upper, min_success)
     else:
         top = math.fsum(p.metrics[d] for p in quick[1])
         cap = (d, top * (1 + CAP_MARGIN) + 1e-300)
-        merged = merge(sets, dims, upper, min_success, cap, Completion.of(sets, d, min_log))
+        completion = shared.at(min_log) if shared else Completion.of(sets, dims[0], min_log)
+        merged = merge(sets, dims, upper, min_success, cap, completion)
     meeting = [p for p in merged if p.log_success >= min_log]
     return min(meeting, key=lambda p: (p.metrics[d], -p.log_success, p.order), default=None)
 
@@ -74,24 +80,33 @@ def success_frontier(
     ln(success) levels ``also``), sorted by the metric; each point is better in success than
     the one before it by more than rounding."""
     merged: list[list[Point]] = []
+    chains: list[Completion | None] = []
 
     def whole() -> list[Point]:
         if not merged:
             merged.append(merge(sets, dims, upper))
         return merged[0]
 
-    cheapest = cheapest_at(sets, dims, upper, -math.inf, whole)
+    def bounds() -> Completion | None:
+        if not chains:
+            chains.append(Completion.of(sets, dims[0], -math.inf))
+        return chains[0]
+
+    cheapest = cheapest_at(sets, dims, upper, -math.inf, whole, bounds)
     if cheapest is None:
         return []
     best_log = math.fsum(max(p.log_success for p in s) for s in sets)
     best_log -= 1e-9 * abs(best_log)  # the most reliable plan's own sum may round below it
     found = {cheapest.decisions: cheapest}
     low = max(cheapest.log_success, -1e300)
-    for lg in [*levels(low, best_log, FRONTIER_POINTS - 1), *also]:
-        if lg > cheapest.log_success:
-            p = cheapest_at(sets, dims, upper, lg, whole)
-            if p is not None:
-                found.setdefault(p.decisions, p)
+    last = cheapest  # the cheapest at the last level solved is the cheapest up to its success
+    for lg in sorted([*levels(low, best_log, FRONTIER_POINTS - 1), *also]):
+        if lg > last.log_success:
+            p = cheapest_at(sets, dims, upper, lg, whole, bounds)
+            if p is None:
+                break  # no plan reaches this level, nor any above it
+            found.setdefault(p.decisions, p)
+            last = p
     return strictly_better(sorted(found.values(), key=lambda p: (p.metrics[dims[0]], p.order)))
 
 

@@ -15,9 +15,10 @@ search needs.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from fractions import Fraction
 
 from aalp.front.ir import BinOp, Call, Expr, Name, Neg, Num
 
@@ -33,12 +34,29 @@ def _up(v: float) -> float:
     return math.nextafter(v, INF) if math.isfinite(v) else v
 
 
-@dataclass(frozen=True, slots=True)
 class Interval:
-    """The closed range ``[lo, hi]`` (``lo > hi`` never occurs; use ``EMPTY`` checks)."""
+    """The closed range ``[lo, hi]`` (``lo > hi`` never occurs; use ``EMPTY`` checks).
+    Immutable by convention: bounding makes hundreds of thousands of them, and a frozen
+    dataclass's constructor costs twice a plain one's."""
 
+    __slots__ = ("hi", "lo")
     lo: float
     hi: float
+
+    def __init__(self, lo: float, hi: float) -> None:
+        self.lo = lo
+        self.hi = hi
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Interval):
+            return NotImplemented
+        return self.lo == other.lo and self.hi == other.hi
+
+    def __hash__(self) -> int:
+        return hash((self.lo, self.hi))
+
+    def __repr__(self) -> str:
+        return f"Interval(lo={self.lo!r}, hi={self.hi!r})"
 
     @staticmethod
     def point(v: float) -> Interval:
@@ -49,8 +67,11 @@ class Interval:
         return self.lo == self.hi
 
     def __add__(self, other: Interval | float) -> Interval:
-        o = _iv(other)
-        return Interval(_down(self.lo + o.lo), _up(self.hi + o.hi))
+        if isinstance(other, Interval):
+            olo, ohi = other.lo, other.hi
+        else:
+            olo = ohi = float(other)
+        return Interval(_down(self.lo + olo), _up(self.hi + ohi))
 
     __radd__ = __add__
 
@@ -64,9 +85,16 @@ class Interval:
         return _iv(other) + (-self)
 
     def __mul__(self, other: Interval | float) -> Interval:
-        o = _iv(other)
-        products = [_mul(a, b) for a in (self.lo, self.hi) for b in (o.lo, o.hi)]
-        return Interval(_down(min(products)), _up(max(products)))
+        if isinstance(other, Interval):
+            olo, ohi = other.lo, other.hi
+        else:
+            olo = ohi = float(other)
+        lo, hi = self.lo, self.hi
+        if lo == hi and olo == ohi:  # two points: one product
+            v = _mul(lo, olo)
+            return Interval(_down(v), _up(v))
+        a, b, c, d = _mul(lo, olo), _mul(lo, ohi), _mul(hi, olo), _mul(hi, ohi)
+        return Interval(_down(min(a, b, c, d)), _up(max(a, b, c, d)))
 
     __rmul__ = __mul__
 
@@ -205,6 +233,19 @@ def _call(func: str, args: list[Interval]) -> Interval:
     return WHOLE
 
 
+@functools.lru_cache(maxsize=4096)
+def _number(value: Fraction | int) -> Interval:
+    """The tightest float interval holding an exact constant (a formula's constants recur in
+    every bound, and comparing a float with a fraction is slow)."""
+    try:
+        v = float(value)
+    except OverflowError:
+        return Interval(_MAX, INF) if value > 0 else Interval(-INF, -_MAX)
+    if v == value:
+        return Interval(v, v)
+    return Interval(_down(v), _up(v))
+
+
 def evaluate(expr: Expr, env: Mapping[str, Interval]) -> Interval:
     """An enclosure of ``expr`` over the ranges in ``env`` (unknown names: the whole line).
 
@@ -216,13 +257,7 @@ def evaluate(expr: Expr, env: Mapping[str, Interval]) -> Interval:
     """
     match expr:
         case Num(value=value):
-            try:
-                v = float(value)
-            except OverflowError:
-                return Interval(_MAX, INF) if value > 0 else Interval(-INF, -_MAX)
-            if v == value:
-                return Interval(v, v)
-            return Interval(_down(v), _up(v))
+            return _number(value)
         case Name(id=ident):
             return env.get(ident, WHOLE)
         case Neg(operand=operand):

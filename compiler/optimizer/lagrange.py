@@ -25,7 +25,8 @@ import heapq
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from aalp.optimizer.pareto import Point
 
@@ -67,18 +68,22 @@ def cheap_plan(
     d: int,
     min_log: float,
     upper: dict[int, float],
+    hulls: Sequence[list[Point]] | None = None,
 ) -> tuple[float, list[Point]] | None:
     """``(lam, picks)``: one real point per set meeting ``min_log`` in summed log-success and
     every upper bound: each set's minimizer of ``metric - lam * log_success`` at the least
     multiplier whose minimizers meet it (a sweep over the sets' hull breakpoints); None when
     no multiplier gives such a plan (a set without real points, an unreachable target, a
-    bound the relaxation breaks)."""
-    usable = [
-        [p for p in s if not p.pseudo and math.isfinite(p.log_success + p.metrics[d])] for s in sets
-    ]
-    if not all(usable):
-        return None
-    hulls = [hull(s, d) for s in usable]
+    bound the relaxation breaks). ``hulls``: the sets' real points' hulls, when known (a
+    frontier asks at many levels)."""
+    if hulls is None:
+        usable = [
+            [p for p in s if not p.pseudo and math.isfinite(p.log_success + p.metrics[d])]
+            for s in sets
+        ]
+        if not all(usable):
+            return None
+        hulls = [hull(s, d) for s in usable]
     at = [0] * len(hulls)
     total = math.fsum(h[0].log_success for h in hulls)
     steps = sorted(
@@ -112,12 +117,21 @@ class Completion:
     set replaced by its convex hull), whose optimum over the remaining sets is the lower
     envelope of their Minkowski sum, a convex chain from (the least metrics' success, their
     sum) to (the most success, its least metric). ``chains[k]`` holds its breakpoints, as
-    ln(success) and metric."""
+    ln(success) and metric.
+
+    Below the chain lies one of its supporting lines, ``lines[k] + lam * need`` (weak duality
+    at the multiplier ``lam`` where the whole chain meets ``min_log``): a bound that splits
+    into a sum over the sets, so a merge can rank each set's points by ``metric - lam *
+    ln(success)`` and stop at the first pair the line already rules out (``pairs``)."""
 
     d: int
     min_log: float
+    hulls: tuple[list[Point], ...]
     chains: tuple[Chain, ...]  # sets k, k+1, ... (the last: none)
-    prefix: tuple[Chain, ...] = ()  # sets 0 .. k-1 (the first: none)
+    lam: float = 0.0
+    lines: tuple[float, ...] = ()  # per k: sets k, ...: the sum of their least metric - lam * l
+    # per k, the chain of every set but k (``others``), built when first asked
+    merged: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, sets: Sequence[Sequence[Point]], d: int, min_log: float) -> Completion | None:
@@ -126,10 +140,23 @@ class Completion:
         usable = [[p for p in s if math.isfinite(p.log_success + p.metrics[d])] for s in sets]
         if not all(usable):
             return None
-        hulls = [hull(s, d) for s in usable]
+        hulls = tuple(hull(s, d) for s in usable)
         suffix = _chains(reversed(hulls), d)
-        prefix = _chains(hulls, d)
-        return cls(d, min_log, tuple(reversed(suffix)), tuple(prefix))
+        return cls(d, -math.inf, hulls, tuple(reversed(suffix))).at(min_log)
+
+    def at(self, min_log: float) -> Completion:
+        """The same sets' bounds for the target ``min_log`` (the chains are shared)."""
+        lam = _slope_at(self.chains[0], min_log)
+        least = [min(p.metrics[self.d] - lam * p.log_success for p in h) for h in self.hulls]
+        lines = [0.0] * (len(least) + 1)
+        for k in range(len(least) - 1, -1, -1):
+            lines[k] = lines[k + 1] + least[k]
+        return replace(self, min_log=min_log, lam=lam, lines=tuple(lines), merged=self.merged)
+
+    @cached_property
+    def prefix(self) -> tuple[Chain, ...]:
+        """The chains of sets 0 .. k-1 (the first: none), for ``others``."""
+        return tuple(_chains(self.hulls, self.d))
 
     def least(self, k: int, need: float) -> float:
         """The least metric sets ``k, ...`` add to gain ``need`` in ln(success) (inf: they
@@ -147,16 +174,30 @@ class Completion:
 
     def others(self, k: int, need: float) -> float:
         """The least metric every set but ``k`` adds to gain ``need`` in ln(success) (inf:
-        they cannot): the two chains on either side of ``k``, walked together."""
-        (px, py), (sx, sy) = self.prefix[k], self.chains[k + 1]
-        x, y = px[0] + sx[0], py[0] + sy[0]
-        if need <= x:
-            return y
-        for _slope, dx, dy in heapq.merge(_edges(px, py), _edges(sx, sy)):
-            if x + dx >= need:
-                return y + dy * (need - x) / dx
-            x, y = x + dx, y + dy
+        they cannot): the two chains on either side of ``k``, walked together (their merged
+        chain is built once per ``k``)."""
+        xs, ys, dxs, dys = self._around(k)
+        if need <= xs[0]:
+            return ys[0]
+        i = bisect.bisect_left(xs, need)  # the first breakpoint at or past the need
+        if i < len(xs):
+            return ys[i - 1] + dys[i - 1] * (need - xs[i - 1]) / dxs[i - 1]
+        x, y = xs[-1], ys[-1]
         return y if need <= x + TOUCH * (1.0 + abs(need) + abs(x)) else math.inf
+
+    def _around(self, k: int) -> tuple[list[float], list[float], list[float], list[float]]:
+        """The chain of every set but ``k``: breakpoints and the edges between them."""
+        hit = self.merged.get(k)
+        if hit is None:
+            (px, py), (sx, sy) = self.prefix[k], self.chains[k + 1]
+            xs, ys, dxs, dys = [px[0] + sx[0]], [py[0] + sy[0]], [], []
+            for _slope, dx, dy in heapq.merge(_edges(px, py), _edges(sx, sy)):
+                xs.append(xs[-1] + dx)
+                ys.append(ys[-1] + dy)
+                dxs.append(dx)
+                dys.append(dy)
+            hit = self.merged[k] = (xs, ys, dxs, dys)
+        return hit
 
     def keep(self, metric: float, log_success: float, k: int, top: float) -> bool:
         """Can a partial plan of these totals (sets before ``k`` merged) be completed with a
@@ -169,6 +210,20 @@ class Completion:
 
 
 Chain = tuple[tuple[float, ...], tuple[float, ...]]  # breakpoints: ln(success)s, metrics
+
+
+def _slope_at(chain: Chain, need: float) -> float:
+    """The slope (metric per ln(success)) of the chain where it reaches ``need``: 0 when its
+    start already does, its last edge's past its end (any ``lam >= 0`` gives a valid line)."""
+    xs, ys = chain
+    if not need > xs[0]:
+        return 0.0
+    i = min(bisect.bisect_left(xs, need), len(xs) - 1)
+    while i > 0 and not xs[i] > xs[i - 1]:
+        i -= 1
+    if i == 0:
+        return 0.0
+    return max(0.0, (ys[i] - ys[i - 1]) / (xs[i] - xs[i - 1]))
 
 
 def _chains(hulls: Iterable[list[Point]], d: int) -> list[Chain]:

@@ -14,24 +14,27 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from operator import add
+from typing import Any, NamedTuple
 
 from aalp.model.metrics import METRIC_FIELDS as METRIC_KEYS
 
 INDEX = {k: i for i, k in enumerate(METRIC_KEYS)}
 # Below this many pairs forming every pair is quicker than the sweep (the result is the same).
 SWEEP_FROM = 512
+# The margin, relative to the sums' size, by which a line bound must pass a cap before the
+# pairs after it are skipped: far above floating-point rounding and the bounds' own margin.
+ROUNDING_SLACK = 1e-6
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     """A partial plan: decisions (sorted ``(key, value)`` pairs), metrics, success, tie key.
 
     A point with ``pseudo`` references is *optimistic*: it stands for decisions not evaluated
     yet (a range of x, of counts), with lower bounds of the metrics and an upper bound of the
     success; the references say which ranges (the search refines them). Optimistic points
     never prune real ones, so a Pareto set keeps every real point that could be optimal.
+    (A named tuple: a merge makes many of them, and most are dropped at once.)
     """
 
     decisions: tuple[tuple[str, int | str], ...]
@@ -145,13 +148,24 @@ def _pareto2(rows: list[tuple]) -> list[tuple]:
 
 def combine(a: Point, b: Point) -> Point:
     """Two partial plans over disjoint blocks as one."""
+    return _joined(a, b)._replace(decisions=tuple(sorted(a.decisions + b.decisions)))
+
+
+def _joined(a: Point, b: Point) -> Point:
+    """``combine`` with the decisions only concatenated: inside a merge, where nothing reads
+    them, they are sorted once for the points that survive (``_sorted``)."""
     return Point(
-        tuple(sorted(a.decisions + b.decisions)),
-        tuple(x + y for x, y in zip(a.metrics, b.metrics, strict=True)),
+        a.decisions + b.decisions,
+        tuple(map(add, a.metrics, b.metrics)),
         a.log_success + b.log_success,
         a.order + b.order,
         a.pseudo + b.pseudo,
     )
+
+
+def _sorted(points: list[Point]) -> list[Point]:
+    """The points with their decisions in order."""
+    return [p._replace(decisions=tuple(sorted(p.decisions))) for p in points]
 
 
 def merge(
@@ -187,7 +201,7 @@ def merge(
                 acc = _merge_bounded(acc, s, dims, bounds, min_success, completion, k + 1, top)
                 continue
         acc = merge_two(acc, s, dims, bounds, min_success)
-    return acc
+    return _sorted(acc)
 
 
 def _merge_bounded(
@@ -201,19 +215,45 @@ def _merge_bounded(
     top: float,
 ) -> list[Point]:
     """``merge_two`` of ``a`` and ``b`` keeping only the pairs that ``completion`` can still
-    complete below ``top`` from set ``k`` on (their totals are tested before a point is made)."""
-    d = completion.d
+    complete below ``top`` from set ``k`` on (their totals are tested before a point is made).
+
+    The pairs are walked in order of ``completion``'s supporting line: ``b`` ranked by
+    ``metric - lam * ln(success)``, each ``a[i]`` stops at the first ``b[j]`` whose line bound
+    (no more than the chain's, so no more than any completion's) passes ``top``, as do all
+    after it."""
+    d, lam = completion.d, completion.lam
     keep = completion.keep
-    out = []
-    for p in a:
+    floor = completion.lines[k] + (lam * completion.min_log if lam else 0.0)
+    own = [_line(q, d, lam) for q in b]
+    ranked = sorted(range(len(b)), key=own.__getitem__)
+    line = [own[j] for j in ranked]
+    scale = abs(top) + abs(floor) + max(map(abs, line), default=0.0)
+    picked = []
+    for i, p in enumerate(a):
         pm, pl = p.metrics[d], p.log_success
-        for q in b:
+        # the line bound of the pair (p, q) is pm - lam*pl + line(q) + floor; a margin far
+        # above its rounding keeps every pair ``keep`` itself would keep
+        limit = top - floor - (pm - lam * pl) + ROUNDING_SLACK * (scale + abs(pm - lam * pl))
+        for j, q_line in zip(ranked, line, strict=True):
+            if q_line > limit:
+                break
+            q = b[j]
             lg = pl + q.log_success
             if math.exp(lg) >= min_success and keep(pm + q.metrics[d], lg, k, top):
-                c = combine(p, q)
-                if all(c.metrics[i] <= u for i, u in upper.items()):
-                    out.append(c)
+                picked.append((i, j))
+    out = []
+    for i, j in sorted(picked):
+        c = _joined(a[i], b[j])
+        if all(c.metrics[m] <= u for m, u in upper.items()):
+            out.append(c)
     return pareto(out, dims)
+
+
+def _line(q: Point, d: int, lam: float) -> float:
+    """``q``'s rank on a supporting line, ``metric - lam * ln(success)`` (NaN first: never
+    skipped)."""
+    v = q.metrics[d] - lam * q.log_success if lam else q.metrics[d]
+    return v if v == v else -math.inf
 
 
 def _rest_least(sets: Sequence[Sequence[Point]], d: int) -> list[float]:
@@ -230,7 +270,8 @@ def merge_two(
     min_success: float = 0.0,
 ) -> list[Point]:
     """``pareto`` of every combination of a point of ``a`` with one of ``b`` that meets the
-    bounds, exactly (the same points, ties broken alike).
+    bounds, exactly (the same points, ties broken alike; their decisions left for ``merge``
+    to sort).
 
     With one dim, ``b`` a Pareto set and more than ``SWEEP_FROM`` pairs it is a sorted sweep
     (``_sweep``) whose work follows the size of the answer rather than ``len(a) * len(b)``;
@@ -239,7 +280,7 @@ def merge_two(
     if len(dims) == 1 and len(a) * len(b) > SWEEP_FROM:
         picked = _sweep(a, b, dims[0], upper, min_success)
         if picked is not None:
-            return pareto([combine(a[i], b[j]) for i, j in picked], dims)
+            return pareto([_joined(a[i], b[j]) for i, j in picked], dims)
 
     return _product(a, b, dims, upper, min_success)
 
@@ -270,7 +311,7 @@ def _product(
             )
             rows.append((key, i, j))
     rows.sort(key=lambda r: r[0])
-    return [combine(a[r[1]], b[r[2]]) for r in _undominated(rows, len(dims))]
+    return [_joined(a[r[1]], b[r[2]]) for r in _undominated(rows, len(dims))]
 
 
 def _sweep(

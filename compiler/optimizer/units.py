@@ -20,12 +20,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import add
 from typing import Any
 
 from aalp.front.ir import VOTE_KINDS
-from aalp.model.cost import contribution, decision_eval, measure_log
+from aalp.model.cost import contribution_values, decision_eval, measure_log
 from aalp.model.frames import Frame, Slot, stage_frame
-from aalp.model.metrics import Metrics
 from aalp.optimizer import bounds_stage as bs
 from aalp.optimizer.pareto import METRIC_KEYS, Point, merge, pareto
 from aalp.optimizer.work import Work
@@ -325,7 +325,7 @@ class PartEvaluator:
         """(metrics, ln success) of the family at ``count`` summed over the uses; None when
         it cannot run."""
         choice = fam.choice(count, vmodel)
-        total = Metrics()
+        total: tuple[float, ...] | None = None
         log = 0.0
         for u in part_uses:
             s = u.slot
@@ -349,12 +349,12 @@ class PartEvaluator:
                 return None
             if d.problems:
                 return None
-            m, _ = contribution(s, d)
-            lg = measure_log(self.ctx, s, d)
-            total = total + m
+            m, _ = contribution_values(s, d)
+            lg = measure_log(self.ctx, s, d)  # ln(success), or the accuracy bound's part
+            total = m if total is None else tuple(map(add, total, m))
             if not u.overridden:
                 log += lg
-        return tuple(getattr(total, k) for k in METRIC_KEYS), log
+        return (NO_METRICS if total is None else total), log
 
     def bound(
         self, fam: Family, lo: int, hi: int | None, part_uses: list[Use], vmodel: str | None

@@ -12,6 +12,7 @@ import json
 import math
 import random
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +72,12 @@ class Faults:
     correlated: bool = False
     broken_rate: float = 0.0
     broken_kinds: tuple[str, ...] = tuple(BROKEN)
+    #: the share of units (inputs) on which every sample gives one and the same wrong answer
+    stuck_rate: float = 0.0
+    #: tokens per second read (prefill) and written (decode): each call takes that long and
+    #: reports the two times as llama.cpp's ``timings`` do (0: no delay, no timings)
+    prefill_rate: float = 0.0
+    decode_rate: float = 0.0
 
 
 def _seeded(*parts: object) -> random.Random:
@@ -144,9 +151,11 @@ class SimCore:
         faults: Faults | None = None,
         family: str | None = None,
         custom: Any = None,
+        success: dict[str, ir.Expr] | None = None,
     ):
         """``custom``: an oracle of the user's own (``aalp.sim.oracles.custom.load``), used
-        instead of the family's."""
+        instead of the family's. ``success``: the true success of ops (``"op"``) or of an op
+        on one model (``"op@model"``), a formula in x, in place of the spec's."""
         from aalp.front.numbers import float_env
         from aalp.plan.prompts import system_prompt
 
@@ -168,6 +177,7 @@ class SimCore:
         for op in self.task.ops:
             self.by_prompt.setdefault(system_prompt(op, self.task, spec_dir), []).append(op.name)
         self.roles = _roles(self.task)
+        self.success = dict(success or {})
         self.lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.keys: list[str] = []
@@ -299,6 +309,9 @@ class SimCore:
         for override in op.success_on:
             if override.model == model.name:
                 outcomes = override.outcomes
+        given = self.success.get(f"{op.name}@{model.name}", self.success.get(op.name))
+        if given is not None:
+            outcomes = (ir.Outcome(ir.Num(1), given),)
         input_id = hashlib.sha256(json.dumps(request, sort_keys=True).encode("utf-8")).hexdigest()
         # every sample of one input shares its mixture component (docs/model.md §2)
         pick = _seeded(self.seed, "mixture", op.name, input_id).random()
@@ -322,16 +335,7 @@ class SimCore:
         misrouted = getattr(self.oracle, "misrouted", None)
         if misrouted is not None and misrouted(ask):
             a = 0.0  # a specialist given another specialist's task
-        correlated = self.faults.correlated or getattr(self.oracle, "CORRELATED", False)
-        rival = None if op.rival is None else self._at(op.rival, x, node)
-        if draw < a:
-            answer = right
-        elif verdict is not None:  # a verifier's wrong verdict is the other one
-            answer = "reject" if verdict == "accept" else "accept"
-        elif correlated or (rival is not None and draw < a + rival):
-            answer = self.oracle.wrong(ask, right, _seeded(self.seed, "rival", op.name, input_id))
-        else:
-            answer = self.oracle.wrong(ask, right, rng)
+        answer = self._pick(op, ask, right, draw, a, x, input_id, rng, node, verdict)
         text = to_text(answer, op.answer)
         writes = max(1, round(self._at(op.writes, x, node)))
         text, writes = self._red_flag(op, text, writes, x, rng, node)
@@ -340,7 +344,9 @@ class SimCore:
         if isinstance(max_tokens, int) and 0 < max_tokens < writes:
             text = text[: max(1, len(text) * max_tokens // writes)]
             writes, finish = max_tokens, "length"
+        timings = self._take_time(reads, writes)
         return {
+            **timings,
             "id": "chatcmpl-sim-" + hashlib.sha256(key.encode()).hexdigest()[:24],
             "object": "chat.completion",
             "created": 0,
@@ -382,6 +388,51 @@ class SimCore:
         right = self.oracle.answer(ask)
         same = to_text(request["answer"], gen.answer) == to_text(right, gen.answer)
         return "accept" if same or request["answer"] == right else "reject"
+
+    def _pick(
+        self,
+        op: ir.Op,
+        ask: Ask,
+        right: Any,
+        draw: float,
+        a: float,
+        x: float,
+        input_id: str,
+        rng: random.Random,
+        node: dict[str, float] | None = None,
+        verdict: str | None = None,
+    ) -> Any:
+        """The answer of one sample: right w.p. ``a``; the unit's rival (the same wrong answer
+        for every sample of the input) w.p. the op's rival; another wrong answer otherwise.
+        A stuck unit (``stuck_rate``) gives one and the same wrong answer every time. A
+        verifier's (``verdict``, its right one) wrong verdict is the other one; ``node``: a
+        reduce node's names for the op's formulas."""
+        correlated = self.faults.correlated or getattr(self.oracle, "CORRELATED", False)
+        rival = None if op.rival is None else self._at(op.rival, x, node)
+        stuck = self.faults.stuck_rate and (
+            _seeded(self.seed, "stuck", op.name, input_id).random() < self.faults.stuck_rate
+        )
+        if stuck:  # this unit's every sample gives the same wrong answer
+            answer = self.oracle.wrong(ask, right, _seeded(self.seed, "stuck-answer", input_id))
+        elif draw < a:
+            answer = right
+        elif verdict is not None:
+            answer = "reject" if verdict == "accept" else "accept"
+        elif correlated or (rival is not None and draw < a + rival):
+            answer = self.oracle.wrong(ask, right, _seeded(self.seed, "rival", op.name, input_id))
+        else:
+            answer = self.oracle.wrong(ask, right, rng)
+        return answer
+
+    def _take_time(self, reads: int, writes: int) -> dict[str, Any]:
+        """Wait as long as reading ``reads`` and writing ``writes`` tokens takes at the
+        prefill and decode rates; the two times as llama.cpp reports them (none: no rates)."""
+        prefill = reads / self.faults.prefill_rate if self.faults.prefill_rate else 0.0
+        decode = writes / self.faults.decode_rate if self.faults.decode_rate else 0.0
+        if not prefill and not decode:
+            return {}
+        time.sleep(prefill + decode)
+        return {"timings": {"prompt_ms": prefill * 1000.0, "predicted_ms": decode * 1000.0}}
 
     def _red_flag(
         self,

@@ -67,6 +67,7 @@ PLAN_ID = '30461e0d585bede9'
 OPS: dict[str, dict[str, Any]] = {
     'check': {
         'model': 'qa',
+        'x': 1,
         'system': (
             'The user message holds functions with their specifications. Find one function whose\n'
             'code does not meet its specification. Answer with a JSON object and nothing else:\n'
@@ -88,6 +89,7 @@ OPS: dict[str, dict[str, Any]] = {
     },
     'fix': {
         'model': 'developer',
+        'x': 1,
         'system': (
             'The user message holds a bug report and functions with their specifications. Fix '
             'the\nbug. Answer with a JSON object and nothing else: {"code": "<all the '
@@ -809,6 +811,22 @@ class Stats:
                 out[op]["agreement"] = rate_check(*self.agreement[op], spec["agreement"])
         return out
 
+    def op_counts(self, op: str) -> dict[str, Any]:
+        """What ``aalp calibrate --from-run`` reads of one op: its model, x, calls, red flags,
+        tokens, and its decisions whose first sample was their answer."""
+        counts = self.counts[op]
+        agreed, decisions = self.agreement[op]
+        return {
+            "model": OPS[op]["model"],
+            "x": OPS[op]["x"],
+            "calls": counts[CALLS],
+            "flagged": counts[FLAGGED_CALLS],
+            "prompt_tokens": counts[PROMPT_TOKENS],
+            "completion_tokens": counts[COMPLETION_TOKENS],
+            "agreed": agreed,
+            "decisions": decisions,
+        }
+
     def total(self, field: int) -> Any:
         return sum(c[field] for c in self.counts.values())
 
@@ -832,6 +850,7 @@ class Stats:
             "dollars": round(sum(c[DOLLARS] for c in self.counts.values()), 9),
             "cost": sum(c[COST] for c in self.counts.values()),
             "calls_by_op": {op: c[CALLS] for op, c in self.counts.items()},
+            "ops": {op: self.op_counts(op) for op in OPS},
             "calls_in_interval": low <= calls and (high is None or calls <= high),
             "seconds": round(time.monotonic() - self.started, 3),
             "prediction": PREDICTION,

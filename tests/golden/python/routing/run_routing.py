@@ -70,6 +70,7 @@ PLAN_ID = '7edb154872d3f93e'
 OPS: dict[str, dict[str, Any]] = {
     'classify': {
         'model': 'delegator',
+        'x': 1,
         'system': (
             'The user message holds the metadata of a request. Say which kind of task it is.\n'
             'Answer with one JSON string and nothing else: "math", "code" or "prose".'
@@ -89,6 +90,7 @@ OPS: dict[str, dict[str, Any]] = {
     },
     'solve': {
         'model': 'specialist',
+        'x': 1,
         'system': (
             'Solve the request in the user message.\nAnswer with a JSON object and nothing else: '
             '{"answer": "<your answer>"}'
@@ -811,6 +813,22 @@ class Stats:
                 out[op]["agreement"] = rate_check(*self.agreement[op], spec["agreement"])
         return out
 
+    def op_counts(self, op: str) -> dict[str, Any]:
+        """What ``aalp calibrate --from-run`` reads of one op: its model, x, calls, red flags,
+        tokens, and its decisions whose first sample was their answer."""
+        counts = self.counts[op]
+        agreed, decisions = self.agreement[op]
+        return {
+            "model": OPS[op]["model"],
+            "x": OPS[op]["x"],
+            "calls": counts[CALLS],
+            "flagged": counts[FLAGGED_CALLS],
+            "prompt_tokens": counts[PROMPT_TOKENS],
+            "completion_tokens": counts[COMPLETION_TOKENS],
+            "agreed": agreed,
+            "decisions": decisions,
+        }
+
     def total(self, field: int) -> Any:
         return sum(c[field] for c in self.counts.values())
 
@@ -834,6 +852,7 @@ class Stats:
             "dollars": round(sum(c[DOLLARS] for c in self.counts.values()), 9),
             "cost": sum(c[COST] for c in self.counts.values()),
             "calls_by_op": {op: c[CALLS] for op, c in self.counts.items()},
+            "ops": {op: self.op_counts(op) for op in OPS},
             "calls_in_interval": low <= calls and (high is None or calls <= high),
             "seconds": round(time.monotonic() - self.started, 3),
             "prediction": PREDICTION,

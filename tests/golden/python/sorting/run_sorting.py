@@ -71,6 +71,7 @@ PLAN_ID = '9c166792fef04c23'
 OPS: dict[str, dict[str, Any]] = {
     'sort': {
         'model': 'gpt4omini',
+        'x': 250,
         'system': (
             'Sort the numbers in the JSON list in the user message in ascending order.\nAnswer '
             'with the sorted JSON list of numbers and nothing else, for example: [1, 4, 9]'
@@ -90,6 +91,7 @@ OPS: dict[str, dict[str, Any]] = {
     },
     'merge': {
         'model': 'gpt4omini',
+        'x': 1,
         'system': (
             'The user message is a JSON list of sorted JSON lists of numbers. Merge them into '
             'one\nlist in ascending order. Answer with that JSON list and nothing else, for '
@@ -813,6 +815,22 @@ class Stats:
                 out[op]["agreement"] = rate_check(*self.agreement[op], spec["agreement"])
         return out
 
+    def op_counts(self, op: str) -> dict[str, Any]:
+        """What ``aalp calibrate --from-run`` reads of one op: its model, x, calls, red flags,
+        tokens, and its decisions whose first sample was their answer."""
+        counts = self.counts[op]
+        agreed, decisions = self.agreement[op]
+        return {
+            "model": OPS[op]["model"],
+            "x": OPS[op]["x"],
+            "calls": counts[CALLS],
+            "flagged": counts[FLAGGED_CALLS],
+            "prompt_tokens": counts[PROMPT_TOKENS],
+            "completion_tokens": counts[COMPLETION_TOKENS],
+            "agreed": agreed,
+            "decisions": decisions,
+        }
+
     def total(self, field: int) -> Any:
         return sum(c[field] for c in self.counts.values())
 
@@ -836,6 +854,7 @@ class Stats:
             "dollars": round(sum(c[DOLLARS] for c in self.counts.values()), 9),
             "cost": sum(c[COST] for c in self.counts.values()),
             "calls_by_op": {op: c[CALLS] for op, c in self.counts.items()},
+            "ops": {op: self.op_counts(op) for op in OPS},
             "calls_in_interval": low <= calls and (high is None or calls <= high),
             "seconds": round(time.monotonic() - self.started, 3),
             "prediction": PREDICTION,

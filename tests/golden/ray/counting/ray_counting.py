@@ -73,6 +73,7 @@ PLAN_ID = 'eaeabb51c6927a08'
 OPS: dict[str, dict[str, Any]] = {
     'count': {
         'model': 'gpt4omini',
+        'x': 667,
         'system': (
             'Count how many times the digit 7 occurs in the string of digits in the user '
             'message.\nAnswer with a single JSON number and nothing else, for example: 12'

@@ -72,6 +72,7 @@ PLAN_ID = '275bf5cbfa3ad44e'
 OPS: dict[str, dict[str, Any]] = {
     'check': {
         'model': 'qa',
+        'x': 1,
         'system': (
             'The user message holds functions with their specifications. Find one function whose\n'
             'code does not meet its specification. Answer with a JSON object and nothing else:\n'
@@ -93,6 +94,7 @@ OPS: dict[str, dict[str, Any]] = {
     },
     'fix': {
         'model': 'developer',
+        'x': 1,
         'system': (
             'The user message holds a bug report and functions with their specifications. Fix '
             'the\nbug. Answer with a JSON object and nothing else: {"code": "<all the '

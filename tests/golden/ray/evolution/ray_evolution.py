@@ -73,6 +73,7 @@ PLAN_ID = 'f9a5263a9ad1bcea'
 OPS: dict[str, dict[str, Any]] = {
     'mutate': {
         'model': 'mutator',
+        'x': 1,
         'system': (
             'The user message holds blocks of a candidate solution. Rewrite each block so that '
             'it\nis correct. Answer with a JSON object and nothing else: {"blocks": ["<block '

@@ -69,6 +69,7 @@ PLAN_ID = '0b772e8f12f42de2'
 OPS: dict[str, dict[str, Any]] = {
     'move': {
         'model': 'gpt41mini',
+        'x': 1,
         'system': (
             'You are solving the Towers of Hanoi, one move at a time, as part of a long chain of '
             'agents.\n\nPegs are numbered 0, 1 and 2; disks are numbered 1 (smallest) to n '

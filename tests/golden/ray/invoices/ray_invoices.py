@@ -77,6 +77,7 @@ PLAN_ID = '2a06fc31ff28442c'
 OPS: dict[str, dict[str, Any]] = {
     'extract': {
         'model': 'mini',
+        'x': 1,
         'system': (
             'Extract the vendor, the date, the total and the VAT number of each invoice in the '
             'user\nmessage. Answer with a JSON list of objects, one per invoice, in order.'
@@ -96,6 +97,7 @@ OPS: dict[str, dict[str, Any]] = {
     },
     'verify': {
         'model': 'mini',
+        'x': 1,
         'system': (
             'Check the extracted fields against the invoices in the user message. Answer with '
             'the\nJSON string "accept" or "reject".'

@@ -75,6 +75,7 @@ PLAN_ID = '3d13b57902457ce2'
 OPS: dict[str, dict[str, Any]] = {
     'count': {
         'model': 'longctx',
+        'x': 20,
         'system': (
             'Each line of the user message is one log record. Count the lines that report an '
             'error.\nAnswer with a single JSON number and nothing else, for example: 12'

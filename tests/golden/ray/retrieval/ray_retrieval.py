@@ -73,6 +73,7 @@ PLAN_ID = 'e33e86f4abe6ff4f'
 OPS: dict[str, dict[str, Any]] = {
     'find': {
         'model': 'gpt4omini',
+        'x': 66667,
         'system': (
             'The user message is a passage of a long document. It may contain the access code of '
             'the\nvault. If it does, answer {"answer": "<the code>"}; if it does not, answer\n'

@@ -75,6 +75,7 @@ PLAN_ID = '8d165d581321d031'
 OPS: dict[str, dict[str, Any]] = {
     'classify': {
         'model': 'delegator',
+        'x': 1,
         'system': (
             'The user message holds the metadata of a request. Say which kind of task it is.\n'
             'Answer with one JSON string and nothing else: "math", "code" or "prose".'
@@ -94,6 +95,7 @@ OPS: dict[str, dict[str, Any]] = {
     },
     'solve': {
         'model': 'specialist',
+        'x': 1,
         'system': (
             'Solve the request in the user message.\nAnswer with a JSON object and nothing else: '
             '{"answer": "<your answer>"}'

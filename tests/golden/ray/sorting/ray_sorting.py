@@ -76,6 +76,7 @@ PLAN_ID = '92d8c0ffc0f43452'
 OPS: dict[str, dict[str, Any]] = {
     'sort': {
         'model': 'gpt4omini',
+        'x': 250,
         'system': (
             'Sort the numbers in the JSON list in the user message in ascending order.\nAnswer '
             'with the sorted JSON list of numbers and nothing else, for example: [1, 4, 9]'
@@ -95,6 +96,7 @@ OPS: dict[str, dict[str, Any]] = {
     },
     'merge': {
         'model': 'gpt4omini',
+        'x': 1,
         'system': (
             'The user message is a JSON list of sorted JSON lists of numbers. Merge them into '
             'one\nlist in ascending order. Answer with that JSON list and nothing else, for '

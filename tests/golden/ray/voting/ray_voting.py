@@ -72,6 +72,7 @@ PLAN_ID = 'd025831231785913'
 OPS: dict[str, dict[str, Any]] = {
     'answer': {
         'model': 'gpt35',
+        'x': 1,
         'system': (
             'Answer the multiple-choice question in the user message. Answer with one JSON '
             'string\nand nothing else: the letter of your choice, for example "B".'
