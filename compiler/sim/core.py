@@ -22,6 +22,7 @@ from aalp.front import ir
 from aalp.front.expr import EvalError, evaluate
 
 from .dspy_format import squash, wrap
+from .structured import structured
 from .oracles import Ask, family_of, oracle
 
 
@@ -106,18 +107,19 @@ def to_text(answer: Any, form: str) -> str:
 
 
 def parse_request(content: Any) -> Any:
-    """The JSON object of the last user message (or the first ``{...}`` inside it)."""
+    """The JSON object of the last user message, or the first ``{...}`` object inside it (a
+    framework may wrap the request in its own text, and follow it with a schema)."""
     if not isinstance(content, str):
         raise SimError(400, "the last message must hold the JSON request as text")
     try:
         return json.loads(content)
     except json.JSONDecodeError:
-        start, end = content.find("{"), content.rfind("}")
-        if 0 <= start < end:
+        start = content.find("{")
+        while start >= 0:
             try:
-                return json.loads(content[start : end + 1])
+                return json.JSONDecoder().raw_decode(content, start)[0]
             except json.JSONDecodeError:
-                pass
+                start = content.find("{", start + 1)
     raise SimError(400, "the last message must hold the JSON request")
 
 
@@ -261,7 +263,8 @@ class SimCore:
             self.calls[name] += 1
             self.keys.append(key)
         response = self._answer(op, model, request, messages, key, body.get("max_tokens"))
-        return wrap(messages, response)  # in DSPy's [[ ## field ## ]] format when asked so
+        # in DSPy's [[ ## field ## ]] format, or as a structured output, when asked so
+        return structured(body.get("response_format"), wrap(messages, response))
 
     def _at(self, expr: ir.Expr, x: float) -> float:
         try:

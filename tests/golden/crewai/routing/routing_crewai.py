@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,6 +64,7 @@ try:
     from crewai import LLM, Agent, Crew, Process, Task
     from crewai.flow.flow import Flow, start
     from crewai.llms.base_llm import BaseLLM
+    from crewai.llms.hooks.base import BaseInterceptor
     from crewai.utilities.converter import Converter
     from pydantic import BaseModel, Field, PrivateAttr
 except ModuleNotFoundError as missing:  # one line naming what to install, not a traceback
@@ -216,11 +218,13 @@ def transient_errors() -> tuple[type[Exception], ...]:
 def endpoint_error(err: Exception) -> Exception:
     """The error with an HTTP status in ``err``'s causes (CrewAI re-raises a 404 as a
     ``ValueError``), or ``err`` itself."""
-    seen = err
-    while seen is not None:
-        if isinstance(getattr(seen, "status_code", None), int):
-            return seen
-        seen = seen.__cause__
+    cause: BaseException | None = err
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:  # CrewAI raises some as their own cause
+        if isinstance(cause, Exception) and isinstance(getattr(cause, "status_code", None), int):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__
     return err
 
 
@@ -370,7 +374,31 @@ class RoutingPlan(Flow[PlanState]):
         self.state.value = value
 
 
-def endpoint_llms(args: Any) -> dict[str, BaseLLM]:
+class RequestCounter(BaseInterceptor[Any, Any]):
+    """Counts the HTTP requests CrewAI's OpenAI provider sends (its transport interceptor):
+    beyond the plan's calls and the attempts the program retried, the provider asks again
+    on its own when a structured reply holds no content, and those attempts are counted."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.lock = threading.Lock()
+
+    def on_outbound(self, message: Any) -> Any:
+        with self.lock:
+            self.sent += 1
+        return message
+
+    def on_inbound(self, message: Any) -> Any:
+        return message
+
+    async def aon_outbound(self, message: Any) -> Any:
+        return self.on_outbound(message)
+
+    async def aon_inbound(self, message: Any) -> Any:
+        return message
+
+
+def endpoint_llms(args: Any, counter: RequestCounter) -> dict[str, BaseLLM]:
     """A ``crewai.LLM`` per plan model (and per ``MODEL:LABEL`` mapped) on one endpoint:
     CrewAI's OpenAI provider with the client's retries off and temperature 1.0 so votes are
     independent samples."""
@@ -381,6 +409,7 @@ def endpoint_llms(args: Any) -> dict[str, BaseLLM]:
             api_key=args.api_key,
             max_retries=0,  # a retried call would be an unplanned sample
             temperature=1.0,
+            interceptor=counter,
         )
         for name in {*MODELS, *args.model_map}  # MODEL:LABEL names a routed label's model
     }
@@ -389,9 +418,12 @@ def endpoint_llms(args: Any) -> dict[str, BaseLLM]:
 def main(argv: list[str] | None = None) -> int:
     """Run the plan against an OpenAI-compatible endpoint and print the result as JSON."""
     args = runtime.parse_args(argv, runtime.arguments(__doc__))
-    flow = RoutingPlan(endpoint_llms(args))
+    counter = RequestCounter()
+    flow = RoutingPlan(endpoint_llms(args, counter))
     value = asyncio.run(flow.run(runtime.read_input(args.input)))
-    runtime.report(value, flow.calls, flow.failed, flow.transport_errors, PREDICTED_CALLS)
+    # every request the endpoint got that is neither a call of the plan nor retried here
+    retried = max(flow.transport_errors, counter.sent - sum(flow.calls.values()))
+    runtime.report(value, flow.calls, flow.failed, retried, PREDICTED_CALLS)
     return 1 if flow.failed else 0
 
 
