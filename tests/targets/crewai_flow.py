@@ -4,8 +4,8 @@ Usage: python crewai_flow.py PROGRAM.py VIEW.json INPUT.json OUT.html
 
 Prints one JSON line: the flow's structure as ``build_flow_structure`` (what ``Flow.plot``
 draws) sees it — its nodes, start methods and edges — whether ``plot`` wrote OUT.html naming
-every node, and for every op the crew a call of it kicks off (its agents' roles, its tasks'
-``output_pydantic`` JSON schema and converter).
+every node (in the page or its script), and for every op the crew a call of it kicks off
+(its agents' roles and goals, its tasks' ``output_pydantic`` JSON schema and converter).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import sys
 import threading
 from collections import Counter
+from pathlib import Path
 
 from crewai.flow.visualization import build_flow_structure
 
@@ -28,9 +29,8 @@ def main() -> None:
     llm = WorldLLM(model="world", ops_by_prompt=prompts, served=Counter(), lock=threading.Lock())
     flow = next(v for k, v in vars(module).items() if k.endswith("Plan"))(llm)
     structure = build_flow_structure(flow)
-    html = flow.plot(sys.argv[4], show=False)  # the path it wrote
-    with open(html, encoding="utf-8") as handle:
-        drawn = handle.read()
+    html = Path(flow.plot(sys.argv[4], show=False))  # the page, with its script beside it
+    drawn = "".join(p.read_text(encoding="utf-8") for p in html.parent.glob(html.stem + "*"))
     crews = {}
     for op in sorted(module.OPS):
         crew = module.sample_crew(op, {"x": 1}, llm)
