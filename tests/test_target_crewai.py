@@ -106,6 +106,16 @@ CREWAI_SWITCHES = (
 )
 
 
+#: the same switches, set by a user who wants CrewAI's telemetry and traces
+OPTED_IN = {
+    "CREWAI_DISABLE_TELEMETRY": "false",
+    "CREWAI_DISABLE_TRACKING": "false",
+    "CREWAI_TRACING_ENABLED": "true",
+    "CREWAI_DISABLE_VERSION_CHECK": "false",
+    "OTEL_SDK_DISABLED": "false",
+}
+
+
 def _offline_env(log: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in CREWAI_SWITCHES}
     env = {k: v for k, v in env.items() if "PROXY" not in k.upper()}  # nothing to hide behind
@@ -118,7 +128,10 @@ def _offline_env(log: Path) -> dict[str, str]:
     return env
 
 
-def test_the_program_reaches_only_its_endpoint(tmp_path: Path) -> None:
+@pytest.mark.parametrize("opt_in", [False, True], ids=["defaults", "telemetry-on"])
+def test_the_program_reaches_only_its_endpoint(opt_in: bool, tmp_path: Path) -> None:
+    """With no switch set the program's own defaults keep CrewAI offline; a user who opts
+    back in (the switches set the other way) sends CrewAI's telemetry, which the guard sees."""
     python = venv_python("crewai")
     log = tmp_path / "network.log"
     log.write_text("")
@@ -137,7 +150,7 @@ def test_the_program_reaches_only_its_endpoint(tmp_path: Path) -> None:
             [python, program, "--input", str(tmp_path / "input.json"), "--base-url", server.url],
             capture_output=True,
             text=True,
-            env=_offline_env(log),
+            env={**_offline_env(log), **(OPTED_IN if opt_in else {})},
             timeout=300,
             check=False,
         )
@@ -145,7 +158,10 @@ def test_the_program_reaches_only_its_endpoint(tmp_path: Path) -> None:
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["result"] == family.expected(task, env, data)
     assert out["calls"] == core.stats()["by_op"]
-    assert log.read_text() == ""  # no telemetry, no trace, no version check left the machine
+    if opt_in:
+        assert "telemetry.crewai.com" in log.read_text()
+    else:
+        assert log.read_text() == ""  # no telemetry, no trace, no version check went out
 
 
 def test_the_guard_sees_a_connect_beyond_loopback(tmp_path: Path) -> None:
