@@ -51,3 +51,4 @@ def test_another_schema_is_refused(load_sample, properties: dict) -> None:
     asked = body(core, "count", "gpt4omini", REQUEST, response_format=_schema(**properties))
     with pytest.raises(SimError, match="one string field"):
         core.complete(asked, "k3")
+    assert core.stats()["calls"] == 0  # refused before it was a call

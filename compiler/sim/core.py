@@ -22,8 +22,8 @@ from aalp.front import ir
 from aalp.front.expr import EvalError, evaluate
 
 from .dspy_format import squash, wrap
-from .structured import structured
 from .oracles import Ask, family_of, oracle
+from .structured import field, structured
 
 
 class SimError(AalpError):
@@ -243,6 +243,10 @@ class SimCore:
             raise SimError(400, "'messages' must be a non-empty list")
         if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
             raise SimError(400, "every message must be an object with a 'role'")
+        try:
+            schema_field = field(body.get("response_format"))  # before it counts as a call
+        except ValueError as err:
+            raise SimError(400, str(err)) from None
         model_name = body.get("model")
         try:
             model = self.spec.model(str(model_name))
@@ -264,7 +268,7 @@ class SimCore:
             self.keys.append(key)
         response = self._answer(op, model, request, messages, key, body.get("max_tokens"))
         # in DSPy's [[ ## field ## ]] format, or as a structured output, when asked so
-        return structured(body.get("response_format"), wrap(messages, response))
+        return structured(schema_field, wrap(messages, response))
 
     def _at(self, expr: ir.Expr, x: float) -> float:
         try:

@@ -4,7 +4,7 @@ A request whose ``response_format`` is a JSON schema (what ``output_pydantic`` i
 ``with_structured_output`` in LangChain send) gets its answer's text back as the JSON object
 ``{"FIELD": text}``, FIELD the schema's only property, which must be a string: the simulated
 model writes the same text it would write unstructured, and the program reads it by the same
-rules. A schema of another shape is refused (HTTP 400).
+rules. A schema of another shape is refused (the server answers HTTP 400).
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from typing import Any
 
 def field(response_format: Any) -> str | None:
     """The one string property a ``json_schema`` response format asks for; None when the
-    request asks for no schema (or for plain JSON mode, which the answer text already is)."""
-    from .core import SimError
-
+    request asks for no schema (or for plain JSON mode, which the answer text already is);
+    ``ValueError`` for a schema of another shape."""
     if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
         return None
     spec = response_format.get("json_schema")
@@ -27,12 +26,12 @@ def field(response_format: Any) -> str | None:
         (name, prop), *_ = properties.items()
         if isinstance(prop, dict) and prop.get("type") == "string":
             return str(name)
-    raise SimError(400, "the simulated model answers a JSON schema of one string field only")
+    raise ValueError("the simulated model answers a JSON schema of one string field only")
 
 
-def structured(response_format: Any, response: dict[str, Any]) -> dict[str, Any]:
-    """The response with its text as ``{"FIELD": text}`` when a schema was asked for."""
-    name = field(response_format)
+def structured(name: str | None, response: dict[str, Any]) -> dict[str, Any]:
+    """The response with its text as ``{name: text}`` when a schema's field ``name`` was
+    asked for (``field``), else unchanged."""
     if name is None:
         return response
     for choice in response.get("choices", []):
