@@ -27,6 +27,7 @@ from aalp.sim.core import SimCore
 from aalp.sim.oracles import family_of, oracle
 from aalp.sim.server import SimServer
 from conftest import TELEMETRY_OFF
+from targets import world
 from targets_env import venv_python
 from test_target_frameworks import plan
 from test_target_verifier import compiled
@@ -177,3 +178,42 @@ def test_the_guard_sees_a_connect_beyond_loopback(tmp_path: Path) -> None:
         [venv_python("crewai"), "-c", probe], env=_offline_env(log), timeout=60, check=True
     )
     assert "10.255.255.1" in log.read_text()
+
+
+def _resume(view: dict, data: dict, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    program = write(registry.get("crewai").emit(view), str(tmp_path))[0]
+    (tmp_path / "view.json").write_text(json.dumps(view))
+    (tmp_path / "input.json").write_text(json.dumps(data))
+    paths = [str(tmp_path / "view.json"), str(tmp_path / "input.json")]
+    return subprocess.run(
+        [
+            venv_python("crewai"),
+            str(HERE / "targets" / "crewai_resume.py"),
+            program,
+            *paths,
+            str(tmp_path / "states.sqlite"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **TELEMETRY_OFF, **env},
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_killed_run_resumes_from_the_flows_persistence(tmp_path: Path) -> None:
+    """Hanoi, 15 moves x 3 votes: the process dies at its 20th call, in the 7th round of
+    samples; the second run restores the flow's state from ``SQLiteFlowPersistence`` (saved
+    after every round), replays the 18 answers of the six rounds done and makes the rest."""
+    view = plan("hanoi")
+    data = world.make_input("hanoi", 4)
+    killed = _resume(view, data, tmp_path, AALP_KILL_AT="20")
+    assert killed.returncode == 17, killed.stderr[-3000:]
+    again = _resume(view, data, tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    got = json.loads(again.stdout.strip().splitlines()[-1])
+    assert got["result"]["state"] == [[], [], [4, 3, 2, 1]]
+    assert got["calls"] == {"move": 45}  # the run's count: each call once, over both runs
+    assert got["made"] == 45 - 18  # the round in flight is asked again, nothing before it
+    done = json.loads(_resume(view, data, tmp_path).stdout.strip().splitlines()[-1])
+    assert done["made"] == 0 and done["result"] == got["result"]  # every answer replayed

@@ -34,7 +34,8 @@ class CrewAIBackend(FrameworkBackend):
 
     def context(self, view: View, context: dict[str, Any]) -> dict[str, Any]:
         """Each op's answer model: its class name and what its ``answer`` field holds."""
-        return {**context, "answers": answer_models(view)}
+        # the flow's state is saved after every round of samples (``save_round``)
+        return {**context, "answers": answer_models(view), "round_saved": True}
 
 
 def answer_models(view: View) -> list[dict[str, str]]:

@@ -40,9 +40,11 @@ Usage: python sorting_crewai.py [--input FILE] [--base-url URL] [--model-map NAM
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import sys
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,7 +65,8 @@ for _name, _off in (
 
 try:
     from crewai import LLM, Agent, Crew, Process, Task
-    from crewai.flow.flow import Flow, listen, start
+    from crewai.flow.flow import Flow, FlowState, listen, start
+    from crewai.flow.persistence import SQLiteFlowPersistence
     from crewai.llms.base_llm import BaseLLM
     from crewai.llms.hooks.base import BaseInterceptor
     from crewai.utilities.converter import Converter
@@ -249,27 +252,33 @@ def reply_text(output: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-class PlanState(BaseModel):
-    """The flow's state: the task input, the value each stage hands on, and the run's
-    counts (calls per op, decisions whose retries ran out, attempts tried again)."""
+class PlanState(FlowState):
+    """The flow's state: the task input, the value each stage hands on, this run's counts
+    (calls per op, decisions whose retries ran out, attempts tried again) and, when the flow
+    persists, the answer of every call made (call key -> text) for a resumed run to replay."""
 
     data: Any = None
     value: Any = None
     calls: dict[str, int] = Field(default_factory=dict)
     failed: list[str] = Field(default_factory=list)
     transport_errors: int = 0
+    replies: dict[str, str] = Field(default_factory=dict)
 
 
 class SortingPlan(Flow[PlanState]):
     """Runs the plan as a CrewAI ``Flow``: every LLM call is one crew's kickoff.
 
     ``llms`` is one CrewAI LLM for every op, or a mapping from the plan's model names
-    (``MODELS``, and ``MODEL:LABEL`` for a routed label) to LLMs.
+    (``MODELS``, and ``MODEL:LABEL`` for a routed label) to LLMs. With a ``persistence``
+    (CrewAI's ``SQLiteFlowPersistence``) the state is saved after every round of samples, and
+    ``run(task_input, thread)`` on a thread saved before replays its calls' answers instead of
+    asking again: a killed run goes on from its last round.
     """
 
     llms: Any = None
     max_concurrency: int = 0
     _gate: asyncio.Semaphore = PrivateAttr()
+    _asked: Counter = PrivateAttr(default_factory=Counter)
 
     def __init__(
         self, llms: BaseLLM | Mapping[str, BaseLLM], max_concurrency: int = 0, **kwargs: Any
@@ -299,8 +308,27 @@ class SortingPlan(Flow[PlanState]):
     def llm(self, model: str) -> BaseLLM:
         return self.llms[model] if self.models else self.llms
 
+    def call_key(self, op: str, decision: dict[str, Any]) -> str:
+        """The call's key: a hash of its op, model and request, and how many times this run
+        asked that before (samples start in the same order when a run is replayed)."""
+        text = "\0".join((op, decision["model"], runtime.render_input(decision["input"])))
+        asked = self._asked[text]
+        self._asked[text] += 1
+        return f"{hashlib.sha256(text.encode()).hexdigest()[:32]}:{asked}"
+
+    def save_round(self) -> None:
+        """Save the state (every answer so far) in the flow's persistence, if it has one."""
+        if self.persistence is not None:
+            self.persistence.save_state(self.state.id, "round", self.state)
+
     async def sample(self, op: str, decision: dict[str, Any]) -> tuple[bool, Any]:
-        """One call: a fresh crew of the op, on the decision's model, kicked off once."""
+        """One call: a fresh crew of the op, on the decision's model, kicked off once (or,
+        resuming, the answer a run before got)."""
+        key = self.call_key(op, decision)
+        text = self.state.replies.get(key)
+        if text is not None:
+            self.state.calls[op] = self.state.calls.get(op, 0) + 1
+            return runtime.judge(op, text, len(text.split()), decision["limit"])
         failures = 0
         async with self._gate:
             while True:
@@ -319,6 +347,8 @@ class SortingPlan(Flow[PlanState]):
                 self.state.transport_errors += 1
                 await asyncio.sleep(runtime.retry_pause(op, failure, failures, transient_errors()))
             self.state.calls[op] = self.state.calls.get(op, 0) + 1
+        if self.persistence is not None:
+            self.state.replies[key] = text
         return runtime.judge(op, text, len(text.split()), decision["limit"])
 
     async def decide(
@@ -344,6 +374,7 @@ class SortingPlan(Flow[PlanState]):
                     judged.append((decision, answer))
             if judged:
                 await self.verify(op, judged)
+            self.save_round()
         out = []
         for number, decision in enumerate(decisions):
             if OPS[op]["retries"] is not None and not decision["passed"]:
@@ -361,13 +392,18 @@ class SortingPlan(Flow[PlanState]):
         for (decision, _), verdict in zip(judged, verdicts, strict=True):
             decision["passed"] = runtime.accepts(verdict)
 
-    async def run(self, task_input: Any) -> Any:
-        """Run the flow on ``task_input`` and return the task's result."""
-        await self.kickoff_async(inputs={"data": task_input})
+    async def run(self, task_input: Any, thread: str | None = None) -> Any:
+        """Run the flow on ``task_input`` and return the task's result; ``thread``: the id
+        of the state to resume from the flow's persistence (saved by an earlier run)."""
+        inputs = {"data": task_input} if thread is None else {"data": task_input, "id": thread}
+        await self.kickoff_async(inputs=inputs)
         return self.state.value
 
     @start()
     async def s0(self) -> None:
+        # a run (or a resumed one, replaying) counts from here
+        self.state.calls, self.state.failed, self.state.transport_errors = {}, [], 0
+        self._asked.clear()
         data, value = self.state.data, self.state.value
         # stage 0: map sort over numbers: 4 chunks of x = 250 in parallel
         stage = STAGES['s0']
@@ -438,10 +474,19 @@ def endpoint_llms(args: Any, counter: RequestCounter) -> dict[str, BaseLLM]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the plan against an OpenAI-compatible endpoint and print the result as JSON."""
-    args = runtime.parse_args(argv, runtime.arguments(__doc__))
+    parser = runtime.arguments(__doc__)
+    parser.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="a SQLite file of CrewAI flow states: a stopped run resumes from it",
+    )
+    parser.add_argument("--thread", default="run", help="the run's state id in the checkpoints")
+    args = runtime.parse_args(argv, parser)
     counter = RequestCounter()
-    flow = SortingPlan(endpoint_llms(args, counter))
-    value = asyncio.run(flow.run(runtime.read_input(args.input)))
+    saved = None if args.checkpoint is None else SQLiteFlowPersistence(args.checkpoint)
+    flow = SortingPlan(endpoint_llms(args, counter), persistence=saved)
+    thread = None if saved is None else args.thread
+    value = asyncio.run(flow.run(runtime.read_input(args.input), thread))
     # every request the endpoint got that is neither a call of the plan nor retried here
     retried = max(flow.transport_errors, counter.sent - sum(flow.calls.values()))
     runtime.report(value, flow.calls, flow.failed, retried, PREDICTED_CALLS)
