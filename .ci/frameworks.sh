@@ -29,11 +29,15 @@ make_venv openai_agents 'openai-agents>=0.24,<1' 'openai>=3' &
 p3=$!
 make_venv autogen 'autogen-agentchat>=0.7,<0.8' 'autogen-ext[openai]>=0.7,<0.8' &
 p4=$!
-wait $p1 && wait $p2 && wait $p3 && wait $p4
+# about 1 GB; it pins openai<3 itself
+make_venv crewai 'crewai>=1.15,<2' &
+p5=$!
+wait $p1 && wait $p2 && wait $p3 && wait $p4 && wait $p5
 echo "framework venvs ready in $((SECONDS - start)) s"
 
 export AALP_VENV_LANGGRAPH="$VENVS/langgraph"
 export AALP_VENV_DSPY="$VENVS/dspy"
 export AALP_VENV_OPENAI_AGENTS="$VENVS/openai_agents"
 export AALP_VENV_AUTOGEN="$VENVS/autogen"
+export AALP_VENV_CREWAI="$VENVS/crewai"
 export AALP_REQUIRE_TARGETS=1

@@ -32,6 +32,11 @@ TARGETS: dict[str, tuple[str, str, str]] = {
         "AutoGenBackend",
         "AutoGen AgentChat: an AssistantAgent run per call, OpenAIChatCompletionClient",
     ),
+    "crewai": (
+        "aalp.backends.crewai",
+        "CrewAIBackend",
+        "CrewAI Flow: a method per stage, a one-task crew per call with an output_pydantic",
+    ),
     "openai-agents": (
         "aalp.backends.openai_agents",
         "OpenAIAgentsBackend",

@@ -17,7 +17,15 @@ SAMPLES = ROOT / "samples"
 GOLDEN = ROOT / "tests" / "golden"
 
 #: the targets with goldens (add a target here when it lands)
-TARGETS: tuple[str, ...] = ("python", "ray", "langgraph", "dspy", "openai-agents", "autogen")
+TARGETS: tuple[str, ...] = (
+    "python",
+    "ray",
+    "langgraph",
+    "dspy",
+    "openai-agents",
+    "autogen",
+    "crewai",
+)
 
 
 def samples() -> list[Path]:

@@ -2,8 +2,9 @@
 
 The frameworks are not installed in the test environment (their pins clash: DSPy needs
 ``openai<3``, the Agents SDK ``openai>=3``); CI builds one venv per framework and exports
-``AALP_VENV_LANGGRAPH``, ``AALP_VENV_DSPY`` and ``AALP_VENV_OPENAI_AGENTS``. Without a venv the
-tests skip, unless ``AALP_REQUIRE_TARGETS=1`` (set in CI), where they fail.
+``AALP_VENV_LANGGRAPH``, ``AALP_VENV_DSPY``, ``AALP_VENV_OPENAI_AGENTS``,
+``AALP_VENV_AUTOGEN`` and ``AALP_VENV_CREWAI``. Without a venv the tests skip, unless
+``AALP_REQUIRE_TARGETS=1`` (set in CI), where they fail.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ VARIABLES = {
     "openai-agents": "AALP_VENV_OPENAI_AGENTS",
     "ray": "AALP_VENV_RAY",
     "autogen": "AALP_VENV_AUTOGEN",
+    "crewai": "AALP_VENV_CREWAI",
 }
 
 

@@ -14,13 +14,14 @@ from targets_env import venv_python
 
 ROOT = Path(__file__).resolve().parent.parent
 EVOLUTION = ROOT / "samples" / "evolution.aalp"
-TARGETS = ("python", "langgraph", "dspy", "openai-agents", "autogen")
+TARGETS = ("python", "langgraph", "dspy", "openai-agents", "autogen", "crewai")
 NEEDS = {
     "python": "openai",
     "langgraph": "langchain-core",
     "dspy": "dspy",
     "openai-agents": "openai-agents",
     "autogen": "autogen-agentchat",
+    "crewai": "crewai",
 }
 
 

@@ -28,7 +28,7 @@ from conftest import TELEMETRY_OFF
 from targets_env import venv_python
 
 HERE = Path(__file__).resolve().parent
-TARGETS = ("python", "langgraph", "dspy", "openai-agents", "autogen")
+TARGETS = ("python", "langgraph", "dspy", "openai-agents", "autogen", "crewai")
 FLAG = "red flag"  # a call, discarded and drawn again: never a vote
 NO_ANSWER = "no answer"  # retried like a transport error: not a call, not a vote
 

@@ -15,8 +15,16 @@ from aalp.backends.view import PlanError
 from test_backend import ruff_clean
 from test_target_frameworks import plan
 
-TARGETS = ("langgraph", "dspy", "openai-agents", "autogen")
-FRAMEWORKS = ("langgraph", "dspy", "agents", "langchain_core", "langchain_openai", "autogen_core")
+TARGETS = ("langgraph", "dspy", "openai-agents", "autogen", "crewai")
+FRAMEWORKS = (
+    "langgraph",
+    "dspy",
+    "agents",
+    "langchain_core",
+    "langchain_openai",
+    "autogen_core",
+    "crewai",
+)
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -51,6 +59,7 @@ def _with_full_history(view: dict) -> dict:
         ("dspy", _with_full_history, "full history"),
         ("openai-agents", _with_full_history, "full history"),
         ("autogen", _with_full_history, "full history"),
+        ("crewai", _with_full_history, "full history"),
     ],
 )
 def test_features_a_framework_cannot_express_are_errors(target, change, words) -> None:

@@ -38,6 +38,7 @@ DRIVERS = {
     "dspy": "dspy_fake.py",
     "openai-agents": "agents_fake.py",
     "autogen": "autogen_fake.py",
+    "crewai": "crewai_fake.py",
 }
 
 

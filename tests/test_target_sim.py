@@ -64,7 +64,7 @@ PLANS = {
 
 
 @pytest.mark.parametrize("sample", list(PLANS))
-@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents", "autogen"])
+@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents", "autogen", "crewai"])
 def test_program_against_simulated_llm(target: str, sample: str, tmp_path: Path) -> None:
     python = venv_python(target)
     overrides, decisions = PLANS[sample]
@@ -101,7 +101,7 @@ def test_program_against_simulated_llm(target: str, sample: str, tmp_path: Path)
 HOSTILE_SEEDS = {"autogen": 4}
 
 
-@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents", "autogen"])
+@pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents", "autogen", "crewai"])
 def test_hostile_endpoint_changes_no_answer(target: str, tmp_path: Path) -> None:
     """HTTP 500s and 200s without an answer (every kind) are retried and are not calls; garbled
     answers (counting declares no red flag) are red flags, never votes: the sum stays exact."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..frameworks import FrameworkBackend, literal
+from ..frameworks import ANSWERS, FrameworkBackend, literal
 from ..view import View
 
 #: what a call's request holds, by the kind of stage the op runs in
@@ -24,15 +24,6 @@ REQUESTS = {
     ),
     "reduce": "a JSON object: `children` (the answers to merge), `level`, `node`, `x`",
     "verify": "a JSON object: `request` (a try's request) and `answer` (that try's answer)",
-}
-
-#: what the answer must be, by the op's answer format (the runtime reads it by these rules)
-ANSWERS = {
-    "number": "one JSON number, nothing else",
-    "json": "one JSON value, nothing else",
-    "list": "one JSON list, nothing else",
-    "choice": "the choice, on one line",
-    "text": "the answer",
 }
 
 

@@ -1,4 +1,4 @@
-"""What the framework targets (LangGraph, DSPy, OpenAI Agents SDK) share.
+"""What the framework targets (LangGraph, DSPy, OpenAI Agents SDK, AutoGen, CrewAI) share.
 
 Every framework program runs the same plan shape: stages in order; a map or chain stage cuts
 its data into chunks, and every chunk runs the stage's ops as *phases* (a routed op is preceded
@@ -26,6 +26,15 @@ from ..view import PlanError, View
 
 #: the runtime module every framework program imports, written beside it
 RUNTIME = "aalp_runtime.py"
+
+#: what the answer must be, by the op's answer format (the runtime reads it by these rules)
+ANSWERS = {
+    "number": "one JSON number, nothing else",
+    "json": "one JSON value, nothing else",
+    "list": "one JSON list, nothing else",
+    "choice": "the choice, on one line",
+    "text": "the answer",
+}
 
 
 class FrameworkBackend(Backend):
@@ -190,6 +199,7 @@ IDIOMS = {
     "dspy": "a DSPy module, usable inside a DSPy program and optimizable by DSPy's optimizers.",
     "openai-agents": "OpenAI Agents SDK agents, one per op, and a runner over Chat Completions.",
     "autogen": "AutoGen AgentChat assistant agents, one run per call, and a runner.",
+    "crewai": "a CrewAI Flow, a method per stage; every call is a one-task crew.",
 }
 
 

@@ -24,6 +24,7 @@ from aalp.front.expr import EvalError, evaluate
 
 from .dspy_format import squash, wrap
 from .oracles import Ask, family_of, oracle
+from .structured import field, structured
 
 
 class SimError(AalpError):
@@ -125,18 +126,19 @@ def to_text(answer: Any, form: str) -> str:
 
 
 def parse_request(content: Any) -> Any:
-    """The JSON object of the last user message (or the first ``{...}`` inside it)."""
+    """The JSON object of the last user message, or the first ``{...}`` object inside it (a
+    framework may wrap the request in its own text, and follow it with a schema)."""
     if not isinstance(content, str):
         raise SimError(400, "the last message must hold the JSON request as text")
     try:
         return json.loads(content)
     except json.JSONDecodeError:
-        start, end = content.find("{"), content.rfind("}")
-        if 0 <= start < end:
+        start = content.find("{")
+        while start >= 0:
             try:
-                return json.loads(content[start : end + 1])
+                return json.JSONDecoder().raw_decode(content, start)[0]
             except json.JSONDecodeError:
-                pass
+                start = content.find("{", start + 1)
     raise SimError(400, "the last message must hold the JSON request")
 
 
@@ -263,6 +265,10 @@ class SimCore:
             raise SimError(400, "'messages' must be a non-empty list")
         if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
             raise SimError(400, "every message must be an object with a 'role'")
+        try:
+            schema_field = field(body.get("response_format"))  # before it counts as a call
+        except ValueError as err:
+            raise SimError(400, str(err)) from None
         model_name = body.get("model")
         try:
             model = self.spec.model(str(model_name))
@@ -283,7 +289,8 @@ class SimCore:
             self.calls[name] += 1
             self.keys.append(key)
         response = self._answer(op, model, request, messages, key, body.get("max_tokens"))
-        return wrap(messages, response)  # in DSPy's [[ ## field ## ]] format when asked so
+        # in DSPy's [[ ## field ## ]] format, or as a structured output, when asked so
+        return structured(schema_field, wrap(messages, response))
 
     def _at(self, expr: ir.Expr, x: float, node: dict[str, float] | None = None) -> float:
         try:

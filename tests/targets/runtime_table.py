@@ -3,7 +3,8 @@
 Usage: python runtime_table.py TARGET CASES.json. Prints one JSON object: what each case gave.
 
 Every run goes through the program's own call path with a scripted model (the python
-target's client, a LangChain chat model, DSPy's dummy LM engine, an Agents SDK ``Model``):
+target's client, a LangChain chat model, DSPy's dummy LM engine, an Agents SDK ``Model``,
+AutoGen's replay client, a CrewAI ``BaseLLM``):
 the script sees each call's request and answers with the case's text, so the program reads
 that text exactly as it would read a real model's. ``direct`` cases call the program's
 runtime functions (``combine``, ``windows``, ``winner``, ``plurality``) by name.
@@ -182,12 +183,33 @@ def run_autogen(module: ModuleType, task_input: Any, asked: Asked) -> dict[str, 
     return {"result": result, "calls": calls, "retried": runner.transport_errors}
 
 
+def run_crewai(module: ModuleType, task_input: Any, asked: Asked) -> dict[str, Any]:
+    from crewai.llms.base_llm import BaseLLM
+
+    class Scripted(BaseLLM):
+        """Answers the request after ``Current Task:`` with the case's text, inside the
+        answer model's JSON as an endpoint with structured outputs does."""
+
+        def call(self, messages, *args: Any, response_model=None, **kwargs: Any) -> str:
+            content = messages[-1]["content"]
+            start = content.index("{", content.index("Current Task:"))
+            _, end = json.JSONDecoder().raw_decode(content, start)
+            text = asked.answer(content[start:end])
+            return json.dumps({"answer": text}) if response_model is not None else text
+
+    flow = next(v for k, v in vars(module).items() if k.endswith("Plan"))(Scripted(model="s"))
+    result = asyncio.run(flow.run(task_input))
+    calls = sum(flow.calls.values())
+    return {"result": result, "calls": calls, "retried": flow.transport_errors}
+
+
 RUNS = {
     "python": run_python,
     "langgraph": run_langgraph,
     "dspy": run_dspy,
     "openai-agents": run_agents,
     "autogen": run_autogen,
+    "crewai": run_crewai,
 }
 
 

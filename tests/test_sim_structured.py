@@ -1,0 +1,54 @@
+"""The simulated LLM answers a framework's wrapped requests and structured outputs: a request
+inside longer text (and followed by a schema) is found, and a JSON-schema response format of
+one string field gets the same answer text inside that field."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aalp.sim import SimCore
+from aalp.sim.core import SimError
+from test_sim import body, content
+
+REQUEST = {"x": 10, "chunk": 0, "items": "7177077777"}
+
+
+def _schema(**properties: dict) -> dict:
+    schema = {"type": "object", "properties": properties, "required": list(properties)}
+    return {"type": "json_schema", "json_schema": {"name": "A", "schema": schema, "strict": True}}
+
+
+def test_a_request_wrapped_in_text_and_followed_by_a_schema_is_found(load_sample) -> None:
+    core = SimCore(load_sample("counting"), seed=1)
+    plain = content(core.complete(body(core, "count", "gpt4omini", REQUEST), "k1"))
+    wrapped = body(core, "count", "gpt4omini", REQUEST)
+    wrapped["messages"][-1]["content"] = (
+        f"\nCurrent Task: {json.dumps(REQUEST)}\n\nFormat your final answer according to "
+        'this schema: {\n  "properties": {"answer": {"type": "string"}}\n}\n'
+    )
+    assert content(core.complete(wrapped, "k1")) == plain  # the same call key, the same answer
+
+
+def test_a_one_string_field_schema_gets_the_answer_text_in_that_field(load_sample) -> None:
+    core = SimCore(load_sample("counting"), seed=1)
+    plain = content(core.complete(body(core, "count", "gpt4omini", REQUEST), "k2"))
+    asked = body(
+        core, "count", "gpt4omini", REQUEST, response_format=_schema(answer={"type": "string"})
+    )
+    assert json.loads(content(core.complete(asked, "k2"))) == {"answer": plain}
+    # JSON mode (no schema) is the plain text, which already is JSON for a number
+    json_mode = body(core, "count", "gpt4omini", REQUEST, response_format={"type": "json_object"})
+    assert content(core.complete(json_mode, "k2")) == plain
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [{"answer": {"type": "integer"}}, {"a": {"type": "string"}, "b": {"type": "string"}}, {}],
+)
+def test_another_schema_is_refused(load_sample, properties: dict) -> None:
+    core = SimCore(load_sample("counting"), seed=1)
+    asked = body(core, "count", "gpt4omini", REQUEST, response_format=_schema(**properties))
+    with pytest.raises(SimError, match="one string field"):
+        core.complete(asked, "k3")
+    assert core.stats()["calls"] == 0  # refused before it was a call
