@@ -29,6 +29,7 @@ from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import ITEM_METRICS, METRICS, NO_SPAN, Task
 from aalp.optimizer.frontier import latency_frontier, success_frontier, thin
+from aalp.optimizer.gcpause import paused
 from aalp.optimizer.pareto import INDEX, METRIC_KEYS, Point, merge
 from aalp.optimizer.solve import (
     Outcome,
@@ -166,10 +167,39 @@ def optimize(
     with a line of text now and then; ``explain_infeasible=False`` skips the search for the
     most reliable plan of an infeasible spec (the result then has no plan). Raises
     ``SpecError`` for bad options; an infeasible spec is a result with ``feasible=False`` and
-    the reasons in ``why``.
+    the reasons in ``why``. The cyclic garbage collector is paused meanwhile
+    (``aalp.optimizer.gcpause``).
     """
     if solver not in ("dp", "cpsat"):
         raise ValueError(f"solver must be 'dp' or 'cpsat', not {solver!r}")
+    with paused():
+        return _optimize(
+            checked,
+            task_name,
+            objective,
+            extra_pins,
+            frontier,
+            baselines,
+            solver,
+            deadline,
+            progress,
+            explain_infeasible,
+        )
+
+
+def _optimize(
+    checked: Any,
+    task_name: str | None,
+    objective: str | None,
+    extra_pins: Mapping[str, Any] | Sequence[str] | None,
+    frontier: bool,
+    baselines: bool,
+    solver: str,
+    deadline: float | None,
+    progress: Callable[[str], None] | None,
+    explain_infeasible: bool,
+) -> OptimizeResult:
+    """``optimize``, its options checked."""
     task = select_task(checked.spec, task_name)
     space = build(checked, task.name)
     pins = {**space.pins, **parse_pins(space, extra_pins, checked.env)}
