@@ -22,8 +22,9 @@ import pytest
 from aalp.api import compile as emit
 from aalp.backends import registry
 from aalp.backends.base import Emitted, write
-from aalp.backends.view import COMBINES, PlanError
+from aalp.backends.view import PlanError
 from aalp.checks.loader import load_text
+from aalp.front.ir import COMBINES
 from conftest import TELEMETRY_OFF
 from targets_env import venv_python
 
