@@ -69,6 +69,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'counting'
+PLAN_ID = '0b18e8c44137b79e'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'count': {
@@ -84,6 +88,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 667,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 817.0,
+        'writes': 5.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -112,6 +124,21 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'count': 3.0}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 3.0,
+    'calls_interval': [3, 3],
+    'calls_by_op': {'count': 3.0},
+    'success': 0.9199677282899527,
+    'cost': 12285.0,
+    'dollars': 0.00037664999999999997,
+    'tokens': 2466.0,
+    'forward_passes': 15.0,
+    'latency': 5.0,
+    'latency_calls': 1.0,
+    'model_calls': 3.0,
+}
 
 # The op each phase node samples (a ``_verify`` node: the LLM verifier of the phase before it).
 PHASES: dict[str, str] = {'s0_count': 'count'}

@@ -73,6 +73,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'debugging'
+PLAN_ID = 'e1ec735a9536ffd8'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'check': {
@@ -90,6 +94,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 240.0,
+        'writes': 20.0,
+        'keep': 1.0,
+        'agreement': None,
     },
     'fix': {
         'system': (
@@ -105,6 +117,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.6,
+        'price_out': 2.4,
+        'size': 4.0,
+        'reads': 260.0,
+        'writes': 200.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -124,6 +144,21 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'check': 5.0, 'fix': 5.0}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 10.0,
+    'calls_interval': [10, 10],
+    'calls_by_op': {'check': 5.0, 'fix': 5.0},
+    'success': 0.9703822520961846,
+    'cost': 1462950.0,
+    'dollars': 0.00342,
+    'tokens': 3600.0,
+    'forward_passes': 1100.0,
+    'latency': 1100.0,
+    'latency_calls': 10.0,
+    'model_calls': 10.0,
+}
 
 # The op each phase node samples (a ``_verify`` node: the LLM verifier of the phase before it).
 PHASES: dict[str, str] = {'s0_check': 'check', 's0_fix': 'fix'}

@@ -69,6 +69,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'evolution'
+PLAN_ID = '159fce9c24c32071'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'mutate': {
@@ -85,6 +89,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': 10,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 150.0,
+        'writes': 100.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -104,6 +116,21 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'mutate': 15.984375}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 15.984375,
+    'calls_interval': [2, 30],
+    'calls_by_op': {'mutate': 15.984375},
+    'success': 0.9922141507904101,
+    'cost': 318888.28125,
+    'dollars': 0.0013187109375,
+    'tokens': 3996.09375,
+    'forward_passes': 1598.4375,
+    'latency': 199.8046875,
+    'latency_calls': 1.998046875,
+    'model_calls': 15.984375,
+}
 
 # The op each phase node samples (a ``_verify`` node: the LLM verifier of the phase before it).
 PHASES: dict[str, str] = {'s0_mutate': 'mutate'}

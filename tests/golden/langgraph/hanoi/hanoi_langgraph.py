@@ -70,6 +70,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'hanoi'
+PLAN_ID = '32afa976942bc08b'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'move': {
@@ -95,6 +99,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': 3,
         'retries': None,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.4,
+        'price_out': 1.6,
+        'size': 1.0,
+        'reads': 600.0,
+        'writes': 538.0,
+        'keep': 0.99,
+        'agreement': 0.998,
     },
 }
 
@@ -123,6 +135,21 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'move': 3190260.9928250364}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 3190260.9928250364,
+    'calls_interval': [3189467, 3191055],
+    'calls_by_op': {'move': 3190260.9928250364},
+    'success': 0.9915963759620303,
+    'cost': 1490659019680.4768,
+    'dollars': 3511.839300901801,
+    'tokens': 3630517009.834892,
+    'forward_passes': 1716360414.1398697,
+    'latency': 584459787.5816513,
+    'latency_calls': 1086356.4824937757,
+    'model_calls': 3190260.992825037,
+}
 
 # The op each phase node samples (a ``_verify`` node: the LLM verifier of the phase before it).
 PHASES: dict[str, str] = {'s0_move': 'move'}

@@ -71,6 +71,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'long_context'
+PLAN_ID = '8cf287fa65428851'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'count': {
@@ -86,6 +90,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 20,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 800.0,
+        'writes': 10.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -114,6 +126,21 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'count': 200.0}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 200.0,
+    'calls_interval': [200, 200],
+    'calls_by_op': {'count': 200.0},
+    'success': 0.9999980000019799,
+    'cost': 65529000.0,
+    'dollars': 0.0252,
+    'tokens': 162000.0,
+    'forward_passes': 2000.0,
+    'latency': 10.0,
+    'latency_calls': 1.0,
+    'model_calls': 200.0,
+}
 
 # The op each phase node samples (a ``_verify`` node: the LLM verifier of the phase before it).
 PHASES: dict[str, str] = {'s0_count': 'count'}

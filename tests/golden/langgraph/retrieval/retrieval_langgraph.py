@@ -69,6 +69,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'retrieval'
+PLAN_ID = '76db4ab399505167'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'find': {
@@ -85,6 +89,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 66667,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 66767.0,
+        'writes': 20.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -111,6 +123,21 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'find': 2.0}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 2.0,
+    'calls_interval': [2, 2],
+    'calls_by_op': {'find': 2.0},
+    'success': 0.9178055354166856,
+    'cost': 2671060.0,
+    'dollars': 0.0200541,
+    'tokens': 133574.0,
+    'forward_passes': 40.0,
+    'latency': 20.0,
+    'latency_calls': 1.0,
+    'model_calls': 2.0,
+}
 
 # The op each phase node samples (a ``_verify`` node: the LLM verifier of the phase before it).
 PHASES: dict[str, str] = {'s0_find': 'find'}

@@ -71,6 +71,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'routing'
+PLAN_ID = '02034aa37c59db4a'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'classify': {
@@ -86,6 +90,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 20.0,
+        'writes': 2.0,
+        'keep': 1.0,
+        'agreement': None,
     },
     'solve': {
         'system': (
@@ -100,6 +112,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 10000.0,
+        'writes': 50.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -119,6 +139,21 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'classify': 100.0, 'solve': 100.0}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 200.0,
+    'calls_interval': [200, 200],
+    'calls_by_op': {'classify': 100.0, 'solve': 100.0},
+    'success': 0.3311831879736629,
+    'cost': 50126600.0,
+    'dollars': 0.15342,
+    'tokens': 1007200.0,
+    'forward_passes': 5200.0,
+    'latency': 52.0,
+    'latency_calls': 2.0,
+    'model_calls': 200.0,
+}
 
 # The op each phase node samples (a ``_verify`` node: the LLM verifier of the phase before it).
 PHASES: dict[str, str] = {'s0_classify': 'classify', 's0_solve': 'solve'}

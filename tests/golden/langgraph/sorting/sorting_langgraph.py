@@ -72,6 +72,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'sorting'
+PLAN_ID = '0c220f00ed1314ec'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'merge': {
@@ -88,6 +92,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 203.0,
+        'writes': 3.0,
+        'keep': 1.0,
+        'agreement': None,
     },
     'sort': {
         'system': (
@@ -102,6 +114,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 250,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 950.0,
+        'writes': 750.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -129,6 +149,21 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'merge': 3.0, 'sort': 4.0}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 7.0,
+    'calls_interval': [7, 7],
+    'calls_by_op': {'merge': 3.0, 'sort': 4.0},
+    'success': 0.9208113457751355,
+    'cost': 25420500.0,
+    'dollars': 0.006960000000000001,
+    'tokens': 19400.0,
+    'forward_passes': 9000.0,
+    'latency': 5250.0,
+    'latency_calls': 3.0,
+    'model_calls': 7.0,
+}
 
 # The op each phase node samples (a ``_verify`` node: the LLM verifier of the phase before it).
 PHASES: dict[str, str] = {'s0_sort': 'sort', 's1_merge': 'merge'}

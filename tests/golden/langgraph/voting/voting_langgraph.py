@@ -68,6 +68,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'voting'
+PLAN_ID = 'ad85cc625991361a'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'answer': {
@@ -83,6 +87,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': 5,
         'retries': None,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.5,
+        'price_out': 1.5,
+        'size': 1.0,
+        'reads': 250.0,
+        'writes': 5.0,
+        'keep': 1.0,
+        'agreement': 0.6,
     },
 }
 
@@ -102,6 +114,21 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'answer': 5.0}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 5.0,
+    'calls_interval': [5, 5],
+    'calls_by_op': {'answer': 5.0},
+    'success': 0.6304799999999995,
+    'cost': 6300.0,
+    'dollars': 0.0006625,
+    'tokens': 1275.0,
+    'forward_passes': 25.0,
+    'latency': 5.0,
+    'latency_calls': 1.0,
+    'model_calls': 5.0,
+}
 
 # The op each phase node samples (a ``_verify`` node: the LLM verifier of the phase before it).
 PHASES: dict[str, str] = {'s0_answer': 'answer'}
