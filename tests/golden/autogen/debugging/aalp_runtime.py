@@ -768,6 +768,23 @@ class CallLog:
             os.close(fd)
 
 
+def agreement(op: str, decision: dict[str, Any]) -> bool | None:
+    """Whether a decided vote's first sample was its answer (None: the op predicts no
+    agreement, or that sample was red-flagged)."""
+    first = decision.get("first")
+    if OPS[op]["agreement"] is None or first is None:
+        return None
+    return first == chosen(op, decision)
+
+
+def call_counts(op: str, reads: int, writes: int, flagged: bool) -> list[Any]:
+    """One call of ``op`` as ``Stats.counts`` of an op: what a LangGraph state sums."""
+    spec = OPS[op]
+    dollars = (spec["price_in"] * reads + spec["price_out"] * writes) / 1e6
+    cost = spec["size"] * (reads * writes + writes * (writes - 1) / 2)
+    return [1, 0, reads, writes, int(flagged), dollars, cost]
+
+
 def sample_key(op: str, decision: dict[str, Any]) -> str:
     """The key of ``decision``'s next sample: its place in the plan (the decision's) and its
     number within the decision, so a resumed run asks for the same calls by the same keys."""
@@ -783,7 +800,8 @@ class Contract:
 
     def __init__(self, args: Any = None, data: Any = None, task: str = "", plan: str = "",
                  prediction: dict[str, Any] | None = None) -> None:
-        globals().update(TASK=task, PREDICTION=prediction or {})
+        if task:  # a program's main binds its plan's (a contract of no run leaves them)
+            globals().update(TASK=task, PREDICTION=prediction or {})
         self.args = args
         self.stats = Stats()
         self.lock = threading.Lock()
@@ -860,14 +878,30 @@ class Contract:
     def decided(self, op: str, decision: dict[str, Any]) -> None:
         """A decision of ``op`` is in: its first-sample agreement, and ``--adapt``'s k."""
         spec = OPS[op]
-        first = decision.get("first")
-        if spec["agreement"] is None or first is None:
+        agreed = agreement(op, decision)
+        if agreed is None:
             return
         with self.lock:
-            self.stats.agree(op, first == chosen(op, decision))
+            self.stats.agree(op, agreed)
             if self.args is not None and self.args.adapt and spec["vote"] == "ahead_by":
                 k = adapted_k(spec["votes"], spec["agreement"], *self.stats.agreement[op])
                 self.votes[op] = max(self.votes[op], k)
+
+    def stop_here(self) -> None:
+        """``BudgetStop`` once a call did not fit: the program stops at a step's boundary."""
+        if self.budget is not None and self.budget.stopped:
+            raise BudgetStop(self.budget.stopped)
+
+    def adopt(self, state: dict[str, Any]) -> None:
+        """Count what a LangGraph thread's state holds of every run on it (``usage`` and
+        ``agreement`` per op): the calls this run did not make were replayed."""
+        for op, totals in (state.get("usage") or {}).items():
+            counts = self.stats.counts[op]
+            made = counts[CALLS] - counts[REPLAYED]
+            counts[:] = list(totals)
+            counts[REPLAYED] = totals[CALLS] - made
+        for op, seen in (state.get("agreement") or {}).items():
+            self.stats.agreement[op] = list(seen)
 
     def progress(self) -> None:
         """The one-line progress display on stderr, at most twice a second (with the first
