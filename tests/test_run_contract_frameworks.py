@@ -25,6 +25,7 @@ from aalp.api import compile as emit
 from aalp.backends.base import write
 from aalp.cli import main as aalp_main
 from aalp.sim import SimCore, SimServer
+from aalp.sim.core import Faults
 from aalp.sim.harness import make_input
 from conftest import TELEMETRY_OFF
 from targets_env import venv_python
@@ -58,15 +59,26 @@ class Outcome:
 
 
 @contextmanager
-def compiled(target: str, plan: str, folder: Path, load_sample) -> Iterator[Program]:
-    """``plan`` compiled for ``target`` in ``folder``, with its input and a simulated LLM."""
+def compiled(
+    target: str,
+    plan: str,
+    folder: Path,
+    load_sample,
+    truth: dict[str, str] | None = None,
+    define: dict[str, str] | None = None,
+) -> Iterator[Program]:
+    """``plan`` compiled for ``target`` in ``folder`` (``define``: more ``-D`` overrides),
+    with its input and a simulated LLM (``truth``: overrides of the spec the simulator
+    answers by instead)."""
     python = venv_python(target)
     overrides, decisions = PLANS[plan]
+    overrides = {**overrides, **(define or {})}
     checked = load_sample(plan, **overrides)
     done = emit(checked, target, decisions=decisions)
     path = write(done.files, str(folder))[0]
     (folder / "input.json").write_text(json.dumps(make_input(checked)), encoding="utf-8")
-    with SimServer(SimCore(checked, seed=5)) as server:
+    served = load_sample(plan, **{**overrides, **(truth or {})})
+    with SimServer(SimCore(served, seed=5, faults=Faults(correlated=True))) as server:
         yield Program(python, path, folder, server, target, done.view["prediction"])
 
 
@@ -176,3 +188,30 @@ def test_the_run_report_is_what_calibrate_reads(target: str, tmp_path: Path, loa
         aalp_main(argv)
     assert stop.value.code == 0
     assert json.loads(out.read_text(encoding="utf-8"))["ops"]["move"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_model_worse_than_the_spec_warns_and_adapt_raises_k(
+    target: str, tmp_path: Path, load_sample
+) -> None:
+    """The spec says a move is right 90% of the time, the simulated model 60% (wrong answers
+    agreeing): the first-sample agreement falls outside its interval, a warning in the report
+    and on stderr; with --adapt the later moves vote ahead by more than the plan's 2 (the
+    LangGraph program refuses --adapt by name)."""
+    # 5 disks: 31 moves, enough decisions for a rate to be held against its interval
+    worse, disks = {"p": "0.6"}, {"disks": "5"}
+    with compiled(target, "hanoi", tmp_path, load_sample, worse, disks) as program:
+        fixed = run(program, "fixed.store")
+        adapted = run(program, "adapted.store", "--adapt")
+    assert fixed.code in (0, 1) and fixed.report["adapted"] == {}, fixed.stderr
+    agreement = fixed.report["rates"]["move"]["agreement"]
+    assert agreement["outside"] and agreement["observed"] < agreement["interval"][0]
+    assert any("op move: agreement" in w for w in fixed.report["warnings"])
+    assert "warning: op move: agreement" in fixed.stderr
+    if target == "langgraph":
+        assert adapted.code == 2 and adapted.served == []
+        assert "--adapt: the langgraph target does not support it" in adapted.stderr
+        return
+    assert adapted.code in (0, 1) and adapted.report["adapted"]["move"] > 2, adapted.stderr
+    assert adapted.report["calls"] > fixed.report["calls"]
+    assert "--adapt: op move voted ahead by" in adapted.stderr
