@@ -24,8 +24,8 @@ import pytest
 from aalp.api import compile as emit
 from aalp.backends.base import write
 from aalp.cli import main as aalp_main
+from aalp.front import ir
 from aalp.sim import SimCore, SimServer
-from aalp.sim.core import Faults
 from aalp.sim.harness import make_input
 from conftest import TELEMETRY_OFF
 from targets_env import venv_python
@@ -64,12 +64,12 @@ def compiled(
     plan: str,
     folder: Path,
     load_sample,
-    truth: dict[str, str] | None = None,
+    truth: dict[str, float] | None = None,
     define: dict[str, str] | None = None,
 ) -> Iterator[Program]:
     """``plan`` compiled for ``target`` in ``folder`` (``define``: more ``-D`` overrides),
-    with its input and a simulated LLM (``truth``: overrides of the spec the simulator
-    answers by instead)."""
+    with its input and a simulated LLM (``truth``: op -> its true success, in place of the
+    spec's)."""
     python = venv_python(target)
     overrides, decisions = PLANS[plan]
     overrides = {**overrides, **(define or {})}
@@ -77,8 +77,8 @@ def compiled(
     done = emit(checked, target, decisions=decisions)
     path = write(done.files, str(folder))[0]
     (folder / "input.json").write_text(json.dumps(make_input(checked)), encoding="utf-8")
-    served = load_sample(plan, **{**overrides, **(truth or {})})
-    with SimServer(SimCore(served, seed=5, faults=Faults(correlated=True))) as server:
+    success = {op: ir.Num(p) for op, p in (truth or {}).items()}
+    with SimServer(SimCore(checked, seed=5, success=success)) as server:
         yield Program(python, path, folder, server, target, done.view["prediction"])
 
 
@@ -194,18 +194,19 @@ def test_the_run_report_is_what_calibrate_reads(target: str, tmp_path: Path, loa
 def test_a_model_worse_than_the_spec_warns_and_adapt_raises_k(
     target: str, tmp_path: Path, load_sample
 ) -> None:
-    """The spec says a move is right 90% of the time, the simulated model 60% (wrong answers
-    agreeing): the first-sample agreement falls outside its interval, a warning in the report
-    and on stderr; with --adapt the later moves vote ahead by more than the plan's 2 (the
-    LangGraph program refuses --adapt by name)."""
-    # 5 disks: 31 moves, enough decisions for a rate to be held against its interval
-    worse, disks = {"p": "0.6"}, {"disks": "5"}
+    """The spec says a move is right 90% of the time, the simulated model 60% (its wrong
+    answers mostly differ): the first-sample agreement falls outside its interval, a warning
+    in the report and on stderr; with --adapt the later moves vote ahead by more than the
+    plan's 2 (the LangGraph program refuses --adapt by name)."""
+    # 6 disks: 63 moves, enough decisions to tell 0.6 from 0.9 at 99.9%
+    worse, disks = {"move": 0.6}, {"disks": "6"}
     with compiled(target, "hanoi", tmp_path, load_sample, worse, disks) as program:
         fixed = run(program, "fixed.store")
         adapted = run(program, "adapted.store", "--adapt")
     assert fixed.code in (0, 1) and fixed.report["adapted"] == {}, fixed.stderr
     agreement = fixed.report["rates"]["move"]["agreement"]
-    assert agreement["outside"] and agreement["observed"] < agreement["interval"][0]
+    assert agreement["outside"], agreement
+    assert agreement["observed"] < agreement["interval"][0]
     assert any("op move: agreement" in w for w in fixed.report["warnings"])
     assert "warning: op move: agreement" in fixed.stderr
     if target == "langgraph":
