@@ -78,3 +78,19 @@ def test_a_damaged_or_foreign_run_directory_is_refused(program: Path) -> None:
     (folder / "file").write_text("", encoding="utf-8")
     done = _run(program, "--input", str(folder / "in.json"), "--run-dir", str(folder / "file"))
     assert done.returncode == 1 and "is not a directory" in done.stderr
+
+
+def test_a_dry_run_prints_the_projection_before_ray_starts(program: Path, load_sample) -> None:
+    """``--dry-run`` needs no Ray (the test environment may have none) and makes no call."""
+    done = _run(program, "--dry-run", "--tokens-per-second", "100")
+    assert done.returncode == 0, done.stderr
+    assert not (program.parent / "counting.ray").exists()
+    assert "nothing was called" in done.stdout.splitlines()[0]
+    lines = dict(line.split(None, 1) for line in done.stdout.splitlines()[1:])
+    predicted = emit(load_sample("counting", n="400"), "ray").view["prediction"]
+    assert float(lines["calls"].split()[0]) == pytest.approx(predicted["calls"], rel=1e-5)
+    assert float(lines["dollars"]) == pytest.approx(predicted["dollars"], rel=1e-5)
+    seconds = predicted["latency"] / 100 + predicted["latency_calls"] * 0.5
+    assert float(lines["seconds"].split()[0]) == pytest.approx(seconds, rel=1e-5)
+    done = _run(program, "--dry-run", "--tokens-per-second", "0")
+    assert done.returncode == 2 and "expected a number above 0" in done.stderr

@@ -83,6 +83,7 @@ def test_program_against_simulated_llm(target: str, sample: str, tmp_path: Path)
             capture_output=True,
             text=True,
             env={**os.environ, **TELEMETRY_OFF},
+            cwd=tmp_path,  # its journal and run report go there
             timeout=600,
             check=False,
         )
@@ -126,6 +127,7 @@ def test_hostile_endpoint_changes_no_answer(target: str, tmp_path: Path) -> None
             capture_output=True,
             text=True,
             env={**os.environ, **TELEMETRY_OFF},
+            cwd=tmp_path,  # its journal and run report go there
             timeout=600,
             check=False,
         )

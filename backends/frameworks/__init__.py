@@ -20,8 +20,9 @@ from aalp.front.ir import VOTE_KINDS
 
 from ..base import Backend
 from ..combines import needs, source
-from ..header import header_lines
+from ..header import header_lines, plan_id
 from ..literals import py_literal
+from ..python import agreement
 from ..view import PlanError, View
 
 #: the runtime module every framework program imports, written beside it
@@ -118,6 +119,16 @@ def _op_literal(op: dict[str, Any], need: str | None) -> dict[str, Any]:
         "retries": retries if booster["kind"] == "retry" else None,
         # the LLM op judging every try of ``retry ... until VERIFY`` (None: an exact check)
         "verifier": check if booster["kind"] == "retry" and check != "exact" else None,
+        # what the run's contract reads: the chunk size, prices, expected tokens, the share of
+        # samples kept by the red flags and the predicted first-sample agreement of a vote
+        "x": op["x"],
+        "price_in": op["price_in"],
+        "price_out": op["price_out"],
+        "size": op["size"],
+        "reads": op["reads"],
+        "writes": op["writes"],
+        "keep": op["keep"],
+        "agreement": agreement(op),
     }
 
 
@@ -284,5 +295,8 @@ def plan_context(view: View, target: str, filename: str) -> dict[str, Any]:
         ),
         "checks_literal": literal("CHECKS: dict[str, Any] = ", checks),
         "predicted_literal": literal("PREDICTED_CALLS: dict[str, float] = ", predicted),
+        "task_literal": py_literal(view["task"]),
+        "plan_id_literal": py_literal(plan_id(view)),
+        "prediction_literal": literal("PREDICTION: dict[str, Any] = ", view["prediction"]),
         "max_concurrency": max_concurrency,
     }

@@ -72,6 +72,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'long_context'
+PLAN_ID = 'e08d9431820c34a3'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'count': {
@@ -87,6 +91,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 20,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 800.0,
+        'writes': 10.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -115,6 +127,23 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'count': 200.0}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 200.0,
+    'calls_interval': [200, 200],
+    'calls_by_op': {'count': 200.0},
+    'success': 0.9999980000019799,
+    'accuracy': 0.99999999,
+    'errors': 4.000000020099037e-05,
+    'cost': 65529000.0,
+    'dollars': 0.0252,
+    'tokens': 162000.0,
+    'forward_passes': 2000.0,
+    'latency': 10.0,
+    'latency_calls': 1.0,
+    'model_calls': 200.0,
+}
 
 
 def transient_errors() -> tuple[type[Exception], ...]:
@@ -150,12 +179,14 @@ class LongContextPlan:
         self.calls: Counter[str] = Counter()
         self.failed: list[str] = []
         self.transport_errors = 0  # attempts tried again: not calls of the plan
+        self.contract = runtime.Contract()  # main's keeps the journal and the budget
 
     def client(self, model: str) -> ChatCompletionClient:
         return self.clients[model] if self.models else self.clients
 
-    async def sample(self, op: str, decision: dict[str, Any]) -> tuple[bool, Any]:
-        """One call: a fresh agent of the op, on the decision's model, run on its input."""
+    async def ask(self, op: str, decision: dict[str, Any]) -> tuple[str, int, int]:
+        """One call: a fresh agent of the op, on the decision's model, run on its input;
+        ``(text, prompt tokens, completion tokens)``."""
         failures = 0
         async with self.gate:
             while True:
@@ -166,6 +197,7 @@ class LongContextPlan:
                     text = reply.content if isinstance(reply.content, str) else ""
                     usage = reply.models_usage
                     tokens = usage.completion_tokens if usage else len(text.split())
+                    reads = usage.prompt_tokens if usage else 0
                 except Exception as err:  # retried when transient (retry_pause raises if not)
                     failure: Exception = err
                 else:
@@ -176,26 +208,52 @@ class LongContextPlan:
                 self.transport_errors += 1
                 await asyncio.sleep(runtime.retry_pause(op, failure, failures, transient_errors()))
             self.calls[op] += 1
-        return runtime.judge(op, text, tokens, decision["limit"])
+        return text, reads, tokens
+
+    async def sample(self, op: str, decision: dict[str, Any], key: str) -> tuple[bool, Any]:
+        """One sample of ``decision``: replayed from the journal when an earlier run made it,
+        else one call within the budget (``BudgetStop`` when it does not fit), journaled."""
+        contract = self.contract
+        record = contract.replay(key)
+        if record is not None:
+            return contract.replayed(op, record)
+        hold = contract.start(op)
+        try:
+            text, reads, writes = await self.ask(op, decision)
+        except BaseException:
+            contract.failed(op, hold)
+            raise
+        return contract.made(key, op, hold, text, reads, writes, decision["limit"])
 
     async def decide(
         self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
     ) -> list[Any]:
         """Decisions of ``op`` on ``inputs``, side by side: each round runs, concurrently, the
-        samples every undecided decision still needs."""
+        samples every undecided decision still needs. A round's calls all end (and are
+        journaled) before a budget stop or a failure stops the run."""
         pairs = zip(inputs, models, strict=True)
         decisions = [runtime.new_decision(value, model, limit=limit) for value, model in pairs]
+        self.contract.decisions(op, decisions)
         while True:
             jobs = []
             for decision in decisions:
                 tally = list(decision["tally"].values())
-                need = runtime.samples_needed(op, tally, decision["tries"], decision["passed"])
-                jobs += [decision] * need
+                need = runtime.samples_needed(
+                    op, tally, decision["tries"], decision["passed"], decision["votes"]
+                )
+                jobs += [(decision, runtime.sample_key(op, decision)) for _ in range(need)]
             if not jobs:
                 break
-            results = await asyncio.gather(*(self.sample(op, decision) for decision in jobs))
+            results = await asyncio.gather(
+                *(self.sample(op, decision, key) for decision, key in jobs),
+                return_exceptions=True,
+            )
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                budget = [e for e in errors if isinstance(e, runtime.BudgetStop)]
+                raise next((e for e in errors if e not in budget), errors[0])
             judged = []
-            for decision, (kept, answer) in zip(jobs, results, strict=True):
+            for (decision, _), (kept, answer) in zip(jobs, results, strict=True):
                 decision["tries"] += 1
                 if runtime.absorb(op, decision, kept, answer):
                     judged.append((decision, answer))
@@ -205,6 +263,7 @@ class LongContextPlan:
         for number, decision in enumerate(decisions):
             if OPS[op]["retries"] is not None and not decision["passed"]:
                 self.failed.append(f"{op}#{number}")
+            self.contract.decided(op, decision)
             out.append(decision["answers"][runtime.chosen(op, decision)])
         return out
 
@@ -266,19 +325,21 @@ def endpoint_clients(args: Any) -> dict[str, ChatCompletionClient]:
 def main(argv: list[str] | None = None) -> int:
     """Run the plan against an OpenAI-compatible endpoint and print the result as JSON."""
     args = runtime.parse_args(argv, runtime.arguments(__doc__))
+    if args.dry_run:
+        return runtime.dry_run(args, TASK, PREDICTION)
+    data = runtime.read_input(args.input)
+    clients = endpoint_clients(args)
+    runner = LongContextPlan(clients)
+    runner.contract = runtime.Contract(args, data, TASK, PLAN_ID, PREDICTION)
 
-    async def go() -> tuple[Any, LongContextPlan]:
-        clients = endpoint_clients(args)
-        runner = LongContextPlan(clients)
+    async def go() -> Any:
         try:
-            return await runner.run(runtime.read_input(args.input)), runner
+            return await runner.run(data)
         finally:
             for client in clients.values():
                 await client.close()
 
-    value, runner = asyncio.run(go())
-    runtime.report(value, runner.calls, runner.failed, runner.transport_errors, PREDICTED_CALLS)
-    return 1 if runner.failed else 0
+    return runtime.finish(args, runner, lambda: asyncio.run(go()), PREDICTED_CALLS)
 
 
 def preflight() -> None:

@@ -83,6 +83,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'counting'
+PLAN_ID = '67a5bc0ca734d775'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'count': {
@@ -98,6 +102,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 667,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 817.0,
+        'writes': 5.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -126,6 +138,23 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'count': 3.0}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 3.0,
+    'calls_interval': [3, 3],
+    'calls_by_op': {'count': 3.0},
+    'success': 0.9199677282899527,
+    'accuracy': 0.9725774539465369,
+    'errors': 54.84509210692612,
+    'cost': 12285.0,
+    'dollars': 0.00037664999999999997,
+    'tokens': 2466.0,
+    'forward_passes': 15.0,
+    'latency': 5.0,
+    'latency_calls': 1.0,
+    'model_calls': 3.0,
+}
 
 # ---------------------------------------------------------------------------------------------
 # Answers: one model per op, every task's ``output_pydantic``. The field stays text: the
@@ -332,24 +361,50 @@ class CountingPlan(Flow[PlanState]):
             self.state.replies[key] = text
         return runtime.judge(op, text, len(text.split()), decision["limit"])
 
+    async def sample(self, op: str, decision: dict[str, Any], key: str) -> tuple[bool, Any]:
+        """One sample of ``decision``: replayed from the journal when an earlier run made it,
+        else one call within the budget (``BudgetStop`` when it does not fit), journaled."""
+        contract = self.contract
+        record = contract.replay(key)
+        if record is not None:
+            return contract.replayed(op, record)
+        hold = contract.start(op)
+        try:
+            text, reads, writes = await self.ask(op, decision)
+        except BaseException:
+            contract.failed(op, hold)
+            raise
+        return contract.made(key, op, hold, text, reads, writes, decision["limit"])
+
     async def decide(
         self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
     ) -> list[Any]:
         """Decisions of ``op`` on ``inputs``, side by side: each round runs, concurrently, the
-        samples every undecided decision still needs."""
+        samples every undecided decision still needs. A round's calls all end (and are
+        journaled) before a budget stop or a failure stops the run."""
         pairs = zip(inputs, models, strict=True)
         decisions = [runtime.new_decision(value, model, limit=limit) for value, model in pairs]
+        self.contract.decisions(op, decisions)
         while True:
             jobs = []
             for decision in decisions:
                 tally = list(decision["tally"].values())
-                need = runtime.samples_needed(op, tally, decision["tries"], decision["passed"])
-                jobs += [decision] * need
+                need = runtime.samples_needed(
+                    op, tally, decision["tries"], decision["passed"], decision["votes"]
+                )
+                jobs += [(decision, runtime.sample_key(op, decision)) for _ in range(need)]
             if not jobs:
                 break
-            results = await asyncio.gather(*(self.sample(op, decision) for decision in jobs))
+            results = await asyncio.gather(
+                *(self.sample(op, decision, key) for decision, key in jobs),
+                return_exceptions=True,
+            )
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                budget = [e for e in errors if isinstance(e, runtime.BudgetStop)]
+                raise next((e for e in errors if e not in budget), errors[0])
             judged = []
-            for decision, (kept, answer) in zip(jobs, results, strict=True):
+            for (decision, _), (kept, answer) in zip(jobs, results, strict=True):
                 decision["tries"] += 1
                 if runtime.absorb(op, decision, kept, answer):
                     judged.append((decision, answer))
@@ -360,6 +415,7 @@ class CountingPlan(Flow[PlanState]):
         for number, decision in enumerate(decisions):
             if OPS[op]["retries"] is not None and not decision["passed"]:
                 self.failed.append(f"{op}#{number}")
+            self.contract.decided(op, decision)
             out.append(decision["answers"][runtime.chosen(op, decision)])
         return out
 

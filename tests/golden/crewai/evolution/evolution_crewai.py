@@ -83,6 +83,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'evolution'
+PLAN_ID = 'c4ad6f20d6a8fdb4'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'mutate': {
@@ -99,6 +103,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': 10,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 150.0,
+        'writes': 100.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -118,6 +130,23 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'mutate': 15.984375}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 15.984375,
+    'calls_interval': [2, 30],
+    'calls_by_op': {'mutate': 15.984375},
+    'success': 0.9922141507904101,
+    'accuracy': 0.9990234375,
+    'errors': 0.0078125,
+    'cost': 318888.28125,
+    'dollars': 0.0013187109375,
+    'tokens': 3996.09375,
+    'forward_passes': 1598.4375,
+    'latency': 199.8046875,
+    'latency_calls': 1.998046875,
+    'model_calls': 15.984375,
+}
 
 # ---------------------------------------------------------------------------------------------
 # Answers: one model per op, every task's ``output_pydantic``. The field stays text: the
@@ -324,24 +353,50 @@ class EvolutionPlan(Flow[PlanState]):
             self.state.replies[key] = text
         return runtime.judge(op, text, len(text.split()), decision["limit"])
 
+    async def sample(self, op: str, decision: dict[str, Any], key: str) -> tuple[bool, Any]:
+        """One sample of ``decision``: replayed from the journal when an earlier run made it,
+        else one call within the budget (``BudgetStop`` when it does not fit), journaled."""
+        contract = self.contract
+        record = contract.replay(key)
+        if record is not None:
+            return contract.replayed(op, record)
+        hold = contract.start(op)
+        try:
+            text, reads, writes = await self.ask(op, decision)
+        except BaseException:
+            contract.failed(op, hold)
+            raise
+        return contract.made(key, op, hold, text, reads, writes, decision["limit"])
+
     async def decide(
         self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
     ) -> list[Any]:
         """Decisions of ``op`` on ``inputs``, side by side: each round runs, concurrently, the
-        samples every undecided decision still needs."""
+        samples every undecided decision still needs. A round's calls all end (and are
+        journaled) before a budget stop or a failure stops the run."""
         pairs = zip(inputs, models, strict=True)
         decisions = [runtime.new_decision(value, model, limit=limit) for value, model in pairs]
+        self.contract.decisions(op, decisions)
         while True:
             jobs = []
             for decision in decisions:
                 tally = list(decision["tally"].values())
-                need = runtime.samples_needed(op, tally, decision["tries"], decision["passed"])
-                jobs += [decision] * need
+                need = runtime.samples_needed(
+                    op, tally, decision["tries"], decision["passed"], decision["votes"]
+                )
+                jobs += [(decision, runtime.sample_key(op, decision)) for _ in range(need)]
             if not jobs:
                 break
-            results = await asyncio.gather(*(self.sample(op, decision) for decision in jobs))
+            results = await asyncio.gather(
+                *(self.sample(op, decision, key) for decision, key in jobs),
+                return_exceptions=True,
+            )
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                budget = [e for e in errors if isinstance(e, runtime.BudgetStop)]
+                raise next((e for e in errors if e not in budget), errors[0])
             judged = []
-            for decision, (kept, answer) in zip(jobs, results, strict=True):
+            for (decision, _), (kept, answer) in zip(jobs, results, strict=True):
                 decision["tries"] += 1
                 if runtime.absorb(op, decision, kept, answer):
                     judged.append((decision, answer))
@@ -352,6 +407,7 @@ class EvolutionPlan(Flow[PlanState]):
         for number, decision in enumerate(decisions):
             if OPS[op]["retries"] is not None and not decision["passed"]:
                 self.failed.append(f"{op}#{number}")
+            self.contract.decided(op, decision)
             out.append(decision["answers"][runtime.chosen(op, decision)])
         return out
 

@@ -79,6 +79,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'hanoi'
+PLAN_ID = 'ffcfdca59cb39335'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'move': {
@@ -104,6 +108,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': 3,
         'retries': None,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.4,
+        'price_out': 1.6,
+        'size': 1.0,
+        'reads': 600.0,
+        'writes': 538.0,
+        'keep': 0.99,
+        'agreement': 0.998,
     },
 }
 
@@ -132,6 +144,21 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'move': 3190260.9928250364}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 3190260.9928250364,
+    'calls_interval': [3189467, 3191055],
+    'calls_by_op': {'move': 3190260.9928250364},
+    'success': 0.9915963759620303,
+    'cost': 1490659019680.4768,
+    'dollars': 3511.839300901801,
+    'tokens': 3630517009.834892,
+    'forward_passes': 1716360414.1398697,
+    'latency': 584459787.5816513,
+    'latency_calls': 1086356.4824937757,
+    'model_calls': 3190260.992825037,
+}
 
 # ---------------------------------------------------------------------------------------------
 # Answers: one model per op, every task's ``output_pydantic``. The field stays text: the
@@ -338,24 +365,50 @@ class HanoiPlan(Flow[PlanState]):
             self.state.replies[key] = text
         return runtime.judge(op, text, len(text.split()), decision["limit"])
 
+    async def sample(self, op: str, decision: dict[str, Any], key: str) -> tuple[bool, Any]:
+        """One sample of ``decision``: replayed from the journal when an earlier run made it,
+        else one call within the budget (``BudgetStop`` when it does not fit), journaled."""
+        contract = self.contract
+        record = contract.replay(key)
+        if record is not None:
+            return contract.replayed(op, record)
+        hold = contract.start(op)
+        try:
+            text, reads, writes = await self.ask(op, decision)
+        except BaseException:
+            contract.failed(op, hold)
+            raise
+        return contract.made(key, op, hold, text, reads, writes, decision["limit"])
+
     async def decide(
         self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
     ) -> list[Any]:
         """Decisions of ``op`` on ``inputs``, side by side: each round runs, concurrently, the
-        samples every undecided decision still needs."""
+        samples every undecided decision still needs. A round's calls all end (and are
+        journaled) before a budget stop or a failure stops the run."""
         pairs = zip(inputs, models, strict=True)
         decisions = [runtime.new_decision(value, model, limit=limit) for value, model in pairs]
+        self.contract.decisions(op, decisions)
         while True:
             jobs = []
             for decision in decisions:
                 tally = list(decision["tally"].values())
-                need = runtime.samples_needed(op, tally, decision["tries"], decision["passed"])
-                jobs += [decision] * need
+                need = runtime.samples_needed(
+                    op, tally, decision["tries"], decision["passed"], decision["votes"]
+                )
+                jobs += [(decision, runtime.sample_key(op, decision)) for _ in range(need)]
             if not jobs:
                 break
-            results = await asyncio.gather(*(self.sample(op, decision) for decision in jobs))
+            results = await asyncio.gather(
+                *(self.sample(op, decision, key) for decision, key in jobs),
+                return_exceptions=True,
+            )
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                budget = [e for e in errors if isinstance(e, runtime.BudgetStop)]
+                raise next((e for e in errors if e not in budget), errors[0])
             judged = []
-            for decision, (kept, answer) in zip(jobs, results, strict=True):
+            for (decision, _), (kept, answer) in zip(jobs, results, strict=True):
                 decision["tries"] += 1
                 if runtime.absorb(op, decision, kept, answer):
                     judged.append((decision, answer))
@@ -366,6 +419,7 @@ class HanoiPlan(Flow[PlanState]):
         for number, decision in enumerate(decisions):
             if OPS[op]["retries"] is not None and not decision["passed"]:
                 self.failed.append(f"{op}#{number}")
+            self.contract.decided(op, decision)
             out.append(decision["answers"][runtime.chosen(op, decision)])
         return out
 

@@ -85,6 +85,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'routing'
+PLAN_ID = 'f14f08d47bfc10f0'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'classify': {
@@ -100,6 +104,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 20.0,
+        'writes': 2.0,
+        'keep': 1.0,
+        'agreement': None,
     },
     'solve': {
         'system': (
@@ -114,6 +126,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 10000.0,
+        'writes': 50.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -133,6 +153,23 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'classify': 100.0, 'solve': 100.0}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 200.0,
+    'calls_interval': [200, 200],
+    'calls_by_op': {'classify': 100.0, 'solve': 100.0},
+    'success': 0.3311831879736629,
+    'accuracy': 0.98901,
+    'errors': 1.099000000000001,
+    'cost': 50126600.0,
+    'dollars': 0.15342,
+    'tokens': 1007200.0,
+    'forward_passes': 5200.0,
+    'latency': 52.0,
+    'latency_calls': 2.0,
+    'model_calls': 200.0,
+}
 
 # ---------------------------------------------------------------------------------------------
 # Answers: one model per op, every task's ``output_pydantic``. The field stays text: the
@@ -346,24 +383,50 @@ class RoutingPlan(Flow[PlanState]):
             self.state.replies[key] = text
         return runtime.judge(op, text, len(text.split()), decision["limit"])
 
+    async def sample(self, op: str, decision: dict[str, Any], key: str) -> tuple[bool, Any]:
+        """One sample of ``decision``: replayed from the journal when an earlier run made it,
+        else one call within the budget (``BudgetStop`` when it does not fit), journaled."""
+        contract = self.contract
+        record = contract.replay(key)
+        if record is not None:
+            return contract.replayed(op, record)
+        hold = contract.start(op)
+        try:
+            text, reads, writes = await self.ask(op, decision)
+        except BaseException:
+            contract.failed(op, hold)
+            raise
+        return contract.made(key, op, hold, text, reads, writes, decision["limit"])
+
     async def decide(
         self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
     ) -> list[Any]:
         """Decisions of ``op`` on ``inputs``, side by side: each round runs, concurrently, the
-        samples every undecided decision still needs."""
+        samples every undecided decision still needs. A round's calls all end (and are
+        journaled) before a budget stop or a failure stops the run."""
         pairs = zip(inputs, models, strict=True)
         decisions = [runtime.new_decision(value, model, limit=limit) for value, model in pairs]
+        self.contract.decisions(op, decisions)
         while True:
             jobs = []
             for decision in decisions:
                 tally = list(decision["tally"].values())
-                need = runtime.samples_needed(op, tally, decision["tries"], decision["passed"])
-                jobs += [decision] * need
+                need = runtime.samples_needed(
+                    op, tally, decision["tries"], decision["passed"], decision["votes"]
+                )
+                jobs += [(decision, runtime.sample_key(op, decision)) for _ in range(need)]
             if not jobs:
                 break
-            results = await asyncio.gather(*(self.sample(op, decision) for decision in jobs))
+            results = await asyncio.gather(
+                *(self.sample(op, decision, key) for decision, key in jobs),
+                return_exceptions=True,
+            )
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                budget = [e for e in errors if isinstance(e, runtime.BudgetStop)]
+                raise next((e for e in errors if e not in budget), errors[0])
             judged = []
-            for decision, (kept, answer) in zip(jobs, results, strict=True):
+            for (decision, _), (kept, answer) in zip(jobs, results, strict=True):
                 decision["tries"] += 1
                 if runtime.absorb(op, decision, kept, answer):
                     judged.append((decision, answer))
@@ -374,6 +437,7 @@ class RoutingPlan(Flow[PlanState]):
         for number, decision in enumerate(decisions):
             if OPS[op]["retries"] is not None and not decision["passed"]:
                 self.failed.append(f"{op}#{number}")
+            self.contract.decided(op, decision)
             out.append(decision["answers"][runtime.chosen(op, decision)])
         return out
 

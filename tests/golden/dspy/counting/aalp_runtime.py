@@ -12,6 +12,7 @@ holds no plan data and is the same for every plan compiled by one version of aal
 from __future__ import annotations
 
 import argparse
+import hashlib
 import heapq
 import json
 import math
@@ -19,6 +20,8 @@ import os
 import random
 import re
 import sys
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -438,8 +441,11 @@ def answered(op: str, text: str, output_tokens: int, limit: int | None) -> bool:
 NO_ANSWER = "a response without an answer"
 
 
-def samples_needed(op: str, counts: list[int], tries: int, passed: bool) -> int:
-    """How many more samples one decision needs now; 0 once it is decided.
+def samples_needed(
+    op: str, counts: list[int], tries: int, passed: bool, votes: int | None = None
+) -> int:
+    """How many more samples one decision needs now; 0 once it is decided. ``votes``: the
+    decision's k when ``--adapt`` raised it above the plan's.
 
     First-to-ahead-by-k draws ``k - lead`` samples at once: the most that cannot overshoot
     either boundary, so batching changes the time a vote takes, never its outcome.
@@ -448,7 +454,7 @@ def samples_needed(op: str, counts: list[int], tries: int, passed: bool) -> int:
     ranked = [*sorted(counts, reverse=True), 0, 0]
     if spec["vote"] == "ahead_by":
         lead = ranked[0] - ranked[1]
-        return max(0, spec["votes"] - lead)
+        return max(0, (votes or spec["votes"]) - lead)
     if spec["vote"] == "majority":
         return max(0, spec["votes"] - sum(counts))
     if spec["retries"] is not None:
@@ -533,10 +539,12 @@ def absorb(op: str, decision: dict[str, Any], kept: bool, answer: Any, text: Any
     vote), a kept one is a vote or a try (``answers`` keeps each answer's earliest sample, with
     its ``text`` when given). True when the try now waits for its LLM verifier's verdict."""
     if not kept:
+        decision.setdefault("first", None)  # the first sample, red-flagged: no agreement
         discard(op, decision)
         return False
     decision["flagged"] = 0
     key = answer_key(answer)
+    decision.setdefault("first", key)  # the first sample's answer, for the agreement rate
     decision["tally"][key] = decision["tally"].get(key, 0) + 1
     decision["answers"].setdefault(key, answer if text is None else (answer, text))
     decision["last"] = key
@@ -657,13 +665,439 @@ def level_limit(stage: dict[str, Any], level: int) -> int | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# The run's contract (docs/targets.md, "The run's contract"): the journal of completed calls,
+# the budget, the observed rates against the predicted ones, run-report.json, --dry-run.
+# ---------------------------------------------------------------------------------------------
+
+#: the bound plan's task and prediction (``Contract``): the report reads them
+TASK = ""
+PREDICTION: dict[str, Any] = {}
+
+#: a group of journal records is fsync'd once this many wait for it (and when it closes)
+SYNC_GROUP = 256
+
+
+class CallLog:
+    """Append-only journal of completed calls, one JSON line each, keyed by the call's place
+    in the plan (``sample_key``): a run started again replays them instead of calling.
+
+    The first line names the plan and input (another's journal is refused); a line torn by a
+    kill (the last, without its newline) is cut off; any other damage is refused with the
+    file and line. A record is handed to the OS in one write before its answer is used."""
+
+    def __init__(self, path: str | None, identity: str, fresh: bool, sync: bool = True):
+        self.path, self.sync, self.fd, self.unsynced = path, sync, None, 0
+        self.done: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+        if path is None:
+            return
+        try:
+            self._open(path, identity, fresh)
+        except OSError as err:
+            reason = err.strerror or err
+            raise SystemExit(f"error: cannot use the journal {path}: {reason}") from None
+
+    def _open(self, path: str, identity: str, fresh: bool) -> None:
+        if fresh and os.path.lexists(path):
+            os.replace(path, path + ".old")
+        if os.path.isdir(path):
+            raise SystemExit(f"error: the journal {path} is a directory; pass --journal FILE")
+        data = b""
+        if os.path.exists(path):
+            with open(path, "rb") as handle:
+                data = handle.read()
+        whole = data.rfind(b"\n") + 1  # the end of the last complete line
+        lines = data[:whole].split(b"\n")[:-1]
+        records = [self._read(number, line) for number, line in enumerate(lines, 1)]
+        if records and records[0].get("identity") != identity:
+            raise SystemExit(
+                f"error: the journal {path} belongs to another plan or input; "
+                "pass --fresh to start over or --journal to use another file"
+            )
+        self.done = {record["key"]: record for record in records[1:]}
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        if whole < len(data):
+            os.ftruncate(self.fd, whole)  # a torn last line: that call never completed
+        if not records:
+            self._write({"identity": identity, "task": TASK})
+
+    def _read(self, number: int, line: bytes) -> dict[str, Any]:
+        """Line ``number`` (1: the header) as a record, or a one-line refusal."""
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError):
+            record = None
+        fields = {"key": str, "op": str, "content": str, "prompt_tokens": int}
+        fields.update(completion_tokens=int, flagged=bool)
+        if number == 1:
+            good = isinstance(record, dict) and isinstance(record.get("identity"), str)
+        else:
+            good = isinstance(record, dict) and record.get("op") in OPS and all(
+                isinstance(record.get(name), kind) for name, kind in fields.items()
+            )
+        if not good:
+            raise SystemExit(
+                f"error: the journal {self.path} is damaged at line {number}; pass --fresh to "
+                f"start over (it moves the journal to {self.path}.old)"
+            )
+        return record
+
+    def _write(self, record: dict[str, Any]) -> None:
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass")
+        written = os.write(self.fd, data)
+        while written < len(data):  # a short write (a full disk): the rest, or the error
+            written += os.write(self.fd, data[written:])
+
+    def record(self, key: str, op: str, text: str, reads: int, writes: int, flagged: bool) -> None:
+        """Append one completed call (in the OS when this returns; synced in groups)."""
+        if self.fd is None:
+            return
+        record = {"key": key, "op": op, "content": text, "prompt_tokens": reads}
+        with self.lock:
+            self._write({**record, "completion_tokens": writes, "flagged": flagged})
+            self.unsynced += 1
+            if self.sync and self.unsynced >= SYNC_GROUP:
+                os.fsync(self.fd)
+                self.unsynced = 0
+
+    def close(self) -> None:
+        """Sync what is written (before the run reports anything) and close."""
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            if self.sync:
+                os.fsync(fd)
+            os.close(fd)
+
+
+def agreement(op: str, decision: dict[str, Any]) -> bool | None:
+    """Whether a decided vote's first sample was its answer (None: the op predicts no
+    agreement, or that sample was red-flagged)."""
+    first = decision.get("first")
+    if OPS[op]["agreement"] is None or first is None:
+        return None
+    return first == chosen(op, decision)
+
+
+def call_counts(op: str, reads: int, writes: int, flagged: bool) -> list[Any]:
+    """One call of ``op`` as ``Stats.counts`` of an op: what a LangGraph state sums."""
+    spec = OPS[op]
+    dollars = (spec["price_in"] * reads + spec["price_out"] * writes) / 1e6
+    cost = spec["size"] * (reads * writes + writes * (writes - 1) / 2)
+    return [1, 0, reads, writes, int(flagged), dollars, cost]
+
+
+def sample_key(op: str, decision: dict[str, Any]) -> str:
+    """The key of ``decision``'s next sample: its place in the plan (the decision's) and its
+    number within the decision, so a resumed run asks for the same calls by the same keys."""
+    number = decision.setdefault("drawn", 0)
+    decision["drawn"] = number + 1
+    return f"{decision['key']}#{number}"
+
+
+class Contract:
+    """What a run keeps of the plan's contract: the journal, the budget, the counts and rates
+    (``Stats``), ``--adapt``'s votes and the progress line. ``args=None``: none of it (no
+    journal, no budget), only the counts (a program built without ``main``)."""
+
+    def __init__(self, args: Any = None, data: Any = None, task: str = "", plan: str = "",
+                 prediction: dict[str, Any] | None = None) -> None:
+        if task:  # a program's main binds its plan's (a contract of no run leaves them)
+            globals().update(TASK=task, PREDICTION=prediction or {})
+        self.args = args
+        self.stats = Stats()
+        self.lock = threading.Lock()
+        self.votes = {op: spec["votes"] for op, spec in OPS.items()}
+        self.batches = 0  # the plan's decide calls so far: the first part of each decision's key
+        self.budget: Budget | None = None
+        self.shown = 0.0  # when the progress line was last written
+        path = getattr(args, "journal", "-") or f"{task}.journal"  # LangGraph: none
+        identity = hashlib.sha256((plan + answer_key(data)).encode("utf-8")).hexdigest()
+        self.journal = CallLog(None if path == "-" else path, identity,
+                               getattr(args, "fresh", False), not getattr(args, "no_fsync", False))
+        if args is not None and (args.max_calls is not None or args.max_dollars is not None):
+            expected = {
+                op: (spec["price_in"] * spec["reads"] + spec["price_out"] * spec["writes"]) / 1e6
+                for op, spec in OPS.items()
+            }
+            self.budget = Budget(args.max_calls, args.max_dollars, expected)
+
+    def decisions(self, op: str, decisions: list[dict[str, Any]]) -> None:
+        """Give a phase's new decisions their keys and the votes ``op`` needs now (a
+        decision keeps the k it started with: a phase's decisions start together)."""
+        self.batches += 1
+        for number, decision in enumerate(decisions):
+            decision["key"] = f"{op}@{self.batches}/{number}"
+            decision["votes"] = self.votes[op]
+
+    def replay(self, key: str) -> dict[str, Any] | None:
+        """The journal's record of call ``key`` (counted as replayed), or None."""
+        record = self.journal.done.pop(key, None)
+        if record is not None:
+            with self.lock:
+                self.stats.add(record["op"], record["prompt_tokens"], record["completion_tokens"],
+                               record["flagged"], True)
+        return record
+
+    def replayed(self, op: str, record: dict[str, Any]) -> tuple[bool, Any]:
+        """``judge`` of a journaled call, as it was judged when it was made (its length red
+        flag is in ``flagged``)."""
+        return (False, None) if record["flagged"] else reading(op, record["content"])
+
+    def start(self, op: str) -> float:
+        """A call of ``op`` about to start, within the budget (``BudgetStop`` when it does
+        not fit): what it holds of the dollars."""
+        if self.budget is None:
+            return 0.0
+        with self.lock:
+            return self.budget.start(op)
+
+    def made(self, key: str, op: str, hold: float, text: str, reads: int, writes: int,
+             limit: int | None, length: int | None = None,
+             unread: bool = False) -> tuple[bool, Any]:
+        """A call that ended: journaled and counted; ``judge`` of its text (``length``: what
+        its length red flag reads, when not ``writes``; ``unread``: the framework found no
+        answer in it, a red flag)."""
+        kept, answer = (False, None) if unread else judge(
+            op, text, writes if length is None else length, limit
+        )
+        self.journal.record(key, op, text, reads, writes, not kept)
+        spec = OPS[op]
+        with self.lock:
+            self.stats.add(op, reads, writes, not kept, False)
+            if self.budget is not None:
+                dollars = (spec["price_in"] * reads + spec["price_out"] * writes) / 1e6
+                self.budget.settle(op, hold, dollars)
+        self.progress()
+        return kept, answer
+
+    def failed(self, op: str, hold: float) -> None:
+        """A call that started and never ended (the endpoint kept failing)."""
+        if self.budget is not None:
+            with self.lock:
+                self.budget.settle(op, hold, 0.0)
+
+    def decided(self, op: str, decision: dict[str, Any]) -> None:
+        """A decision of ``op`` is in: its first-sample agreement, and ``--adapt``'s k."""
+        spec = OPS[op]
+        agreed = agreement(op, decision)
+        if agreed is None:
+            return
+        with self.lock:
+            self.stats.agree(op, agreed)
+            if self.args is not None and self.args.adapt and spec["vote"] == "ahead_by":
+                k = adapted_k(spec["votes"], spec["agreement"], *self.stats.agreement[op])
+                self.votes[op] = max(self.votes[op], k)
+
+    def stop_here(self) -> None:
+        """``BudgetStop`` once a call did not fit: the program stops at a step's boundary."""
+        if self.budget is not None and self.budget.stopped:
+            raise BudgetStop(self.budget.stopped)
+
+    def adopt(self, state: dict[str, Any]) -> None:
+        """Count what a LangGraph thread's state holds of every run on it (``usage`` and
+        ``agreement`` per op): the calls this run did not make were replayed."""
+        for op, totals in (state.get("usage") or {}).items():
+            counts = self.stats.counts[op]
+            made = counts[CALLS] - counts[REPLAYED]
+            counts[:] = list(totals)
+            counts[REPLAYED] = totals[CALLS] - made
+        for op, seen in (state.get("agreement") or {}).items():
+            self.stats.agreement[op] = list(seen)
+
+    def progress(self) -> None:
+        """The one-line progress display on stderr, at most twice a second (with the first
+        rate outside its interval)."""
+        show = self.args is not None and self.args.progress
+        if show == "off" or (show == "auto" and not sys.stderr.isatty()) or not show:
+            return
+        now = time.monotonic()
+        if now - self.shown < 0.5:
+            return
+        self.shown = now
+        s = self.stats
+        calls, expected = s.total(CALLS), PREDICTION.get("calls") or 0
+        share = f" ({100 * calls / expected:.0f}% of ~{expected:.0f})" if expected else ""
+        warnings = rate_warnings(s.rates())
+        warned = f", warning: {warnings[0]}" if warnings else ""
+        sys.stderr.write(f"\r{TASK}: {calls} calls{share}, {s.total(FLAGGED_CALLS)} red-flagged, "
+                         f"{now - s.started:.0f}s{warned} ")
+        sys.stderr.flush()
+
+    def report(self, status: str, transport_errors: int, failed: int, **more: Any) -> dict:
+        """The run's report (docs/targets.md, "run-report.json")."""
+        self.stats.transport_errors = transport_errors
+        self.stats.exhausted = failed
+        budget = self.budget
+        args = self.args
+        spent = {
+            "max_calls": getattr(args, "max_calls", None),
+            "max_dollars": getattr(args, "max_dollars", None),
+            "calls": budget.calls if budget else None,
+            "dollars": round(budget.spent, 9) if budget else None,
+        }
+        adapted = {op: k for op, k in self.votes.items() if k != OPS[op]["votes"]}
+        out = {**self.stats.report(), "budget": spent, "adapted": adapted, "status": status}
+        return {**out, **more}
+
+
+# --------------------------------------------------------------------------------------------
+# Counting what a run spends
+# --------------------------------------------------------------------------------------------
+
+
+#: the fields of ``Stats.counts`` per op, by position (the hot path adds to a list)
+CALLS, REPLAYED, PROMPT_TOKENS, COMPLETION_TOKENS, FLAGGED_CALLS, DOLLARS, COST = range(7)
+
+
+class Stats:
+    """Calls, tokens, forward passes and dollars, in total and per op."""
+
+    def __init__(self) -> None:
+        # per op: calls, replayed, prompt tokens, completion tokens, red-flagged, dollars, cost
+        self.counts: dict[str, list[Any]] = {name: [0, 0, 0, 0, 0, 0.0, 0.0] for name in OPS}
+        self.prices = {n: (op["price_in"], op["price_out"], op["size"]) for n, op in OPS.items()}
+        #: per op: decisions whose first sample was their answer, decisions observed
+        self.agreement: dict[str, list[int]] = {name: [0, 0] for name in OPS}
+        self.transport_errors = 0
+        self.malformed_responses = 0  # HTTP 200s without an answer, retried like the above
+        self.exhausted = 0
+        self.started = time.monotonic()
+
+    def add(self, op: str, reads: int, writes: int, flagged: bool, replayed: bool) -> None:
+        """One call of ``op``: ``reads`` prompt and ``writes`` completion tokens."""
+        counts = self.counts[op]
+        price_in, price_out, size = self.prices[op]
+        counts[CALLS] += 1
+        counts[REPLAYED] += replayed
+        counts[PROMPT_TOKENS] += reads
+        counts[COMPLETION_TOKENS] += writes
+        counts[FLAGGED_CALLS] += flagged
+        counts[DOLLARS] += (price_in * reads + price_out * writes) / 1e6
+        counts[COST] += size * (reads * writes + writes * (writes - 1) / 2)
+
+    def agree(self, op: str, agreed: bool) -> None:
+        """One decision of ``op``: whether its first sample was its answer."""
+        seen = self.agreement[op]
+        seen[0] += agreed
+        seen[1] += 1
+
+    def rates(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Each op's observed red-flag and agreement rates against the plan's predictions."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for op, spec in OPS.items():
+            counts = self.counts[op]
+            flags = rate_check(counts[FLAGGED_CALLS], counts[CALLS], 1.0 - spec["keep"])
+            out[op] = {"red_flags": flags}
+            if spec["agreement"] is not None:
+                out[op]["agreement"] = rate_check(*self.agreement[op], spec["agreement"])
+        return out
+
+    def op_counts(self, op: str) -> dict[str, Any]:
+        """What ``aalp calibrate --from-run`` reads of one op: its model, x, calls, red flags,
+        tokens, and its decisions whose first sample was their answer."""
+        counts = self.counts[op]
+        agreed, decisions = self.agreement[op]
+        return {
+            "model": OPS[op]["model"],
+            "x": OPS[op]["x"],
+            "calls": counts[CALLS],
+            "flagged": counts[FLAGGED_CALLS],
+            "prompt_tokens": counts[PROMPT_TOKENS],
+            "completion_tokens": counts[COMPLETION_TOKENS],
+            "agreed": agreed,
+            "decisions": decisions,
+        }
+
+    def total(self, field: int) -> Any:
+        return sum(c[field] for c in self.counts.values())
+
+    def report(self) -> dict[str, Any]:
+        calls = self.total(CALLS)
+        rates = self.rates()
+        low, high = PREDICTION["calls_interval"]
+        return {
+            "task": TASK,
+            "calls": calls,
+            "calls_this_run": calls - self.total(REPLAYED),
+            "replayed": self.total(REPLAYED),
+            "flagged": self.total(FLAGGED_CALLS),
+            "transport_errors": self.transport_errors,
+            "malformed_responses": self.malformed_responses,
+            "exhausted_retries": self.exhausted,
+            "prompt_tokens": self.total(PROMPT_TOKENS),
+            "completion_tokens": self.total(COMPLETION_TOKENS),
+            "tokens": self.total(PROMPT_TOKENS) + self.total(COMPLETION_TOKENS),
+            "forward_passes": self.total(COMPLETION_TOKENS),
+            "dollars": round(sum(c[DOLLARS] for c in self.counts.values()), 9),
+            "cost": sum(c[COST] for c in self.counts.values()),
+            "calls_by_op": {op: c[CALLS] for op, c in self.counts.items()},
+            "ops": {op: self.op_counts(op) for op in OPS},
+            "calls_in_interval": low <= calls and (high is None or calls <= high),
+            "seconds": round(time.monotonic() - self.started, 3),
+            "prediction": PREDICTION,
+            "rates": rates,
+            "warnings": rate_warnings(rates),
+        }
+
+
+def pred_votes(op: str) -> Any:
+    """The votes the plan gives op ``op`` (a framework program's OPS hold them flat)."""
+    spec = OPS[op]
+    return spec["booster"]["votes"] if "booster" in spec else spec["votes"]
+
+
+def print_report(report: dict[str, Any], out: Any) -> None:
+    """The run held against the prediction, for people."""
+    pred = report["prediction"]
+    low, high = pred["calls_interval"]
+
+    def line(name: str, actual: Any, predicted: Any, note: str = "") -> None:
+        shown = "-" if predicted is None else f"{predicted:.6g}"
+        print(f"  {name:<16}{actual:>14.6g}   predicted {shown:>12}{note}", file=out)
+
+    print(f"\n{TASK}: run report (actual vs. the plan's prediction)", file=out)
+    inside = "inside" if report["calls_in_interval"] else "OUTSIDE"
+    note = f"   99.9% interval [{low}, {high}]: {inside}"
+    line("calls", report["calls"], pred.get("calls"), note)
+    print(
+        f"  {'':<16}{report['replayed']:>14} replayed from the journal, "
+        f"{report['flagged']} red-flagged and resampled",
+        file=out,
+    )
+    line("tokens", report["tokens"], pred.get("tokens"))
+    line("forward passes", report["forward_passes"], pred.get("forward_passes"))
+    line("dollars", report["dollars"], pred.get("dollars"))
+    line("cost (m*sum ctx)", report["cost"], pred.get("cost"))
+    print(f"  predicted success {pred.get('success', '-')}", file=out)
+    print(f"  transport errors (retried, not calls of the plan): {report['transport_errors']}, "
+          f"responses without an answer (retried alike): {report['malformed_responses']}",
+          file=out)
+    if report["exhausted_retries"]:
+        print(f"  decisions whose retries ran out: {report['exhausted_retries']}", file=out)
+    print("  calls by op (every vote sample, resample and retry included):", file=out)
+    for op, calls in report["calls_by_op"].items():
+        predicted = pred["calls_by_op"].get(op)
+        shown = "0 (the plan never calls it)" if predicted is None else f"{predicted:.6g}"
+        print(f"    {op:<14}{calls:>10} calls   predicted {shown}", file=out)
+    for warning in report["warnings"]:
+        print(f"  warning: {warning}", file=out)
+    for op, k in report.get("adapted", {}).items():
+        print(f"  --adapt: op {op} voted ahead by {k} (the plan: "
+              f"{pred_votes(op)}) once its samples were right less often than planned", file=out)
+    if report.get("status") == "stopped":
+        print(f"  stopped by a budget ({report['stopped_by']}): run again with the same "
+              "journal to go on", file=out)
+
+
+# ---------------------------------------------------------------------------------------------
 # The command line every program shares: flags, the input, the report.
 # ---------------------------------------------------------------------------------------------
 
 
-def arguments(doc: str | None) -> argparse.ArgumentParser:
+def arguments(doc: str | None, journal: bool = True) -> argparse.ArgumentParser:
     """The flags every program takes (a program may add its own), described by the first
-    line of its docstring ``doc``."""
+    line of its docstring ``doc``; ``journal``: whether the program keeps the runtime's
+    journal of completed calls (a LangGraph program resumes from its checkpoints instead)."""
     parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
     parser.add_argument("--input", help="the task input as a JSON file (default: none)")
     parser.add_argument(
@@ -687,7 +1121,56 @@ def arguments(doc: str | None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--backoff", type=float, default=TRANSPORT["backoff"], help="first retry pause (s)"
     )
+    contract_arguments(parser, journal)
     return parser
+
+
+def contract_arguments(parser: argparse.ArgumentParser, journal: bool) -> None:
+    """The run's contract: the python target's flags, by the same names."""
+    if journal:
+        parser.add_argument("--journal", default=os.environ.get("AALP_JOURNAL"),
+                            help="append-only record of completed calls (default TASK.journal; "
+                            "'-' for none): a stopped run resumes from it")
+        parser.add_argument("--fresh", action="store_true",
+                            help="start over, moving the journal to JOURNAL.old")
+        parser.add_argument("--no-fsync", action="store_true",
+                            help="do not fsync journal records")
+    parser.add_argument("--report", help="the run report (JSON; default run-report.json "
+                        "beside the journal; '-' for none)")
+    parser.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the projected calls, tokens, dollars and seconds, and exit")
+    parser.add_argument("--max-calls", type=_count, help="make at most this many calls")
+    parser.add_argument("--max-dollars", type=_amount, help="spend at most this many dollars")
+    parser.add_argument("--adapt", action="store_true",
+                        help="raise a vote's k when its samples are right less often than planned")
+    parser.add_argument("--tokens-per-second", type=_positive, default=50.0,
+                        help="the model's speed, for --dry-run's seconds")
+    parser.add_argument("--round-seconds", type=_amount, default=0.5,
+                        help="a call's overhead, for --dry-run's seconds")
+
+
+def _count(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of calls, got {text!r}")
+    return int(text)
+
+
+def _amount(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number at least 0, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _amount(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
 
 
 def parse_args(argv: list[str] | None, parser: argparse.ArgumentParser) -> argparse.Namespace:
@@ -738,3 +1221,70 @@ def report(
         )
     if failed:
         print(f"{len(failed)} decisions failed their checks", file=sys.stderr)
+
+
+def dry_run(args: argparse.Namespace, task: str, prediction: dict[str, Any]) -> int:
+    """Print what the plan predicts one run costs, and make no call."""
+    got = projection(prediction, args.tokens_per_second, args.round_seconds)
+    low, high = got["calls_interval"]
+
+    def shown(value: Any) -> str:
+        return "-" if value is None else f"{value:.6g}"
+
+    print(f"{task}: the plan's projection for one run (nothing was called)")
+    print(f"  calls    {shown(got['calls'])} (99.9% interval [{low}, {high}])")
+    print(f"  tokens   {shown(got['tokens'])}")
+    print(f"  dollars  {shown(got['dollars'])}")
+    print(f"  seconds  {shown(got['seconds'])} (the critical path at "
+          f"{args.tokens_per_second:g} tokens/s plus {args.round_seconds:g} s per round of calls)")
+    print(f"  success  {shown(got['success'])}")
+    return 0
+
+
+def report_path(args: argparse.Namespace, beside: str | None) -> str | None:
+    """Where the run report goes: ``--report``, else run-report.json beside ``beside`` (the
+    journal or the checkpoints; the working directory without one)."""
+    if args.report is not None:
+        return None if args.report == "-" else args.report
+    return os.path.join(os.path.dirname(beside or ""), "run-report.json")
+
+
+def write_report(path: str | None, got: dict[str, Any]) -> None:
+    """``got`` as JSON in ``path`` (keys sorted), or one line on stderr saying why not."""
+    if path is None:
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(got, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+    except OSError as err:
+        print(f"error: cannot write the run report {path}: {err.strerror or err}",
+              file=sys.stderr)
+
+
+def finish(args: argparse.Namespace, runner: Any, go: Callable[[], Any],
+           predicted: Mapping[str, float], beside: str | None = None) -> int:
+    """Run ``go`` (the plan, returning its result) under ``runner.contract`` and report: the
+    result on stdout, the report against the prediction (``predicted``: calls per op) on
+    stderr and in run-report.json (beside the journal, or ``beside``).
+    Exit status: 0 done, 1 failed (one line on stderr), 4 stopped by a budget."""
+    status, more, value = "done", {}, None
+    try:
+        value = go()
+    except BudgetStop as err:
+        status, more = "stopped", {"stopped_by": str(err)}
+    except RuntimeError as err:  # the endpoint, a decision that cannot finish, a combine
+        status, more = "failed", {"error": str(err)}
+    finally:
+        runner.contract.journal.close()  # synced before anything is reported
+    got = runner.contract.report(status, runner.transport_errors, len(runner.failed), **more)
+    write_report(report_path(args, beside or runner.contract.journal.path), got)
+    if status == "failed":
+        print(f"error: {more['error']}", file=sys.stderr)
+        return 1
+    if status == "done":
+        report(value, runner.calls, runner.failed, runner.transport_errors, predicted)
+    print_report(got, sys.stderr)
+    if status == "stopped":
+        return 4
+    return 1 if runner.failed else 0

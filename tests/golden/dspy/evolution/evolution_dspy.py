@@ -65,6 +65,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'evolution'
+PLAN_ID = '16dc01b49b53dafd'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'mutate': {
@@ -81,6 +85,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': 10,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 150.0,
+        'writes': 100.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -101,6 +113,23 @@ MAX_CONCURRENCY = 16
 PREDICTED_CALLS: dict[str, float] = {'mutate': 15.984375}
 
 
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 15.984375,
+    'calls_interval': [2, 30],
+    'calls_by_op': {'mutate': 15.984375},
+    'success': 0.9922141507904101,
+    'accuracy': 0.9990234375,
+    'errors': 0.0078125,
+    'cost': 318888.28125,
+    'dollars': 0.0013187109375,
+    'tokens': 3996.09375,
+    'forward_passes': 1598.4375,
+    'latency': 199.8046875,
+    'latency_calls': 1.998046875,
+    'model_calls': 15.984375,
+}
+
 
 def transient_errors() -> tuple[type[Exception], ...]:
     """Errors of a call worth another try besides an HTTP status: the transport failed, the
@@ -108,6 +137,13 @@ def transient_errors() -> tuple[type[Exception], ...]:
     names = ("LMTransportError", "LMTimeoutError", "LMServerError", "LMRateLimitError")
     names += ("LMUnexpectedError",)
     return tuple(getattr(exceptions, name) for name in names if hasattr(exceptions, name))
+
+
+def tokens(usage: Any) -> tuple[int, int]:
+    """``(prompt tokens, completion tokens)`` of one call, from ``dspy.track_usage``."""
+    totals = usage.get_total_tokens().values()
+    reads = sum(int(t.get("prompt_tokens") or 0) for t in totals)
+    return reads, sum(int(t.get("completion_tokens") or 0) for t in totals)
 
 
 def empty_reply(err: Exception) -> bool:
@@ -159,50 +195,68 @@ class EvolutionPlan(dspy.Module):
         self.calls: Counter[str] = Counter()
         self.failed: list[str] = []
         self.transport_errors = 0  # attempts tried again: not calls of the plan
+        self.contract = runtime.Contract()  # main's keeps the journal and the budget
         self.mutate_predict = dspy.Predict(signature('mutate'))
 
     def decide(
         self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
     ) -> list[Any]:
         """Decisions of ``op`` on ``inputs``, side by side: each round draws, in one
-        ``dspy.Parallel`` batch, the samples every undecided decision still needs."""
+        ``dspy.Parallel`` batch, the samples every undecided decision still needs (those an
+        earlier run journaled are replayed instead). A round's calls all end, and are
+        journaled, before a budget stop or a failure stops the run."""
         predictor = getattr(self, op + "_predict")
         pairs = zip(inputs, models, strict=True)
         decisions = [runtime.new_decision(value, model, limit=limit) for value, model in pairs]
+        self.contract.decisions(op, decisions)
         while True:
             jobs = []
             for index, decision in enumerate(decisions):
                 tally = list(decision["tally"].values())
-                need = runtime.samples_needed(op, tally, decision["tries"], decision["passed"])
-                jobs += [index] * need
+                need = runtime.samples_needed(
+                    op, tally, decision["tries"], decision["passed"], decision["votes"]
+                )
+                jobs += [(index, runtime.sample_key(op, decision)) for _ in range(need)]
             if not jobs:
                 break
-            batch = []
-            for index in jobs:
+            outcomes: dict[int, tuple[bool, Any]] = {}
+            batch, made = [], []
+            for position, (index, key) in enumerate(jobs):
                 decision = decisions[index]
                 rollout = decision["tries"]
                 decision["tries"] += 1
+                record = self.contract.replay(key)
+                if record is not None:
+                    outcomes[position] = self.contract.replayed(op, record)
+                    continue
                 kwargs = {
                     "task_input": runtime.render_input(decision["input"]),
                     "config": {"rollout_id": rollout, "temperature": 1.0},
                 }
                 if decision["model"] in self.lms:
                     kwargs["lm"] = self.lms[decision["model"]]
-                call = {"op": op, "predictor": predictor, "kwargs": kwargs}
+                call = {"op": op, "predictor": predictor, "kwargs": kwargs, "key": key}
                 batch.append((self.sample, {**call, "limit": decision["limit"]}))
+                made.append(position)
             # timeout=0: a slow call is never resubmitted as a "straggler" (a hidden extra call)
             parallel = dspy.Parallel(
                 num_threads=self.num_threads, disable_progress_bar=True, timeout=0
             )
-            results = parallel(batch)
-            self.calls[op] += len(batch)
+            results = parallel(batch) if batch else []
             for _, _, failures in results:
                 self.transport_errors += failures
-            for _, outcome, _ in results:
-                if isinstance(outcome, Exception):
-                    raise outcome  # the endpoint kept failing, or refused the request
+            errors = [outcome for _, outcome, _ in results if isinstance(outcome, Exception)]
+            self.calls[op] += len(batch) - sum(
+                isinstance(e, runtime.BudgetStop) for e in errors
+            )
+            if errors:  # the endpoint kept failing or refused the request, or a budget stop
+                budget = [e for e in errors if isinstance(e, runtime.BudgetStop)]
+                raise next((e for e in errors if e not in budget), errors[0])
+            for position, (kept, answer, _) in zip(made, results, strict=True):
+                outcomes[position] = (kept, answer)
             judged = []
-            for index, (kept, answer, _) in zip(jobs, results, strict=True):
+            for position, (index, _) in enumerate(jobs):
+                kept, answer = outcomes[position]
                 if runtime.absorb(op, decisions[index], kept, answer):
                     judged.append((decisions[index], answer))
             if judged:
@@ -211,6 +265,7 @@ class EvolutionPlan(dspy.Module):
         for number, decision in enumerate(decisions):
             if OPS[op]["retries"] is not None and not decision["passed"]:
                 self.failed.append(f"{op}#{number}")
+            self.contract.decided(op, decision)
             out.append(decision["answers"][runtime.chosen(op, decision)])
         return out
 
@@ -225,30 +280,48 @@ class EvolutionPlan(dspy.Module):
             decision["passed"] = runtime.accepts(verdict)
 
     def sample(
-        self, op: str, predictor: dspy.Predict, kwargs: dict[str, Any], limit: int | None
+        self,
+        op: str,
+        predictor: dspy.Predict,
+        kwargs: dict[str, Any],
+        key: str,
+        limit: int | None,
     ) -> tuple[bool, Any, int]:
-        """One call, in a ``dspy.Parallel`` thread: ``(kept, answer or the error that ended
-        it, attempts tried again)``. It never raises: ``dspy.Parallel`` would swallow it."""
+        """One call within the budget, in a ``dspy.Parallel`` thread, journaled: ``(kept,
+        answer or the error that ended it, attempts tried again)``. It never raises:
+        ``dspy.Parallel`` would swallow it."""
+        try:
+            hold = self.contract.start(op)
+        except runtime.BudgetStop as stop:
+            return False, stop, 0
         failures = 0
         while True:
             try:
-                output = predictor(**kwargs).answer
+                with dspy.track_usage() as usage:
+                    output = predictor(**kwargs).answer
             except exceptions.AdapterParseError as err:
-                if not empty_reply(err):
-                    return False, None, failures  # no answer field in the text: a red flag
+                if not empty_reply(err):  # no answer field in the text: a red flag
+                    text = str(getattr(err, "lm_response", "") or "")
+                    reads, writes = tokens(usage)
+                    self.contract.made(key, op, hold, text, reads, writes, limit, unread=True)
+                    return False, None, failures
                 failure: Exception = runtime.MalformedResponse(runtime.NO_ANSWER)
             except Exception as err:
                 failure = err
             else:
                 text = "" if output is None else str(output)
                 if runtime.answered(op, text, len(text.split()), limit):
-                    kept, answer = runtime.judge(op, text, len(text.split()), limit)
+                    reads, writes = tokens(usage)
+                    kept, answer = self.contract.made(
+                        key, op, hold, text, reads, writes, limit, len(text.split())
+                    )
                     return kept, answer, failures
                 failure = runtime.MalformedResponse(runtime.NO_ANSWER)
             failures += 1
             try:
                 time.sleep(runtime.retry_pause(op, failure, failures, transient_errors()))
             except Exception as err:
+                self.contract.failed(op, hold)
                 return False, err, failures
 
     def forward(self, task_input: Any) -> dspy.Prediction:
@@ -275,6 +348,8 @@ class EvolutionPlan(dspy.Module):
 def main(argv: list[str] | None = None) -> int:
     """Run the plan against an OpenAI-compatible endpoint and print the result as JSON."""
     args = runtime.parse_args(argv, runtime.arguments(__doc__))
+    if args.dry_run:
+        return runtime.dry_run(args, TASK, PREDICTION)
     lms = {
         name: dspy.LM(
             "openai/" + args.model_map.get(name, name),
@@ -288,15 +363,14 @@ def main(argv: list[str] | None = None) -> int:
     # no silent second call in another format when an answer lacks its fields
     adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
     dspy.configure(lm=lms[MODELS[0]], adapter=adapter)
-    prediction = EvolutionPlan(lms)(task_input=runtime.read_input(args.input))
-    runtime.report(
-        prediction.answer,
-        prediction.calls,
-        prediction.failed,
-        prediction.transport_errors,
-        PREDICTED_CALLS,
-    )
-    return 1 if prediction.failed else 0
+    data = runtime.read_input(args.input)
+    plan = EvolutionPlan(lms)
+    plan.contract = runtime.Contract(args, data, TASK, PLAN_ID, PREDICTION)
+
+    def go() -> Any:
+        return plan(task_input=data).answer
+
+    return runtime.finish(args, plan, go, PREDICTED_CALLS)
 
 
 def preflight() -> None:

@@ -49,6 +49,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Annotated, Any, TypedDict
 
 # the runtime module sits beside this program: found from any directory, and under -I
@@ -76,6 +77,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'routing'
+PLAN_ID = '50378d90ebd8a84b'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'classify': {
@@ -91,6 +96,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 20.0,
+        'writes': 2.0,
+        'keep': 1.0,
+        'agreement': None,
     },
     'solve': {
         'system': (
@@ -105,6 +118,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 10000.0,
+        'writes': 50.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -124,6 +145,23 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'classify': 100.0, 'solve': 100.0}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 200.0,
+    'calls_interval': [200, 200],
+    'calls_by_op': {'classify': 100.0, 'solve': 100.0},
+    'success': 0.3311831879736629,
+    'accuracy': 0.98901,
+    'errors': 1.099000000000001,
+    'cost': 50126600.0,
+    'dollars': 0.15342,
+    'tokens': 1007200.0,
+    'forward_passes': 5200.0,
+    'latency': 52.0,
+    'latency_calls': 2.0,
+    'model_calls': 200.0,
+}
 
 # The op each phase node samples (a ``_verify`` node: the LLM verifier of the phase before it).
 PHASES: dict[str, str] = {'s0_classify': 'classify', 's0_solve': 'solve'}
@@ -163,6 +201,14 @@ def add_counts(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:
     return dict(Counter(left) + Counter(right))
 
 
+def add_lists(left: dict[str, list[Any]], right: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Reducer of ``usage`` and ``agreement``: per op, lists of counts summed field by field."""
+    out = dict(left)
+    for op, counts in right.items():
+        out[op] = [a + b for a, b in zip(out[op], counts, strict=True)] if op in out else counts
+    return out
+
+
 class PlanState(TypedDict, total=False):
     value: Any  # what the previous stage produced
     at: str  # the phase whose decisions are in flight, or the node to go to next
@@ -176,6 +222,10 @@ class PlanState(TypedDict, total=False):
     calls: Annotated[dict[str, int], add_counts]
     transport_errors: Annotated[int, operator.add]  # attempts tried again: not calls of the plan
     failed: Annotated[list[str], operator.add]  # decisions whose retries ran out
+    # what the run's report counts, per op, over every run of the thread: the calls' counts
+    # (``runtime.call_counts``) and the voted decisions whose first sample won, of those seen
+    usage: Annotated[dict[str, list[Any]], add_lists]
+    agreement: Annotated[dict[str, list[int]], add_lists]
 
 
 class Sample(TypedDict):
@@ -262,17 +312,29 @@ def remember(history: list[Any], decision: dict[str, Any]) -> list[Any]:
     return [*history, ("user", request), ("assistant", decision["text"])]
 
 
+def agreed(op: str, decisions: dict[str, dict[str, Any]]) -> dict[str, list[int]]:
+    """The ``agreement`` update of decided ``decisions``: how many first samples won."""
+    seen = [runtime.agreement(op, decision) for decision in decisions.values()]
+    seen = [one for one in seen if one is not None]
+    return {op: [sum(seen), len(seen)]} if seen else {}
+
+
 def build_graph(
-    llm: BaseChatModel | Mapping[str, BaseChatModel], checkpointer: Any = None
+    llm: BaseChatModel | Mapping[str, BaseChatModel],
+    checkpointer: Any = None,
+    contract: Any = None,
 ) -> CompiledStateGraph:
     """The plan as a compiled LangGraph ``StateGraph``.
 
     ``llm`` is one chat model for every op, or a mapping from the plan's model names
     (``MODELS``) to chat models; ``checkpointer`` any LangGraph checkpointer (a run then
-    resumes from its last step). Run it with ``config(thread)`` from ``start(task_input)``.
+    resumes from its last step); ``contract`` a ``runtime.Contract`` holding the run's budget
+    (a call that does not fit is not made, and the next tally stops the run). Run it with
+    ``config(thread)`` from ``start(task_input)``.
     """
 
     runtime.use_plan(OPS, CHECKS)
+    contract = contract or runtime.Contract()
     models = set(llm) if isinstance(llm, Mapping) else set()
 
     def chat_model(name: str) -> BaseChatModel:
@@ -286,6 +348,10 @@ def build_graph(
             *sample["history"],
             ("user", runtime.render_input(sample["input"])),
         ]
+        try:
+            hold = contract.start(op)
+        except runtime.BudgetStop:
+            return {}  # not drawn: the tally stops the run, and a resumed run draws it
         failures = 0
         while True:
             try:
@@ -293,6 +359,7 @@ def build_graph(
                 text = reply.content if isinstance(reply.content, str) else str(reply.content)
                 usage = getattr(reply, "usage_metadata", None) or {}
                 tokens = usage.get("output_tokens", len(text.split()))
+                reads = usage.get("input_tokens", 0)
             except Exception as err:  # retried when transient (retry_pause raises if not)
                 failure: Exception = err
             else:
@@ -300,16 +367,24 @@ def build_graph(
                     break
                 failure = runtime.MalformedResponse(runtime.NO_ANSWER)
             failures += 1
-            await asyncio.sleep(runtime.retry_pause(op, failure, failures, transient_errors()))
-        kept, answer = runtime.judge(op, text, tokens, sample["limit"])
+            try:
+                pause = runtime.retry_pause(op, failure, failures, transient_errors())
+            except Exception:
+                contract.failed(op, hold)
+                raise
+            await asyncio.sleep(pause)
+        kept, answer = contract.made("", op, hold, text, reads, tokens, sample["limit"])
         vote = (sample["id"], kept, answer, text)
-        return {"votes": [vote], "calls": {op: 1}, "transport_errors": failures}
+        counts = runtime.call_counts(op, reads, tokens, not kept)
+        update = {"votes": [vote], "calls": {op: 1}, "transport_errors": failures}
+        return {**update, "usage": {op: counts}}
 
     def tally(phase: str, advance):
         """The node closing one round of samples of ``phase``; ``advance`` runs when all are in."""
         op = PHASES[phase]
 
         def node(state: PlanState) -> dict[str, Any]:
+            contract.stop_here()  # a call of the round did not fit the budget
             decisions = copied(state["decisions"])
             judged = counted(op, decisions, state["votes"])
             update: dict[str, Any] = {"votes": RESET, "decisions": decisions}
@@ -319,6 +394,7 @@ def build_graph(
             if runtime.pending(op, decisions.values()):
                 return update
             done, failed = closed(op, decisions)
+            update["agreement"] = agreed(op, decisions)
             return {**update, **advance(state, decisions, done), "failed": failed}
 
         return node
@@ -393,30 +469,40 @@ async def run(
     task_input: Any,
     checkpointer: Any = None,
     thread: str = "run",
+    contract: Any = None,
 ) -> dict[str, Any]:
     """Run the plan on ``task_input``; the final state holds ``value`` and ``calls`` per op.
 
-    With a ``checkpointer``, a thread whose run was stopped resumes where its last step
-    ended (the calls of finished steps are not made again), and a finished one returns its
-    result without a call."""
-    graph = build_graph(llm, checkpointer)
+    With a ``checkpointer``, a thread whose run was stopped (killed, or by ``contract``'s
+    budget: ``runtime.BudgetStop``) resumes where its last step ended (the calls of finished
+    steps are not made again), and a finished one returns its result without a call.
+    ``contract`` counts the thread's calls, this run's and earlier ones'."""
+    graph = build_graph(llm, checkpointer, contract)
+    contract = contract or runtime.Contract()
     settings = config(thread)
     if checkpointer is None:
-        return await graph.ainvoke(start(task_input), settings)
+        state = await graph.ainvoke(start(task_input), settings)
+        contract.adopt(state)
+        return state
     saved = await graph.aget_state(settings)
     if saved.values and not saved.next:
+        contract.adopt(saved.values)
         return saved.values  # finished before
     # "sync": every step is saved before the next one starts, so a killed run loses at most
     # the calls in flight
     begin = None if saved.next else start(task_input)
-    return await graph.ainvoke(begin, settings, durability="sync")
+    try:
+        state = await graph.ainvoke(begin, settings, durability="sync")
+    except runtime.BudgetStop:
+        contract.adopt((await graph.aget_state(settings)).values)  # the steps saved so far
+        raise
+    contract.adopt(state)
+    return state
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the plan against an OpenAI-compatible endpoint and print the result as JSON."""
-    from langchain_openai import ChatOpenAI
-
-    parser = runtime.arguments(__doc__)
+    parser = runtime.arguments(__doc__, journal=False)
     parser.add_argument(
         "--checkpoint",
         metavar="PATH",
@@ -424,6 +510,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--thread", default="run", help="the run's thread in the checkpoints")
     args = runtime.parse_args(argv, parser)
+    if args.dry_run:
+        return runtime.dry_run(args, TASK, PREDICTION)
+    if args.adapt:
+        parser.error("--adapt: the langgraph target does not support it (its votes are "
+                     "decided by the graph's nodes; use the python, dspy, openai-agents or "
+                     "autogen target)")
+    if (args.max_calls is not None or args.max_dollars is not None) and not args.checkpoint:
+        parser.error("--max-calls and --max-dollars need --checkpoint PATH: a run stopped "
+                     "by its budget resumes from its checkpoints")
+    from langchain_openai import ChatOpenAI
+
     models = {
         name: ChatOpenAI(
             model=args.model_map.get(name, name),
@@ -434,20 +531,45 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name in {*MODELS, *args.model_map}  # MODEL:LABEL names a routed label's model
     }
-    state = asyncio.run(resumable(models, runtime.read_input(args.input), args))
-    calls, failed = state["calls"], state["failed"]
-    runtime.report(state["value"], calls, failed, state["transport_errors"], PREDICTED_CALLS)
-    return 1 if state["failed"] else 0
+    data = runtime.read_input(args.input)
+    # the thread's calls, failures and retried attempts, once its state is known
+    totals = SimpleNamespace(calls={}, failed=[], transport_errors=0)
+    runtime.use_plan(OPS, CHECKS)  # the contract counts the plan's ops
+    totals.contract = runtime.Contract(args, data, TASK, PLAN_ID, PREDICTION)
+
+    def go() -> Any:
+        state = asyncio.run(resumable(models, data, args, totals))
+        return state["value"]
+
+    return runtime.finish(args, totals, go, PREDICTED_CALLS, beside=args.checkpoint)
 
 
-async def resumable(models: Mapping[str, BaseChatModel], task_input: Any, args) -> dict:
-    """The run, checkpointed in ``args.checkpoint`` when given (``langgraph-checkpoint-sqlite``)."""
+async def resumable(
+    models: Mapping[str, BaseChatModel], task_input: Any, args: Any, totals: Any
+) -> dict[str, Any]:
+    """The run, checkpointed in ``args.checkpoint`` when given (``langgraph-checkpoint-sqlite``);
+    ``totals`` gets the thread's calls, failures and retried attempts."""
     if args.checkpoint is None:
-        return await run(models, task_input)
+        state = await run(models, task_input, contract=totals.contract)
+        return counted_in(totals, state)
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     async with AsyncSqliteSaver.from_conn_string(args.checkpoint) as saver:
-        return await run(models, task_input, saver, args.thread)
+        try:
+            state = await run(models, task_input, saver, args.thread, totals.contract)
+        except runtime.BudgetStop:
+            saved = await build_graph(models, saver).aget_state(config(args.thread))
+            counted_in(totals, saved.values)
+            raise
+        return counted_in(totals, state)
+
+
+def counted_in(totals: Any, state: dict[str, Any]) -> dict[str, Any]:
+    """``state``'s calls, failures and retried attempts, in ``totals``; ``state``."""
+    totals.calls = state.get("calls", {})
+    totals.failed = state.get("failed", [])
+    totals.transport_errors = state.get("transport_errors", 0)
+    return state
 
 
 def preflight() -> None:

@@ -80,6 +80,10 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 # The plan: every decision the optimizer made, as data.
 # ---------------------------------------------------------------------------------------------
 
+# The task, and a hash of the plan (a journal written for another plan is refused).
+TASK = 'invoices'
+PLAN_ID = '06ac7735a3d79feb'
+
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
     'extract': {
@@ -95,6 +99,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': 3,
         'verifier': 'verify',
+        'x': 1,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 1000.0,
+        'writes': 80.0,
+        'keep': 1.0,
+        'agreement': None,
     },
     'verify': {
         'system': (
@@ -109,6 +121,14 @@ OPS: dict[str, dict[str, Any]] = {
         'votes': None,
         'retries': None,
         'verifier': None,
+        'x': 1,
+        'price_in': 0.15,
+        'price_out': 0.6,
+        'size': 1.0,
+        'reads': 1080.0,
+        'writes': 5.0,
+        'keep': 1.0,
+        'agreement': None,
     },
 }
 
@@ -135,6 +155,23 @@ MAX_CONCURRENCY = 16
 # Expected calls per op, from the cost model (the run's report holds its counts against them).
 PREDICTED_CALLS: dict[str, float] = {'extract': 1035583.3600000002, 'verify': 1035583.3600000002}
 
+
+# What the cost model predicts for one run (see the header): the run's report holds it.
+PREDICTION: dict[str, Any] = {
+    'calls': 2071166.7200000004,
+    'calls_interval': [2069906, 2072427],
+    'calls_by_op': {'extract': 1035583.3600000002, 'verify': 1035583.3600000002},
+    'success': 2.3424043447313152e-153,
+    'accuracy': 0.999648617408,
+    'errors': 351.3825919999888,
+    'cost': 91721618195.20001,
+    'dollars': 375.91675968000004,
+    'tokens': 2242037974.4,
+    'forward_passes': 88024585.60000002,
+    'latency': 88.02458560000002,
+    'latency_calls': 2.0711667200000003,
+    'model_calls': 2071166.7200000004,
+}
 
 
 def transient_errors() -> tuple[type[Exception], ...]:
@@ -211,9 +248,11 @@ class InvoicesPlan:
         self.calls: Counter[str] = Counter()
         self.failed: list[str] = []
         self.transport_errors = 0  # attempts tried again: not calls of the plan
+        self.contract = runtime.Contract()  # main's keeps the journal and the budget
 
-    async def sample(self, op: str, decision: dict[str, Any]) -> tuple[bool, Any]:
-        """One call: the op's agent (on the decision's model) run on the decision's input."""
+    async def ask(self, op: str, decision: dict[str, Any]) -> tuple[str, int, int]:
+        """One call: the op's agent (on the decision's model) run on the decision's input;
+        ``(text, prompt tokens, completion tokens)``."""
         agent = self.agents[op]
         if decision["model"] != agent.model:
             agent = agent.clone(model=decision["model"])  # a router chose the model
@@ -228,6 +267,7 @@ class InvoicesPlan:
                     text = "" if output is None else str(output)
                     usage = result.context_wrapper.usage
                     tokens = usage.output_tokens or len(text.split())
+                    reads = usage.input_tokens or 0
                     # the SDK's usage counts every request it sent, its retries included
                     self.transport_errors += max(0, (usage.requests or 1) - 1)
                 except Exception as err:  # retried here when transient and not yet by the SDK
@@ -242,26 +282,52 @@ class InvoicesPlan:
                 self.transport_errors += 1
                 await asyncio.sleep(runtime.retry_pause(op, failure, failures, transient_errors()))
             self.calls[op] += 1
-        return runtime.judge(op, text, tokens, decision["limit"])
+        return text, reads, tokens
+
+    async def sample(self, op: str, decision: dict[str, Any], key: str) -> tuple[bool, Any]:
+        """One sample of ``decision``: replayed from the journal when an earlier run made it,
+        else one call within the budget (``BudgetStop`` when it does not fit), journaled."""
+        contract = self.contract
+        record = contract.replay(key)
+        if record is not None:
+            return contract.replayed(op, record)
+        hold = contract.start(op)
+        try:
+            text, reads, writes = await self.ask(op, decision)
+        except BaseException:
+            contract.failed(op, hold)
+            raise
+        return contract.made(key, op, hold, text, reads, writes, decision["limit"])
 
     async def decide(
         self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
     ) -> list[Any]:
         """Decisions of ``op`` on ``inputs``, side by side: each round runs, concurrently, the
-        samples every undecided decision still needs."""
+        samples every undecided decision still needs. A round's calls all end (and are
+        journaled) before a budget stop or a failure stops the run."""
         pairs = zip(inputs, models, strict=True)
         decisions = [runtime.new_decision(value, model, limit=limit) for value, model in pairs]
+        self.contract.decisions(op, decisions)
         while True:
             jobs = []
             for decision in decisions:
                 tally = list(decision["tally"].values())
-                need = runtime.samples_needed(op, tally, decision["tries"], decision["passed"])
-                jobs += [decision] * need
+                need = runtime.samples_needed(
+                    op, tally, decision["tries"], decision["passed"], decision["votes"]
+                )
+                jobs += [(decision, runtime.sample_key(op, decision)) for _ in range(need)]
             if not jobs:
                 break
-            results = await asyncio.gather(*(self.sample(op, decision) for decision in jobs))
+            results = await asyncio.gather(
+                *(self.sample(op, decision, key) for decision, key in jobs),
+                return_exceptions=True,
+            )
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                budget = [e for e in errors if isinstance(e, runtime.BudgetStop)]
+                raise next((e for e in errors if e not in budget), errors[0])
             judged = []
-            for decision, (kept, answer) in zip(jobs, results, strict=True):
+            for (decision, _), (kept, answer) in zip(jobs, results, strict=True):
                 decision["tries"] += 1
                 if runtime.absorb(op, decision, kept, answer):
                     judged.append((decision, answer))
@@ -271,6 +337,7 @@ class InvoicesPlan:
         for number, decision in enumerate(decisions):
             if OPS[op]["retries"] is not None and not decision["passed"]:
                 self.failed.append(f"{op}#{number}")
+            self.contract.decided(op, decision)
             out.append(decision["answers"][runtime.chosen(op, decision)])
         return out
 
@@ -322,17 +389,15 @@ class EndpointProvider(ModelProvider):
 def main(argv: list[str] | None = None) -> int:
     """Run the plan against an OpenAI-compatible endpoint and print the result as JSON."""
     args = runtime.parse_args(argv, runtime.arguments(__doc__))
+    if args.dry_run:
+        return runtime.dry_run(args, TASK, PREDICTION)
     set_tracing_disabled(True)  # traces would be exported to a remote service
     provider = EndpointProvider(args.base_url, args.api_key, args.model_map)
-
-    async def go() -> tuple[Any, InvoicesPlan]:
-        routes = tuple(name for name in args.model_map if ":" in name)
-        runner = InvoicesPlan(provider, routes=routes)
-        return await runner.run(runtime.read_input(args.input)), runner
-
-    value, runner = asyncio.run(go())
-    runtime.report(value, runner.calls, runner.failed, runner.transport_errors, PREDICTED_CALLS)
-    return 1 if runner.failed else 0
+    data = runtime.read_input(args.input)
+    routes = tuple(name for name in args.model_map if ":" in name)
+    runner = InvoicesPlan(provider, routes=routes)
+    runner.contract = runtime.Contract(args, data, TASK, PLAN_ID, PREDICTION)
+    return runtime.finish(args, runner, lambda: asyncio.run(runner.run(data)), PREDICTED_CALLS)
 
 
 def preflight() -> None:

@@ -841,7 +841,9 @@ class Stats:
 
 
 def pred_votes(op: str) -> Any:
-    return OPS[op]["booster"]["votes"]
+    """The votes the plan gives op ``op`` (a framework program's OPS hold them flat)."""
+    spec = OPS[op]
+    return spec["booster"]["votes"] if "booster" in spec else spec["votes"]
 
 
 def print_report(report: dict[str, Any], out: Any) -> None:

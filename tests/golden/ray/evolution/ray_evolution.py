@@ -1250,6 +1250,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="give up on a decision after this many samples all red-flagged")
     parser.add_argument("--backoff", type=float, default=0.5, help="first retry delay (s)")
     parser.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the projected calls, tokens, dollars and seconds, and exit")
+    parser.add_argument("--tokens-per-second", type=_positive, default=50.0,
+                        help="the model's speed, for --dry-run's seconds")
+    parser.add_argument("--round-seconds", type=_amount, default=0.5,
+                        help="a call's overhead, for --dry-run's seconds")
     args = parser.parse_args(argv)
     if args.concurrency < 1 or args.task_cpus <= 0 or args.max_transport_retries < 0:
         parser.error("--concurrency and --task-cpus must be positive, "
@@ -1435,6 +1441,41 @@ async def run_plan(args: argparse.Namespace, ray: Any, data: dict[str, Any],
     return result, run.stats.report()
 
 
+def _amount(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number at least 0, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _amount(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
+def dry_run(args: argparse.Namespace) -> int:
+    """Print what the plan predicts one run costs, and make no call (Ray is not started)."""
+    got = projection(PREDICTION, args.tokens_per_second, args.round_seconds)
+    low, high = got["calls_interval"]
+
+    def shown(value: Any) -> str:
+        return "-" if value is None else f"{value:.6g}"
+
+    print(f"{TASK}: the plan's projection for one run (nothing was called)")
+    print(f"  calls    {shown(got['calls'])} (99.9% interval [{low}, {high}])")
+    print(f"  tokens   {shown(got['tokens'])}")
+    print(f"  dollars  {shown(got['dollars'])}")
+    print(f"  seconds  {shown(got['seconds'])} (the critical path at "
+          f"{args.tokens_per_second:g} tokens/s plus {args.round_seconds:g} s per round of calls)")
+    print(f"  success  {shown(got['success'])}")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> tuple[Any, dict[str, Any]] | str:
     """The result and the report, or the one line that says why the run stopped. Bad input
     and a run directory that cannot be used stop it before Ray starts."""
@@ -1467,6 +1508,8 @@ def _first_line(err: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.dry_run:
+        return dry_run(args)
     outcome = _run(args)
     if isinstance(outcome, str):
         print(outcome, file=sys.stderr)
