@@ -311,6 +311,8 @@ class RoutingPlan(Flow[PlanState]):
     max_concurrency: int = 0
     _gate: asyncio.Semaphore = PrivateAttr()
     _asked: Counter = PrivateAttr(default_factory=Counter)
+    # the shared decide loop's counts; CrewAI's own persistence keeps the answers
+    _contract: Any = PrivateAttr()
 
     def __init__(
         self, llms: BaseLLM | Mapping[str, BaseLLM], max_concurrency: int = 0, **kwargs: Any
@@ -320,6 +322,11 @@ class RoutingPlan(Flow[PlanState]):
         super().__init__(llms=llms, max_concurrency=max_concurrency, **kwargs)
         runtime.use_plan(OPS, CHECKS)
         self._gate = asyncio.Semaphore(max_concurrency or MAX_CONCURRENCY)
+        self._contract = runtime.Contract()  # after use_plan: it reads the plan's votes
+
+    @property
+    def contract(self) -> Any:
+        return self._contract
 
     @property
     def models(self) -> set[str]:
@@ -352,36 +359,6 @@ class RoutingPlan(Flow[PlanState]):
         """Save the state (every answer so far) in the flow's persistence, if it has one."""
         if self.persistence is not None:
             self.persistence.save_state(self.state.id, "round", self.state)
-
-    async def sample(self, op: str, decision: dict[str, Any]) -> tuple[bool, Any]:
-        """One call: a fresh crew of the op, on the decision's model, kicked off once (or,
-        resuming, the answer a run before got)."""
-        key = self.call_key(op, decision)
-        text = self.state.replies.get(key)
-        if text is not None:
-            self.state.calls[op] = self.state.calls.get(op, 0) + 1
-            return runtime.judge(op, text, len(text.split()), decision["limit"])
-        failures = 0
-        async with self._gate:
-            while True:
-                crew = sample_crew(op, decision["input"], self.llm(decision["model"]))
-                try:
-                    text = reply_text(await crew.akickoff())
-                except Exception as err:  # retried when transient (retry_pause raises if not)
-                    failure: Exception = endpoint_error(err)
-                else:
-                    # CrewAI keeps no per-call token count when one LLM serves calls at once:
-                    # the length red flag counts the answer's words
-                    if runtime.answered(op, text, len(text.split()), decision["limit"]):
-                        break
-                    failure = runtime.MalformedResponse(runtime.NO_ANSWER)
-                failures += 1
-                self.state.transport_errors += 1
-                await asyncio.sleep(runtime.retry_pause(op, failure, failures, transient_errors()))
-            self.state.calls[op] = self.state.calls.get(op, 0) + 1
-        if self.persistence is not None:
-            self.state.replies[key] = text
-        return runtime.judge(op, text, len(text.split()), decision["limit"])
 
     async def sample(self, op: str, decision: dict[str, Any], key: str) -> tuple[bool, Any]:
         """One sample of ``decision``: replayed from the journal when an earlier run made it,
@@ -450,6 +427,41 @@ class RoutingPlan(Flow[PlanState]):
         verdicts = await self.decide(judge_op, requests, models)
         for (decision, _), verdict in zip(judged, verdicts, strict=True):
             decision["passed"] = runtime.accepts(verdict)
+
+    async def sample(
+        self, op: str, decision: dict[str, Any], _key: str | None = None
+    ) -> tuple[bool, Any]:
+        """One call: a fresh crew of the op, on the decision's model, kicked off once (or,
+        resuming, the answer a run before got, by its own key: the flow's persistence, not
+        the runtime's journal, keeps the answers). It stands in for the shared loop's
+        ``sample``, included just above."""
+        key = self.call_key(op, decision)
+        text = self.state.replies.get(key)
+        if text is not None:
+            self.state.calls[op] = self.state.calls.get(op, 0) + 1
+            return runtime.judge(op, text, len(text.split()), decision["limit"])
+        failures = 0
+        async with self._gate:
+            while True:
+                crew = sample_crew(op, decision["input"], self.llm(decision["model"]))
+                try:
+                    text = reply_text(await crew.akickoff())
+                except Exception as err:  # retried when transient (retry_pause raises if not)
+                    failure: Exception = endpoint_error(err)
+                else:
+                    # CrewAI keeps no per-call token count when one LLM serves calls at once:
+                    # the length red flag counts the answer's words
+                    if runtime.answered(op, text, len(text.split()), decision["limit"]):
+                        break
+                    failure = runtime.MalformedResponse(runtime.NO_ANSWER)
+                failures += 1
+                self.state.transport_errors += 1
+                await asyncio.sleep(runtime.retry_pause(op, failure, failures, transient_errors()))
+            self.state.calls[op] = self.state.calls.get(op, 0) + 1
+        if self.persistence is not None:
+            self.state.replies[key] = text
+        return runtime.judge(op, text, len(text.split()), decision["limit"])
+
 
     async def run(self, task_input: Any, thread: str | None = None) -> Any:
         """Run the flow on ``task_input`` and return the task's result; ``thread``: the id
@@ -522,7 +534,7 @@ def endpoint_llms(args: Any, counter: RequestCounter) -> dict[str, BaseLLM]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the plan against an OpenAI-compatible endpoint and print the result as JSON."""
-    parser = runtime.arguments(__doc__)
+    parser = runtime.arguments(__doc__, journal=False)
     parser.add_argument(
         "--checkpoint",
         metavar="PATH",
@@ -530,6 +542,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--thread", default="run", help="the run's state id in the checkpoints")
     args = runtime.parse_args(argv, parser)
+    if args.dry_run:
+        return runtime.dry_run(args, TASK, PREDICTION)
+    for flag, given in (
+        ("--max-calls", args.max_calls is not None),
+        ("--max-dollars", args.max_dollars is not None),
+        ("--adapt", args.adapt),
+    ):
+        if given:
+            parser.error(
+                f"{flag}: the crewai target does not support it yet (use the python, dspy,"
+                " openai-agents or autogen target)"
+            )
     counter = RequestCounter()
     saved = None if args.checkpoint is None else SQLiteFlowPersistence(args.checkpoint)
     flow = RoutingPlan(endpoint_llms(args, counter), persistence=saved)
