@@ -17,7 +17,7 @@ SAMPLES = ROOT / "samples"
 GOLDEN = ROOT / "tests" / "golden"
 
 #: the targets with goldens (add a target here when it lands)
-TARGETS: tuple[str, ...] = ("python", "langgraph", "dspy", "openai-agents", "autogen")
+TARGETS: tuple[str, ...] = ("python", "ray", "langgraph", "dspy", "openai-agents", "autogen")
 
 
 def samples() -> list[Path]:

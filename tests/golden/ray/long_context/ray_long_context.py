@@ -20,13 +20,14 @@ It needs Ray and the openai package on every node (pip install 'ray>=2.50' opena
 #   op count on longctx: x = 20, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           200 (99.9% interval [200, 200])
-#   success         0.999998
-#   dollars         0.0252
-#   tokens          162000
-#   forward_passes  2000
-#   cost            6.5529e+07
-#   latency         10
+#   calls                     200 (99.9% interval [200, 200])
+#   success (probability)     0.999998
+#   dollars ($)               0.0252
+#   tokens                    162000
+#   forward_passes            2000
+#   cost (m·tokens)           6.5529e+07
+#   latency (forward passes)  10 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)
@@ -81,7 +82,11 @@ OPS: dict[str, dict[str, Any]] = {
         'price_in': 0.15,
         'price_out': 0.6,
         'size': 1.0,
+        'reads': 800.0,
+        'writes': 10.0,
+        'keep': 1.0,
         'needs': 'number',
+        'agreement': None,
     },
 }
 
@@ -189,6 +194,8 @@ def parse_answer(form: str, text: str) -> Any:
         if not body or "\n" in body or "\r" in body:
             raise ValueError("not a single choice")
         return body
+    if body.isascii() and body.isdigit() and (body[0] != "0" or len(body) == 1):
+        return int(body)  # the commonest number, read as JSON reads it without its parser
     value = _strict_json(body.replace(",", "") if _GROUPED.fullmatch(body) else body)
     if not _number(value):
         raise ValueError("not a JSON number")
@@ -243,12 +250,17 @@ def judge(op: str, text: str, output_tokens: int, limit: int | None = None) -> t
     Red flags: longer than ``limit`` (the op's ``writes >`` limit, or a reduce level's), or
     unreadable by ``read_answer``: an answer that does not parse is always discarded.
     """
-    spec = OPS[op]
-    limit = spec["max_writes"] if limit is None else limit
+    limit = OPS[op]["max_writes"] if limit is None else limit
     if limit is not None and output_tokens > limit:
         return False, None
+    return reading(op, text)
+
+
+def reading(op: str, text: str) -> tuple[bool, Any]:
+    """``(kept, answer)`` of ``text`` alone (``judge`` but the length): discarded when
+    ``read_answer`` cannot read it. The same text always reads the same."""
     try:
-        return True, read_answer(spec, text)
+        return True, read_answer(OPS[op], text)
     except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         return False, None
 
@@ -335,6 +347,144 @@ def combine(how: str, value: Any, source: dict[str, Any]) -> Any:
         return COMBINES[how](values)
     except TypeError as err:  # lists whose items cannot be compared with each other's
         raise CombineError(f"combine {how} cannot combine the values it got: {err}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan's contract during a run: budgets, the observed rates against the predicted ones,
+# the projection a dry run prints (docs/targets.md, "The run's contract")
+# ---------------------------------------------------------------------------------------------
+
+
+class BudgetStop(RuntimeError):
+    """The next call would exceed a budget: the run stops cleanly, its journal resumable."""
+
+
+class Budget:
+    """What one run may spend (``None``: no limit): calls it makes and their dollars (calls
+    replayed from a journal are free). A call starts only if it fits with every call in
+    flight, each counted at the most a call of its op has cost so far in this run (at first
+    ``estimates``: the plan's expected dollars per call of each op). Once one call does not
+    fit, none starts again."""
+
+    def __init__(self, max_calls: int | None, max_dollars: float | None,
+                 estimates: dict[str, float]):
+        self.max_calls = max_calls
+        self.max_dollars = max_dollars
+        self.estimates = dict(estimates)
+        self.calls = 0  # calls started by this run
+        self.spent = 0.0  # the dollars of those that ended
+        self.held = 0.0  # the estimates of those in flight
+        self.stopped = ""  # why no call starts any more
+
+    def start(self, op: str) -> float:
+        """Count a call of ``op`` about to start and return what it holds of the dollars;
+        ``BudgetStop`` when it does not fit."""
+        hold = self.estimates.get(op, 0.0)
+        if not self.stopped and self.max_calls is not None and self.calls >= self.max_calls:
+            self.stopped = f"--max-calls {self.max_calls}: {self.calls} calls made"
+        if (not self.stopped and self.max_dollars is not None
+                and self.spent + self.held + hold > self.max_dollars):
+            self.stopped = (
+                f"--max-dollars {self.max_dollars:g}: ${self.spent:.6g} spent, "
+                f"${self.held:.6g} in flight, the next call of {op} about ${hold:.6g}"
+            )
+        if self.stopped:
+            raise BudgetStop(self.stopped)
+        self.calls += 1
+        self.held += hold
+        return hold
+
+    def settle(self, op: str, hold: float, dollars: float) -> None:
+        """A call that held ``hold`` ended having cost ``dollars`` (0 if it failed)."""
+        self.held -= hold
+        self.spent += dollars
+        if dollars > self.estimates.get(op, 0.0):
+            self.estimates[op] = dollars
+
+
+#: z of a two-sided 99.9% interval; a rate is held against it once this many events are seen
+RATE_Z = 3.29
+RATE_MIN_EVENTS = 30
+
+
+def rate_interval(p: float, n: int) -> list[float]:
+    """Where the share of ``n`` events, each of probability ``p``, falls 99.9% of the time
+    (normal approximation with a continuity correction, within [0, 1])."""
+    half = RATE_Z * math.sqrt(max(p * (1.0 - p), 0.0) / n) + 0.5 / n
+    return [round(max(0.0, p - half), 6), round(min(1.0, p + half), 6)]
+
+
+def rate_check(hits: int, n: int, p: float | None) -> dict[str, Any]:
+    """One observed rate (``hits`` of ``n`` events) against its prediction ``p``: the
+    observed share, the predicted interval and whether it falls outside (only once
+    ``RATE_MIN_EVENTS`` were seen: before that nothing is outside)."""
+    out: dict[str, Any] = {"observed": round(hits / n, 6) if n else None, "events": n}
+    out["predicted"] = None if p is None else round(p, 6)
+    out["interval"] = None if p is None or not n else rate_interval(p, n)
+    out["outside"] = bool(
+        out["interval"] is not None and n >= RATE_MIN_EVENTS
+        and not out["interval"][0] <= hits / n <= out["interval"][1]
+    )
+    return out
+
+
+def rate_warnings(rates: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """One line per observed rate outside its predicted interval (op -> rate -> check)."""
+    out = []
+    for op, checks in rates.items():
+        for what, got in checks.items():
+            if got["outside"]:
+                low, high = got["interval"]
+                out.append(
+                    f"op {op}: {what.replace('_', ' ')} {got['observed']:.3g} over "
+                    f"{got['events']} (predicted {got['predicted']:.3g}, 99.9% interval "
+                    f"[{low:.3g}, {high:.3g}]): the model is wrong for this data"
+                )
+    return out
+
+
+def projection(prediction: dict[str, Any], tokens_per_second: float,
+               round_seconds: float) -> dict[str, Any]:
+    """The calls, tokens, dollars and seconds the plan predicts for one run. Seconds: the
+    forward passes on the critical path at ``tokens_per_second``, plus ``round_seconds`` per
+    round of calls on it (the cost model's latency, with unbounded parallelism)."""
+    passes = prediction.get("latency") or 0.0
+    rounds = prediction.get("latency_calls") or 0.0
+    return {
+        "calls": prediction.get("calls"),
+        "calls_interval": prediction.get("calls_interval"),
+        "tokens": prediction.get("tokens"),
+        "dollars": prediction.get("dollars"),
+        "seconds": passes / tokens_per_second + rounds * round_seconds,
+        "success": prediction.get("success"),
+    }
+
+
+def ahead_by_success(a: float, k: int) -> float:
+    """A first-to-ahead-by-k vote's chance to end on the right answer when each sample is
+    right with probability ``a`` and every wrong one agrees (the cost model's worst case):
+    the gambler's ruin, ``1 / (1 + ((1 - a) / a)^k)``."""
+    if a <= 0.0:
+        return 0.0
+    return 1.0 / (1.0 + ((1.0 - a) / a) ** k) if a < 1.0 else 1.0
+
+
+#: the prior's weight in ``adapted_k``'s estimate, in decisions; and the most votes it asks
+ADAPT_PRIOR = 5
+ADAPT_MAX_K = 64
+
+
+def adapted_k(k: int, predicted: float, agreed: int, decisions: int) -> int:
+    """The votes an ahead-by-k op needs for its remaining decisions: the smallest ``k`` or more
+    whose vote, with samples right as often as observed (``agreed`` of ``decisions`` first
+    samples were their decision's answer, shrunk towards the predicted ``predicted`` by
+    ``ADAPT_PRIOR`` decisions), is as reliable as the plan's vote with samples right at
+    ``predicted``. Never fewer than ``k``; at most ``ADAPT_MAX_K``."""
+    observed = (agreed + ADAPT_PRIOR * predicted) / (decisions + ADAPT_PRIOR)
+    wanted = ahead_by_success(predicted, k)
+    while k < ADAPT_MAX_K and observed > 0.5 and ahead_by_success(observed, k) < wanted:
+        k += 1
+    return k
 
 
 FLAGGED = object()  # a sample discarded by a red flag: resampled, never a vote
@@ -722,23 +872,28 @@ def print_report(report: dict[str, Any], out: Any) -> None:
     note = f"   99.9% interval [{low}, {high}]: {inside}"
     line("calls", report["calls"], pred.get("calls"), note)
     print(
-        f"  {'':<16}{report['replayed']:>14} replayed from the journal, "
+        f"  {'':<16}every vote sample, resample and retry included: "
+        f"{report['replayed']} replayed from the journal, "
         f"{report['flagged']} red-flagged and resampled",
         file=out,
     )
     line("tokens", report["tokens"], pred.get("tokens"))
     line("forward passes", report["forward_passes"], pred.get("forward_passes"))
-    line("dollars", report["dollars"], pred.get("dollars"))
-    line("cost (m*sum ctx)", report["cost"], pred.get("cost"))
-    print(f"  predicted success {pred.get('success', '-')}", file=out)
+    line("dollars ($)", report["dollars"], pred.get("dollars"))
+    line("cost (m*tokens)", report["cost"], pred.get("cost"))
+    success = pred.get("success")
+    shown = "-" if success is None else f"{success:.6g}"
+    print(f"  {'success':<16}{'':>14}   predicted {shown:>12} (probability)", file=out)
     print(f"  transport errors (retried, not calls of the plan): {report['transport_errors']}, "
           f"responses without an answer (retried alike): {report['malformed_responses']}",
           file=out)
     if report["exhausted_retries"]:
         print(f"  decisions whose retries ran out: {report['exhausted_retries']}", file=out)
+    print("  calls by op (every vote sample, resample and retry included):", file=out)
     for op, calls in report["calls_by_op"].items():
         predicted = pred["calls_by_op"].get(op)
-        print(f"    {op:<14}{calls:>10} calls   predicted {predicted}", file=out)
+        shown = "0 (the plan never calls it)" if predicted is None else f"{predicted:.6g}"
+        print(f"    {op:<14}{calls:>10} calls   predicted {shown}", file=out)
     print(f"  calls of this run by node ({len(report['nodes'])} in the cluster):", file=out)
     for node, calls in report["calls_by_node"].items():
         where = report["nodes"].get(node, "gone")
