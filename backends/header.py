@@ -10,6 +10,7 @@ import hashlib
 import json
 from typing import Any
 
+from aalp.model.units import labelled
 from aalp.plan.plan import booster_of, booster_text
 
 from .view import View
@@ -18,6 +19,12 @@ from .view import View
 ASSUMPTIONS = (
     "wrong answers all agree (the worst case for voting) unless the spec states a rival",
     "calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ",
+)
+
+
+#: what the prediction's counts include, said under them
+PREDICTION_COUNTS = (
+    "calls and tokens count every vote sample, resample, retry, classifier and verifier call"
 )
 
 
@@ -63,7 +70,7 @@ def header_lines(view: View) -> list[str]:
     pred = view["prediction"]
     low, high = pred["calls_interval"]
     lines += ["", "Prediction for one run (aalp cost model, expected values):"]
-    lines.append(f"  calls           {_fmt(pred['calls'])} (99.9% interval [{low}, {high}])")
+    lines.append(f"  {'calls':<26}{_fmt(pred['calls'])} (99.9% interval [{low}, {high}])")
     for name in (
         "success",
         "accuracy",
@@ -75,7 +82,9 @@ def header_lines(view: View) -> list[str]:
         "latency",
     ):
         if name in pred:
-            lines.append(f"  {name:<16}{_fmt(pred[name])}")
+            note = " (the critical path)" if name == "latency" else ""
+            lines.append(f"  {labelled(name):<26}{_fmt(pred[name])}{note}")
+    lines.append(f"  ({PREDICTION_COUNTS})")
     lines += ["", "Assumptions:"]
     lines += [f"  - {safe(a)}" for a in [*view.get("assumptions", ()), *ASSUMPTIONS]]
     lines += ["", "Decisions:"]

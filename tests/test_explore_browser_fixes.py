@@ -37,6 +37,24 @@ def _labels(page, chart: str) -> dict[str, list[str]]:
     return page.evaluate(LABELS, chart)
 
 
+BOXES = """([id, axis]) => {
+  const s = Chart.getChart(id).scales[axis];
+  const horizontal = s.isHorizontal();
+  const size = s.options.ticks.font?.size || Chart.defaults.font.size;
+  return s._labelItems.map((item) => {
+    const [x, y] = item.options.translation;
+    const half = horizontal ? s.ctx.measureText(String(item.label)).width / 2 : size / 2;
+    return horizontal ? [x - half, x + half] : [y - half, y + half];
+  });
+}"""
+
+
+def _overlapping(page, chart: str, axis: str) -> list[tuple[float, float]]:
+    """The drawn labels of an axis whose boxes overlap their neighbour's."""
+    boxes = sorted(page.evaluate(BOXES, [chart, axis]))
+    return [(a, b) for a, b in itertools.pairwise(boxes) if a[1] > b[0]]
+
+
 def _set_disks(page, disks: int) -> None:
     slider = page.locator("#param-disks")
     slider.focus()
@@ -70,17 +88,47 @@ def test_axis_labels_are_distinct_and_few(page):
             assert len(labels) == len(set(labels)), (chart, axis, labels)
             assert len(labels) <= 12, (chart, axis, labels)
     # the labels Chart.js draws do not overlap one another
-    boxes = page.evaluate(
-        """() => {
-          const s = Chart.getChart('sweep').scales.x;
-          return s._labelItems.map((item) => {
-            const w = s.ctx.measureText(String(item.label)).width;
-            return [item.options.translation[0] - w / 2, item.options.translation[0] + w / 2];
-          });
-        }"""
+    for chart in ("frontier-success", "frontier-latency", "sweep"):
+        for axis in ("x", "y"):
+            assert not _overlapping(page, chart, axis), (chart, axis)
+
+
+def _objective(page, metric: str) -> None:
+    before = page.inner_text("#plan-summary")
+    page.select_option("#objective", metric)
+    page.wait_for_function(
+        "old => document.querySelector('#plan-summary').innerText !== old", arg=before
     )
-    boxes.sort()
-    assert all(a[1] <= b[0] for a, b in itertools.pairwise(boxes)), boxes
+    _wait_for_plan(page)
+
+
+def test_a_latency_axis_spanning_less_than_a_decade_has_distinct_labels(page):
+    # minimizing latency, the frontier's latencies lie within a decade (5.8e8 to 5.9e8): a
+    # label of two digits each read "5.8e+8" five times
+    _objective(page, "minimize latency")
+    page.wait_for_function(
+        "() => Chart.getChart('frontier-latency').data.datasets[0].data.length > 1"
+    )
+    ys = page.evaluate(
+        "() => Chart.getChart('frontier-latency').data.datasets[0].data.map((p) => p.y)"
+    )
+    assert max(ys) / min(ys) < 10, ys
+    for axis, labels in _labels(page, "frontier-latency").items():
+        assert len(labels) >= 2 and len(labels) == len(set(labels)), (axis, labels)
+        assert not _overlapping(page, "frontier-latency", axis), (axis, labels)
+
+
+def test_the_chart_captions_name_the_objective(page):
+    _growth(page)
+    captions = {
+        c: page.inner_text(f"#{c}-caption") for c in ("frontier-success", "frontier-latency")
+    }
+    assert captions["frontier-success"].startswith("Pareto frontier: dollars vs success")
+    assert captions["frontier-latency"] == "Pareto frontier: dollars vs latency"
+    assert page.inner_text("#sweep-caption").startswith("dollars against the task's size")
+    _objective(page, "minimize cost")
+    assert page.inner_text("#frontier-latency-caption") == "Pareto frontier: cost vs latency"
+    page.wait_for_function("() => document.querySelector('#sweep-metric').textContent === 'cost'")
 
 
 def test_tree_labels_are_whole_at_64_disks(page):
@@ -208,7 +256,10 @@ def test_a_frontier_plan_shows_ratios_to_itself(page):
     summary = page.inner_text("#plan-summary")
     assert summary.startswith("Frontier plan")
     metric = re.search(r"for minimize (\w+)", summary).group(1)
-    shown = _number(re.search(rf"^{metric}\s+([-0-9.,e+]+)$", summary, re.M).group(1))
+    # every metric is labelled with its unit: dollars ($), cost (m·tokens)
+    assert re.search(r"^dollars \(\$\)\s", summary, re.M), summary
+    assert re.search(r"^latency \(forward passes\)\s", summary, re.M), summary
+    shown = _number(re.search(rf"^{metric}( \(.+?\))?\s+([-0-9.,e+]+)$", summary, re.M).group(2))
     found = re.findall(
         r"baseline (\w+)\s+(?:infeasible: )?([-0-9.,e+]+) \(([0-9.e+-]+)× (.+?)\)", summary
     )

@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 import math
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import click
 from aalp.cli.calibrated import calibrated
-from aalp.cli.common import EXIT_SPEC, load_or_exit, print_error, usage_failure
+from aalp.cli.common import (
+    EXIT_SPEC,
+    load_or_exit,
+    print_error,
+    terminal_width,
+    usage_failure,
+)
 from aalp.cli.options import (
     calibration_option,
     decisions_option,
@@ -21,6 +28,7 @@ from aalp.cli.options import (
     spec_argument,
     task_option,
 )
+from aalp.explainer.units import LEGEND, labelled
 from aalp.model.metrics import METRIC_FIELDS
 
 ROWS = METRIC_FIELDS
@@ -66,12 +74,13 @@ def _decisions(
 
 def _table(ev: Any, sim: Any) -> list[str]:
     lo, hi = sim.wilson()
-    head = f"{'metric':<15}{'predicted':>14}  {'simulated':>12}  {'95% interval':<24}{'z':>6}"
+    # a label is at most 24 cells and a number at most 11: every column stays apart in 80
+    head = f"{'metric':<24}{'predicted':>12}{'simulated':>12}  {'95% interval':<24}{'z':>6}"
     lines = [head, "-" * len(head)]
     p = ev.success
     z = (sim.success - p) / math.sqrt(max(p * (1 - p), 1e-300) / sim.runs)
     interval = f"[{_fmt(lo)}, {_fmt(hi)}]"
-    lines.append(f"{'success':<15}{_fmt(p):>14}  {_fmt(sim.success):>12}  {interval:<24}{z:>6.2f}")
+    lines.append(_row("success", p, sim.success, interval, z))
     for name in ROWS:
         d = sim.metrics[name]
         expect = getattr(ev.metrics, name)
@@ -80,8 +89,15 @@ def _table(ev: Any, sim: Any) -> list[str]:
         noise = d.std <= 1e-12 * abs(d.mean)
         zz = 0.0 if noise or d.stderr == 0 else (d.mean - expect) / d.stderr
         interval = f"[{_fmt(a)}, {_fmt(b)}]"
-        lines.append(f"{name:<15}{_fmt(expect):>14}  {_fmt(d.mean):>12}  {interval:<24}{zz:>6.2f}")
+        lines.append(_row(name, expect, d.mean, interval, zz))
     return lines
+
+
+def _row(metric: str, predicted: float, simulated: float, interval: str, z: float) -> str:
+    """One metric's row of the table, labelled with its unit."""
+    return (
+        f"{labelled(metric):<24}{_fmt(predicted):>12}{_fmt(simulated):>12}  {interval:<24}{z:>6.2f}"
+    )
 
 
 @click.command("simulate")
@@ -161,6 +177,8 @@ def command(
         click.echo(f"accuracy: {items_note}")
     click.echo("")
     click.echo("z: (simulated − predicted) / standard error; |z| above 4 is a disagreement.")
+    for line in textwrap.wrap(f"({LEGEND})", terminal_width(), break_long_words=False):
+        click.echo(line)
 
 
 def _json(ev: Any, plan: dict[str, Any], source: str, runs: int, seed: int, sim: Any) -> dict:

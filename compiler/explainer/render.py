@@ -9,14 +9,15 @@ assumptions and notes.
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aalp.explainer.schema import Call, GrowthFit, Number, Point, Report, Stage
-from aalp.explainer.units import LEGEND, labelled, with_unit
+from aalp.explainer.plan_tree import heading, plan_tree
+from aalp.explainer.schema import GrowthFit, Number, Point, Report
+from aalp.explainer.units import LEGEND, labelled
+from aalp.explainer.words import fmt
+from aalp.explainer.words import success_text as _success
 from aalp.optimizer.pareto import METRIC_KEYS
-from aalp.plan.plan import booster_of, booster_text
 
 
 def render_text(rep: Report, width: int | None = None, color: bool = False) -> str:
@@ -41,7 +42,8 @@ def render_text(rep: Report, width: int | None = None, color: bool = False) -> s
             return buf.getvalue()
         accurate = rep.frontier.measure == "accuracy"
         console.print("most accurate plan:" if accurate else "most reliable plan:")
-    console.print(_plan_tree(rep, color))
+    tree, needed = plan_tree(rep, console.width, color)
+    _print_wide(console, tree, needed)
     _print_fitted(console, _totals(rep))
     console.print(f"({LEGEND})")
     _print_summary(console, rep)
@@ -60,10 +62,15 @@ def _print_fitted(console: Any, table: Any) -> None:
     """Print ``table`` in the console's width, or as wide as its widest row when that is
     wider: a cell is never cut short nor broken across lines (a number stays whole)."""
     needed = console.measure(table, options=console.options.update_width(100_000)).maximum
+    _print_wide(console, table, needed)
+
+
+def _print_wide(console: Any, renderable: Any, needed: int) -> None:
+    """Print ``renderable`` in the console's width, or in ``needed`` cells when wider."""
     width = console.width
     console.width = max(width, needed)  # print(width=...) can only narrow
     try:
-        console.print(table)
+        console.print(renderable)
     finally:
         console.width = width
 
@@ -73,74 +80,10 @@ def _print_fitted(console: Any, table: Any) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _heading(rep: Report) -> str:
-    return f"task {rep.task}: {rep.objective.sense} {rep.objective.metric}"
-
-
 def _print_infeasible(console: Any, rep: Report) -> None:
-    console.print(f"{_heading(rep)}: INFEASIBLE")
+    console.print(f"{heading(rep)}: INFEASIBLE")
     for w in rep.why:
         console.print(f"  - {w}")
-
-
-def _plan_tree(rep: Report, color: bool) -> Any:
-    """One branch per stage, one leaf per call and, under it, the call's share of the cost."""
-    from rich.text import Text
-    from rich.tree import Tree
-
-    obj = rep.objective
-    value = with_unit(obj.metric, fmt(obj.value))
-    tree = Tree(Text(f"{_heading(rep)} = {value}", style="bold" if color else ""))
-    for st in rep.stages:
-        node = tree.add(_stage_line(st))
-        for c in st.calls:
-            node.add(_call_line(c)).add(_share_line(c, obj.metric))
-    return tree
-
-
-#: what one of a stage's ``chunks`` is, by the stage's kind
-UNIT_OF_WORK = {"map": "chunks", "chain": "steps", "reduce": "nodes"}
-
-
-def _stage_line(st: Stage) -> str:
-    label = f"{st.kind} {', '.join(st.ops)}"
-    if st.over:
-        label += f" over {st.over}"
-    calls = st.metrics.get("calls")
-    bits = [f"{fmt(st.chunks)} {UNIT_OF_WORK.get(st.kind, 'decisions')}"]
-    if calls is not None:
-        bits.append(f"{fmt(calls)} calls in all")
-    if st.x is not None:
-        bits.append(f"x = {fmt(st.x)}")
-    if st.fanin is not None:
-        bits.append(f"fanin {st.fanin}")
-    if st.history:
-        bits.append(f"history {st.history}")
-    bits.append(f"success {_success(st.success)}")
-    if st.accuracy is not None:
-        bits.append(f"accuracy {_success(st.accuracy)}")
-    return f"{label}: " + ", ".join(bits)
-
-
-def _call_line(c: Call) -> str:
-    lvl = f" (level {c.level})" if c.level is not None else ""
-    line = (
-        f"{c.op}{lvl} on {c.model}, {_booster(c)}: "
-        f"{fmt(c.decisions)} decisions × {fmt(c.samples_per_decision)} samples, "
-        f"reads {fmt(c.reads)} writes {fmt(c.writes)} tokens"
-    )
-    return line if c.role == "op" else f"[{c.role}] {line}"
-
-
-def _share_line(c: Call, metric: str) -> str:
-    """The call's objective (its cost when maximizing success) and share of the cost."""
-    m = c.metrics
-    shown = metric if metric in m and metric != "success" else "cost"
-    return (
-        f"{shown} {with_unit(shown, fmt(m[shown]))}"
-        f" ({fmt(100 * c.cost_share)}% of the plan's cost), "
-        f"success per decision {_success(c.success_per_decision)}"
-    )
 
 
 def _totals(rep: Report) -> Any:
@@ -253,46 +196,6 @@ def _frontier_table(
 # ---------------------------------------------------------------------------------------------
 # Words and numbers
 # ---------------------------------------------------------------------------------------------
-
-
-def fmt(v: Number | bool) -> str:
-    """A number for people: integers grouped, others to 4 significant digits.
-
-    >>> fmt(1476345331370), fmt(0.012345), fmt(12345.6), fmt(None)
-    ('1,476,345,331,370', '0.01235', '1.235e+04', '-')
-    """
-    if v is None:
-        return "-"
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    f = float(v)
-    if math.isinf(f) or math.isnan(f):
-        return str(f)
-    if f == int(f) and abs(f) < 1e15:
-        return f"{int(f):,}"
-    if abs(f) >= 1e6 or abs(f) < 1e-3:
-        return f"{f:.4g}"
-    return f"{f:,.4g}" if abs(f) >= 1000 else f"{f:.4g}"
-
-
-def _success(v: Number) -> str:
-    """A probability, its distance from 1 when it is that close.
-
-    >>> _success(0.99999991), _success(0.5)
-    ('1 - 9e-08', '0.5')
-    """
-    if v is None:
-        return "-"
-    f = float(v)
-    if 0.999 < f < 1:
-        return f"1 - {1 - f:.3g}"
-    return f"{f:.6g}"
-
-
-def _booster(call: Call) -> str:
-    return booster_text(booster_of(call.booster, call.votes, call.retries, call.check))
 
 
 def _growth_words(g: GrowthFit) -> str:

@@ -7,33 +7,17 @@ labelled from here (docs/model.md, section 1, defines them).
 
 from __future__ import annotations
 
-#: metric -> its unit, short enough for a table's row label
-UNITS: dict[str, str] = {
-    "calls": "calls",
-    "forward_passes": "forward passes",
-    "cost": "m·tokens",
-    "tokens": "tokens",
-    "dollars": "$",
-    "latency": "forward passes",
-    "latency_calls": "calls",
-    "success": "probability",
-}
+from aalp.model.units import UNITS, labelled
+
+__all__ = ["LEGEND", "UNITS", "labelled", "with_unit"]
 
 #: what the totals count, said once under the table
 LEGEND = (
-    "calls (in all) and tokens count every vote sample, red-flagged resample, retry and "
+    "calls and tokens count every vote sample, red-flagged resample, retry, classifier and "
     "verifier call; "
     "cost is model size m × context tokens, summed over the tokens written (docs/model.md); "
     "latency is the critical path, in forward passes and in calls"
 )
-
-
-def labelled(metric: str) -> str:
-    """A metric's name with its unit: ``dollars ($)``, ``latency (forward passes)``."""
-    unit = UNITS.get(metric)
-    if unit is None or unit == metric.replace("_", " "):
-        return metric
-    return f"{metric} ({unit})"
 
 
 def with_unit(metric: str, shown: str) -> str:

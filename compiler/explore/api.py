@@ -19,6 +19,7 @@ from typing import Any
 
 from aalp import codes
 from aalp.front.ir import NO_SPAN, Task
+from aalp.model.units import labelled
 from aalp.suggest import did_you_mean
 
 from ..diagnostics import AalpError, Diagnostic, render, sort_key
@@ -341,6 +342,7 @@ def result_json(loaded: Loaded, result: Any) -> Json:
         "task": result.task,
         "objective": {"sense": result.objective[0], "metric": result.objective[1]},
         "metric_names": list(METRIC_NAMES),
+        "metric_labels": {m: labelled(m) for m in METRIC_NAMES},
         "feasible": result.feasible,
         "why": list(result.why),
         "plan": plan,

@@ -1,5 +1,5 @@
-"""Regenerate docs/explorer.png: the explorer on samples/hanoi.aalp in headless chromium,
-and the screenshots of docs/explorer.md's "What the page never does" (docs/explorer-*.png).
+"""Regenerate docs/explorer.png: the explorer on samples/hanoi.aalp in headless chromium (the
+README's picture; docs/tools/before_after.py makes docs/explorer.md's before/after pairs).
 
 Usage: python docs/tools/screenshot.py [--chromium /usr/bin/chromium]
 Needs `pip install playwright` and Debian's chromium.
@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = [
@@ -48,40 +47,21 @@ def main() -> None:
             page.wait_for_selector("#frontier-table tbody tr", state="attached")
             page.wait_for_timeout(4000)  # the growth chart arrives after the plan
             page.screenshot(path=str(args.out), full_page=True)
-            _details(page, args.out.parent)
+            _shrink(args.out)
             browser.close()
     finally:
         server.stop()
     print(f"wrote {args.out}")
 
 
-def _details(page: Any, folder: Path) -> None:
-    """One screenshot per thing the page must not get wrong (docs/explorer.md)."""
-    page.locator("#sweep").scroll_into_view_if_needed()
-    page.locator(".charts figure.wide").screenshot(path=str(folder / "explorer-growth.png"))
-    pin = page.locator("#pin-move-x")
-    pin.fill("0")
-    pin.press("Enter")
-    page.wait_for_selector(".field-error")
-    page.locator(".controls-panel").screenshot(path=str(folder / "explorer-pin.png"))
-    pin.fill("")
-    pin.press("Enter")
-    page.wait_for_function("() => !document.querySelector('.field-error')")
-    slider = page.locator("#param-disks")
-    slider.focus()
-    page.keyboard.press("End")  # 64 disks: 2^64 - 1 steps
-    page.wait_for_function(
-        "() => document.querySelector('#tree svg').textContent.includes('18,446,744')"
-    )
-    page.wait_for_timeout(6000)  # and the growth sweep at that size
-    page.locator(".tree-panel").screenshot(path=str(folder / "explorer-64-tree.png"))
-    page.locator(".charts").screenshot(path=str(folder / "explorer-64-charts.png"))
-    page.locator("#spec").fill((ROOT / "samples" / "counting.aalp").read_text(encoding="utf-8"))
-    page.wait_for_function(
-        "() => document.querySelector('#doc-name').textContent.includes('pasted')"
-    )
-    page.locator("header.bar").screenshot(path=str(folder / "explorer-pasted.png"))
-    print(f"wrote {folder}/explorer-*.png")
+def _shrink(path: Path) -> None:
+    """The shot in 128 colours when Pillow is installed (a third of the bytes, text sharp)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return
+    image = Image.open(path).convert("RGB")
+    image.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
 
 
 if __name__ == "__main__":

@@ -499,10 +499,11 @@ async function optimize() {
   renderFrontier(result);
 }
 
-function metricRows(metrics, names) {
+// each metric labelled with its unit (dollars ($), latency (forward passes)), as in explain
+function metricRows(metrics, names, labels) {
   return names
     .filter((m) => metrics[m] !== undefined)
-    .map((m) => `<tr><th scope="row">${m}</th><td class="num">${fmt(metrics[m])}</td></tr>`)
+    .map((m) => `<tr><th scope="row">${escapeHtml((labels || {})[m] || m)}</th><td class="num">${fmt(metrics[m])}</td></tr>`)
     .join("");
 }
 
@@ -544,7 +545,7 @@ function renderSummary(plan, result, title) {
       success ${fmtProbability(plan.success)}${plan.accuracy == null ? "" : `, accuracy ${fmtProbability(plan.accuracy)} (${fmt(plan.errors)} expected errors)`}</p>
     ${reasons ? `<ul>${reasons}</ul>` : ""}
     <p class="decisions">${decisions || "no decisions"}</p>
-    <table><tbody>${metricRows(plan.metrics, result.metric_names)}${baselines}</tbody></table>`;
+    <table><tbody>${metricRows(plan.metrics, result.metric_names, result.metric_labels)}${baselines}</tbody></table>`;
 }
 
 // A node's text, line by line: nothing is cut short, a long line wraps at a space (a count
@@ -673,26 +674,43 @@ const MAX_LABELS = 8;
 
 // Labels for every tick of a log axis, computed once per axis: the powers of ten when there
 // are two or more (every k-th of them when there are many, so labels never overlap), else
-// every tick with as many digits as it takes to tell them apart; a label equal to its
-// neighbour's is dropped, so no axis repeats one label.
+// ticks at least an eighth of the axis apart (a log axis is even in log(value), so labels
+// this far apart never overlap, however close Chart.js puts its ticks), each with as many
+// digits as it takes to tell them apart; a label equal to its neighbour's is dropped, so no
+// axis repeats one label.
 function logLabels(values) {
   const powers = values.filter(isPowerOfTen);
   if (powers.length >= 2) {
     const every = Math.ceil(powers.length / MAX_LABELS);
     return values.map((v) => (isPowerOfTen(v) && Math.round(Math.log10(v)) % every === 0 ? compact(v) : null));
   }
+  const kept = spaced(values);
   for (let digits = 2; digits <= 6; digits++) {
-    const labels = values.map((v) => shortNumber(v, digits));
-    if (new Set(labels).size === labels.length) return thinned(labels);
+    const labels = values.map((v, i) => (kept[i] ? shortNumber(v, digits) : null));
+    const shown = labels.filter((l) => l !== null);
+    if (new Set(shown).size === shown.length) return labels;
   }
-  return thinned(values.map((v) => shortNumber(v, 6)).map((l, i, all) => (i > 0 && l === all[i - 1] ? null : l)));
+  let previous = null;
+  return values.map((v, i) => {
+    if (!kept[i]) return null;
+    const label = shortNumber(v, 6);
+    if (label === previous) return null;
+    previous = label;
+    return label;
+  });
 }
 
-// At most MAX_LABELS labels on an axis: every k-th, keeping the first.
-function thinned(labels) {
-  const every = Math.ceil(labels.filter(Boolean).length / MAX_LABELS);
-  let seen = 0;
-  return labels.map((l) => (l === null ? null : seen++ % every === 0 ? l : null));
+// Which ticks (ascending values) get a label: the first, then each at least 1/MAX_LABELS of
+// the axis's span in log(value) from the last one kept.
+function spaced(values) {
+  const logs = values.map((v) => Math.log10(v));
+  const gap = (Math.max(...logs) - Math.min(...logs)) / MAX_LABELS;
+  let last = -Infinity;
+  return logs.map((l) => {
+    if (l - last < gap * (1 - 1e-9)) return false;
+    last = l;
+    return true;
+  });
 }
 
 function shortNumber(value, digits) {
@@ -759,6 +777,8 @@ function renderFrontier(result) {
   const frontier = result.frontier;
   const metric = frontier.metric;
   state.frontierMetric = metric;
+  // the captions name the frontier's metric (cost for a latency or success objective)
+  for (const name of document.querySelectorAll(".frontier-metric")) name.textContent = metric;
   const bySuccess = frontier.success;
   const byLatency = frontier.latency;
   // the reliability the frontier is against: success, or accuracy when the task bounds it
@@ -833,6 +853,7 @@ async function sweep() {
   }
   if (!result.ok) return;
   $("sweep-variable").textContent = result.variable ? `(${result.variable})` : "";
+  $("sweep-metric").textContent = result.metric;
   // colours follow the series' place (the optimum is always the first, solid line)
   // a series that misses the requirements (a baseline that cannot run, or whose answer is
   // wrong too often) is drawn hollow and dotted, and its label says so: a cheap line below

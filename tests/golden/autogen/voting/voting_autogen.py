@@ -13,15 +13,16 @@ Usage: python voting_autogen.py [--input FILE] [--base-url URL] [--model-map NAM
 #   op answer on gpt35: x = 1, majority of 5
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           5 (99.9% interval [5, 5])
-#   success         0.63048
-#   accuracy        0.63048
-#   errors          0.36952
-#   dollars         0.0006625
-#   tokens          1275
-#   forward_passes  25
-#   cost            6300
-#   latency         5
+#   calls                     5 (99.9% interval [5, 5])
+#   success (probability)     0.63048
+#   accuracy                  0.63048
+#   errors                    0.36952
+#   dollars ($)               0.0006625
+#   tokens                    1275
+#   forward_passes            25
+#   cost (m·tokens)           6300
+#   latency (forward passes)  5 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)

@@ -14,13 +14,14 @@ Usage: python hanoi_crewai.py [--input FILE] [--base-url URL] [--model-map NAME=
 #     red flags: writes > 750 or unparsable json
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           3.19026e+06 (99.9% interval [3189467, 3191055])
-#   success         0.991596
-#   dollars         3511.84
-#   tokens          3.63052e+09
-#   forward_passes  1.71636e+09
-#   cost            1.49066e+12
-#   latency         5.8446e+08
+#   calls                     3.19026e+06 (99.9% interval [3189467, 3191055])
+#   success (probability)     0.991596
+#   dollars ($)               3511.84
+#   tokens                    3.63052e+09
+#   forward_passes            1.71636e+09
+#   cost (m·tokens)           1.49066e+12
+#   latency (forward passes)  5.8446e+08 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)

@@ -15,15 +15,16 @@ Usage: python routing_crewai.py [--input FILE] [--base-url URL] [--model-map NAM
 #   op solve on specialist: x = 1, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           200 (99.9% interval [200, 200])
-#   success         0.331183
-#   accuracy        0.98901
-#   errors          1.099
-#   dollars         0.15342
-#   tokens          1.0072e+06
-#   forward_passes  5200
-#   cost            5.01266e+07
-#   latency         52
+#   calls                     200 (99.9% interval [200, 200])
+#   success (probability)     0.331183
+#   accuracy                  0.98901
+#   errors                    1.099
+#   dollars ($)               0.15342
+#   tokens                    1.0072e+06
+#   forward_passes            5200
+#   cost (m·tokens)           5.01266e+07
+#   latency (forward passes)  52 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)

@@ -15,15 +15,16 @@ Usage: python sorting_crewai.py [--input FILE] [--base-url URL] [--model-map NAM
 #   op merge on gpt4omini: x per tree level, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           7 (99.9% interval [7, 7])
-#   success         0.920811
-#   accuracy        0.969839
-#   errors          30.1609
-#   dollars         0.00696
-#   tokens          19400
-#   forward_passes  9000
-#   cost            2.54205e+07
-#   latency         5250
+#   calls                     7 (99.9% interval [7, 7])
+#   success (probability)     0.920811
+#   accuracy                  0.969839
+#   errors                    30.1609
+#   dollars ($)               0.00696
+#   tokens                    19400
+#   forward_passes            9000
+#   cost (m·tokens)           2.54205e+07
+#   latency (forward passes)  5250 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)

@@ -14,13 +14,14 @@ Usage: python debugging_dspy.py [--input FILE] [--base-url URL] [--model-map NAM
 #   op fix on developer: x = 1, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           10 (99.9% interval [10, 10])
-#   success         0.970382
-#   dollars         0.00342
-#   tokens          3600
-#   forward_passes  1100
-#   cost            1.46295e+06
-#   latency         1100
+#   calls                     10 (99.9% interval [10, 10])
+#   success (probability)     0.970382
+#   dollars ($)               0.00342
+#   tokens                    3600
+#   forward_passes            1100
+#   cost (m·tokens)           1.46295e+06
+#   latency (forward passes)  1100 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)

@@ -14,15 +14,16 @@ Usage: python long_context_dspy.py [--input FILE] [--base-url URL] [--model-map 
 #   op count on longctx: x = 20, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           200 (99.9% interval [200, 200])
-#   success         0.999998
-#   accuracy        1
-#   errors          4e-05
-#   dollars         0.0252
-#   tokens          162000
-#   forward_passes  2000
-#   cost            6.5529e+07
-#   latency         10
+#   calls                     200 (99.9% interval [200, 200])
+#   success (probability)     0.999998
+#   accuracy                  1
+#   errors                    4e-05
+#   dollars ($)               0.0252
+#   tokens                    162000
+#   forward_passes            2000
+#   cost (m·tokens)           6.5529e+07
+#   latency (forward passes)  10 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)

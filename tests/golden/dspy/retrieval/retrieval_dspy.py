@@ -14,15 +14,16 @@ Usage: python retrieval_dspy.py [--input FILE] [--base-url URL] [--model-map NAM
 #   op find on gpt4omini: x = 66667, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           2 (99.9% interval [2, 2])
-#   success         0.917806
-#   accuracy        0.917806
-#   errors          8219.45
-#   dollars         0.0200541
-#   tokens          133574
-#   forward_passes  40
-#   cost            2.67106e+06
-#   latency         20
+#   calls                     2 (99.9% interval [2, 2])
+#   success (probability)     0.917806
+#   accuracy                  0.917806
+#   errors                    8219.45
+#   dollars ($)               0.0200541
+#   tokens                    133574
+#   forward_passes            40
+#   cost (m·tokens)           2.67106e+06
+#   latency (forward passes)  20 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)

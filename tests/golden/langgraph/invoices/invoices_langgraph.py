@@ -15,15 +15,16 @@ Usage: python invoices_langgraph.py [--input FILE] [--base-url URL] [--model-map
 #   op verify on mini: x = 1, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           2.07117e+06 (99.9% interval [2069906, 2072427])
-#   success         2.3424e-153
-#   accuracy        0.999649
-#   errors          351.383
-#   dollars         375.917
-#   tokens          2.24204e+09
-#   forward_passes  8.80246e+07
-#   cost            9.17216e+10
-#   latency         88.0246
+#   calls                     2.07117e+06 (99.9% interval [2069906, 2072427])
+#   success (probability)     2.3424e-153
+#   accuracy                  0.999649
+#   errors                    351.383
+#   dollars ($)               375.917
+#   tokens                    2.24204e+09
+#   forward_passes            8.80246e+07
+#   cost (m·tokens)           9.17216e+10
+#   latency (forward passes)  88.0246 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)

@@ -1060,15 +1060,18 @@ def print_report(report: dict[str, Any], out: Any) -> None:
     note = f"   99.9% interval [{low}, {high}]: {inside}"
     line("calls", report["calls"], pred.get("calls"), note)
     print(
-        f"  {'':<16}{report['replayed']:>14} replayed from the journal, "
+        f"  {'':<16}every vote sample, resample and retry included: "
+        f"{report['replayed']} replayed from the journal, "
         f"{report['flagged']} red-flagged and resampled",
         file=out,
     )
     line("tokens", report["tokens"], pred.get("tokens"))
     line("forward passes", report["forward_passes"], pred.get("forward_passes"))
-    line("dollars", report["dollars"], pred.get("dollars"))
-    line("cost (m*sum ctx)", report["cost"], pred.get("cost"))
-    print(f"  predicted success {pred.get('success', '-')}", file=out)
+    line("dollars ($)", report["dollars"], pred.get("dollars"))
+    line("cost (m*tokens)", report["cost"], pred.get("cost"))
+    success = pred.get("success")
+    shown = "-" if success is None else f"{success:.6g}"
+    print(f"  {'success':<16}{'':>14}   predicted {shown:>12} (probability)", file=out)
     print(f"  transport errors (retried, not calls of the plan): {report['transport_errors']}, "
           f"responses without an answer (retried alike): {report['malformed_responses']}",
           file=out)

@@ -14,15 +14,16 @@ Usage: python counting_agents.py [--input FILE] [--base-url URL] [--model-map NA
 #   op count on gpt4omini: x = 667, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           3 (99.9% interval [3, 3])
-#   success         0.919968
-#   accuracy        0.972577
-#   errors          54.8451
-#   dollars         0.00037665
-#   tokens          2466
-#   forward_passes  15
-#   cost            12285
-#   latency         5
+#   calls                     3 (99.9% interval [3, 3])
+#   success (probability)     0.919968
+#   accuracy                  0.972577
+#   errors                    54.8451
+#   dollars ($)               0.00037665
+#   tokens                    2466
+#   forward_passes            15
+#   cost (m·tokens)           12285
+#   latency (forward passes)  5 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)

@@ -13,15 +13,16 @@ Usage: python evolution_agents.py [--input FILE] [--base-url URL] [--model-map N
 #   op mutate on mutator: x = 1, retry up to 10 until exact accepts
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           15.9844 (99.9% interval [2, 30])
-#   success         0.992214
-#   accuracy        0.999023
-#   errors          0.0078125
-#   dollars         0.00131871
-#   tokens          3996.09
-#   forward_passes  1598.44
-#   cost            318888
-#   latency         199.805
+#   calls                     15.9844 (99.9% interval [2, 30])
+#   success (probability)     0.992214
+#   accuracy                  0.999023
+#   errors                    0.0078125
+#   dollars ($)               0.00131871
+#   tokens                    3996.09
+#   forward_passes            1598.44
+#   cost (m·tokens)           318888
+#   latency (forward passes)  199.805 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)

@@ -16,13 +16,14 @@ It needs only the Python standard library and the openai package (pip install op
 #   op fix on developer: x = 1, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           10 (99.9% interval [10, 10])
-#   success         0.970382
-#   dollars         0.00342
-#   tokens          3600
-#   forward_passes  1100
-#   cost            1.46295e+06
-#   latency         1100
+#   calls                     10 (99.9% interval [10, 10])
+#   success (probability)     0.970382
+#   dollars ($)               0.00342
+#   tokens                    3600
+#   forward_passes            1100
+#   cost (m·tokens)           1.46295e+06
+#   latency (forward passes)  1100 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)
@@ -879,15 +880,18 @@ def print_report(report: dict[str, Any], out: Any) -> None:
     note = f"   99.9% interval [{low}, {high}]: {inside}"
     line("calls", report["calls"], pred.get("calls"), note)
     print(
-        f"  {'':<16}{report['replayed']:>14} replayed from the journal, "
+        f"  {'':<16}every vote sample, resample and retry included: "
+        f"{report['replayed']} replayed from the journal, "
         f"{report['flagged']} red-flagged and resampled",
         file=out,
     )
     line("tokens", report["tokens"], pred.get("tokens"))
     line("forward passes", report["forward_passes"], pred.get("forward_passes"))
-    line("dollars", report["dollars"], pred.get("dollars"))
-    line("cost (m*sum ctx)", report["cost"], pred.get("cost"))
-    print(f"  predicted success {pred.get('success', '-')}", file=out)
+    line("dollars ($)", report["dollars"], pred.get("dollars"))
+    line("cost (m*tokens)", report["cost"], pred.get("cost"))
+    success = pred.get("success")
+    shown = "-" if success is None else f"{success:.6g}"
+    print(f"  {'success':<16}{'':>14}   predicted {shown:>12} (probability)", file=out)
     print(f"  transport errors (retried, not calls of the plan): {report['transport_errors']}, "
           f"responses without an answer (retried alike): {report['malformed_responses']}",
           file=out)

@@ -17,15 +17,16 @@ It needs only the Python standard library and the openai package (pip install op
 #   op verify on mini: x = 1, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           2.07117e+06 (99.9% interval [2069906, 2072427])
-#   success         2.3424e-153
-#   accuracy        0.999649
-#   errors          351.383
-#   dollars         375.917
-#   tokens          2.24204e+09
-#   forward_passes  8.80246e+07
-#   cost            9.17216e+10
-#   latency         88.0246
+#   calls                     2.07117e+06 (99.9% interval [2069906, 2072427])
+#   success (probability)     2.3424e-153
+#   accuracy                  0.999649
+#   errors                    351.383
+#   dollars ($)               375.917
+#   tokens                    2.24204e+09
+#   forward_passes            8.80246e+07
+#   cost (m·tokens)           9.17216e+10
+#   latency (forward passes)  88.0246 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)
@@ -883,15 +884,18 @@ def print_report(report: dict[str, Any], out: Any) -> None:
     note = f"   99.9% interval [{low}, {high}]: {inside}"
     line("calls", report["calls"], pred.get("calls"), note)
     print(
-        f"  {'':<16}{report['replayed']:>14} replayed from the journal, "
+        f"  {'':<16}every vote sample, resample and retry included: "
+        f"{report['replayed']} replayed from the journal, "
         f"{report['flagged']} red-flagged and resampled",
         file=out,
     )
     line("tokens", report["tokens"], pred.get("tokens"))
     line("forward passes", report["forward_passes"], pred.get("forward_passes"))
-    line("dollars", report["dollars"], pred.get("dollars"))
-    line("cost (m*sum ctx)", report["cost"], pred.get("cost"))
-    print(f"  predicted success {pred.get('success', '-')}", file=out)
+    line("dollars ($)", report["dollars"], pred.get("dollars"))
+    line("cost (m*tokens)", report["cost"], pred.get("cost"))
+    success = pred.get("success")
+    shown = "-" if success is None else f"{success:.6g}"
+    print(f"  {'success':<16}{'':>14}   predicted {shown:>12} (probability)", file=out)
     print(f"  transport errors (retried, not calls of the plan): {report['transport_errors']}, "
           f"responses without an answer (retried alike): {report['malformed_responses']}",
           file=out)

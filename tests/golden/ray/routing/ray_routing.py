@@ -21,15 +21,16 @@ It needs Ray and the openai package on every node (pip install 'ray>=2.50' opena
 #   op solve on specialist: x = 1, one sample
 #
 # Prediction for one run (aalp cost model, expected values):
-#   calls           200 (99.9% interval [200, 200])
-#   success         0.331183
-#   accuracy        0.98901
-#   errors          1.099
-#   dollars         0.15342
-#   tokens          1.0072e+06
-#   forward_passes  5200
-#   cost            5.01266e+07
-#   latency         52
+#   calls                     200 (99.9% interval [200, 200])
+#   success (probability)     0.331183
+#   accuracy                  0.98901
+#   errors                    1.099
+#   dollars ($)               0.15342
+#   tokens                    1.0072e+06
+#   forward_passes            5200
+#   cost (m·tokens)           5.01266e+07
+#   latency (forward passes)  52 (the critical path)
+#   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)
@@ -899,23 +900,28 @@ def print_report(report: dict[str, Any], out: Any) -> None:
     note = f"   99.9% interval [{low}, {high}]: {inside}"
     line("calls", report["calls"], pred.get("calls"), note)
     print(
-        f"  {'':<16}{report['replayed']:>14} replayed from the journal, "
+        f"  {'':<16}every vote sample, resample and retry included: "
+        f"{report['replayed']} replayed from the journal, "
         f"{report['flagged']} red-flagged and resampled",
         file=out,
     )
     line("tokens", report["tokens"], pred.get("tokens"))
     line("forward passes", report["forward_passes"], pred.get("forward_passes"))
-    line("dollars", report["dollars"], pred.get("dollars"))
-    line("cost (m*sum ctx)", report["cost"], pred.get("cost"))
-    print(f"  predicted success {pred.get('success', '-')}", file=out)
+    line("dollars ($)", report["dollars"], pred.get("dollars"))
+    line("cost (m*tokens)", report["cost"], pred.get("cost"))
+    success = pred.get("success")
+    shown = "-" if success is None else f"{success:.6g}"
+    print(f"  {'success':<16}{'':>14}   predicted {shown:>12} (probability)", file=out)
     print(f"  transport errors (retried, not calls of the plan): {report['transport_errors']}, "
           f"responses without an answer (retried alike): {report['malformed_responses']}",
           file=out)
     if report["exhausted_retries"]:
         print(f"  decisions whose retries ran out: {report['exhausted_retries']}", file=out)
+    print("  calls by op (every vote sample, resample and retry included):", file=out)
     for op, calls in report["calls_by_op"].items():
         predicted = pred["calls_by_op"].get(op)
-        print(f"    {op:<14}{calls:>10} calls   predicted {predicted}", file=out)
+        shown = "0 (the plan never calls it)" if predicted is None else f"{predicted:.6g}"
+        print(f"    {op:<14}{calls:>10} calls   predicted {shown}", file=out)
     print(f"  calls of this run by node ({len(report['nodes'])} in the cluster):", file=out)
     for node, calls in report["calls_by_node"].items():
         where = report["nodes"].get(node, "gone")
