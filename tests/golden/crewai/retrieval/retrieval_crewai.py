@@ -406,7 +406,7 @@ class RetrievalPlan(Flow[PlanState]):
         for (decision, _), verdict in zip(judged, verdicts, strict=True):
             decision["passed"] = runtime.accepts(verdict)
 
-    async def sample(
+    async def sample(  # noqa: F811 (stands in for the shared loop's sample)
         self, op: str, decision: dict[str, Any], _key: str | None = None
     ) -> tuple[bool, Any]:
         """One call: a fresh crew of the op, on the decision's model, kicked off once (or,
