@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..frameworks import ANSWERS, FrameworkBackend
+from ..frameworks import FrameworkBackend, answer_models
 from ..view import View
 
 
@@ -36,20 +36,3 @@ class CrewAIBackend(FrameworkBackend):
         """Each op's answer model: its class name and what its ``answer`` field holds."""
         # the flow's state is saved after every round of samples (``save_round``)
         return {**context, "answers": answer_models(view), "round_saved": True}
-
-
-def answer_models(view: View) -> list[dict[str, str]]:
-    """One pydantic model per op, ``<Op>Answer``, named uniquely (``_2`` on a clash), with
-    the op's answer format as the field's description."""
-    models, taken = [], set()
-    for name, op in sorted(view["ops"].items()):
-        base = "".join(part.capitalize() for part in name.split("_")) + "Answer"
-        cls, n = base, 1
-        while cls in taken:
-            n += 1
-            cls = f"{base}_{n}"
-        taken.add(cls)
-        models.append(
-            {"op": name, "cls": cls, "form": op["answer"], "description": ANSWERS[op["answer"]]}
-        )
-    return models

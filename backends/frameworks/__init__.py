@@ -38,6 +38,23 @@ ANSWERS = {
 }
 
 
+def answer_models(view: View) -> list[dict[str, str]]:
+    """One pydantic model per op, ``<Op>Answer``, named uniquely (``_2`` on a clash), with
+    the op's answer format as the field's description."""
+    models, taken = [], set()
+    for name, op in sorted(view["ops"].items()):
+        base = "".join(part.capitalize() for part in name.split("_")) + "Answer"
+        cls, n = base, 1
+        while cls in taken:
+            n += 1
+            cls = f"{base}_{n}"
+        taken.add(cls)
+        models.append(
+            {"op": name, "cls": cls, "form": op["answer"], "description": ANSWERS[op["answer"]]}
+        )
+    return models
+
+
 class FrameworkBackend(Backend):
     """A target emitting one program for a framework; subclasses name the template and file."""
 

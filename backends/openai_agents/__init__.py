@@ -1,17 +1,18 @@
 """The ``openai-agents`` target: the plan run by the OpenAI Agents SDK.
 
-One ``Agent`` per op (its prompt as instructions, its plan model by name); every call is one
-``Runner.run``; fan-out is ``asyncio.gather`` under a semaphore of the plan's concurrency; a
-``ModelProvider`` maps the plan's model names to ``OpenAIChatCompletionsModel`` over an
-``AsyncOpenAI`` client with ``max_retries=0``; tracing is disabled. The SDK is not imported
-here.
+One ``Agent`` per op (its prompt as instructions, its plan model by name, its ``output_type``
+the op's answer model); every call is one ``Runner.run``; fan-out is ``asyncio.gather`` under
+a semaphore of the plan's concurrency; a ``ModelProvider`` maps the plan's model names to
+``OpenAIChatCompletionsModel`` over an ``AsyncOpenAI`` client with ``max_retries=0``; tracing
+is disabled. The SDK is not imported here.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from ..frameworks import FrameworkBackend
+from ..frameworks import FrameworkBackend, answer_models
+from ..view import View
 
 
 class OpenAIAgentsBackend(FrameworkBackend):
@@ -22,6 +23,14 @@ class OpenAIAgentsBackend(FrameworkBackend):
     package: ClassVar[str] = "aalp.backends.openai_agents"
     template = "agents_plan.py.j2"
     suffix = "agents"
-    requires: ClassVar[dict[str, str]] = {"agents": "openai-agents", "openai": "openai"}
+    requires: ClassVar[dict[str, str]] = {
+        "agents": "openai-agents",
+        "pydantic": "pydantic",
+        "openai": "openai",
+    }
     # a run's conversation is one agent's input: a chain's shared history is not expressed
     unsupported = frozenset({"routed_verifier", "history_full"})
+
+    def context(self, view: View, context: dict[str, Any]) -> dict[str, Any]:
+        """Each op's answer model, every agent's ``output_type``."""
+        return {**context, "answers": answer_models(view)}

@@ -70,8 +70,9 @@ try:
         Runner,
         set_tracing_disabled,
     )
+    from pydantic import BaseModel, Field
 except ModuleNotFoundError as missing:  # one line naming what to install, not a traceback
-    requires = {'agents': 'openai-agents', 'openai': 'openai'}
+    requires = {'agents': 'openai-agents', 'pydantic': 'pydantic', 'openai': 'openai'}
     package = requires.get((missing.name or "").split(".")[0], missing.name)
     needed = f"{package}, not installed: pip install {package}"
     raise SystemExit(f"error: this program needs {needed}") from None
@@ -175,6 +176,30 @@ PREDICTION: dict[str, Any] = {
     'model_calls': 7.0,
 }
 
+# ---------------------------------------------------------------------------------------------
+# Answers: one model per op, every agent's structured output. The field stays text: the
+# runtime reads and red-flags it by the op's answer format, the same in every target (a
+# typed field would make a malformed answer an error inside the framework, not a red flag).
+# ---------------------------------------------------------------------------------------------
+
+
+class MergeAnswer(BaseModel):
+    """The answer of op ``merge`` (answer format ``list``)."""
+
+    answer: str = Field(description='one JSON list, nothing else')
+
+
+class SortAnswer(BaseModel):
+    """The answer of op ``sort`` (answer format ``list``)."""
+
+    answer: str = Field(description='one JSON list, nothing else')
+
+
+ANSWERS: dict[str, type[BaseModel]] = {
+    'merge': MergeAnswer,
+    'sort': SortAnswer,
+}
+
 
 def transient_errors() -> tuple[type[Exception], ...]:
     """Errors of a call worth another try besides an HTTP status: the connection failed, or
@@ -219,13 +244,15 @@ def retry_settings(op: str) -> ModelRetrySettings:
 
 def build_agents() -> dict[str, Agent]:
     """One agent per op: its prompt as instructions, its plan model by name (a run's
-    ``ModelProvider`` resolves the name), temperature 1.0 so votes are independent samples,
-    and the SDK's retry settings for failed requests."""
+    ``ModelProvider`` resolves the name), its answer model as ``output_type`` (a JSON-schema
+    structured output), temperature 1.0 so votes are independent samples, and the SDK's
+    retry settings for failed requests."""
     return {
         op: Agent(
             name=op,
             instructions=spec["system"],
             model=spec["model"],
+            output_type=ANSWERS[op],
             model_settings=ModelSettings(temperature=1.0, retry=retry_settings(op)),
         )
         for op, spec in OPS.items()
@@ -265,8 +292,9 @@ class SortingPlan:
                     result = await Runner.run(
                         agent, runtime.render_input(decision["input"]), run_config=self.run_config
                     )
-                    output = result.final_output
-                    text = "" if output is None else str(output)
+                    # the SDK validated the reply against the answer model (a reply that is
+                    # not its JSON is a ModelBehaviorError, tried again like a broken 200)
+                    text = result.final_output_as(ANSWERS[op], raise_if_incorrect_type=True).answer
                     usage = result.context_wrapper.usage
                     tokens = usage.output_tokens or len(text.split())
                     reads = usage.input_tokens or 0
@@ -416,7 +444,7 @@ def preflight() -> None:
     import importlib.util
     import os
 
-    requires = {'agents': 'openai-agents', 'openai': 'openai'}
+    requires = {'agents': 'openai-agents', 'pydantic': 'pydantic', 'openai': 'openai'}
     for module, package in requires.items():
         if importlib.util.find_spec(module) is None:
             missing = f"{package}, not installed: pip install {package}"
