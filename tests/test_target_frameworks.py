@@ -22,6 +22,7 @@ import pytest
 from aalp.api import compile as emit
 from aalp.backends import registry
 from aalp.backends.base import write
+from aalp.backends.frameworks import ANSWERS
 from aalp.backends.predict import prediction
 from aalp.backends.view import build_view
 from aalp.checks.loader import load
@@ -187,6 +188,15 @@ def test_fake_model_runs_the_samples(target: str, sample: str, tmp_path: Path) -
         assert result["state"] == [[], [], [4, 3, 2, 1]]
     if sample == "counting":
         assert result == data[over].count("7")
+    if target == "autogen":  # the GraphFlow AutoGen built: a node per stage, in the plan's order
+        nodes = [f"s{s['index']}" for s in view["stages"] if s["kind"] != "route"]
+        assert got["graph"] == {n: nodes[i + 1 : i + 2] for i, n in enumerate(nodes)}
+    if target == "openai-agents":  # every agent asked for its op's answer model
+        described = sorted(ANSWERS[op["answer"]] for op in view["ops"].values())
+        fields = [s["properties"]["answer"] for s in got["schemas"]]
+        assert sorted(f["description"] for f in fields) == described
+        assert all(list(s["properties"]) == ["answer"] for s in got["schemas"])
+        assert all(f["type"] == "string" for f in fields)
 
 
 @pytest.mark.parametrize("family", ["hanoi", "counting", "routing", "counting_retry"])

@@ -1,7 +1,8 @@
 """Run an emitted AutoGen AgentChat program with a fake model client answering from the world.
 
 Usage: python autogen_fake.py PROGRAM.py VIEW.json INPUT.json. Prints the result, the calls
-per op the runner counted, and the number of ``create`` calls the fake client served.
+per op the runner counted, the number of ``create`` calls the fake client served and the
+nodes and edges of the runner's ``GraphFlow`` graph.
 """
 
 from __future__ import annotations
@@ -49,7 +50,11 @@ def main() -> None:
 
     result, runner = asyncio.run(go())
     starts = sum(client.served.values())
-    print(json.dumps({"result": result, "calls": dict(runner.calls), "starts": starts}))
+    # the GraphFlow's graph as AutoGen builds it: its nodes and each node's edges
+    nodes = runner.graph().model_dump()["nodes"]
+    graph = {name: [edge["target"] for edge in node["edges"]] for name, node in nodes.items()}
+    out = {"result": result, "calls": dict(runner.calls), "starts": starts, "graph": graph}
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -54,7 +54,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aalp_runtime as runtime
 
 try:
-    from autogen_agentchat.agents import AssistantAgent
+    from autogen_agentchat.agents import AssistantAgent, BaseChatAgent
+    from autogen_agentchat.base import Response
+    from autogen_agentchat.messages import BaseChatMessage, TextMessage
+    from autogen_agentchat.teams import DiGraph, DiGraphBuilder, GraphFlow
+    from autogen_core import CancellationToken
     from autogen_core.models import ChatCompletionClient
 except ModuleNotFoundError as missing:  # one line naming what to install, not a traceback
     requires = {
@@ -158,8 +162,47 @@ def sample_agent(op: str, client: ChatCompletionClient) -> AssistantAgent:
     return AssistantAgent(name=op, model_client=client, system_message=OPS[op]["system"])
 
 
+#: what a stage node says when its stage finished (the edge to the next stage reads it)
+DONE = "done"
+
+
+class StageAgent(BaseChatAgent):
+    """One stage of the plan as a node of AutoGen's ``GraphFlow``: it runs the stage (an
+    ``async`` method of the runner) and says ``done``, or ``stopped`` when the stage raised
+    (kept for the runner to raise again, so the graph goes no further). It calls no model
+    itself: every call is one of the stage's ``AssistantAgent`` runs."""
+
+    def __init__(self, name: str, stage: Any, summary: str, errors: list[BaseException]) -> None:
+        super().__init__(name, summary)
+        self._stage = stage
+        self._errors = errors
+
+    @property
+    def produced_message_types(self) -> tuple[type[BaseChatMessage], ...]:
+        return (TextMessage,)
+
+    async def on_messages(
+        self, messages: Any, cancellation_token: CancellationToken
+    ) -> Response:
+        try:
+            await self._stage()
+        except BaseException as err:  # GraphFlow would wrap it; the runner raises it as is
+            self._errors.append(err)
+            return Response(chat_message=TextMessage(content="stopped", source=self.name))
+        return Response(chat_message=TextMessage(content=DONE, source=self.name))
+
+    async def on_reset(self, cancellation_token: CancellationToken) -> None:
+        return None
+
+
+def finished(message: BaseChatMessage) -> bool:
+    """Whether a stage node's message says its stage finished (the next stage's edge)."""
+    return isinstance(message, TextMessage) and message.content == DONE
+
+
 class RetrievalPlan:
-    """Runs the plan with AutoGen AgentChat: every LLM call is one ``AssistantAgent`` run.
+    """Runs the plan with AutoGen AgentChat: the stages are a ``GraphFlow`` of
+    ``StageAgent`` nodes (``graph()``), and every LLM call is one ``AssistantAgent`` run.
 
     ``clients`` is one ``ChatCompletionClient`` for every op, or a mapping from the plan's
     model names (``MODELS``, and ``MODEL:LABEL`` for a routed label) to clients.
@@ -178,6 +221,8 @@ class RetrievalPlan:
         self.failed: list[str] = []
         self.transport_errors = 0  # attempts tried again: not calls of the plan
         self.contract = runtime.Contract()  # main's keeps the journal and the budget
+        self.data: Any = None  # the task's input, while a run lasts
+        self.value: Any = None  # what each stage hands on to the next
 
     def client(self, model: str) -> ChatCompletionClient:
         return self.clients[model] if self.models else self.clients
@@ -275,11 +320,41 @@ class RetrievalPlan:
         for (decision, _), verdict in zip(judged, verdicts, strict=True):
             decision["passed"] = runtime.accepts(verdict)
 
-    async def run(self, task_input: Any) -> Any:
-        """Run every stage in order and return the task's result (``calls``: this run's)."""
-        self.calls, self.failed, self.transport_errors = Counter(), [], 0
-        data, value = task_input, None
+    def stage_agents(self, errors: list[BaseException]) -> list[StageAgent]:
+        """One ``StageAgent`` per stage, in the plan's order."""
+        return [
+            StageAgent('s0', self.s0, 'stage 0: map', errors),
+            StageAgent('s1', self.s1, 'stage 1: combine', errors),
+        ]
 
+    def graph(self, agents: list[StageAgent] | None = None) -> DiGraph:
+        """The plan's stages as AutoGen's ``DiGraph``: a node per stage, an edge from each
+        to the next taken when the stage finished (a routed op runs inside the stage it
+        routes, its classifier first: every chunk routes on its own answer)."""
+        agents = self.stage_agents([]) if agents is None else agents
+        builder = DiGraphBuilder()
+        for agent in agents:
+            builder.add_node(agent)
+        for before, after in zip(agents, agents[1:], strict=False):
+            builder.add_edge(before, after, condition=finished)
+        builder.set_entry_point(agents[0])
+        return builder.build()
+
+    async def run(self, task_input: Any) -> Any:
+        """Run the plan's ``GraphFlow`` on ``task_input`` and return the task's result
+        (``calls``: this run's)."""
+        self.calls, self.failed, self.transport_errors = Counter(), [], 0
+        self.data, self.value = task_input, None
+        errors: list[BaseException] = []
+        agents = self.stage_agents(errors)
+        flow = GraphFlow(agents, graph=self.graph(agents))
+        await flow.run(task=f"run the plan of {TASK}")
+        if errors:
+            raise errors[0]
+        return self.value
+
+    async def s0(self) -> None:
+        data, value = self.data, self.value
         # stage 0: map find over text: 2 chunks of x = 66667 in parallel
         stage = STAGES['s0']
         requests = runtime.map_requests(runtime.stage_input(data, stage["over"], value), stage)
@@ -288,10 +363,13 @@ class RetrievalPlan:
         answers = await self.decide('find', requests, models)
         requests = [{**r, 'find': a} for r, a in zip(requests, answers, strict=True)]
         value = answers
+        self.value = value
 
+    async def s1(self) -> None:
+        value = self.value
         # stage 1: combine vote
         value = runtime.combine('vote', value, {'op': 'find', 'chunks': True})
-        return value
+        self.value = value
 
 
 def endpoint_clients(args: Any) -> dict[str, ChatCompletionClient]:
