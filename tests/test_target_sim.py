@@ -63,6 +63,11 @@ PLANS = {
 }
 
 
+#: targets whose calls' tokens are the framework's usage of each call (the Agents SDK's run
+#: result, AutoGen's ``models_usage``), so the report's totals are the server's exactly
+USAGE_READ = ("openai-agents", "autogen")
+
+
 @pytest.mark.parametrize("sample", list(PLANS))
 @pytest.mark.parametrize("target", ["langgraph", "dspy", "openai-agents", "autogen", "crewai"])
 def test_program_against_simulated_llm(target: str, sample: str, tmp_path: Path) -> None:
@@ -97,6 +102,13 @@ def test_program_against_simulated_llm(target: str, sample: str, tmp_path: Path)
     assert out["calls"] == served  # every call the server answered is one the program counted
     low, high = compiled.view["prediction"]["calls_interval"]
     assert low <= sum(served.values()) <= high
+    if target in USAGE_READ:  # the report's tokens are the usage the server sent
+        report = json.loads((tmp_path / "run-report.json").read_text(encoding="utf-8"))
+        tokens = core.stats()["tokens"]
+        assert (report["prompt_tokens"], report["completion_tokens"]) == (
+            tokens["prompt"],
+            tokens["completion"],
+        )
 
 
 HOSTILE_SEEDS = {"autogen": 4}

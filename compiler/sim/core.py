@@ -182,6 +182,7 @@ class SimCore:
         self.success = dict(success or {})
         self.lock = threading.Lock()
         self.calls: Counter[str] = Counter()
+        self.tokens: Counter[str] = Counter()  # the usage the answered calls reported
         self.keys: list[str] = []
         self.faults_injected: Counter[str] = Counter()
         self.seen: Counter[str] = Counter()
@@ -190,11 +191,13 @@ class SimCore:
     # -- bookkeeping ---------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """Calls answered per op, every call key in order, and the faults injected."""
+        """Calls answered per op, the prompt and completion tokens their usage reported, every
+        call key in order, and the faults injected."""
         with self.lock:
             return {
                 "calls": sum(self.calls.values()),
                 "by_op": dict(sorted(self.calls.items())),
+                "tokens": {kind: self.tokens[kind] for kind in ("prompt", "completion")},
                 "keys": list(self.keys),
                 "faults": dict(sorted(self.faults_injected.items())),
                 "family": self.family,
@@ -203,6 +206,7 @@ class SimCore:
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.tokens.clear()
             self.keys.clear()
             self.faults_injected.clear()
             self.seen.clear()
@@ -289,6 +293,9 @@ class SimCore:
             self.calls[name] += 1
             self.keys.append(key)
         response = self._answer(op, model, request, messages, key, body.get("max_tokens"))
+        with self.lock:
+            self.tokens["prompt"] += response["usage"]["prompt_tokens"]
+            self.tokens["completion"] += response["usage"]["completion_tokens"]
         # in DSPy's [[ ## field ## ]] format, or as a structured output, when asked so
         return structured(schema_field, wrap(messages, response))
 
