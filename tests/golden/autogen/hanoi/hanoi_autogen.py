@@ -39,6 +39,7 @@ Usage: python hanoi_autogen.py [--input FILE] [--base-url URL] [--model-map NAME
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sys
 from collections import Counter
@@ -339,7 +340,7 @@ class HanoiPlan:
         builder = DiGraphBuilder()
         for agent in agents:
             builder.add_node(agent)
-        for before, after in zip(agents, agents[1:], strict=False):
+        for before, after in itertools.pairwise(agents):
             builder.add_edge(before, after, condition=finished)
         builder.set_entry_point(agents[0])
         return builder.build()

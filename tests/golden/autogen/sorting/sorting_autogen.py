@@ -46,6 +46,7 @@ Usage: python sorting_autogen.py [--input FILE] [--base-url URL] [--model-map NA
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sys
 from collections import Counter
@@ -361,7 +362,7 @@ class SortingPlan:
         builder = DiGraphBuilder()
         for agent in agents:
             builder.add_node(agent)
-        for before, after in zip(agents, agents[1:], strict=False):
+        for before, after in itertools.pairwise(agents):
             builder.add_edge(before, after, condition=finished)
         builder.set_entry_point(agents[0])
         return builder.build()

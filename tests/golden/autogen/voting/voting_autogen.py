@@ -42,6 +42,7 @@ Usage: python voting_autogen.py [--input FILE] [--base-url URL] [--model-map NAM
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sys
 from collections import Counter
@@ -325,7 +326,7 @@ class VotingPlan:
         builder = DiGraphBuilder()
         for agent in agents:
             builder.add_node(agent)
-        for before, after in zip(agents, agents[1:], strict=False):
+        for before, after in itertools.pairwise(agents):
             builder.add_edge(before, after, condition=finished)
         builder.set_entry_point(agents[0])
         return builder.build()
