@@ -30,7 +30,7 @@ TARGETS: dict[str, tuple[str, str, str]] = {
     "autogen": (
         "aalp.backends.autogen",
         "AutoGenBackend",
-        "AutoGen AgentChat: an AssistantAgent run per call, OpenAIChatCompletionClient",
+        "AutoGen AgentChat: a GraphFlow of stages, an AssistantAgent run per call",
     ),
     "crewai": (
         "aalp.backends.crewai",
@@ -40,7 +40,7 @@ TARGETS: dict[str, tuple[str, str, str]] = {
     "openai-agents": (
         "aalp.backends.openai_agents",
         "OpenAIAgentsBackend",
-        "OpenAI Agents SDK: one Agent per op, Runner over Chat Completions",
+        "OpenAI Agents SDK: one Agent per op with an output_type, Runner over Chat Completions",
     ),
     "ray": (
         "aalp.backends.ray",

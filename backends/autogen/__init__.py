@@ -1,7 +1,9 @@
 """The ``autogen`` target: the plan run by AutoGen AgentChat (``autogen-agentchat``).
 
-Every call is one run of an ``AssistantAgent`` (the op's prompt as its system message, a fresh
-model context per sample); fan-out is ``asyncio.gather`` under a semaphore of the plan's
+The stages run as a ``GraphFlow`` built with ``DiGraphBuilder``: a ``StageAgent`` node per
+stage (it calls no model), an edge from each to the next. Every call is one run of an
+``AssistantAgent`` (the op's prompt as its system message, a fresh model context per sample);
+fan-out is ``asyncio.gather`` under a semaphore of the plan's
 concurrency; ``main`` gives every plan model an ``OpenAIChatCompletionClient`` with its own
 retries off. AutoGen is not imported here.
 """
@@ -17,7 +19,7 @@ class AutoGenBackend(FrameworkBackend):
     """Emits ``<task>_autogen.py`` and the runtime beside it."""
 
     name: ClassVar[str] = "autogen"
-    description: ClassVar[str] = "AutoGen AgentChat: an AssistantAgent run per call"
+    description: ClassVar[str] = "AutoGen AgentChat: a GraphFlow of stages, an agent run per call"
     package: ClassVar[str] = "aalp.backends.autogen"
     template = "team.py.j2"
     requires: ClassVar[dict[str, str]] = {

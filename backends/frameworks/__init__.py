@@ -226,7 +226,7 @@ IDIOMS = {
     "langgraph": "a LangGraph StateGraph: build_graph(llm) takes any LangChain chat model.",
     "dspy": "a DSPy module, usable inside a DSPy program and optimizable by DSPy's optimizers.",
     "openai-agents": "OpenAI Agents SDK agents, one per op, and a runner over Chat Completions.",
-    "autogen": "AutoGen AgentChat assistant agents, one run per call, and a runner.",
+    "autogen": "an AutoGen AgentChat GraphFlow, a node per stage; every call is one agent run.",
     "crewai": "a CrewAI Flow, a method per stage; every call is a one-task crew.",
 }
 

@@ -1,6 +1,6 @@
 """An LLM program compiled by aalp: the plan below, run against an OpenAI-compatible endpoint.
 
-The plan is AutoGen AgentChat assistant agents, one run per call, and a runner.
+The plan is an AutoGen AgentChat GraphFlow, a node per stage; every call is one agent run.
 
 Usage: python invoices_autogen.py [--input FILE] [--base-url URL] [--model-map NAME=SERVED]...
 """
