@@ -146,7 +146,10 @@ def run_agents(module: ModuleType, task_input: Any, asked: Asked) -> dict[str, A
     class Scripted(Model):
         async def get_response(self, system_instructions, input, *args, **kwargs):
             text = asked.answer(input if isinstance(input, str) else input[-1]["content"])
-            content = [ResponseOutputText(type="output_text", text=text, annotations=[])]
+            schema = kwargs.get("output_schema")
+            # a structured output, as an endpoint honouring the schema sends it
+            reply = json.dumps({"answer": text}) if schema and not schema.is_plain_text() else text
+            content = [ResponseOutputText(type="output_text", text=reply, annotations=[])]
             message = ResponseOutputMessage(
                 id="msg", type="message", role="assistant", status="completed", content=content
             )
