@@ -37,12 +37,16 @@ class Recording(SimCore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.bodies: list[dict[str, Any]] = []
+        self.tokens = [0, 0]  # prompt and completion tokens of every answered call
         self.guard = threading.Lock()
 
     def complete(self, body: dict[str, Any], key: str | None = None) -> dict[str, Any]:
+        response = super().complete(body, key)
         with self.guard:
             self.bodies.append(body)
-        return super().complete(body, key)
+            self.tokens[0] += response["usage"]["prompt_tokens"]
+            self.tokens[1] += response["usage"]["completion_tokens"]
+        return response
 
 
 def _run(target: str, tmp_path: Path) -> tuple[Recording, dict[str, Any], Any]:
@@ -59,7 +63,12 @@ def _run(target: str, tmp_path: Path) -> tuple[Recording, dict[str, Any], Any]:
     core = Recording(checked, seed=3, faults=Faults(malformed_rate=0.2))
     with SimServer(core) as server:
         run = subprocess.run(
-            [python, program, "--input", str(tmp_path / "input.json"), "--base-url", server.url],
+            [
+                python,
+                program,
+                *("--input", str(tmp_path / "input.json"), "--base-url", server.url),
+                *("--report", str(tmp_path / "report.json")),
+            ],
             capture_output=True,
             text=True,
             env={**os.environ, **TELEMETRY_OFF},
@@ -73,6 +82,11 @@ def _run(target: str, tmp_path: Path) -> tuple[Recording, dict[str, Any], Any]:
     stats = core.stats()
     assert out["calls"] == stats["by_op"]
     assert stats["faults"]["malformed"] > 0  # garbled answers were drawn, and not counted
+    # the report's tokens are the server's: LangGraph's from the structured reply's raw
+    # message, DSPy's from its own usage tracking
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [report["prompt_tokens"], report["completion_tokens"]] == core.tokens
+    assert core.tokens[0] > 0 and core.tokens[1] > 0
     return core, out, data
 
 
