@@ -106,3 +106,33 @@ def test_dspy_types_the_answer_field(tmp_path: Path) -> None:
         system = body["messages"][0]["content"]
         assert "`answer` (float)" in system, system
         assert "must be formatted as a valid Python float" in body["messages"][-1]["content"]
+
+
+def test_dspy_usage_tracking_sees_every_call_of_the_plan(tmp_path: Path) -> None:
+    """Under ``dspy.configure(track_usage=True)`` the plan's prediction carries the usage of
+    every call its ``dspy.Parallel`` threads made: the server's tokens, to the token."""
+    checked = load(ROOT / "samples" / "counting.aalp", {"n": "1000"})
+    decisions = {"count.x": 100, "count.model": "gpt4omini", "count.vote": "majority"}
+    compiled = emit(checked, "dspy", decisions={**decisions, "count.votes": 3})
+    program = write(compiled.files, str(tmp_path))[0]
+    task = compiled.resolved.task
+    family = oracle(family_of(task))
+    data = family.make_input(task, float_env(checked.env), 5)
+    (tmp_path / "input.json").write_text(json.dumps(data))
+    core = Recording(checked, seed=3)
+    driver = str(Path(__file__).resolve().parent / "targets" / "dspy_usage.py")
+    with SimServer(core) as server:
+        run = subprocess.run(
+            [venv_python("dspy"), driver, program, server.url, str(tmp_path / "input.json")],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **TELEMETRY_OFF},
+            cwd=tmp_path,
+            timeout=600,
+            check=False,
+        )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["calls"] == core.stats()["by_op"] == {"count": 30}  # 10 chunks, 3 votes each
+    (usage,) = out["usage"].values()
+    assert [usage["prompt_tokens"], usage["completion_tokens"]] == core.tokens

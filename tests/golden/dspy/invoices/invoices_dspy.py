@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -269,9 +270,23 @@ class Run:
     ) -> None:
         self.contract, self.lms, self.num_threads = contract, lms, num_threads
         self.votes = votes
+        # the usage tracker of the plan's caller (``dspy.configure(track_usage=True)``):
+        # ``dspy.Parallel`` gives each thread a copy, so every call's usage is added here
+        self.tracker = dspy.settings.usage_tracker
+        self.lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.failed: list[str] = []
         self.transport_errors = 0  # attempts tried again: not calls of the plan
+
+
+    def pass_up(self, usage: Any) -> None:
+        """One call's usage (its ``dspy.track_usage`` tracker), in the caller's tracker."""
+        if usage is None or self.tracker is None:
+            return
+        with self.lock:
+            for lm, entries in usage.usage_data.items():
+                for entry in entries:
+                    self.tracker.add_usage(lm, entry)
 
 
 class Vote(dspy.Module):
@@ -379,6 +394,7 @@ class Vote(dspy.Module):
         while True:
             seen = Completion()
             callbacks = [*dspy.settings.get("callbacks", []), seen]
+            usage = None
             try:
                 with dspy.context(callbacks=callbacks), dspy.track_usage() as usage:
                     self.predict(**kwargs)
@@ -400,6 +416,8 @@ class Vote(dspy.Module):
             else:
                 text = seen.answer()
                 failure = runtime.MalformedResponse(runtime.NO_ANSWER)
+            finally:
+                run.pass_up(usage)
             if text is not None and runtime.answered(op, text, len(text.split()), limit):
                 reads, writes = tokens(usage)
                 kept, answer = run.contract.made(
