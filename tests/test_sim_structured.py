@@ -1,6 +1,7 @@
 """The simulated LLM answers a framework's wrapped requests and structured outputs: a request
 inside longer text (and followed by a schema) is found, and a JSON-schema response format of
-one string field gets the same answer text inside that field."""
+one field gets the same answer text inside that field (a typed field: its value, when the
+text is JSON of the field's type)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import pytest
 from aalp.sim import SimCore
 from aalp.sim.core import SimError
+from aalp.sim.structured import value
 from test_sim import body, content
 
 REQUEST = {"x": 10, "chunk": 0, "items": "7177077777"}
@@ -42,13 +44,48 @@ def test_a_one_string_field_schema_gets_the_answer_text_in_that_field(load_sampl
     assert content(core.complete(json_mode, "k2")) == plain
 
 
+def test_a_typed_field_gets_the_answer_text_as_its_value(load_sample) -> None:
+    """A number field holds the count the text says; the same text as the unstructured call."""
+    core = SimCore(load_sample("counting"), seed=1)
+    plain = content(core.complete(body(core, "count", "gpt4omini", REQUEST), "k4"))
+    asked = body(
+        core, "count", "gpt4omini", REQUEST, response_format=_schema(answer={"type": "number"})
+    )
+    got = json.loads(content(core.complete(asked, "k4")))["answer"]
+    assert got == (json.loads(plain) if plain.strip().lstrip("-").isdigit() else plain)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "expected"),
+    [
+        ("number", "12", 12),
+        ("number", "2.5", 2.5),
+        ("number", "1,234", "1,234"),  # not JSON: the text, which the program reads
+        ("number", "true", "true"),  # JSON, but not a number
+        ("integer", "2.5", "2.5"),
+        ("array", "[1, 2]", [1, 2]),
+        ("array", "{}", "{}"),
+        ("object", '{"a": 1}', {"a": 1}),
+        ("string", "12", "12"),
+    ],
+)
+def test_a_field_holds_the_texts_value_of_its_type_or_the_text(kind, text, expected) -> None:
+    assert value(kind, text) == expected
+    assert type(value(kind, text)) is type(expected)
+
+
 @pytest.mark.parametrize(
     "properties",
-    [{"answer": {"type": "integer"}}, {"a": {"type": "string"}, "b": {"type": "string"}}, {}],
+    [
+        {"answer": {"type": "boolean"}},
+        {"answer": {}},
+        {"a": {"type": "string"}, "b": {"type": "string"}},
+        {},
+    ],
 )
 def test_another_schema_is_refused(load_sample, properties: dict) -> None:
     core = SimCore(load_sample("counting"), seed=1)
     asked = body(core, "count", "gpt4omini", REQUEST, response_format=_schema(**properties))
-    with pytest.raises(SimError, match="one string field"):
+    with pytest.raises(SimError, match="one field only"):
         core.complete(asked, "k3")
     assert core.stats()["calls"] == 0  # refused before it was a call

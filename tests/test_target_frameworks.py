@@ -273,7 +273,8 @@ def test_langgraph_full_history_sends_the_conversation(tmp_path: Path) -> None:
 
 def test_dspy_module_is_optimizable(tmp_path: Path) -> None:
     """DSPy's optimizers find one predictor per op and their demos reach the prompts, while the
-    plan's calls stay the plan's."""
+    plan's calls stay the plan's; so do they after an instruction optimizer's kind of change
+    (every predictor's instructions rewritten and its demos replaced)."""
     python = venv_python("dspy")
     view = plan("counting")
     program = write(registry.get("dspy").emit(view), str(tmp_path))[0]
@@ -296,10 +297,14 @@ def test_dspy_module_is_optimizable(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr[-3000:]
     got = json.loads(run.stdout.strip().splitlines()[-1])
-    assert got["predictors"] == ["count_predict"]
+    assert got["predictors"] == ["count_vote.predict"]
     assert got["demos"] == [1]
     assert got["demo_in_prompt"]
-    assert (got["result"], got["calls"]) == reference.expected(view, data)
+    result, calls = reference.expected(view, data)
+    assert (got["result"], got["calls"]) == (result, calls)
+    assert got["rewritten_in_prompt"]
+    assert (got["rewritten_result"], got["rewritten_calls"]) == (result, calls)
+    assert got["starts"] == 2 * sum(calls.values())  # DummyLM saw the plan's calls, twice
 
 
 def test_reference_counts_equal_prediction_without_errors(monkeypatch) -> None:

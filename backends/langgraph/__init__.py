@@ -6,7 +6,8 @@ whose conditional edge either sends the samples still needed or moves on. Every 
 edge declares where it can lead (its path map), so the drawn graph is the plan's shape; an LLM
 verifier is a pair of nodes after the tally of the op it judges. ``build_graph(llm)`` takes any
 LangChain chat model; ``main`` runs it with ``ChatOpenAI`` against an OpenAI-compatible
-endpoint. LangGraph is not imported here.
+endpoint; an op asks a chat model with structured output for its answer through
+``with_structured_output`` (a schema from its answer format). LangGraph is not imported here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-from ..frameworks import FrameworkBackend, literal
+from ..frameworks import ANSWERS, FrameworkBackend, literal
 from ..view import View
 
 
@@ -50,9 +51,40 @@ class LangGraphBackend(FrameworkBackend):
             "stages": stages,
             "phases_literal": literal("PHASES: dict[str, str] = ", phase_ops),
             "judging_literal": literal("JUDGING: dict[str, str] = ", judging),
+            "structured_literal": literal(
+                "STRUCTURED: dict[str, Any] = ",
+                {name: structured(op["answer"]) for name, op in sorted(view["ops"].items())},
+            ),
             "recursion_limit": recursion_limit(view, len(stages)),
             "verifiers": bool(judging),
         }
+
+
+#: the JSON type of the structured answer's one field, by answer format. Not ``json``: a JSON
+#: value may be a list or a number, and both JSON mode and an ``object`` field ask for an
+#: object, so a model would wrap its answer in one the runtime would then accept as the answer
+FIELD_TYPES = {"number": "number", "list": "array", "choice": "string"}
+
+
+def structured(answer: str) -> dict[str, Any] | None:
+    """How an op of answer format ``answer`` asks a chat model with structured output: a
+    JSON schema of one typed field ``answer``, or None (plain text).
+
+    >>> structured("number")["schema"]["properties"]
+    {'answer': {'type': 'number', 'description': 'one JSON number, nothing else'}}
+    >>> structured("json"), structured("text")
+    (None, None)
+    """
+    if answer not in FIELD_TYPES:
+        return None
+    field = {"type": FIELD_TYPES[answer], "description": ANSWERS[answer]}
+    schema = {
+        "type": "object",
+        "properties": {"answer": field},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
+    return {"name": "answer", "schema": schema}
 
 
 def _edges(view: View, stage: dict[str, Any]) -> dict[str, Any]:

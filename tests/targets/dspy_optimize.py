@@ -3,7 +3,8 @@
 Usage: python dspy_optimize.py PROGRAM.py VIEW.json INPUT.json. Compiles the module with
 ``dspy.LabeledFewShot`` (demos from the fake world's right answers), then runs it with the
 world's ``DummyLM``; prints the predictors DSPy found, the demos each got, whether the demos
-reached the prompts, and the result.
+reached the prompts, and the result. Then changes the module as an instruction optimizer
+would (every predictor's instructions rewritten, its demos replaced) and runs it again.
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ def main() -> None:
     dspy.configure(lm=lm, adapter=dspy.ChatAdapter(use_json_adapter_fallback=False))
     prediction = optimized(task_input=task_input)
     first = lm.history[0]["messages"]
+    rewritten = optimized.deepcopy()
+    for _, predictor in rewritten.named_predictors():
+        # MIPROv2-style: new instructions (the prompt kept, so the fake world knows the op)
+        text = predictor.signature.instructions + " Think step by step, then answer."
+        predictor.signature = predictor.signature.with_instructions(text)
+        predictor.demos = [demo, demo]
+    lm._engine_spec.asked.clear()  # the world answers the same samples as in the first run
+    again = rewritten(task_input=task_input)
+    last = lm.history[-1]["messages"]
     print(
         json.dumps(
             {
@@ -39,6 +49,10 @@ def main() -> None:
                 "demo_in_prompt": any("1777" in str(m.get("content")) for m in first),
                 "result": prediction.answer,
                 "calls": prediction.calls,
+                "rewritten_in_prompt": "Think step by step" in str(last[0].get("content")),
+                "rewritten_result": again.answer,
+                "rewritten_calls": again.calls,
+                "starts": len(lm.history),
             }
         )
     )

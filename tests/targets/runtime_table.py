@@ -3,7 +3,8 @@
 Usage: python runtime_table.py TARGET CASES.json. Prints one JSON object: what each case gave.
 
 Every run goes through the program's own call path with a scripted model (the python
-target's client, a LangChain chat model, DSPy's dummy LM engine, an Agents SDK ``Model``,
+target's client, a LangChain chat model (answering a structured output's schema as an
+endpoint with structured outputs does), DSPy's dummy LM engine, an Agents SDK ``Model``,
 AutoGen's replay client, a CrewAI ``BaseLLM``):
 the script sees each call's request and answers with the case's text, so the program reads
 that text exactly as it would read a real model's. ``direct`` cases call the program's
@@ -104,6 +105,29 @@ def run_langgraph(module: ModuleType, task_input: Any, asked: Asked) -> dict[str
             usage = {"input_tokens": 1, "output_tokens": len(text.split()), "total_tokens": 1}
             message = AIMessage(content=text, usage_metadata=usage)
             return ChatResult(generations=[ChatGeneration(message=message)])
+
+        def with_structured_output(self, schema, *, include_raw=False, **kwargs):
+            """As ``ChatOpenAI``'s ``json_schema`` method against an endpoint with structured
+            outputs (serve-sim's): the reply is the schema's one field holding the text's JSON
+            value when it is of the field's type, else the text."""
+            from langchain_core.runnables import RunnableLambda
+
+            ((name, field),) = schema["schema"]["properties"].items()
+            kinds = {"number": (int, float), "array": (list,), "string": (str,)}[field["type"]]
+
+            def answer(messages):
+                reply = self.invoke(messages)
+                try:
+                    value = json.loads(reply.content)
+                except ValueError:
+                    value = reply.content
+                if isinstance(value, bool) or not isinstance(value, kinds):
+                    value = reply.content
+                content = json.dumps({name: value}, ensure_ascii=False)
+                raw = AIMessage(content=content, usage_metadata=reply.usage_metadata)
+                return {"raw": raw, "parsed": None, "parsing_error": None}
+
+            return RunnableLambda(answer)
 
     state = asyncio.run(module.run(Scripted(), task_input))
     calls = sum(state["calls"].values())

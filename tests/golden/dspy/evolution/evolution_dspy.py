@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -56,6 +57,7 @@ import aalp_runtime as runtime
 try:
     import dspy
     from dspy.utils import exceptions
+    from dspy.utils.callback import BaseCallback
 except ModuleNotFoundError as missing:  # one line naming what to install, not a traceback
     requires = {'dspy': 'dspy'}
     package = requires.get((missing.name or "").split(".")[0], missing.name)
@@ -164,52 +166,113 @@ FIELDS: dict[str, dict[str, str]] = {
     },
 }
 
+# The type of an op's output field, by its answer format: what DSPy tells the model the
+# answer is, and what a typed prediction holds. A choice is text (the plan names no options).
+TYPES: dict[str, Any] = {
+    "number": float,
+    "list": list[Any],
+    "json": Any,
+    "choice": str,
+    "text": str,
+}
+
 
 def signature(op: str) -> type[dspy.Signature]:
-    """The op's signature: its request in, its answer out, the prompt as its instructions and
-    each field described. DSPy's optimizers may rewrite the instructions and add demos; the
-    answer stays text, read and red-flagged by the runtime's rules (the same in every target)."""
+    """The op's signature: its request in, its typed answer out, the prompt as its
+    instructions and each field described. DSPy's optimizers may rewrite the instructions and
+    add demos; the runtime still reads the answer's text by its rules (the same in every
+    target), so a vote counts the same samples whatever DSPy's typed parse makes of them."""
     fields = FIELDS[op]
+    kind = TYPES[OPS[op]["answer"]]
     return dspy.Signature(
         {
             "task_input": (str, dspy.InputField(desc=fields["task_input"])),
-            "answer": (str, dspy.OutputField(desc=fields["answer"])),
+            "answer": (kind, dspy.OutputField(desc=fields["answer"])),
         },
         OPS[op]["system"],
     )
 
 
-class EvolutionPlan(dspy.Module):
-    """The plan as a DSPy module: one ``dspy.Predict`` per op, fan-out with ``dspy.Parallel``.
+class Completion(BaseCallback):
+    """A DSPy callback keeping the text an adapter parsed for one call, with that adapter
+    and the signature it parsed it for."""
 
-    Use it inside a larger DSPy program or optimize it (one predictor ``<op>_predict`` per
-    op). ``lms`` maps the plan's model names (``MODELS``) to ``dspy.LM``s; without it every op
-    uses the configured LM. Votes sample with distinct ``rollout_id``s at temperature 1.0, so
-    a cache never merges them into one call.
-    """
+    def __init__(self) -> None:
+        self.adapter: Any = None
+        self.signature: Any = None
+        self.text: str | None = None
 
-    def __init__(self, lms: Mapping[str, dspy.LM] | None = None, num_threads: int = 0) -> None:
-        super().__init__()
-        runtime.use_plan(OPS, CHECKS)
-        self.lms = dict(lms or {})
-        self.num_threads = num_threads or MAX_CONCURRENCY
+    def on_adapter_parse_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+        self.adapter, self.signature = instance, inputs.get("signature")
+        self.text = inputs.get("completion")
+
+    def answer(self) -> str | None:
+        """The answer field's text, read by the same adapter as an untyped field; None when
+        the reply holds no answer field."""
+        if self.text is None or self.signature is None:
+            return None
+        untyped = self.signature.with_updated_fields("answer", type_=str)
+        try:
+            return str(self.adapter.parse(untyped, self.text)["answer"])
+        except exceptions.AdapterParseError:
+            return None
+
+
+class Run:
+    """One run's ledger, shared by the plan's modules: the calls per op, the decisions whose
+    retries ran out, the attempts tried again, the contract (journal and budget), the LMs by
+    plan model name, the threads of a ``dspy.Parallel`` batch and the ``Vote`` of every op."""
+
+    def __init__(
+        self,
+        contract: Any,
+        lms: Mapping[str, dspy.LM],
+        num_threads: int,
+        votes: Mapping[str, Vote],
+    ) -> None:
+        self.contract, self.lms, self.num_threads = contract, lms, num_threads
+        self.votes = votes
+        # the usage tracker of the plan's caller (``dspy.configure(track_usage=True)``):
+        # ``dspy.Parallel`` gives each thread a copy, so every call's usage is added here
+        self.tracker = dspy.settings.usage_tracker
+        self.lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.failed: list[str] = []
         self.transport_errors = 0  # attempts tried again: not calls of the plan
-        self.contract = runtime.Contract()  # main's keeps the journal and the budget
-        self.mutate_predict = dspy.Predict(signature('mutate'))
 
-    def decide(
-        self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
+
+    def pass_up(self, usage: Any) -> None:
+        """One call's usage (its ``dspy.track_usage`` tracker), in the caller's tracker."""
+        if usage is None or self.tracker is None:
+            return
+        with self.lock:
+            for lm, entries in usage.usage_data.items():
+                for entry in entries:
+                    self.tracker.add_usage(lm, entry)
+
+
+class Vote(dspy.Module):
+    """One op's decisions as a DSPy module: its ``dspy.Predict`` (``predict``) sampled as
+    the op's booster needs (a vote's K samples, first-to-ahead-by-k rounds, retries until a
+    check passes), every sample with its own ``rollout_id`` at temperature 1.0, so a cache
+    never merges two samples into one call."""
+
+    def __init__(self, op: str) -> None:
+        super().__init__()
+        self.op = op
+        self.predict = dspy.Predict(signature(op))
+
+    def forward(
+        self, run: Run, inputs: list[Any], models: list[str], limit: int | None = None
     ) -> list[Any]:
-        """Decisions of ``op`` on ``inputs``, side by side: each round draws, in one
+        """Decisions of the op on ``inputs``, side by side: each round draws, in one
         ``dspy.Parallel`` batch, the samples every undecided decision still needs (those an
         earlier run journaled are replayed instead). A round's calls all end, and are
         journaled, before a budget stop or a failure stops the run."""
-        predictor = getattr(self, op + "_predict")
+        op = self.op
         pairs = zip(inputs, models, strict=True)
         decisions = [runtime.new_decision(value, model, limit=limit) for value, model in pairs]
-        self.contract.decisions(op, decisions)
+        run.contract.decisions(op, decisions)
         while True:
             jobs = []
             for index, decision in enumerate(decisions):
@@ -226,30 +289,28 @@ class EvolutionPlan(dspy.Module):
                 decision = decisions[index]
                 rollout = decision["tries"]
                 decision["tries"] += 1
-                record = self.contract.replay(key)
+                record = run.contract.replay(key)
                 if record is not None:
-                    outcomes[position] = self.contract.replayed(op, record)
+                    outcomes[position] = run.contract.replayed(op, record)
                     continue
                 kwargs = {
                     "task_input": runtime.render_input(decision["input"]),
                     "config": {"rollout_id": rollout, "temperature": 1.0},
                 }
-                if decision["model"] in self.lms:
-                    kwargs["lm"] = self.lms[decision["model"]]
-                call = {"op": op, "predictor": predictor, "kwargs": kwargs, "key": key}
-                batch.append((self.sample, {**call, "limit": decision["limit"]}))
+                if decision["model"] in run.lms:
+                    kwargs["lm"] = run.lms[decision["model"]]
+                call = {"run": run, "kwargs": kwargs, "key": key, "limit": decision["limit"]}
+                batch.append((self.sample, call))
                 made.append(position)
             # timeout=0: a slow call is never resubmitted as a "straggler" (a hidden extra call)
             parallel = dspy.Parallel(
-                num_threads=self.num_threads, disable_progress_bar=True, timeout=0
+                num_threads=run.num_threads, disable_progress_bar=True, timeout=0
             )
             results = parallel(batch) if batch else []
             for _, _, failures in results:
-                self.transport_errors += failures
+                run.transport_errors += failures
             errors = [outcome for _, outcome, _ in results if isinstance(outcome, Exception)]
-            self.calls[op] += len(batch) - sum(
-                isinstance(e, runtime.BudgetStop) for e in errors
-            )
+            run.calls[op] += len(batch) - sum(isinstance(e, runtime.BudgetStop) for e in errors)
             if errors:  # the endpoint kept failing or refused the request, or a budget stop
                 budget = [e for e in errors if isinstance(e, runtime.BudgetStop)]
                 raise next((e for e in errors if e not in budget), errors[0])
@@ -261,73 +322,108 @@ class EvolutionPlan(dspy.Module):
                 if runtime.absorb(op, decisions[index], kept, answer):
                     judged.append((decisions[index], answer))
             if judged:
-                self.verify(op, judged)
+                self.verify(run, judged)
         out = []
         for number, decision in enumerate(decisions):
             if OPS[op]["retries"] is not None and not decision["passed"]:
-                self.failed.append(f"{op}#{number}")
-            self.contract.decided(op, decision)
+                run.failed.append(f"{op}#{number}")
+            run.contract.decided(op, decision)
             out.append(decision["answers"][runtime.chosen(op, decision)])
         return out
 
-    def verify(self, op: str, judged: list[tuple[dict[str, Any], Any]]) -> None:
-        """The verdicts of ``op``'s LLM verifier on the tries in ``judged`` (each decision and
-        its latest answer): one decision of the verifier per try, all side by side."""
-        judge_op = runtime.verifier(op)
+    def verify(self, run: Run, judged: list[tuple[dict[str, Any], Any]]) -> None:
+        """The verdicts of the op's LLM verifier (its own ``Vote``) on the tries in
+        ``judged`` (each decision and its latest answer), all side by side."""
+        judge_op = runtime.verifier(self.op)
         requests = [runtime.verify_request(d["input"], answer) for d, answer in judged]
         models = [OPS[judge_op]["model"]] * len(judged)
-        verdicts = self.decide(judge_op, requests, models)
+        verdicts = run.votes[judge_op](run, requests, models)
         for (decision, _), verdict in zip(judged, verdicts, strict=True):
             decision["passed"] = runtime.accepts(verdict)
 
     def sample(
-        self,
-        op: str,
-        predictor: dspy.Predict,
-        kwargs: dict[str, Any],
-        key: str,
-        limit: int | None,
+        self, run: Run, kwargs: dict[str, Any], key: str, limit: int | None
     ) -> tuple[bool, Any, int]:
         """One call within the budget, in a ``dspy.Parallel`` thread, journaled: ``(kept,
         answer or the error that ended it, attempts tried again)``. It never raises:
-        ``dspy.Parallel`` would swallow it."""
+        ``dspy.Parallel`` would swallow it. Tokens come from DSPy's own usage tracking."""
+        op = self.op
         try:
-            hold = self.contract.start(op)
+            hold = run.contract.start(op)
         except runtime.BudgetStop as stop:
             return False, stop, 0
         failures = 0
         while True:
+            seen = Completion()
+            callbacks = [*dspy.settings.get("callbacks", []), seen]
+            usage = None
             try:
-                with dspy.track_usage() as usage:
-                    output = predictor(**kwargs).answer
-            except exceptions.AdapterParseError as err:
-                if not empty_reply(err):  # no answer field in the text: a red flag
-                    text = str(getattr(err, "lm_response", "") or "")
-                    reads, writes = tokens(usage)
-                    self.contract.made(key, op, hold, text, reads, writes, limit, unread=True)
-                    return False, None, failures
-                failure: Exception = runtime.MalformedResponse(runtime.NO_ANSWER)
+                with dspy.context(callbacks=callbacks), dspy.track_usage() as usage:
+                    self.predict(**kwargs)
             except Exception as err:
-                failure = err
+                failure, text = err, None
+                if isinstance(err, exceptions.AdapterParseError) and empty_reply(err):
+                    failure = runtime.MalformedResponse(runtime.NO_ANSWER)
+                elif seen.text is not None:
+                    # a reply DSPy's typed parse refused (``1,234`` for a number, a JSON
+                    # value nested too deep) or without the answer field: the runtime's
+                    # rules decide which
+                    failure = runtime.MalformedResponse(runtime.NO_ANSWER)
+                    text = seen.answer()
+                    if text is None:  # no answer field in the text: a red flag
+                        reads, writes = tokens(usage)
+                        made = run.contract.made
+                        made(key, op, hold, seen.text, reads, writes, limit, unread=True)
+                        return False, None, failures
             else:
-                text = "" if output is None else str(output)
-                if runtime.answered(op, text, len(text.split()), limit):
-                    reads, writes = tokens(usage)
-                    kept, answer = self.contract.made(
-                        key, op, hold, text, reads, writes, limit, len(text.split())
-                    )
-                    return kept, answer, failures
+                text = seen.answer()
                 failure = runtime.MalformedResponse(runtime.NO_ANSWER)
+            finally:
+                run.pass_up(usage)
+            if text is not None and runtime.answered(op, text, len(text.split()), limit):
+                reads, writes = tokens(usage)
+                kept, answer = run.contract.made(
+                    key, op, hold, text, reads, writes, limit, len(text.split())
+                )
+                return kept, answer, failures
             failures += 1
             try:
                 time.sleep(runtime.retry_pause(op, failure, failures, transient_errors()))
             except Exception as err:
-                self.contract.failed(op, hold)
+                run.contract.failed(op, hold)
                 return False, err, failures
+
+
+class EvolutionPlan(dspy.Module):
+    """The plan as a DSPy module: a ``Vote`` per op (``<op>_vote``, its ``dspy.Predict``
+    ``<op>_vote.predict``), fan-out with ``dspy.Parallel``, the stages in ``forward``.
+
+    Use it inside a larger DSPy program or optimize it. ``lms`` maps the plan's model names
+    (``MODELS``) to ``dspy.LM``s; without it every op uses the configured LM.
+    """
+
+    def __init__(self, lms: Mapping[str, dspy.LM] | None = None, num_threads: int = 0) -> None:
+        super().__init__()
+        runtime.use_plan(OPS, CHECKS)
+        self.lms = dict(lms or {})
+        self.num_threads = num_threads or MAX_CONCURRENCY
+        self.contract = runtime.Contract()  # main's keeps the journal and the budget
+        self.run: Run | None = None  # the latest run's ledger
+        self.mutate_vote = Vote('mutate')
+
+    def decide(
+        self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
+    ) -> list[Any]:
+        """The decisions of ``op`` on ``inputs``, by its ``Vote``."""
+        assert self.run is not None
+        return self.run.votes[op](self.run, inputs, models, limit)
 
     def forward(self, task_input: Any) -> dspy.Prediction:
         """Run every stage in order; ``answer`` is the task's result, ``calls`` this run's."""
-        self.calls, self.failed, self.transport_errors = Counter(), [], 0
+        votes = {
+            'mutate': self.mutate_vote,
+        }
+        self.run = Run(self.contract, self.lms, self.num_threads, votes)
         data, value = task_input, None
 
         # stage 0: map mutate over blocks: 8 chunks of x = 1 in parallel
@@ -340,10 +436,25 @@ class EvolutionPlan(dspy.Module):
         value = answers
         return dspy.Prediction(
             answer=value,
-            calls=dict(self.calls),
-            failed=list(self.failed),
-            transport_errors=self.transport_errors,
+            calls=dict(self.run.calls),
+            failed=list(self.run.failed),
+            transport_errors=self.run.transport_errors,
         )
+
+    @property
+    def calls(self) -> dict[str, int]:
+        """The latest run's calls per op."""
+        return dict(self.run.calls) if self.run else {}
+
+    @property
+    def failed(self) -> list[str]:
+        """The latest run's decisions whose retries ran out."""
+        return list(self.run.failed) if self.run else []
+
+    @property
+    def transport_errors(self) -> int:
+        """The latest run's attempts tried again (not calls of the plan)."""
+        return self.run.transport_errors if self.run else 0
 
 
 def main(argv: list[str] | None = None) -> int:

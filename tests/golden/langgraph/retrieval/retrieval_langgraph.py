@@ -43,6 +43,7 @@ Usage: python retrieval_langgraph.py [--input FILE] [--base-url URL] [--model-ma
 from __future__ import annotations
 
 import asyncio
+import json
 import operator
 import os
 import sys
@@ -57,7 +58,7 @@ import aalp_runtime as runtime
 
 try:
     from langchain_core.language_models.chat_models import BaseChatModel
-    from langchain_core.runnables import RunnableConfig
+    from langchain_core.runnables import Runnable, RunnableConfig
     from langgraph.graph import START, StateGraph
     from langgraph.graph.state import CompiledStateGraph
     from langgraph.types import Send
@@ -154,6 +155,10 @@ PHASES: dict[str, str] = {'s0_find': 'find'}
 # The verifier nodes, each with the phase whose tries it judges.
 JUDGING: dict[str, str] = {}
 
+# How each op asks for its answer of a chat model with structured output: a JSON schema of one
+# typed field ``answer`` (from the op's answer format); None: plain text (a text or JSON answer).
+STRUCTURED: dict[str, Any] = {'find': None}
+
 # Graph steps a run may take: two per round of samples (the calls, then their tally) plus a
 # start per stage, for the predicted calls' 99.9 % bound, doubled.
 RECURSION_LIMIT = 24
@@ -165,6 +170,36 @@ def transient_errors() -> tuple[type[Exception], ...]:
     import openai
 
     return (openai.APIConnectionError, ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
+def answering(llm: BaseChatModel, op: str) -> Runnable:
+    """``llm`` asking for ``op``'s answer as structured output (``with_structured_output``,
+    keeping the raw reply) when it supports it, else ``llm`` itself."""
+    form = STRUCTURED[op]
+    if form is None:
+        return llm
+    try:
+        return llm.with_structured_output(form, method="json_schema", include_raw=True)
+    except NotImplementedError:  # a chat model without structured output
+        return llm
+
+
+def reply_text(op: str, reply: Any) -> tuple[Any, str]:
+    """A reply's chat message and its answer's text: a structured reply's field ``answer`` (a
+    string as it is, another value as its JSON), else the message's content. The runtime
+    reads that text by its rules, so a sample counts the same with or without a schema."""
+    message = reply["raw"] if isinstance(reply, dict) else reply
+    content = message.content if isinstance(message.content, str) else str(message.content)
+    if STRUCTURED[op] is None or not isinstance(reply, dict):
+        return message, content
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return message, content  # not the schema's object: the text as it came
+    if not isinstance(value, dict) or list(value) != ["answer"]:
+        return message, content
+    answer = value["answer"]
+    return message, answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,8 +357,13 @@ def build_graph(
     contract = contract or runtime.Contract()
     models = set(llm) if isinstance(llm, Mapping) else set()
 
-    def chat_model(name: str) -> BaseChatModel:
-        return llm[name] if models else llm
+    asking: dict[tuple[str, str], Runnable] = {}
+
+    def chat_model(name: str, op: str) -> Runnable:
+        """The chat model of plan model ``name``, asking for ``op``'s answer."""
+        if (name, op) not in asking:
+            asking[name, op] = answering(llm[name] if models else llm, op)
+        return asking[name, op]
 
     async def call(sample: Sample) -> dict[str, Any]:
         """One LLM call: a single sample of one decision."""
@@ -340,9 +380,9 @@ def build_graph(
         failures = 0
         while True:
             try:
-                reply = await chat_model(sample["model"]).ainvoke(messages)
-                text = reply.content if isinstance(reply.content, str) else str(reply.content)
-                usage = getattr(reply, "usage_metadata", None) or {}
+                reply = await chat_model(sample["model"], op).ainvoke(messages)
+                message, text = reply_text(op, reply)
+                usage = getattr(message, "usage_metadata", None) or {}
                 tokens = usage.get("output_tokens", len(text.split()))
                 reads = usage.get("input_tokens", 0)
             except Exception as err:  # retried when transient (retry_pause raises if not)
