@@ -37,15 +37,12 @@ class Recording(SimCore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.bodies: list[dict[str, Any]] = []
-        self.tokens = [0, 0]  # prompt and completion tokens of every answered call
         self.guard = threading.Lock()
 
     def complete(self, body: dict[str, Any], key: str | None = None) -> dict[str, Any]:
         response = super().complete(body, key)
         with self.guard:
             self.bodies.append(body)
-            self.tokens[0] += response["usage"]["prompt_tokens"]
-            self.tokens[1] += response["usage"]["completion_tokens"]
         return response
 
 
@@ -85,8 +82,12 @@ def _run(target: str, tmp_path: Path) -> tuple[Recording, dict[str, Any], Any]:
     # the report's tokens are the server's: LangGraph's from the structured reply's raw
     # message, DSPy's from its own usage tracking
     report = json.loads((tmp_path / "report.json").read_text())
-    assert [report["prompt_tokens"], report["completion_tokens"]] == core.tokens
-    assert core.tokens[0] > 0 and core.tokens[1] > 0
+    served = core.stats()["tokens"]
+    assert [report["prompt_tokens"], report["completion_tokens"]] == [
+        served["prompt"],
+        served["completion"],
+    ]
+    assert served["prompt"] > 0 and served["completion"] > 0
     return core, out, data
 
 
@@ -135,4 +136,8 @@ def test_dspy_usage_tracking_sees_every_call_of_the_plan(tmp_path: Path) -> None
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["calls"] == core.stats()["by_op"] == {"count": 30}  # 10 chunks, 3 votes each
     (usage,) = out["usage"].values()
-    assert [usage["prompt_tokens"], usage["completion_tokens"]] == core.tokens
+    served = core.stats()["tokens"]
+    assert [usage["prompt_tokens"], usage["completion_tokens"]] == [
+        served["prompt"],
+        served["completion"],
+    ]
