@@ -156,10 +156,9 @@ def test_the_run_report_is_what_calibrate_reads(
 ) -> None:
     server, setup = started(python, local_ray, guard_log, load_sample, tmp_path, "hanoi")
     with server:
-        got = once(setup, tmp_path / "report", "--report", "-")
-    report = json.loads((tmp_path / "run-report.json").read_text(encoding="utf-8"))
+        got = once(setup, tmp_path / "report")
+    report = got["report"]
     assert got["code"] == 0 and report["status"] == "done", got["stderr"][-3000:]
-    assert got["report"] == {}  # --report -: none where --report would have put it
     assert report["calls"] == len(got["served"]) == report["ops"]["move"]["calls"]
     assert report["warnings"] == [] and report["budget"]["max_calls"] is None
     assert report["ops"]["move"]["decisions"] == 15  # one voted decision per move
@@ -168,7 +167,7 @@ def test_the_run_report_is_what_calibrate_reads(
     assert sum(report["calls_by_node"].values()) == report["calls"]
     out = tmp_path / "cal.json"
     argv = ["calibrate", str(ROOT / "samples" / "hanoi.aalp"), "-D", "disks=4"]
-    argv += ["--from-run", str(tmp_path / "run-report.json"), "-o", str(out)]
+    argv += ["--from-run", str(tmp_path / "report" / "report.json"), "-o", str(out)]
     with pytest.raises(SystemExit) as stop:
         aalp_main(argv)
     assert stop.value.code == 0
