@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+# the Ray tests import their helpers, then load them as the plugin of their fixtures
+pytest.register_assert_rewrite("ray_support")
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 

@@ -17,11 +17,13 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
 from conftest import TELEMETRY_OFF
+from targets_env import venv_python
 
 TARGETS = Path(__file__).resolve().parent / "targets"
 GUARD = TARGETS / "ray_guard"
@@ -206,3 +208,39 @@ def kill(proc: subprocess.Popen) -> None:
     """SIGKILL: the driver gets no chance to clean up."""
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
+
+
+# the fixtures of the Ray test modules (each imports them)
+
+
+@pytest.fixture(scope="session")
+def guard_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The guard's log for the session's Ray processes (empty, or the clusters' teardown
+    fails)."""
+    return tmp_path_factory.mktemp("guard") / "refused.log"
+
+
+@pytest.fixture(scope="session")
+def python() -> str:
+    return venv_python("ray")
+
+
+@pytest.fixture(scope="session")
+def clusters(python: str, guard_log: Path) -> Iterator[Clusters]:
+    """The session's Rays, each started once."""
+    running = Clusters(python, ray_env(guard_log))
+    yield running
+    running.close()
+    assert guard_entries(guard_log) == [], "a Ray process tried to leave the machine"
+
+
+@pytest.fixture
+def local_ray(clusters: Clusters) -> Cluster:
+    """A local Ray with 2 CPUs."""
+    return clusters.get("local")
+
+
+@pytest.fixture
+def three_nodes(clusters: Clusters) -> Cluster:
+    """A head and two worker nodes, one CPU each, all on this machine."""
+    return clusters.get("three")

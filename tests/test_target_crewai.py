@@ -152,10 +152,12 @@ def test_the_program_reaches_only_its_endpoint(opt_in: bool, tmp_path: Path) -> 
             capture_output=True,
             text=True,
             env={**_offline_env(log), **(OPTED_IN if opt_in else {})},
+            cwd=tmp_path,  # its run-report.json goes to the working directory
             timeout=300,
             check=False,
         )
     assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads((tmp_path / "run-report.json").read_text())["status"] == "done"
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["result"] == family.expected(task, env, data)
     assert out["calls"] == core.stats()["by_op"]

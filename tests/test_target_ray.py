@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ from aalp.sim.oracles.hanoi import final_state
 from aalp.sim.server import SimServer
 from ray_support import (
     Cluster,
-    Clusters,
     guard_entries,
     interrupted,
     kill,
@@ -35,9 +33,10 @@ from ray_support import (
     recorded_keys,
     run_program,
 )
-from targets_env import venv_python
 
 pytestmark = pytest.mark.ray
+#: the Ray fixtures (the guard's log, the venv's python, the session's clusters)
+pytest_plugins = ["ray_support"]
 
 #: sample -> -D overrides (the optimizer's plan for each)
 SAMPLES = {
@@ -45,39 +44,6 @@ SAMPLES = {
     "sorting": {"q": "0.9999999", "target": "0.99"},
     "hanoi": {"disks": "8", "p": "0.985"},
 }
-
-
-@pytest.fixture(scope="session")
-def guard_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The guard's log for the session's Ray processes (empty, or the clusters' teardown
-    fails)."""
-    return tmp_path_factory.mktemp("guard") / "refused.log"
-
-
-@pytest.fixture(scope="session")
-def python() -> str:
-    return venv_python("ray")
-
-
-@pytest.fixture(scope="session")
-def clusters(python: str, guard_log: Path) -> Iterator[Clusters]:
-    """The session's Rays, each started once."""
-    running = Clusters(python, ray_env(guard_log))
-    yield running
-    running.close()
-    assert guard_entries(guard_log) == [], "a Ray process tried to leave the machine"
-
-
-@pytest.fixture
-def local_ray(clusters: Clusters) -> Cluster:
-    """A local Ray with 2 CPUs."""
-    return clusters.get("local")
-
-
-@pytest.fixture
-def three_nodes(clusters: Clusters) -> Cluster:
-    """A head and two worker nodes, one CPU each, all on this machine."""
-    return clusters.get("three")
 
 
 #: counting in chunks of 100 digits, one call each (every count right w.p. > 0.999)

@@ -34,5 +34,11 @@ class CrewAIBackend(FrameworkBackend):
 
     def context(self, view: View, context: dict[str, Any]) -> dict[str, Any]:
         """Each op's answer model: its class name and what its ``answer`` field holds."""
-        # the flow's state is saved after every round of samples (``save_round``)
-        return {**context, "answers": answer_models(view), "round_saved": True}
+        # the flow's state is saved after every round of samples (``save_round``) and keeps
+        # the calls made: its persistence, not the journal, is what a resumed run replays
+        return {
+            **context,
+            "answers": answer_models(view),
+            "round_saved": True,
+            "own_persistence": True,
+        }

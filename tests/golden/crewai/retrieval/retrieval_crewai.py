@@ -43,11 +43,9 @@ Usage: python retrieval_crewai.py [--input FILE] [--base-url URL] [--model-map N
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import sys
 import threading
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -265,14 +263,15 @@ def reply_text(output: Any) -> str:
 class PlanState(FlowState):
     """The flow's state: the task input, the value each stage hands on, this run's counts
     (calls per op, decisions whose retries ran out, attempts tried again) and, when the flow
-    persists, the answer of every call made (call key -> text) for a resumed run to replay."""
+    persists, the record of every call made (call key -> record, as the journal of the other
+    targets keeps it) for a resumed run to replay."""
 
     data: Any = None
     value: Any = None
     calls: dict[str, int] = Field(default_factory=dict)
     failed: list[str] = Field(default_factory=list)
     transport_errors: int = 0
-    replies: dict[str, str] = Field(default_factory=dict)
+    replies: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class RetrievalPlan(Flow[PlanState]):
@@ -282,15 +281,19 @@ class RetrievalPlan(Flow[PlanState]):
     (``MODELS``, and ``MODEL:LABEL`` for a routed label) to LLMs. With a ``persistence``
     (CrewAI's ``SQLiteFlowPersistence``) the state is saved after every round of samples, and
     ``run(task_input, thread)`` on a thread saved before replays its calls' answers instead of
-    asking again: a killed run goes on from its last round.
+    asking again: a killed or budget-stopped run goes on from its last round. The decisions
+    are the shared decide loop's, with the flow's persistence in place of the journal
+    (``recall``, ``remember``) and a crew's kickoff as the call (``ask``).
     """
 
     llms: Any = None
     max_concurrency: int = 0
     _gate: asyncio.Semaphore = PrivateAttr()
-    _asked: Counter = PrivateAttr(default_factory=Counter)
-    # the shared decide loop's counts; CrewAI's own persistence keeps the answers
+    # the shared decide loop's counts and budget (main's); CrewAI's persistence keeps the calls
     _contract: Any = PrivateAttr()
+    # the HTTP requests sent (main's ``RequestCounter``), for the attempts tried again
+    _counter: Any = PrivateAttr(default=None)
+    _thread: str | None = PrivateAttr(default=None)  # the id the state is saved under
 
     def __init__(
         self, llms: BaseLLM | Mapping[str, BaseLLM], max_concurrency: int = 0, **kwargs: Any
@@ -306,6 +309,10 @@ class RetrievalPlan(Flow[PlanState]):
     def contract(self) -> Any:
         return self._contract
 
+    @contract.setter
+    def contract(self, contract: Any) -> None:
+        self._contract = contract
+
     @property
     def models(self) -> set[str]:
         return set(self.llms) if isinstance(self.llms, Mapping) else set()
@@ -320,29 +327,27 @@ class RetrievalPlan(Flow[PlanState]):
 
     @property
     def transport_errors(self) -> int:
-        return self.state.transport_errors
+        """Attempts tried again (not calls of the plan): those this program retried, or every
+        request the endpoint got beyond this run's calls when CrewAI asked again on its own."""
+        counts = self.contract.stats.counts.values()
+        made = sum(c[runtime.CALLS] - c[runtime.REPLAYED] for c in counts)
+        sent = 0 if self._counter is None else self._counter.sent - made
+        return max(self.state.transport_errors, sent)
 
     def llm(self, model: str) -> BaseLLM:
         return self.llms[model] if self.models else self.llms
 
-    def call_key(self, op: str, decision: dict[str, Any]) -> str:
-        """The call's key: a hash of its op, model and request, and how many times this run
-        asked that before (samples start in the same order when a run is replayed)."""
-        text = "\0".join((op, decision["model"], runtime.render_input(decision["input"])))
-        asked = self._asked[text]
-        self._asked[text] += 1
-        return f"{hashlib.sha256(text.encode()).hexdigest()[:32]}:{asked}"
-
     def save_round(self) -> None:
         """Save the state (every answer so far) in the flow's persistence, if it has one."""
         if self.persistence is not None:
-            self.persistence.save_state(self.state.id, "round", self.state)
+            self.persistence.save_state(self._thread or self.state.id, "round", self.state)
 
     async def sample(self, op: str, decision: dict[str, Any], key: str) -> tuple[bool, Any]:
-        """One sample of ``decision``: replayed from the journal when an earlier run made it,
-        else one call within the budget (``BudgetStop`` when it does not fit), journaled."""
+        """One sample of ``decision``: replayed (``recall``) when an earlier run made it, else
+        one call (``ask``) within the budget (``BudgetStop`` when it does not fit), journaled
+        and ``remember``-ed. ``ask``, ``recall`` and ``remember`` are the target's hooks."""
         contract = self.contract
-        record = contract.replay(key)
+        record = self.recall(key)
         if record is not None:
             return contract.replayed(op, record)
         hold = contract.start(op)
@@ -351,7 +356,9 @@ class RetrievalPlan(Flow[PlanState]):
         except BaseException:
             contract.failed(op, hold)
             raise
-        return contract.made(key, op, hold, text, reads, writes, decision["limit"])
+        kept, answer = contract.made(key, op, hold, text, reads, writes, decision["limit"])
+        self.remember(key, op, text, reads, writes, not kept)
+        return kept, answer
 
     async def decide(
         self, op: str, inputs: list[Any], models: list[str], limit: int | None = None
@@ -376,6 +383,7 @@ class RetrievalPlan(Flow[PlanState]):
                 *(self.sample(op, decision, key) for decision, key in jobs),
                 return_exceptions=True,
             )
+            self.save_round()  # the round's answers kept, even when it stops the run
             errors = [r for r in results if isinstance(r, BaseException)]
             if errors:
                 budget = [e for e in errors if isinstance(e, runtime.BudgetStop)]
@@ -387,7 +395,6 @@ class RetrievalPlan(Flow[PlanState]):
                     judged.append((decision, answer))
             if judged:
                 await self.verify(op, judged)
-            self.save_round()
         out = []
         for number, decision in enumerate(decisions):
             if OPS[op]["retries"] is not None and not decision["passed"]:
@@ -406,18 +413,26 @@ class RetrievalPlan(Flow[PlanState]):
         for (decision, _), verdict in zip(judged, verdicts, strict=True):
             decision["passed"] = runtime.accepts(verdict)
 
-    async def sample(  # noqa: F811 (stands in for the shared loop's sample)
-        self, op: str, decision: dict[str, Any], _key: str | None = None
-    ) -> tuple[bool, Any]:
-        """One call: a fresh crew of the op, on the decision's model, kicked off once (or,
-        resuming, the answer a run before got, by its own key: the flow's persistence, not
-        the runtime's journal, keeps the answers). It stands in for the shared loop's
-        ``sample``, included just above."""
-        key = self.call_key(op, decision)
-        text = self.state.replies.get(key)
-        if text is not None:
-            self.state.calls[op] = self.state.calls.get(op, 0) + 1
-            return runtime.judge(op, text, len(text.split()), decision["limit"])
+    def recall(self, key: str) -> dict[str, Any] | None:
+        """The record of call ``key`` a run before made, from the flow's persistence (counted
+        as replayed), or None."""
+        record = self.contract.recount(self.state.replies.get(key))
+        if record is not None:
+            self.state.calls[record["op"]] = self.state.calls.get(record["op"], 0) + 1
+        return record
+
+    def remember(self, key: str, op: str, text: str, reads: int, writes: int,
+                 flagged: bool) -> None:
+        """A call just made, kept in the state (saved with its round) when the flow
+        persists."""
+        if self.persistence is not None:
+            self.state.replies[key] = runtime.record_of(key, op, text, reads, writes, flagged)
+
+    async def ask(self, op: str, decision: dict[str, Any]) -> tuple[str, int, int]:
+        """One call: a fresh crew of the op, on the decision's model, kicked off once;
+        ``(text, prompt tokens, completion tokens)``. CrewAI keeps no per-call token count
+        when one LLM serves calls at once: the answer's words stand for its completion
+        tokens (what the length red flag counts) and its prompt is not counted."""
         failures = 0
         async with self._gate:
             while True:
@@ -427,8 +442,6 @@ class RetrievalPlan(Flow[PlanState]):
                 except Exception as err:  # retried when transient (retry_pause raises if not)
                     failure: Exception = endpoint_error(err)
                 else:
-                    # CrewAI keeps no per-call token count when one LLM serves calls at once:
-                    # the length red flag counts the answer's words
                     if runtime.answered(op, text, len(text.split()), decision["limit"]):
                         break
                     failure = runtime.MalformedResponse(runtime.NO_ANSWER)
@@ -436,15 +449,19 @@ class RetrievalPlan(Flow[PlanState]):
                 self.state.transport_errors += 1
                 await asyncio.sleep(runtime.retry_pause(op, failure, failures, transient_errors()))
             self.state.calls[op] = self.state.calls.get(op, 0) + 1
-        if self.persistence is not None:
-            self.state.replies[key] = text
-        return runtime.judge(op, text, len(text.split()), decision["limit"])
-
+        return text, 0, len(text.split())
 
     async def run(self, task_input: Any, thread: str | None = None) -> Any:
         """Run the flow on ``task_input`` and return the task's result; ``thread``: the id
-        of the state to resume from the flow's persistence (saved by an earlier run)."""
-        inputs = {"data": task_input} if thread is None else {"data": task_input, "id": thread}
+        the state is saved under in the flow's persistence, whose calls (saved by an earlier
+        run on it) are replayed."""
+        self._thread = thread
+        inputs = {"data": task_input}
+        if thread is not None and self.persistence is not None:
+            # the saved calls handed in as an input, not CrewAI's restore by id (it says so
+            # on stdout, where the result goes)
+            stored = self.persistence.load_state(thread) or {}
+            inputs["replies"] = stored.get("replies") or {}
         await self.kickoff_async(inputs=inputs)
         return self.state.value
 
@@ -452,7 +469,6 @@ class RetrievalPlan(Flow[PlanState]):
     async def s0(self) -> None:
         # a run (or a resumed one, replaying) counts from here
         self.state.calls, self.state.failed, self.state.transport_errors = {}, [], 0
-        self._asked.clear()
         data, value = self.state.data, self.state.value
         # stage 0: map find over text: 2 chunks of x = 66667 in parallel
         stage = STAGES['s0']
@@ -525,25 +541,16 @@ def main(argv: list[str] | None = None) -> int:
     args = runtime.parse_args(argv, parser)
     if args.dry_run:
         return runtime.dry_run(args, TASK, PREDICTION)
-    for flag, given in (
-        ("--max-calls", args.max_calls is not None),
-        ("--max-dollars", args.max_dollars is not None),
-        ("--adapt", args.adapt),
-    ):
-        if given:
-            parser.error(
-                f"{flag}: the crewai target does not support it yet (use the python, dspy,"
-                " openai-agents or autogen target)"
-            )
     counter = RequestCounter()
     saved = None if args.checkpoint is None else SQLiteFlowPersistence(args.checkpoint)
     flow = RetrievalPlan(endpoint_llms(args, counter), persistence=saved)
+    data = runtime.read_input(args.input)
+    flow.contract = runtime.Contract(args, data, TASK, PLAN_ID, PREDICTION)
+    flow._counter = counter
     thread = None if saved is None else args.thread
-    value = asyncio.run(flow.run(runtime.read_input(args.input), thread))
-    # every request the endpoint got that is neither a call of the plan nor retried here
-    retried = max(flow.transport_errors, counter.sent - sum(flow.calls.values()))
-    runtime.report(value, flow.calls, flow.failed, retried, PREDICTED_CALLS)
-    return 1 if flow.failed else 0
+    return runtime.finish(
+        args, flow, lambda: asyncio.run(flow.run(data, thread)), PREDICTED_CALLS, args.checkpoint
+    )
 
 
 def preflight() -> None:

@@ -752,9 +752,8 @@ class CallLog:
         """Append one completed call (in the OS when this returns; synced in groups)."""
         if self.fd is None:
             return
-        record = {"key": key, "op": op, "content": text, "prompt_tokens": reads}
         with self.lock:
-            self._write({**record, "completion_tokens": writes, "flagged": flagged})
+            self._write(record_of(key, op, text, reads, writes, flagged))
             self.unsynced += 1
             if self.sync and self.unsynced >= SYNC_GROUP:
                 os.fsync(self.fd)
@@ -784,6 +783,13 @@ def call_counts(op: str, reads: int, writes: int, flagged: bool) -> list[Any]:
     dollars = (spec["price_in"] * reads + spec["price_out"] * writes) / 1e6
     cost = spec["size"] * (reads * writes + writes * (writes - 1) / 2)
     return [1, 0, reads, writes, int(flagged), dollars, cost]
+
+
+def record_of(key: str, op: str, text: str, reads: int, writes: int,
+              flagged: bool) -> dict[str, Any]:
+    """One call as the journal records it."""
+    return {"key": key, "op": op, "content": text, "prompt_tokens": reads,
+            "completion_tokens": writes, "flagged": flagged}
 
 
 def sample_key(op: str, decision: dict[str, Any]) -> str:
@@ -831,7 +837,11 @@ class Contract:
 
     def replay(self, key: str) -> dict[str, Any] | None:
         """The journal's record of call ``key`` (counted as replayed), or None."""
-        record = self.journal.done.pop(key, None)
+        return self.recount(self.journal.done.pop(key, None))
+
+    def recount(self, record: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``record`` (of a call an earlier run made, from wherever the target keeps them)
+        counted as replayed; None for None."""
         if record is not None:
             with self.lock:
                 self.stats.add(record["op"], record["prompt_tokens"], record["completion_tokens"],

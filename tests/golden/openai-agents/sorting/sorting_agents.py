@@ -315,10 +315,11 @@ class SortingPlan:
         return text, reads, tokens
 
     async def sample(self, op: str, decision: dict[str, Any], key: str) -> tuple[bool, Any]:
-        """One sample of ``decision``: replayed from the journal when an earlier run made it,
-        else one call within the budget (``BudgetStop`` when it does not fit), journaled."""
+        """One sample of ``decision``: replayed (``recall``) when an earlier run made it, else
+        one call (``ask``) within the budget (``BudgetStop`` when it does not fit), journaled
+        and ``remember``-ed. ``ask``, ``recall`` and ``remember`` are the target's hooks."""
         contract = self.contract
-        record = contract.replay(key)
+        record = self.recall(key)
         if record is not None:
             return contract.replayed(op, record)
         hold = contract.start(op)
@@ -327,7 +328,18 @@ class SortingPlan:
         except BaseException:
             contract.failed(op, hold)
             raise
-        return contract.made(key, op, hold, text, reads, writes, decision["limit"])
+        kept, answer = contract.made(key, op, hold, text, reads, writes, decision["limit"])
+        self.remember(key, op, text, reads, writes, not kept)
+        return kept, answer
+
+    def recall(self, key: str) -> dict[str, Any] | None:
+        """The record of call ``key`` an earlier run made (counted as replayed), or None:
+        the journal's."""
+        return self.contract.replay(key)
+
+    def remember(self, key: str, op: str, text: str, reads: int, writes: int,
+                 flagged: bool) -> None:
+        """A call just made (``contract.made`` journaled it already)."""
 
     async def decide(
         self, op: str, inputs: list[Any], models: list[str], limit: int | None = None

@@ -4,10 +4,11 @@
 Usage: python ray_debugging.py [--input FILE] [--base-url URL] [--address ADDR]...
 Run with --help for every flag and the environment variables that stand in for them.
 
-The driver decides the plan (votes, red flags, retries) exactly as aalp's python target does;
-every LLM call is one Ray task, at most --concurrency in flight, retried by Ray only for
-transport errors. Each task records its completed call in the run directory (--run-dir), which
-every node must reach, so a killed driver or a lost node never repeats a completed call.
+The driver decides the plan (votes, red flags, retries, budgets, --adapt) with aalp's
+python target's runner; every LLM call is one Ray task, at most --concurrency in flight,
+retried by Ray only for transport errors. Each task records its completed call in the run
+directory (--run-dir), which every node must reach, so a killed driver or a lost node never
+repeats a completed call.
 It needs Ray and the openai package on every node (pip install 'ray>=2.50' openai).
 """
 
@@ -666,6 +667,10 @@ class RunDir:
             f"pass --fresh to start over (it moves the directory to {self.root}.old)"
         )
 
+    def record(self, key: str, op: str, text: str, reads: int, writes: int,
+               flagged: bool) -> None:
+        """A call the runner made: nothing to write, its task wrote its record."""
+
     def failures(self, run_id: str) -> Counter[str]:
         """Failed attempts of this run's tasks, by kind (transport, malformed)."""
         out: Counter[str] = Counter()
@@ -692,44 +697,17 @@ def _host_tag() -> str:
 
     return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 
+
 # --------------------------------------------------------------------------------------------
 # One call of the plan, as a Ray task: it runs on any node of the cluster
 # --------------------------------------------------------------------------------------------
 
-TRANSIENT_STATUS = (408, 409, 429)
+# (TRANSIENT_STATUS, EndpointRefusal and read_reply are the runner's, the python target's)
 
 
 class TransientError(ConnectionError):
     """A transport error or a response without an answer: Ray runs the task again (a
     ``ConnectionError``: the one kind of exception its tasks are retried for)."""
-
-
-class EndpointRefusal(RuntimeError):
-    """The endpoint refused a request (an HTTP 4xx other than 408, 409, 429): not retried."""
-
-
-def read_reply(response: Any, limit: int | None) -> tuple[str, int, int, bool]:
-    """``(text, prompt tokens, completion tokens, cut)`` of a chat completion; ``cut`` when it
-    stopped at the red-flag length. ``MalformedResponse`` when it holds no answer: no
-    choices, no text, an empty text, or token counts that are not counts."""
-    choices = getattr(response, "choices", None)
-    if not isinstance(choices, list) or not choices:
-        raise MalformedResponse("a response without choices")
-    choice = choices[0]
-    text = getattr(getattr(choice, "message", None), "content", None)
-    usage = getattr(response, "usage", None)
-    reads = _tokens(getattr(usage, "prompt_tokens", None) or 0)
-    writes = _tokens(getattr(usage, "completion_tokens", None) or 0)
-    if reads is None or writes is None:
-        raise MalformedResponse("a response whose usage is not token counts")
-    cut = limit is not None and (
-        writes > limit or getattr(choice, "finish_reason", None) == "length"
-    )
-    if cut:  # over-long: a paid call, red-flagged whatever its text
-        return text if isinstance(text, str) else "", reads, writes, True
-    if not isinstance(text, str) or not text.strip():
-        raise MalformedResponse("a response without an answer")
-    return text, reads, writes, False
 
 
 # per worker process: one HTTP client, and the failures of each call seen here (its backoff)
@@ -821,67 +799,111 @@ def run_call(module_name: str, source: str, *args: Any) -> dict[str, Any]:
         sys.modules[module_name] = module
     return module.call_task(*args)
 
+
 # --------------------------------------------------------------------------------------------
 # Counting what a run spends
 # --------------------------------------------------------------------------------------------
+
+
+#: the fields of ``Stats.counts`` per op, by position (the hot path adds to a list)
+CALLS, REPLAYED, PROMPT_TOKENS, COMPLETION_TOKENS, FLAGGED_CALLS, DOLLARS, COST = range(7)
 
 
 class Stats:
     """Calls, tokens, forward passes and dollars, in total and per op."""
 
     def __init__(self) -> None:
-        self.by_op: dict[str, Counter[str]] = {name: Counter() for name in OPS}
-        self.money: dict[str, float] = {name: 0.0 for name in OPS}
-        self.cost: dict[str, float] = {name: 0.0 for name in OPS}
+        # per op: calls, replayed, prompt tokens, completion tokens, red-flagged, dollars, cost
+        self.counts: dict[str, list[Any]] = {name: [0, 0, 0, 0, 0, 0.0, 0.0] for name in OPS}
+        self.prices = {n: (op["price_in"], op["price_out"], op["size"]) for n, op in OPS.items()}
+        #: per op: decisions whose first sample was their answer, decisions observed
+        self.agreement: dict[str, list[int]] = {name: [0, 0] for name in OPS}
         self.transport_errors = 0
         self.malformed_responses = 0  # HTTP 200s without an answer, retried like the above
         self.exhausted = 0
-        self.by_node: Counter[str] = Counter()  # calls made in this run, by the node
-        self.nodes: dict[str, str] = {}  # node id -> its address
         self.started = time.monotonic()
 
-    def add(self, op: str, record: dict[str, Any], replayed: bool) -> None:
-        spec = OPS[op]
-        reads, writes = int(record["prompt_tokens"]), int(record["completion_tokens"])
-        counts = self.by_op[op]
-        counts["calls"] += 1
-        if not replayed:
-            self.by_node[str(record.get("node"))] += 1
-        counts["replayed"] += int(replayed)
-        counts["prompt_tokens"] += reads
-        counts["completion_tokens"] += writes
-        counts["flagged"] += int(record.get("flagged", False))
-        self.money[op] += (spec["price_in"] * reads + spec["price_out"] * writes) / 1e6
-        self.cost[op] += spec["size"] * (reads * writes + writes * (writes - 1) / 2)
+    def add(self, op: str, reads: int, writes: int, flagged: bool, replayed: bool) -> None:
+        """One call of ``op``: ``reads`` prompt and ``writes`` completion tokens."""
+        counts = self.counts[op]
+        price_in, price_out, size = self.prices[op]
+        counts[CALLS] += 1
+        counts[REPLAYED] += replayed
+        counts[PROMPT_TOKENS] += reads
+        counts[COMPLETION_TOKENS] += writes
+        counts[FLAGGED_CALLS] += flagged
+        counts[DOLLARS] += (price_in * reads + price_out * writes) / 1e6
+        counts[COST] += size * (reads * writes + writes * (writes - 1) / 2)
 
-    def total(self, field: str) -> int:
-        return sum(c[field] for c in self.by_op.values())
+    def agree(self, op: str, agreed: bool) -> None:
+        """One decision of ``op``: whether its first sample was its answer."""
+        seen = self.agreement[op]
+        seen[0] += agreed
+        seen[1] += 1
+
+    def rates(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Each op's observed red-flag and agreement rates against the plan's predictions."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for op, spec in OPS.items():
+            counts = self.counts[op]
+            flags = rate_check(counts[FLAGGED_CALLS], counts[CALLS], 1.0 - spec["keep"])
+            out[op] = {"red_flags": flags}
+            if spec["agreement"] is not None:
+                out[op]["agreement"] = rate_check(*self.agreement[op], spec["agreement"])
+        return out
+
+    def op_counts(self, op: str) -> dict[str, Any]:
+        """What ``aalp calibrate --from-run`` reads of one op: its model, x, calls, red flags,
+        tokens, and its decisions whose first sample was their answer."""
+        counts = self.counts[op]
+        agreed, decisions = self.agreement[op]
+        return {
+            "model": OPS[op]["model"],
+            "x": OPS[op]["x"],
+            "calls": counts[CALLS],
+            "flagged": counts[FLAGGED_CALLS],
+            "prompt_tokens": counts[PROMPT_TOKENS],
+            "completion_tokens": counts[COMPLETION_TOKENS],
+            "agreed": agreed,
+            "decisions": decisions,
+        }
+
+    def total(self, field: int) -> Any:
+        return sum(c[field] for c in self.counts.values())
 
     def report(self) -> dict[str, Any]:
-        calls = self.total("calls")
+        calls = self.total(CALLS)
+        rates = self.rates()
         low, high = PREDICTION["calls_interval"]
         return {
             "task": TASK,
             "calls": calls,
-            "calls_this_run": calls - self.total("replayed"),
-            "replayed": self.total("replayed"),
-            "flagged": self.total("flagged"),
+            "calls_this_run": calls - self.total(REPLAYED),
+            "replayed": self.total(REPLAYED),
+            "flagged": self.total(FLAGGED_CALLS),
             "transport_errors": self.transport_errors,
             "malformed_responses": self.malformed_responses,
             "exhausted_retries": self.exhausted,
-            "prompt_tokens": self.total("prompt_tokens"),
-            "completion_tokens": self.total("completion_tokens"),
-            "tokens": self.total("prompt_tokens") + self.total("completion_tokens"),
-            "forward_passes": self.total("completion_tokens"),
-            "dollars": round(sum(self.money.values()), 9),
-            "cost": sum(self.cost.values()),
-            "calls_by_op": {op: c["calls"] for op, c in self.by_op.items()},
-            "calls_by_node": dict(sorted(self.by_node.items())),
-            "nodes": dict(sorted(self.nodes.items())),
+            "prompt_tokens": self.total(PROMPT_TOKENS),
+            "completion_tokens": self.total(COMPLETION_TOKENS),
+            "tokens": self.total(PROMPT_TOKENS) + self.total(COMPLETION_TOKENS),
+            "forward_passes": self.total(COMPLETION_TOKENS),
+            "dollars": round(sum(c[DOLLARS] for c in self.counts.values()), 9),
+            "cost": sum(c[COST] for c in self.counts.values()),
+            "calls_by_op": {op: c[CALLS] for op, c in self.counts.items()},
+            "ops": {op: self.op_counts(op) for op in OPS},
             "calls_in_interval": low <= calls and (high is None or calls <= high),
             "seconds": round(time.monotonic() - self.started, 3),
             "prediction": PREDICTION,
+            "rates": rates,
+            "warnings": rate_warnings(rates),
         }
+
+
+def pred_votes(op: str) -> Any:
+    """The votes the plan gives op ``op`` (a framework program's OPS hold them flat)."""
+    spec = OPS[op]
+    return spec["booster"]["votes"] if "booster" in spec else spec["votes"]
 
 
 def print_report(report: dict[str, Any], out: Any) -> None:
@@ -920,18 +942,454 @@ def print_report(report: dict[str, Any], out: Any) -> None:
         predicted = pred["calls_by_op"].get(op)
         shown = "0 (the plan never calls it)" if predicted is None else f"{predicted:.6g}"
         print(f"    {op:<14}{calls:>10} calls   predicted {shown}", file=out)
-    print(f"  calls of this run by node ({len(report['nodes'])} in the cluster):", file=out)
-    for node, calls in report["calls_by_node"].items():
-        where = report["nodes"].get(node, "gone")
-        print(f"    {node[:12]:<14}{calls:>10} calls   at {where}", file=out)
+    for warning in report["warnings"]:
+        print(f"  warning: {warning}", file=out)
+    for op, k in report.get("adapted", {}).items():
+        print(f"  --adapt: op {op} voted ahead by {k} (the plan: "
+              f"{pred_votes(op)}) once its samples were right less often than planned", file=out)
+    if report.get("status") == "stopped":
+        print(f"  stopped by a budget ({report['stopped_by']}): run again with the same "
+              "journal to go on", file=out)
+
 
 # --------------------------------------------------------------------------------------------
-# The driver: which calls the plan needs, as Ray tasks at most ``concurrency`` in flight
+# The runner: one call, one decision (with its booster)
 # --------------------------------------------------------------------------------------------
+
+TRANSIENT_STATUS = (408, 409, 429)
+
+
+class TransportFailure(RuntimeError):
+    """The endpoint kept failing after every retry."""
+
+
+class EndpointRefusal(RuntimeError):
+    """The endpoint refused a request (an HTTP 4xx other than 408, 409, 429): not retried."""
 
 
 class PlanFailure(RuntimeError):
     """The plan cannot go on (every sample of a decision is discarded)."""
+
+
+def read_reply(response: Any, limit: int | None) -> tuple[str, int, int, bool]:
+    """``(text, prompt tokens, completion tokens, cut)`` of a chat completion; ``cut`` when it
+    stopped at the red-flag length. ``MalformedResponse`` when it holds no answer: no
+    choices, no text, an empty text, or token counts that are not counts."""
+    choices = getattr(response, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise MalformedResponse("a response without choices")
+    choice = choices[0]
+    text = getattr(getattr(choice, "message", None), "content", None)
+    usage = getattr(response, "usage", None)
+    reads = _tokens(getattr(usage, "prompt_tokens", None) or 0)
+    writes = _tokens(getattr(usage, "completion_tokens", None) or 0)
+    if reads is None or writes is None:
+        raise MalformedResponse("a response whose usage is not token counts")
+    cut = limit is not None and (
+        writes > limit or getattr(choice, "finish_reason", None) == "length"
+    )
+    if cut:  # over-long: a paid call, red-flagged whatever its text
+        return text if isinstance(text, str) else "", reads, writes, True
+    if not isinstance(text, str) or not text.strip():
+        raise MalformedResponse("a response without an answer")
+    return text, reads, writes, False
+
+
+class Gate:
+    """At most ``size`` calls in flight: ``asyncio.Semaphore`` without a coroutine per call (a
+    free slot is taken without awaiting; a released one is handed to the longest waiter)."""
+
+    def __init__(self, size: int):
+        self.free = size
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    async def wait(self) -> None:
+        """Until ``release`` hands this caller a slot (called when none is free)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot, then cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
+
+
+#: answers one object can stand for wherever the same text is read (nothing can change them)
+SHAREABLE = (int, float, str, bool, type(None))
+
+
+def _lead(votes: dict[str, int]) -> int:
+    """The votes of the leading answer minus those of the runner-up."""
+    top = second = 0
+    for count in votes.values():
+        if count > top:
+            top, second = count, top
+        elif count > second:
+            second = count
+    return top - second
+
+
+class Runner:
+    """Makes the plan's calls: journal replay, bounded concurrency, transport retries.
+    ``journal``: the calls made before (``done``: key -> record) and where the calls made now
+    are recorded (``record``): a ``Journal``, or another target's store of calls."""
+
+    def __init__(self, client: Any, args: argparse.Namespace, journal: Any,
+                 checks: dict[str, Callable[[dict[str, Any], Any], bool]]):
+        self._connect(client)
+        self.args = args
+        self.journal = journal
+        self.checks = checks
+        self.stats = Stats()
+        self.gate = Gate(max(1, args.concurrency))
+        self.model_map = dict(args.model_map)
+        self.loop = asyncio.get_running_loop()
+        self.system = {n: {"role": "system", "content": op["system"]} for n, op in OPS.items()}
+        self.templates: dict[tuple[str, int | None], dict[str, Any]] = {}
+        self.memo: dict[str, dict[str, tuple[bool, Any]]] = {name: {} for name in OPS}
+        self.budget: Budget | None = None
+        #: the votes each op's next decision needs: the plan's, raised by --adapt
+        self.votes = {name: op["booster"]["votes"] for name, op in OPS.items()}
+        if args.max_calls is not None or args.max_dollars is not None:
+            self.budget = Budget(args.max_calls, args.max_dollars, expected_dollars())
+
+    def _connect(self, client: Any) -> None:
+        """Make calls with ``client`` (an ``openai.AsyncOpenAI``): ``_request`` is where a
+        target that runs calls elsewhere sends them instead."""
+        import openai
+
+        self.create = client.chat.completions.create
+        # what the endpoint's failures are, looked up once instead of on every call
+        self.lost = (openai.APIConnectionError, openai.APITimeoutError)
+        self.refused = openai.APIStatusError
+        self.garbled = (ValueError, openai.APIResponseValidationError)
+
+    def served(self, op: dict[str, Any], route: Any = None) -> str:
+        """The model name sent to the endpoint (a routed op may map per label)."""
+        if route is not None:
+            label = f"{op['model']}:{route}"
+            if label in self.model_map:
+                return self.model_map[label]
+        return self.model_map.get(op["model"], op["model"])
+
+    def template(self, name: str, limit: int | None, route: Any) -> dict[str, Any]:
+        """The fields every request of op ``name`` shares: its served model, the temperature
+        and, under a red-flag limit, ``max_tokens`` (a longer response is discarded anyway:
+        stop paying early). Made once per op and limit; a routed call's model is its label's."""
+        if route is not None:
+            return {**self.template(name, limit, None), "model": self.served(OPS[name], route)}
+        made = self.templates.get((name, limit))
+        if made is None:
+            made = {"model": self.served(OPS[name]), "temperature": self.args.temperature}
+            if limit is not None:
+                made["max_tokens"] = limit + 1
+            self.templates[(name, limit)] = made
+        return made
+
+    async def call(self, name: str, key: str, messages: list[dict[str, str]], limit: int | None,
+                   route: Any = None, seen: dict[str, Any] | None = None) -> tuple[Any, str]:
+        """One call of the plan: ``(answer or FLAGGED, raw text)``. ``seen``: what each text
+        read as in this decision (the same text always reads the same)."""
+        record = self.journal.done.pop(key, None)
+        if record is not None:
+            return self._replay(name, record, limit, seen)
+        if self.budget is None:
+            text, reads, writes, cut = await self._request(name, key, messages, limit, route)
+        else:
+            text, reads, writes, cut = await self._budgeted(name, key, messages, limit, route)
+        kept, answer = (False, None) if cut else self._read(name, text, writes, limit, seen)
+        self.journal.record(key, name, text, reads, writes, not kept)
+        self.stats.add(name, reads, writes, not kept, False)
+        return (answer if kept else FLAGGED), text
+
+    def _replay(self, name: str, record: dict[str, Any], limit: int | None,
+                seen: dict[str, Any] | None) -> tuple[Any, str]:
+        """A call the journal holds: its answer read again, as it was the first time."""
+        text, writes = record["content"], int(record["completion_tokens"])
+        flagged = record.get("flagged", False)
+        self.stats.add(name, int(record["prompt_tokens"]), writes, flagged, True)
+        if flagged:
+            return FLAGGED, text
+        kept, answer = self._read(name, text, writes, limit, seen)
+        return (answer if kept else FLAGGED), text
+
+    def _read(self, name: str, text: str, writes: int, limit: int | None,
+              seen: dict[str, Any] | None) -> tuple[bool, Any]:
+        """``judge`` of one sample (``limit``: the decision's), without reading a text twice:
+        the op's memo keeps the readings whose answer is immutable (a number, a string...)
+        for every decision, ``seen`` this decision's others."""
+        if limit is not None and writes > limit:
+            return False, None
+        memo = self.memo[name]
+        got = memo.get(text)
+        if got is None and seen is not None:
+            got = seen.get(text)
+        if got is None:
+            got = reading(name, text)
+            if type(got[1]) in SHAREABLE and len(text) <= 256 and len(memo) < 4096:
+                memo[text] = got
+            elif seen is not None:
+                seen[text] = got
+        return got
+
+    async def _budgeted(self, name: str, key: str, messages: list[dict[str, str]],
+                        limit: int | None, route: Any) -> tuple[str, int, int, bool]:
+        """``_request`` within the budget: ``BudgetStop`` instead when the call does not fit."""
+        assert self.budget is not None
+        hold = self.budget.start(name)
+        dollars = 0.0
+        try:
+            got = await self._request(name, key, messages, limit, route)
+            price_in, price_out, _ = self.stats.prices[name]
+            dollars = (price_in * got[1] + price_out * got[2]) / 1e6
+            return got
+        finally:
+            self.budget.settle(name, hold, dollars)
+
+    async def _request(self, name: str, key: str, messages: list[dict[str, str]],
+                       limit: int | None, route: Any) -> tuple[str, int, int, bool]:
+        """One call, tried again after a transport error or a response without an answer:
+        ``read_reply`` of its response."""
+        template = self.template(name, limit, route)
+        delay = self.args.backoff
+        gate = self.gate
+        if gate.free:
+            gate.free -= 1
+        else:
+            await gate.wait()
+        try:
+            for attempt in range(self.args.max_transport_retries + 1):
+                try:
+                    response = await self.create(
+                        messages=messages, extra_headers={"X-Aalp-Call": key}, **template
+                    )
+                    return read_reply(response, limit)
+                except self.lost as err:
+                    failure: Exception = err
+                    self.stats.transport_errors += 1
+                except self.refused as err:
+                    if err.status_code < 500 and err.status_code not in TRANSIENT_STATUS:
+                        raise EndpointRefusal(f"{name}: {err}") from None
+                    failure = err
+                    self.stats.transport_errors += 1
+                except self.garbled as err:
+                    # a 200 whose body is not JSON, or holds no answer (MalformedResponse)
+                    failure = err
+                    self.stats.malformed_responses += 1
+                if attempt == self.args.max_transport_retries:
+                    raise TransportFailure(f"{name}: {failure}") from failure
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 30.0)
+        finally:
+            gate.release()
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def _draw(self, name: str, key: str, messages: list[dict[str, str]], count: int,
+                    start: int, limit: int | None, route: Any,
+                    seen: dict[str, Any] | None = None) -> list[tuple[Any, str]]:
+        """``count`` samples at once, numbered from ``start`` (so keys never depend on timing).
+        The first is awaited where it is drawn, the others run as tasks beside it."""
+        later = [
+            self.loop.create_task(
+                self.call(name, f"{key}#{start + i}", messages, limit, route, seen)
+            )
+            for i in range(1, count)
+        ]
+        try:
+            got = [await self.call(name, f"{key}#{start}", messages, limit, route, seen)]
+            for task in later:
+                got.append(await task)
+        except BudgetStop:
+            raise  # the samples in flight end and are journaled (run_plan waits for them)
+        except BaseException:
+            for task in later:
+                task.cancel()
+            raise
+        if start + count > self.args.max_samples and all(a is FLAGGED for a, _ in got):
+            _give_up(name, start + count)
+        return got
+
+    async def decide(self, name: str, key: str, request: dict[str, Any],
+                     history: list[dict[str, str]] | None = None,
+                     limit: int | None = None) -> tuple[Any, str]:
+        """One decision of the plan: the op's booster applied to its samples.
+
+        Returns the winning answer and its raw text (what a full history records).
+        """
+        op = OPS[name]
+        if limit is None:
+            limit = op["max_writes"]
+        route = None
+        if op["routed_by"] is not None:
+            route, _ = await self.decide(op["routed_by"], key + "/route", request)
+            request = {**request, "route": route}
+        messages = [self.system[name], *history] if history else [self.system[name]]
+        messages.append({"role": "user", "content": _to_json(request)})
+        kind = op["booster"]["kind"]
+        if kind == "none":
+            return await self._single(name, key, messages, limit, route)
+        if kind == "majority":
+            return await self._majority(name, key, messages, limit, route)
+        if kind == "ahead_by":
+            return await self._ahead_by(name, key, messages, limit, route)
+        return await self._retry(name, key, request, messages, limit, route)
+
+    async def _single(self, name: str, key: str, messages: list[dict[str, str]],
+                      limit: int | None, route: Any) -> tuple[Any, str]:
+        """No booster: the first sample that is not red-flagged."""
+        n = 0
+        while True:
+            answer, text = await self.call(name, f"{key}#{n}", messages, limit, route)
+            n += 1
+            if answer is not FLAGGED:
+                return answer, text
+            if n > self.args.max_samples:
+                _give_up(name, n)
+
+    async def _majority(self, name: str, key: str, messages: list[dict[str, str]],
+                        limit: int | None, route: Any) -> tuple[Any, str]:
+        """Majority of K: K valid samples (red-flagged ones are drawn again); a tie goes to
+        the earliest sample, deterministic since samples are numbered."""
+        want = OPS[name]["booster"]["votes"]
+        valid: list[tuple[Any, str]] = []
+        seen: dict[str, Any] = {}
+        n = 0
+        head = True  # whether the decision's first sample is valid (then it is valid[0])
+        while len(valid) < want:
+            got = await self._draw(name, key, messages, want - len(valid), n, limit, route, seen)
+            head = head if n else got[0][0] is not FLAGGED
+            n += len(got)
+            valid += [g for g in got if g[0] is not FLAGGED]
+        if len(valid) == 1:
+            return valid[0]
+        keys = [answer_key(a) for a, _ in valid]
+        won = keys.index(winner(Counter(keys)))
+        if head:
+            self.stats.agree(name, keys[0] == keys[won])
+        return valid[won]
+
+    async def _ahead_by(self, name: str, key: str, messages: list[dict[str, str]],
+                        limit: int | None, route: Any) -> tuple[Any, str]:
+        """First-to-ahead-by-k: ``k - lead`` samples at once, the most that cannot overshoot
+        either boundary, so batching changes the time but never the outcome."""
+        k = self.votes[name]
+        votes: dict[str, int] = {}
+        first: dict[str, tuple[Any, str]] = {}
+        forms: dict[str, str] = {}  # text -> its vote key (the same text is the same vote)
+        seen: dict[str, Any] = {}
+        n = lead = 0
+        head: tuple[Any, str] = (FLAGGED, "")  # the decision's first sample
+        while lead < k:
+            got = await self._draw(name, key, messages, k - lead, n, limit, route, seen)
+            if n == 0:
+                head = got[0]
+            n += len(got)
+            for answer, text in got:
+                if answer is FLAGGED:
+                    continue
+                form = forms.get(text)
+                if form is None:
+                    form = forms[text] = answer_key(answer)
+                if form in votes:
+                    votes[form] += 1
+                else:
+                    votes[form] = 1
+                    first[form] = (answer, text)
+            lead = _lead(votes)
+        won = max(votes, key=votes.__getitem__)
+        if head[0] is not FLAGGED:
+            self.stats.agree(name, forms[head[1]] == won)
+            if self.args.adapt and OPS[name]["agreement"] is not None:
+                self._adapt(name)
+        return first[won]
+
+    def _adapt(self, name: str) -> None:
+        """--adapt: more votes for the op's next decisions when its samples are right less
+        often than the plan assumed (a decision's votes, once drawn, are never changed)."""
+        plan = OPS[name]["booster"]["votes"]
+        k = adapted_k(plan, OPS[name]["agreement"], *self.stats.agreement[name])
+        if k > self.votes[name]:
+            self.votes[name] = k
+
+    async def _retry(self, name: str, key: str, request: dict[str, Any],
+                     messages: list[dict[str, str]], limit: int | None,
+                     route: Any) -> tuple[Any, str]:
+        """Retry: one try at a time until the check accepts or the tries run out."""
+        tries = OPS[name]["booster"]["retries"]
+        n = t = 0
+        answer: Any = None
+        text = ""
+        while tries is None or t < tries:
+            t += 1
+            answer = FLAGGED
+            while answer is FLAGGED:
+                (answer, text), = await self._draw(name, key, messages, 1, n, limit, route)
+                n += 1
+            if await self._accepted(name, key + f"/check{t}", request, answer):
+                return answer, text
+        self.stats.exhausted += 1
+        return answer, text
+
+    async def _accepted(self, name: str, key: str, request: dict[str, Any], answer: Any) -> bool:
+        check = OPS[name]["booster"]["check"]
+        if check == "exact":
+            return bool(self.checks[name](request, answer))
+        verdict, _ = await self.decide(check, key, {"request": request, "answer": answer})
+        return str(verdict).strip().lower() in ("true", "yes", "accept", "pass", "1", "ok")
+
+
+def expected_dollars() -> dict[str, float]:
+    """The plan's expected dollars for one call of each op (its reads and writes)."""
+    return {
+        name: (op["price_in"] * op["reads"] + op["price_out"] * op["writes"]) / 1e6
+        for name, op in OPS.items()
+    }
+
+
+def _give_up(name: str, samples: int) -> None:
+    """Stop the run: a decision drew ``samples`` samples and the last were all red-flagged."""
+    raise PlanFailure(
+        f"{name}: {samples} samples for one decision and the last were all "
+        "red-flagged; is the red-flag limit below what the op must write?"
+    )
+
+
+async def drain(keep: set[asyncio.Task[Any]]) -> None:
+    """After a budget stop, let the calls already in flight end and be journaled (they are
+    paid for): every other decision stops at its next call. ``keep``: tasks not to wait for."""
+    keep = {*keep, asyncio.current_task()}
+    while pending := [t for t in asyncio.all_tasks() if t not in keep and not t.done()]:
+        await asyncio.wait(pending)
+        for task in pending:
+            if not task.cancelled():
+                task.exception()  # seen here: a BudgetStop of its own, or its answer
+
+
+def run_report(run: Runner) -> dict[str, Any]:
+    """The run's report, its budget included (docs/targets.md, "run-report.json")."""
+    budget = run.budget
+    spent = {
+        "max_calls": run.args.max_calls,
+        "max_dollars": run.args.max_dollars,
+        "calls": budget.calls if budget else None,
+        "dollars": round(budget.spent, 9) if budget else None,
+    }
+    adapted = {op: k for op, k in run.votes.items() if k != OPS[op]["booster"]["votes"]}
+    return {**run.stats.report(), "status": "running", "budget": spent, "adapted": adapted}
+
+
+# --------------------------------------------------------------------------------------------
+# The driver: which calls the plan needs, as Ray tasks at most ``concurrency`` in flight
+# --------------------------------------------------------------------------------------------
 
 
 class Dispatcher:
@@ -1001,142 +1459,58 @@ class Dispatcher:
             self.ray.cancel(ref, force=False)
 
 
-class Runner:
-    """Makes the plan's calls: replays the run directory's records, sends the rest to the
-    cluster, and applies each op's booster exactly as the python target does."""
+class RayRunner(Runner):
+    """The python target's runner (journal replay, boosters, budgets, rates, ``--adapt``)
+    whose calls are Ray tasks: each completed call's record is written to the run directory
+    by its task, and the driver, which sees every call end, counts and budgets it."""
 
     def __init__(self, dispatcher: Dispatcher, args: argparse.Namespace, store: RunDir,
                  settings: dict[str, Any],
                  checks: dict[str, Callable[[dict[str, Any], Any], bool]]):
-        self.dispatcher = dispatcher
-        self.args = args
-        self.store = store
+        super().__init__(dispatcher, args, store, checks)
         self.settings = settings
-        self.checks = checks
-        self.stats = Stats()
-        self.model_map = dict(args.model_map)
+        self.by_node: Counter[str] = Counter()  # calls made in this run, by the node
+        self.nodes: dict[str, str] = {}  # node id -> its address
 
-    def served(self, op: dict[str, Any], route: Any = None) -> str:
-        """The model name sent to the endpoint (a routed op may map per label)."""
-        if route is not None:
-            label = f"{op['model']}:{route}"
-            if label in self.model_map:
-                return self.model_map[label]
-        return self.model_map.get(op["model"], op["model"])
+    def _connect(self, client: Any) -> None:
+        self.dispatcher = client
 
-    async def call(self, name: str, key: str, messages: list[dict[str, str]],
-                   limit: int | None, route: Any = None) -> tuple[Any, str]:
-        """One call of the plan: ``(answer or FLAGGED, raw text)``."""
-        record = self.store.done.get(key)
-        replayed = record is not None
-        if record is None:
-            served = self.served(OPS[name], route)
-            record = await self.dispatcher.submit(
-                key, name, served, messages, limit, self.settings
-            )
-            self.store.done[key] = record
-        self.stats.add(name, record, replayed)
-        if record.get("flagged"):
-            return FLAGGED, record["content"]
-        kept, answer = judge(name, record["content"], record["completion_tokens"], limit)
-        return (answer if kept else FLAGGED), record["content"]
+    async def _request(self, name: str, key: str, messages: list[dict[str, str]],
+                       limit: int | None, route: Any) -> tuple[str, int, int, bool]:
+        """One call task (Ray retries its transport errors); its record as ``read_reply``'s
+        answer, red-flagged (``cut``) when the task found it so."""
+        served = self.served(OPS[name], route)
+        record = await self.dispatcher.submit(key, name, served, messages, limit, self.settings)
+        self.by_node[str(record.get("node"))] += 1
+        reads, writes = int(record["prompt_tokens"]), int(record["completion_tokens"])
+        return record["content"], reads, writes, bool(record.get("flagged"))
 
-    async def _draw(self, name: str, key: str, messages: list[dict[str, str]], count: int,
-                    start: int, limit: int | None, route: Any) -> list[tuple[Any, str]]:
-        """``count`` samples at once, numbered from ``start`` (so keys never depend on timing)."""
-        if count == 1:  # no task to spawn: a lone sample is awaited where it is drawn
-            got = [await self.call(name, f"{key}#{start}", messages, limit, route)]
-        else:
-            got = list(
-                await asyncio.gather(
-                    *(self.call(name, f"{key}#{start + i}", messages, limit, route)
-                      for i in range(count))
-                )
-            )
-        if start + count > self.args.max_samples and all(a is FLAGGED for a, _ in got):
-            raise PlanFailure(
-                f"{name}: {start + count} samples for one decision and the last were all "
-                "red-flagged; is the red-flag limit below what the op must write?"
-            )
-        return got
-
-    async def decide(self, name: str, key: str, request: dict[str, Any],
-                     history: list[dict[str, str]] | None = None,
-                     limit: int | None = None) -> tuple[Any, str]:
-        """One decision of the plan: the op's booster applied to its samples.
-
-        Returns the winning answer and its raw text (what a full history records).
-        """
-        op = OPS[name]
-        if limit is None:
-            limit = op["max_writes"]
-        route = None
-        if op["routed_by"] is not None:
-            route, _ = await self.decide(op["routed_by"], key + "/route", request)
-            request = {**request, "route": route}
-        messages = [{"role": "system", "content": op["system"]}, *(history or ())]
-        messages.append({"role": "user", "content": _to_json(request)})
-        booster = op["booster"]
-        kind = booster["kind"]
-        n = 0
-        if kind in ("none", "majority"):
-            want = 1 if kind == "none" else booster["votes"]
-            valid: list[tuple[Any, str]] = []
-            while len(valid) < want:
-                got = await self._draw(name, key, messages, want - len(valid), n, limit, route)
-                n += len(got)
-                valid += [g for g in got if g[0] is not FLAGGED]
-            return self._plurality(valid)
-        if kind == "ahead_by":
-            k = booster["votes"]
-            votes: Counter[str] = Counter()
-            first: dict[str, tuple[Any, str]] = {}
-            while True:
-                ranked = [*votes.most_common(2), ("", 0), ("", 0)]
-                lead = ranked[0][1] - ranked[1][1]
-                if lead >= k:
-                    return first[ranked[0][0]]
-                # k - lead samples cannot overshoot the boundary: batching changes no outcome
-                got = await self._draw(name, key, messages, k - lead, n, limit, route)
-                n += len(got)
-                for answer, text in got:
-                    if answer is not FLAGGED:
-                        form = answer_key(answer)
-                        votes[form] += 1
-                        first.setdefault(form, (answer, text))
-        # retry until a check passes
-        tries = booster["retries"]
-        t = 0
-        answer: Any = None
-        text = ""
-        while tries is None or t < tries:
-            t += 1
-            answer = FLAGGED
-            while answer is FLAGGED:
-                (answer, text), = await self._draw(name, key, messages, 1, n, limit, route)
-                n += 1
-            if await self._accepted(name, key + f"/check{t}", request, answer):
-                return answer, text
-        self.stats.exhausted += 1
-        return answer, text
-
-    async def _accepted(self, name: str, key: str, request: dict[str, Any], answer: Any) -> bool:
-        check = OPS[name]["booster"]["check"]
-        if check == "exact":
-            return bool(self.checks[name](request, answer))
-        verdict, _ = await self.decide(check, key, {"request": request, "answer": answer})
-        return str(verdict).strip().lower() in ("true", "yes", "accept", "pass", "1", "ok")
-
-    @staticmethod
-    def _plurality(valid: list[tuple[Any, str]]) -> tuple[Any, str]:
-        # a tie goes to the earliest sample: deterministic, since samples are numbered
-        if len(valid) == 1:
-            return valid[0]
-        keys = [answer_key(a) for a, _ in valid]
-        return valid[keys.index(winner(Counter(keys)))]
 
 # --------------------------------------------------------------------------------------------
-# Stages: how ops combine (a chain's steps one after another, its votes in parallel)
+# The run report: the python target's, and where the calls ran
+# --------------------------------------------------------------------------------------------
+
+
+def ray_report(run: RayRunner) -> dict[str, Any]:
+    """The run's report (``run_report``) with this run's calls by node and the nodes."""
+    return {
+        **run_report(run),
+        "calls_by_node": dict(sorted(run.by_node.items())),
+        "nodes": dict(sorted(run.nodes.items())),
+    }
+
+
+def print_ray_report(report: dict[str, Any], out: Any) -> None:
+    """``print_report``, then this run's calls by node."""
+    print_report(report, out)
+    print(f"  calls of this run by node ({len(report['nodes'])} in the cluster):", file=out)
+    for node, calls in report["calls_by_node"].items():
+        where = report["nodes"].get(node, "gone")
+        print(f"    {node[:12]:<14}{calls:>10} calls   at {where}", file=out)
+
+
+# --------------------------------------------------------------------------------------------
+# Stages: how ops combine
 # --------------------------------------------------------------------------------------------
 
 
@@ -1144,13 +1518,14 @@ async def run_map(run: Runner, index: int, ops: list[str], units: Any, x: int,
                   stride: float) -> list[Any]:
     """Every chunk runs the stage's ops in order (each sees the earlier answers); chunks run
     in parallel."""
+    *earlier, last = ops
 
     async def one(c: int, chunk: Any) -> Any:
         request: dict[str, Any] = {"x": len(chunk), "chunk": c, "items": chunk}
-        answer: Any = None
-        for name in ops:
+        for name in earlier:
             answer, _ = await run.decide(name, f"s{index}/{c}/{name}", request)
             request = {**request, name: answer}
+        answer, _ = await run.decide(last, f"s{index}/{c}/{last}", request)
         return answer
 
     if not isinstance(units, list | str):
@@ -1172,14 +1547,15 @@ async def run_chain(run: Runner, index: int, ops: list[str], start: Any, count: 
         request: dict[str, Any] = {"x": size, "step": first, "steps": count, "previous": previous}
         if items is not None:
             request["items"] = items[first : first + size]
-        for name in ops:
+        for i, name in enumerate(ops, 1):
             answer, text = await run.decide(
                 name, f"s{index}/{j}/{name}", request, history if full_history else None
             )
             if full_history:
                 history.append({"role": "user", "content": _to_json(request)})
                 history.append({"role": "assistant", "content": text})
-            request = {**request, name: answer}
+            if i < len(ops):  # the step's later ops see this answer
+                request = {**request, name: answer}
             previous = answer
     return previous
 
@@ -1226,6 +1602,7 @@ async def execute(run: Runner, data: dict[str, Any]) -> Any:
     )
     return value
 
+
 # --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
@@ -1252,7 +1629,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--input", help="the task's data: a JSON object keyed by data name")
     parser.add_argument("--output", help="also write the result (JSON) to this file")
-    parser.add_argument("--report", help="write the run report (JSON) to this file")
+    parser.add_argument("--report", help="the run report (JSON; default run-report.json "
+                        "beside the run directory; '-' for none)")
     parser.add_argument("--address", default=env("RAY_ADDRESS") or None,
                         help="the Ray cluster to join (default: start a local Ray)")
     parser.add_argument("--num-cpus", type=int, default=None,
@@ -1283,6 +1661,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the projected calls, tokens, dollars and seconds, and exit")
+    parser.add_argument("--max-calls", type=_count, help="make at most this many calls")
+    parser.add_argument("--max-dollars", type=_amount, help="spend at most this many dollars")
+    parser.add_argument("--adapt", action="store_true",
+                        help="raise a vote's k when its samples are right less often than planned")
     parser.add_argument("--tokens-per-second", type=_positive, default=50.0,
                         help="the model's speed, for --dry-run's seconds")
     parser.add_argument("--round-seconds", type=_amount, default=0.5,
@@ -1396,18 +1778,21 @@ def cluster_nodes(ray: Any) -> dict[str, str]:
     return {n["NodeID"]: n["NodeManagerAddress"] for n in ray.nodes() if n.get("Alive")}
 
 
-async def progress(run: Runner, enabled: bool) -> None:
-    """A one-line progress display on stderr."""
+async def progress(run: RayRunner, enabled: bool) -> None:
+    """A one-line progress display on stderr (with the first rate outside its interval)."""
     if not enabled:
         return
     expected = PREDICTION.get("calls") or 0
     while True:
         s = run.stats
-        calls = s.total("calls")
+        calls = s.total(CALLS)
         share = f" ({100 * calls / expected:.0f}% of ~{expected:.0f})" if expected else ""
+        warnings = rate_warnings(s.rates())
+        warned = f", warning: {warnings[0]}" if warnings else ""
         sys.stderr.write(
-            f"\r{TASK}: {calls} calls{share}, {s.total('flagged')} red-flagged, "
-            f"{len(run.dispatcher.inflight)} in flight, {time.monotonic() - s.started:.0f}s "
+            f"\r{TASK}: {calls} calls{share}, {s.total(FLAGGED_CALLS)} red-flagged, "
+            f"{len(run.dispatcher.inflight)} in flight, {time.monotonic() - s.started:.0f}s"
+            f"{warned} "
         )
         sys.stderr.flush()
         await asyncio.sleep(0.5)
@@ -1449,16 +1834,22 @@ def _settings(args: argparse.Namespace, root: str) -> dict[str, Any]:
 
 async def run_plan(args: argparse.Namespace, ray: Any, data: dict[str, Any],
                    store: RunDir) -> tuple[Any, dict[str, Any]]:
-    """Run the plan on the Ray that ``ray`` is connected to."""
+    """Run the plan on the Ray that ``ray`` is connected to. A run stopped by a budget
+    returns no result and a report whose status says so (the calls in flight end first and
+    are recorded: they are paid for)."""
     dispatcher = Dispatcher(ray, remote_calls(ray, args), args.concurrency)
     settings = _settings(args, store.root)
-    run = Runner(dispatcher, args, store, settings, load_checks(args.checks))
-    run.stats.nodes = cluster_nodes(ray)
+    run = RayRunner(dispatcher, args, store, settings, load_checks(args.checks))
+    run.nodes = cluster_nodes(ray)
     show = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
     pump = asyncio.ensure_future(dispatcher.pump())
     ticker = asyncio.ensure_future(progress(run, show))
+    result, status = None, {"status": "done"}
     try:
         result = await execute(run, data)
+    except BudgetStop as err:
+        await drain({pump, ticker})
+        status = {"status": "stopped", "stopped_by": str(err)}
     finally:
         dispatcher.cancel()
         pump.cancel()
@@ -1468,8 +1859,14 @@ async def run_plan(args: argparse.Namespace, ray: Any, data: dict[str, Any],
     failures = store.failures(settings["run_id"])
     run.stats.transport_errors = failures["transport"]
     run.stats.malformed_responses = failures["malformed"]
-    run.stats.nodes.update(cluster_nodes(ray))
-    return result, run.stats.report()
+    run.nodes.update(cluster_nodes(ray))
+    return result, {**ray_report(run), **status}
+
+
+def _count(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of calls, got {text!r}")
+    return int(text)
 
 
 def _amount(text: str) -> float:
@@ -1537,6 +1934,27 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+def report_path(args: argparse.Namespace) -> str | None:
+    """Where the run report goes: ``--report``, else run-report.json beside the run
+    directory."""
+    if args.report is not None:
+        return None if args.report == "-" else args.report
+    return os.path.join(os.path.dirname(os.path.abspath(args.run_dir)), "run-report.json")
+
+
+def write_report(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    path = report_path(args)
+    if path is None:
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+    except OSError as err:
+        print(f"error: cannot write the run report {path}: {err.strerror or err}",
+              file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.dry_run:
@@ -1546,15 +1964,17 @@ def main(argv: list[str] | None = None) -> int:
         print(outcome, file=sys.stderr)
         return 1
     result, report = outcome
+    if report["status"] == "stopped":
+        write_report(args, report)
+        print_ray_report(report, sys.stderr)
+        return 4
     text = json.dumps(result, ensure_ascii=False)
     print(text)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
-    if args.report:
-        with open(args.report, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2, sort_keys=True)
-    print_report(report, sys.stderr)
+    write_report(args, report)
+    print_ray_report(report, sys.stderr)
     return 0
 
 
