@@ -73,11 +73,12 @@ def linear_ops(task: Task) -> set[str]:
 
 
 def _previous_linear(task: Task, reduce_op: str) -> MapStage | ChainStage | None:
+    from aalp.front.nesting import input_stage
+
     for i, st in enumerate(task.stages):
         if isinstance(st, ReduceStage) and st.op == reduce_op:
-            for prev in reversed(task.stages[:i]):
-                if isinstance(prev, MapStage | ChainStage):
-                    return prev
+            prev = input_stage(task, i)
+            return None if prev is None else task.stages[prev]
     return None
 
 

@@ -255,7 +255,18 @@ def _reduce(ctx: Context, index: int, stage: ReduceStage, decisions) -> StagePla
 
 def stage_shape(ctx: Context, index: int, decisions: Mapping[str, Any]) -> StagePlan:
     """Stage ``index`` under the stage-level decisions in ``decisions`` (x, history, fan-in;
-    a reduce also reads the previous stage's x). A missing one raises ``DecisionError``."""
+    a reduce also reads the previous stage's x, a nested stage its enclosing stage's). A
+    missing one raises ``DecisionError``."""
+    parent = ctx.task.within[index] if ctx.task.within else None
+    shape = _stage_shape(ctx, index, decisions)
+    if parent is None:
+        return shape
+    from aalp.plan.nested import nest
+
+    return nest(ctx, shape, stage_shape(ctx, parent, decisions))
+
+
+def _stage_shape(ctx: Context, index: int, decisions: Mapping[str, Any]) -> StagePlan:
     stage = ctx.task.stages[index]
     match stage:
         case MapStage() | ChainStage():
