@@ -22,8 +22,8 @@ from pathlib import Path
 from aalp.checks.boosters import check_boosters
 from aalp.checks.context import Context, TaskContext
 from aalp.checks.models import check_capabilities, check_models
-from aalp.checks.nesting import check_nesting
 from aalp.checks.names import check_duplicates, check_has_task, check_reserved
+from aalp.checks.nesting import check_nesting
 from aalp.checks.ops import check_ops
 from aalp.checks.overrides import apply_overrides
 from aalp.checks.params import check_data, check_params

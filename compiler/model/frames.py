@@ -20,8 +20,8 @@ from typing import Any
 from aalp.front.expr import EvalError
 from aalp.front.ir import ChainStage, MapStage
 from aalp.plan.context import Context
-from aalp.plan.plan import StagePlan
 from aalp.plan.nested import workers_of
+from aalp.plan.plan import StagePlan
 from aalp.plan.shape import stage_shape, window_cover
 
 

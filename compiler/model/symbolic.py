@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from aalp.front.expr import names as expr_names
 from aalp.front.expr import to_sympy
-from aalp.front.nesting import enclosing, input_stage
 from aalp.front.ir import (
     ChainStage,
     Expr,
@@ -30,6 +29,7 @@ from aalp.front.ir import (
     ReduceStage,
     Task,
 )
+from aalp.front.nesting import enclosing, input_stage
 from aalp.model import reliability as rel
 from aalp.model.cost import call_metrics
 from aalp.model.metrics import METRIC_FIELDS, Metrics
