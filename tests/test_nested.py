@@ -192,7 +192,8 @@ def test_workers_are_shared_by_the_running_chunks():
 
 def test_a_nested_stage_costs_as_many_runs_as_the_enclosing_chunks():
     flat = nested("  map plan over questions\n  chain hop over hops", "minimize cost", q=4)
-    inner = nested("  map plan over questions {\n    chain hop over hops\n  }", "minimize cost", q=4)
+    stages = "  map plan over questions {\n    chain hop over hops\n  }"
+    inner = nested(stages, "minimize cost", q=4)
     d = {"plan.x": 2, "plan.model": "small", "hop.model": "small"}
     a, b = evaluate(flat, None, d), evaluate(inner, None, d)
     # plan.x = 2: 2 chunks of questions, each with its own 3 hops; flat: 3 hops in all
