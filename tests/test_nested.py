@@ -199,3 +199,21 @@ def test_a_nested_stage_costs_as_many_runs_as_the_enclosing_chunks():
     # plan.x = 2: 2 chunks of questions, each with its own 3 hops; flat: 3 hops in all
     assert a.metrics.calls == 2 + 3
     assert b.metrics.calls == 2 + 2 * 3
+
+
+def test_the_formatter_round_trips_nested_stages():
+    from aalp.front.parser import parse
+    from aalp.front.printer import format_spec
+
+    text = (
+        HEAD
+        + "task t {\n  items questions = q of 40 tokens\n  items hops = 3\n"
+        + OPS
+        + "  chain plan over questions {\n    map hop over hops {\n      combine concat\n    }\n"
+        + "    reduce merge fanin 2\n  }\n}\n"
+    )
+    spec = parse(text, "t.aalp")
+    out = format_spec(spec)
+    assert parse(out, "t.aalp") == spec
+    assert format_spec(parse(out, "t.aalp")) == out
+    assert "  chain plan over questions {\n    map hop over hops {\n      combine concat\n" in out
