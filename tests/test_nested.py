@@ -217,3 +217,27 @@ def test_the_formatter_round_trips_nested_stages():
     assert parse(out, "t.aalp") == spec
     assert format_spec(parse(out, "t.aalp")) == out
     assert "  chain plan over questions {\n    map hop over hops {\n      combine concat\n" in out
+
+
+def test_explain_and_graph_show_the_nesting():
+    import json
+
+    from aalp.explainer import topology
+    from aalp.explainer.report import report
+    from aalp.explainer.schema import to_json
+
+    checked = checked_case("map-chain")
+    result = optimize(checked, frontier=False, baselines=False)
+    stages = json.loads(to_json(report(checked, result)))["stages"]
+    assert "within" not in stages[0] and "runs" not in stages[0]
+    ev = evaluate(checked, None, dict(result.plan.decisions))
+    runs = ev.stages[0].chunks
+    assert [(s.get("within"), s.get("runs", 1)) for s in stages[1:]] == [(0, runs)] * 2
+    g = topology.build(checked, None, ev)
+    # each node of a nested stage stands for its call in every run: the calls add up
+    assert sum(d["calls"] for _, d in g.nodes(data=True)) == pytest.approx(ev.metrics.calls)
+    assert g.graph["critical_latency"] == pytest.approx(ev.metrics.latency)
+    pinned = evaluate(checked, None, {**result.plan.decisions, "plan.x": 1})
+    g = topology.build(checked, None, pinned)
+    assert sum(d["calls"] for _, d in g.nodes(data=True)) == pytest.approx(pinned.metrics.calls)
+    assert any(d.get("runs") == 3 for _, d in g.nodes(data=True))
