@@ -241,3 +241,20 @@ def test_explain_and_graph_show_the_nesting():
     g = topology.build(checked, None, pinned)
     assert sum(d["calls"] for _, d in g.nodes(data=True)) == pytest.approx(pinned.metrics.calls)
     assert any(d.get("runs") == 3 for _, d in g.nodes(data=True))
+
+
+def test_the_explorer_loads_a_nested_spec_and_shows_its_plan():
+    from pathlib import Path
+
+    from aalp.explore import api
+
+    path = Path(__file__).parent.parent / "samples" / "research_agent.aalp"
+    text = path.read_text(encoding="utf-8")
+    assert api.check_spec(text, path.name)["ok"]
+    answer = api.optimize_spec(text, path.name)
+    assert answer["ok"] and answer["feasible"]
+    (outer,) = answer["tree"]["children"]  # the nested stages are under the enclosing one
+    assert outer["label"] == "stage 1: map plan over questions"
+    inner = [c["label"] for c in outer["children"] if c["kind"] == "stage"]
+    assert inner[:2] == ["stage 2: map search over queries", "stage 3: reduce answer"]
+    assert "40 runs" in outer["children"][1]["decisions"][0]

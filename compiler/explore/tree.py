@@ -136,6 +136,9 @@ def stage_node(
     """One stage: its chunks, its shared decisions, and its ops."""
     part = float(getattr(stage.metrics, metric, 0.0)) if metric != "success" else 0.0
     decisions = [f"{_count(stage.chunks)} chunks" + (f" of x = {stage.x}" if stage.x else "")]
+    within = getattr(stage, "within", None)
+    if within is not None:  # a nested stage: its chunks are one run's
+        decisions[0] += f" per run, {_count(stage.runs)} runs (one per chunk of stage {within + 1})"
     if stage.history:
         decisions.append(f"history {stage.history}")
     if stage.fanin:
@@ -173,7 +176,12 @@ def plan_tree(
     if metric == "success":
         metric = "cost"
     total = float(getattr(evaluation.metrics, metric))
-    stages = [stage_node(s, metric, total, models) for s in evaluation.stages]
+    stages = []
+    nodes: dict[int, Json] = {}
+    for s in evaluation.stages:  # a nested stage is a child of its enclosing stage's node
+        nodes[s.index] = stage_node(s, metric, total, models)
+        within = getattr(s, "within", None)
+        (nodes[within]["children"] if within in nodes else stages).append(nodes[s.index])
     decisions = [f"{metric} {_num(total)}", f"success {_probability(evaluation.success)}"]
     if not evaluation.feasible:
         decisions.append("infeasible")
