@@ -160,6 +160,21 @@ def stage_node(
     }
 
 
+def _nest(nodes: dict[int, Json], within: int, child: Json, evaluation: Any, total: float) -> None:
+    """Put a nested stage's node under its enclosing stage's, whose value (and every
+    enclosing one's above it) then includes the nested stage's: a node's value is the sum of
+    its children's."""
+    nodes[within]["children"].append(child)
+    value = child["value"] or 0.0
+    index: int | None = within
+    while index is not None:
+        node = nodes[index]
+        node["value"] = _finite((node["value"] or 0.0) + value)
+        node["share"] = _share(node["value"] or 0.0, total)
+        node["formula"] += f" + {child['label'].split(':')[0]} {_num(value)}"
+        index = getattr(evaluation.stages[index], "within", None)
+
+
 def plan_tree(
     evaluation: Any,
     metric: str,
@@ -181,7 +196,10 @@ def plan_tree(
     for s in evaluation.stages:  # a nested stage is a child of its enclosing stage's node
         nodes[s.index] = stage_node(s, metric, total, models)
         within = getattr(s, "within", None)
-        (nodes[within]["children"] if within in nodes else stages).append(nodes[s.index])
+        if within not in nodes:
+            stages.append(nodes[s.index])
+            continue
+        _nest(nodes, within, nodes[s.index], evaluation, total)
     decisions = [f"{metric} {_num(total)}", f"success {_probability(evaluation.success)}"]
     if not evaluation.feasible:
         decisions.append("infeasible")
