@@ -258,3 +258,34 @@ def test_the_explorer_loads_a_nested_spec_and_shows_its_plan():
     inner = [c["label"] for c in outer["children"] if c["kind"] == "stage"]
     assert inner[:2] == ["stage 2: map search over queries", "stage 3: reduce answer"]
     assert "40 runs" in outer["children"][1]["decisions"][0]
+
+
+def test_generated_nested_specs_optimize_to_the_exhaustive_optimum():
+    """The generated specs of the ``nested`` shape (``specgen``), small enough to enumerate."""
+    from hypothesis import assume, given, settings
+    from specgen import Drawn, specs
+    from test_generated_specs import SETTINGS, _exhaustive_agrees
+
+    @settings(max_examples=60, **SETTINGS)
+    @given(specs(small=True))
+    def one(drawn: Drawn) -> None:
+        assume(drawn.shape == "nested")
+        for solver in ("dp", "cpsat"):
+            problem = _exhaustive_agrees(drawn.text, solver)
+            assert problem is None, f"{solver}: {problem}\n--- spec ---\n{drawn.text}"
+
+    one()
+
+
+def test_every_command_is_total_on_generated_nested_specs():
+    from hypothesis import assume, given, settings
+    from specgen import Drawn, specs
+    from test_generated_specs import SETTINGS, _total
+
+    @settings(max_examples=25, **SETTINGS)
+    @given(specs())
+    def one(drawn: Drawn) -> None:
+        assume(drawn.shape == "nested")
+        _total(drawn)
+
+    one()

@@ -61,19 +61,20 @@ def build(checked: Any, task: Any, evaluation: Any, metric: str = "cost") -> net
         else:
             prev_outputs = _linear(g, st, rows, prev_outputs)
         if st.within is not None:
-            _per_run(g, set(g.nodes) - before, st.runs)
+            _per_run(g, set(g.nodes) - before, st.runs, st.kind == "chain")
     _metrics(g)
     return g
 
 
-def _per_run(g: Any, nodes: set[str], runs: int) -> None:
+def _per_run(g: Any, nodes: set[str], runs: int, chain: bool) -> None:
     """A nested stage is drawn once, for one chunk of its enclosing stage: each node stands
-    for its call in every one of the ``runs`` (its calls, cost and dollars are all runs';
-    its latency is already the stage's, enclosing chunks included)."""
+    for its call in every one of the ``runs`` (its calls, cost and dollars are all runs').
+    Its latency is the stage's, enclosing chunks included: a parallel node carries it already;
+    a chain's step carries its share of one run's steps, not of all runs' decisions."""
     for v in nodes:
         d = g.nodes[v]
         d["runs"] = runs
-        for key in ("calls", "cost", "dollars"):
+        for key in ("calls", "cost", "dollars", *(("latency",) if chain else ())):
             d[key] *= runs
 
 
