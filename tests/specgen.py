@@ -64,8 +64,17 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
         extreme = draw(st.integers(0, 4)) == 0 and not small
     shape = draw(
         st.sampled_from(
-            ["map", "chain", "map_reduce", "two_maps", "routed", "verified", "map_chain", "pair"]
-            + ["nested"]
+            [
+                "map",
+                "chain",
+                "map_reduce",
+                "two_maps",
+                "routed",
+                "verified",
+                "map_chain",
+                "pair",
+                "nested",
+            ]
         )
     )
     lines: list[str] = []
