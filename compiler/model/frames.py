@@ -20,9 +20,21 @@ from typing import Any
 from aalp.front.expr import EvalError
 from aalp.front.ir import ChainStage, MapStage
 from aalp.plan.context import Context
-from aalp.plan.nested import workers_of
+from aalp.plan.nested import parallel_factor, workers_of
 from aalp.plan.plan import StagePlan
-from aalp.plan.shape import stage_shape, window_cover
+from aalp.plan.shape import item_weight, stage_shape, window_cover
+
+__all__ = [
+    "Frame",
+    "Slot",
+    "frame_of",
+    "item_weight",
+    "nested_frame",
+    "node_env",
+    "parallel_factor",
+    "stage_frame",
+    "uses_node_names",
+]
 
 
 @dataclass(frozen=True)
@@ -54,16 +66,6 @@ class Frame:
     problems: tuple[str, ...]
     # A map's ``success FORMULA`` replaces the product of its calls' successes.
     log_success: float | None = None
-
-
-def parallel_factor(count: int, workers: float | None) -> float:
-    """How a parallel stage's latency scales with its ``count`` copies: one copy's latency,
-    or total/workers when that is larger (0 when there are no copies)."""
-    if count == 0:
-        return 0.0
-    if workers is None:
-        return 1.0
-    return max(1.0, count / workers)
 
 
 def frame_of(ctx: Context, shape: StagePlan) -> Frame:
@@ -209,17 +211,3 @@ def _input_stage(ctx: Context, index: int) -> MapStage | ChainStage | None:
 
     i = input_stage(ctx.task, index)
     return None if i is None else ctx.task.stages[i]
-
-
-def item_weight(ctx: Context, shape: StagePlan) -> float:
-    """How many decisions of one slot of a map or chain an item's result rests on (model.md
-    §3, items): a map over the items, the one chunk holding it (with overlapping windows, at
-    most ``ceil(1/(1 − ρ))`` of them); a chain over the items, every step up to its own, which
-    over the C steps averages to the bound ``(C + 1)/2`` (Jensen: the mean of s^j is at least
-    s^((C+1)/2)); a stage over other data, all of its decisions."""
-    chunks = shape.chunks
-    if ctx.items is None or shape.over != ctx.items or chunks == 0:
-        return float(chunks)
-    if shape.kind == "chain":
-        return (float(chunks) + 1.0) / 2.0
-    return min(float(chunks), float(window_cover(shape.overlap)))

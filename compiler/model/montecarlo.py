@@ -284,18 +284,9 @@ def plan_groups(ctx: Context, decisions: Mapping[str, Any]) -> tuple[list[Group]
                     s = groups[-1].call
                     before += s.reads + s.writes
                 paths[index] = path
-                if isinstance(stage, MapStage) and stage.success is not None:
-                    calls = float(linear[index][0])
-                    p = ctx.formula(stage.success, x, {"calls": calls})
-                    # every run of a nested map must come out right: p for each, independently
-                    overrides[-1] = p ** (1 if nest is None else nest[0])
-            case ReduceStage(op=op):
-                prev = input_stage(ctx.task, index)
-                if prev is None:
-                    raise SimulationError(f"reduce '{op}' has no map or chain stage before it")
-                level_groups = _tree_groups(ctx, decisions, index, stage, linear[prev], lat_id)
-                if nest is not None:
-                    level_groups = [_times(g, nest[0]) for g in level_groups]
+                overrides[-1] = _override(ctx, stage, x, linear[index][0], nest)
+            case ReduceStage():
+                level_groups = _reduce_groups(ctx, decisions, index, linear, lat_id, nest)
                 groups.extend(level_groups)
                 lat_id += len(level_groups)
         if nest is not None:
@@ -303,6 +294,26 @@ def plan_groups(ctx: Context, decisions: Mapping[str, Any]) -> tuple[list[Group]
             within = ("within", paths[top], linear[top][0])
             groups[start:] = [_nested_group(g, nest, within) for g in groups[start:]]
     return groups, overrides
+
+
+def _override(ctx: Context, stage: Any, x: Any, chunks: int, nest: tuple | None) -> Any:
+    """A map's own ``success`` formula at its x and chunks (None without one); every run of a
+    nested map must come out right, each independently: p to the power of the runs."""
+    if not isinstance(stage, MapStage) or stage.success is None:
+        return None
+    p = ctx.formula(stage.success, x, {"calls": float(chunks)})
+    return p ** (1 if nest is None else nest[0])
+
+
+def _reduce_groups(ctx, decisions, index, linear, lat_id, nest) -> list[Group]:
+    """A reduce tree's groups over the outputs of its input stage (in its block), played
+    once per run when it is nested."""
+    stage = ctx.task.stages[index]
+    prev = input_stage(ctx.task, index)
+    if prev is None:
+        raise SimulationError(f"reduce '{stage.op}' has no map or chain stage before it")
+    level_groups = _tree_groups(ctx, decisions, index, stage, linear[prev], lat_id)
+    return level_groups if nest is None else [_times(g, nest[0]) for g in level_groups]
 
 
 def _times(g: Group, runs: int) -> Group:

@@ -257,11 +257,7 @@ def frame_bounds(
             fb = _reduce(ctx, index, stage, box)
         case _:
             return FrameBounds(())
-    if ctx.task.within and ctx.task.within[index] is not None:
-        from aalp.optimizer.bounds_nested import nested_bounds
-
-        return nested_bounds(ctx, index, box, fb)
-    return fb
+    return fb  # one run's: a nested stage's is scaled by ``bounds_nested.nested_bounds``
 
 
 # ---------------------------------------------------------------------------------------------

@@ -263,7 +263,22 @@ def stage_shape(ctx: Context, index: int, decisions: Mapping[str, Any]) -> Stage
         return shape
     from aalp.plan.nested import nest
 
-    return nest(ctx, shape, stage_shape(ctx, parent, decisions))
+    up = stage_shape(ctx, parent, decisions)
+    return nest(ctx, shape, up, item_weight(ctx, up))
+
+
+def item_weight(ctx: Context, shape: StagePlan) -> float:
+    """How many decisions of one slot of a map or chain an item's result rests on (model.md
+    §3, items): a map over the items, the one chunk holding it (with overlapping windows, at
+    most ``ceil(1/(1 − ρ))`` of them); a chain over the items, every step up to its own, which
+    over the C steps averages to the bound ``(C + 1)/2`` (Jensen: the mean of s^j is at least
+    s^((C+1)/2)); a stage over other data, all of its decisions."""
+    chunks = shape.chunks
+    if ctx.items is None or shape.over != ctx.items or chunks == 0:
+        return float(chunks)
+    if shape.kind == "chain":
+        return (float(chunks) + 1.0) / 2.0
+    return min(float(chunks), float(window_cover(shape.overlap)))
 
 
 def _stage_shape(ctx: Context, index: int, decisions: Mapping[str, Any]) -> StagePlan:
