@@ -330,6 +330,7 @@ def closed_form_metrics(
                 )
                 choice = read_choice(ctx, decisions, o)
                 sym.choices[o] = choice
+                _read_router(sym, o, decisions)  # a routed reduce op has its classifier too
                 part, stage_total = _tree(sym, o, choice, fanin, *linear[j])
             case _:
                 continue
@@ -388,12 +389,18 @@ def _read_choices(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[st
     ctx = sym.ctx
     for o in stage.ops:
         sym.choices[o] = read_choice(ctx, decisions, o)
-        if o in ctx.routes:
-            cls = ctx.routes[o]
-            routed = ctx.routed(o, sym.choices[o].model)
-            sym.choices[cls] = read_choice(ctx, decisions, cls) if routed else None
-            if sym.choices[cls] is not None:
-                sym.votes[cls] = sym.choices[cls].votes
+        _read_router(sym, o, decisions)
+
+
+def _read_router(sym: _Sym, o: str, decisions: Mapping[str, Any]) -> None:
+    """The choice of op ``o``'s classifier when its chosen model needs one."""
+    ctx = sym.ctx
+    if o in ctx.routes:
+        cls = ctx.routes[o]
+        routed = ctx.routed(o, sym.choices[o].model)
+        sym.choices[cls] = read_choice(ctx, decisions, cls) if routed else None
+        if sym.choices[cls] is not None:
+            sym.votes[cls] = sym.choices[cls].votes
 
 
 def _linear(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[str, Any], w=None):
