@@ -76,30 +76,40 @@ def _add(
     slot[1] += var
 
 
+def _add_op(
+    view: View,
+    total: dict[str, list[float]],
+    name: str,
+    success: Any,
+    count: int,
+    worst: bool,
+    level: dict[str, Any] | None = None,
+) -> None:
+    """``count`` decisions of op ``name`` and, when it is routed, of its classifier."""
+    op = view["ops"][name]
+    rival = op["rival"] if level is None else level["rival"]
+    _add(view, total, name, _decision_moments(view, name, success, rival, worst), count)
+    if op["routed_by"]:
+        cls = view["ops"][op["routed_by"]]
+        mc = _decision_moments(view, cls["name"], cls["success"], cls["rival"], worst)
+        _add(view, total, cls["name"], mc, count)
+
+
 def call_distribution(view: View, worst: bool = True) -> dict[str, list[float]]:
     """``op -> [expected calls, variance]`` of one run of the program described by ``view``:
     under the cost model's assumptions (``worst``), or with every wrong answer different."""
     total: dict[str, list[float]] = {}
     ops = view["ops"]
     for stage in view["stages"]:
+        runs = stage.get("runs", 1)  # a nested stage runs once per enclosing chunk
         match stage["kind"]:
             case "map" | "chain":
                 for name in stage["ops"]:
-                    op = ops[name]
-                    m = _decision_moments(view, name, op["success"], op["rival"], worst)
-                    _add(view, total, name, m, stage["chunks"])
-                    if op["routed_by"]:
-                        cls = ops[op["routed_by"]]
-                        mc = _decision_moments(
-                            view, cls["name"], cls["success"], cls["rival"], worst
-                        )
-                        _add(view, total, cls["name"], mc, stage["chunks"])
+                    _add_op(view, total, name, ops[name]["success"], stage["chunks"] * runs, worst)
             case "reduce":
                 for level in stage["levels"]:
-                    m = _decision_moments(
-                        view, stage["op"], level["success"], level["rival"], worst
-                    )
-                    _add(view, total, stage["op"], m, level["nodes"])
+                    count = level["nodes"] * runs
+                    _add_op(view, total, stage["op"], level["success"], count, worst, level)
     return total
 
 

@@ -243,8 +243,11 @@ def build_view(checked: Any, task: ir.Task, plan: Plan, *, target: str = "python
         booster = ops[op.name]["booster"]
         if booster["kind"] == "retry" and booster["check"] != "exact":
             ops[booster["check"]]["verifies"] = op.name
-    for i, stage in enumerate(stages):
+    for i, (stage, shape) in enumerate(zip(stages, plan.stages, strict=True)):
         stage["index"] = i
+        if shape.within is not None:  # a nested stage: its enclosing stage, its runs in all
+            stage["within"] = shape.within
+            stage["runs"] = shape.runs
         stage["comment"] = stage_comment(stage)
     return {
         "target": target,

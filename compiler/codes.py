@@ -94,6 +94,11 @@ GRANULARITY_NAME = "E308"
 NO_TASK = "E309"
 NO_ITEMS = "E310"  # require accuracy (or errors) in a task with no map and no 'of DATA'
 TWO_MEASURES = "E311"  # require success beside require accuracy (or errors) in one task
+# nested stages (map OP over DATA { stage* })
+NESTED_DATA = "E320"  # a nested stage's data also used outside its block
+NESTED_OP = "E321"  # an op run inside a nested block and outside it (or in two blocks)
+NESTED_REDUCE = "E322"  # a reduce first in a nested block (nothing in the block to reduce)
+NESTED_ITEMS = "E323"  # require accuracy of the data of a nested stage
 
 # warnings
 UNUSED_PARAM = "W401"
@@ -105,6 +110,7 @@ NEVER_FITS = "W406"
 MODEL_CANNOT = "W407"
 STALE_CALIBRATION = "W408"  # a calibration measured with another prompt than the op's
 CORRELATED_ERRORS = "W409"  # a calibration saw samples of one unit agree on wrong answers
+FLAT_PER_ITEM = "W420"  # a stage over a small constant data after a map over many items
 
 # notes
 DEFAULT_OBJECTIVE = "N501"

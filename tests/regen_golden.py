@@ -33,12 +33,21 @@ def samples() -> list[Path]:
     return sorted(SAMPLES.glob("*.aalp"))
 
 
+#: the golden of a sample a target refuses at compile time: the diagnostic's message
+REFUSED = "refused.txt"
+
+
 def render(target: str, sample: Path) -> dict[str, str]:
-    """The files ``target`` emits for ``sample``: relative path -> text."""
+    """The files ``target`` emits for ``sample``: relative path -> text (or, when the target
+    refuses the plan, ``refused.txt`` holding why)."""
     from aalp.api import compile as emit
+    from aalp.backends.view import PlanError
     from aalp.checks.loader import load
 
-    compiled = emit(load(sample, {}), target)
+    try:
+        compiled = emit(load(sample, {}), target)
+    except PlanError as err:
+        return {REFUSED: f"{err.code}: {err}\n"}
     return {item.path: item.text for item in compiled.files}
 
 

@@ -64,7 +64,17 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
         extreme = draw(st.integers(0, 4)) == 0 and not small
     shape = draw(
         st.sampled_from(
-            ["map", "chain", "map_reduce", "two_maps", "routed", "verified", "map_chain", "pair"]
+            [
+                "map",
+                "chain",
+                "map_reduce",
+                "two_maps",
+                "routed",
+                "verified",
+                "map_chain",
+                "pair",
+                "nested",
+            ]
         )
     )
     lines: list[str] = []
@@ -91,7 +101,7 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
     extra: list[str] = []
     if shape in ("map_reduce",):
         extra = ["merge"]
-    elif shape in ("two_maps", "map_chain", "pair"):
+    elif shape in ("two_maps", "map_chain", "pair", "nested"):
         extra = ["fix"]
     elif shape == "routed":
         extra = ["classify"]
@@ -132,6 +142,8 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
         lines.append(f"  items xs = n of {tok} tokens")
     if shape == "map_chain":
         lines.append("  steps s = n")
+    if shape == "nested":  # a few units per chunk of xs (nested stages)
+        lines.append(f"  items ys = {draw(st.integers(1, 3 if small else 5))} of 10 tokens")
 
     def op_text(name: str, over: str | None) -> list[str]:
         upto = ""
@@ -177,6 +189,8 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
             lines += op_text(name, None)
         elif shape == "map_chain" and name == "fix":
             lines += op_text(name, "s")
+        elif shape == "nested" and name == "fix":  # over the per-chunk data
+            lines += op_text(name, "ys" if draw(st.booleans()) else None)
         elif name == "merge":
             lines += op_text(name, data)
         else:
@@ -192,7 +206,13 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
         lines.append(f"  chain {names} over s{history}")
     else:
         overlap = " overlap 0.5" if not small and draw(st.integers(0, 6)) == 0 else ""
-        lines.append(f"  map {stage_ops} over xs{overlap}")
+        lines.append(f"  map {stage_ops} over xs{overlap}" + (" {" if shape == "nested" else ""))
+    if shape == "nested":
+        kind = draw(st.sampled_from(["map", "chain"]))
+        lines.append(f"    {kind} fix over ys")
+        if draw(st.booleans()):
+            lines.append(f"    combine {draw(st.sampled_from(['concat', 'first']))}")
+        lines.append("  }")
     if shape == "map_reduce":
         fan = draw(st.sampled_from(["", " fanin 2", " fanin 3", " fanin choose"]))
         lines.append(f"  reduce merge{fan}")

@@ -28,6 +28,7 @@ EXPECTED = {
     "voting": {"alpha", "p1", "p2"},
     "long_context": {"n", "per_record", "prompt", "answer"},
     "invoices": {"n", "p_small", "p_big", "p_check"},
+    "research_agent": {"q", "k", "doc"},
 }
 
 

@@ -24,7 +24,8 @@ def test_emitted_files_equal_goldens(sample: Path) -> None:
     golden = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*")}
     assert files == golden, "emitted code changed: review and run python tests/regen_golden.py"
     for name, text in files.items():
-        compile(text, name, "exec")
+        if name != regen_golden.REFUSED:
+            compile(text, name, "exec")
     assert "ray" not in sys.modules  # compiling imports no Ray
 
 

@@ -55,6 +55,10 @@ def answer_models(view: View) -> list[dict[str, str]]:
     return models
 
 
+#: features no framework target expresses yet (the python target runs them)
+NO_FRAMEWORK = frozenset({"nested_stages"})
+
+
 class FrameworkBackend(Backend):
     """A target emitting one program for a framework; subclasses name the template and file."""
 
@@ -78,7 +82,7 @@ class FrameworkBackend(Backend):
         """The program, ``<task>_<suffix>.py``, and the runtime it imports beside it,
         ``aalp_runtime.py`` (the same file for every plan)."""
         for feature, message in features(view):
-            if feature in self.unsupported:
+            if feature in self.unsupported or feature in NO_FRAMEWORK:
                 raise PlanError(f"target {self.name}: {message}")
         name = f"{view['task']}_{self.suffix}.py"
         context = self.context(view, plan_context(view, self.name, name))
@@ -108,6 +112,9 @@ def features(view: View) -> list[tuple[str, str]]:
                     "python target)",
                 )
             )
+    nested = [s for s in view["stages"] if s.get("within") is not None]
+    if nested:
+        found.append(("nested_stages", nested_message(view, nested[0])))
     for stage in view["stages"]:
         if stage["kind"] == "chain" and stage.get("history") == "full":
             found.append(
@@ -118,6 +125,16 @@ def features(view: View) -> list[tuple[str, str]]:
                 )
             )
     return found
+
+
+def nested_message(view: View, inner: dict[str, Any]) -> str:
+    """Why a target refuses nested stages, naming the construct."""
+    outer = view["stages"][inner["within"]]
+    return (
+        f"stage {inner['index'] + 1} is nested in '{outer['kind']} {', '.join(outer['ops'])}"
+        f" over {outer['over']} {{ ... }}' (nested stages), which this target does not express"
+        " (use the python target)"
+    )
 
 
 def _op_literal(op: dict[str, Any], need: str | None) -> dict[str, Any]:

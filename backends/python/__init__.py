@@ -36,6 +36,39 @@ def _stage_context(view: View, stage: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _blocks(view: View, stages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The stages as the template runs them: the top level (``stages``) and, for nested
+    stages, one block per enclosing stage (``blocks``, innermost first so each function is
+    defined before the lambda that calls it runs; Python resolves names at call time anyway)."""
+    nested = any(s.get("within") is not None for s in stages)
+    children: dict[int, list[dict[str, Any]]] = {}
+    for s in stages:
+        if s.get("within") is not None:
+            children.setdefault(s["within"], []).append(s)
+    for s in stages:
+        inner = children.get(s["index"], [])
+        s["block"] = bool(inner)
+        names = sorted({c["over"] for c in _all_inner(children, s["index"]) if c.get("over")})
+        s["inner_data_py"] = py_literal(names)
+    blocks = [{"index": i, "stages": children[i]} for i in sorted(children)]
+    return {
+        "stages": [s for s in stages if s.get("within") is None],
+        "blocks": blocks,
+        "nested": nested,
+        # the call-key prefix of an op in a nested block: empty for a flat plan, so its
+        # program is the same as without nesting
+        "prefix": "{prefix}" if nested else "",
+    }
+
+
+def _all_inner(children: dict[int, list[dict[str, Any]]], index: int) -> list[dict[str, Any]]:
+    """Every stage nested in stage ``index``, at any depth."""
+    out = []
+    for c in children.get(index, []):
+        out += [c, *_all_inner(children, c["index"])]
+    return out
+
+
 _OP_FIELDS = (
     "model",
     "x",
@@ -88,7 +121,7 @@ class PythonBackend(Backend):
             "ops_py": py_literal(ops, indent=0),
             "prediction_py": py_literal(view["prediction"], indent=0),
             "concurrency_py": py_literal(view["workers"] or 16),
-            "stages": [_stage_context(view, s) for s in view["stages"]],
+            **_blocks(view, [_stage_context(view, s) for s in view["stages"]]),
         }
         out = [(program, "program.py.j2", context)]
         check_ops = [n for n, op in view["ops"].items() if op["booster"]["check"] == "exact"]

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from .. import python
 from ..python import PythonBackend
-from ..view import View
+from ..view import PlanError, View
 
 
 class RayBackend(PythonBackend):
@@ -37,6 +37,11 @@ class RayBackend(PythonBackend):
         return env
 
     def files(self, view: View) -> list[tuple[str, str, dict[str, Any]]]:
+        nested = [s for s in view["stages"] if s.get("within") is not None]
+        if nested:  # the driver's template runs stages flat
+            from ..frameworks import nested_message
+
+            raise PlanError(f"target {self.name}: {nested_message(view, nested[0])}")
         out = []
         for path, template, context in super().files(view):
             if template == "program.py.j2":

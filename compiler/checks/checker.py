@@ -23,6 +23,7 @@ from aalp.checks.boosters import check_boosters
 from aalp.checks.context import Context, TaskContext
 from aalp.checks.models import check_capabilities, check_models
 from aalp.checks.names import check_duplicates, check_has_task, check_reserved
+from aalp.checks.nesting import check_nesting
 from aalp.checks.ops import check_ops
 from aalp.checks.overrides import apply_overrides
 from aalp.checks.params import check_data, check_params
@@ -34,6 +35,7 @@ from aalp.checks.unused import check_unused, check_unused_ops, drop_unused_if_er
 from aalp.diagnostics import Diagnostic, SpecError, UsageError, has_errors, sort_key
 from aalp.front.expr import Number
 from aalp.front.ir import Spec
+from aalp.front.nesting import flatten_spec
 
 # The checks inside one task, in order (the x ranges first: the op, stage and pin checks use
 # them).
@@ -41,6 +43,7 @@ TASK_CHECKS: tuple[Callable[[TaskContext], None], ...] = (
     compute_x_ranges,
     check_ops,
     check_stages,
+    check_nesting,
     check_boosters,
     check_workers,
     check_requirements,
@@ -73,6 +76,7 @@ def check(spec: Spec, overrides: Mapping[str, object] | None = None) -> Checked:
     ``SpecError`` carrying every diagnostic (errors and warnings, in source order) if the spec
     has errors; otherwise return the ``Checked`` spec with its warnings.
     """
+    spec = flatten_spec(spec)  # nested stages: flat, with Task.within (aalp.front.nesting)
     c = Context(spec)
     params = apply_overrides(c, overrides or {})
     check_has_task(c)

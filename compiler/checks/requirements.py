@@ -68,7 +68,10 @@ def _check_items(t: TaskContext, req: Requirement, span) -> None:
                 did_you_mean(req.data, t.data, "data"),
             )
         return
-    if not any(isinstance(s, MapStage) for s in t.task.stages):
+    within = t.task.within or (None,) * len(t.task.stages)
+    if not any(
+        isinstance(s, MapStage) and w is None for s, w in zip(t.task.stages, within, strict=True)
+    ):
         t.c.error(
             codes.NO_ITEMS,
             f"'require {req.metric}' counts the items of the task's first map, but task"

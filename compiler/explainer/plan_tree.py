@@ -47,10 +47,15 @@ def plan_tree(rep: Report, width: int, color: bool) -> tuple[Any, int]:
     head = heading(rep).rsplit(" ", 2)
     top = [head[0], head[1], f"{head[2]} = {with_unit(obj.metric, fmt(obj.value))}"]
     tree = Tree(label(top, 0, "bold" if color else ""))
+    # a nested stage is a branch of its enclosing stage's, after that stage's calls
+    nodes: dict[int, tuple[Any, int]] = {}
     for st in rep.stages:
-        node = tree.add(label(stage_phrases(st), 1))
+        parent, depth = nodes.get(st.within, (tree, 0)) if st.within is not None else (tree, 0)
+        node = parent.add(label(stage_phrases(st), depth + 1))
+        nodes[st.index] = (node, depth + 1)
         for c in st.calls:
-            node.add(label(call_phrases(c), 2)).add(label(share_phrases(c, obj.metric), 3))
+            leaf = node.add(label(call_phrases(c), depth + 2))
+            leaf.add(label(share_phrases(c, obj.metric), depth + 3))
     return tree, max(needed)
 
 
@@ -67,6 +72,8 @@ def stage_phrases(st: Stage) -> list[str]:
     """
     head = f"{st.kind} {', '.join(st.ops)}" + (f" over {st.over}" if st.over else "")
     bits = [[counted(st.chunks, UNIT_OF_WORK.get(st.kind, "decision"))]]
+    if st.within is not None:  # a nested stage: its chunks are one run's
+        bits[0] = [bits[0][0], *prose(f"per run, {counted(st.runs, 'run')}")]
     calls = st.metrics.get("calls")
     if calls is not None:
         bits.append([counted(calls, "call"), *prose(CALLS_INCLUDE)])

@@ -156,6 +156,8 @@ def _plan_stages(plan: Solution) -> tuple[Stage, ...]:
             success=_num(st.success),
             calls=tuple(_call(o) for o in st.op_evals),
             accuracy=_num(math.exp(st.log_accuracy)) if plan.evaluation.items else None,
+            within=st.within,
+            runs=st.runs,
         )
         for st in plan.evaluation.stages
         if st.kind not in ("combine", "route")

@@ -60,6 +60,11 @@ class Stage:
     calls: tuple[Call, ...]
     # the stage's factor in the plan's accuracy (None when the task has no items)
     accuracy: Number = None
+    # a nested stage: the index of its enclosing stage and its runs in all, once per chunk of
+    # it (``chunks`` and ``x`` are one run's; ``metrics`` and ``success`` all runs'); left out
+    # of the JSON for a top-level stage
+    within: int | None = field(default=None, metadata={"omit": None})
+    runs: int = field(default=1, metadata={"omit": 1})
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,7 @@ def plain(value: Any) -> Any:
         return {
             f.metadata.get("key", f.name): plain(getattr(value, f.name))
             for f in dataclasses.fields(value)
+            if "omit" not in f.metadata or getattr(value, f.name) != f.metadata["omit"]
         }
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]

@@ -55,12 +55,27 @@ def build(checked: Any, task: Any, evaluation: Any, metric: str = "cost") -> net
             prev_outputs = [node]
             continue
         rows = _unit_rows(st)
+        before = set(g.nodes)
         if st.kind == "reduce":
             prev_outputs = _reduce(g, st, rows, prev_outputs)
         else:
             prev_outputs = _linear(g, st, rows, prev_outputs)
+        if st.within is not None:
+            _per_run(g, set(g.nodes) - before, st.runs, st.kind == "chain")
     _metrics(g)
     return g
+
+
+def _per_run(g: Any, nodes: set[str], runs: int, chain: bool) -> None:
+    """A nested stage is drawn once, for one chunk of its enclosing stage: each node stands
+    for its call in every one of the ``runs`` (its calls, cost and dollars are all runs').
+    Its latency is the stage's, enclosing chunks included: a parallel node carries it already;
+    a chain's step carries its share of one run's steps, not of all runs' decisions."""
+    for v in nodes:
+        d = g.nodes[v]
+        d["runs"] = runs
+        for key in ("calls", "cost", "dollars", *(("latency",) if chain else ())):
+            d[key] *= runs
 
 
 def _attrs(
@@ -219,6 +234,8 @@ def _label(node: str, d: dict, metric: str = "cost") -> str:
     from .units import with_unit
 
     mult = f" ×{d['multiplicity']:,}" if d["multiplicity"] > 1 else ""
+    if d.get("runs", 1) > 1:  # a nested stage's node: once per chunk of the enclosing stage
+        mult += f" in each of {d['runs']:,} runs"
     if d["role"] == "combine":
         return "combine (code)"
     boost = d["booster"] if d["booster"] != "none" else ""

@@ -136,6 +136,9 @@ def stage_node(
     """One stage: its chunks, its shared decisions, and its ops."""
     part = float(getattr(stage.metrics, metric, 0.0)) if metric != "success" else 0.0
     decisions = [f"{_count(stage.chunks)} chunks" + (f" of x = {stage.x}" if stage.x else "")]
+    within = getattr(stage, "within", None)
+    if within is not None:  # a nested stage: its chunks are one run's
+        decisions[0] += f" per run, {_count(stage.runs)} runs (one per chunk of stage {within + 1})"
     if stage.history:
         decisions.append(f"history {stage.history}")
     if stage.fanin:
@@ -157,6 +160,21 @@ def stage_node(
     }
 
 
+def _nest(nodes: dict[int, Json], within: int, child: Json, evaluation: Any, total: float) -> None:
+    """Put a nested stage's node under its enclosing stage's, whose value (and every
+    enclosing one's above it) then includes the nested stage's: a node's value is the sum of
+    its children's."""
+    nodes[within]["children"].append(child)
+    value = child["value"] or 0.0
+    index: int | None = within
+    while index is not None:
+        node = nodes[index]
+        node["value"] = _finite((node["value"] or 0.0) + value)
+        node["share"] = _share(node["value"] or 0.0, total)
+        node["formula"] += f" + {child['label'].split(':')[0]} {_num(value)}"
+        index = getattr(evaluation.stages[index], "within", None)
+
+
 def plan_tree(
     evaluation: Any,
     metric: str,
@@ -173,7 +191,15 @@ def plan_tree(
     if metric == "success":
         metric = "cost"
     total = float(getattr(evaluation.metrics, metric))
-    stages = [stage_node(s, metric, total, models) for s in evaluation.stages]
+    stages = []
+    nodes: dict[int, Json] = {}
+    for s in evaluation.stages:  # a nested stage is a child of its enclosing stage's node
+        nodes[s.index] = stage_node(s, metric, total, models)
+        within = getattr(s, "within", None)
+        if within not in nodes:
+            stages.append(nodes[s.index])
+            continue
+        _nest(nodes, within, nodes[s.index], evaluation, total)
     decisions = [f"{metric} {_num(total)}", f"success {_probability(evaluation.success)}"]
     if not evaluation.feasible:
         decisions.append("infeasible")

@@ -363,8 +363,9 @@ class IRBuilder(Transformer_NonRecursive):
         ops, over, *rest = children
         overlap = next((v for k, v in rest if k == "overlap"), None)
         success = next((v for k, v in rest if k == "success"), None)
+        body = next((v for k, v in rest if k == "body"), ())
         names = tuple(n for n, _ in ops)
-        return ir.MapStage(names, over.value, overlap, success, self._span(meta))
+        return ir.MapStage(names, over.value, overlap, success, self._span(meta), body)
 
     def overlap(self, meta, children):
         return ("overlap", children[0])
@@ -373,10 +374,14 @@ class IRBuilder(Transformer_NonRecursive):
         return ("success", children[0])
 
     def chain_stage(self, meta, children):
-        ops, over, *history = children
+        ops, over, *rest = children
         names = tuple(n for n, _ in ops)
-        policy = history[0] if history else "stateless"
-        return ir.ChainStage(names, over.value, policy, self._span(meta))
+        policy = next((v for v in rest if isinstance(v, str)), "stateless")
+        body = next((v for k, v in (r for r in rest if isinstance(r, tuple))), ())
+        return ir.ChainStage(names, over.value, policy, self._span(meta), body)
+
+    def stage_body(self, meta, children):
+        return ("body", tuple(children))
 
     def history(self, meta, children):
         return children[-1].value

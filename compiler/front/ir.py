@@ -261,6 +261,8 @@ class MapStage:
     overlap: Expr | None = None
     success: Expr | None = None
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    # ``{ stage* }``: stages run once per chunk (docs/language.md §5.3, nested stages)
+    body: tuple[Stage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -275,6 +277,7 @@ class ChainStage:
     over: str
     history: History = "stateless"
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    body: tuple[Stage, ...] = ()  # stages run once per step (nested stages)
 
 
 @dataclass(frozen=True)
@@ -430,6 +433,10 @@ class Task:
     baselines: tuple[Baseline, ...] = ()
     workers: Expr | None = None  # ``workers 8``: bounded parallelism; None = unbounded
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    # In a checked spec, ``stages`` is flat (nested stages follow their enclosing stage, in
+    # order) and ``within[i]`` is the index of stage i's enclosing stage, None at top level;
+    # empty when no stage nests (aalp.front.nesting).
+    within: tuple[int | None, ...] = ()
 
     def op(self, name: str) -> Op:
         """The op named ``name`` (``KeyError`` when there is none)."""

@@ -250,7 +250,7 @@ def _task(task: ir.Task, comments: tuple[ir.Comment, ...]) -> list[_Line]:
     for op in task.ops:
         add(_op(op), 1)
     for stage in task.stages:
-        add([_leaf(1, _stage(stage), stage.span)], 2)
+        add(_stage_lines(stage, 1), 2)
     for booster in task.boosters:
         add([_leaf(1, _booster(booster), booster.span)], 3)
     for req in task.requirements:
@@ -343,6 +343,18 @@ def _prompt(prompt: ir.Prompt) -> _Line:
     line = _leaf(2, "prompt " + first, prompt.span)
     line.more = more
     return line
+
+
+def _stage_lines(stage: ir.Stage, depth: int) -> list[_Line]:
+    """A stage's line; a nested one opens a block of its inner stages, one per line."""
+    body = getattr(stage, "body", ())
+    if not body:
+        return [_leaf(depth, _stage(stage), stage.span)]
+    out = [_open(depth, _stage(stage) + " {", stage.span)]
+    for inner in body:
+        out += _stage_lines(inner, depth + 1)
+    out.append(_close(depth, stage.span))
+    return out
 
 
 def _stage(stage: ir.Stage) -> str:

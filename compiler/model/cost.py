@@ -598,6 +598,8 @@ def _stage_eval(
         tuple(shape.levels),
         tuple(rows),
         log_accuracy,
+        shape.within,
+        shape.runs,
     ), problems
 
 

@@ -14,14 +14,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aalp.front.expr import EvalError
 from aalp.front.ir import ChainStage, MapStage
 from aalp.plan.context import Context
+from aalp.plan.nested import parallel_factor, workers_of
 from aalp.plan.plan import StagePlan
-from aalp.plan.shape import stage_shape, window_cover
+from aalp.plan.shape import item_weight, stage_shape, window_cover
+
+__all__ = [
+    "Frame",
+    "Slot",
+    "frame_of",
+    "item_weight",
+    "nested_frame",
+    "node_env",
+    "parallel_factor",
+    "stage_frame",
+    "uses_node_names",
+]
 
 
 @dataclass(frozen=True)
@@ -55,25 +68,35 @@ class Frame:
     log_success: float | None = None
 
 
-def parallel_factor(count: int, workers: float | None) -> float:
-    """How a parallel stage's latency scales with its ``count`` copies: one copy's latency,
-    or total/workers when that is larger (0 when there are no copies)."""
-    if count == 0:
-        return 0.0
-    if workers is None:
-        return 1.0
-    return max(1.0, count / workers)
-
-
 def frame_of(ctx: Context, shape: StagePlan) -> Frame:
     """The cost model's frame of a stage's shape: its slots and, for a map with its own
     ``success FORMULA``, that success."""
     match shape.kind:
         case "map" | "chain":
-            return _linear(ctx, shape)
+            frame = _linear(ctx, shape)
         case "reduce":
-            return _reduce(ctx, shape)
-    return Frame(shape, (), ())
+            frame = _reduce(ctx, shape)
+        case _:
+            return Frame(shape, (), ())
+    return frame if shape.within is None else nested_frame(frame)
+
+
+def nested_frame(frame: Frame) -> Frame:
+    """The frame of a nested stage: one run's slots, run ``runs`` times (``aalp.plan.nested``):
+    counts and ``ln(success)`` times ``runs``, latency times the enclosing chunks' factor, the
+    item weight times the runs an item rests on."""
+    shape = frame.shape
+    slots = tuple(
+        replace(
+            s,
+            count=s.count * shape.runs,
+            latency_factor=s.latency_factor * shape.outer_latency,
+            weight=s.weight * shape.outer_weight,
+        )
+        for s in frame.slots
+    )
+    log = None if frame.log_success is None else frame.log_success * shape.runs
+    return Frame(shape, slots, frame.problems, log)
 
 
 def stage_frame(ctx: Context, index: int, decisions: Mapping[str, Any]) -> Frame:
@@ -93,7 +116,7 @@ def _linear(ctx: Context, shape: StagePlan) -> Frame:
         except EvalError:
             base[op] = 0.0
     chain = shape.kind == "chain"
-    factor = float(chunks) if chain else parallel_factor(chunks, ctx.workers)
+    factor = float(chunks) if chain else parallel_factor(chunks, workers_of(ctx, shape))
     # Conversation (history full): op o in step j reads R_o + (j−1)·G + P_o (model.md §3).
     step_tokens = math.fsum(base.values())
     slots = []
@@ -145,7 +168,7 @@ def _reduce(ctx: Context, shape: StagePlan) -> Frame:
             op,
             lv.x,
             lv.nodes,
-            parallel_factor(lv.nodes, ctx.workers),
+            parallel_factor(lv.nodes, workers_of(ctx, shape)),
             level=level,
             # an item's leaf has one ancestor per level: one node of the level on its path
             weight=min(cover, float(lv.nodes)) if on_path else float(lv.nodes),
@@ -183,22 +206,8 @@ def uses_node_names(ctx: Context, op: str) -> bool:
 
 
 def _input_stage(ctx: Context, index: int) -> MapStage | ChainStage | None:
-    """The nearest map or chain stage before stage ``index``."""
-    for prev in reversed(ctx.task.stages[:index]):
-        if isinstance(prev, MapStage | ChainStage):
-            return prev
-    return None
+    """The map or chain stage a reduce at ``index`` merges (``aalp.front.nesting``)."""
+    from aalp.front.nesting import input_stage
 
-
-def item_weight(ctx: Context, shape: StagePlan) -> float:
-    """How many decisions of one slot of a map or chain an item's result rests on (model.md
-    §3, items): a map over the items, the one chunk holding it (with overlapping windows, at
-    most ``ceil(1/(1 − ρ))`` of them); a chain over the items, every step up to its own, which
-    over the C steps averages to the bound ``(C + 1)/2`` (Jensen: the mean of s^j is at least
-    s^((C+1)/2)); a stage over other data, all of its decisions."""
-    chunks = shape.chunks
-    if ctx.items is None or shape.over != ctx.items or chunks == 0:
-        return float(chunks)
-    if shape.kind == "chain":
-        return (float(chunks) + 1.0) / 2.0
-    return min(float(chunks), float(window_cover(shape.overlap)))
+    i = input_stage(ctx.task, index)
+    return None if i is None else ctx.task.stages[i]

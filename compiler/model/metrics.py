@@ -121,6 +121,9 @@ class StageEval:
     op_evals: tuple[OpEval, ...] = ()
     # the stage's factor in the bound on ln(accuracy) (docs/model.md §3, items)
     log_accuracy: float = 0.0
+    # a nested stage: its enclosing stage and its runs in all (``aalp.plan.nested``)
+    within: int | None = None
+    runs: int = 1
 
     @property
     def success(self) -> float:

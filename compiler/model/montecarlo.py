@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
 from aalp import codes
 from aalp.diagnostics import AalpError
 from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
+from aalp.front.nesting import enclosing, enclosing_chain, input_stage
 from aalp.front.numbers import exact
 from aalp.model.metrics import METRIC_FIELDS
 from aalp.plan.context import Context, build_context
@@ -148,8 +149,12 @@ class Group:
     latency_group: int  # groups sharing this id form one chunk (their latencies add)
     # which decisions an item's result rests on (``montecarlo_items``): ("chunk", data, x,
     # stride) for a map, ("prefix", data, x) for a chain, ("node", data, u, f, level) for
-    # a tree level over the outputs of a stage over data
+    # a tree level over the outputs of a stage over data; ("within", outer path, outer
+    # count) for a nested stage: its decisions in blocks, one per chunk of the top-level stage
+    # it is nested in (that stage's path and chunk count)
     path: tuple = ()
+    # a nested stage: (runs, workers of one run, latency factor of the enclosing chunks)
+    nest: tuple[int, float | None, float] | None = None
 
 
 def _draw(ctx: Context, op: str, x: int, choice: Choice, node: Mapping[str, float]) -> OpDraw:
@@ -217,9 +222,13 @@ def plan_groups(ctx: Context, decisions: Mapping[str, Any]) -> tuple[list[Group]
     groups: list[Group] = []
     overrides: list[Any] = []
     lat_id = 0
-    last_linear: tuple[int, int, Any] | None = None  # chunks, x, N
+    linear: dict[int, tuple[int, int, Any, str]] = {}  # map or chain: chunks, x, N, data
+    paths: dict[int, tuple] = {}
+    nests: dict[int, tuple[int, float | None, float]] = {}
     for index, stage in enumerate(ctx.task.stages):
         overrides.append(None)
+        nest = _nest(ctx, index, linear, nests)
+        start = len(groups)
         match stage:
             case MapStage() | ChainStage():
                 shared = shared_x_ops(ctx, stage)
@@ -233,6 +242,9 @@ def plan_groups(ctx: Context, decisions: Mapping[str, Any]) -> tuple[list[Group]
                 )
                 chunks = _count_windows(n, x, overlap) if x is not None else int(n)
                 chunks = int(chunks)
+                linear[index] = (chunks, x or 1, n, stage.over)
+                if nest is not None:
+                    chunks *= nest[0]  # once per run (plan/nested.py)
                 history = None
                 if isinstance(stage, ChainStage):
                     history = stage.history
@@ -271,16 +283,66 @@ def plan_groups(ctx: Context, decisions: Mapping[str, Any]) -> tuple[list[Group]
                     )
                     s = groups[-1].call
                     before += s.reads + s.writes
-                if isinstance(stage, MapStage) and stage.success is not None:
-                    overrides[-1] = ctx.formula(stage.success, x, {"calls": float(chunks)})
-                last_linear = (chunks, x or 1, n, stage.over)
-            case ReduceStage(op=op):
-                if last_linear is None:
-                    raise SimulationError(f"reduce '{op}' has no map or chain stage before it")
-                level_groups = _tree_groups(ctx, decisions, index, stage, last_linear, lat_id)
+                paths[index] = path
+                overrides[-1] = _override(ctx, stage, x, linear[index][0], nest)
+            case ReduceStage():
+                level_groups = _reduce_groups(ctx, decisions, index, linear, lat_id, nest)
                 groups.extend(level_groups)
                 lat_id += len(level_groups)
+        if nest is not None:
+            top = enclosing_chain(ctx.task, index)[-1]
+            within = ("within", paths[top], linear[top][0])
+            groups[start:] = [_nested_group(g, nest, within) for g in groups[start:]]
     return groups, overrides
+
+
+def _override(ctx: Context, stage: Any, x: Any, chunks: int, nest: tuple | None) -> Any:
+    """A map's own ``success`` formula at its x and chunks (None without one); every run of a
+    nested map must come out right, each independently: p to the power of the runs."""
+    if not isinstance(stage, MapStage) or stage.success is None:
+        return None
+    p = ctx.formula(stage.success, x, {"calls": float(chunks)})
+    return p ** (1 if nest is None else nest[0])
+
+
+def _reduce_groups(ctx, decisions, index, linear, lat_id, nest) -> list[Group]:
+    """A reduce tree's groups over the outputs of its input stage (in its block), played
+    once per run when it is nested."""
+    stage = ctx.task.stages[index]
+    prev = input_stage(ctx.task, index)
+    if prev is None:
+        raise SimulationError(f"reduce '{stage.op}' has no map or chain stage before it")
+    level_groups = _tree_groups(ctx, decisions, index, stage, linear[prev], lat_id)
+    return level_groups if nest is None else [_times(g, nest[0]) for g in level_groups]
+
+
+def _times(g: Group, runs: int) -> Group:
+    """A group (and its classifier) played ``runs`` times."""
+    cls = None if g.classifier is None else _times(g.classifier, runs)
+    return replace(g, count=g.count * runs, classifier=cls)
+
+
+def _nested_group(g: Group, nest: tuple, within: tuple) -> Group:
+    """A group of a nested stage (and its classifier) with its nesting and item path."""
+    cls = None if g.classifier is None else _nested_group(g.classifier, nest, within)
+    return replace(g, nest=nest, path=within, classifier=cls)
+
+
+def _nest(ctx: Context, index: int, linear: dict, nests: dict) -> tuple | None:
+    """(runs, workers of one run, latency factor) of a nested stage, from the simulation's own
+    chunk counts of its enclosing stages (the rules of docs/model.md §3, nested stages)."""
+    parent = enclosing(ctx.task, index)
+    if parent is None:
+        return None
+    runs, w, factor = nests.get(parent, (1, ctx.workers, 1.0))
+    chunks = linear[parent][0]
+    if isinstance(ctx.task.stages[parent], ChainStage):
+        out = (runs * chunks, w, factor * chunks)
+    else:
+        share = None if w is None else max(1.0, w / max(1, min(chunks, w)))
+        out = (runs * chunks, share, factor * (1.0 if w is None else max(1.0, chunks / w)))
+    nests[index] = out
+    return out
 
 
 def _tree_groups(ctx, decisions, index, stage, last_linear, lat_id) -> list[Group]:
@@ -490,7 +552,10 @@ def _accumulate(
             s_sum += samples.sum(axis=1)
             if group.history is not None:
                 before, step = group.history
-                extra = before + step * np.arange(c0, c1, dtype=float)  # step j reads (j−1)·G
+                steps = np.arange(c0, c1, dtype=float)
+                if group.nest is not None:  # each run of a nested chain has its own history
+                    steps %= group.count // group.nest[0]
+                extra = before + step * steps  # step j reads (j−1)·G
                 sh_sum += samples @ extra
                 sq_sum += samples @ (extra * extra)
             rounds += res["rounds"].reshape(shape).sum(axis=1)
@@ -521,7 +586,7 @@ def _accumulate(
             lat_calls += vr_sum
         key = group.latency_group
         acc = out["chunk_latency"].setdefault(
-            key, [np.zeros(runs), np.zeros(runs), group.count, group.parallel]
+            key, [np.zeros(runs), np.zeros(runs), group.count, group.parallel, group.nest]
         )
         acc[0][sl] += lat
         acc[1][sl] += lat_calls
@@ -574,8 +639,15 @@ def simulate(
     for p in overrides:
         if p is not None:
             out["ok"] &= rng.random(runs) < p
-    workers = ctx.workers
-    for lat, lat_calls, count, parallel in out["chunk_latency"].values():
+    for lat, lat_calls, count, parallel, nest in out["chunk_latency"].values():
+        # a nested stage: one run's latency (its decisions' share), times the factor of the
+        # chunks it runs in, on the workers one run has
+        runs_of, workers, factor = nest or (1, ctx.workers, 1.0)
+        lat, lat_calls, count = (
+            lat / runs_of * factor,
+            lat_calls / runs_of * factor,
+            count / runs_of,
+        )
         if parallel and count:
             # model.md §3: a parallel map's latency is one chunk's expected latency (the mean
             # over its chunks), or the total over the workers if that is larger

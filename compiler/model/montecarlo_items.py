@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aalp.front.ir import Task
@@ -61,6 +61,11 @@ def _item_ok(g: Group, ok: Any, n: int, items: str, inputs: dict[int, Any]) -> A
     import numpy as np
 
     kind = g.path[0] if g.path else None
+    if kind == "within":  # a nested stage: its decisions in blocks, one per outer chunk
+        _, path, outer = g.path
+        runs = ok.shape[0]
+        per_chunk = ok.reshape(runs, outer, g.count // outer).all(axis=2)
+        return _item_ok(replace(g, count=outer, path=path), per_chunk, n, items, inputs)
     if kind is None or g.path[1] != items:
         return np.broadcast_to(ok.all(axis=1)[:, None], (ok.shape[0], n))
     if kind == "chunk":

@@ -29,6 +29,7 @@ from aalp.front.ir import (
     ReduceStage,
     Task,
 )
+from aalp.front.nesting import enclosing, input_stage
 from aalp.model import reliability as rel
 from aalp.model.cost import call_metrics
 from aalp.model.metrics import METRIC_FIELDS, Metrics
@@ -309,13 +310,16 @@ def closed_form_metrics(
     sym.votes = {}
     total = Metrics(0, 0, 0, 0, 0, 0, 0)
     success = sympy.Integer(1)
-    last: tuple[Any, Any, Any] | None = None
-    for stage in ctx.task.stages:
+    linear: dict[int, tuple[Any, Any, Any]] = {}  # map or chain index -> (chunks, x, n)
+    outer: dict[int, tuple[Any, Any, Any]] = {}  # nested stages: (runs, latency, workers)
+    for i, stage in enumerate(ctx.task.stages):
+        runs, lat, workers = _nesting(sym, i, linear, outer)
         match stage:
             case MapStage() | ChainStage():
-                part, stage_total, last = _linear(sym, stage, decisions)
+                part, stage_total, linear[i] = _linear(sym, stage, decisions, workers)
             case ReduceStage(op=o):
-                if last is None:
+                j = input_stage(ctx.task, i)
+                if j is None:
                     raise DecisionError(
                         f"reduce '{o}' has no map or chain stage before it", f"{o}.fanin"
                     )
@@ -326,12 +330,38 @@ def closed_form_metrics(
                 )
                 choice = read_choice(ctx, decisions, o)
                 sym.choices[o] = choice
-                part, stage_total = _tree(sym, o, choice, fanin, *last)
+                _read_router(sym, o, decisions)  # a routed reduce op has its classifier too
+                part, stage_total = _tree(sym, o, choice, fanin, *linear[j])
             case _:
                 continue
+        if runs is not None:  # a nested stage runs once per enclosing chunk (plan/nested.py)
+            part = _scale(part, runs, lat)
+            stage_total = stage_total**runs
         total = _add(total, part)
         success = success * stage_total
     return total, success
+
+
+def _nesting(sym: _Sym, index: int, linear: dict, outer: dict) -> tuple[Any, Any, Any]:
+    """(runs, latency factor, workers of one run) of a nested stage, as sympy values (runs
+    None at the top level): the same rules as ``aalp.plan.nested``, over the enclosing
+    stages' chunk counts."""
+    import sympy
+
+    ctx = sym.ctx
+    w = to_sympy(ctx.task.workers, sym.env) if ctx.task.workers is not None else None
+    parent = enclosing(ctx.task, index)
+    if parent is None:
+        return None, None, w
+    p_runs, p_lat, p_w = outer.get(parent, (sympy.Integer(1), sympy.Integer(1), w))
+    chunks = linear[parent][0]
+    if isinstance(ctx.task.stages[parent], ChainStage):
+        factor, share = chunks, p_w
+    else:
+        factor = 1 if p_w is None else sympy.Max(1, chunks / p_w)
+        share = None if p_w is None else sympy.Max(1, p_w / sympy.Min(chunks, p_w))
+    outer[index] = (p_runs * chunks, p_lat * factor, share)
+    return outer[index]
 
 
 def _linear_shape(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[str, Any]):
@@ -359,16 +389,23 @@ def _read_choices(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[st
     ctx = sym.ctx
     for o in stage.ops:
         sym.choices[o] = read_choice(ctx, decisions, o)
-        if o in ctx.routes:
-            cls = ctx.routes[o]
-            routed = ctx.routed(o, sym.choices[o].model)
-            sym.choices[cls] = read_choice(ctx, decisions, cls) if routed else None
-            if sym.choices[cls] is not None:
-                sym.votes[cls] = sym.choices[cls].votes
+        _read_router(sym, o, decisions)
 
 
-def _linear(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[str, Any]):
-    """A map or chain stage: its metrics, its success and (chunks, x, n) for a reduce after it."""
+def _read_router(sym: _Sym, o: str, decisions: Mapping[str, Any]) -> None:
+    """The choice of op ``o``'s classifier when its chosen model needs one."""
+    ctx = sym.ctx
+    if o in ctx.routes:
+        cls = ctx.routes[o]
+        routed = ctx.routed(o, sym.choices[o].model)
+        sym.choices[cls] = read_choice(ctx, decisions, cls) if routed else None
+        if sym.choices[cls] is not None:
+            sym.votes[cls] = sym.choices[cls].votes
+
+
+def _linear(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[str, Any], w=None):
+    """A map or chain stage on ``w`` workers (None: unbounded): its metrics, its success and
+    (chunks, x, n) for a reduce after it."""
     import sympy
 
     ctx = sym.ctx
@@ -395,8 +432,7 @@ def _linear(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[str, Any
         part = _scale(one, chunks)
     else:
         part = _scale(one, chunks, 1)
-        if ctx.task.workers is not None:
-            w = to_sympy(ctx.task.workers, sym.env)
+        if w is not None:
             part = Metrics(
                 part.calls,
                 part.forward_passes,

@@ -197,10 +197,10 @@ def _ends(v: Interval) -> Range:
 
 
 def _reduce(ctx: Context, index: int, stage: ReduceStage, box: Mapping[str, Range]):
-    prev = next(
-        (s for s in reversed(ctx.task.stages[:index]) if isinstance(s, MapStage | ChainStage)),
-        None,
-    )
+    from aalp.front.nesting import input_stage
+
+    i = input_stage(ctx.task, index)
+    prev = None if i is None else ctx.task.stages[i]
     if prev is None:
         return FrameBounds((), 0.0, True)
     shared = shared_x_ops(ctx, prev)
@@ -252,10 +252,12 @@ def frame_bounds(
     stage = ctx.task.stages[index]
     match stage:
         case MapStage() | ChainStage():
-            return _linear(ctx, stage, box, history if isinstance(stage, ChainStage) else None)
+            fb = _linear(ctx, stage, box, history if isinstance(stage, ChainStage) else None)
         case ReduceStage():
-            return _reduce(ctx, index, stage, box)
-    return FrameBounds(())
+            fb = _reduce(ctx, index, stage, box)
+        case _:
+            return FrameBounds(())
+    return fb  # one run's: a nested stage's is scaled by ``bounds_nested.nested_bounds``
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from aalp.front.ir import VOTE_KINDS, ChainStage, MapStage, ReduceStage, Task
 from aalp.optimizer import bounds_stage as bs
 from aalp.optimizer import candidates as cand
 from aalp.optimizer import units as ou
+from aalp.optimizer.bounds_nested import nested_bounds
 from aalp.optimizer.pareto import METRIC_KEYS, Point, merge, pareto
 from aalp.optimizer.work import Work
 from aalp.plan.space import Block, Space, Value, count_of
@@ -73,11 +74,12 @@ def linear_ops(task: Task) -> set[str]:
 
 
 def _previous_linear(task: Task, reduce_op: str) -> MapStage | ChainStage | None:
+    from aalp.front.nesting import input_stage
+
     for i, st in enumerate(task.stages):
         if isinstance(st, ReduceStage) and st.op == reduce_op:
-            for prev in reversed(task.stages[:i]):
-                if isinstance(prev, MapStage | ChainStage):
-                    return prev
+            prev = input_stage(task, i)
+            return None if prev is None else task.stages[prev]
     return None
 
 
@@ -273,7 +275,7 @@ class BlockSearch:
             h = None
             if isinstance(stage, ChainStage):
                 h = stage.history if stage.history != "choose" else hist.get(stage.ops[0])
-            fb = bs.frame_bounds(self.ctx, i, box, h)
+            fb = nested_bounds(self.ctx, i, box, bs.frame_bounds(self.ctx, i, box, h))
             if not fb.possible:
                 return []
             fbs.append(fb)

@@ -180,5 +180,7 @@ def items_of(task: Task) -> tuple[str | None, str]:
     """(the data an accuracy counts, the measure the optimizer carries) of a task."""
     per_item = [r for r in task.requirements if r.metric in ITEM_METRICS]
     named = next((r.data for r in per_item if r.data is not None), None)
-    first = next((s.over for s in task.stages if isinstance(s, MapStage)), None)
+    # the first top-level map (a nested stage's data exists once per enclosing chunk)
+    top = [s for i, s in enumerate(task.stages) if not task.within or task.within[i] is None]
+    first = next((s.over for s in top if isinstance(s, MapStage)), None)
     return (named or first), ("accuracy" if per_item else "success")

@@ -176,6 +176,15 @@ class StagePlan:
     op_x: tuple[tuple[str, int], ...] = ()
     problems: tuple[str, ...] = ()
     stages: tuple[StagePlan, ...] = ()
+    # A nested stage (aalp.plan.nested): the stage it runs in, the times it runs in all (the
+    # product of its enclosing stages' chunks), the latency factor of the enclosing chunks,
+    # the workers one run of it has (None: unbounded) and how many of its runs an item of the
+    # task rests on.
+    within: int | None = None
+    runs: int = 1
+    outer_latency: float = 1.0
+    share: float | None = None
+    outer_weight: float = 1.0
 
     def x_of(self, op: str) -> int:
         """The granularity of one of the stage's ops (1 without one)."""

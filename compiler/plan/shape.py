@@ -255,7 +255,33 @@ def _reduce(ctx: Context, index: int, stage: ReduceStage, decisions) -> StagePla
 
 def stage_shape(ctx: Context, index: int, decisions: Mapping[str, Any]) -> StagePlan:
     """Stage ``index`` under the stage-level decisions in ``decisions`` (x, history, fan-in;
-    a reduce also reads the previous stage's x). A missing one raises ``DecisionError``."""
+    a reduce also reads the previous stage's x, a nested stage its enclosing stage's). A
+    missing one raises ``DecisionError``."""
+    parent = ctx.task.within[index] if ctx.task.within else None
+    shape = _stage_shape(ctx, index, decisions)
+    if parent is None:
+        return shape
+    from aalp.plan.nested import nest
+
+    up = stage_shape(ctx, parent, decisions)
+    return nest(ctx, shape, up, item_weight(ctx, up))
+
+
+def item_weight(ctx: Context, shape: StagePlan) -> float:
+    """How many decisions of one slot of a map or chain an item's result rests on (model.md
+    §3, items): a map over the items, the one chunk holding it (with overlapping windows, at
+    most ``ceil(1/(1 − ρ))`` of them); a chain over the items, every step up to its own, which
+    over the C steps averages to the bound ``(C + 1)/2`` (Jensen: the mean of s^j is at least
+    s^((C+1)/2)); a stage over other data, all of its decisions."""
+    chunks = shape.chunks
+    if ctx.items is None or shape.over != ctx.items or chunks == 0:
+        return float(chunks)
+    if shape.kind == "chain":
+        return (float(chunks) + 1.0) / 2.0
+    return min(float(chunks), float(window_cover(shape.overlap)))
+
+
+def _stage_shape(ctx: Context, index: int, decisions: Mapping[str, Any]) -> StagePlan:
     stage = ctx.task.stages[index]
     match stage:
         case MapStage() | ChainStage():

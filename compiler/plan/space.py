@@ -39,6 +39,7 @@ from aalp.front.ir import (
     Task,
     VoteBooster,
 )
+from aalp.front.nesting import enclosing, input_stage
 from aalp.front.numbers import float_env
 from aalp.plan.pins import Value, parse_pin_text, pin_value
 
@@ -282,20 +283,26 @@ def _blocks(task: Task, checked: Any, ops: Mapping[str, OpSpace]) -> tuple[Block
             else:
                 parent[ra] = rb
 
-    prev_llm: tuple[str, ...] = ()
-    for stage in task.stages:
+    for index, stage in enumerate(task.stages):
         names = [n for n in stage_ops(stage) if n in parent]
         for n in names[1:]:
             union(names[0], n)
-        if isinstance(stage, ReduceStage) and prev_llm and names:
+        prev = input_stage(task, index) if isinstance(stage, ReduceStage) else None
+        prev_llm = (
+            [n for n in stage_ops(task.stages[prev]) if n in parent] if prev is not None else []
+        )
+        if prev_llm and names:
             union(prev_llm[0], names[0])
+        # A nested stage's counts depend on its enclosing stage's chunks (plan/nested.py).
+        up = enclosing(task, index)
+        up_ops = [n for n in stage_ops(task.stages[up]) if n in parent] if up is not None else []
+        if up_ops and names:
+            union(up_ops[0], names[0])
         # A verifier op runs beside the op it checks.
         for n in names:
             for b in ops[n].boosters:
                 if b.kind == "retry" and b.check in parent:
                     union(n, b.check)
-        if names and not isinstance(stage, RouteStage):
-            prev_llm = tuple(names)
 
     groups: dict[str, list[str]] = {}
     for o in task.ops:
@@ -324,10 +331,8 @@ def _blocks(task: Task, checked: Any, ops: Mapping[str, OpSpace]) -> tuple[Block
 
 def _reduce_inputs(task: Task, index: int, checked: Any, ops: Mapping[str, OpSpace]) -> int:
     """An upper bound on the number of outputs a reduce stage merges (the fan-in's range)."""
-    for stage in reversed(task.stages[:index]):
-        if isinstance(stage, MapStage | ChainStage):
-            return count_of(checked, stage.over)
-    return 2
+    prev = input_stage(task, index)
+    return 2 if prev is None else count_of(checked, task.stages[prev].over)
 
 
 def iter_values(domain: IntDomain, limit: int) -> Iterator[int]:
