@@ -1051,13 +1051,13 @@ def _lead(votes: dict[str, int]) -> int:
 
 
 class Runner:
-    """Makes the plan's calls: journal replay, bounded concurrency, transport retries."""
+    """Makes the plan's calls: journal replay, bounded concurrency, transport retries.
+    ``journal``: the calls made before (``done``: key -> record) and where the calls made now
+    are recorded (``record``): a ``Journal``, or another target's store of calls."""
 
-    def __init__(self, client: Any, args: argparse.Namespace, journal: Journal,
+    def __init__(self, client: Any, args: argparse.Namespace, journal: Any,
                  checks: dict[str, Callable[[dict[str, Any], Any], bool]]):
-        import openai
-
-        self.create = client.chat.completions.create
+        self._connect(client)
         self.args = args
         self.journal = journal
         self.checks = checks
@@ -1065,10 +1065,6 @@ class Runner:
         self.gate = Gate(max(1, args.concurrency))
         self.model_map = dict(args.model_map)
         self.loop = asyncio.get_running_loop()
-        # what the endpoint's failures are, looked up once instead of on every call
-        self.lost = (openai.APIConnectionError, openai.APITimeoutError)
-        self.refused = openai.APIStatusError
-        self.garbled = (ValueError, openai.APIResponseValidationError)
         self.system = {n: {"role": "system", "content": op["system"]} for n, op in OPS.items()}
         self.templates: dict[tuple[str, int | None], dict[str, Any]] = {}
         self.memo: dict[str, dict[str, tuple[bool, Any]]] = {name: {} for name in OPS}
@@ -1077,6 +1073,17 @@ class Runner:
         self.votes = {name: op["booster"]["votes"] for name, op in OPS.items()}
         if args.max_calls is not None or args.max_dollars is not None:
             self.budget = Budget(args.max_calls, args.max_dollars, expected_dollars())
+
+    def _connect(self, client: Any) -> None:
+        """Make calls with ``client`` (an ``openai.AsyncOpenAI``): ``_request`` is where a
+        target that runs calls elsewhere sends them instead."""
+        import openai
+
+        self.create = client.chat.completions.create
+        # what the endpoint's failures are, looked up once instead of on every call
+        self.lost = (openai.APIConnectionError, openai.APITimeoutError)
+        self.refused = openai.APIStatusError
+        self.garbled = (ValueError, openai.APIResponseValidationError)
 
     def served(self, op: dict[str, Any], route: Any = None) -> str:
         """The model name sent to the endpoint (a routed op may map per label)."""
@@ -1368,6 +1375,30 @@ def _give_up(name: str, samples: int) -> None:
     )
 
 
+async def drain(keep: set[asyncio.Task[Any]]) -> None:
+    """After a budget stop, let the calls already in flight end and be journaled (they are
+    paid for): every other decision stops at its next call. ``keep``: tasks not to wait for."""
+    keep = {*keep, asyncio.current_task()}
+    while pending := [t for t in asyncio.all_tasks() if t not in keep and not t.done()]:
+        await asyncio.wait(pending)
+        for task in pending:
+            if not task.cancelled():
+                task.exception()  # seen here: a BudgetStop of its own, or its answer
+
+
+def run_report(run: Runner) -> dict[str, Any]:
+    """The run's report, its budget included (docs/targets.md, "run-report.json")."""
+    budget = run.budget
+    spent = {
+        "max_calls": run.args.max_calls,
+        "max_dollars": run.args.max_dollars,
+        "calls": budget.calls if budget else None,
+        "dollars": round(budget.spent, 9) if budget else None,
+    }
+    adapted = {op: k for op, k in run.votes.items() if k != OPS[op]["booster"]["votes"]}
+    return {**run.stats.report(), "status": "running", "budget": spent, "adapted": adapted}
+
+
 # --------------------------------------------------------------------------------------------
 # Stages: how ops combine
 # --------------------------------------------------------------------------------------------
@@ -1642,17 +1673,6 @@ def read_input(path: str | None) -> dict[str, Any]:
     return data
 
 
-async def drain(keep: set[asyncio.Task[Any]]) -> None:
-    """After a budget stop, let the calls already in flight end and be journaled (they are
-    paid for): every other decision stops at its next call. ``keep``: tasks not to wait for."""
-    keep = {*keep, asyncio.current_task()}
-    while pending := [t for t in asyncio.all_tasks() if t not in keep and not t.done()]:
-        await asyncio.wait(pending)
-        for task in pending:
-            if not task.cancelled():
-                task.exception()  # seen here: a BudgetStop of its own, or its answer
-
-
 async def run_plan(args: argparse.Namespace, client: Any = None) -> tuple[Any, dict[str, Any]]:
     """Run the plan; ``client`` replaces the OpenAI client (tests, benchmarks). A run stopped
     by a budget returns no result and a report whose status says so; a run that fails raises,
@@ -1691,19 +1711,6 @@ async def run_plan(args: argparse.Namespace, client: Any = None) -> tuple[Any, d
         if show:
             sys.stderr.write("\n")
     return result, {**run_report(run), **status}
-
-
-def run_report(run: Runner) -> dict[str, Any]:
-    """The run's report, its budget included (docs/targets.md, "run-report.json")."""
-    budget = run.budget
-    spent = {
-        "max_calls": run.args.max_calls,
-        "max_dollars": run.args.max_dollars,
-        "calls": budget.calls if budget else None,
-        "dollars": round(budget.spent, 9) if budget else None,
-    }
-    adapted = {op: k for op, k in run.votes.items() if k != OPS[op]["booster"]["votes"]}
-    return {**run.stats.report(), "status": "running", "budget": spent, "adapted": adapted}
 
 
 def report_path(args: argparse.Namespace) -> str | None:
