@@ -21,6 +21,7 @@ from aalp.front.expr import EvalError
 from aalp.front.ir import ChainStage, MapStage
 from aalp.plan.context import Context
 from aalp.plan.plan import StagePlan
+from aalp.model.schedule import rounds
 from aalp.plan.shape import stage_shape, window_cover
 
 
@@ -56,13 +57,10 @@ class Frame:
 
 
 def parallel_factor(count: int, workers: float | None) -> float:
-    """How a parallel stage's latency scales with its ``count`` copies: one copy's latency,
-    or total/workers when that is larger (0 when there are no copies)."""
-    if count == 0:
-        return 0.0
-    if workers is None:
-        return 1.0
-    return max(1.0, count / workers)
+    """How a parallel stage's latency scales with its ``count`` equal copies on a pool of
+    ``workers``: the list schedule's ``ceil(count/w)`` rounds of one copy (1 with unbounded
+    workers, 0 when there are no copies; aalp.model.schedule)."""
+    return rounds(count, workers)
 
 
 def frame_of(ctx: Context, shape: StagePlan) -> Frame:

@@ -25,6 +25,7 @@ from aalp.diagnostics import AalpError
 from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
 from aalp.front.numbers import exact
 from aalp.model.metrics import METRIC_FIELDS
+from aalp.model.schedule import rounds
 from aalp.plan.context import Context, build_context
 from aalp.plan.decisions import read_choice, read_x, shared_x_ops
 from aalp.plan.plan import Choice, DecisionError
@@ -578,11 +579,9 @@ def simulate(
     for lat, lat_calls, count, parallel in out["chunk_latency"].values():
         if parallel and count:
             # model.md §3: a parallel map's latency is one chunk's expected latency (the mean
-            # over its chunks), or the total over the workers if that is larger
-            mean, mean_calls = lat / count, lat_calls / count
-            if workers is not None:
-                mean = np.maximum(mean, lat / workers)
-                mean_calls = np.maximum(mean_calls, lat_calls / workers)
+            # over its chunks), times the ceil(C/w) rounds of the list schedule of equal chunks
+            factor = rounds(count, workers)
+            mean, mean_calls = lat / count * factor, lat_calls / count * factor
             out["latency"] += mean
             out["latency_calls"] += mean_calls
         else:

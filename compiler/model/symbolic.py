@@ -397,15 +397,8 @@ def _linear(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[str, Any
         part = _scale(one, chunks, 1)
         if ctx.task.workers is not None:
             w = to_sympy(ctx.task.workers, sym.env)
-            part = Metrics(
-                part.calls,
-                part.forward_passes,
-                part.cost,
-                part.tokens,
-                part.dollars,
-                sympy.Max(one.latency, one.latency * chunks / w),
-                sympy.Max(one.latency_calls, one.latency_calls * chunks / w),
-            )
+            # the list schedule of equal chunks: ceil(C/w) rounds of one (model.md §3)
+            part = _scale(one, chunks, _ceil(sym, chunks / w))
     if isinstance(stage, MapStage) and stage.success is not None:
         stage_env = {**sym.env, "x": x if x is not None else 1, "calls": chunks}
         stage_total = to_sympy(stage.success, stage_env)
