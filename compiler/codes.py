@@ -80,6 +80,7 @@ OVERFLOW = "E212"  # a value too large to compute (exp(1e6), 2^1e6, a total over
 BAD_SENSE = "E213"  # maximize a cost, or minimize success
 BAD_DIRECTION = "E214"  # require success <= b, or a cost >= b
 NOT_AN_OBJECTIVE = "E215"  # minimize errors, maximize accuracy: per-item measures are required
+BAD_SPEED = "E230"  # a model speed whose rate is not above zero, or a negative overhead
 
 # structure
 NO_CAPABLE_MODEL = "E300"
@@ -94,6 +95,7 @@ GRANULARITY_NAME = "E308"
 NO_TASK = "E309"
 NO_ITEMS = "E310"  # require accuracy (or errors) in a task with no map and no 'of DATA'
 TWO_MEASURES = "E311"  # require success beside require accuracy (or errors) in one task
+UNTIMED_MODEL = "E330"  # minimize (or require) seconds with an op that may run on a model without speed
 
 # warnings
 UNUSED_PARAM = "W401"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from aalp.front.expr import names as expr_names
 from aalp.front.expr import to_sympy
 from aalp.front.ir import (
+    LATENCY_METRICS,
     ChainStage,
     Expr,
     MapStage,
@@ -32,6 +33,7 @@ from aalp.front.ir import (
 from aalp.model import reliability as rel
 from aalp.model.cost import call_metrics
 from aalp.model.metrics import METRIC_FIELDS, Metrics
+from aalp.model.speeds import Pace, pace_of
 from aalp.plan.context import Context, build_context
 from aalp.plan.decisions import read_choice, shared_x_ops
 from aalp.plan.plan import Choice, DecisionError
@@ -227,7 +229,8 @@ def _decision_metrics(
     reads, writes = sym.formula(ctx.op(op).reads, x), sym.formula(ctx.op(op).writes, x)
     succ, samples, rounds, tries = _boosted(sym, op, x, choice, votes, keep)
     quadratic = ctx.spec.attention_of(info) == "quadratic"
-    one = call_metrics(m, reads + extra_reads, writes, pin, pout, quadratic, spread)
+    pace = pace_of(info.speed, lambda e: to_sympy(e, sym.env)) or _NO_PACE
+    one = call_metrics(m, reads + extra_reads, writes, pin, pout, quadratic, spread, pace)
     metrics = _scale(one, samples, rounds)
     if choice.kind == "retry" and choice.check not in (None, "exact"):
         vop = ctx.op(choice.check or "")
@@ -240,7 +243,8 @@ def _decision_metrics(
         )
         vquadratic = ctx.spec.attention_of(vinfo) == "quadratic"
         vreads, vwrites = sym.formula(vop.reads, x), sym.formula(vop.writes, x)
-        vone = call_metrics(vm[0], vreads, vwrites, vm[1], vm[2], vquadratic)
+        vpace = pace_of(vinfo.speed, lambda e: to_sympy(e, sym.env)) or _NO_PACE
+        vone = call_metrics(vm[0], vreads, vwrites, vm[1], vm[2], vquadratic, pace=vpace)
         metrics = _add(metrics, _scale(vone, tries / vkeep, tries / vkeep))
     if ctx.routed(op, choice.model):
         cls = ctx.routes[op]
@@ -260,6 +264,7 @@ def _scale(mt: Metrics, factor, latency_factor=None) -> Metrics:
         mt.dollars * factor,
         mt.latency * lf,
         mt.latency_calls * lf,
+        mt.seconds * lf,
     )
 
 
@@ -307,7 +312,7 @@ def closed_form_metrics(
     sym = _Sym(ctx, symbols, asymptotic)
     sym.choices = {}
     sym.votes = {}
-    total = Metrics(0, 0, 0, 0, 0, 0, 0)
+    total = Metrics(0, 0, 0, 0, 0, 0, 0, 0)
     success = sympy.Integer(1)
     last: tuple[Any, Any, Any] | None = None
     for stage in ctx.task.stages:
@@ -379,7 +384,7 @@ def _linear(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[str, Any
         for o in stage.ops
     }
     step = sum(tokens.values())
-    one = Metrics(0, 0, 0, 0, 0, 0, 0)
+    one = Metrics(0, 0, 0, 0, 0, 0, 0, 0)
     stage_success = sympy.Integer(1)
     before = 0
     for o in stage.ops:
@@ -440,7 +445,7 @@ def _tree(sym: _Sym, op: str, choice: Choice, fanin, leaves, unit, n):
     out = []
     for f in METRIC_FIELDS:
         g = sympy.expand(getattr(dm, f))
-        per_node = f not in ("latency", "latency_calls")
+        per_node = f not in LATENCY_METRICS
         try:
             poly = sympy.Poly(g, xs)
         except sympy.PolynomialError:
@@ -460,6 +465,7 @@ def _tree(sym: _Sym, op: str, choice: Choice, fanin, leaves, unit, n):
     return Metrics(*out), ds ** (leaves / (fanin - 1))
 
 
+_NO_PACE = Pace(0, 0, 0)  # seconds of a model without a speed: 0 (reported as unknown)
 _FORMS: dict[tuple, tuple[Any, tuple[Metrics, Any]]] = {}
 _FORMS_LIMIT = 64
 
