@@ -26,6 +26,7 @@ from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
 from aalp.front.numbers import exact
 from aalp.model.metrics import METRIC_FIELDS
 from aalp.model.schedule import rounds
+from aalp.model.speeds import Pace
 from aalp.plan.context import Context, build_context
 from aalp.plan.decisions import read_choice, read_x, shared_x_ops
 from aalp.plan.plan import Choice, DecisionError
@@ -120,6 +121,12 @@ class CallShape:
     price_in: float
     price_out: float
     quadratic: bool = False  # the prefill costs m·R·(R − 1)/2 too (model.md §1)
+    pace: Pace = Pace()  # its model's speed (zero without one: the plan's seconds are unknown)
+
+    @property
+    def seconds(self) -> float:
+        """One call's seconds without a conversation's extra reads."""
+        return self.pace.seconds(self.reads, self.writes)
 
 
 def _cost_total(c: CallShape, s_sum, sh_sum, sq_sum):
@@ -191,6 +198,7 @@ def _shape(ctx: Context, op: str, x: int, model: str, node: Mapping[str, float] 
         info.price_in,
         info.price_out,
         info.quadratic,
+        info.pace or Pace(),
     )
 
 
@@ -479,6 +487,7 @@ def _accumulate(
         sh_sum = np.zeros(nr)
         sq_sum = np.zeros(nr)
         rounds = np.zeros(nr)
+        rh_sum = np.zeros(nr)  # rounds times the conversation's extra reads (seconds)
         vs_sum = np.zeros(nr)
         vr_sum = np.zeros(nr)
         for c0 in range(0, group.count, BLOCK):
@@ -494,6 +503,7 @@ def _accumulate(
                 extra = before + step * np.arange(c0, c1, dtype=float)  # step j reads (j−1)·G
                 sh_sum += samples @ extra
                 sq_sum += samples @ (extra * extra)
+                rh_sum += res["rounds"].reshape(shape).astype(float) @ extra
             rounds += res["rounds"].reshape(shape).sum(axis=1)
             vs_sum += res["vsamples"].reshape(shape).sum(axis=1)
             vr_sum += res["vrounds"].reshape(shape).sum(axis=1)
@@ -511,6 +521,7 @@ def _accumulate(
         ) / 1e6
         lat = rounds * c.writes
         lat_calls = rounds.copy()
+        secs = rounds * c.seconds + rh_sum * c.pace.per_read
         if vcall is not None:
             out["forward_passes"][sl] += vs_sum * vcall.writes
             out["cost"][sl] += _cost_total(vcall, vs_sum, 0.0, 0.0)
@@ -520,12 +531,14 @@ def _accumulate(
             )
             lat += vr_sum * vcall.writes
             lat_calls += vr_sum
+            secs += vr_sum * vcall.seconds
         key = group.latency_group
         acc = out["chunk_latency"].setdefault(
-            key, [np.zeros(runs), np.zeros(runs), group.count, group.parallel]
+            key, [np.zeros(runs), np.zeros(runs), group.count, group.parallel, np.zeros(runs)]
         )
         acc[0][sl] += lat
         acc[1][sl] += lat_calls
+        acc[4][sl] += secs
 
 
 def simulate(
@@ -576,7 +589,7 @@ def simulate(
         if p is not None:
             out["ok"] &= rng.random(runs) < p
     workers = ctx.workers
-    for lat, lat_calls, count, parallel in out["chunk_latency"].values():
+    for lat, lat_calls, count, parallel, secs in out["chunk_latency"].values():
         if parallel and count:
             # model.md §3: a parallel map's latency is one chunk's expected latency (the mean
             # over its chunks), times the ceil(C/w) rounds of the list schedule of equal chunks
@@ -584,9 +597,11 @@ def simulate(
             mean, mean_calls = lat / count * factor, lat_calls / count * factor
             out["latency"] += mean
             out["latency_calls"] += mean_calls
+            out["seconds"] += secs / count * factor
         else:
             out["latency"] += lat
             out["latency_calls"] += lat_calls
+            out["seconds"] += secs
     metrics = {}
     for f in METRIC_FIELDS:
         values = out[f]

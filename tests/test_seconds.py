@@ -1,0 +1,139 @@
+"""Model speeds and seconds (docs/model.md §1, seconds; §3, workers): a call's seconds by hand,
+the latency-optimal chunk of a retrieval-style map against its cost-optimal one, the
+optimizer against every x, the closed form and the Monte Carlo against the cost model."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from aalp.checks.loader import load_text
+from aalp.diagnostics import SpecError
+from aalp.front.parser import parse
+from aalp.front.printer import format_spec as print_spec
+from aalp.model.cost import evaluate
+from aalp.model.montecarlo import simulate
+from aalp.model.symbolic import closed_form
+from aalp.optimizer.driver import optimize
+
+# A needle search over n tokens in windows of x: reading dominates a call's time, so on four
+# workers the fastest plan makes just enough windows to fill the pool, while the cheapest
+# reads the whole text in one call (fewer prompts to pay for).
+RETRIEVAL = """
+param n = 2000
+model m {{
+  size 1
+  context 128k
+  price in 0.15 out 0.60 per Mtok
+  speed prefill 5000 tok/s decode 80 tok/s overhead 200 ms
+  can find
+}}
+task t {{
+  items text = n of 1 tokens
+  op find(x of text) on m {{ reads 100 + x tokens  writes 20 tokens  success exp(-x/200k) }}
+  map find over text
+  combine vote
+  require success >= 0.5
+  workers 4
+  {objective}
+}}
+"""
+
+
+def spec(objective: str, n: int = 2000):
+    return load_text(RETRIEVAL.format(objective=objective), overrides={"n": n})
+
+
+def hand_seconds(n: int, x: int, workers: int = 4) -> float:
+    """ceil(ceil(n/x)/w) rounds of one call: 0.2 s + (100 + x)/5000 + 20/80."""
+    rounds = -(-(-(-n // x)) // workers)
+    return rounds * (0.2 + (100 + x) / 5000 + 20 / 80)
+
+
+def test_one_call_takes_overhead_prefill_and_decode():
+    e = evaluate(spec("minimize seconds"), None, {"find.x": 2000})
+    assert e.metrics.seconds == pytest.approx(0.2 + 2100 / 5000 + 20 / 80)
+
+
+@pytest.mark.parametrize("x", [1, 7, 250, 499, 500, 501, 1000, 2000])
+def test_seconds_follow_the_list_schedule(x: int):
+    e = evaluate(spec("minimize seconds"), None, {"find.x": x})
+    assert e.metrics.seconds == pytest.approx(hand_seconds(2000, x))
+
+
+def test_latency_optimal_chunk_differs_from_cost_optimal():
+    fast = optimize(spec("minimize seconds"), frontier=False, baselines=False)
+    cheap = optimize(spec("minimize dollars"), frontier=False, baselines=False)
+    # four windows of 500 fill the four workers: 0.45 + 600/5000 = 0.57 s
+    assert fast.plan.decisions["find.x"] == 500
+    assert fast.plan.metrics["seconds"] == pytest.approx(0.57)
+    # one call over the whole text pays one prompt: the cheapest, 4.67 s
+    assert cheap.plan.decisions["find.x"] == 2000
+    assert cheap.plan.metrics["seconds"] == pytest.approx(hand_seconds(2000, 2000))
+
+
+@pytest.mark.parametrize("n", [37, 600])
+def test_optimizer_matches_every_x(n: int):
+    checked = spec("minimize seconds", n)
+    best = min(
+        (evaluate(checked, None, {"find.x": x}).metrics.seconds, x)
+        for x in range(1, n + 1)
+        if evaluate(checked, None, {"find.x": x}).feasible
+    )
+    got = optimize(checked, frontier=False, baselines=False)
+    assert got.plan.metrics["seconds"] == pytest.approx(best[0])
+
+
+def test_closed_form_is_the_cost_model():
+    checked = spec("minimize seconds")
+    for x in (3, 500, 777):
+        form = closed_form(checked, None, {"find.x": x}, "seconds")
+        value = float(form.subs({s: 2000 for s in form.free_symbols}))
+        assert value == pytest.approx(evaluate(checked, None, {"find.x": x}).metrics.seconds)
+
+
+VOTED = """
+model m { size 1  context 8k  speed prefill 1000 tok/s decode 50 tok/s overhead 0.1 s
+          can step }
+task t {
+  items xs = 30 of 10 tokens
+  op step(x of xs) on m { reads 40 + 10*x tokens  writes 5 tokens  success 0.8 }
+  map step over xs
+  allow vote ahead_by max 5
+  workers 4
+  minimize seconds
+}
+"""
+
+
+def test_monte_carlo_agrees_with_the_expected_seconds():
+    checked = load_text(VOTED)
+    decisions = {"step.x": 3, "step.vote": "ahead_by", "step.votes": 3}
+    expected = evaluate(checked, None, decisions).metrics.seconds
+    sim = simulate(checked, None, decisions, runs=4000, seed=1).metrics["seconds"]
+    assert abs(sim.mean - expected) < 4 * sim.stderr + 1e-9
+    # 10 chunks on 4 workers: 3 rounds of one chunk's expected rounds of calls
+    one_call = 0.1 + 70 / 1000 + 5 / 50
+    rounds = evaluate(checked, None, decisions).metrics.latency_calls
+    assert expected == pytest.approx(rounds * one_call)
+
+
+def test_speed_round_trips_through_the_printer():
+    text = RETRIEVAL.format(objective="minimize seconds").replace("200 ms", "0.25 s")
+    first = parse(text)
+    printed = print_spec(first)
+    assert parse(printed) == first
+    assert print_spec(parse(printed)) == printed
+    assert "overhead 250 ms" in print_spec(first)
+    assert first.models[0].speed is not None
+
+
+def test_without_speeds_seconds_are_unknown():
+    text = RETRIEVAL.format(objective="minimize dollars")
+    text = text.replace("  speed prefill 5000 tok/s decode 80 tok/s overhead 200 ms\n", "")
+    e = evaluate(load_text(text), None, {"find.x": 500})
+    assert math.isnan(e.metrics.seconds)
+    assert e.metrics.latency == 20  # forward passes stay known
+    with pytest.raises(SpecError) as err:
+        load_text(text.replace("minimize dollars", "minimize seconds"))
+    assert "E330" in str(err.value.diagnostics[0].code)
