@@ -95,7 +95,9 @@ GRANULARITY_NAME = "E308"
 NO_TASK = "E309"
 NO_ITEMS = "E310"  # require accuracy (or errors) in a task with no map and no 'of DATA'
 TWO_MEASURES = "E311"  # require success beside require accuracy (or errors) in one task
-UNTIMED_MODEL = "E330"  # minimize (or require) seconds with an op that may run on a model without speed
+UNTIMED_MODEL = (
+    "E330"  # minimize (or require) seconds with an op that may run on a model without speed
+)
 
 # warnings
 UNUSED_PARAM = "W401"

@@ -6,7 +6,6 @@ import math
 import random
 
 import pytest
-
 from aalp.model.schedule import graham_bounds, list_makespan, rounds
 
 

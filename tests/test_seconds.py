@@ -46,7 +46,8 @@ def spec(objective: str, n: int = 2000):
 
 def hand_seconds(n: int, x: int, workers: int = 4) -> float:
     """ceil(ceil(n/x)/w) rounds of one call: 0.2 s + (100 + x)/5000 + 20/80."""
-    rounds = -(-(-(-n // x)) // workers)
+    chunks = math.ceil(n / x)
+    rounds = math.ceil(chunks / workers)
     return rounds * (0.2 + (100 + x) / 5000 + 20 / 80)
 
 
@@ -137,3 +138,42 @@ def test_without_speeds_seconds_are_unknown():
     with pytest.raises(SpecError) as err:
         load_text(text.replace("minimize dollars", "minimize seconds"))
     assert "E330" in str(err.value.diagnostics[0].code)
+
+
+def test_the_explorer_shows_seconds_of_a_timed_plan():
+    from aalp.explore import api
+
+    text = RETRIEVAL.format(objective="minimize seconds")
+    answer = api.optimize_spec(text)
+    assert answer["plan"]["metrics"]["seconds"] == pytest.approx(hand_seconds(2000, 500))
+    assert answer["plan"]["decisions"]["find.x"] == 500
+    untimed = text.replace("  speed prefill 5000 tok/s decode 80 tok/s overhead 200 ms\n", "")
+    untimed = untimed.replace("minimize seconds", "minimize dollars")
+    assert api.optimize_spec(untimed)["plan"]["metrics"]["seconds"] is None
+
+
+def test_the_emitted_program_projects_the_models_seconds(tmp_path):
+    import subprocess
+    import sys
+
+    spec_file = tmp_path / "needle.aalp"
+    spec_file.write_text(RETRIEVAL.format(objective="minimize seconds"), encoding="utf-8")
+    out = str(tmp_path / "out")
+    compile_ = [
+        sys.executable,
+        "-m",
+        "aalp.cli",
+        "compile",
+        str(spec_file),
+        "-t",
+        "python",
+        "-o",
+        out,
+    ]
+    subprocess.run(compile_, capture_output=True, text=True, check=True)
+    program = tmp_path / "out" / "run_t.py"
+    assert "seconds (s)               0.57 (the critical path)" in program.read_text()
+    run = subprocess.run(
+        [sys.executable, str(program), "--dry-run"], capture_output=True, text=True, check=True
+    )
+    assert "seconds  0.57 (the critical path at the models' speeds)" in run.stdout

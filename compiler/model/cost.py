@@ -20,8 +20,8 @@ from aalp.front.numbers import exact
 from aalp.model import reliability as rel
 from aalp.model.frames import Frame, Slot, frame_of
 from aalp.model.items import accuracy_floor, expected_errors
-from aalp.model.speeds import Pace, known_seconds, seconds_notes
 from aalp.model.metrics import Evaluation, Metrics, OpEval, RequirementCheck, StageEval
+from aalp.model.speeds import Pace, known_seconds, seconds_notes
 from aalp.plan.build import build_plan
 from aalp.plan.context import Context, build_context
 from aalp.plan.decisions import read_choice

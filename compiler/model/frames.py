@@ -19,9 +19,9 @@ from typing import Any
 
 from aalp.front.expr import EvalError
 from aalp.front.ir import ChainStage, MapStage
+from aalp.model.schedule import rounds
 from aalp.plan.context import Context
 from aalp.plan.plan import StagePlan
-from aalp.model.schedule import rounds
 from aalp.plan.shape import stage_shape, window_cover
 
 

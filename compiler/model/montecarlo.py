@@ -26,7 +26,7 @@ from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
 from aalp.front.numbers import exact
 from aalp.model.metrics import METRIC_FIELDS
 from aalp.model.schedule import rounds
-from aalp.model.speeds import Pace
+from aalp.model.speeds import NO_PACE, Pace
 from aalp.plan.context import Context, build_context
 from aalp.plan.decisions import read_choice, read_x, shared_x_ops
 from aalp.plan.plan import Choice, DecisionError
@@ -121,7 +121,7 @@ class CallShape:
     price_in: float
     price_out: float
     quadratic: bool = False  # the prefill costs m·R·(R − 1)/2 too (model.md §1)
-    pace: Pace = Pace()  # its model's speed (zero without one: the plan's seconds are unknown)
+    pace: Pace = NO_PACE  # its model's speed (zero without one: the plan's seconds are unknown)
 
     @property
     def seconds(self) -> float:
@@ -198,7 +198,7 @@ def _shape(ctx: Context, op: str, x: int, model: str, node: Mapping[str, float] 
         info.price_in,
         info.price_out,
         info.quadratic,
-        info.pace or Pace(),
+        info.pace or NO_PACE,
     )
 
 

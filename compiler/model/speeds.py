@@ -36,6 +36,9 @@ class Pace:
         return self.overhead + reads * self.per_read + writes * self.per_write
 
 
+NO_PACE = Pace()  # a model without a speed: its calls take no time (the plan's are unknown)
+
+
 def pace_of(speed: Speed | None, value: Callable[[Any], Any]) -> Pace | None:
     """The ``Pace`` of a declared speed (None without one), ``value`` evaluating a formula."""
     if speed is None:
