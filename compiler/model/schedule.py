@@ -33,8 +33,8 @@ def list_makespan(durations: Iterable[float], workers: int | None) -> float:
     """The makespan of the list schedule of ``durations`` (in order) on ``workers`` workers
     (None: one worker per call, the longest call).
 
-    >>> list_makespan([3, 1, 1, 1, 2], 2)
-    4.0
+    >>> list_makespan([3, 1, 1, 1, 2], 2)  # the 2 starts at 3, when both workers are free
+    5.0
     """
     lengths = [float(d) for d in durations]
     if not lengths:

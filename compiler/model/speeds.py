@@ -1,58 +1,15 @@
-"""Model speeds: the seconds of one call (docs/model.md §1, seconds).
-
-A model's ``speed prefill P tok/s decode D tok/s overhead O ms`` makes a call that reads R and
-writes W tokens take ``O/1000 + R/P + W/D`` seconds. A part left out adds nothing. Prefill
-time stays linear in R under ``attention quadratic`` too: a provider's prefill rate is measured
-in tokens per second at the lengths it serves, and the quadratic term is the paper's cost unit,
-not a clock.
-"""
+"""Seconds of a plan: known only when every model it calls has a speed (docs/model.md §1,
+seconds); the pace of one call is ``aalp.plan.pace``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from aalp.front.ir import Model, Speed
+from aalp.plan.pace import NO_PACE, Pace, pace_of
+
+__all__ = ["NO_PACE", "Pace", "known_seconds", "pace_of", "seconds_notes"]
 
 NAN = float("nan")
-
-
-@dataclass(frozen=True)
-class Pace:
-    """One model's speed as the cost model uses it: fixed seconds per call, seconds per token
-    read, seconds per token written."""
-
-    overhead: Any = 0.0
-    per_read: Any = 0.0
-    per_write: Any = 0.0
-
-    def seconds(self, reads: Any, writes: Any) -> Any:
-        """The seconds of one call (plain arithmetic: floats or sympy alike).
-
-        >>> Pace(0.2, 1 / 5000, 1 / 80).seconds(1000, 40)
-        0.9
-        """
-        return self.overhead + reads * self.per_read + writes * self.per_write
-
-
-NO_PACE = Pace()  # a model without a speed: its calls take no time (the plan's are unknown)
-
-
-def pace_of(speed: Speed | None, value: Callable[[Any], Any]) -> Pace | None:
-    """The ``Pace`` of a declared speed (None without one), ``value`` evaluating a formula."""
-    if speed is None:
-        return None
-    return Pace(
-        value(speed.overhead_ms) / 1000 if speed.overhead_ms is not None else 0.0,
-        1 / value(speed.prefill) if speed.prefill is not None else 0.0,
-        1 / value(speed.decode) if speed.decode is not None else 0.0,
-    )
-
-
-def timed(models: list[Model] | tuple[Model, ...]) -> bool:
-    """True when every one of ``models`` declares a speed (so seconds are known)."""
-    return all(m.speed is not None for m in models)
 
 
 def _plan_models(stages: Any) -> list[str]:

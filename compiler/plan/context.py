@@ -21,7 +21,7 @@ from aalp.front.ir import (
     VoteBooster,
 )
 from aalp.front.numbers import Number, exact, float_env
-from aalp.model.speeds import Pace, pace_of
+from aalp.plan.pace import Pace, pace_of
 from aalp.plan.plan import DecisionError
 
 
