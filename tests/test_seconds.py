@@ -201,3 +201,21 @@ def test_objective_seconds_from_the_command_line_needs_speeds():
     with pytest.raises(SpecError) as err:
         optimize(load_text(text), objective="seconds", frontier=False, baselines=False)
     assert err.value.diagnostics[0].code == "E330"
+
+
+def test_the_graph_carries_seconds_only_when_known():
+    from aalp.explainer.topology import build
+
+    checked = spec("minimize seconds")
+    e = evaluate(checked, None, {"find.x": 500})
+    g = build(checked, None, e, "seconds")
+    assert g.graph["seconds"] == pytest.approx(0.57)
+    calls = [d for _n, d in g.nodes(data=True) if d["role"] != "combine"]
+    assert len(calls) == 4  # each window is a parallel copy: it carries the stage's seconds
+    assert all(d["seconds"] == pytest.approx(0.57) for d in calls)
+    untimed = RETRIEVAL.format(objective="minimize dollars")
+    untimed = untimed.replace("  speed prefill 5000 tok/s decode 80 tok/s overhead 200 ms\n", "")
+    checked = load_text(untimed)
+    g = build(checked, None, evaluate(checked, None, {"find.x": 500}))
+    assert "seconds" not in g.graph
+    assert not any("seconds" in d for _n, d in g.nodes(data=True))
