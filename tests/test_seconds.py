@@ -219,3 +219,15 @@ def test_the_graph_carries_seconds_only_when_known():
     g = build(checked, None, evaluate(checked, None, {"find.x": 500}))
     assert "seconds" not in g.graph
     assert not any("seconds" in d for _n, d in g.nodes(data=True))
+
+
+def test_a_bound_on_seconds_picks_the_cheapest_fast_enough_plan():
+    checked = spec("require seconds <= 1\n  minimize dollars")
+    fits = [
+        (e.metrics.dollars, x)
+        for x in range(1, 2001)
+        if (e := evaluate(checked, None, {"find.x": x})).feasible and e.metrics.seconds <= 1
+    ]
+    got = optimize(checked, frontier=False, baselines=False)
+    assert got.plan.metrics["seconds"] <= 1
+    assert got.plan.metrics["dollars"] == pytest.approx(min(fits)[0])
