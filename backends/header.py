@@ -80,9 +80,10 @@ def header_lines(view: View) -> list[str]:
         "forward_passes",
         "cost",
         "latency",
+        "seconds",
     ):
         if name in pred:
-            note = " (the critical path)" if name == "latency" else ""
+            note = " (the critical path)" if name in ("latency", "seconds") else ""
             lines.append(f"  {labelled(name):<26}{_fmt(pred[name])}{note}")
     lines.append(f"  ({PREDICTION_COUNTS})")
     lines += ["", "Assumptions:"]

@@ -146,6 +146,7 @@ METRICS = (
     "forward_passes",
     "latency",
     "latency_calls",
+    "seconds",  # only when the plan's models have speeds (NaN, unknown, is left out)
 )
 
 
@@ -163,7 +164,7 @@ def _metrics(evaluation: Any) -> dict[str, Any]:
             raw = getattr(metrics, name, None)
         if raw is None:
             raw = getattr(evaluation, name, None)
-        if isinstance(raw, int | float):
+        if isinstance(raw, int | float) and not math.isnan(raw):
             out[name] = float(raw)
     model_calls = None
     if isinstance(metrics, dict):

@@ -80,6 +80,7 @@ OVERFLOW = "E212"  # a value too large to compute (exp(1e6), 2^1e6, a total over
 BAD_SENSE = "E213"  # maximize a cost, or minimize success
 BAD_DIRECTION = "E214"  # require success <= b, or a cost >= b
 NOT_AN_OBJECTIVE = "E215"  # minimize errors, maximize accuracy: per-item measures are required
+BAD_SPEED = "E230"  # a model speed whose rate is not above zero, or a negative overhead
 
 # structure
 NO_CAPABLE_MODEL = "E300"
@@ -99,6 +100,9 @@ NESTED_DATA = "E320"  # a nested stage's data also used outside its block
 NESTED_OP = "E321"  # an op run inside a nested block and outside it (or in two blocks)
 NESTED_REDUCE = "E322"  # a reduce first in a nested block (nothing in the block to reduce)
 NESTED_ITEMS = "E323"  # require accuracy of the data of a nested stage
+UNTIMED_MODEL = (
+    "E330"  # minimize (or require) seconds with an op that may run on a model without speed
+)
 
 # warnings
 UNUSED_PARAM = "W401"

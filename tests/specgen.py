@@ -114,6 +114,8 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
     # -- models ----------------------------------------------------------------------------
     n_models = draw(st.integers(1, 2 if small else 3))
     models = [f"m{i}" for i in range(n_models)]
+    # every model with a speed, or none (seconds are then unknown, never the objective)
+    timed = draw(st.integers(0, 2)) == 0
     for i, m in enumerate(models):
         size = draw(st.sampled_from([1, 2, 5]))
         context = draw(st.sampled_from(["1G", "1M", "128k"] + (["400", "4k"] if extreme else [])))
@@ -126,6 +128,9 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
         lines.append(
             f"model {m} {{ size {size} context {context} price in {pin} out {pout} per Mtok"
         )
+        if timed:
+            pre, dec, over = draw(st.sampled_from([("5000", "80", "200 ms"), ("1k", "20", "0 s")]))
+            lines.append(f"  speed prefill {pre} tok/s decode {dec} tok/s overhead {over}")
         if can_text:
             lines.append(f"  can {can_text}")
         for r in routed:
@@ -269,6 +274,7 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
         ["minimize cost", "minimize dollars", "minimize calls", "minimize tokens",
          "minimize latency", "minimize forward_passes"]
         + (["maximize success"] if measure == "success" else [])
+        + (["minimize seconds"] if timed else [])
     ))  # fmt: skip
     lines.append(f"  {objective}")
     if not small and draw(st.integers(0, 4)) == 0:

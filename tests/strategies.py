@@ -199,6 +199,12 @@ capabilities = st.builds(ir.Capability, names, st.booleans())
 attentions = st.none() | st.sampled_from(ir.ATTENTION).map(ir.Attention)
 
 
+# no speed, or one with some of its parts (at least one: the grammar needs one)
+speeds = st.none() | st.builds(
+    ir.Speed, st.none() | small, st.none() | small, st.none() | small
+).filter(lambda s: (s.prefill, s.decode, s.overhead_ms) != (None, None, None))
+
+
 @st.composite
 def models(draw: st.DrawFn) -> ir.Model:
     priced = draw(st.booleans())
@@ -211,6 +217,7 @@ def models(draw: st.DrawFn) -> ir.Model:
         price_out=draw(small) if priced else zero,
         capabilities=tuple(caps),
         attention=draw(attentions),
+        speed=draw(speeds),
     )
 
 

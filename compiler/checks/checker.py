@@ -30,6 +30,7 @@ from aalp.checks.params import check_data, check_params
 from aalp.checks.pins import check_pins_and_baselines
 from aalp.checks.ranges import compute_x_ranges
 from aalp.checks.requirements import check_objective, check_requirements, check_workers
+from aalp.checks.speeds import check_seconds, check_speeds
 from aalp.checks.stages import check_stages
 from aalp.checks.unused import check_unused, check_unused_ops, drop_unused_if_errors
 from aalp.diagnostics import Diagnostic, SpecError, UsageError, has_errors, sort_key
@@ -48,6 +49,7 @@ TASK_CHECKS: tuple[Callable[[TaskContext], None], ...] = (
     check_workers,
     check_requirements,
     check_objective,
+    check_seconds,
     check_pins_and_baselines,
     check_unused_ops,
 )
@@ -85,6 +87,7 @@ def check(spec: Spec, overrides: Mapping[str, object] | None = None) -> Checked:
     check_params(c, params)
     check_data(c)
     check_models(c)
+    check_speeds(c)
     check_capabilities(c)
     for task in spec.tasks:
         t = TaskContext.of(c, task)

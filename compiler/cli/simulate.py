@@ -81,7 +81,7 @@ def _table(ev: Any, sim: Any) -> list[str]:
     z = (sim.success - p) / math.sqrt(max(p * (1 - p), 1e-300) / sim.runs)
     interval = f"[{_fmt(lo)}, {_fmt(hi)}]"
     lines.append(_row("success", p, sim.success, interval, z))
-    for name in ROWS:
+    for name in _rows(ev):
         d = sim.metrics[name]
         expect = getattr(ev.metrics, name)
         a, b = d.interval()
@@ -203,9 +203,14 @@ def _json(ev: Any, plan: dict[str, Any], source: str, runs: int, seed: int, sim:
                 "q50": sim.metrics[name].q50,
                 "q95": sim.metrics[name].q95,
             }
-            for name in ROWS
+            for name in _rows(ev)
         },
     }
+
+
+def _rows(ev: Any) -> tuple[str, ...]:
+    """The metrics to show: seconds only when the plan's models have speeds (else unknown)."""
+    return tuple(n for n in ROWS if n != "seconds" or not math.isnan(ev.metrics.seconds))
 
 
 def _items(ctx: Any, plan: dict[str, Any], runs: int, seed: int) -> tuple[Any, str | None]:

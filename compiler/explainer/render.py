@@ -103,12 +103,16 @@ def _totals(rep: Report) -> Any:
     for b in rep.baselines:
         totals.add_column(b.name, justify="right", no_wrap=True)
     for k in [*METRIC_KEYS, "success"]:
-        vals = [_success(rep.success) if k == "success" else fmt(rep.metrics[k])]
+        if k == "seconds" and not _timed(rep):
+            continue
+        vals = [_success(rep.success) if k == "success" else _or_unknown(rep.metrics[k])]
         for b in rep.baselines:
             if b.metrics is None:
                 vals.append("-")
             elif k == "success":
                 vals.append(_success(b.success))
+            elif b.metrics[k] is None:
+                vals.append("unknown")
             else:
                 vals.append(fmt(b.metrics[k]))
         totals.add_row(labelled(k), *vals)
@@ -228,3 +232,13 @@ def _short(decisions: Mapping[str, Any], plan: Mapping[str, Any]) -> str:
     diff = [f"{k}={v}" for k, v in decisions.items() if plan.get(k) != v]
     diff += [f"no {k}" for k in plan if k not in decisions]
     return ", ".join(sorted(diff, key=lambda t: t.removeprefix("no "))) if diff else "(the plan)"
+
+
+def _timed(rep: Report) -> bool:
+    """True when the plan or a baseline has seconds (its models have speeds)."""
+    rows = [rep.metrics, *(b.metrics for b in rep.baselines)]
+    return any(r is not None and r.get("seconds") is not None for r in rows)
+
+
+def _or_unknown(value: Number | None) -> str:
+    return "unknown" if value is None else fmt(value)

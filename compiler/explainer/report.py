@@ -113,7 +113,9 @@ def _num(v: Any) -> Number:
 
 
 def _metrics(m: Mapping[str, float]) -> dict[str, Number]:
-    return {k: _num(m[k]) for k in METRIC_KEYS}
+    # seconds are NaN when a model of the plan has no speed: unknown, null in JSON
+    unknown = math.isnan(m["seconds"])
+    return {k: None if k == "seconds" and unknown else _num(m[k]) for k in METRIC_KEYS}
 
 
 def _decisions(d: Mapping[str, Any]) -> dict[str, Number]:

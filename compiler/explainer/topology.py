@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def build(checked: Any, task: Any, evaluation: Any, metric: str = "cost") -> net
         if st.within is not None:
             _per_run(g, set(g.nodes) - before, st.runs, st.kind == "chain")
     _metrics(g)
+    _seconds(g, evaluation)
     return g
 
 
@@ -76,6 +78,17 @@ def _per_run(g: Any, nodes: set[str], runs: int, chain: bool) -> None:
         d["runs"] = runs
         for key in ("calls", "cost", "dollars", *(("latency",) if chain else ())):
             d[key] *= runs
+
+
+def _seconds(g: Any, evaluation: Any) -> None:
+    """Seconds stay on the nodes, and the plan's on the graph, only when they are known
+    (every model of the plan has a speed); otherwise no node claims a time."""
+    total = evaluation.metrics.seconds
+    if math.isnan(total):
+        for _n, d in g.nodes(data=True):
+            d.pop("seconds", None)
+    else:
+        g.graph["seconds"] = total
 
 
 def _attrs(
@@ -94,6 +107,7 @@ def _attrs(
         return dict(
             op=op, role=role, stage=stage, level=level, model="", booster="none", votes=None,
             multiplicity=mult, sequential=seq, calls=0.0, cost=0.0, dollars=0.0, latency=0.0,
+            seconds=0.0,
         )  # fmt: skip
     per = 1.0 / row.decisions if row.decisions else 0.0
     m = row.metrics
@@ -101,6 +115,7 @@ def _attrs(
     # carries all of it, one step of a chain its share. So the critical path is the stage's
     # latency by construction, workers included.
     latency = m.latency * (mult * per if seq or step else 1)
+    seconds = m.seconds * (mult * per if seq or step else 1)
     return dict(
         op=op,
         role=role,
@@ -115,6 +130,7 @@ def _attrs(
         cost=m.cost * per * mult,
         dollars=m.dollars * per * mult,
         latency=latency,
+        seconds=seconds,
     )
 
 
@@ -225,7 +241,7 @@ def _metrics(g: Any) -> None:
 
 
 #: the metrics every node carries (the objective's, when it is one of them, labels the node)
-NODE_METRICS = ("cost", "dollars", "calls", "latency")
+NODE_METRICS = ("cost", "dollars", "calls", "latency", "seconds")
 
 
 def _label(node: str, d: dict, metric: str = "cost") -> str:

@@ -225,6 +225,7 @@ METRIC_NAMES = (
     "forward_passes",
     "latency",
     "latency_calls",
+    "seconds",  # null (unknown) when a model of the plan has no speed
 )
 
 

@@ -78,7 +78,7 @@ def op_node(op: Any, metric: str, total: float, model: Mapping[str, float] | Non
     """One op of a stage: its decisions folded into a node, with one decision's samples below."""
     part = float(getattr(op.metrics, metric, 0.0)) if metric != "success" else 0.0
     calls = op.decisions * op.samples
-    if metric in ("latency", "latency_calls"):
+    if metric in ("latency", "latency_calls", "seconds"):
         # latency is a critical path, not a sum over calls (docs/model.md §3)
         formula = f"{metric} = this op's part of the critical path = {_num(part)}"
     else:

@@ -130,6 +130,7 @@ class IRBuilder(Transformer_NonRecursive):
         seen = self._once([c for c in clauses if c.kind != "can"], what)
         zero = ir.Num(Fraction(0), "0")
         attention = seen["attention"].value if "attention" in seen else None
+        speed = seen["speed"].value if "speed" in seen else None
         if not self._require(seen, ("size", "context"), what, span):
             return ir.Model(name.value, zero, zero, zero, zero, tuple(caps), span, attention)
         price_in, price_out = seen["price"].value if "price" in seen else (zero, zero)
@@ -142,6 +143,7 @@ class IRBuilder(Transformer_NonRecursive):
             tuple(caps),
             span,
             attention,
+            speed,
         )
 
     def model_size(self, meta, children):
@@ -170,6 +172,26 @@ class IRBuilder(Transformer_NonRecursive):
     def model_attention(self, meta, children):
         span = self._span(meta)
         return _Clause("attention", ir.Attention(children[0].value, span), span)
+
+    def model_speed(self, meta, children):
+        span = self._span(meta)
+        parts = self._once(children, "the speed")
+        get = {k: c.value for k, c in parts.items()}
+        speed = ir.Speed(get.get("prefill"), get.get("decode"), get.get("overhead"), span)
+        return _Clause("speed", speed, span)
+
+    def speed_prefill(self, meta, children):
+        return _Clause("prefill", children[0], self._span(meta))
+
+    def speed_decode(self, meta, children):
+        return _Clause("decode", children[0], self._span(meta))
+
+    def speed_overhead(self, meta, children):
+        value, unit = children
+        return _Clause("overhead", _scaled(value, 1000) if unit == "s" else value, self._span(meta))
+
+    def time_unit(self, meta, children):
+        return children[0].value
 
     # -- tasks --------------------------------------------------------------------------------
 

@@ -141,6 +141,19 @@ class Model:
     capabilities: tuple[Capability, ...]
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
     attention: Attention | None = None
+    speed: Speed | None = None
+
+
+@dataclass(frozen=True)
+class Speed:
+    """``speed prefill 5000 tok/s decode 80 tok/s overhead 200 ms``: how fast a model reads and
+    writes (tokens per second) and its fixed time per call (``overhead_ms``, in milliseconds);
+    a part left out adds no time (docs/model.md §1, seconds)."""
+
+    prefill: Expr | None = None
+    decode: Expr | None = None
+    overhead_ms: Expr | None = None
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 DataKind = Literal["items", "steps"]
@@ -357,7 +370,15 @@ class RetryBooster:
 Booster = VoteBooster | RetryBooster
 
 Metric = Literal[
-    "calls", "forward_passes", "cost", "tokens", "dollars", "latency", "latency_calls", "success"
+    "calls",
+    "forward_passes",
+    "cost",
+    "tokens",
+    "dollars",
+    "latency",
+    "latency_calls",
+    "seconds",
+    "success",
 ]
 METRICS: tuple[str, ...] = (
     "calls",
@@ -367,8 +388,11 @@ METRICS: tuple[str, ...] = (
     "dollars",
     "latency",
     "latency_calls",
+    "seconds",
     "success",
 )
+# The metrics that are a critical path (max over parallel copies, not a sum of them).
+LATENCY_METRICS: tuple[str, ...] = ("latency", "latency_calls", "seconds")
 
 # Per-item measures (docs/model.md §3, items): bounded by ``require``, over a task's items.
 ITEM_METRICS: tuple[str, ...] = ("accuracy", "errors")

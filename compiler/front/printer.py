@@ -201,6 +201,18 @@ def format_spec(spec: ir.Spec) -> str:
     return _render(lines, comments, spec.layout.blank_lines)
 
 
+def speed_text(speed: ir.Speed) -> str:
+    """A model's ``speed`` clause, overhead in milliseconds."""
+    parts = ["speed"]
+    if speed.prefill is not None:
+        parts.append(f"prefill {format_expr(speed.prefill)} tok/s")
+    if speed.decode is not None:
+        parts.append(f"decode {format_expr(speed.decode)} tok/s")
+    if speed.overhead_ms is not None:
+        parts.append(f"overhead {format_expr(speed.overhead_ms)} ms")
+    return " ".join(parts)
+
+
 def _model(model: ir.Model) -> list[_Line]:
     out = [_open(0, f"model {model.name} {{", model.span, blank=True)]
     out.append(_leaf(1, f"size {format_expr(model.size)}", model.size.span))
@@ -211,6 +223,8 @@ def _model(model: ir.Model) -> list[_Line]:
         out.append(_leaf(1, text, _join(model.price_in.span, model.price_out.span)))
     if model.attention is not None:
         out.append(_leaf(1, f"attention {model.attention.kind}", model.attention.span))
+    if model.speed is not None:
+        out.append(_leaf(1, speed_text(model.speed), model.speed.span))
     run: list[ir.Capability] = []
     for cap in model.capabilities:
         if run and run[-1].routed != cap.routed:

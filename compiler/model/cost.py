@@ -21,6 +21,7 @@ from aalp.model import reliability as rel
 from aalp.model.frames import Frame, Slot, frame_of
 from aalp.model.items import accuracy_floor, expected_errors
 from aalp.model.metrics import Evaluation, Metrics, OpEval, RequirementCheck, StageEval
+from aalp.model.speeds import Pace, known_seconds, seconds_notes
 from aalp.plan.build import build_plan
 from aalp.plan.context import Context, build_context
 from aalp.plan.decisions import read_choice
@@ -47,7 +48,8 @@ __all__ = [
 ASSUMPTIONS = (
     "errors are independent across calls (samples are independent given the input's kind)",
     "the last chunk of a stage is costed as a full chunk",
-    "latency of a parallel map is one chunk's expected latency (or total/workers if larger)",
+    "latency of a parallel map is one chunk's expected latency (with workers w, ceil(C/w)"
+    " rounds of it: the list schedule of C equal chunks)",
 )
 
 _FAILED = rel.Boosted(0.0, 1.0, math.inf, math.inf, math.inf)
@@ -61,6 +63,7 @@ def call_metrics(
     price_out: Any,
     quadratic: bool = False,
     spread: Any = 0,
+    pace: Pace | None = None,
 ) -> Metrics:
     """One call (model.md §1): 1 call, W passes, ``m·(R·W + W·(W−1)/2)``, R + W tokens,
     ``(price_in·R + price_out·W)/10^6`` dollars, latency W passes and 1 call.
@@ -86,6 +89,7 @@ def call_metrics(
         dollars=(price_in * reads + price_out * writes) / 1_000_000,
         latency=writes,
         latency_calls=1,
+        seconds=pace.seconds(reads, writes) if pace is not None else 0,
     )
 
 
@@ -356,6 +360,7 @@ def _decision_eval(
         info.price_out,
         info.quadratic,
         spread,
+        info.pace,
     )
     op_metrics = one.scale(boosted.samples, boosted.rounds)
     metrics = op_metrics
@@ -402,7 +407,9 @@ def _verifier_metrics(
     _context_problem(ctx, vop, choice.verifier_model, reads, writes, problems)
     v = _keep(ctx, vop, x, problems)
     per_try = 1.0 / v if not math.isnan(v) else math.inf
-    one = call_metrics(info.size, reads, writes, info.price_in, info.price_out, info.quadratic)
+    one = call_metrics(
+        info.size, reads, writes, info.price_in, info.price_out, info.quadratic, pace=info.pace
+    )
     return one.scale(tries * per_try)
 
 
@@ -687,6 +694,7 @@ def evaluate_plan(ctx: Context, plan: Plan) -> Evaluation:
     ]
     obj = ctx.task.objective
     objective = (obj.sense, obj.metric) if obj is not None else ("minimize", "cost")
+    metrics = replace(metrics, seconds=known_seconds(ctx, stages, metrics.seconds))
     return Evaluation(
         task=ctx.task.name,
         decisions=dict(plan.decisions),
@@ -697,7 +705,10 @@ def evaluate_plan(ctx: Context, plan: Plan) -> Evaluation:
         problems=tuple(dict.fromkeys(problems)),
         requirements=_requirement_checks(ctx, metrics, log_success, log_accuracy),
         objective=objective,
-        assumptions=ASSUMPTIONS + _attention_notes(ctx, stages) + _item_notes(ctx),
+        assumptions=ASSUMPTIONS
+        + _attention_notes(ctx, stages)
+        + seconds_notes(ctx, stages)
+        + _item_notes(ctx),
         plan=plan,
         log_accuracy=log_accuracy if ctx.items is not None else 0.0,
         items=ctx.items,

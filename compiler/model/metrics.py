@@ -25,6 +25,7 @@ class Metrics:
     dollars: float = 0.0
     latency: float = 0.0
     latency_calls: float = 0.0
+    seconds: float = 0.0  # the critical path in seconds (0 when no model of it has a speed)
 
     def __add__(self, other: Metrics) -> Metrics:
         return Metrics(
@@ -35,6 +36,7 @@ class Metrics:
             self.dollars + other.dollars,
             self.latency + other.latency,
             self.latency_calls + other.latency_calls,
+            self.seconds + other.seconds,
         )
 
     def values(self) -> tuple[float, ...]:
@@ -47,6 +49,7 @@ class Metrics:
             self.dollars,
             self.latency,
             self.latency_calls,
+            self.seconds,
         )
 
     def scale(self, factor: float, latency_factor: float | None = None) -> Metrics:
@@ -64,6 +67,7 @@ class Metrics:
             self.dollars * factor,
             self.latency * lf,
             self.latency_calls * lf,
+            self.seconds * lf,
         )
 
     def with_latency(self, latency: float, latency_calls: float) -> Metrics:

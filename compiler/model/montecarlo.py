@@ -26,6 +26,8 @@ from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
 from aalp.front.nesting import enclosing, enclosing_chain, input_stage
 from aalp.front.numbers import exact
 from aalp.model.metrics import METRIC_FIELDS
+from aalp.model.schedule import rounds
+from aalp.model.speeds import NO_PACE, Pace
 from aalp.plan.context import Context, build_context
 from aalp.plan.decisions import read_choice, read_x, shared_x_ops
 from aalp.plan.plan import Choice, DecisionError
@@ -120,6 +122,12 @@ class CallShape:
     price_in: float
     price_out: float
     quadratic: bool = False  # the prefill costs m·R·(R − 1)/2 too (model.md §1)
+    pace: Pace = NO_PACE  # its model's speed (zero without one: the plan's seconds are unknown)
+
+    @property
+    def seconds(self) -> float:
+        """One call's seconds without a conversation's extra reads."""
+        return self.pace.seconds(self.reads, self.writes)
 
 
 def _cost_total(c: CallShape, s_sum, sh_sum, sq_sum):
@@ -195,6 +203,7 @@ def _shape(ctx: Context, op: str, x: int, model: str, node: Mapping[str, float] 
         info.price_in,
         info.price_out,
         info.quadratic,
+        info.pace or NO_PACE,
     )
 
 
@@ -339,8 +348,9 @@ def _nest(ctx: Context, index: int, linear: dict, nests: dict) -> tuple | None:
     if isinstance(ctx.task.stages[parent], ChainStage):
         out = (runs * chunks, w, factor * chunks)
     else:
-        share = None if w is None else max(1.0, w / max(1, min(chunks, w)))
-        out = (runs * chunks, share, factor * (1.0 if w is None else max(1.0, chunks / w)))
+        # the running chunks split the pool; the chunks run in ceil(C/w) rounds
+        share = None if w is None else float(max(1, int(w // max(1, min(chunks, int(w))))))
+        out = (runs * chunks, share, factor * rounds(chunks, w))
     nests[index] = out
     return out
 
@@ -540,6 +550,7 @@ def _accumulate(
         sh_sum = np.zeros(nr)
         sq_sum = np.zeros(nr)
         rounds = np.zeros(nr)
+        rh_sum = np.zeros(nr)  # rounds times the conversation's extra reads (seconds)
         vs_sum = np.zeros(nr)
         vr_sum = np.zeros(nr)
         for c0 in range(0, group.count, BLOCK):
@@ -558,6 +569,7 @@ def _accumulate(
                 extra = before + step * steps  # step j reads (j−1)·G
                 sh_sum += samples @ extra
                 sq_sum += samples @ (extra * extra)
+                rh_sum += res["rounds"].reshape(shape).astype(float) @ extra
             rounds += res["rounds"].reshape(shape).sum(axis=1)
             vs_sum += res["vsamples"].reshape(shape).sum(axis=1)
             vr_sum += res["vrounds"].reshape(shape).sum(axis=1)
@@ -575,6 +587,7 @@ def _accumulate(
         ) / 1e6
         lat = rounds * c.writes
         lat_calls = rounds.copy()
+        secs = rounds * c.seconds + rh_sum * c.pace.per_read
         if vcall is not None:
             out["forward_passes"][sl] += vs_sum * vcall.writes
             out["cost"][sl] += _cost_total(vcall, vs_sum, 0.0, 0.0)
@@ -584,12 +597,22 @@ def _accumulate(
             )
             lat += vr_sum * vcall.writes
             lat_calls += vr_sum
+            secs += vr_sum * vcall.seconds
         key = group.latency_group
         acc = out["chunk_latency"].setdefault(
-            key, [np.zeros(runs), np.zeros(runs), group.count, group.parallel, group.nest]
+            key,
+            [
+                np.zeros(runs),
+                np.zeros(runs),
+                group.count,
+                group.parallel,
+                group.nest,
+                np.zeros(runs),
+            ],
         )
         acc[0][sl] += lat
         acc[1][sl] += lat_calls
+        acc[4][sl] += secs
 
 
 def simulate(
@@ -639,27 +662,28 @@ def simulate(
     for p in overrides:
         if p is not None:
             out["ok"] &= rng.random(runs) < p
-    for lat, lat_calls, count, parallel, nest in out["chunk_latency"].values():
+    for lat, lat_calls, count, parallel, nest, secs in out["chunk_latency"].values():
         # a nested stage: one run's latency (its decisions' share), times the factor of the
         # chunks it runs in, on the workers one run has
-        runs_of, workers, factor = nest or (1, ctx.workers, 1.0)
-        lat, lat_calls, count = (
-            lat / runs_of * factor,
-            lat_calls / runs_of * factor,
-            count / runs_of,
+        runs_of, workers, outer = nest or (1, ctx.workers, 1.0)
+        lat, lat_calls, secs, count = (
+            lat / runs_of * outer,
+            lat_calls / runs_of * outer,
+            secs / runs_of * outer,
+            count // runs_of,
         )
         if parallel and count:
             # model.md §3: a parallel map's latency is one chunk's expected latency (the mean
-            # over its chunks), or the total over the workers if that is larger
-            mean, mean_calls = lat / count, lat_calls / count
-            if workers is not None:
-                mean = np.maximum(mean, lat / workers)
-                mean_calls = np.maximum(mean_calls, lat_calls / workers)
+            # over its chunks), times the ceil(C/w) rounds of the list schedule of equal chunks
+            factor = rounds(count, workers)
+            mean, mean_calls = lat / count * factor, lat_calls / count * factor
             out["latency"] += mean
             out["latency_calls"] += mean_calls
+            out["seconds"] += secs / count * factor
         else:
             out["latency"] += lat
             out["latency_calls"] += lat_calls
+            out["seconds"] += secs
     metrics = {}
     for f in METRIC_FIELDS:
         values = out[f]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from aalp.front.expr import names as expr_names
 from aalp.front.expr import to_sympy
 from aalp.front.ir import (
+    LATENCY_METRICS,
     ChainStage,
     Expr,
     MapStage,
@@ -33,6 +34,7 @@ from aalp.front.nesting import enclosing, input_stage
 from aalp.model import reliability as rel
 from aalp.model.cost import call_metrics
 from aalp.model.metrics import METRIC_FIELDS, Metrics
+from aalp.model.speeds import Pace, pace_of
 from aalp.plan.context import Context, build_context
 from aalp.plan.decisions import read_choice, shared_x_ops
 from aalp.plan.plan import Choice, DecisionError
@@ -127,6 +129,12 @@ def _ceil(sym: _Sym, value):
     import sympy
 
     return value if sym.asymptotic else sympy.ceiling(value)
+
+
+def _floor(sym: _Sym, value):
+    import sympy
+
+    return value if sym.asymptotic else sympy.floor(value)
 
 
 def k_min_expr(a, b, decisions, target, asymptotic: bool = False):
@@ -228,7 +236,8 @@ def _decision_metrics(
     reads, writes = sym.formula(ctx.op(op).reads, x), sym.formula(ctx.op(op).writes, x)
     succ, samples, rounds, tries = _boosted(sym, op, x, choice, votes, keep)
     quadratic = ctx.spec.attention_of(info) == "quadratic"
-    one = call_metrics(m, reads + extra_reads, writes, pin, pout, quadratic, spread)
+    pace = pace_of(info.speed, lambda e: to_sympy(e, sym.env)) or _NO_PACE
+    one = call_metrics(m, reads + extra_reads, writes, pin, pout, quadratic, spread, pace)
     metrics = _scale(one, samples, rounds)
     if choice.kind == "retry" and choice.check not in (None, "exact"):
         vop = ctx.op(choice.check or "")
@@ -241,7 +250,8 @@ def _decision_metrics(
         )
         vquadratic = ctx.spec.attention_of(vinfo) == "quadratic"
         vreads, vwrites = sym.formula(vop.reads, x), sym.formula(vop.writes, x)
-        vone = call_metrics(vm[0], vreads, vwrites, vm[1], vm[2], vquadratic)
+        vpace = pace_of(vinfo.speed, lambda e: to_sympy(e, sym.env)) or _NO_PACE
+        vone = call_metrics(vm[0], vreads, vwrites, vm[1], vm[2], vquadratic, pace=vpace)
         metrics = _add(metrics, _scale(vone, tries / vkeep, tries / vkeep))
     if ctx.routed(op, choice.model):
         cls = ctx.routes[op]
@@ -261,6 +271,7 @@ def _scale(mt: Metrics, factor, latency_factor=None) -> Metrics:
         mt.dollars * factor,
         mt.latency * lf,
         mt.latency_calls * lf,
+        mt.seconds * lf,
     )
 
 
@@ -308,7 +319,7 @@ def closed_form_metrics(
     sym = _Sym(ctx, symbols, asymptotic)
     sym.choices = {}
     sym.votes = {}
-    total = Metrics(0, 0, 0, 0, 0, 0, 0)
+    total = Metrics(0, 0, 0, 0, 0, 0, 0, 0)
     success = sympy.Integer(1)
     linear: dict[int, tuple[Any, Any, Any]] = {}  # map or chain index -> (chunks, x, n)
     outer: dict[int, tuple[Any, Any, Any]] = {}  # nested stages: (runs, latency, workers)
@@ -358,8 +369,9 @@ def _nesting(sym: _Sym, index: int, linear: dict, outer: dict) -> tuple[Any, Any
     if isinstance(ctx.task.stages[parent], ChainStage):
         factor, share = chunks, p_w
     else:
-        factor = 1 if p_w is None else sympy.Max(1, chunks / p_w)
-        share = None if p_w is None else sympy.Max(1, p_w / sympy.Min(chunks, p_w))
+        # the chunks run in ceil(C/w) rounds; the running ones split the pool
+        factor = 1 if p_w is None else _ceil(sym, chunks / p_w)
+        share = None if p_w is None else sympy.Max(1, _floor(sym, p_w / sympy.Min(chunks, p_w)))
     outer[index] = (p_runs * chunks, p_lat * factor, share)
     return outer[index]
 
@@ -416,7 +428,7 @@ def _linear(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[str, Any
         for o in stage.ops
     }
     step = sum(tokens.values())
-    one = Metrics(0, 0, 0, 0, 0, 0, 0)
+    one = Metrics(0, 0, 0, 0, 0, 0, 0, 0)
     stage_success = sympy.Integer(1)
     before = 0
     for o in stage.ops:
@@ -433,15 +445,8 @@ def _linear(sym: _Sym, stage: MapStage | ChainStage, decisions: Mapping[str, Any
     else:
         part = _scale(one, chunks, 1)
         if w is not None:
-            part = Metrics(
-                part.calls,
-                part.forward_passes,
-                part.cost,
-                part.tokens,
-                part.dollars,
-                sympy.Max(one.latency, one.latency * chunks / w),
-                sympy.Max(one.latency_calls, one.latency_calls * chunks / w),
-            )
+            # the list schedule of equal chunks: ceil(C/w) rounds of one (model.md §3)
+            part = _scale(one, chunks, _ceil(sym, chunks / w))
     if isinstance(stage, MapStage) and stage.success is not None:
         stage_env = {**sym.env, "x": x if x is not None else 1, "calls": chunks}
         stage_total = to_sympy(stage.success, stage_env)
@@ -483,7 +488,7 @@ def _tree(sym: _Sym, op: str, choice: Choice, fanin, leaves, unit, n):
     out = []
     for f in METRIC_FIELDS:
         g = sympy.expand(getattr(dm, f))
-        per_node = f not in ("latency", "latency_calls")
+        per_node = f not in LATENCY_METRICS
         try:
             poly = sympy.Poly(g, xs)
         except sympy.PolynomialError:
@@ -503,6 +508,7 @@ def _tree(sym: _Sym, op: str, choice: Choice, fanin, leaves, unit, n):
     return Metrics(*out), ds ** (leaves / (fanin - 1))
 
 
+_NO_PACE = Pace(0, 0, 0)  # seconds of a model without a speed: 0 (reported as unknown)
 _FORMS: dict[tuple, tuple[Any, tuple[Metrics, Any]]] = {}
 _FORMS_LIMIT = 64
 

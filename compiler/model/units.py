@@ -16,6 +16,7 @@ UNITS: dict[str, str] = {
     "dollars": "$",
     "latency": "forward passes",
     "latency_calls": "calls",
+    "seconds": "s",
     "success": "probability",
 }
 

@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aalp.front.ir import ChainStage, MapStage, ReduceStage
+from aalp.front.ir import LATENCY_METRICS, ChainStage, MapStage, ReduceStage
 from aalp.front.numbers import exact
 from aalp.model.frames import parallel_factor, uses_node_names
 from aalp.model.metrics import METRIC_FIELDS
@@ -33,7 +33,7 @@ from aalp.plan.shape import chunk_count, reduce_levels, window_cover
 INF = math.inf
 ZERO = Interval(0.0, 0.0)
 METRICS = METRIC_FIELDS  # calls, forward_passes, cost, tokens, dollars, latency, latency_calls
-LAT = (METRICS.index("latency"), METRICS.index("latency_calls"))
+LAT = tuple(METRICS.index(m) for m in LATENCY_METRICS)
 
 
 @dataclass(frozen=True)
@@ -354,7 +354,16 @@ def _call(info, reads: Interval, writes: Interval, spread: Interval = ZERO) -> l
         dollars,
         writes,
         one,
+        _seconds(info, reads, writes),
     ]
+
+
+def _seconds(info, reads: Interval, writes: Interval) -> Interval:
+    """One call's seconds over the ranges (0 without a speed): linear, increasing in both."""
+    pace = info.pace
+    if pace is None:
+        return ZERO
+    return reads * pace.per_read + writes * pace.per_write + pace.overhead
 
 
 @dataclass(frozen=True)
@@ -487,7 +496,12 @@ def _call_per_unit(ctx: Context, op: str, info, x: Interval, reads, writes) -> l
     priced = poly.add(poly.scale(r, info.price_in), poly.scale(w, info.price_out))
     dollars = poly.scale(priced, 1e-6)
     out = []
-    for p in (one, w, cost, tokens, dollars, w, one):
+    pace = info.pace
+    timed = {0: 0.0}
+    if pace is not None:
+        timed = poly.add(poly.scale(r, pace.per_read), poly.scale(w, pace.per_write))
+        timed = poly.add(timed, {0: pace.overhead})
+    for p in (one, w, cost, tokens, dollars, w, one, timed):
         out.append(poly.bounds(poly.shift(p, -1), x).lo)
     return out
 

@@ -27,7 +27,7 @@ from typing import Any
 from aalp import codes
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
-from aalp.front.ir import ITEM_METRICS, METRICS, NO_SPAN, Task
+from aalp.front.ir import ITEM_METRICS, LATENCY_METRICS, METRICS, NO_SPAN, Task
 from aalp.optimizer.frontier import latency_frontier, success_frontier, thin
 from aalp.optimizer.gcpause import paused
 from aalp.optimizer.pareto import INDEX, METRIC_KEYS, Point, merge
@@ -88,6 +88,20 @@ def objective_of(task: Task, objective: str | None) -> tuple[str, str]:
             " plan to one measure of reliability (minimize a cost under the per-item bound)"
         )
     return ("maximize" if metric == "success" else "minimize"), metric
+
+
+def untimed_objective(spec: Any, task: Task) -> None:
+    """``--objective seconds`` needs a speed on every model the task's ops may run on (E330,
+    as in the spec: without one a call's seconds are unknown)."""
+    speeds = {m.name: m.speed for m in spec.models}
+    untimed = sorted({m for op in task.ops for m in op.models if m in speeds and not speeds[m]})
+    if untimed:
+        names = ", ".join(f"'{m}'" for m in untimed)
+        message = (
+            f"objective 'seconds': model {names} has no speed, so a call's seconds are unknown"
+            " (give it 'speed prefill P tok/s decode D tok/s overhead O ms')"
+        )
+        raise SpecError([Diagnostic("error", codes.UNTIMED_MODEL, message, NO_SPAN)])
 
 
 def requirements_of(task: Task, checked: Any) -> tuple[Requirement, ...]:
@@ -204,6 +218,8 @@ def _optimize(
     space = build(checked, task.name)
     pins = {**space.pins, **parse_pins(space, extra_pins, checked.env)}
     sense, metric = objective_of(task, objective)
+    if metric == "seconds":
+        untimed_objective(checked.spec, task)
     reqs = requirements_of(task, checked)
     state = Solver(checked, task, space, solver)
     state.deadline = deadline
@@ -222,7 +238,7 @@ def _optimize(
         plan, why = _fallback_plan(state, pins, reqs, main)
     elif plan is None:
         why = ("no plan meets the requirements",)
-    fm = metric if metric in INDEX and metric not in ("latency", "latency_calls") else "cost"
+    fm = metric if metric in INDEX and metric not in LATENCY_METRICS else "cost"
     fs: tuple[FrontierPoint, ...] = ()
     fl: tuple[FrontierPoint, ...] = ()
     if frontier:

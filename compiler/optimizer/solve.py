@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aalp.front.ir import Task
+from aalp.front.ir import LATENCY_METRICS, Task
 from aalp.model.reliability import success_meets
 from aalp.optimizer import units as ou
 from aalp.optimizer.evaluate import Evaluator, View
@@ -147,9 +147,8 @@ def dims_and_bounds(
 
 
 def needs_latency(metric: str, reqs: Sequence[Requirement]) -> bool:
-    return metric in ("latency", "latency_calls") or any(
-        r.metric in ("latency", "latency_calls") for r in reqs
-    )
+    """True when the objective or a bound is a latency (seconds too: a vote's rounds)."""
+    return metric in LATENCY_METRICS or any(r.metric in LATENCY_METRICS for r in reqs)
 
 
 def rank(p: Point, sense: str, metric: str) -> tuple:

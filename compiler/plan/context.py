@@ -21,6 +21,7 @@ from aalp.front.ir import (
     VoteBooster,
 )
 from aalp.front.numbers import Number, exact, float_env
+from aalp.plan.pace import Pace, pace_of
 from aalp.plan.plan import DecisionError
 
 
@@ -34,6 +35,7 @@ class ModelInfo:
     can: frozenset[str]
     can_routed: frozenset[str]
     attention: str = "linear"  # how a call's cost grows with what it reads (model.md §1)
+    pace: Pace | None = None  # its speed (model.md §1, seconds); None: seconds unknown
 
     @property
     def quadratic(self) -> bool:
@@ -169,6 +171,7 @@ def _build_context(checked: Any, task: Task | str | None) -> Context:
             can=frozenset(c.op for c in m.capabilities if not c.routed),
             can_routed=frozenset(c.op for c in m.capabilities if c.routed),
             attention=spec.attention_of(m),
+            pace=pace_of(m.speed, lambda e: ex.evaluate(e, fenv)),
         )
     routes = {s.op: s.classifier for s in task.stages if isinstance(s, RouteStage)}
     workers = ex.evaluate(task.workers, fenv) if task.workers is not None else None

@@ -7,10 +7,10 @@ nested stages). Given the enclosing stage's shape P (itself possibly nested):
 - ``runs = P.runs · P.chunks``: its calls, cost and ``ln(success)`` are ``runs`` times one
   run's;
 - ``outer_latency = P.outer_latency · f_P``, with ``f_P = P.chunks`` for a chain (its chunks
-  run one after another) and ``max(1, P.chunks / w_P)`` for a map on ``w_P`` workers (1 when
-  unbounded): one enclosing chunk's latency (its own ops' and its nested stages') times f_P;
-- ``share``: the workers one run has, ``w_P / min(P.chunks, w_P)`` (at least 1) under a map
-  (its running chunks split the workers), ``w_P`` under a chain, None when unbounded;
+  run one after another) and ``ceil(P.chunks / w_P)`` rounds for a map on ``w_P`` workers (1
+  when unbounded): one enclosing chunk's latency (its own ops' and its nested stages') times f_P;
+- ``share``: the workers one run has, ``floor(w_P / min(P.chunks, w_P))`` (at least 1) under
+  a map (its running chunks split the workers), ``w_P`` under a chain, None when unbounded;
 - ``outer_weight``: how many runs an item of the task rests on, ``P.outer_weight`` times the
   decisions of P's slot on the item's path (``aalp.plan.shape.item_weight``).
 """
@@ -21,16 +21,14 @@ from dataclasses import replace
 
 from aalp.plan.context import Context
 from aalp.plan.plan import StagePlan
+from aalp.plan.pool import rounds
 
 
 def parallel_factor(count: int, workers: float | None) -> float:
-    """How a parallel stage's latency scales with its ``count`` copies: one copy's latency,
-    or total/workers when that is larger (0 when there are no copies)."""
-    if count == 0:
-        return 0.0
-    if workers is None:
-        return 1.0
-    return max(1.0, count / workers)
+    """How a parallel stage's latency scales with its ``count`` equal copies on a pool of
+    ``workers``: the list schedule's ``ceil(count/w)`` rounds of one copy (1 with unbounded
+    workers, 0 when there are no copies; ``aalp.plan.pool``)."""
+    return rounds(count, workers)
 
 
 def workers_of(ctx: Context, shape: StagePlan) -> float | None:
@@ -51,7 +49,8 @@ def nest(ctx: Context, shape: StagePlan, parent: StagePlan, weight: float) -> St
     w = workers_of(ctx, parent)
     share = None
     if w is not None:
-        share = w if parent.kind == "chain" else max(1.0, w / max(1, min(parent.chunks, w)))
+        running = max(1, min(parent.chunks, int(w)))
+        share = w if parent.kind == "chain" else float(max(1, int(w // running)))
     return replace(
         shape,
         within=parent.index,

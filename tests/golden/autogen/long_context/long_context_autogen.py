@@ -28,7 +28,8 @@ Usage: python long_context_autogen.py [--input FILE] [--base-url URL] [--model-m
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)
 #   - the last chunk of a stage is costed as a full chunk
-#   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
+#   - latency of a parallel map is one chunk's expected latency (with workers w, ceil(C/w) rounds
+#     of it: the list schedule of C equal chunks)
 #   - model longctx has quadratic attention: a call that reads R tokens and writes W costs
 #     size·(R+W)·(R+W−1)/2, its prefill included
 #   - accuracy is the expected fraction of the items of 'records' whose result is right: every
@@ -80,7 +81,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'long_context'
-PLAN_ID = 'e08d9431820c34a3'
+PLAN_ID = 'f105a48b014c1362'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -28,7 +28,8 @@ Usage: python counting_langgraph.py [--input FILE] [--base-url URL] [--model-map
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)
 #   - the last chunk of a stage is costed as a full chunk
-#   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
+#   - latency of a parallel map is one chunk's expected latency (with workers w, ceil(C/w) rounds
+#     of it: the list schedule of C equal chunks)
 #   - accuracy is the expected fraction of the items of 'digits' whose result is right: every call
 #     on an item's path is right (its chunk, the nodes above it, the steps before it in a chain,
 #     every call of a stage over other data)
@@ -79,7 +80,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'counting'
-PLAN_ID = '61466e516e0f193c'
+PLAN_ID = '3642bfb895efba6e'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -373,17 +373,26 @@ def rate_warnings(rates: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
 
 def projection(prediction: dict[str, Any], tokens_per_second: float,
                round_seconds: float) -> dict[str, Any]:
-    """The calls, tokens, dollars and seconds the plan predicts for one run. Seconds: the
-    forward passes on the critical path at ``tokens_per_second``, plus ``round_seconds`` per
-    round of calls on it (the cost model's latency, with unbounded parallelism)."""
+    """The calls, tokens, dollars and seconds the plan predicts for one run. Seconds: the cost
+    model's, from its models' speeds, when they have them; else the forward passes on the
+    critical path at ``tokens_per_second``, plus ``round_seconds`` per round of calls on it.
+    ``seconds_basis`` says which, for the report."""
     passes = prediction.get("latency") or 0.0
     rounds = prediction.get("latency_calls") or 0.0
+    timed = prediction.get("seconds")
+    if timed is not None:
+        basis = "the critical path at the models' speeds"
+    else:
+        basis = (f"the critical path at {tokens_per_second:g} tokens/s plus "
+                 f"{round_seconds:g} s per round of calls")
     return {
         "calls": prediction.get("calls"),
         "calls_interval": prediction.get("calls_interval"),
         "tokens": prediction.get("tokens"),
         "dollars": prediction.get("dollars"),
-        "seconds": passes / tokens_per_second + rounds * round_seconds,
+        "seconds": timed if timed is not None else passes / tokens_per_second
+        + rounds * round_seconds,
+        "seconds_basis": basis,
         "success": prediction.get("success"),
     }
 
@@ -1248,8 +1257,7 @@ def dry_run(args: argparse.Namespace, task: str, prediction: dict[str, Any]) -> 
     print(f"  calls    {shown(got['calls'])} (99.9% interval [{low}, {high}])")
     print(f"  tokens   {shown(got['tokens'])}")
     print(f"  dollars  {shown(got['dollars'])}")
-    print(f"  seconds  {shown(got['seconds'])} (the critical path at "
-          f"{args.tokens_per_second:g} tokens/s plus {args.round_seconds:g} s per round of calls)")
+    print(f"  seconds  {shown(got['seconds'])} ({got['seconds_basis']})")
     print(f"  success  {shown(got['success'])}")
     return 0
 

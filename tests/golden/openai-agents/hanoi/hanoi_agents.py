@@ -26,7 +26,8 @@ Usage: python hanoi_agents.py [--input FILE] [--base-url URL] [--model-map NAME=
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)
 #   - the last chunk of a stage is costed as a full chunk
-#   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
+#   - latency of a parallel map is one chunk's expected latency (with workers w, ceil(C/w) rounds
+#     of it: the list schedule of C equal chunks)
 #   - wrong answers all agree (the worst case for voting) unless the spec states a rival
 #   - calls interval: 99.9% (normal approximation), whether wrong answers agree or all differ
 #
@@ -76,7 +77,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'hanoi'
-PLAN_ID = '59ed94f7989841e7'
+PLAN_ID = 'e423ddc5e293bbfc'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
