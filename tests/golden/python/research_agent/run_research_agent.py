@@ -35,7 +35,8 @@ It needs only the Python standard library and the openai package (pip install op
 # Assumptions:
 #   - errors are independent across calls (samples are independent given the input's kind)
 #   - the last chunk of a stage is costed as a full chunk
-#   - latency of a parallel map is one chunk's expected latency (or total/workers if larger)
+#   - latency of a parallel map is one chunk's expected latency (with workers w, ceil(C/w) rounds
+#     of it: the list schedule of C equal chunks)
 #   - accuracy is the expected fraction of the items of 'questions' whose result is right: every
 #     call on an item's path is right (its chunk, the nodes above it, the steps before it in a
 #     chain, every call of a stage over other data)
@@ -75,7 +76,7 @@ from typing import Any
 
 TASK = 'research_agent'
 SPEC_FILE = 'research_agent.aalp'
-PLAN_ID = '20bd4bf5ac908800'
+PLAN_ID = '8ce40eac780a0930'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -515,17 +516,26 @@ def rate_warnings(rates: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
 
 def projection(prediction: dict[str, Any], tokens_per_second: float,
                round_seconds: float) -> dict[str, Any]:
-    """The calls, tokens, dollars and seconds the plan predicts for one run. Seconds: the
-    forward passes on the critical path at ``tokens_per_second``, plus ``round_seconds`` per
-    round of calls on it (the cost model's latency, with unbounded parallelism)."""
+    """The calls, tokens, dollars and seconds the plan predicts for one run. Seconds: the cost
+    model's, from its models' speeds, when they have them; else the forward passes on the
+    critical path at ``tokens_per_second``, plus ``round_seconds`` per round of calls on it.
+    ``seconds_basis`` says which, for the report."""
     passes = prediction.get("latency") or 0.0
     rounds = prediction.get("latency_calls") or 0.0
+    timed = prediction.get("seconds")
+    if timed is not None:
+        basis = "the critical path at the models' speeds"
+    else:
+        basis = (f"the critical path at {tokens_per_second:g} tokens/s plus "
+                 f"{round_seconds:g} s per round of calls")
     return {
         "calls": prediction.get("calls"),
         "calls_interval": prediction.get("calls_interval"),
         "tokens": prediction.get("tokens"),
         "dollars": prediction.get("dollars"),
-        "seconds": passes / tokens_per_second + rounds * round_seconds,
+        "seconds": timed if timed is not None else passes / tokens_per_second
+        + rounds * round_seconds,
+        "seconds_basis": basis,
         "success": prediction.get("success"),
     }
 
@@ -1746,8 +1756,7 @@ def dry_run(args: argparse.Namespace) -> int:
     print(f"  calls    {shown(got['calls'])} (99.9% interval [{low}, {high}])")
     print(f"  tokens   {shown(got['tokens'])}")
     print(f"  dollars  {shown(got['dollars'])}")
-    print(f"  seconds  {shown(got['seconds'])} (the critical path at "
-          f"{args.tokens_per_second:g} tokens/s plus {args.round_seconds:g} s per round of calls)")
+    print(f"  seconds  {shown(got['seconds'])} ({got['seconds_basis']})")
     print(f"  success  {shown(got['success'])}")
     return 0
 
