@@ -171,8 +171,8 @@ def test_hand_derived_values_of_a_map_with_a_nested_chain_and_map():
 
 
 def test_workers_are_shared_by_the_running_chunks():
-    """5 questions on 2 workers: 3 rounds of questions (5/2 in the model's expectation), each
-    question's two answers on one worker, one after the other."""
+    """5 questions on 2 workers: ceil(5/2) = 3 rounds of questions (the list schedule of equal
+    chunks), each question's two answers on one worker, one after the other."""
     checked = nested(
         "  map plan over questions {\n    map answer over drafts\n  }",
         "minimize cost\n  workers 2",
@@ -180,7 +180,7 @@ def test_workers_are_shared_by_the_running_chunks():
     )
     d = {"plan.x": 1, "plan.model": "small", "answer.model": "small"}
     ev = evaluate(checked, None, d)
-    assert ev.metrics.latency == pytest.approx(5 / 2 * (10 + 2 * 30))
+    assert ev.metrics.latency == pytest.approx(3 * (10 + 2 * 30))
     few = nested(
         "  map plan over questions {\n    map answer over drafts\n  }",
         "minimize cost\n  workers 4",

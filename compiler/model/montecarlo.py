@@ -612,7 +612,7 @@ def _accumulate(
         )
         acc[0][sl] += lat
         acc[1][sl] += lat_calls
-        acc[4][sl] += secs
+        acc[5][sl] += secs
 
 
 def simulate(
