@@ -94,6 +94,7 @@ GRANULARITY_NAME = "E308"
 NO_TASK = "E309"
 NO_ITEMS = "E310"  # require accuracy (or errors) in a task with no map and no 'of DATA'
 TWO_MEASURES = "E311"  # require success beside require accuracy (or errors) in one task
+BAD_JUDGE = "E312"  # a vote judge that judges itself, or does not answer a number
 
 # warnings
 UNUSED_PARAM = "W401"
@@ -105,6 +106,7 @@ NEVER_FITS = "W406"
 MODEL_CANNOT = "W407"
 STALE_CALIBRATION = "W408"  # a calibration measured with another prompt than the op's
 CORRELATED_ERRORS = "W409"  # a calibration saw samples of one unit agree on wrong answers
+VOTE_ON_TEXT = "W410"  # an exact-match vote on free-text answers (a judge picks instead)
 
 # notes
 DEFAULT_OBJECTIVE = "N501"

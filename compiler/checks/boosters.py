@@ -6,6 +6,7 @@ from __future__ import annotations
 from aalp import codes
 from aalp.checks.context import TaskContext, at
 from aalp.checks.formulas import value
+from aalp.checks.judge import check_judge, check_text_votes
 from aalp.checks.names import op_ref
 from aalp.checks.values import fmt_number, is_int
 from aalp.front.ir import Expr, RetryBooster, Span, VoteBooster
@@ -20,6 +21,8 @@ def check_boosters(t: TaskContext) -> None:
         _check_once(t, booster, span, seen)
         for name in booster.ops:
             op_ref(t, name, span, "'allow ... on'")
+        if isinstance(booster, VoteBooster) and booster.kind == "judge":
+            check_judge(t, booster, span)
         match booster:
             case VoteBooster(max=mx) if mx is not None:
                 _check_max(
@@ -32,6 +35,7 @@ def check_boosters(t: TaskContext) -> None:
                 )
             case RetryBooster():
                 _check_retry(t, booster, span)
+    check_text_votes(t)
 
 
 def _check_once(

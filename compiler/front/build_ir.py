@@ -406,6 +406,12 @@ class IRBuilder(Transformer_NonRecursive):
         ops = next((v for k, v in rest if k == "on"), ())
         return ir.VoteBooster(kind, limit, ops, self._span(meta))
 
+    def allow_judge(self, meta, children):
+        judge, *rest = children
+        limit = next((v for k, v in rest if k == "max"), None)
+        ops = next((v for k, v in rest if k == "on"), ())
+        return ir.VoteBooster("judge", limit, ops, self._span(meta), judge.value)
+
     def vote_kind(self, meta, children):
         return children[0].value
 

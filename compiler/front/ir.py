@@ -319,22 +319,24 @@ Stage = MapStage | ChainStage | ReduceStage | CombineStage | RouteStage
 # Boosters, requirements, objective, baselines
 # ---------------------------------------------------------------------------------------------
 
-VoteKind = Literal["ahead_by", "majority"]
+VoteKind = Literal["ahead_by", "majority", "judge"]
 # The language's words for a vote and a chain's history (``allow vote KIND``, ``pin op.vote``,
 # ``history full``): every other module reads them from here.
-VOTE_KINDS: tuple[str, ...] = ("ahead_by", "majority")
+VOTE_KINDS: tuple[str, ...] = ("ahead_by", "majority", "judge")
 VOTE_WORDS: tuple[str, ...] = ("none", *VOTE_KINDS)
 HISTORY_WORDS: tuple[str, ...] = ("stateless", "full")
 
 
 @dataclass(frozen=True)
 class VoteBooster:
-    """``allow vote ahead_by [max 20] [on move, ...]``."""
+    """``allow vote ahead_by [max 20] [on move, ...]``, or ``allow vote judge J [max n] [on
+    ...]``: best of n samples, picked by the judge op ``J`` (kind ``judge``)."""
 
     kind: VoteKind
     max: Expr | None = None
     ops: tuple[str, ...] = ()  # empty = every op
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    judge: str | None = None  # the judge op of kind ``judge``
 
 
 @dataclass(frozen=True)
@@ -352,6 +354,15 @@ class RetryBooster:
 
 
 Booster = VoteBooster | RetryBooster
+
+
+def checking_op(booster: Booster) -> str | None:
+    """The LLM op a booster calls beside the op it boosts: a retry's verifier or a vote's
+    judge (None for an exact check and for ahead_by and majority votes)."""
+    if isinstance(booster, RetryBooster):
+        return None if booster.check == "exact" else booster.check
+    return booster.judge if booster.kind == "judge" else None
+
 
 Metric = Literal[
     "calls", "forward_passes", "cost", "tokens", "dollars", "latency", "latency_calls", "success"

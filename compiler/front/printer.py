@@ -370,6 +370,8 @@ def _booster(booster: ir.Booster) -> str:
     limit = f" max {format_expr(booster.max)}" if booster.max is not None else ""
     ops = f" on {', '.join(booster.ops)}" if booster.ops else ""
     match booster:
+        case ir.VoteBooster(kind="judge", judge=judge):
+            return f"allow vote judge {judge}{limit}{ops}"
         case ir.VoteBooster(kind=kind):
             return f"allow vote {kind}{limit}{ops}"
         case ir.RetryBooster(check=check):

@@ -17,6 +17,7 @@ from typing import Any
 from aalp.front.expr import EvalError
 from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
 from aalp.front.numbers import exact
+from aalp.model import judge as judged
 from aalp.model import reliability as rel
 from aalp.model.frames import Frame, Slot, frame_of
 from aalp.model.items import accuracy_floor, expected_errors
@@ -192,6 +193,9 @@ def _boost(
                     return _FAILED
             case "majority":
                 part = rel.majority(a, choice.votes or 1, v)
+            case "judge":
+                c = _verifier_accuracy(ctx, choice, x, problems)
+                part = judged.judge(a, c, choice.votes or 1, v)
             case "retry" if choice.check == "exact":
                 part = rel.retry_exact(a, choice.retries or 1, v)
             case "retry":
@@ -207,16 +211,17 @@ def _boost(
 
 
 def _verifier_accuracy(ctx: Context, choice: Choice, x: int, problems: list[str]) -> float:
-    """The verifier's accuracy c: its success on its model (mixtures: the weighted mean)."""
-    assert choice.check is not None and choice.verifier_model is not None
-    weights, succ, _ = _outcomes(ctx, choice.check, x, choice.verifier_model, problems)
+    """The verifier's (or judge's) accuracy c: its success on its model (mixtures: the
+    weighted mean)."""
+    assert choice.checker is not None and choice.verifier_model is not None
+    weights, succ, _ = _outcomes(ctx, choice.checker, x, choice.verifier_model, problems)
     return math.fsum(w * a for w, a in zip(weights, succ, strict=True))
 
 
 def _booster_problems(ctx: Context, op: str, choice: Choice, problems: list[str]) -> None:
     """Is the booster allowed on the op, with a value inside its range?"""
     match choice.kind:
-        case "ahead_by" | "majority":
+        case "ahead_by" | "majority" | "judge":
             b = ctx.vote_booster(op, choice.kind)
             k = choice.votes or 0
             if b is None:
@@ -363,6 +368,10 @@ def _decision_eval(
     if choice.kind == "retry" and choice.check != "exact" and math.isfinite(boosted.tries):
         verifier_metrics = _verifier_metrics(ctx, choice, x, boosted.tries, problems)
         metrics = metrics + verifier_metrics
+    if choice.kind == "judge" and judged.judge_calls(choice.votes or 1):
+        candidates = (choice.votes or 1) * writes  # the judge reads every candidate
+        verifier_metrics = _verifier_metrics(ctx, choice, x, 1.0, problems, candidates)
+        metrics = metrics + verifier_metrics
     cls_eval = None
     if ctx.routed(op, choice.model) and not alone:
         cls_op = ctx.routes[op]
@@ -389,15 +398,17 @@ def _decision_eval(
 
 
 def _verifier_metrics(
-    ctx: Context, choice: Choice, x: int, tries: float, problems: list[str]
+    ctx: Context, choice: Choice, x: int, tries: float, problems: list[str], more: float = 0.0
 ) -> Metrics:
-    vop = choice.check
+    """The calls of a verifier (``tries`` per decision) or a judge (one), each reading its
+    reads plus ``more`` (a judge's candidates); red-flagged calls are drawn again."""
+    vop = choice.checker
     assert vop is not None and choice.verifier_model is not None
     _model_problems(ctx, vop, choice.verifier_model, problems)
     info = ctx.models.get(choice.verifier_model)
     if info is None:
         return Metrics()
-    reads = ctx.formula(ctx.op(vop).reads, x)
+    reads = ctx.formula(ctx.op(vop).reads, x) + more
     writes = ctx.formula(ctx.op(vop).writes, x)
     _context_problem(ctx, vop, choice.verifier_model, reads, writes, problems)
     v = _keep(ctx, vop, x, problems)
@@ -433,7 +444,7 @@ def _op_rows(stage: int, d: DecisionEval, slot: Slot) -> list[OpEval]:
             c.kind,
             c.votes,
             c.retries,
-            c.check if c.kind == "retry" else None,
+            c.check if c.kind == "retry" else c.judge,
             d.x,
             d.reads,
             d.writes,
@@ -445,13 +456,13 @@ def _op_rows(stage: int, d: DecisionEval, slot: Slot) -> list[OpEval]:
             slot.level,
         )
     ]
-    if d.verifier_metrics is not None and c.check is not None:
+    if d.verifier_metrics is not None and c.checker is not None:
         vm = d.verifier_metrics
         rows.append(
             OpEval(
                 stage,
-                c.check,
-                "verifier",
+                c.checker,
+                "judge" if c.kind == "judge" else "verifier",
                 c.verifier_model or "",
                 "none",
                 None,
@@ -495,6 +506,9 @@ def stage_keys(ctx: Context, index: int) -> tuple[str, ...]:
         rb = ctx.retry_booster(op)
         if rb is not None and rb.check != "exact":
             extra.append(rb.check)
+        jb = ctx.vote_booster(op, "judge")
+        if jb is not None and jb.judge is not None:
+            extra.append(jb.judge)
         for name in [op, *extra]:
             keys += [f"{name}.{f}" for f in ("x", "model", "vote", "votes", "retries")]
         if isinstance(stage, ReduceStage):

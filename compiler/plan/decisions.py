@@ -11,7 +11,7 @@ from typing import Any
 from aalp.front.ir import VOTE_KINDS, ChainStage, Expr, MapStage, Name
 from aalp.front.numbers import exact
 from aalp.plan.context import Context
-from aalp.plan.plan import Choice, DecisionError, Retry, Vote
+from aalp.plan.plan import Choice, DecisionError, Judge, Retry, Vote
 
 
 def _missing(key: str) -> DecisionError:
@@ -92,12 +92,19 @@ def read_choice(ctx: Context, decisions: Mapping[str, Any], op: str) -> Choice:
         return Choice(model)
     if vote not in VOTE_KINDS:
         raise DecisionError(
-            f"decision '{op}.vote' must be none, ahead_by or majority, not {vote!r}", f"{op}.vote"
+            f"decision '{op}.vote' must be none, ahead_by, majority or judge, not {vote!r}",
+            f"{op}.vote",
         )
     key = f"{op}.votes"
     if key not in decisions:
         raise _missing(key)
-    return Choice(model, Vote(vote, as_int(key, evaluated(ctx, decisions[key]), least=1)))
+    count = as_int(key, evaluated(ctx, decisions[key]), least=1)
+    if vote == "judge":
+        booster = ctx.vote_booster(op, "judge")
+        if booster is None or booster.judge is None:
+            raise DecisionError(f"vote judge is not allowed on '{op}'", f"{op}.vote")
+        return Choice(model, Judge(booster.judge, count), read_model(ctx, decisions, booster.judge))
+    return Choice(model, Vote(vote, count))
 
 
 def evaluated(ctx: Context, value: Any) -> Any:

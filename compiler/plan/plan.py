@@ -25,7 +25,7 @@ from aalp.diagnostics import AalpError
 from aalp.front.ir import VOTE_KINDS
 
 STAGE_KINDS: tuple[str, ...] = ("map", "chain", "reduce", "combine", "route")
-ROLES: tuple[str, ...] = ("op", "verifier", "classifier", "idle")
+ROLES: tuple[str, ...] = ("op", "verifier", "judge", "classifier", "idle")
 
 
 class DecisionError(AalpError, ValueError):
@@ -55,12 +55,23 @@ class Retry:
     max: int | None
 
 
-Booster = Vote | Retry | None
+@dataclass(frozen=True)
+class Judge:
+    """Best of ``n`` samples: the judge op ``judge`` reads them all and picks one
+    (docs/model.md §2, judge)."""
+
+    judge: str
+    n: int
+
+
+Booster = Vote | Retry | Judge | None
 
 
 def booster_of(kind: str, votes: Any = None, retries: Any = None, check: Any = None) -> Booster:
     """A booster from its flat form (``kind`` none | ahead_by | majority | retry, as in the
     JSON reports and the view); ``retries`` None or ``"inf"`` is unbounded."""
+    if kind == "judge":
+        return Judge(str(check), int(votes))
     if kind in VOTE_KINDS:
         return Vote(kind, int(votes))  # type: ignore[arg-type]
     if kind == "retry":
@@ -78,6 +89,8 @@ def booster_text(booster: Booster, style: str = "short") -> str:
             return f"first-to-ahead-by-{k} voting" if long else f"ahead_by k={k}"
         case Vote(kind=_, k=k):
             return f"majority of {k}" if long else f"majority K={k}"
+        case Judge(judge=judge, n=n):
+            return f"best of {n} picked by {judge}" if long else f"judge {judge} n={n}"
         case Retry(check=check, max=bound) if long:
             limit = "unbounded" if bound is None else f"up to {bound}"
             return f"retry {limit} until {check} accepts"
@@ -101,11 +114,29 @@ class Choice:
     @property
     def kind(self) -> str:
         b = self.boost
+        if isinstance(b, Judge):
+            return "judge"
         return "none" if b is None else (b.kind if isinstance(b, Vote) else "retry")
 
     @property
     def votes(self) -> int | None:
+        if isinstance(self.boost, Judge):
+            return self.boost.n
         return self.boost.k if isinstance(self.boost, Vote) else None
+
+    @property
+    def judge(self) -> str | None:
+        """The judge op of a best-of-n vote."""
+        return self.boost.judge if isinstance(self.boost, Judge) else None
+
+    @property
+    def checker(self) -> str | None:
+        """The LLM op that runs beside this one: a retry's verifier or a vote's judge (its
+        model is ``verifier_model``)."""
+        if isinstance(self.boost, Judge):
+            return self.boost.judge
+        check = self.check
+        return None if check in (None, "exact") else check
 
     @property
     def retries(self) -> int | str | None:
@@ -121,6 +152,7 @@ class Choice:
 @dataclass(frozen=True)
 class OpPlan:
     """One op as the plan runs it: ``role`` op (a stage runs it), verifier (a retry's check),
+    judge (a best-of-n vote's pick),
     classifier (a router's call) or idle (not run: a verifier no retry uses, the classifier of
     a route no model needs); x is 1 for an op without a granularity (a reduce's varies by
     level: see its stage's ``levels``)."""

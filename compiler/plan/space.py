@@ -38,6 +38,7 @@ from aalp.front.ir import (
     Spec,
     Task,
     VoteBooster,
+    checking_op,
 )
 from aalp.front.numbers import float_env
 from aalp.plan.pins import Value, parse_pin_text, pin_value
@@ -71,8 +72,9 @@ class Booster:
     """One booster option family for an op: ``kind`` with counts ``lo, lo + step, ... hi``.
 
     ``none`` has the single count 0; ``ahead_by`` counts k, ``majority`` odd K (step 2),
-    ``retry`` r. ``hi`` None means unbounded (no ``max``); a retry without ``max`` also has
-    the unbounded option ``"inf"`` (``inf``). ``check`` is ``exact`` or the verifier op.
+    ``judge`` n ≥ 2, ``retry`` r. ``hi`` None means unbounded (no ``max``); a retry without
+    ``max`` also has the unbounded option ``"inf"`` (``inf``). ``check`` is ``exact`` or the
+    verifier op (a judge's: the judge op).
     """
 
     kind: str
@@ -86,7 +88,8 @@ class Booster:
         """Every count, materialized (for the exhaustive reference): an unbounded range is cut
         at ``cap`` (default: ``AHEAD_BY_CAP``, ``MAJORITY_CAP`` or ``RETRY_CAP``)."""
         if cap is None:
-            cap = {"ahead_by": AHEAD_BY_CAP, "majority": MAJORITY_CAP}.get(self.kind, RETRY_CAP)
+            caps = {"ahead_by": AHEAD_BY_CAP, "majority": MAJORITY_CAP, "judge": MAJORITY_CAP}
+            cap = caps.get(self.kind, RETRY_CAP)
         hi = cap if self.hi is None else self.hi
         out: tuple[Value, ...] = tuple(range(self.lo, hi + 1, self.step))
         return (*out, "inf") if self.inf else out
@@ -96,7 +99,7 @@ class Booster:
         match self.kind:
             case "none":
                 return {f"{op}.vote": "none"}
-            case "ahead_by" | "majority":
+            case "ahead_by" | "majority" | "judge":
                 return {f"{op}.vote": self.kind, f"{op}.votes": value}
             case _:
                 return {f"{op}.vote": "none", f"{op}.retries": value}
@@ -192,7 +195,7 @@ def _boosters(task: Task, op: str, env: Mapping[str, Any]) -> tuple[Booster, ...
         if b.ops and op not in b.ops:
             continue
         # A verifier op is not itself boosted by the retry it serves.
-        if isinstance(b, RetryBooster) and b.check == op:
+        if checking_op(b) == op:
             continue
         hi = None if b.max is None else _floor_int(_num(b.max, env))
         match b:
@@ -203,6 +206,9 @@ def _boosters(task: Task, op: str, env: Mapping[str, Any]) -> tuple[Booster, ...
                 top = None if hi is None else hi - (1 - hi % 2)  # the largest odd K
                 if top is None or top >= 3:
                     out.append(Booster("majority", 3, top, 2))
+            case VoteBooster(kind="judge", judge=judge):
+                if hi is None or hi >= 2:  # n = 1 is one sample, no judge: 'none'
+                    out.append(Booster("judge", 2, hi, 1, str(judge)))
             case RetryBooster(check=check):
                 if hi is None or hi >= 1:
                     out.append(Booster("retry", 1, hi, 1, check, inf=hi is None))
@@ -292,7 +298,7 @@ def _blocks(task: Task, checked: Any, ops: Mapping[str, OpSpace]) -> tuple[Block
         # A verifier op runs beside the op it checks.
         for n in names:
             for b in ops[n].boosters:
-                if b.kind == "retry" and b.check in parent:
+                if b.kind in ("retry", "judge") and b.check in parent:
                     union(n, b.check)
         if names and not isinstance(stage, RouteStage):
             prev_llm = tuple(names)
