@@ -9,7 +9,7 @@ from typing import Any
 from aalp.front.ir import Task
 from aalp.plan.context import Context, build_context
 from aalp.plan.decisions import read_choice, read_model, read_x
-from aalp.plan.plan import Choice, Judge, DecisionError, OpPlan, Plan, Retry, StagePlan
+from aalp.plan.plan import Choice, DecisionError, Judge, OpPlan, Plan, Retry, StagePlan
 from aalp.plan.shape import stage_shape
 
 
