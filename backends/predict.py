@@ -33,7 +33,7 @@ def _decision_moments(
                     m = calls.ahead_by(k, a, b, v)
                 else:  # other wrong answers all different (each one a competitor)
                     m = calls.ahead_by_mixed(k, a, 0.0 if rival is None else rival, v)
-            case "majority":
+            case "majority" | "judge":  # a judge's n samples are drawn as majority's K
                 m = calls.majority(int(booster["votes"]), v)
             case "retry":
                 tries = math.inf if booster["retries"] is None else float(booster["retries"])
@@ -72,6 +72,13 @@ def _add(
         other = total.setdefault(verifier["name"], [0.0, 0.0])
         other[0] += mean * share
         mean -= mean * share
+    if booster["kind"] == "judge" and int(booster["votes"]) > 1:
+        # one judge call per decision, drawn again while red-flagged
+        judge = view["ops"][booster["check"]]
+        j_mean, j_second = calls.repeat(calls.geometric(float(judge["keep"]) or 1e-9), count)
+        other = total.setdefault(judge["name"], [0.0, 0.0])
+        other[0] += j_mean
+        other[1] += j_second - j_mean * j_mean
     slot[0] += mean
     slot[1] += var
 

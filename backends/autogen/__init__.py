@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..frameworks import FrameworkBackend
+from ..refusals import JUDGE_VOTE
 
 
 class AutoGenBackend(FrameworkBackend):
@@ -28,4 +29,4 @@ class AutoGenBackend(FrameworkBackend):
     }
     suffix = "autogen"
     # an agent's run is one turn here: a chain's shared conversation is not expressed
-    unsupported = frozenset({"routed_verifier", "history_full"})
+    unsupported = frozenset({"routed_verifier", "history_full", JUDGE_VOTE})

@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 
 from .. import python
 from ..python import PythonBackend
-from ..view import View
+from ..refusals import judge_features
+from ..view import PlanError, View
 
 
 class RayBackend(PythonBackend):
@@ -37,6 +38,8 @@ class RayBackend(PythonBackend):
         return env
 
     def files(self, view: View) -> list[tuple[str, str, dict[str, Any]]]:
+        for _, message in judge_features(view):
+            raise PlanError(f"target {self.name}: {message}")
         out = []
         for path, template, context in super().files(view):
             if template == "program.py.j2":

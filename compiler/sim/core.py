@@ -23,6 +23,7 @@ from aalp.front import ir
 from aalp.front.expr import EvalError, evaluate
 
 from .dspy_format import squash, wrap
+from .judge import judge_picks
 from .oracles import Ask, family_of, oracle
 from .structured import field, structured
 
@@ -101,6 +102,8 @@ def _roles(task: ir.Task) -> dict[str, str]:
     for booster in task.boosters:
         if isinstance(booster, ir.RetryBooster) and booster.check != "exact":
             roles[booster.check] = "verifier"
+        if isinstance(booster, ir.VoteBooster) and booster.judge is not None:
+            roles[booster.judge] = "judge"
     return roles
 
 
@@ -332,8 +335,12 @@ class SimCore:
         rng = _seeded(self.seed, "call", key)
         ask = Ask(op.name, self.roles.get(op.name, "other"), request, self.task, self.env)
         verdict = self._verdict(op, request) if ask.role == "verifier" else None
+        picks = judge_picks(self, op, request) if ask.role == "judge" else None
         try:
-            right = self.oracle.answer(ask) if verdict is None else verdict
+            if picks is not None:
+                right: Any = picks[0]
+            else:
+                right = self.oracle.answer(ask) if verdict is None else verdict
         except Exception as err:  # the user's oracle failed: the client gets why, in one line
             raise SimError(
                 500, f"the {self.family} oracle failed on op {op.name!r}: {err!r}"
@@ -342,7 +349,10 @@ class SimCore:
         misrouted = getattr(self.oracle, "misrouted", None)
         if misrouted is not None and misrouted(ask):
             a = 0.0  # a specialist given another specialist's task
-        answer = self._pick(op, ask, right, draw, a, x, input_id, rng, node, verdict)
+        if picks is not None:  # a judge right w.p. a picks a right candidate
+            answer: Any = picks[0] if draw < a else picks[1]
+        else:
+            answer = self._pick(op, ask, right, draw, a, x, input_id, rng, node, verdict)
         text = to_text(answer, op.answer)
         writes = max(1, round(self._at(op.writes, x, node)))
         text, writes = self._red_flag(op, text, writes, x, rng, node)

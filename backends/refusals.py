@@ -1,0 +1,26 @@
+"""Plan features that only some targets run, found in a view, so that a target that does not
+run one refuses it by name at compile time (``PlanError``, E604)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+JUDGE_VOTE = "judge_vote"
+
+
+def judge_features(view: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(JUDGE_VOTE, message)`` for every op whose decisions are best of n picked by a judge
+    (``allow vote judge J``)."""
+    found = []
+    for name, op in sorted(view["ops"].items()):
+        booster = op["booster"]
+        if booster["kind"] == "judge":
+            found.append(
+                (
+                    JUDGE_VOTE,
+                    f"op '{name}' picks the best of {booster['votes']} samples with the judge "
+                    f"'{booster['check']}' (allow vote judge), which this target does not run "
+                    "(use the python target)",
+                )
+            )
+    return found
