@@ -23,7 +23,7 @@ from aalp.front import ir
 from aalp.front.expr import EvalError, evaluate
 
 from .dspy_format import squash, wrap
-from .judge import judge_picks
+from .judge import candidate_tokens, judge_picks
 from .oracles import Ask, family_of, oracle
 from .structured import field, structured
 
@@ -357,6 +357,8 @@ class SimCore:
         writes = max(1, round(self._at(op.writes, x, node)))
         text, writes = self._red_flag(op, text, writes, x, rng, node)
         reads = round(self._at(op.reads, x, node)) + self._history_tokens(op, messages)
+        if ask.role == "judge":
+            reads += candidate_tokens(self, op, request, x)
         finish = "stop"
         if isinstance(max_tokens, int) and 0 < max_tokens < writes:
             text = text[: max(1, len(text) * max_tokens // writes)]

@@ -44,3 +44,13 @@ def judge_picks(sim: Any, op: ir.Op, request: dict[str, Any]) -> tuple[int, int]
     if not good:
         return bad[0], bad[0]
     return good[0], bad[0] if bad else good[0]
+
+
+def candidate_tokens(sim: Any, op: ir.Op, request: dict[str, Any], x: float) -> int:
+    """What a judge reads beside its own prompt: each candidate as the judged op writes it
+    (its ``writes`` at x), as the cost model counts it."""
+    checked = judged_op(sim.task, op.name)
+    candidates = request.get("candidates")
+    if checked is None or not isinstance(candidates, list):
+        return 0
+    return len(candidates) * round(sim._at(sim.task.op(checked).writes, x))
