@@ -6,7 +6,7 @@ from __future__ import annotations
 from aalp import codes
 from aalp.checks.context import TaskContext
 from aalp.checks.names import op_ref
-from aalp.front.ir import MapStage, Span, VoteBooster
+from aalp.front.ir import NO_SPAN, MapStage, Span, VoteBooster
 
 # A judge answers with the index of the candidate it picks.
 JUDGE_ANSWERS = ("number", "choice")
@@ -36,14 +36,17 @@ def check_judge(t: TaskContext, booster: VoteBooster, span: Span) -> None:
 
 
 def check_text_votes(t: TaskContext) -> None:
-    """Warn where ahead_by or majority would count free-text answers: two right summaries
-    rarely match word for word, so exact-match votes do not measure agreement."""
+    """Warn where ahead_by or majority would count answers an op declares free text: two
+    right summaries rarely match word for word, so exact-match votes do not measure
+    agreement."""
     for booster in t.task.boosters:
         if not isinstance(booster, VoteBooster) or booster.kind == "judge":
             continue
         for name in booster.ops or tuple(t.ops):
             op = t.ops.get(name)
-            if op is None or op.answer != "text":
+            # only an op that declares 'answer text' (the default is kept quiet: most specs
+            # without an answer clause vote on short, exact answers)
+            if op is None or op.answer != "text" or op.answer_span == NO_SPAN:
                 continue
             if not booster.ops and not _staged(t, name):
                 continue
