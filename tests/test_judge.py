@@ -216,3 +216,27 @@ def test_an_exact_match_vote_on_free_text_warns_and_names_the_judge():
     checked = load_text(text, "t.aalp")
     (warning,) = [w for w in checked.diagnostics if w.code == "W410"]
     assert "allow vote judge" in warning.hint
+
+
+def test_explain_graph_and_explorer_show_the_judge():
+    import json
+
+    from aalp.explainer.topology import build, to_dot, to_json, to_mermaid
+    from aalp.explore.api import check_spec, optimize_spec
+
+    text = SPEC.format(
+        docs=3, a_small=0.5, a_big=0.8, c_small=0.7, c_big=0.9, nmax=5, goal="maximize success"
+    )
+    checked = load_text(text, "s.aalp")
+    r = optimize(checked, frontier=False, baselines=False)
+    roles = {row.op: row.role for st in r.plan.evaluation.stages for row in st.op_evals}
+    assert roles == {"write": "op", "pick": "judge"}
+    graph = build(checked, None, r.plan.evaluation)
+    assert '"s0:pick:judge[0]"' in to_dot(graph) and "pick" in to_mermaid(graph)
+    nodes = json.loads(to_json(graph))["nodes"]
+    assert {n["role"] for n in nodes} == {"op", "judge"}
+    assert check_spec(text, "s.aalp")["ok"]
+    shown = optimize_spec(text, "s.aalp")
+    assert shown["ok"], shown
+    assert shown["plan"]["decisions"]["write.vote"] == "judge"
+    assert "judge" in json.dumps(shown["tree"])

@@ -99,6 +99,8 @@ def op_node(op: Any, metric: str, total: float, model: Mapping[str, float] | Non
     ]
     if op.role == "verifier":
         decisions = [f"model {op.model}", f"checks {op.decisions:,} decisions"]
+    if op.role == "judge":
+        decisions = [f"model {op.model}", f"picks the sample of {op.decisions:,} decisions"]
     label = op.op if op.role == "op" else f"{op.op} ({op.role})"
     if op.level is not None:
         label += f" level {op.level}"
