@@ -1175,6 +1175,8 @@ class Runner:
             return await self._majority(name, key, messages, limit, route)
         if kind == "ahead_by":
             return await self._ahead_by(name, key, messages, limit, route)
+        if kind == "judge":
+            return await self._judged(name, key, request, messages, limit, route)
         return await self._retry(name, key, request, messages, limit, route)
 
     async def _single(self, name: str, key: str, messages: list[dict[str, str]],
@@ -1245,6 +1247,30 @@ class Runner:
             if self.args.adapt and OPS[name]["agreement"] is not None:
                 self._adapt(name)
         return first[won]
+
+    async def _judged(self, name: str, key: str, request: dict[str, Any],
+                      messages: list[dict[str, str]], limit: int | None,
+                      route: Any) -> tuple[Any, str]:
+        """Best of n picked by the judge: n valid samples at once (red-flagged ones drawn
+        again), then the judge op reads them all and answers the number of the one it picks
+        (counted from 0; an answer that is no candidate's number picks the first)."""
+        want = OPS[name]["booster"]["votes"]
+        valid: list[tuple[Any, str]] = []
+        n = 0
+        while len(valid) < want:
+            got = await self._draw(name, key, messages, want - len(valid), n, limit, route)
+            n += len(got)
+            valid += [g for g in got if g[0] is not FLAGGED]
+        if len(valid) == 1:
+            return valid[0]
+        judge = OPS[name]["booster"]["check"]
+        asked = {"request": request, "candidates": [answer for answer, _ in valid]}
+        verdict, _ = await self.decide(judge, key + "/judge", asked)
+        try:
+            pick = int(float(str(verdict).strip()))
+        except (ValueError, OverflowError):
+            pick = 0
+        return valid[pick if 0 <= pick < len(valid) else 0]
 
     def _adapt(self, name: str) -> None:
         """--adapt: more votes for the op's next decisions when its samples are right less
