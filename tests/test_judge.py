@@ -240,3 +240,22 @@ def test_explain_graph_and_explorer_show_the_judge():
     assert shown["ok"], shown
     assert shown["plan"]["decisions"]["write.vote"] == "judge"
     assert "judge" in json.dumps(shown["tree"])
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_closed_form_equals_the_evaluation_at_every_size(n):
+    from aalp.model.symbolic import closed_form, value_at
+
+    decisions = {
+        "write.model": "big",
+        "write.vote": "judge",
+        "write.votes": n,
+        "pick.model": "small",
+    }
+    metrics = ("calls", "cost", "tokens", "dollars", "latency", "success")
+    forms = {m: closed_form(spec(docs=4), None, decisions, m) for m in metrics}
+    for docs in (4, 9, 30):
+        ev = cost.evaluate(spec(docs=docs), None, decisions)
+        for m in metrics:
+            got = value_at(forms[m], {"docs": docs})
+            assert got == pytest.approx(ev.value(m), rel=1e-9), (m, docs)

@@ -193,6 +193,12 @@ def _boosted(sym: _Sym, op: str, x, choice: Choice, votes, keep):
                     ).doit()
                 n_, t_ = rel.samples_majority(kk, keep), 1
                 r_ = sympy.Float(rel.majority_rounds(kk, float(keep))) if keep.is_number else 1
+            case "judge":
+                nn = int(votes)
+                c = _judge_accuracy(sym, choice, x)
+                s_ = a if nn <= 1 else a**nn + c * (1 - a**nn - (1 - a) ** nn)
+                n_, t_ = rel.samples_majority(nn, keep), 1
+                r_ = sympy.Float(rel.majority_rounds(nn, float(keep))) if keep.is_number else 1
             case "retry" if choice.check == "exact":
                 s_ = 1 if choice.retries == "inf" else 1 - (1 - a) ** int(choice.retries or 1)
                 t_ = rel.retry_tries(s_, a)
@@ -210,6 +216,35 @@ def _boosted(sym: _Sym, op: str, x, choice: Choice, votes, keep):
         rounds += w * r_
         tries += w * t_
     return succ, samples, rounds, tries
+
+
+def _judge_accuracy(sym: _Sym, choice: Choice, x):
+    """The judge's accuracy c on its model (a mixture averaged), as in ``aalp.model.cost``."""
+    jop = sym.ctx.op(choice.judge or "")
+    outcomes = jop.success
+    for ms in jop.success_on:
+        if ms.model == choice.verifier_model:
+            outcomes = ms.outcomes
+    return sum(sym.formula(v.weight, x) * sym.formula(v.p, x) for v in outcomes)
+
+
+def _judge_metrics(sym: _Sym, choice: Choice, x, writes) -> Metrics | None:
+    """The judge's call of one decision: its reads plus the n candidates, ``1/v_J`` calls;
+    None when n = 1 (no judge runs)."""
+    import sympy
+
+    n = int(choice.votes or 1)
+    if n <= 1:
+        return None
+    jop = sym.ctx.op(choice.judge or "")
+    info = sym.ctx.spec.model(choice.verifier_model or "")
+    m, pin, pout = (to_sympy(e, sym.env) for e in (info.size, info.price_in, info.price_out))
+    rf = jop.red_flag
+    keep = sym.formula(rf.keep, x) if rf is not None and rf.keep is not None else sympy.Integer(1)
+    quadratic = sym.ctx.spec.attention_of(info) == "quadratic"
+    reads = sym.formula(jop.reads, x) + n * writes
+    one = call_metrics(m, reads, sym.formula(jop.writes, x), pin, pout, quadratic)
+    return _scale(one, 1 / keep, 1 / keep)
 
 
 def _decision_metrics(
@@ -242,6 +277,10 @@ def _decision_metrics(
         vreads, vwrites = sym.formula(vop.reads, x), sym.formula(vop.writes, x)
         vone = call_metrics(vm[0], vreads, vwrites, vm[1], vm[2], vquadratic)
         metrics = _add(metrics, _scale(vone, tries / vkeep, tries / vkeep))
+    if choice.kind == "judge":
+        judged = _judge_metrics(sym, choice, x, writes)
+        if judged is not None:
+            metrics = _add(metrics, judged)
     if ctx.routed(op, choice.model):
         cls = ctx.routes[op]
         cm, cs = _decision_metrics(sym, cls, x, sym.choices[cls], sym.votes[cls])
