@@ -709,7 +709,10 @@ def evaluate_plan(ctx: Context, plan: Plan) -> Evaluation:
         problems=tuple(dict.fromkeys(problems)),
         requirements=_requirement_checks(ctx, metrics, log_success, log_accuracy),
         objective=objective,
-        assumptions=ASSUMPTIONS + _attention_notes(ctx, stages) + _item_notes(ctx),
+        assumptions=ASSUMPTIONS
+        + _attention_notes(ctx, stages)
+        + _item_notes(ctx)
+        + judged.judge_notes(stages),
         plan=plan,
         log_accuracy=log_accuracy if ctx.items is not None else 0.0,
         items=ctx.items,

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import math
 
+from collections.abc import Sequence
+from typing import Any
+
 from aalp.model.reliability import Boosted, majority_rounds, samples_majority
 
 
@@ -51,3 +54,15 @@ def judge(a: float, c: float, n: int, v: float = 1.0) -> Boosted:
     n valid samples at once (``majority_rounds``); the caller adds the judge's call."""
     success, failure = judge_outcome(a, c, n)
     return Boosted(success, failure, samples_majority(n, v), majority_rounds(n, v))
+
+
+def judge_notes(stages: Sequence[Any]) -> tuple[str, ...]:
+    """An assumption per judge of the plan (``StageEval`` rows of role judge)."""
+    judges = dict.fromkeys(
+        (r.op, r.model) for st in stages for r in st.op_evals if r.role == "judge"
+    )
+    return tuple(
+        f"judge {op} on {model} picks a right candidate with its success whenever the "
+        "candidates are mixed, independently of the samples (docs/model.md §2, judge)"
+        for op, model in judges
+    )
