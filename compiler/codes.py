@@ -95,6 +95,7 @@ NO_TASK = "E309"
 NO_ITEMS = "E310"  # require accuracy (or errors) in a task with no map and no 'of DATA'
 TWO_MEASURES = "E311"  # require success beside require accuracy (or errors) in one task
 BAD_JUDGE = "E312"  # a vote judge that judges itself, or does not answer a number
+BAD_EXPAND = "E313"  # a beam search scored by its own op, or a width, keep or depth out of range
 
 # warnings
 UNUSED_PARAM = "W401"

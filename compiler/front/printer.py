@@ -376,6 +376,11 @@ def _booster(booster: ir.Booster) -> str:
             return f"allow vote {kind}{limit}{ops}"
         case ir.RetryBooster(check=check):
             return f"allow retry{limit} until {check}{ops}"
+        case ir.ExpandBooster(op=op, scorer=scorer, width=width, keep=keep, depth=depth):
+            b = "choose" if width is None else format_expr(width)
+            return f"expand {op} by {scorer} width {b} keep {format_expr(keep)} depth " + (
+                format_expr(depth)
+            )
     raise TypeError(f"not a booster: {booster!r}")
 
 

@@ -22,8 +22,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-# the largest candidates of one level the exact chain is computed for (b·w)
-MAX_CANDIDATES = 32
+from aalp.front.ir import BEAM_MAX_CANDIDATES as MAX_CANDIDATES
 
 
 def kept(b: int, w: int, d: int) -> list[int]:
@@ -108,3 +107,21 @@ def success(a: float, c: float, b: int, w: int, d: int) -> float:
                     nxt[j] = nxt.get(j, 0.0) + pg * pj
         state = nxt
     return min(1.0, max(0.0, state.get(1, 0.0)))
+
+
+def rounds(b: int, w: int, d: int, v: float) -> float:
+    """Expected rounds of the op: each level draws its k·b candidates at once, red-flagged
+    ones again together (``majority_rounds`` of the level's candidates)."""
+    from aalp.model.reliability import majority_rounds
+
+    return math.fsum(majority_rounds(k * b, v) for k in kept(b, w, d))
+
+
+def boosted(a: float, c: float, b: int, w: int, d: int, v: float = 1.0):
+    """The search as one boosted decision: its success, ``calls/v`` samples of the op, its
+    rounds, and ``tries`` = the candidates the scorer labels (one scorer call each)."""
+    from aalp.model.reliability import Boosted
+
+    s = success(a, c, b, w, d)
+    n = calls(b, w, d)
+    return Boosted(s, 1.0 - s, n / v, rounds(b, w, d, v), float(n))

@@ -17,6 +17,7 @@ from typing import Any
 from aalp.front.expr import EvalError
 from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
 from aalp.front.numbers import exact
+from aalp.model import beam
 from aalp.model import judge as judged
 from aalp.model import reliability as rel
 from aalp.model.frames import Frame, Slot, frame_of
@@ -196,6 +197,10 @@ def _boost(
             case "judge":
                 c = _verifier_accuracy(ctx, choice, x, problems)
                 part = judged.judge(a, c, choice.votes or 1, v)
+            case "expand":
+                c = _verifier_accuracy(ctx, choice, x, problems)
+                keep, depth = ctx.beam(op)
+                part = beam.boosted(a, c, choice.votes or 1, keep, depth, v)
             case "retry" if choice.check == "exact":
                 part = rel.retry_exact(a, choice.retries or 1, v)
             case "retry":
@@ -221,6 +226,9 @@ def _verifier_accuracy(ctx: Context, choice: Choice, x: int, problems: list[str]
 def _booster_problems(ctx: Context, op: str, choice: Choice, problems: list[str]) -> None:
     """Is the booster allowed on the op, with a value inside its range?"""
     match choice.kind:
+        case "expand":
+            if ctx.expand_booster(op) is None:
+                problems.append(f"'{op}' is no beam search")
         case "ahead_by" | "majority" | "judge":
             b = ctx.vote_booster(op, choice.kind)
             k = choice.votes or 0
@@ -368,6 +376,15 @@ def _decision_eval(
     if choice.kind == "retry" and choice.check != "exact" and math.isfinite(boosted.tries):
         verifier_metrics = _verifier_metrics(ctx, choice, x, boosted.tries, problems)
         metrics = metrics + verifier_metrics
+    if choice.kind == "expand" and math.isfinite(boosted.tries):
+        # one scorer call per candidate, reading its prompt and the candidate; a level's
+        # candidates are scored at once, so its latency is the levels' (model.md §2)
+        keep, depth = ctx.beam(op)
+        levels = [k * (choice.votes or 1) for k in beam.kept(choice.votes or 1, keep, depth)]
+        verifier_metrics = _verifier_metrics(
+            ctx, choice, x, boosted.tries, problems, writes, levels
+        )
+        metrics = metrics + verifier_metrics
     if choice.kind == "judge" and judged.judge_calls(choice.votes or 1):
         candidates = (choice.votes or 1) * writes  # the judge reads every candidate
         verifier_metrics = _verifier_metrics(ctx, choice, x, 1.0, problems, candidates)
@@ -398,10 +415,18 @@ def _decision_eval(
 
 
 def _verifier_metrics(
-    ctx: Context, choice: Choice, x: int, tries: float, problems: list[str], more: float = 0.0
+    ctx: Context,
+    choice: Choice,
+    x: int,
+    tries: float,
+    problems: list[str],
+    more: float = 0.0,
+    levels: list[int] | None = None,
 ) -> Metrics:
-    """The calls of a verifier (``tries`` per decision) or a judge (one), each reading its
-    reads plus ``more`` (a judge's candidates); red-flagged calls are drawn again."""
+    """The calls of a verifier (``tries`` per decision, in sequence), a judge (one) or a
+    beam's scorer (``tries`` in all, ``levels`` the calls made at once, level by level), each
+    reading its reads plus ``more`` (a judge's candidates, a scored candidate); red-flagged
+    calls are drawn again."""
     vop = choice.checker
     assert vop is not None and choice.verifier_model is not None
     _model_problems(ctx, vop, choice.verifier_model, problems)
@@ -414,6 +439,8 @@ def _verifier_metrics(
     v = _keep(ctx, vop, x, problems)
     per_try = 1.0 / v if not math.isnan(v) else math.inf
     one = call_metrics(info.size, reads, writes, info.price_in, info.price_out, info.quadratic)
+    if levels is not None and not math.isnan(v):
+        return one.scale(tries * per_try, math.fsum(rel.majority_rounds(k, v) for k in levels))
     return one.scale(tries * per_try)
 
 
@@ -444,7 +471,7 @@ def _op_rows(stage: int, d: DecisionEval, slot: Slot) -> list[OpEval]:
             c.kind,
             c.votes,
             c.retries,
-            c.check if c.kind == "retry" else c.judge,
+            c.check if c.kind == "retry" else c.checker,
             d.x,
             d.reads,
             d.writes,
@@ -462,7 +489,7 @@ def _op_rows(stage: int, d: DecisionEval, slot: Slot) -> list[OpEval]:
             OpEval(
                 stage,
                 c.checker,
-                "judge" if c.kind == "judge" else "verifier",
+                {"judge": "judge", "expand": "scorer"}.get(c.kind, "verifier"),
                 c.verifier_model or "",
                 "none",
                 None,
@@ -509,6 +536,9 @@ def stage_keys(ctx: Context, index: int) -> tuple[str, ...]:
         jb = ctx.vote_booster(op, "judge")
         if jb is not None and jb.judge is not None:
             extra.append(jb.judge)
+        eb = ctx.expand_booster(op)
+        if eb is not None:
+            extra.append(eb.scorer)
         for name in [op, *extra]:
             keys += [f"{name}.{f}" for f in ("x", "model", "vote", "votes", "retries")]
         if isinstance(stage, ReduceStage):

@@ -15,7 +15,6 @@ n = 1 needs no judge (success a). The judge call reads its own prompt and the n 
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 from typing import Any
 

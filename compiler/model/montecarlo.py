@@ -25,6 +25,7 @@ from aalp.diagnostics import AalpError
 from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
 from aalp.front.numbers import exact
 from aalp.model.metrics import METRIC_FIELDS
+from aalp.model.montecarlo_beam import play_expand
 from aalp.plan.context import Context, build_context
 from aalp.plan.decisions import read_choice, read_x, shared_x_ops
 from aalp.plan.plan import Choice, DecisionError
@@ -321,6 +322,9 @@ def _group(
     node = node or {}
     if choice.kind == "retry" and choice.check not in (None, "exact"):
         verifier = _shape(ctx, choice.check, x, choice.verifier_model or "")
+    if choice.kind == "expand" and choice.checker is not None:
+        scorer = _shape(ctx, choice.checker, x, choice.verifier_model or "")
+        verifier = replace(scorer, reads=scorer.reads + ctx.formula(ctx.op(op).writes, x, node))
     if choice.kind == "judge" and choice.judge is not None:
         judge = _shape(ctx, choice.judge, x, choice.verifier_model or "")
         candidates = int(choice.votes or 1) * ctx.formula(ctx.op(op).writes, x, node)
@@ -382,6 +386,9 @@ def play(draw: OpDraw, n: int, rng) -> dict[str, Any]:
             return _play_retry(draw, a, n, rng)
         case "judge":
             return play_judge(draw, a, n, rng)
+        case "expand":
+            boost = draw.choice.boost
+            return play_expand(draw, a, n, rng, boost.keep, boost.depth)
         case kind:
             raise SimulationError(f"unknown booster {kind!r}")
     return dict(ok=ok, samples=samples, rounds=rounds, vsamples=zeros, vrounds=zeros)

@@ -1,4 +1,5 @@
-"""Bounds of best-of-n picked by a judge (``aalp.model.judge``) over ranges of a, c and n.
+"""Bounds of best-of-n picked by a judge (``aalp.model.judge``) over ranges of a, c and n,
+and of a beam search (``aalp.model.beam``) over ranges of a, c and its width.
 
 success = c·X + (1 − c)·Y with X = 1 − (1 − a)^n and Y = a^n, and X ≥ Y (a^n + (1 − a)^n ≤ 1
 for n ≥ 1): it rises with c, with a (both X and Y do), and in n X rises while Y falls. So
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from aalp.model import beam
 from aalp.model import reliability as rel
 from aalp.optimizer.bounds import INF, BoostBounds
 from aalp.optimizer.interval import Interval
@@ -53,4 +55,34 @@ def judge(a: Interval, c: Interval, v: Interval, n: tuple[float, float]) -> Boos
         samples,
         rounds,
         Interval(1.0, 1.0),
+    )
+
+
+# A range of widths wider than this is bounded trivially (success ≤ 1): the optimizer splits
+# it into smaller blocks, each bounded by the exact chain at its widths.
+BEAM_SPAN = 4
+
+
+def expand(
+    a: Interval, c: Interval, v: Interval, width: tuple[float, float], keep: int, depth: int
+) -> BoostBounds:
+    """A beam search over a range of widths. Its success rises with a and with c (a better
+    step and a better scorer both keep more good nodes; tests/test_beam.py checks it on
+    random points), so for each width it is at most the exact chain at (a.hi, c.hi); calls
+    and rounds rise with the width and fall with v."""
+    lo, hi = int(width[0]), int(width[1])
+    ah, ch = min(1.0, max(0.0, a.hi)), min(1.0, max(0.0, c.hi))
+    if hi - lo > BEAM_SPAN:
+        s_hi = 1.0
+    else:
+        s_hi = max(beam.success(ah, ch, b, keep, depth) for b in range(lo, hi + 1))
+    n_lo, n_hi = beam.calls(lo, keep, depth), beam.calls(hi, keep, depth)
+    samples = Interval(n_lo / v.hi, n_hi / v.lo if v.lo > 0 else INF)
+    rounds = Interval(beam.rounds(lo, keep, depth, v.hi), INF)
+    return BoostBounds(
+        Interval(0.0, min(1.0, s_hi)),
+        Interval(max(0.0, 1.0 - s_hi), 1.0),
+        samples,
+        rounds,
+        Interval(float(n_lo), float(n_hi)),
     )

@@ -11,7 +11,7 @@ from typing import Any
 from aalp.front.ir import VOTE_KINDS, ChainStage, Expr, MapStage, Name
 from aalp.front.numbers import exact
 from aalp.plan.context import Context
-from aalp.plan.plan import Choice, DecisionError, Judge, Retry, Vote
+from aalp.plan.plan import Choice, DecisionError, Expand, Judge, Retry, Vote
 
 
 def _missing(key: str) -> DecisionError:
@@ -83,6 +83,11 @@ def read_choice(ctx: Context, decisions: Mapping[str, Any], op: str) -> Choice:
             vmodel = read_model(ctx, decisions, check)
         limit = None if r == "inf" else r
         return Choice(model, Retry(check, limit), vmodel)
+    beam = ctx.expand_booster(op)
+    if beam is not None and vote is None:
+        vote = "expand"  # every decision of the op is its beam search
+        if f"{op}.votes" not in decisions and beam.width is not None:
+            decisions = {**decisions, f"{op}.votes": int(ctx.formula(beam.width))}
     if vote is None:
         if ctx.has_booster(op):
             raise _missing(f"{op}.vote")
@@ -99,6 +104,13 @@ def read_choice(ctx: Context, decisions: Mapping[str, Any], op: str) -> Choice:
     if key not in decisions:
         raise _missing(key)
     count = as_int(key, evaluated(ctx, decisions[key]), least=1)
+    if vote == "expand":
+        beam = ctx.expand_booster(op)
+        if beam is None:
+            raise DecisionError(f"'{op}' is no beam search (expand {op} by ...)", f"{op}.vote")
+        keep, depth = ctx.beam(op)
+        scorer_model = read_model(ctx, decisions, beam.scorer)
+        return Choice(model, Expand(beam.scorer, count, keep, depth), scorer_model)
     if vote == "judge":
         booster = ctx.vote_booster(op, "judge")
         if booster is None or booster.judge is None:

@@ -25,7 +25,7 @@ from aalp.diagnostics import AalpError
 from aalp.front.ir import VOTE_KINDS
 
 STAGE_KINDS: tuple[str, ...] = ("map", "chain", "reduce", "combine", "route")
-ROLES: tuple[str, ...] = ("op", "verifier", "judge", "classifier", "idle")
+ROLES: tuple[str, ...] = ("op", "verifier", "judge", "scorer", "classifier", "idle")
 
 
 class DecisionError(AalpError, ValueError):
@@ -64,7 +64,18 @@ class Judge:
     n: int
 
 
-Booster = Vote | Retry | Judge | None
+@dataclass(frozen=True)
+class Expand:
+    """Beam search (docs/model.md §2, expand): ``width`` candidates per node, the ``keep``
+    best by ``scorer`` kept per level, ``depth`` levels."""
+
+    scorer: str
+    width: int
+    keep: int
+    depth: int
+
+
+Booster = Vote | Retry | Judge | Expand | None
 
 
 def booster_of(kind: str, votes: Any = None, retries: Any = None, check: Any = None) -> Booster:
@@ -72,6 +83,8 @@ def booster_of(kind: str, votes: Any = None, retries: Any = None, check: Any = N
     JSON reports and the view); ``retries`` None or ``"inf"`` is unbounded."""
     if kind == "judge":
         return Judge(str(check), int(votes))
+    if kind == "expand":  # its keep and depth are the spec's, not part of the flat form
+        return Expand(str(check), int(votes), 0, 0)
     if kind in VOTE_KINDS:
         return Vote(kind, int(votes))  # type: ignore[arg-type]
     if kind == "retry":
@@ -89,6 +102,11 @@ def booster_text(booster: Booster, style: str = "short") -> str:
             return f"first-to-ahead-by-{k} voting" if long else f"ahead_by k={k}"
         case Vote(kind=_, k=k):
             return f"majority of {k}" if long else f"majority K={k}"
+        case Expand(scorer=scorer, width=b, keep=0):
+            return f"beam search of width {b} scored by {scorer}" if long else f"expand b={b}"
+        case Expand(scorer=scorer, width=b, keep=w, depth=d):
+            what = f"beam search of width {b}, keep {w}, depth {d}, scored by {scorer}"
+            return what if long else f"expand b={b} w={w} d={d} by {scorer}"
         case Judge(judge=judge, n=n):
             return f"best of {n} picked by {judge}" if long else f"judge {judge} n={n}"
         case Retry(check=check, max=bound) if long:
@@ -116,12 +134,16 @@ class Choice:
         b = self.boost
         if isinstance(b, Judge):
             return "judge"
+        if isinstance(b, Expand):
+            return "expand"
         return "none" if b is None else (b.kind if isinstance(b, Vote) else "retry")
 
     @property
     def votes(self) -> int | None:
         if isinstance(self.boost, Judge):
             return self.boost.n
+        if isinstance(self.boost, Expand):
+            return self.boost.width
         return self.boost.k if isinstance(self.boost, Vote) else None
 
     @property
@@ -135,6 +157,8 @@ class Choice:
         model is ``verifier_model``)."""
         if isinstance(self.boost, Judge):
             return self.boost.judge
+        if isinstance(self.boost, Expand):
+            return self.boost.scorer
         check = self.check
         return None if check in (None, "exact") else check
 

@@ -24,11 +24,13 @@ from aalp import codes
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import (
+    BEAM_MAX_CANDIDATES,
     HISTORY_WORDS,
     NO_SPAN,
     PIN_FIELDS,
     VOTE_WORDS,
     ChainStage,
+    ExpandBooster,
     MapStage,
     Op,
     Pin,
@@ -83,6 +85,7 @@ class Booster:
     step: int = 1
     check: str = ""
     inf: bool = False
+    beam: tuple[int, int] = (0, 0)  # an expand's (keep, depth)
 
     def values(self, cap: int | None = None) -> tuple[Value, ...]:
         """Every count, materialized (for the exhaustive reference): an unbounded range is cut
@@ -99,7 +102,7 @@ class Booster:
         match self.kind:
             case "none":
                 return {f"{op}.vote": "none"}
-            case "ahead_by" | "majority" | "judge":
+            case "ahead_by" | "majority" | "judge" | "expand":
                 return {f"{op}.vote": self.kind, f"{op}.votes": value}
             case _:
                 return {f"{op}.vote": "none", f"{op}.retries": value}
@@ -190,6 +193,15 @@ def _usable(spec: Spec, task: Task, op: Op) -> tuple[str, ...]:
 
 
 def _boosters(task: Task, op: str, env: Mapping[str, Any]) -> tuple[Booster, ...]:
+    beam = next((b for b in task.boosters if isinstance(b, ExpandBooster) and b.op == op), None)
+    if beam is not None:  # every decision is the search: its width is the only choice
+        keep = _floor_int(_num(beam.keep, env))
+        depth = _floor_int(_num(beam.depth, env))
+        if beam.width is not None:
+            width = _floor_int(_num(beam.width, env))
+            return (Booster("expand", width, width, 1, beam.scorer, beam=(keep, depth)),)
+        top = max(1, BEAM_MAX_CANDIDATES // max(1, keep))
+        return (Booster("expand", 1, top, 1, beam.scorer, beam=(keep, depth)),)
     out = [Booster("none")]
     for b in task.boosters:
         if b.ops and op not in b.ops:
@@ -298,7 +310,7 @@ def _blocks(task: Task, checked: Any, ops: Mapping[str, OpSpace]) -> tuple[Block
         # A verifier op runs beside the op it checks.
         for n in names:
             for b in ops[n].boosters:
-                if b.kind in ("retry", "judge") and b.check in parent:
+                if b.kind in ("retry", "judge", "expand") and b.check in parent:
                     union(n, b.check)
         if names and not isinstance(stage, RouteStage):
             prev_llm = tuple(names)
