@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 JUDGE_VOTE = "judge_vote"
+BEAM_SEARCH = "beam_search"
 
 
 def judge_features(view: dict[str, Any]) -> list[tuple[str, str]]:
@@ -24,3 +25,17 @@ def judge_features(view: dict[str, Any]) -> list[tuple[str, str]]:
                 )
             )
     return found
+
+
+def beam_features(view: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(BEAM_SEARCH, message)`` for every op whose decisions are beam searches (``expand``):
+    no target emits them yet (the plan is still optimized, explained and simulated)."""
+    return [
+        (
+            BEAM_SEARCH,
+            f"op '{name}' is a beam search (expand {name} by {op['booster']['check']}), which "
+            "this target does not run yet (explain and simulate the plan instead)",
+        )
+        for name, op in sorted(view["ops"].items())
+        if op["booster"]["kind"] == "expand"
+    ]

@@ -23,7 +23,7 @@ from ..combines import needs, source
 from ..header import header_lines, plan_id
 from ..literals import py_literal
 from ..python import agreement
-from ..refusals import JUDGE_VOTE, judge_features
+from ..refusals import BEAM_SEARCH, JUDGE_VOTE, beam_features, judge_features
 from ..view import PlanError, View
 
 #: the runtime module every framework program imports, written beside it
@@ -45,7 +45,7 @@ class FrameworkBackend(Backend):
     template: str = ""
     suffix: str = ""
     #: features of ``features`` this framework cannot express (each raises ``PlanError``)
-    unsupported: frozenset[str] = frozenset({"routed_verifier", JUDGE_VOTE})
+    unsupported: frozenset[str] = frozenset({"routed_verifier", JUDGE_VOTE, BEAM_SEARCH})
 
     def environment(self) -> Any:
         """The target's own templates first, then the frameworks' shared ones beside this
@@ -92,7 +92,7 @@ def features(view: View) -> list[tuple[str, str]]:
                     "python target)",
                 )
             )
-    found += judge_features(view)
+    found += judge_features(view) + beam_features(view)
     for stage in view["stages"]:
         if stage["kind"] == "chain" and stage.get("history") == "full":
             found.append(

@@ -15,7 +15,7 @@ import math
 from typing import Any, ClassVar
 
 from ..frameworks import FrameworkBackend, literal
-from ..refusals import JUDGE_VOTE
+from ..refusals import BEAM_SEARCH, JUDGE_VOTE
 from ..view import View
 
 
@@ -33,7 +33,7 @@ class LangGraphBackend(FrameworkBackend):
         "langchain_openai": "langchain-openai",
         "openai": "openai",
     }
-    unsupported = frozenset({"routed_verifier", JUDGE_VOTE})
+    unsupported = frozenset({"routed_verifier", JUDGE_VOTE, BEAM_SEARCH})
 
     def context(self, view: View, context: dict[str, Any]) -> dict[str, Any]:
         """The graph's edges (every node's possible next nodes), its verifier nodes and the

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..frameworks import FrameworkBackend
-from ..refusals import JUDGE_VOTE
+from ..refusals import BEAM_SEARCH, JUDGE_VOTE
 
 
 class OpenAIAgentsBackend(FrameworkBackend):
@@ -25,4 +25,4 @@ class OpenAIAgentsBackend(FrameworkBackend):
     suffix = "agents"
     requires: ClassVar[dict[str, str]] = {"agents": "openai-agents", "openai": "openai"}
     # a run's conversation is one agent's input: a chain's shared history is not expressed
-    unsupported = frozenset({"routed_verifier", "history_full", JUDGE_VOTE})
+    unsupported = frozenset({"routed_verifier", "history_full", JUDGE_VOTE, BEAM_SEARCH})
