@@ -372,22 +372,8 @@ def _decision_eval(
     )
     op_metrics = one.scale(boosted.samples, boosted.rounds)
     metrics = op_metrics
-    verifier_metrics = None
-    if choice.kind == "retry" and choice.check != "exact" and math.isfinite(boosted.tries):
-        verifier_metrics = _verifier_metrics(ctx, choice, x, boosted.tries, problems)
-        metrics = metrics + verifier_metrics
-    if choice.kind == "expand" and math.isfinite(boosted.tries):
-        # one scorer call per candidate, reading its prompt and the candidate; a level's
-        # candidates are scored at once, so its latency is the levels' (model.md §2)
-        keep, depth = ctx.beam(op)
-        levels = [k * (choice.votes or 1) for k in beam.kept(choice.votes or 1, keep, depth)]
-        verifier_metrics = _verifier_metrics(
-            ctx, choice, x, boosted.tries, problems, writes, levels
-        )
-        metrics = metrics + verifier_metrics
-    if choice.kind == "judge" and judged.judge_calls(choice.votes or 1):
-        candidates = (choice.votes or 1) * writes  # the judge reads every candidate
-        verifier_metrics = _verifier_metrics(ctx, choice, x, 1.0, problems, candidates)
+    verifier_metrics = _checker_metrics(ctx, op, x, choice, boosted, writes, problems)
+    if verifier_metrics is not None:
         metrics = metrics + verifier_metrics
     cls_eval = None
     if ctx.routed(op, choice.model) and not alone:
@@ -412,6 +398,31 @@ def _decision_eval(
         cls_eval,
         tuple(problems),
     )
+
+
+def _checker_metrics(
+    ctx: Context,
+    op: str,
+    x: int,
+    choice: Choice,
+    boosted: rel.Boosted,
+    writes: float,
+    problems: list[str],
+) -> Metrics | None:
+    """The calls of the LLM op beside this one, if any: a retry's verifier (one per try), a
+    beam's scorer (one per candidate) or a judge (one per decision)."""
+    if choice.kind == "retry" and choice.check != "exact" and math.isfinite(boosted.tries):
+        return _verifier_metrics(ctx, choice, x, boosted.tries, problems)
+    if choice.kind == "expand" and math.isfinite(boosted.tries):
+        # one scorer call per candidate, reading its prompt and the candidate; a level's
+        # candidates are scored at once, so its latency is the levels' (model.md §2)
+        keep, depth = ctx.beam(op)
+        levels = [k * (choice.votes or 1) for k in beam.kept(choice.votes or 1, keep, depth)]
+        return _verifier_metrics(ctx, choice, x, boosted.tries, problems, writes, levels)
+    if choice.kind == "judge" and judged.judge_calls(choice.votes or 1):
+        candidates = (choice.votes or 1) * writes  # the judge reads every candidate
+        return _verifier_metrics(ctx, choice, x, 1.0, problems, candidates)
+    return None
 
 
 def _verifier_metrics(

@@ -335,12 +335,9 @@ class SimCore:
         rng = _seeded(self.seed, "call", key)
         ask = Ask(op.name, self.roles.get(op.name, "other"), request, self.task, self.env)
         verdict = self._verdict(op, request) if ask.role == "verifier" else None
-        picks = judge_picks(self, op, request) if ask.role == "judge" else None
+        picks = judge_picks(self, op, request, to_text) if ask.role == "judge" else None
         try:
-            if picks is not None:
-                right: Any = picks[0]
-            else:
-                right = self.oracle.answer(ask) if verdict is None else verdict
+            right = verdict if verdict is not None else self.oracle.answer(ask) if not picks else 0
         except Exception as err:  # the user's oracle failed: the client gets why, in one line
             raise SimError(
                 500, f"the {self.family} oracle failed on op {op.name!r}: {err!r}"
@@ -349,16 +346,16 @@ class SimCore:
         misrouted = getattr(self.oracle, "misrouted", None)
         if misrouted is not None and misrouted(ask):
             a = 0.0  # a specialist given another specialist's task
-        if picks is not None:  # a judge right w.p. a picks a right candidate
-            answer: Any = picks[0] if draw < a else picks[1]
-        else:
-            answer = self._pick(op, ask, right, draw, a, x, input_id, rng, node, verdict)
+        answer = (  # a judge right w.p. a picks a right candidate
+            (picks[0] if draw < a else picks[1])
+            if picks
+            else self._pick(op, ask, right, draw, a, x, input_id, rng, node, verdict)
+        )
         text = to_text(answer, op.answer)
         writes = max(1, round(self._at(op.writes, x, node)))
         text, writes = self._red_flag(op, text, writes, x, rng, node)
         reads = round(self._at(op.reads, x, node)) + self._history_tokens(op, messages)
-        if ask.role == "judge":
-            reads += candidate_tokens(self, op, request, x)
+        reads += candidate_tokens(self, op, request, x) if ask.role == "judge" else 0
         finish = "stop"
         if isinstance(max_tokens, int) and 0 < max_tokens < writes:
             text = text[: max(1, len(text) * max_tokens // writes)]

@@ -3,6 +3,7 @@ it ``{"request": ..., "candidates": [...]}`` and it answers the number of one ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aalp.front import ir
@@ -19,12 +20,13 @@ def judged_op(task: ir.Task, judge: str) -> str | None:
     return None
 
 
-def judge_picks(sim: Any, op: ir.Op, request: dict[str, Any]) -> tuple[int, int] | None:
+def judge_picks(
+    sim: Any, op: ir.Op, request: dict[str, Any], to_text: Callable[[Any, str], str]
+) -> tuple[int, int] | None:
     """``(right, wrong)``: the number of a right candidate and of a wrong one (the same when
-    all are right, or none is: then any pick is as good). None for a request of another
-    shape, or a user's oracle (it answers its judges itself)."""
-    from .core import to_text
-
+    all are right, or none is: then any pick is as good), comparing answers as ``to_text``
+    writes them. None for a request of another shape, or a user's oracle (it answers its
+    judges itself)."""
     candidates = request.get("candidates")
     inner = request.get("request")
     checked = judged_op(sim.task, op.name)
