@@ -28,13 +28,13 @@ def judge_features(view: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def beam_features(view: dict[str, Any]) -> list[tuple[str, str]]:
-    """``(BEAM_SEARCH, message)`` for every op whose decisions are beam searches (``expand``):
-    no target emits them yet (the plan is still optimized, explained and simulated)."""
+    """``(BEAM_SEARCH, message)`` for every op whose decisions are beam searches (``expand``),
+    which only the python target runs."""
     return [
         (
             BEAM_SEARCH,
             f"op '{name}' is a beam search (expand {name} by {op['booster']['check']}), which "
-            "this target does not run yet (explain and simulate the plan instead)",
+            "this target does not run (use the python target)",
         )
         for name, op in sorted(view["ops"].items())
         if op["booster"]["kind"] == "expand"

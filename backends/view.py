@@ -58,7 +58,14 @@ def _booster(op: OpPlan) -> dict[str, Any]:
             raise PlanError(f"decision {op.name}.votes: majority needs an odd K, not {b.k}")
         return {"kind": b.kind, "votes": b.k, "retries": None, "check": None}
     if isinstance(b, Expand):
-        return {"kind": "expand", "votes": b.width, "retries": None, "check": b.scorer}
+        return {
+            "kind": "expand",
+            "votes": b.width,
+            "retries": None,
+            "check": b.scorer,
+            "keep": b.keep,
+            "depth": b.depth,
+        }
     if isinstance(b, Judge):
         if b.n < 1:
             raise PlanError(f"decision {op.name}.votes must be at least 1")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from aalp.api import compile as emit
+from aalp.backends.base import write
 from aalp.checks.loader import load, load_text
 from aalp.diagnostics import AalpError, SpecError
 from aalp.front.parser import parse
@@ -19,6 +20,8 @@ from aalp.model.symbolic import closed_form, value_at
 from aalp.optimizer.bounds_judge import expand as expand_bounds
 from aalp.optimizer.driver import optimize
 from aalp.optimizer.interval import Interval
+from aalp.sim import Faults, SimCore, SimServer
+from aalp.sim.harness import make_input, run_program
 from oracles.exhaustive import search
 
 ROOT = Path(__file__).parent.parent
@@ -167,10 +170,35 @@ def test_the_sample_finds_the_cheapest_width_meeting_its_bound():
 
 
 @pytest.mark.parametrize(
-    "target", ["python", "ray", "langgraph", "dspy", "openai-agents", "autogen", "crewai"]
+    "target", ["ray", "langgraph", "dspy", "openai-agents", "autogen", "crewai"]
 )
-def test_every_target_refuses_a_beam_search_by_name(target):
+def test_other_targets_refuse_a_beam_search_by_name(target):
     with pytest.raises(AalpError) as err:
         emit(spec(width=2), target=target)
     assert err.value.code == "E604"
     assert f"target {target}" in str(err.value) and "beam search" in str(err.value)
+
+
+def test_python_program_runs_the_search_with_the_predicted_calls_and_cost(tmp_path: Path):
+    checked = spec(games=4, width=3, keep=2, depth=3)
+    compiled = emit(checked, pins=("step.model=small", "rate.model=big"))
+    write(compiled.files, str(tmp_path))
+    server = SimServer(SimCore(checked, seed=6, faults=Faults())).start()
+    try:
+        run = run_program(
+            tmp_path / compiled.files[0].path,
+            server.url,
+            tmp_path,
+            make_input(checked),
+            ["--fresh", "--backoff", "0.005"],
+        )
+        served = server.core.stats()["calls"]
+    finally:
+        server.stop()
+    assert run.returncode == 0, run.stderr
+    per_search = beam.calls(3, 2, 3)
+    assert run.report["calls_by_op"] == {"step": 4 * per_search, "rate": 4 * per_search}
+    assert run.report["calls"] == served == 8 * per_search
+    prediction = compiled.view["prediction"]
+    for metric in ("cost", "dollars", "tokens", "forward_passes"):
+        assert run.report[metric] == pytest.approx(prediction[metric]), metric

@@ -11,8 +11,7 @@ from ..base import Backend
 from ..combines import needs, source
 from ..header import header_lines, plan_id
 from ..literals import py_literal
-from ..refusals import beam_features
-from ..view import PlanError, View
+from ..view import View
 
 
 def _stage_context(view: View, stage: dict[str, Any]) -> dict[str, Any]:
@@ -70,8 +69,6 @@ class PythonBackend(Backend):
     requires: ClassVar[dict[str, str]] = {"openai": "openai"}
 
     def files(self, view: View) -> list[tuple[str, str, dict[str, Any]]]:
-        for _, message in beam_features(view):
-            raise PlanError(f"target {self.name}: {message}")
         program = f"run_{view['task']}.py"
         need = needs(view)
         ops = {

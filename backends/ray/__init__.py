@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from .. import python
 from ..python import PythonBackend
-from ..refusals import judge_features
+from ..refusals import beam_features, judge_features
 from ..view import PlanError, View
 
 
@@ -38,7 +38,7 @@ class RayBackend(PythonBackend):
         return env
 
     def files(self, view: View) -> list[tuple[str, str, dict[str, Any]]]:
-        for _, message in judge_features(view):
+        for _, message in judge_features(view) + beam_features(view):
             raise PlanError(f"target {self.name}: {message}")
         out = []
         for path, template, context in super().files(view):

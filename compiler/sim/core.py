@@ -22,6 +22,7 @@ from aalp.diagnostics import AalpError
 from aalp.front import ir
 from aalp.front.expr import EvalError, evaluate
 
+from .beam import dead_end, scored_tokens, scorer_verdict
 from .dspy_format import squash, wrap
 from .judge import candidate_tokens, judge_picks
 from .oracles import Ask, family_of, oracle
@@ -104,6 +105,8 @@ def _roles(task: ir.Task) -> dict[str, str]:
             roles[booster.check] = "verifier"
         if isinstance(booster, ir.VoteBooster) and booster.judge is not None:
             roles[booster.judge] = "judge"
+        if isinstance(booster, ir.ExpandBooster):
+            roles[booster.scorer] = "scorer"
     return roles
 
 
@@ -334,7 +337,13 @@ class SimCore:
             pick -= weight
         rng = _seeded(self.seed, "call", key)
         ask = Ask(op.name, self.roles.get(op.name, "other"), request, self.task, self.env)
-        verdict = self._verdict(op, request) if ask.role == "verifier" else None
+        verdict = (
+            self._verdict(op, request)
+            if ask.role == "verifier"
+            else scorer_verdict(self, op, request, to_text)
+            if ask.role == "scorer"
+            else None
+        )
         picks = judge_picks(self, op, request, to_text) if ask.role == "judge" else None
         try:
             right = verdict if verdict is not None else self.oracle.answer(ask) if not picks else 0
@@ -344,8 +353,8 @@ class SimCore:
             ) from None
         draw = rng.random()
         misrouted = getattr(self.oracle, "misrouted", None)
-        if misrouted is not None and misrouted(ask):
-            a = 0.0  # a specialist given another specialist's task
+        if (misrouted is not None and misrouted(ask)) or dead_end(self, op, request, to_text):
+            a = 0.0  # a specialist given another's task, or a step after a wrong one
         answer = (  # a judge right w.p. a picks a right candidate
             (picks[0] if draw < a else picks[1])
             if picks
@@ -356,6 +365,7 @@ class SimCore:
         text, writes = self._red_flag(op, text, writes, x, rng, node)
         reads = round(self._at(op.reads, x, node)) + self._history_tokens(op, messages)
         reads += candidate_tokens(self, op, request, x) if ask.role == "judge" else 0
+        reads += scored_tokens(self, op, x) if ask.role == "scorer" else 0
         finish = "stop"
         if isinstance(max_tokens, int) and 0 < max_tokens < writes:
             text = text[: max(1, len(text) * max_tokens // writes)]
