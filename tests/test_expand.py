@@ -202,3 +202,20 @@ def test_python_program_runs_the_search_with_the_predicted_calls_and_cost(tmp_pa
     prediction = compiled.view["prediction"]
     for metric in ("cost", "dollars", "tokens", "forward_passes"):
         assert run.report[metric] == pytest.approx(prediction[metric]), metric
+
+
+def test_explain_graph_and_explorer_show_the_search():
+    import json
+
+    from aalp.explainer.topology import build, to_json
+    from aalp.explore.api import optimize_spec
+
+    text = SAMPLE.read_text(encoding="utf-8")
+    shown = optimize_spec(text, "tree_of_thoughts.aalp")
+    assert shown["ok"], shown
+    assert shown["plan"]["decisions"]["propose.vote"] == "expand"
+    assert "scorer" in json.dumps(shown["tree"])
+    checked = load(SAMPLE)
+    r = optimize(checked, frontier=False, baselines=False)
+    nodes = json.loads(to_json(build(checked, None, r.plan.evaluation)))["nodes"]
+    assert {n["op"]: n["role"] for n in nodes} == {"propose": "op", "rate": "scorer"}
