@@ -1291,7 +1291,9 @@ class Runner:
                 self._propose(name, f"{key}/L{level}/{i}", request, path, width, limit, route)
                 for i, path in enumerate(nodes)
             ))
-            candidates = [path + [step] for path, steps in zip(nodes, grown) for step in steps]
+            candidates = [
+                [*path, step] for path, steps in zip(nodes, grown, strict=True) for step in steps
+            ]
             verdicts = await asyncio.gather(*(
                 self.decide(booster["check"], f"{key}/L{level}/score{j}", {
                     "request": request,
@@ -1301,8 +1303,8 @@ class Runner:
                 for j, path in enumerate(candidates)
             ))
             good = [_accepts(verdict) for verdict, _ in verdicts]
-            ranked = [c for c, g in zip(candidates, good) if g]
-            ranked += [c for c, g in zip(candidates, good) if not g]
+            ranked = [c for c, g in zip(candidates, good, strict=True) if g]
+            ranked += [c for c, g in zip(candidates, good, strict=True) if not g]
             nodes = ranked[: 1 if level == depth - 1 else keep]
         return nodes[0][-1]
 
