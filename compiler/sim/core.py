@@ -318,23 +318,8 @@ class SimCore:
             raise SimError(400, "the request's 'x' must be a positive number")
         x = float(x)
         node = _node_names(request) if self.roles.get(op.name) == "reduce" else None
-        outcomes = op.success
-        for override in op.success_on:
-            if override.model == model.name:
-                outcomes = override.outcomes
-        given = self.success.get(f"{op.name}@{model.name}", self.success.get(op.name))
-        if given is not None:
-            outcomes = (ir.Outcome(ir.Num(1), given),)
         input_id = hashlib.sha256(json.dumps(request, sort_keys=True).encode("utf-8")).hexdigest()
-        # every sample of one input shares its mixture component (docs/model.md §2)
-        pick = _seeded(self.seed, "mixture", op.name, input_id).random()
-        a = 0.0
-        for outcome in outcomes:
-            weight = self._at(outcome.weight, x, node)
-            a = self._at(outcome.p, x, node)
-            if pick < weight:
-                break
-            pick -= weight
+        a = self._success_of(op, model, x, node, input_id)
         rng = _seeded(self.seed, "call", key)
         ask = Ask(op.name, self.roles.get(op.name, "other"), request, self.task, self.env)
         verdict = (
@@ -390,6 +375,28 @@ class SimCore:
                 "total_tokens": reads + writes,
             },
         }
+
+    def _success_of(
+        self, op: ir.Op, model: ir.Model, x: float, node: dict[str, float] | None, input_id: str
+    ) -> float:
+        """One sample's success for this input: its mixture component's (every sample of one
+        input shares its component, docs/model.md §2), a calibrated rate when given."""
+        outcomes = op.success
+        for override in op.success_on:
+            if override.model == model.name:
+                outcomes = override.outcomes
+        given = self.success.get(f"{op.name}@{model.name}", self.success.get(op.name))
+        if given is not None:
+            outcomes = (ir.Outcome(ir.Num(1), given),)
+        pick = _seeded(self.seed, "mixture", op.name, input_id).random()
+        a = 0.0
+        for outcome in outcomes:
+            weight = self._at(outcome.weight, x, node)
+            a = self._at(outcome.p, x, node)
+            if pick < weight:
+                break
+            pick -= weight
+        return a
 
     def _verdict(self, op: ir.Op, request: dict[str, Any]) -> str | None:
         """The right verdict of a verifier on ``{"request", "answer"}`` (the emitted programs'
