@@ -33,8 +33,10 @@ def _decision_moments(
                     m = calls.ahead_by(k, a, b, v)
                 else:  # other wrong answers all different (each one a competitor)
                     m = calls.ahead_by_mixed(k, a, 0.0 if rival is None else rival, v)
-            case "majority":
+            case "majority" | "judge":  # a judge's n samples are drawn as majority's K
                 m = calls.majority(int(booster["votes"]), v)
+            case "expand":
+                m = calls.majority(_beam_calls(booster), v)
             case "retry":
                 tries = math.inf if booster["retries"] is None else float(booster["retries"])
                 if booster["check"] == "exact":
@@ -51,6 +53,13 @@ def _decision_moments(
                 m = calls.geometric(v)
         parts.append((weight, m))
     return calls.mixture(parts)
+
+
+def _beam_calls(booster: dict[str, Any]) -> int:
+    """Proposals of one beam search (the scorer makes as many)."""
+    from aalp.model.beam import calls as beam_calls
+
+    return beam_calls(int(booster["votes"]), int(booster["keep"]), int(booster["depth"]))
 
 
 def _add(
@@ -72,6 +81,20 @@ def _add(
         other = total.setdefault(verifier["name"], [0.0, 0.0])
         other[0] += mean * share
         mean -= mean * share
+    if booster["kind"] == "expand":  # one scorer call per candidate
+        scorer = view["ops"][booster["check"]]
+        moments = calls.majority(_beam_calls(booster), float(scorer["keep"]) or 1e-9)
+        s_mean, s_second = calls.repeat(moments, count)
+        other = total.setdefault(scorer["name"], [0.0, 0.0])
+        other[0] += s_mean
+        other[1] += s_second - s_mean * s_mean
+    if booster["kind"] == "judge" and int(booster["votes"]) > 1:
+        # one judge call per decision, drawn again while red-flagged
+        judge = view["ops"][booster["check"]]
+        j_mean, j_second = calls.repeat(calls.geometric(float(judge["keep"]) or 1e-9), count)
+        other = total.setdefault(judge["name"], [0.0, 0.0])
+        other[0] += j_mean
+        other[1] += j_second - j_mean * j_mean
     slot[0] += mean
     slot[1] += var
 

@@ -21,7 +21,7 @@ from aalp.diagnostics import AalpError
 from aalp.front import ir
 from aalp.front.expr import EvalError, evaluate
 from aalp.front.numbers import float_env
-from aalp.plan.plan import OpPlan, Plan, Retry, StagePlan, Vote
+from aalp.plan.plan import Expand, Judge, OpPlan, Plan, Retry, StagePlan, Vote
 from aalp.plan.prompts import PromptFileError, system_prompt
 
 View = dict[str, Any]
@@ -57,6 +57,19 @@ def _booster(op: OpPlan) -> dict[str, Any]:
         if b.kind == "majority" and b.k % 2 == 0:
             raise PlanError(f"decision {op.name}.votes: majority needs an odd K, not {b.k}")
         return {"kind": b.kind, "votes": b.k, "retries": None, "check": None}
+    if isinstance(b, Expand):
+        return {
+            "kind": "expand",
+            "votes": b.width,
+            "retries": None,
+            "check": b.scorer,
+            "keep": b.keep,
+            "depth": b.depth,
+        }
+    if isinstance(b, Judge):
+        if b.n < 1:
+            raise PlanError(f"decision {op.name}.votes must be at least 1")
+        return {"kind": "judge", "votes": b.n, "retries": None, "check": b.judge}
     if isinstance(b, Retry) and b.max != 0:
         if b.max is not None:
             whole(b.max, f"decision {op.name}.retries")

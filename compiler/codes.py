@@ -95,6 +95,8 @@ GRANULARITY_NAME = "E308"
 NO_TASK = "E309"
 NO_ITEMS = "E310"  # require accuracy (or errors) in a task with no map and no 'of DATA'
 TWO_MEASURES = "E311"  # require success beside require accuracy (or errors) in one task
+BAD_JUDGE = "E312"  # a vote judge that judges itself, or does not answer a number
+BAD_EXPAND = "E313"  # a beam search scored by its own op, or a width, keep or depth out of range
 # nested stages (map OP over DATA { stage* })
 NESTED_DATA = "E320"  # a nested stage's data also used outside its block
 NESTED_OP = "E321"  # an op run inside a nested block and outside it (or in two blocks)
@@ -114,6 +116,7 @@ NEVER_FITS = "W406"
 MODEL_CANNOT = "W407"
 STALE_CALIBRATION = "W408"  # a calibration measured with another prompt than the op's
 CORRELATED_ERRORS = "W409"  # a calibration saw samples of one unit agree on wrong answers
+VOTE_ON_TEXT = "W410"  # an exact-match vote on free-text answers (a judge picks instead)
 FLAT_PER_ITEM = "W420"  # a stage over a small constant data after a map over many items
 
 # notes

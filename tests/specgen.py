@@ -74,6 +74,7 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
                 "map_chain",
                 "pair",
                 "nested",
+                "judged",
             ]
         )
     )
@@ -107,6 +108,8 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
         extra = ["classify"]
     elif shape == "verified":
         extra = ["verify"]
+    elif shape == "judged":
+        extra = ["pick"]  # the judge of a best-of-n vote on work
     if not small and draw(st.integers(0, 3)) == 0 and shape in ("map", "chain", "two_maps"):
         main.append("work2")  # two ops in one stage
     ops = main + extra
@@ -185,12 +188,13 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
             )
             keep = draw(st.sampled_from(["", " keep 0.9", " keep 0.99"]))
             body.append(f"    red_flag {cond}{keep}")
-        body.append(f"    answer {draw(st.sampled_from(['number', 'json', 'text']))}")
+        answers = ["number"] if name == "pick" else ["number", "json", "text"]
+        body.append(f"    answer {draw(st.sampled_from(answers))}")
         body.append("  }")
         return body
 
     for name in ops:
-        if name in ("classify", "verify"):
+        if name in ("classify", "verify", "pick"):
             lines += op_text(name, None)
         elif shape == "map_chain" and name == "fix":
             lines += op_text(name, "s")
@@ -232,7 +236,10 @@ def specs(draw, small: bool = False, extreme: bool | None = None) -> Drawn:
         lines.append(f"  combine {draw(st.sampled_from(['concat', 'vote', 'first']))}")
 
     # -- boosters --------------------------------------------------------------------------
-    boosted = [o for o in ops if o not in ("verify",)]
+    boosted = [o for o in ops if o not in ("verify", "pick")]
+    if shape == "judged":
+        mx = f" max {draw(st.integers(1, 3))}" if small or draw(st.booleans()) else ""
+        lines.append(f"  allow vote judge pick{mx} on work")
     if shape == "verified":
         mx = f" max {draw(st.integers(1, 3))}" if small or draw(st.booleans()) else ""
         lines.append(f"  allow retry{mx} until verify on work")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..frameworks import FrameworkBackend
+from ..refusals import BEAM_SEARCH, JUDGE_VOTE
 
 
 class AutoGenBackend(FrameworkBackend):
@@ -30,4 +31,4 @@ class AutoGenBackend(FrameworkBackend):
     }
     suffix = "autogen"
     # an agent's run is one turn here: a chain's shared conversation is not expressed
-    unsupported = frozenset({"routed_verifier", "history_full"})
+    unsupported = frozenset({"routed_verifier", "history_full", JUDGE_VOTE, BEAM_SEARCH})

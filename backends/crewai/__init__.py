@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..frameworks import FrameworkBackend, answer_models
+from ..refusals import BEAM_SEARCH, JUDGE_VOTE
 from ..view import View
 
 
@@ -30,7 +31,7 @@ class CrewAIBackend(FrameworkBackend):
     }
     suffix = "crewai"
     # a crew's task is one turn here: a chain's shared conversation is not expressed
-    unsupported = frozenset({"routed_verifier", "history_full"})
+    unsupported = frozenset({"routed_verifier", "history_full", JUDGE_VOTE, BEAM_SEARCH})
 
     def context(self, view: View, context: dict[str, Any]) -> dict[str, Any]:
         """Each op's answer model: its class name and what its ``answer`` field holds."""

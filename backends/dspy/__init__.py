@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..frameworks import ANSWERS, FrameworkBackend, literal
+from ..refusals import BEAM_SEARCH, JUDGE_VOTE
 from ..view import View
 
 #: what a call's request holds, by the kind of stage the op runs in
@@ -37,7 +38,7 @@ class DSPyBackend(FrameworkBackend):
     suffix = "dspy"
     requires: ClassVar[dict[str, str]] = {"dspy": "dspy"}
     # DSPy modules are stateless per call: a chain's growing conversation is not expressed
-    unsupported = frozenset({"routed_verifier", "history_full"})
+    unsupported = frozenset({"routed_verifier", "history_full", JUDGE_VOTE, BEAM_SEARCH})
 
     def context(self, view: View, context: dict[str, Any]) -> dict[str, Any]:
         """Each op's signature fields: its request and its answer, described."""

@@ -23,6 +23,14 @@ from ..combines import needs, source
 from ..header import header_lines, plan_id
 from ..literals import py_literal
 from ..python import agreement
+from ..refusals import (
+    BEAM_SEARCH,
+    JUDGE_VOTE,
+    NESTED_STAGES,
+    beam_features,
+    judge_features,
+    nested_features,
+)
 from ..view import PlanError, View
 
 #: the runtime module every framework program imports, written beside it
@@ -56,7 +64,7 @@ def answer_models(view: View) -> list[dict[str, str]]:
 
 
 #: features no framework target expresses yet (the python target runs them)
-NO_FRAMEWORK = frozenset({"nested_stages"})
+NO_FRAMEWORK = frozenset({NESTED_STAGES})
 
 
 class FrameworkBackend(Backend):
@@ -65,7 +73,7 @@ class FrameworkBackend(Backend):
     template: str = ""
     suffix: str = ""
     #: features of ``features`` this framework cannot express (each raises ``PlanError``)
-    unsupported: frozenset[str] = frozenset({"routed_verifier"})
+    unsupported: frozenset[str] = frozenset({"routed_verifier", JUDGE_VOTE, BEAM_SEARCH})
 
     def environment(self) -> Any:
         """The target's own templates first, then the frameworks' shared ones beside this
@@ -112,9 +120,7 @@ def features(view: View) -> list[tuple[str, str]]:
                     "python target)",
                 )
             )
-    nested = [s for s in view["stages"] if s.get("within") is not None]
-    if nested:
-        found.append(("nested_stages", nested_message(view, nested[0])))
+    found += nested_features(view) + judge_features(view) + beam_features(view)
     for stage in view["stages"]:
         if stage["kind"] == "chain" and stage.get("history") == "full":
             found.append(
@@ -125,16 +131,6 @@ def features(view: View) -> list[tuple[str, str]]:
                 )
             )
     return found
-
-
-def nested_message(view: View, inner: dict[str, Any]) -> str:
-    """Why a target refuses nested stages, naming the construct."""
-    outer = view["stages"][inner["within"]]
-    return (
-        f"stage {inner['index'] + 1} is nested in '{outer['kind']} {', '.join(outer['ops'])}"
-        f" over {outer['over']} {{ ... }}' (nested stages), which this target does not express"
-        " (use the python target)"
-    )
 
 
 def _op_literal(op: dict[str, Any], need: str | None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import math
 from typing import Any, ClassVar
 
 from ..frameworks import ANSWERS, FrameworkBackend, literal
+from ..refusals import BEAM_SEARCH, JUDGE_VOTE
 from ..view import View
 
 
@@ -33,7 +34,7 @@ class LangGraphBackend(FrameworkBackend):
         "langchain_openai": "langchain-openai",
         "openai": "openai",
     }
-    unsupported = frozenset({"routed_verifier"})
+    unsupported = frozenset({"routed_verifier", JUDGE_VOTE, BEAM_SEARCH})
 
     def context(self, view: View, context: dict[str, Any]) -> dict[str, Any]:
         """The graph's edges (every node's possible next nodes), its verifier nodes and the

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..frameworks import FrameworkBackend, answer_models
+from ..refusals import BEAM_SEARCH, JUDGE_VOTE
 from ..view import View
 
 
@@ -29,7 +30,7 @@ class OpenAIAgentsBackend(FrameworkBackend):
         "openai": "openai",
     }
     # a run's conversation is one agent's input: a chain's shared history is not expressed
-    unsupported = frozenset({"routed_verifier", "history_full"})
+    unsupported = frozenset({"routed_verifier", "history_full", JUDGE_VOTE, BEAM_SEARCH})
 
     def context(self, view: View, context: dict[str, Any]) -> dict[str, Any]:
         """Each op's answer model, every agent's ``output_type``."""

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from .. import python
 from ..python import PythonBackend
+from ..refusals import beam_features, judge_features, nested_features
 from ..view import PlanError, View
 
 
@@ -37,11 +38,9 @@ class RayBackend(PythonBackend):
         return env
 
     def files(self, view: View) -> list[tuple[str, str, dict[str, Any]]]:
-        nested = [s for s in view["stages"] if s.get("within") is not None]
-        if nested:  # the driver's template runs stages flat
-            from ..frameworks import nested_message
-
-            raise PlanError(f"target {self.name}: {nested_message(view, nested[0])}")
+        # the driver's template runs stages flat, and neither judges nor beam searches
+        for _, message in nested_features(view) + judge_features(view) + beam_features(view):
+            raise PlanError(f"target {self.name}: {message}")
         out = []
         for path, template, context in super().files(view):
             if template == "program.py.j2":

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from aalp import codes
 from aalp.checks.context import TaskContext, at
+from aalp.checks.expand import check_expand
 from aalp.checks.formulas import value
+from aalp.checks.judge import check_judge, check_text_votes
 from aalp.checks.names import op_ref
 from aalp.checks.values import fmt_number, is_int
-from aalp.front.ir import Expr, RetryBooster, Span, VoteBooster
-
-Booster = VoteBooster | RetryBooster
+from aalp.front.ir import Booster, ExpandBooster, Expr, RetryBooster, Span, VoteBooster
 
 
 def check_boosters(t: TaskContext) -> None:
@@ -18,8 +18,13 @@ def check_boosters(t: TaskContext) -> None:
     for booster in t.task.boosters:
         span = t.span(booster)
         _check_once(t, booster, span, seen)
+        if isinstance(booster, ExpandBooster):
+            check_expand(t, booster, span)
+            continue
         for name in booster.ops:
             op_ref(t, name, span, "'allow ... on'")
+        if isinstance(booster, VoteBooster) and booster.kind == "judge":
+            check_judge(t, booster, span)
         match booster:
             case VoteBooster(max=mx) if mx is not None:
                 _check_max(
@@ -32,13 +37,14 @@ def check_boosters(t: TaskContext) -> None:
                 )
             case RetryBooster():
                 _check_retry(t, booster, span)
+    check_text_votes(t)
 
 
 def _check_once(
     t: TaskContext, booster: Booster, span: Span, seen: dict[tuple[str, str, str], Booster]
 ) -> None:
     """Report an op allowed the same vote kind, or a retry with the same check, twice."""
-    kind = booster.kind if isinstance(booster, VoteBooster) else "retry"
+    kind = "retry" if isinstance(booster, RetryBooster) else booster.kind
     check = booster.check if isinstance(booster, RetryBooster) else ""
     for op in booster.ops or tuple(t.ops):
         key = (op, kind, check)

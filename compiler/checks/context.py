@@ -19,11 +19,11 @@ from aalp.front.ir import (
     MapStage,
     Op,
     ReduceStage,
-    RetryBooster,
     RouteStage,
     Span,
     Spec,
     Task,
+    checking_op,
 )
 
 # Where a diagnostic about a ``-D`` override points: the command line, not the spec.
@@ -114,4 +114,4 @@ def node_op(t: TaskContext, name: str) -> bool:
             return False
         if isinstance(stage, RouteStage) and name == stage.classifier:
             return False
-    return not any(isinstance(b, RetryBooster) and b.check == name for b in t.task.boosters)
+    return not any(checking_op(b) == name for b in t.task.boosters)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aalp import codes
 from aalp.checks.context import Context, TaskContext
 from aalp.diagnostics import has_errors
-from aalp.front.ir import ChainStage, MapStage, ReduceStage, RetryBooster, RouteStage
+from aalp.front.ir import ChainStage, MapStage, ReduceStage, RouteStage, checking_op
 
 UNUSED = frozenset({codes.UNUSED_PARAM, codes.UNUSED_MODEL, codes.UNUSED_DATA, codes.UNUSED_OP})
 
@@ -22,8 +22,8 @@ def check_unused_ops(t: TaskContext) -> None:
             case RouteStage(op=op, classifier=cls):
                 used.update((op, cls))
     for booster in t.task.boosters:
-        if isinstance(booster, RetryBooster) and booster.check != "exact":
-            used.add(booster.check)
+        if checking_op(booster) is not None:
+            used.add(str(checking_op(booster)))
     for op in t.ops.values():
         if op.name not in used:
             t.c.warn(

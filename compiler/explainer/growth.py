@@ -141,12 +141,38 @@ def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
     return sxy / sxx if sxx else math.nan
 
 
+# Each class as n^p·(ln n)^q, for sizes too large for a float (the ratio is taken in logs).
+_EXPONENTS = {
+    "1": (0, 0),
+    "log n": (0, 1),
+    "log^2 n": (0, 2),
+    "n": (1, 0),
+    "n log n": (1, 1),
+    "n log^2 n": (1, 2),
+    "n^2": (2, 0),
+    "n^2 log n": (2, 1),
+    "n^3": (3, 0),
+}
+
+
+def _ratio(y: float, name: str, f: Callable[[float], float], x: float) -> float:
+    """``y / f(x)``; where an exact integer size makes f(x) too large for a float (n² log n at
+    n = 10^300) the ratio is computed in logs (0 when y is not positive: ``slope`` skips it)."""
+    try:
+        return y / f(x)
+    except OverflowError:
+        if y <= 0:
+            return 0.0
+        p, q = _EXPONENTS[name]
+        return math.exp(math.log(y) - p * math.log(x) - q * math.log(math.log(x)))
+
+
 def classify(sizes: Sequence[float], values: Sequence[float], variable: str, metric: str) -> Growth:
     """The candidate class whose ratio ``value/class(n)`` is flattest over the ladder."""
     xs, ys = list(sizes), list(values)
     best = None
     for name, f in CLASSES:
-        ratios = [y / f(x) for x, y in zip(xs, ys, strict=True)]
+        ratios = [_ratio(y, name, f, x) for x, y in zip(xs, ys, strict=True)]
         s = slope(xs, ratios)
         if math.isnan(s):
             continue

@@ -24,7 +24,7 @@ class Call:
     """One op's row of a stage (or of a router or verifier it calls)."""
 
     op: str
-    role: str  # "op", "classifier" or "verifier"
+    role: str  # "op", "classifier", "verifier", "judge" or "scorer"
     model: str
     booster: str  # none, ahead_by, majority or retry
     votes: int | None

@@ -26,8 +26,8 @@ FOLD = 8
 
 
 def _unit_rows(stage: Any) -> list[Any]:
-    """The stage's rows in call order: classifier, op, verifier."""
-    order = {"classifier": 0, "op": 1, "verifier": 2}
+    """The stage's rows in call order: classifier, op, verifier (or judge)."""
+    order = {"classifier": 0, "op": 1, "verifier": 2, "judge": 2, "scorer": 2}
     return sorted(stage.op_evals, key=lambda r: (r.level or 0, order.get(r.role, 3)))
 
 

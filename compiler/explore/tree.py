@@ -99,6 +99,10 @@ def op_node(op: Any, metric: str, total: float, model: Mapping[str, float] | Non
     ]
     if op.role == "verifier":
         decisions = [f"model {op.model}", f"checks {op.decisions:,} decisions"]
+    if op.role == "judge":
+        decisions = [f"model {op.model}", f"picks the sample of {op.decisions:,} decisions"]
+    if op.role == "scorer":
+        decisions = [f"model {op.model}", f"ranks the candidates of {op.decisions:,} searches"]
     label = op.op if op.role == "op" else f"{op.op} ({op.role})"
     if op.level is not None:
         label += f" level {op.level}"

@@ -209,7 +209,7 @@ class IRBuilder(Transformer_NonRecursive):
             data=tuple(c for c in items if isinstance(c, ir.Data)),
             ops=tuple(c for c in items if isinstance(c, ir.Op)),
             stages=tuple(c for c in items if isinstance(c, stage_types)),
-            boosters=tuple(c for c in items if isinstance(c, ir.VoteBooster | ir.RetryBooster)),
+            boosters=tuple(c for c in items if isinstance(c, ir.Booster)),
             requirements=tuple(c for c in items if isinstance(c, ir.Requirement)),
             objective=objective,
             pins=tuple(c for c in items if isinstance(c, ir.Pin)),
@@ -432,6 +432,22 @@ class IRBuilder(Transformer_NonRecursive):
         limit = next((v for k, v in rest if k == "max"), None)
         ops = next((v for k, v in rest if k == "on"), ())
         return ir.VoteBooster(kind, limit, ops, self._span(meta))
+
+    def allow_judge(self, meta, children):
+        judge, *rest = children
+        limit = next((v for k, v in rest if k == "max"), None)
+        ops = next((v for k, v in rest if k == "on"), ())
+        return ir.VoteBooster("judge", limit, ops, self._span(meta), judge.value)
+
+    def expand(self, meta, children):
+        op, scorer, width, keep, depth = children
+        return ir.ExpandBooster(op.value, scorer.value, width, keep, depth, self._span(meta))
+
+    def beam_width(self, meta, children):
+        return children[0]
+
+    def width_choose(self, meta, children):
+        return None
 
     def vote_kind(self, meta, children):
         return children[0].value

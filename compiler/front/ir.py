@@ -335,22 +335,24 @@ Stage = MapStage | ChainStage | ReduceStage | CombineStage | RouteStage
 # Boosters, requirements, objective, baselines
 # ---------------------------------------------------------------------------------------------
 
-VoteKind = Literal["ahead_by", "majority"]
+VoteKind = Literal["ahead_by", "majority", "judge"]
 # The language's words for a vote and a chain's history (``allow vote KIND``, ``pin op.vote``,
 # ``history full``): every other module reads them from here.
-VOTE_KINDS: tuple[str, ...] = ("ahead_by", "majority")
+VOTE_KINDS: tuple[str, ...] = ("ahead_by", "majority", "judge", "expand")
 VOTE_WORDS: tuple[str, ...] = ("none", *VOTE_KINDS)
 HISTORY_WORDS: tuple[str, ...] = ("stateless", "full")
 
 
 @dataclass(frozen=True)
 class VoteBooster:
-    """``allow vote ahead_by [max 20] [on move, ...]``."""
+    """``allow vote ahead_by [max 20] [on move, ...]``, or ``allow vote judge J [max n] [on
+    ...]``: best of n samples, picked by the judge op ``J`` (kind ``judge``)."""
 
     kind: VoteKind
     max: Expr | None = None
     ops: tuple[str, ...] = ()  # empty = every op
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    judge: str | None = None  # the judge op of kind ``judge``
 
 
 @dataclass(frozen=True)
@@ -367,7 +369,43 @@ class RetryBooster:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-Booster = VoteBooster | RetryBooster
+# The most candidates one level of a beam search may hold (width × keep): its success is
+# computed exactly (aalp.model.beam), at a cost that grows as the cube of the candidates.
+BEAM_MAX_CANDIDATES = 32
+
+
+@dataclass(frozen=True)
+class ExpandBooster:
+    """``expand OP by SCORE width b keep w depth d``: every decision of ``op`` is a beam
+    search of ``depth`` levels, ``width`` candidates per node kept (None: ``choose``, the
+    optimizer's decision ``op.votes``), the ``keep`` best by ``scorer`` kept per level."""
+
+    op: str
+    scorer: str
+    width: Expr | None
+    keep: Expr
+    depth: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    kind: str = "expand"
+    max: Expr | None = None  # the booster's common fields: no 'max' (width is the count)
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        return (self.op,)
+
+
+Booster = VoteBooster | RetryBooster | ExpandBooster
+
+
+def checking_op(booster: Booster) -> str | None:
+    """The LLM op a booster calls beside the op it boosts: a retry's verifier or a vote's
+    judge (None for an exact check and for ahead_by and majority votes)."""
+    if isinstance(booster, RetryBooster):
+        return None if booster.check == "exact" else booster.check
+    if isinstance(booster, ExpandBooster):
+        return booster.scorer
+    return booster.judge if booster.kind == "judge" else None
+
 
 Metric = Literal[
     "calls",

@@ -396,10 +396,17 @@ def _booster(booster: ir.Booster) -> str:
     limit = f" max {format_expr(booster.max)}" if booster.max is not None else ""
     ops = f" on {', '.join(booster.ops)}" if booster.ops else ""
     match booster:
+        case ir.VoteBooster(kind="judge", judge=judge):
+            return f"allow vote judge {judge}{limit}{ops}"
         case ir.VoteBooster(kind=kind):
             return f"allow vote {kind}{limit}{ops}"
         case ir.RetryBooster(check=check):
             return f"allow retry{limit} until {check}{ops}"
+        case ir.ExpandBooster(op=op, scorer=scorer, width=width, keep=keep, depth=depth):
+            b = "choose" if width is None else format_expr(width)
+            return f"expand {op} by {scorer} width {b} keep {format_expr(keep)} depth " + (
+                format_expr(depth)
+            )
     raise TypeError(f"not a booster: {booster!r}")
 
 

@@ -17,6 +17,8 @@ from typing import Any
 from aalp.front.expr import EvalError
 from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
 from aalp.front.numbers import exact
+from aalp.model import beam
+from aalp.model import judge as judged
 from aalp.model import reliability as rel
 from aalp.model.frames import Frame, Slot, frame_of
 from aalp.model.items import accuracy_floor, expected_errors
@@ -196,6 +198,13 @@ def _boost(
                     return _FAILED
             case "majority":
                 part = rel.majority(a, choice.votes or 1, v)
+            case "judge":
+                c = _verifier_accuracy(ctx, choice, x, problems)
+                part = judged.judge(a, c, choice.votes or 1, v)
+            case "expand":
+                c = _verifier_accuracy(ctx, choice, x, problems)
+                keep, depth = ctx.beam(op)
+                part = beam.boosted(a, c, choice.votes or 1, keep, depth, v)
             case "retry" if choice.check == "exact":
                 part = rel.retry_exact(a, choice.retries or 1, v)
             case "retry":
@@ -211,16 +220,20 @@ def _boost(
 
 
 def _verifier_accuracy(ctx: Context, choice: Choice, x: int, problems: list[str]) -> float:
-    """The verifier's accuracy c: its success on its model (mixtures: the weighted mean)."""
-    assert choice.check is not None and choice.verifier_model is not None
-    weights, succ, _ = _outcomes(ctx, choice.check, x, choice.verifier_model, problems)
+    """The verifier's (or judge's) accuracy c: its success on its model (mixtures: the
+    weighted mean)."""
+    assert choice.checker is not None and choice.verifier_model is not None
+    weights, succ, _ = _outcomes(ctx, choice.checker, x, choice.verifier_model, problems)
     return math.fsum(w * a for w, a in zip(weights, succ, strict=True))
 
 
 def _booster_problems(ctx: Context, op: str, choice: Choice, problems: list[str]) -> None:
     """Is the booster allowed on the op, with a value inside its range?"""
     match choice.kind:
-        case "ahead_by" | "majority":
+        case "expand":
+            if ctx.expand_booster(op) is None:
+                problems.append(f"'{op}' is no beam search")
+        case "ahead_by" | "majority" | "judge":
             b = ctx.vote_booster(op, choice.kind)
             k = choice.votes or 0
             if b is None:
@@ -364,9 +377,8 @@ def _decision_eval(
     )
     op_metrics = one.scale(boosted.samples, boosted.rounds)
     metrics = op_metrics
-    verifier_metrics = None
-    if choice.kind == "retry" and choice.check != "exact" and math.isfinite(boosted.tries):
-        verifier_metrics = _verifier_metrics(ctx, choice, x, boosted.tries, problems)
+    verifier_metrics = _checker_metrics(ctx, op, x, choice, boosted, writes, problems)
+    if verifier_metrics is not None:
         metrics = metrics + verifier_metrics
     cls_eval = None
     if ctx.routed(op, choice.model) and not alone:
@@ -393,16 +405,51 @@ def _decision_eval(
     )
 
 
+def _checker_metrics(
+    ctx: Context,
+    op: str,
+    x: int,
+    choice: Choice,
+    boosted: rel.Boosted,
+    writes: float,
+    problems: list[str],
+) -> Metrics | None:
+    """The calls of the LLM op beside this one, if any: a retry's verifier (one per try), a
+    beam's scorer (one per candidate) or a judge (one per decision)."""
+    if choice.kind == "retry" and choice.check != "exact" and math.isfinite(boosted.tries):
+        return _verifier_metrics(ctx, choice, x, boosted.tries, problems)
+    if choice.kind == "expand" and math.isfinite(boosted.tries):
+        # one scorer call per candidate, reading its prompt and the candidate; a level's
+        # candidates are scored at once, so its latency is the levels' (model.md §2)
+        keep, depth = ctx.beam(op)
+        levels = [k * (choice.votes or 1) for k in beam.kept(choice.votes or 1, keep, depth)]
+        return _verifier_metrics(ctx, choice, x, boosted.tries, problems, writes, levels)
+    if choice.kind == "judge" and judged.judge_calls(choice.votes or 1):
+        candidates = (choice.votes or 1) * writes  # the judge reads every candidate
+        return _verifier_metrics(ctx, choice, x, 1.0, problems, candidates)
+    return None
+
+
 def _verifier_metrics(
-    ctx: Context, choice: Choice, x: int, tries: float, problems: list[str]
+    ctx: Context,
+    choice: Choice,
+    x: int,
+    tries: float,
+    problems: list[str],
+    more: float = 0.0,
+    levels: list[int] | None = None,
 ) -> Metrics:
-    vop = choice.check
+    """The calls of a verifier (``tries`` per decision, in sequence), a judge (one) or a
+    beam's scorer (``tries`` in all, ``levels`` the calls made at once, level by level), each
+    reading its reads plus ``more`` (a judge's candidates, a scored candidate); red-flagged
+    calls are drawn again."""
+    vop = choice.checker
     assert vop is not None and choice.verifier_model is not None
     _model_problems(ctx, vop, choice.verifier_model, problems)
     info = ctx.models.get(choice.verifier_model)
     if info is None:
         return Metrics()
-    reads = ctx.formula(ctx.op(vop).reads, x)
+    reads = ctx.formula(ctx.op(vop).reads, x) + more
     writes = ctx.formula(ctx.op(vop).writes, x)
     _context_problem(ctx, vop, choice.verifier_model, reads, writes, problems)
     v = _keep(ctx, vop, x, problems)
@@ -410,6 +457,8 @@ def _verifier_metrics(
     one = call_metrics(
         info.size, reads, writes, info.price_in, info.price_out, info.quadratic, pace=info.pace
     )
+    if levels is not None and not math.isnan(v):
+        return one.scale(tries * per_try, math.fsum(rel.majority_rounds(k, v) for k in levels))
     return one.scale(tries * per_try)
 
 
@@ -440,7 +489,7 @@ def _op_rows(stage: int, d: DecisionEval, slot: Slot) -> list[OpEval]:
             c.kind,
             c.votes,
             c.retries,
-            c.check if c.kind == "retry" else None,
+            c.check if c.kind == "retry" else c.checker,
             d.x,
             d.reads,
             d.writes,
@@ -452,13 +501,13 @@ def _op_rows(stage: int, d: DecisionEval, slot: Slot) -> list[OpEval]:
             slot.level,
         )
     ]
-    if d.verifier_metrics is not None and c.check is not None:
+    if d.verifier_metrics is not None and c.checker is not None:
         vm = d.verifier_metrics
         rows.append(
             OpEval(
                 stage,
-                c.check,
-                "verifier",
+                c.checker,
+                {"judge": "judge", "expand": "scorer"}.get(c.kind, "verifier"),
                 c.verifier_model or "",
                 "none",
                 None,
@@ -502,6 +551,12 @@ def stage_keys(ctx: Context, index: int) -> tuple[str, ...]:
         rb = ctx.retry_booster(op)
         if rb is not None and rb.check != "exact":
             extra.append(rb.check)
+        jb = ctx.vote_booster(op, "judge")
+        if jb is not None and jb.judge is not None:
+            extra.append(jb.judge)
+        eb = ctx.expand_booster(op)
+        if eb is not None:
+            extra.append(eb.scorer)
         for name in [op, *extra]:
             keys += [f"{name}.{f}" for f in ("x", "model", "vote", "votes", "retries")]
         if isinstance(stage, ReduceStage):
@@ -708,7 +763,8 @@ def evaluate_plan(ctx: Context, plan: Plan) -> Evaluation:
         assumptions=ASSUMPTIONS
         + _attention_notes(ctx, stages)
         + seconds_notes(ctx, stages)
-        + _item_notes(ctx),
+        + _item_notes(ctx)
+        + judged.judge_notes(stages),
         plan=plan,
         log_accuracy=log_accuracy if ctx.items is not None else 0.0,
         items=ctx.items,

@@ -26,6 +26,7 @@ from aalp.front.ir import ChainStage, MapStage, ReduceStage, Task
 from aalp.front.nesting import enclosing, enclosing_chain, input_stage
 from aalp.front.numbers import exact
 from aalp.model.metrics import METRIC_FIELDS
+from aalp.model.montecarlo_beam import play_expand
 from aalp.model.schedule import rounds
 from aalp.model.speeds import NO_PACE, Pace
 from aalp.plan.context import Context, build_context
@@ -182,8 +183,8 @@ def _draw(ctx: Context, op: str, x: int, choice: Choice, node: Mapping[str, floa
     if o.red_flag is not None and o.red_flag.keep is not None:
         keep = ctx.formula(o.red_flag.keep, x, node)
     c = vkeep = 1.0
-    if choice.kind == "retry" and choice.check not in (None, "exact"):
-        vop = ctx.op(choice.check)
+    if choice.checker is not None:  # a retry's verifier or a vote's judge
+        vop = ctx.op(choice.checker)
         vout = vop.success
         for ms in vop.success_on:
             if ms.model == choice.verifier_model:
@@ -390,9 +391,16 @@ def _group(
             ctx, decisions, index, cls_op, x, count, parallel, lat_id, None, path=path
         )
     verifier = None
+    node = node or {}
     if choice.kind == "retry" and choice.check not in (None, "exact"):
         verifier = _shape(ctx, choice.check, x, choice.verifier_model or "")
-    node = node or {}
+    if choice.kind == "expand" and choice.checker is not None:
+        scorer = _shape(ctx, choice.checker, x, choice.verifier_model or "")
+        verifier = replace(scorer, reads=scorer.reads + ctx.formula(ctx.op(op).writes, x, node))
+    if choice.kind == "judge" and choice.judge is not None:
+        judge = _shape(ctx, choice.judge, x, choice.verifier_model or "")
+        candidates = int(choice.votes or 1) * ctx.formula(ctx.op(op).writes, x, node)
+        verifier = replace(judge, reads=judge.reads + candidates)
     return Group(
         index,
         count,
@@ -448,6 +456,11 @@ def play(draw: OpDraw, n: int, rng) -> dict[str, Any]:
             ok, samples, rounds = _play_majority(draw, a, n, rng)
         case "retry":
             return _play_retry(draw, a, n, rng)
+        case "judge":
+            return play_judge(draw, a, n, rng)
+        case "expand":
+            boost = draw.choice.boost
+            return play_expand(draw, a, n, rng, boost.keep, boost.depth)
         case kind:
             raise SimulationError(f"unknown booster {kind!r}")
     return dict(ok=ok, samples=samples, rounds=rounds, vsamples=zeros, vrounds=zeros)
@@ -493,6 +506,29 @@ def _play_majority(draw: OpDraw, a, n: int, rng):
         rounds += remaining > 0
         remaining -= rng.binomial(remaining, v)
     return 2 * right > K, samples, rounds
+
+
+def play_judge(draw: OpDraw, a, n: int, rng) -> dict[str, Any]:
+    """Best of N picked by a judge: N valid samples drawn at once (red-flagged ones again,
+    round by round, as for majority), G of them right; with 0 < G < N the judge's verdict is
+    drawn (right w.p. c), all right always wins, none right always loses. One judge call per
+    decision (again while red-flagged), none when N = 1."""
+    import numpy as np
+
+    N = int(draw.choice.votes or 1)
+    v = draw.keep
+    right = rng.binomial(N, a)
+    samples = _geometric_total(rng, np.full(n, N), v)
+    rounds = np.zeros(n, dtype=np.int64)
+    remaining = np.full(n, N, dtype=np.int64)
+    while (remaining > 0).any():
+        rounds += remaining > 0
+        remaining -= rng.binomial(remaining, v)
+    verdict = rng.random(n) < draw.verifier_success
+    ok = (right == N) | ((right > 0) & verdict)
+    calls = np.full(n, 1 if N > 1 else 0, dtype=np.int64)
+    vsamples = _geometric_total(rng, calls, draw.verifier_keep)
+    return dict(ok=ok, samples=samples, rounds=rounds, vsamples=vsamples, vrounds=vsamples)
 
 
 def _play_retry(draw: OpDraw, a, n: int, rng) -> dict[str, Any]:

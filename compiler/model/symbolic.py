@@ -202,6 +202,14 @@ def _boosted(sym: _Sym, op: str, x, choice: Choice, votes, keep):
                     ).doit()
                 n_, t_ = rel.samples_majority(kk, keep), 1
                 r_ = sympy.Float(rel.majority_rounds(kk, float(keep))) if keep.is_number else 1
+            case "judge":
+                nn = int(votes)
+                c = _judge_accuracy(sym, choice, x)
+                s_ = a if nn <= 1 else a**nn + c * (1 - a**nn - (1 - a) ** nn)
+                n_, t_ = rel.samples_majority(nn, keep), 1
+                r_ = sympy.Float(rel.majority_rounds(nn, float(keep))) if keep.is_number else 1
+            case "expand":
+                s_, n_, r_, t_ = _beam(sym, choice, x, a, keep)
             case "retry" if choice.check == "exact":
                 s_ = 1 if choice.retries == "inf" else 1 - (1 - a) ** int(choice.retries or 1)
                 t_ = rel.retry_tries(s_, a)
@@ -219,6 +227,81 @@ def _boosted(sym: _Sym, op: str, x, choice: Choice, votes, keep):
         rounds += w * r_
         tries += w * t_
     return succ, samples, rounds, tries
+
+
+def _beam(sym: _Sym, choice: Choice, x, a, keep):
+    """(success, samples, rounds, tries) of a beam search: its calls and rounds are closed
+    forms of its width, keep and depth; its success is the exact chain's value (a sum over
+    the chain's states, no closed form anyone reads), or ``P_beam(a, c, b, w, d)``."""
+    import sympy
+    from aalp.model import beam
+
+    boost = choice.boost
+    b, w, d = int(choice.votes or 1), boost.keep, boost.depth
+    c = _judge_accuracy(sym, choice, x)
+    if sympy.sympify(a).is_number and sympy.sympify(c).is_number:
+        s_ = sympy.Float(beam.success(float(a), float(c), b, w, d), 17)
+    else:
+        s_ = sympy.Function("P_beam")(a, c, b, w, d)
+    n = beam.calls(b, w, d)
+    if sympy.sympify(keep).is_number:
+        r_ = sympy.Float(beam.rounds(b, w, d, float(keep)), 17)
+    else:
+        r_ = sympy.Integer(d)
+    return s_, n / keep, r_, n
+
+
+def _scorer_metrics(sym: _Sym, choice: Choice, x, writes, tries) -> Metrics:
+    """A beam's scorer: ``tries`` calls (``1/v`` each with its red flags), each reading its
+    reads plus the candidate, a level's calls at once."""
+    import sympy
+    from aalp.model import beam
+
+    sop = sym.ctx.op(choice.checker or "")
+    info = sym.ctx.spec.model(choice.verifier_model or "")
+    m, pin, pout = (to_sympy(e, sym.env) for e in (info.size, info.price_in, info.price_out))
+    rf = sop.red_flag
+    keep = sym.formula(rf.keep, x) if rf is not None and rf.keep is not None else sympy.Integer(1)
+    quadratic = sym.ctx.spec.attention_of(info) == "quadratic"
+    one = call_metrics(
+        m, sym.formula(sop.reads, x) + writes, sym.formula(sop.writes, x), pin, pout, quadratic
+    )
+    boost = choice.boost
+    levels = [k * boost.width for k in beam.kept(boost.width, boost.keep, boost.depth)]
+    if sympy.sympify(keep).is_number:
+        rounds = sympy.Float(sum(rel.majority_rounds(k, float(keep)) for k in levels), 17)
+    else:
+        rounds = sympy.Integer(len(levels))
+    return _scale(one, tries / keep, rounds)
+
+
+def _judge_accuracy(sym: _Sym, choice: Choice, x):
+    """The judge's accuracy c on its model (a mixture averaged), as in ``aalp.model.cost``."""
+    jop = sym.ctx.op(choice.checker or "")
+    outcomes = jop.success
+    for ms in jop.success_on:
+        if ms.model == choice.verifier_model:
+            outcomes = ms.outcomes
+    return sum(sym.formula(v.weight, x) * sym.formula(v.p, x) for v in outcomes)
+
+
+def _judge_metrics(sym: _Sym, choice: Choice, x, writes) -> Metrics | None:
+    """The judge's call of one decision: its reads plus the n candidates, ``1/v_J`` calls;
+    None when n = 1 (no judge runs)."""
+    import sympy
+
+    n = int(choice.votes or 1)
+    if n <= 1:
+        return None
+    jop = sym.ctx.op(choice.judge or "")
+    info = sym.ctx.spec.model(choice.verifier_model or "")
+    m, pin, pout = (to_sympy(e, sym.env) for e in (info.size, info.price_in, info.price_out))
+    rf = jop.red_flag
+    keep = sym.formula(rf.keep, x) if rf is not None and rf.keep is not None else sympy.Integer(1)
+    quadratic = sym.ctx.spec.attention_of(info) == "quadratic"
+    reads = sym.formula(jop.reads, x) + n * writes
+    one = call_metrics(m, reads, sym.formula(jop.writes, x), pin, pout, quadratic)
+    return _scale(one, 1 / keep, 1 / keep)
 
 
 def _decision_metrics(
@@ -253,6 +336,12 @@ def _decision_metrics(
         vpace = pace_of(vinfo.speed, lambda e: to_sympy(e, sym.env)) or _NO_PACE
         vone = call_metrics(vm[0], vreads, vwrites, vm[1], vm[2], vquadratic, pace=vpace)
         metrics = _add(metrics, _scale(vone, tries / vkeep, tries / vkeep))
+    if choice.kind == "expand":
+        metrics = _add(metrics, _scorer_metrics(sym, choice, x, writes, tries))
+    if choice.kind == "judge":
+        judged = _judge_metrics(sym, choice, x, writes)
+        if judged is not None:
+            metrics = _add(metrics, judged)
     if ctx.routed(op, choice.model):
         cls = ctx.routes[op]
         cm, cs = _decision_metrics(sym, cls, x, sym.choices[cls], sym.votes[cls])

@@ -23,6 +23,7 @@ from aalp.front.numbers import exact
 from aalp.model.frames import parallel_factor, uses_node_names
 from aalp.model.metrics import METRIC_FIELDS
 from aalp.optimizer import bounds as bd
+from aalp.optimizer import bounds_judge as bj
 from aalp.optimizer import interval as iv
 from aalp.optimizer import polynomial as poly
 from aalp.optimizer.interval import Interval
@@ -307,6 +308,7 @@ class Booster:
     hi: float | None = 0
     check: str | None = None
     verifier_model: str | None = None
+    beam: tuple[int, int] = (0, 0)  # an expand's (keep, depth)
 
 
 def _boost(ctx: Context, shape: _Shape, x: Interval, b: Booster):
@@ -322,6 +324,13 @@ def _boost(ctx: Context, shape: _Shape, x: Interval, b: Booster):
                 part = bd.ahead_by(a, r, v, (int(b.lo), hi))
             case "majority":
                 part = bd.majority(a, v, (int(b.lo), int(b.hi or b.lo)))
+            case "judge":
+                c = _verifier_accuracy(ctx, b, x)
+                part = bj.judge(a, c, v, (b.lo, INF if b.hi is None else b.hi))
+            case "expand":
+                c = _verifier_accuracy(ctx, b, x)
+                keep, depth = b.beam
+                part = bj.expand(a, c, v, (b.lo, b.hi if b.hi is not None else b.lo), keep, depth)
             case "retry" if b.check == "exact":
                 part = bd.retry_exact(a, v, (b.lo, INF if b.hi is None else b.hi))
             case _:
@@ -458,12 +467,62 @@ def decision_bounds(
         metrics = [m + c * per for m, c in zip(metrics, vshape.call, strict=True)]
         if per_unit is not None:
             per_unit = [p + v * per.lo for p, v in zip(per_unit, vshape.per_unit, strict=True)]
+    if booster.kind == "expand":
+        scored = _scorer_metrics(ctx, booster, x, shape.writes, boost.tries)
+        if scored is None:
+            return None
+        metrics = [m + j for m, j in zip(metrics, scored, strict=True)]
+        per_unit = None
+    if booster.kind == "judge":
+        judged = _judge_metrics(ctx, booster, x, shape.writes)
+        if judged is None:
+            return None
+        metrics = [m + j for m, j in zip(metrics, judged, strict=True)]
+        per_unit = None  # the judge's reads grow with n: no per-unit bound is claimed
     return OptionBounds(
         tuple(metrics),
         boost.log_success_hi,
         tuple(max(0.0, p) for p in per_unit) if per_unit is not None else None,
         log_pu,
     )
+
+
+def _scorer_metrics(ctx: Context, b: Booster, x: Interval, writes: Interval, tries):
+    """A beam's scorer over the box: one call per candidate (``tries`` of them), each reading
+    its reads plus the candidate, a level's calls at once (latency: at least one call per
+    level, exactly that without red flags); None if it cannot run."""
+    info = ctx.models.get(b.verifier_model or "")
+    sshape = _shape(ctx, b.check or "", b.verifier_model or "", x)
+    if info is None or sshape is None:
+        return None
+    reads = sshape.reads + writes.clamp(0.0, INF)
+    if reads.lo + sshape.writes.lo > info.context:
+        return None
+    per = tries * iv.reciprocal(sshape.keep)
+    depth = float(b.beam[1])
+    levels = Interval(depth, depth) if sshape.keep.lo >= 1.0 else Interval(depth, INF)
+    out = [m * per for m in _call(info, reads, sshape.writes)]
+    call = _call(info, reads, sshape.writes)
+    for i in LAT:
+        out[i] = call[i] * levels
+    return out
+
+
+def _judge_metrics(ctx: Context, b: Booster, x: Interval, writes: Interval):
+    """The judge's call over the box: it reads its own reads plus n candidates of the op's
+    writes, once per decision (``1/v`` calls with its red flags); None if it cannot run."""
+    info = ctx.models.get(b.verifier_model or "")
+    jshape = _shape(ctx, b.check or "", b.verifier_model or "", x)
+    if info is None or jshape is None:
+        return None
+    n = Interval(b.lo, INF if b.hi is None else b.hi)
+    reads = jshape.reads + n * writes.clamp(0.0, INF)
+    if reads.lo + jshape.writes.lo > info.context:
+        return None
+    per = iv.reciprocal(jshape.keep)
+    if b.lo < 2:  # n = 1 (a pin) calls no judge
+        per = Interval(0.0, per.hi)
+    return [m * per for m in _call(info, reads, jshape.writes)]
 
 
 def _polys(ctx: Context, op: str):

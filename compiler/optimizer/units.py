@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import add
 from typing import Any
 
@@ -29,7 +29,7 @@ from aalp.model.frames import Frame, Slot, stage_frame
 from aalp.optimizer import bounds_stage as bs
 from aalp.optimizer.pareto import METRIC_KEYS, Point, merge, pareto
 from aalp.optimizer.work import Work
-from aalp.plan.plan import Choice, DecisionError, Retry, Vote
+from aalp.plan.plan import Choice, DecisionError, Expand, Judge, Retry, Vote
 from aalp.plan.space import Block, Booster, Space, Value
 
 # Counts evaluated one by one before the doubling starts, and the largest count ever searched.
@@ -87,6 +87,11 @@ class Family:
                 return Choice(self.model)
             case "ahead_by" | "majority":
                 return Choice(self.model, Vote(b.kind, int(count)))
+            case "judge":
+                return Choice(self.model, Judge(b.check, int(count)), verifier_model)
+            case "expand":
+                keep, depth = b.beam
+                return Choice(self.model, Expand(b.check, int(count), keep, depth), verifier_model)
             case _:
                 vm = None if b.check == "exact" else verifier_model
                 limit = None if count == "inf" else int(count)
@@ -95,7 +100,12 @@ class Family:
     def bounds(self, lo: float, hi: float | None, verifier_model: str | None) -> bs.Booster:
         b = self.booster
         return bs.Booster(
-            b.kind, lo, hi, b.check or None, None if b.check == "exact" else verifier_model
+            b.kind,
+            lo,
+            hi,
+            b.check or None,
+            None if b.check == "exact" else verifier_model,
+            b.beam,
         )
 
 
@@ -141,14 +151,14 @@ def families(
                 k = int(votes)
                 if k < b.lo or (b.hi is not None and k > b.hi) or (k - b.lo) % b.step:
                     continue
-                b = Booster(b.kind, k, k, b.step)
+                b = replace(b, lo=k, hi=k)
         elif votes is not None:
             if b.kind not in VOTE_KINDS:
                 continue
             k = int(votes)
             if k < b.lo or (b.hi is not None and k > b.hi) or (k - b.lo) % b.step:
                 continue
-            b = Booster(b.kind, k, k, b.step)
+            b = replace(b, lo=k, hi=k)
         out.append(Family(op, model, b))
     if not out and (vote is not None or votes is not None or retries is not None):
         out.append(Family(op, model, _as_given(space, op, vote, votes, retries)))
@@ -158,7 +168,7 @@ def families(
         top = count_limit(b.kind, latency)
         if b.kind != "none" and (b.hi is None or b.hi > top):
             top -= (top - b.lo) % (b.step or 1)
-            f = Family(op, model, Booster(b.kind, b.lo, top, b.step, b.check, b.inf), True)
+            f = Family(op, model, replace(b, hi=top), True)
         capped.append(f)
     return capped
 
@@ -230,12 +240,17 @@ def make_units(
         if o in ctx.routes:
             union(o, ctx.routes[o])
         check = next(
-            (b.check for b in space.op(o).boosters if b.kind == "retry" and b.check != "exact"),
+            (
+                b.check
+                for b in space.op(o).boosters
+                if b.kind in ("retry", "judge", "expand") and b.check != "exact"
+            ),
             None,
         )
         verifier[o] = check
-        if check is not None:
-            union(o, check)
+        for b in space.op(o).boosters:
+            if b.kind in ("retry", "judge", "expand") and b.check != "exact":
+                union(o, b.check)
     groups: dict[str, list[str]] = {}
     for o in ops:
         groups.setdefault(find(o), []).append(o)

@@ -9,7 +9,7 @@ from typing import Any
 from aalp.front.ir import Task
 from aalp.plan.context import Context, build_context
 from aalp.plan.decisions import read_choice, read_model, read_x
-from aalp.plan.plan import Choice, DecisionError, OpPlan, Plan, Retry, StagePlan
+from aalp.plan.plan import Choice, DecisionError, Expand, Judge, OpPlan, Plan, Retry, StagePlan
 from aalp.plan.shape import stage_shape
 
 
@@ -63,6 +63,10 @@ def _add_run(
     if isinstance(boost, Retry) and boost.check != "exact" and choice.verifier_model:
         vm = choice.verifier_model
         ops[boost.check] = OpPlan(boost.check, "verifier", x, Choice(vm))
+    if isinstance(boost, Judge) and choice.verifier_model:
+        ops[boost.judge] = OpPlan(boost.judge, "judge", x, Choice(choice.verifier_model))
+    if isinstance(boost, Expand) and choice.verifier_model:
+        ops[boost.scorer] = OpPlan(boost.scorer, "scorer", x, Choice(choice.verifier_model))
     if ctx.routed(name, choice.model):
         cls = ctx.routes[name]
         cc = read_choice(ctx, decisions, cls)

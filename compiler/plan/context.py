@@ -11,6 +11,7 @@ from aalp.front import expr as ex
 from aalp.front.compiled import evaluate_at
 from aalp.front.ir import (
     ITEM_METRICS,
+    ExpandBooster,
     Expr,
     MapStage,
     Op,
@@ -92,6 +93,19 @@ class Context:
             if isinstance(b, VoteBooster) and b.kind == kind and (not b.ops or op in b.ops):
                 return b
         return None
+
+    def expand_booster(self, op: str) -> ExpandBooster | None:
+        """The beam search every decision of ``op`` is (``expand op by ...``), if any."""
+        for b in self.task.boosters:
+            if isinstance(b, ExpandBooster) and b.op == op:
+                return b
+        return None
+
+    def beam(self, op: str) -> tuple[int, int]:
+        """``(keep, depth)`` of op's beam search, evaluated."""
+        b = self.expand_booster(op)
+        assert b is not None
+        return int(self.formula(b.keep)), int(self.formula(b.depth))
 
     def retry_booster(self, op: str) -> RetryBooster | None:
         for b in self.task.boosters:

@@ -11,7 +11,7 @@ from typing import Any
 from aalp.front.ir import VOTE_KINDS, ChainStage, Expr, MapStage, Name
 from aalp.front.numbers import exact
 from aalp.plan.context import Context
-from aalp.plan.plan import Choice, DecisionError, Retry, Vote
+from aalp.plan.plan import Choice, DecisionError, Expand, Judge, Retry, Vote
 
 
 def _missing(key: str) -> DecisionError:
@@ -83,6 +83,11 @@ def read_choice(ctx: Context, decisions: Mapping[str, Any], op: str) -> Choice:
             vmodel = read_model(ctx, decisions, check)
         limit = None if r == "inf" else r
         return Choice(model, Retry(check, limit), vmodel)
+    beam = ctx.expand_booster(op)
+    if beam is not None and vote is None:
+        vote = "expand"  # every decision of the op is its beam search
+        if f"{op}.votes" not in decisions and beam.width is not None:
+            decisions = {**decisions, f"{op}.votes": int(ctx.formula(beam.width))}
     if vote is None:
         if ctx.has_booster(op):
             raise _missing(f"{op}.vote")
@@ -92,12 +97,26 @@ def read_choice(ctx: Context, decisions: Mapping[str, Any], op: str) -> Choice:
         return Choice(model)
     if vote not in VOTE_KINDS:
         raise DecisionError(
-            f"decision '{op}.vote' must be none, ahead_by or majority, not {vote!r}", f"{op}.vote"
+            f"decision '{op}.vote' must be none, ahead_by, majority or judge, not {vote!r}",
+            f"{op}.vote",
         )
     key = f"{op}.votes"
     if key not in decisions:
         raise _missing(key)
-    return Choice(model, Vote(vote, as_int(key, evaluated(ctx, decisions[key]), least=1)))
+    count = as_int(key, evaluated(ctx, decisions[key]), least=1)
+    if vote == "expand":
+        beam = ctx.expand_booster(op)
+        if beam is None:
+            raise DecisionError(f"'{op}' is no beam search (expand {op} by ...)", f"{op}.vote")
+        keep, depth = ctx.beam(op)
+        scorer_model = read_model(ctx, decisions, beam.scorer)
+        return Choice(model, Expand(beam.scorer, count, keep, depth), scorer_model)
+    if vote == "judge":
+        booster = ctx.vote_booster(op, "judge")
+        if booster is None or booster.judge is None:
+            raise DecisionError(f"vote judge is not allowed on '{op}'", f"{op}.vote")
+        return Choice(model, Judge(booster.judge, count), read_model(ctx, decisions, booster.judge))
+    return Choice(model, Vote(vote, count))
 
 
 def evaluated(ctx: Context, value: Any) -> Any:

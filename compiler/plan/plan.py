@@ -25,7 +25,7 @@ from aalp.diagnostics import AalpError
 from aalp.front.ir import VOTE_KINDS
 
 STAGE_KINDS: tuple[str, ...] = ("map", "chain", "reduce", "combine", "route")
-ROLES: tuple[str, ...] = ("op", "verifier", "classifier", "idle")
+ROLES: tuple[str, ...] = ("op", "verifier", "judge", "scorer", "classifier", "idle")
 
 
 class DecisionError(AalpError, ValueError):
@@ -55,12 +55,36 @@ class Retry:
     max: int | None
 
 
-Booster = Vote | Retry | None
+@dataclass(frozen=True)
+class Judge:
+    """Best of ``n`` samples: the judge op ``judge`` reads them all and picks one
+    (docs/model.md §2, judge)."""
+
+    judge: str
+    n: int
+
+
+@dataclass(frozen=True)
+class Expand:
+    """Beam search (docs/model.md §2, expand): ``width`` candidates per node, the ``keep``
+    best by ``scorer`` kept per level, ``depth`` levels."""
+
+    scorer: str
+    width: int
+    keep: int
+    depth: int
+
+
+Booster = Vote | Retry | Judge | Expand | None
 
 
 def booster_of(kind: str, votes: Any = None, retries: Any = None, check: Any = None) -> Booster:
     """A booster from its flat form (``kind`` none | ahead_by | majority | retry, as in the
     JSON reports and the view); ``retries`` None or ``"inf"`` is unbounded."""
+    if kind == "judge":
+        return Judge(str(check), int(votes))
+    if kind == "expand":  # its keep and depth are the spec's, not part of the flat form
+        return Expand(str(check), int(votes), 0, 0)
     if kind in VOTE_KINDS:
         return Vote(kind, int(votes))  # type: ignore[arg-type]
     if kind == "retry":
@@ -78,6 +102,13 @@ def booster_text(booster: Booster, style: str = "short") -> str:
             return f"first-to-ahead-by-{k} voting" if long else f"ahead_by k={k}"
         case Vote(kind=_, k=k):
             return f"majority of {k}" if long else f"majority K={k}"
+        case Expand(scorer=scorer, width=b, keep=0):
+            return f"beam search of width {b} scored by {scorer}" if long else f"expand b={b}"
+        case Expand(scorer=scorer, width=b, keep=w, depth=d):
+            what = f"beam search of width {b}, keep {w}, depth {d}, scored by {scorer}"
+            return what if long else f"expand b={b} w={w} d={d} by {scorer}"
+        case Judge(judge=judge, n=n):
+            return f"best of {n} picked by {judge}" if long else f"judge {judge} n={n}"
         case Retry(check=check, max=bound) if long:
             limit = "unbounded" if bound is None else f"up to {bound}"
             return f"retry {limit} until {check} accepts"
@@ -101,11 +132,35 @@ class Choice:
     @property
     def kind(self) -> str:
         b = self.boost
+        if isinstance(b, Judge):
+            return "judge"
+        if isinstance(b, Expand):
+            return "expand"
         return "none" if b is None else (b.kind if isinstance(b, Vote) else "retry")
 
     @property
     def votes(self) -> int | None:
+        if isinstance(self.boost, Judge):
+            return self.boost.n
+        if isinstance(self.boost, Expand):
+            return self.boost.width
         return self.boost.k if isinstance(self.boost, Vote) else None
+
+    @property
+    def judge(self) -> str | None:
+        """The judge op of a best-of-n vote."""
+        return self.boost.judge if isinstance(self.boost, Judge) else None
+
+    @property
+    def checker(self) -> str | None:
+        """The LLM op that runs beside this one: a retry's verifier or a vote's judge (its
+        model is ``verifier_model``)."""
+        if isinstance(self.boost, Judge):
+            return self.boost.judge
+        if isinstance(self.boost, Expand):
+            return self.boost.scorer
+        check = self.check
+        return None if check in (None, "exact") else check
 
     @property
     def retries(self) -> int | str | None:
@@ -121,6 +176,7 @@ class Choice:
 @dataclass(frozen=True)
 class OpPlan:
     """One op as the plan runs it: ``role`` op (a stage runs it), verifier (a retry's check),
+    judge (a best-of-n vote's pick),
     classifier (a router's call) or idle (not run: a verifier no retry uses, the classifier of
     a route no model needs); x is 1 for an op without a granularity (a reduce's varies by
     level: see its stage's ``levels``)."""

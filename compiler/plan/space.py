@@ -24,11 +24,13 @@ from aalp import codes
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import (
+    BEAM_MAX_CANDIDATES,
     HISTORY_WORDS,
     NO_SPAN,
     PIN_FIELDS,
     VOTE_WORDS,
     ChainStage,
+    ExpandBooster,
     MapStage,
     Op,
     Pin,
@@ -38,6 +40,7 @@ from aalp.front.ir import (
     Spec,
     Task,
     VoteBooster,
+    checking_op,
 )
 from aalp.front.nesting import enclosing, input_stage
 from aalp.front.numbers import float_env
@@ -72,8 +75,9 @@ class Booster:
     """One booster option family for an op: ``kind`` with counts ``lo, lo + step, ... hi``.
 
     ``none`` has the single count 0; ``ahead_by`` counts k, ``majority`` odd K (step 2),
-    ``retry`` r. ``hi`` None means unbounded (no ``max``); a retry without ``max`` also has
-    the unbounded option ``"inf"`` (``inf``). ``check`` is ``exact`` or the verifier op.
+    ``judge`` n ≥ 2, ``retry`` r. ``hi`` None means unbounded (no ``max``); a retry without
+    ``max`` also has the unbounded option ``"inf"`` (``inf``). ``check`` is ``exact`` or the
+    verifier op (a judge's: the judge op).
     """
 
     kind: str
@@ -82,12 +86,14 @@ class Booster:
     step: int = 1
     check: str = ""
     inf: bool = False
+    beam: tuple[int, int] = (0, 0)  # an expand's (keep, depth)
 
     def values(self, cap: int | None = None) -> tuple[Value, ...]:
         """Every count, materialized (for the exhaustive reference): an unbounded range is cut
         at ``cap`` (default: ``AHEAD_BY_CAP``, ``MAJORITY_CAP`` or ``RETRY_CAP``)."""
         if cap is None:
-            cap = {"ahead_by": AHEAD_BY_CAP, "majority": MAJORITY_CAP}.get(self.kind, RETRY_CAP)
+            caps = {"ahead_by": AHEAD_BY_CAP, "majority": MAJORITY_CAP, "judge": MAJORITY_CAP}
+            cap = caps.get(self.kind, RETRY_CAP)
         hi = cap if self.hi is None else self.hi
         out: tuple[Value, ...] = tuple(range(self.lo, hi + 1, self.step))
         return (*out, "inf") if self.inf else out
@@ -97,7 +103,7 @@ class Booster:
         match self.kind:
             case "none":
                 return {f"{op}.vote": "none"}
-            case "ahead_by" | "majority":
+            case "ahead_by" | "majority" | "judge" | "expand":
                 return {f"{op}.vote": self.kind, f"{op}.votes": value}
             case _:
                 return {f"{op}.vote": "none", f"{op}.retries": value}
@@ -188,12 +194,21 @@ def _usable(spec: Spec, task: Task, op: Op) -> tuple[str, ...]:
 
 
 def _boosters(task: Task, op: str, env: Mapping[str, Any]) -> tuple[Booster, ...]:
+    beam = next((b for b in task.boosters if isinstance(b, ExpandBooster) and b.op == op), None)
+    if beam is not None:  # every decision is the search: its width is the only choice
+        keep = _floor_int(_num(beam.keep, env))
+        depth = _floor_int(_num(beam.depth, env))
+        if beam.width is not None:
+            width = _floor_int(_num(beam.width, env))
+            return (Booster("expand", width, width, 1, beam.scorer, beam=(keep, depth)),)
+        top = max(1, BEAM_MAX_CANDIDATES // max(1, keep))
+        return (Booster("expand", 1, top, 1, beam.scorer, beam=(keep, depth)),)
     out = [Booster("none")]
     for b in task.boosters:
         if b.ops and op not in b.ops:
             continue
         # A verifier op is not itself boosted by the retry it serves.
-        if isinstance(b, RetryBooster) and b.check == op:
+        if checking_op(b) == op:
             continue
         hi = None if b.max is None else _floor_int(_num(b.max, env))
         match b:
@@ -204,6 +219,9 @@ def _boosters(task: Task, op: str, env: Mapping[str, Any]) -> tuple[Booster, ...
                 top = None if hi is None else hi - (1 - hi % 2)  # the largest odd K
                 if top is None or top >= 3:
                     out.append(Booster("majority", 3, top, 2))
+            case VoteBooster(kind="judge", judge=judge):
+                if hi is None or hi >= 2:  # n = 1 is one sample, no judge: 'none'
+                    out.append(Booster("judge", 2, hi, 1, str(judge)))
             case RetryBooster(check=check):
                 if hi is None or hi >= 1:
                     out.append(Booster("retry", 1, hi, 1, check, inf=hi is None))
@@ -301,7 +319,7 @@ def _blocks(task: Task, checked: Any, ops: Mapping[str, OpSpace]) -> tuple[Block
         # A verifier op runs beside the op it checks.
         for n in names:
             for b in ops[n].boosters:
-                if b.kind == "retry" and b.check in parent:
+                if b.kind in ("retry", "judge", "expand") and b.check in parent:
                     union(n, b.check)
 
     groups: dict[str, list[str]] = {}

@@ -22,7 +22,9 @@ from aalp.diagnostics import AalpError
 from aalp.front import ir
 from aalp.front.expr import EvalError, evaluate
 
+from .beam import dead_end, scored_tokens, scorer_verdict
 from .dspy_format import squash, wrap
+from .judge import candidate_tokens, judge_picks
 from .oracles import Ask, family_of, oracle
 from .structured import field, structured
 
@@ -101,6 +103,10 @@ def _roles(task: ir.Task) -> dict[str, str]:
     for booster in task.boosters:
         if isinstance(booster, ir.RetryBooster) and booster.check != "exact":
             roles[booster.check] = "verifier"
+        if isinstance(booster, ir.VoteBooster) and booster.judge is not None:
+            roles[booster.judge] = "judge"
+        if isinstance(booster, ir.ExpandBooster):
+            roles[booster.scorer] = "scorer"
     return roles
 
 
@@ -319,41 +325,39 @@ class SimCore:
             raise SimError(400, "the request's 'x' must be a positive number")
         x = float(x)
         node = _node_names(request) if self.roles.get(op.name) == "reduce" else None
-        outcomes = op.success
-        for override in op.success_on:
-            if override.model == model.name:
-                outcomes = override.outcomes
-        given = self.success.get(f"{op.name}@{model.name}", self.success.get(op.name))
-        if given is not None:
-            outcomes = (ir.Outcome(ir.Num(1), given),)
         input_id = hashlib.sha256(json.dumps(request, sort_keys=True).encode("utf-8")).hexdigest()
-        # every sample of one input shares its mixture component (docs/model.md §2)
-        pick = _seeded(self.seed, "mixture", op.name, input_id).random()
-        a = 0.0
-        for outcome in outcomes:
-            weight = self._at(outcome.weight, x, node)
-            a = self._at(outcome.p, x, node)
-            if pick < weight:
-                break
-            pick -= weight
+        a = self._success_of(op, model, x, node, input_id)
         rng = _seeded(self.seed, "call", key)
         ask = Ask(op.name, self.roles.get(op.name, "other"), request, self.task, self.env)
-        verdict = self._verdict(op, request) if ask.role == "verifier" else None
+        verdict = (
+            self._verdict(op, request)
+            if ask.role == "verifier"
+            else scorer_verdict(self, op, request, to_text)
+            if ask.role == "scorer"
+            else None
+        )
+        picks = judge_picks(self, op, request, to_text) if ask.role == "judge" else None
         try:
-            right = self.oracle.answer(ask) if verdict is None else verdict
+            right = verdict if verdict is not None else self.oracle.answer(ask) if not picks else 0
         except Exception as err:  # the user's oracle failed: the client gets why, in one line
             raise SimError(
                 500, f"the {self.family} oracle failed on op {op.name!r}: {err!r}"
             ) from None
         draw = rng.random()
         misrouted = getattr(self.oracle, "misrouted", None)
-        if misrouted is not None and misrouted(ask):
-            a = 0.0  # a specialist given another specialist's task
-        answer = self._pick(op, ask, right, draw, a, x, input_id, rng, node, verdict)
+        if (misrouted is not None and misrouted(ask)) or dead_end(self, op, request, to_text):
+            a = 0.0  # a specialist given another's task, or a step after a wrong one
+        answer = (  # a judge right w.p. a picks a right candidate
+            (picks[0] if draw < a else picks[1])
+            if picks
+            else self._pick(op, ask, right, draw, a, x, input_id, rng, node, verdict)
+        )
         text = to_text(answer, op.answer)
         writes = max(1, round(self._at(op.writes, x, node)))
         text, writes = self._red_flag(op, text, writes, x, rng, node)
         reads = round(self._at(op.reads, x, node)) + self._history_tokens(op, messages)
+        reads += candidate_tokens(self, op, request, x) if ask.role == "judge" else 0
+        reads += scored_tokens(self, op, x) if ask.role == "scorer" else 0
         finish = "stop"
         if isinstance(max_tokens, int) and 0 < max_tokens < writes:
             text = text[: max(1, len(text) * max_tokens // writes)]
@@ -378,6 +382,28 @@ class SimCore:
                 "total_tokens": reads + writes,
             },
         }
+
+    def _success_of(
+        self, op: ir.Op, model: ir.Model, x: float, node: dict[str, float] | None, input_id: str
+    ) -> float:
+        """One sample's success for this input: its mixture component's (every sample of one
+        input shares its component, docs/model.md §2), a calibrated rate when given."""
+        outcomes = op.success
+        for override in op.success_on:
+            if override.model == model.name:
+                outcomes = override.outcomes
+        given = self.success.get(f"{op.name}@{model.name}", self.success.get(op.name))
+        if given is not None:
+            outcomes = (ir.Outcome(ir.Num(1), given),)
+        pick = _seeded(self.seed, "mixture", op.name, input_id).random()
+        a = 0.0
+        for outcome in outcomes:
+            weight = self._at(outcome.weight, x, node)
+            a = self._at(outcome.p, x, node)
+            if pick < weight:
+                break
+            pick -= weight
+        return a
 
     def _verdict(self, op: ir.Op, request: dict[str, Any]) -> str | None:
         """The right verdict of a verifier on ``{"request", "answer"}`` (the emitted programs'
