@@ -1254,15 +1254,19 @@ class Runner:
         if op["routed_by"] is not None:
             route, _ = await self.decide(op["routed_by"], key + "/route", request)
             request = {**request, "route": route}
+        kind = op["booster"]["kind"]
+        if kind == "expand":
+            return await self._beam(name, key, request, limit, route)
         messages = [self.system[name], *history] if history else [self.system[name]]
         messages.append({"role": "user", "content": _to_json(request)})
-        kind = op["booster"]["kind"]
         if kind == "none":
             return await self._single(name, key, messages, limit, route)
         if kind == "majority":
             return await self._majority(name, key, messages, limit, route)
         if kind == "ahead_by":
             return await self._ahead_by(name, key, messages, limit, route)
+        if kind == "judge":
+            return await self._judged(name, key, request, messages, limit, route)
         return await self._retry(name, key, request, messages, limit, route)
 
     async def _single(self, name: str, key: str, messages: list[dict[str, str]],
@@ -1334,6 +1338,76 @@ class Runner:
                 self._adapt(name)
         return first[won]
 
+    async def _judged(self, name: str, key: str, request: dict[str, Any],
+                      messages: list[dict[str, str]], limit: int | None,
+                      route: Any) -> tuple[Any, str]:
+        """Best of n picked by the judge: n valid samples at once (red-flagged ones drawn
+        again), then the judge op reads them all and answers the number of the one it picks
+        (counted from 0; an answer that is no candidate's number picks the first)."""
+        want = OPS[name]["booster"]["votes"]
+        valid: list[tuple[Any, str]] = []
+        n = 0
+        while len(valid) < want:
+            got = await self._draw(name, key, messages, want - len(valid), n, limit, route)
+            n += len(got)
+            valid += [g for g in got if g[0] is not FLAGGED]
+        if len(valid) == 1:
+            return valid[0]
+        judge = OPS[name]["booster"]["check"]
+        asked = {"request": request, "candidates": [answer for answer, _ in valid]}
+        verdict, _ = await self.decide(judge, key + "/judge", asked)
+        try:
+            pick = int(float(str(verdict).strip()))
+        except (ValueError, OverflowError):
+            pick = 0
+        return valid[pick if 0 <= pick < len(valid) else 0]
+
+    async def _beam(self, name: str, key: str, request: dict[str, Any], limit: int | None,
+                    route: Any) -> tuple[Any, str]:
+        """Beam search: each level proposes ``width`` steps for every node kept (the request
+        with the node's ``path`` of earlier steps), the scorer labels every candidate, and
+        the labelled-good ones are kept first, in the order drawn (at the last level, the
+        best one is the answer)."""
+        booster = OPS[name]["booster"]
+        width, keep, depth = booster["votes"], booster["keep"], booster["depth"]
+        nodes: list[list[tuple[Any, str]]] = [[]]
+        for level in range(depth):
+            grown = await asyncio.gather(*(
+                self._propose(name, f"{key}/L{level}/{i}", request, path, width, limit, route)
+                for i, path in enumerate(nodes)
+            ))
+            candidates = [
+                [*path, step] for path, steps in zip(nodes, grown, strict=True) for step in steps
+            ]
+            verdicts = await asyncio.gather(*(
+                self.decide(booster["check"], f"{key}/L{level}/score{j}", {
+                    "request": request,
+                    "path": [answer for answer, _ in path[:-1]],
+                    "candidate": path[-1][0],
+                })
+                for j, path in enumerate(candidates)
+            ))
+            good = [_accepts(verdict) for verdict, _ in verdicts]
+            ranked = [c for c, g in zip(candidates, good, strict=True) if g]
+            ranked += [c for c, g in zip(candidates, good, strict=True) if not g]
+            nodes = ranked[: 1 if level == depth - 1 else keep]
+        return nodes[0][-1]
+
+    async def _propose(self, name: str, key: str, request: dict[str, Any],
+                       path: list[tuple[Any, str]], width: int, limit: int | None,
+                       route: Any) -> list[tuple[Any, str]]:
+        """``width`` valid proposals of the next step after ``path`` (red-flagged ones are
+        drawn again)."""
+        asked = {**request, "path": [answer for answer, _ in path]}
+        messages = [self.system[name], {"role": "user", "content": _to_json(asked)}]
+        valid: list[tuple[Any, str]] = []
+        n = 0
+        while len(valid) < width:
+            got = await self._draw(name, key, messages, width - len(valid), n, limit, route)
+            n += len(got)
+            valid += [g for g in got if g[0] is not FLAGGED]
+        return valid
+
     def _adapt(self, name: str) -> None:
         """--adapt: more votes for the op's next decisions when its samples are right less
         often than the plan assumed (a decision's votes, once drawn, are never changed)."""
@@ -1366,7 +1440,14 @@ class Runner:
         if check == "exact":
             return bool(self.checks[name](request, answer))
         verdict, _ = await self.decide(check, key, {"request": request, "answer": answer})
-        return str(verdict).strip().lower() in ("true", "yes", "accept", "pass", "1", "ok")
+        return _accepts(verdict)
+
+
+def _accepts(verdict: Any) -> bool:
+    """Whether a verifier's or a scorer's verdict accepts."""
+    return str(verdict).strip().lower() in (
+        "true", "yes", "accept", "pass", "1", "ok", "sure", "good"
+    )
 
 
 def expected_dollars() -> dict[str, float]:
