@@ -383,7 +383,7 @@ def test_expected_tokens_are_readable() -> None:
 def test_expected_tokens_are_exact_for_the_state() -> None:
     d = diagnostic("param x = 1\nparam y = 2 3")
     assert d.message == (
-        "unexpected number 3; expected 'attention', 'model', 'param', 'task', "
+        "unexpected number 3; expected 'attention', 'model', 'param', 'task', 'tool', "
         "the end of input or an operator (+ - * / ^)"
     )
     assert d.hint == "two formulas in a row: is an operator missing?"

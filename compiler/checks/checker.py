@@ -32,6 +32,7 @@ from aalp.checks.ranges import compute_x_ranges
 from aalp.checks.requirements import check_objective, check_requirements, check_workers
 from aalp.checks.speeds import check_seconds, check_speeds
 from aalp.checks.stages import check_stages
+from aalp.checks.tools import check_tool_ops, check_tools
 from aalp.checks.unused import check_unused, check_unused_ops, drop_unused_if_errors
 from aalp.diagnostics import Diagnostic, SpecError, UsageError, has_errors, sort_key
 from aalp.front.expr import Number
@@ -46,6 +47,7 @@ TASK_CHECKS: tuple[Callable[[TaskContext], None], ...] = (
     check_stages,
     check_nesting,
     check_boosters,
+    check_tool_ops,
     check_workers,
     check_requirements,
     check_objective,
@@ -88,6 +90,7 @@ def check(spec: Spec, overrides: Mapping[str, object] | None = None) -> Checked:
     check_data(c)
     check_models(c)
     check_speeds(c)
+    check_tools(c)
     check_capabilities(c)
     for task in spec.tasks:
         t = TaskContext.of(c, task)

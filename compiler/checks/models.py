@@ -84,14 +84,18 @@ def check_capabilities(c: Context) -> None:
 def check_op_models(t: TaskContext, op: Op) -> None:
     """The models ``op`` lists exist, and at least one of them can perform it."""
     models = [m.name for m in t.c.spec.models]
+    tools = [tool.name for tool in t.c.spec.tools]
     for model in op.models:
-        if model not in models:
+        if model not in models and model not in tools:
+            what = "model or tool" if tools else "model"
             t.c.error(
                 codes.UNKNOWN_MODEL,
-                f"unknown model '{model}' in op '{op.name}'",
+                f"unknown {what} '{model}' in op '{op.name}'",
                 t.span(op),
-                did_you_mean(model, models, "model"),
+                did_you_mean(model, models + tools, what),
             )
+    if any(m in tools for m in op.models):
+        return  # an op on a tool (aalp.checks.tools)
     _check_capable(t, op)
 
 

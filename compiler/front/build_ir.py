@@ -17,7 +17,8 @@ from typing import Any
 from aalp import codes
 from aalp.front import ir
 from aalp.front.literals import MAX_EXPONENT, MAX_LITERAL, decode_literal, number_value, token_span
-from lark import Token, Transformer_NonRecursive, v_args
+from aalp.front.tools import ToolRules, resolve_tool_ops
+from lark import Token, v_args
 
 Report = Callable[[str, str, ir.Span, str], None]  # code, message, span, hint
 
@@ -34,7 +35,7 @@ class _Clause:
 
 
 @v_args(meta=True)
-class IRBuilder(Transformer_NonRecursive):
+class IRBuilder(ToolRules):
     """Builds IR bottom-up; reports (never raises) the structural errors it finds."""
 
     def __init__(self, file: str, report: Report):
@@ -58,6 +59,12 @@ class IRBuilder(Transformer_NonRecursive):
 
     def _error(self, code: str, message: str, span: ir.Span, hint: str = "") -> None:
         self.report(code, message, span, hint)
+
+    def _clause(self, kind: str, value: Any, meta) -> _Clause:
+        return _Clause(kind, value, self._span(meta))
+
+    def _scaled(self, expr: ir.Expr, scale: int) -> ir.Expr:
+        return _scaled(expr, scale)
 
     def _once(self, clauses: list[_Clause], what: str) -> dict[str, _Clause]:
         """Index clauses by kind, reporting any kind given twice."""
@@ -92,7 +99,13 @@ class IRBuilder(Transformer_NonRecursive):
     def start(self, meta, children):
         params = tuple(c for c in children if isinstance(c, ir.Param))
         models = tuple(c for c in children if isinstance(c, ir.Model))
-        tasks = tuple(c for c in children if isinstance(c, ir.Task))
+        tools = tuple(c for c in children if isinstance(c, ir.Tool))
+        tasks = resolve_tool_ops(
+            self,
+            tuple(c for c in children if isinstance(c, ir.Task)),
+            tools,
+            {m.name for m in models},
+        )
         settings = [c for c in children if isinstance(c, ir.Attention)]
         for extra in settings[1:]:
             self._error(
@@ -102,7 +115,7 @@ class IRBuilder(Transformer_NonRecursive):
                 f"the first one is on line {settings[0].span.line}; keep one",
             )
         attention = settings[0] if settings else None
-        return ir.Spec(params, models, tasks, self.file, attention=attention)
+        return ir.Spec(params, models, tasks, self.file, attention=attention, tools=tools)
 
     def attention(self, meta, children):
         return ir.Attention(children[0].value, self._span(meta))
@@ -259,14 +272,15 @@ class IRBuilder(Transformer_NonRecursive):
                 )
             models_seen.setdefault(ms.model, ms.span)
         zero = ir.Num(Fraction(0), "0")
-        complete = self._require(seen, ("reads", "writes", "success"), what, span)
+        # an op with an 'on' list may run on a tool: its missing clauses wait for the tools
+        complete = bool(models) or self._require(seen, ("reads", "writes", "success"), what, span)
         return ir.Op(
             name=name.value,
             granularity=granularity,
             models=models,
-            reads=seen["reads"].value if complete else zero,
-            writes=seen["writes"].value if complete else zero,
-            success=seen["success"].value if complete else (),
+            reads=seen["reads"].value if complete and "reads" in seen else zero,
+            writes=seen["writes"].value if complete and "writes" in seen else zero,
+            success=seen["success"].value if complete and "success" in seen else (),
             success_on=tuple(per_model),
             rival=seen["rival"].value if "rival" in seen else None,
             red_flag=seen["red_flag"].value if "red_flag" in seen else None,
@@ -274,6 +288,7 @@ class IRBuilder(Transformer_NonRecursive):
             answer=seen["answer"].value if "answer" in seen else "text",
             span=span,
             answer_span=seen["answer"].span if "answer" in seen else ir.NO_SPAN,
+            io=tuple(k for k in ("reads", "writes") if k in seen),
         )
 
     def granularity(self, meta, children):

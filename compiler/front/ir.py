@@ -156,6 +156,20 @@ class Speed:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
+@dataclass(frozen=True)
+class Tool:
+    """``tool web { price 0.001 per call  latency 300 ms  success 0.98 }``: a step that is not
+    an LLM call (docs/model.md §1, tools). A part left out is None: price 0 dollars, latency
+    0 ms, success 1 (``latency_ms`` in milliseconds; an op on the tool without its own
+    ``success`` takes the tool's)."""
+
+    name: str
+    price: Expr | None = None
+    latency_ms: Expr | None = None
+    success: Expr | None = None
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
 DataKind = Literal["items", "steps"]
 
 
@@ -251,6 +265,9 @@ class Op:
     answer: AnswerFormat = "text"
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
     answer_span: Span = field(default=NO_SPAN, compare=False, repr=False)  # the answer clause
+    # the token clauses written (``reads``, ``writes``): an op on a tool writes neither, and
+    # its reads and writes are then 0
+    io: tuple[str, ...] = ("reads", "writes")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -539,9 +556,14 @@ class Spec:
     file: str = field(default="<spec>", compare=False)
     layout: Layout = field(default=Layout(), compare=False, repr=False)
     attention: Attention | None = None  # the spec-wide setting (a model's own wins)
+    tools: tuple[Tool, ...] = ()
 
     def model(self, name: str) -> Model:
         return next(m for m in self.models if m.name == name)
+
+    def tool_of(self, op: Op) -> Tool | None:
+        """The tool ``op`` runs on, if it names one in its ``on`` list."""
+        return next((t for t in self.tools if t.name in op.models), None)
 
     def attention_of(self, model: Model) -> str:
         """The attention a model's calls are costed with: its own, else the spec's, else

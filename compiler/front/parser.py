@@ -208,7 +208,9 @@ def _parse(text: str, file: str, start: str) -> ir.Spec | ir.Expr:
             blank_lines=blank,
         )
         params = _documented(result.params, layout.comments)
-        result = ir.Spec(params, result.models, result.tasks, file, layout, result.attention)
+        result = ir.Spec(
+            params, result.models, result.tasks, file, layout, result.attention, result.tools
+        )
     return result
 
 

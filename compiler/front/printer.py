@@ -196,6 +196,8 @@ def format_spec(spec: ir.Spec) -> str:
         lines.append(_leaf(0, f"attention {spec.attention.kind}", spec.attention.span, True))
     for model in spec.models:
         lines += _model(model)
+    for tool in spec.tools:
+        lines += _tool(tool)
     for task in spec.tasks:
         lines += _task(task, comments)
     return _render(lines, comments, spec.layout.blank_lines)
@@ -234,6 +236,18 @@ def _model(model: ir.Model) -> list[_Line]:
     if run:
         out.append(_can(run))
     out.append(_close(0, model.span))
+    return out
+
+
+def _tool(tool: ir.Tool) -> list[_Line]:
+    out = [_open(0, f"tool {tool.name} {{", tool.span, blank=True)]
+    if tool.price is not None:
+        out.append(_leaf(1, f"price {format_expr(tool.price)} per call", tool.price.span))
+    if tool.latency_ms is not None:
+        out.append(_leaf(1, f"latency {format_expr(tool.latency_ms)} ms", tool.latency_ms.span))
+    if tool.success is not None:
+        out.append(_leaf(1, f"success {format_expr(tool.success)}", tool.success.span))
+    out.append(_close(0, tool.span))
     return out
 
 
@@ -301,8 +315,10 @@ def _op(op: ir.Op) -> list[_Line]:
         head += " on " + ", ".join(op.models)
     out = [_open(1, head + " {", op.span)]
     reads, writes = op.reads, op.writes
-    out.append(_leaf(2, f"reads {format_expr(reads)} tokens", reads.span))
-    out.append(_leaf(2, f"writes {format_expr(writes)} tokens", writes.span))
+    if "reads" in op.io:
+        out.append(_leaf(2, f"reads {format_expr(reads)} tokens", reads.span))
+    if "writes" in op.io:
+        out.append(_leaf(2, f"writes {format_expr(writes)} tokens", writes.span))
     success_span = op.success[0].span if op.success else ir.NO_SPAN
     out.append(_leaf(2, "success " + _outcomes(op.success), success_span))
     for ms in op.success_on:

@@ -34,6 +34,7 @@ def spec_to_json(spec: ir.Spec) -> dict[str, Any]:
         "attention": _value(spec.attention),
         "params": [_node(p) for p in spec.params],
         "models": [_node(m) for m in spec.models],
+        **({"tools": [_node(t) for t in spec.tools]} if spec.tools else {}),
         "tasks": [_node(t) for t in spec.tasks],
         "comments": [_node(c) for c in spec.layout.comments],
     }
@@ -59,6 +60,8 @@ def _node(obj: Any) -> dict[str, Any]:
         if f.name == "span":
             span = value
             continue
+        if f.name == "io" and value == ("reads", "writes"):
+            continue  # every op but one on a tool writes both (its shape stays as it was)
         out[f.name] = _value(value)
     if span is not None:
         out["span"] = span_to_json(span)

@@ -66,12 +66,15 @@ def call_metrics(
     quadratic: bool = False,
     spread: Any = 0,
     pace: Pace | None = None,
+    per_call: Any = 0,
 ) -> Metrics:
     """One call (model.md §1): 1 call, W passes, ``m·(R·W + W·(W−1)/2)``, R + W tokens,
     ``(price_in·R + price_out·W)/10^6`` dollars, latency W passes and 1 call.
 
     Under quadratic attention the prefill is charged too: each of the R tokens read costs m
     times the tokens before it, ``m·R·(R−1)/2`` more, so the call costs ``m·(R+W)·(R+W−1)/2``.
+    A tool's call (``per_call`` its price) reads and writes nothing: 1 call, 0 passes, 0
+    cost, 0 tokens, ``per_call`` dollars, its latency in seconds (its pace's overhead).
     When ``reads`` is the mean over calls whose reads vary (a conversation), ``spread`` is
     their variance: the mean of ``R·(R−1)`` is ``R̄·(R̄−1) + spread``.
 
@@ -88,7 +91,7 @@ def call_metrics(
         forward_passes=writes,
         cost=cost,
         tokens=reads + writes,
-        dollars=(price_in * reads + price_out * writes) / 1_000_000,
+        dollars=(price_in * reads + price_out * writes) / 1_000_000 + per_call,
         latency=writes,
         latency_calls=1,
         seconds=pace.seconds(reads, writes) if pace is not None else 0,
@@ -374,6 +377,7 @@ def _decision_eval(
         info.quadratic,
         spread,
         info.pace,
+        info.price_call,
     )
     op_metrics = one.scale(boosted.samples, boosted.rounds)
     metrics = op_metrics
@@ -455,7 +459,14 @@ def _verifier_metrics(
     v = _keep(ctx, vop, x, problems)
     per_try = 1.0 / v if not math.isnan(v) else math.inf
     one = call_metrics(
-        info.size, reads, writes, info.price_in, info.price_out, info.quadratic, pace=info.pace
+        info.size,
+        reads,
+        writes,
+        info.price_in,
+        info.price_out,
+        info.quadratic,
+        pace=info.pace,
+        per_call=info.price_call,
     )
     if levels is not None and not math.isnan(v):
         return one.scale(tries * per_try, math.fsum(rel.majority_rounds(k, v) for k in levels))

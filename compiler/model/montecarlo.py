@@ -124,6 +124,7 @@ class CallShape:
     price_out: float
     quadratic: bool = False  # the prefill costs m·R·(R − 1)/2 too (model.md §1)
     pace: Pace = NO_PACE  # its model's speed (zero without one: the plan's seconds are unknown)
+    per_call: float = 0.0  # a tool's dollars per call (docs/model.md §1, tools)
 
     @property
     def seconds(self) -> float:
@@ -205,6 +206,7 @@ def _shape(ctx: Context, op: str, x: int, model: str, node: Mapping[str, float] 
         info.price_out,
         info.quadratic,
         info.pace or NO_PACE,
+        info.price_call,
     )
 
 
@@ -620,7 +622,7 @@ def _accumulate(
         out["tokens"][sl] += s_sum * (c.reads + c.writes) + sh_sum
         out["dollars"][sl] += (
             c.price_in * (s_sum * c.reads + sh_sum) + c.price_out * s_sum * c.writes
-        ) / 1e6
+        ) / 1e6 + s_sum * c.per_call
         lat = rounds * c.writes
         lat_calls = rounds.copy()
         secs = rounds * c.seconds + rh_sum * c.pace.per_read
@@ -630,6 +632,7 @@ def _accumulate(
             out["tokens"][sl] += vs_sum * (vcall.reads + vcall.writes)
             out["dollars"][sl] += (
                 vs_sum * (vcall.price_in * vcall.reads + vcall.price_out * vcall.writes) / 1e6
+                + vs_sum * vcall.per_call
             )
             lat += vr_sum * vcall.writes
             lat_calls += vr_sum

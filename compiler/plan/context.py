@@ -19,6 +19,7 @@ from aalp.front.ir import (
     RouteStage,
     Spec,
     Task,
+    Tool,
     VoteBooster,
 )
 from aalp.front.numbers import Number, exact, float_env
@@ -37,6 +38,8 @@ class ModelInfo:
     can_routed: frozenset[str]
     attention: str = "linear"  # how a call's cost grows with what it reads (model.md §1)
     pace: Pace | None = None  # its speed (model.md §1, seconds); None: seconds unknown
+    price_call: float = 0.0  # dollars per call: a tool's price (model.md §1, tools)
+    tool: bool = False  # a tool (aalp.model.tools): no tokens, no votes
 
     @property
     def quadratic(self) -> bool:
@@ -187,10 +190,31 @@ def _build_context(checked: Any, task: Task | str | None) -> Context:
             attention=spec.attention_of(m),
             pace=pace_of(m.speed, lambda e: ex.evaluate(e, fenv)),
         )
+    for t in spec.tools:
+        models[t.name] = _tool_info(spec, t, fenv)
     routes = {s.op: s.classifier for s in task.stages if isinstance(s, RouteStage)}
     workers = ex.evaluate(task.workers, fenv) if task.workers is not None else None
     items, measure = items_of(task)
     return Context(spec, task, env, fenv, models, routes, workers, items=items, measure=measure)
+
+
+def _tool_info(spec: Spec, tool: Tool, fenv: dict[str, float]) -> ModelInfo:
+    """A tool as a model of size 0 that its ops alone may run on (aalp.model.tools)."""
+    from aalp.model import tools
+
+    value = lambda e: ex.evaluate(e, fenv)  # noqa: E731
+    return ModelInfo(
+        name=tool.name,
+        size=0.0,
+        context=tools.UNBOUNDED,
+        price_in=0.0,
+        price_out=0.0,
+        can=tools.tool_users(spec, tool),
+        can_routed=frozenset(),
+        pace=tools.tool_pace(tool, value),
+        price_call=tools.tool_price(tool, value),
+        tool=True,
+    )
 
 
 def items_of(task: Task) -> tuple[str | None, str]:
