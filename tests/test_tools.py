@@ -90,3 +90,64 @@ def test_an_op_on_a_model_still_needs_its_tokens():
     with pytest.raises(SpecError) as err:
         parse(SPEC.replace("reads 400 tokens  ", ""))
     assert codes.MISSING_CLAUSE in {d.code for d in err.value.diagnostics}
+
+
+GOALS = [
+    "require success >= 0.6\n  minimize dollars",
+    "require success >= 0.5\n  minimize seconds",
+    "maximize success",
+    "require success >= 0.7\n  minimize latency_calls",
+]
+
+
+def _timed(goal: str):
+    text = SPEC.replace("can answer }", "can answer  speed decode 100 tok/s overhead 50 ms }")
+    text = text.replace("minimize dollars", goal)
+    text = text.replace(
+        "allow retry max 3 until exact on search",
+        "allow retry max 3 until exact on search\n  allow vote majority max 5",
+    )
+    return api.check(parse(text))
+
+
+@pytest.mark.parametrize("goal", GOALS)
+def test_optimum_equals_exhaustive_enumeration(goal):
+    from aalp.optimizer.driver import optimize
+    from oracles.exhaustive import search
+
+    checked = _timed(goal)
+    r = optimize(checked, frontier=False, baselines=False)
+    brute = search(checked)
+    assert r.feasible == brute.feasible
+    if brute.feasible:
+        metric = goal.split()[-1]
+        assert r.plan.value(metric) == pytest.approx(brute.value, rel=1e-9)
+        # a vote allowed on every op is never given to the tool's op
+        assert r.plan.decisions.get("search.vote", "none") == "none"
+
+
+def test_monte_carlo_agrees_with_the_closed_forms():
+    from aalp.model import montecarlo
+
+    checked = _timed("maximize success")
+    d = {"search.model": "web", "search.vote": "none", "search.retries": 3}
+    d |= {"answer.model": "small", "answer.vote": "majority", "answer.votes": 3}
+    ev = cost.evaluate(checked, None, d)
+    sim = montecarlo.simulate(checked, None, d, runs=20_000, seed=3)
+    lo, hi = sim.wilson(4.0)
+    assert lo <= ev.success <= hi
+    for metric in ("calls", "tokens", "cost", "dollars", "latency_calls", "seconds"):
+        got, want = sim.metrics[metric].mean, ev.value(metric)
+        assert got == pytest.approx(want, rel=0.02), metric
+
+
+def test_symbolic_closed_form_equals_the_evaluation():
+    from aalp.model.symbolic import closed_form, value_at
+
+    d = {"search.model": "web", "search.vote": "none", "search.retries": 2}
+    d |= {"answer.model": "small", "answer.vote": "none"}
+    checked = _timed("maximize success")
+    ev = cost.evaluate(checked, None, d)
+    for metric in ("calls", "dollars", "seconds", "success"):
+        form = closed_form(checked, None, d, metric)
+        assert value_at(form, {"qs": 4}) == pytest.approx(ev.value(metric), rel=1e-9), metric

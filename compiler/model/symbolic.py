@@ -304,6 +304,15 @@ def _judge_metrics(sym: _Sym, choice: Choice, x, writes) -> Metrics | None:
     return _scale(one, 1 / keep, 1 / keep)
 
 
+def _tool_call(sym: _Sym, tool: Any) -> Metrics:
+    """One call of a tool, symbolically (``aalp.model.tools``)."""
+    from aalp.model import tools
+
+    value = lambda e: to_sympy(e, sym.env)  # noqa: E731
+    price = tools.tool_price(tool, value)
+    return call_metrics(0, 0, 0, 0, 0, pace=tools.tool_pace(tool, value), per_call=price)
+
+
 def _decision_metrics(
     sym: _Sym, op: str, x, choice: Choice, votes, extra_reads=0, spread=0
 ) -> tuple[Metrics, Any]:
@@ -312,15 +321,19 @@ def _decision_metrics(
     import sympy
 
     ctx = sym.ctx
-    info = ctx.spec.model(choice.model)
-    m, pin, pout = (to_sympy(e, sym.env) for e in (info.size, info.price_in, info.price_out))
     rf = ctx.op(op).red_flag
     keep = sym.formula(rf.keep, x) if rf is not None and rf.keep is not None else sympy.Integer(1)
     reads, writes = sym.formula(ctx.op(op).reads, x), sym.formula(ctx.op(op).writes, x)
     succ, samples, rounds, tries = _boosted(sym, op, x, choice, votes, keep)
-    quadratic = ctx.spec.attention_of(info) == "quadratic"
-    pace = pace_of(info.speed, lambda e: to_sympy(e, sym.env)) or _NO_PACE
-    one = call_metrics(m, reads + extra_reads, writes, pin, pout, quadratic, spread, pace)
+    tool = next((t for t in ctx.spec.tools if t.name == choice.model), None)
+    if tool is not None:  # no tokens: its price per call and its latency (aalp.model.tools)
+        one = _tool_call(sym, tool)
+    else:
+        info = ctx.spec.model(choice.model)
+        m, pin, pout = (to_sympy(e, sym.env) for e in (info.size, info.price_in, info.price_out))
+        quadratic = ctx.spec.attention_of(info) == "quadratic"
+        pace = pace_of(info.speed, lambda e: to_sympy(e, sym.env)) or _NO_PACE
+        one = call_metrics(m, reads + extra_reads, writes, pin, pout, quadratic, spread, pace)
     metrics = _scale(one, samples, rounds)
     if choice.kind == "retry" and choice.check not in (None, "exact"):
         vop = ctx.op(choice.check or "")

@@ -180,6 +180,9 @@ def count_of(checked: Any, data: str) -> int:
 def _usable(spec: Spec, task: Task, op: Op) -> tuple[str, ...]:
     routed_ops = {s.op for s in task.stages if isinstance(s, RouteStage)}
     names = op.models or tuple(m.name for m in spec.models)
+    tool = spec.tool_of(op)
+    if tool is not None:  # an op on a tool runs on it alone (aalp.checks.tools)
+        return (tool.name,)
     out = []
     for name in names:
         try:
@@ -258,6 +261,8 @@ def build(checked: Any, task_name: str | None = None) -> Space:
             x = IntDomain(1, max(1, hi))
         # An op no stage runs (a verifier) is never boosted itself.
         boosters = _boosters(task, op.name, env) if op.name in staged else (Booster("none"),)
+        if spec.tool_of(op) is not None:  # a tool gains nothing from votes (model.md §1)
+            boosters = tuple(b for b in boosters if b.kind in ("none", "retry"))
         ops[op.name] = OpSpace(op.name, x, data, _usable(spec, task, op), boosters)
 
     blocks = _blocks(task, checked, ops)
