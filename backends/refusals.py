@@ -8,6 +8,24 @@ from typing import Any
 NESTED_STAGES = "nested_stages"
 JUDGE_VOTE = "judge_vote"
 BEAM_SEARCH = "beam_search"
+TOOL_OP = "tool_op"
+
+
+def tool_features(spec: Any, task: Any, target: str) -> list[tuple[str, str]]:
+    """``(TOOL_OP, message)`` for every op that runs on a tool (``op NAME on TOOL``): no
+    target runs a tool's call yet, so each refuses it by name at compile time."""
+    found = []
+    for op in task.ops:
+        tool = spec.tool_of(op)
+        if tool is not None:
+            found.append(
+                (
+                    TOOL_OP,
+                    f"op '{op.name}' runs on tool '{tool.name}' (tool ops), which the {target}"
+                    " target does not run",
+                )
+            )
+    return found
 
 
 def judge_features(view: dict[str, Any]) -> list[tuple[str, str]]:

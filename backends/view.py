@@ -215,6 +215,12 @@ def build_view(checked: Any, task: ir.Task, plan: Plan, *, target: str = "python
     env = float_env(checked.env)
     from aalp.checks.loader import prompt_dir_of
 
+    from .refusals import tool_features
+
+    refused = tool_features(spec, task, target)
+    if refused:
+        raise PlanError("; ".join(message for _, message in refused))
+
     spec_dir = prompt_dir_of(checked)
     # a reduce op's own numbers are those of a node of its first level (fanin, level, calls)
     nodes = {
