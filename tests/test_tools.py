@@ -151,3 +151,54 @@ def test_symbolic_closed_form_equals_the_evaluation():
     for metric in ("calls", "dollars", "seconds", "success"):
         form = closed_form(checked, None, d, metric)
         assert value_at(form, {"qs": 4}) == pytest.approx(ev.value(metric), rel=1e-9), metric
+
+
+def _spec_file(tmp_path):
+    path = tmp_path / "tools.aalp"
+    path.write_text(SPEC)
+    return path
+
+
+def test_explain_and_graph_say_tool(tmp_path):
+    import json
+
+    from aalp.cli import cli as main
+    from click.testing import CliRunner
+
+    path = str(_spec_file(tmp_path))
+    run = CliRunner().invoke(main, ["explain", path])
+    assert run.exit_code == 0, run.output
+    assert "search on tool web" in run.output
+    rep = json.loads(CliRunner().invoke(main, ["explain", "--format", "json", path]).output)
+    calls = [c for s in rep["stages"] for c in s["calls"]]
+    assert [c["op"] for c in calls if c.get("tool")] == ["search"]
+    for fmt in ("dot", "mermaid"):
+        out = CliRunner().invoke(main, ["graph", "--format", fmt, path]).output
+        assert "tool web" in out, fmt
+    nodes = json.loads(CliRunner().invoke(main, ["graph", "--json", path]).output)
+    assert "tool" in json.dumps(nodes)
+
+
+TARGETS = ["python", "ray", "langgraph", "dspy", "openai-agents", "autogen", "crewai"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_target_refuses_a_tool_op_by_name(tmp_path, target):
+    from aalp.cli import cli as main
+    from click.testing import CliRunner
+
+    out = tmp_path / "out"
+    run = CliRunner().invoke(
+        main, ["compile", str(_spec_file(tmp_path)), "--target", target, "-o", str(out)]
+    )
+    assert run.exit_code != 0
+    assert "E604" in run.output and "tool 'web'" in run.output and target in run.output
+
+
+def test_aalp_simulate_runs_a_tool_op(tmp_path):
+    from aalp.cli import cli as main
+    from click.testing import CliRunner
+
+    run = CliRunner().invoke(main, ["simulate", str(_spec_file(tmp_path))])
+    assert run.exit_code == 0, run.output
+    assert "dollars" in run.output

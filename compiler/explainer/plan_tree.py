@@ -96,7 +96,7 @@ def call_phrases(c: Call) -> list[str]:
     return [
         *role,
         f"{c.op}{lvl}",
-        f"on {c.model},",
+        f"on tool {c.model}," if c.tool else f"on {c.model},",
         f"{_booster(c)}:",
         f"{counted(c.decisions, 'decision')} × {counted(c.samples_per_decision, 'sample')},",
         f"reads {fmt(c.reads)}",

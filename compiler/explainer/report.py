@@ -62,7 +62,7 @@ def report(
         metrics=_metrics(plan.metrics) if plan else None,
         success=_num(plan.success) if plan else None,
         decisions=_decisions(plan.decisions) if plan else {},
-        stages=_plan_stages(plan) if plan else (),
+        stages=_plan_stages(plan, {t.name for t in checked.spec.tools}) if plan else (),
         closed_form=_closed_form(checked, result),
         closed_form_asymptotic=_closed_form(checked, result, asymptotic=True),
         growth=_growth(g_plan),
@@ -141,7 +141,7 @@ def _requirements(result: OptimizeResult) -> tuple[Requirement, ...]:
     )
 
 
-def _plan_stages(plan: Solution) -> tuple[Stage, ...]:
+def _plan_stages(plan: Solution, tools: set[str] = set()) -> tuple[Stage, ...]:
     """The plan's stages that make calls (combines and routes are bookkeeping)."""
     return tuple(
         Stage(
@@ -156,7 +156,7 @@ def _plan_stages(plan: Solution) -> tuple[Stage, ...]:
             levels=tuple(tuple(lv) for lv in st.levels),
             metrics=_metrics(st.metrics.as_dict()),
             success=_num(st.success),
-            calls=tuple(_call(o) for o in st.op_evals),
+            calls=tuple(_call(o, o.model in tools) for o in st.op_evals),
             accuracy=_num(math.exp(st.log_accuracy)) if plan.evaluation.items else None,
             within=st.within,
             runs=st.runs,
@@ -166,8 +166,8 @@ def _plan_stages(plan: Solution) -> tuple[Stage, ...]:
     )
 
 
-def _call(o: Any) -> Call:
-    """One ``OpEval`` row of a stage."""
+def _call(o: Any, tool: bool = False) -> Call:
+    """One ``OpEval`` row of a stage (``tool``: its op runs on a tool)."""
     return Call(
         op=o.op,
         role=o.role,
@@ -186,6 +186,7 @@ def _call(o: Any) -> Call:
         success_per_decision=_num(o.success),
         metrics=_metrics(o.metrics.as_dict()),
         cost_share=_num(o.cost_share),
+        tool=tool,
     )
 
 

@@ -40,6 +40,8 @@ class Call:
     success_per_decision: Number
     metrics: Metrics
     cost_share: Number
+    # the op runs on a tool, ``model`` names it (JSON: only when true)
+    tool: bool = dataclasses.field(default=False, metadata={"omit": False})
 
 
 @dataclass(frozen=True)

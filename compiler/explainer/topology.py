@@ -65,6 +65,10 @@ def build(checked: Any, task: Any, evaluation: Any, metric: str = "cost") -> net
             _per_run(g, set(g.nodes) - before, st.runs, st.kind == "chain")
     _metrics(g)
     _seconds(g, evaluation)
+    tools = {t.name for t in getattr(checked.spec, "tools", ())}
+    for node, d in g.nodes(data=True):
+        if d.get("model") in tools:  # the node says tool (only tool nodes carry the key)
+            d["tool"] = True
     return g
 
 
@@ -260,7 +264,8 @@ def _label(node: str, d: dict, metric: str = "cost") -> str:
     shown = metric if metric in NODE_METRICS else "cost"
     value = f"{shown} {with_unit(shown, f'{d[shown]:.4g}')}"
     calls = f"{d['calls']:.4g} calls (votes and retries included)"
-    parts = [f"{d['op']}{mult}", d["model"], boost.strip(), value]
+    model = f"tool {d['model']}" if d.get("tool") else d["model"]
+    parts = [f"{d['op']}{mult}", model, boost.strip(), value]
     if shown != "calls":
         parts.append(calls)
     return "\n".join(p for p in parts if p)
