@@ -62,7 +62,7 @@ def report(
         metrics=_metrics(plan.metrics) if plan else None,
         success=_num(plan.success) if plan else None,
         decisions=_decisions(plan.decisions) if plan else {},
-        stages=_plan_stages(plan, {t.name for t in checked.spec.tools}) if plan else (),
+        stages=_plan_stages(plan, frozenset(t.name for t in checked.spec.tools)) if plan else (),
         closed_form=_closed_form(checked, result),
         closed_form_asymptotic=_closed_form(checked, result, asymptotic=True),
         growth=_growth(g_plan),
@@ -141,7 +141,7 @@ def _requirements(result: OptimizeResult) -> tuple[Requirement, ...]:
     )
 
 
-def _plan_stages(plan: Solution, tools: set[str] = set()) -> tuple[Stage, ...]:
+def _plan_stages(plan: Solution, tools: frozenset[str] = frozenset()) -> tuple[Stage, ...]:
     """The plan's stages that make calls (combines and routes are bookkeeping)."""
     return tuple(
         Stage(
