@@ -66,7 +66,7 @@ def build(checked: Any, task: Any, evaluation: Any, metric: str = "cost") -> net
     _metrics(g)
     _seconds(g, evaluation)
     tools = {t.name for t in getattr(checked.spec, "tools", ())}
-    for node, d in g.nodes(data=True):
+    for _, d in g.nodes(data=True):
         if d.get("model") in tools:  # the node says tool (only tool nodes carry the key)
             d["tool"] = True
     return g
