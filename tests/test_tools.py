@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aalp import api, codes
 from aalp.diagnostics import SpecError
@@ -202,3 +204,14 @@ def test_aalp_simulate_runs_a_tool_op(tmp_path):
     run = CliRunner().invoke(main, ["simulate", str(_spec_file(tmp_path))])
     assert run.exit_code == 0, run.output
     assert "dollars" in run.output
+
+
+def test_the_explorer_loads_a_spec_with_a_tool_and_shows_its_plan():
+    from aalp.explore import api as explore
+
+    assert explore.check_spec(SPEC)["ok"]
+    shown = explore.optimize_spec(SPEC)
+    assert shown["ok"] and shown["feasible"]
+    decisions = shown["plan"]["decisions"]
+    assert decisions["search.model"] == "web" and decisions["search.vote"] == "none"
+    assert "web" in json.dumps(shown["tree"])
