@@ -132,6 +132,13 @@ class CallShape:
         return self.pace.seconds(self.reads, self.writes)
 
 
+def _dollars_total(c: CallShape, s_sum, sh_sum):
+    """The dollars of ``s_sum`` calls of shape ``c`` whose extra conversation reads total
+    ``sh_sum``: tokens at the model's prices, plus a tool's price per call."""
+    tokens = c.price_in * (s_sum * c.reads + sh_sum) + c.price_out * s_sum * c.writes
+    return tokens / 1e6 + s_sum * c.per_call
+
+
 def _cost_total(c: CallShape, s_sum, sh_sum, sq_sum):
     """The cost of ``s_sum`` calls of shape ``c`` whose extra conversation reads total
     ``sh_sum`` (``sq_sum``: their squares), counted call by call: a call reading
@@ -620,9 +627,7 @@ def _accumulate(
         out["forward_passes"][sl] += s_sum * c.writes
         out["cost"][sl] += _cost_total(c, s_sum, sh_sum, sq_sum)
         out["tokens"][sl] += s_sum * (c.reads + c.writes) + sh_sum
-        out["dollars"][sl] += (
-            c.price_in * (s_sum * c.reads + sh_sum) + c.price_out * s_sum * c.writes
-        ) / 1e6 + s_sum * c.per_call
+        out["dollars"][sl] += _dollars_total(c, s_sum, sh_sum)
         lat = rounds * c.writes
         lat_calls = rounds.copy()
         secs = rounds * c.seconds + rh_sum * c.pace.per_read
@@ -630,10 +635,7 @@ def _accumulate(
             out["forward_passes"][sl] += vs_sum * vcall.writes
             out["cost"][sl] += _cost_total(vcall, vs_sum, 0.0, 0.0)
             out["tokens"][sl] += vs_sum * (vcall.reads + vcall.writes)
-            out["dollars"][sl] += (
-                vs_sum * (vcall.price_in * vcall.reads + vcall.price_out * vcall.writes) / 1e6
-                + vs_sum * vcall.per_call
-            )
+            out["dollars"][sl] += _dollars_total(vcall, vs_sum, 0.0)
             lat += vr_sum * vcall.writes
             lat_calls += vr_sum
             secs += vr_sum * vcall.seconds

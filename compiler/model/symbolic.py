@@ -305,8 +305,8 @@ def _judge_metrics(sym: _Sym, choice: Choice, x, writes) -> Metrics | None:
 
 
 def _tool_call(sym: _Sym, tool: Any) -> Metrics:
-    """One call of a tool, symbolically (``aalp.model.tools``)."""
-    from aalp.model import tools
+    """One call of a tool, symbolically (``aalp.plan.tools``)."""
+    from aalp.plan import tools
 
     value = lambda e: to_sympy(e, sym.env)  # noqa: E731
     price = tools.tool_price(tool, value)
@@ -326,7 +326,7 @@ def _decision_metrics(
     reads, writes = sym.formula(ctx.op(op).reads, x), sym.formula(ctx.op(op).writes, x)
     succ, samples, rounds, tries = _boosted(sym, op, x, choice, votes, keep)
     tool = next((t for t in ctx.spec.tools if t.name == choice.model), None)
-    if tool is not None:  # no tokens: its price per call and its latency (aalp.model.tools)
+    if tool is not None:  # no tokens: its price per call and its latency (aalp.plan.tools)
         one = _tool_call(sym, tool)
     else:
         info = ctx.spec.model(choice.model)

@@ -39,7 +39,7 @@ class ModelInfo:
     attention: str = "linear"  # how a call's cost grows with what it reads (model.md §1)
     pace: Pace | None = None  # its speed (model.md §1, seconds); None: seconds unknown
     price_call: float = 0.0  # dollars per call: a tool's price (model.md §1, tools)
-    tool: bool = False  # a tool (aalp.model.tools): no tokens, no votes
+    tool: bool = False  # a tool (aalp.plan.tools): no tokens, no votes
 
     @property
     def quadratic(self) -> bool:
@@ -199,8 +199,8 @@ def _build_context(checked: Any, task: Task | str | None) -> Context:
 
 
 def _tool_info(spec: Spec, tool: Tool, fenv: dict[str, float]) -> ModelInfo:
-    """A tool as a model of size 0 that its ops alone may run on (aalp.model.tools)."""
-    from aalp.model import tools
+    """A tool as a model of size 0 that its ops alone may run on (aalp.plan.tools)."""
+    from aalp.plan import tools
 
     value = lambda e: ex.evaluate(e, fenv)  # noqa: E731
     return ModelInfo(
