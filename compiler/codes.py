@@ -106,10 +106,10 @@ UNTIMED_MODEL = (
     "E330"  # minimize (or require) seconds with an op that may run on a model without speed
 )
 # tools (tool NAME { price P per call  latency L ms  success S })
-TOOL_AND_MODEL = "E340"  # an op on a tool and a model, or on two tools
-TOOL_TOKENS = "E341"  # an op on a tool given reads or writes (a tool call has no tokens)
-TOOL_VOTE = "E342"  # a vote, judge or beam search named on an op that runs on a tool
-BAD_TOOL = "E343"  # a tool's price or latency below zero, or its success outside [0, 1]
+TOOL_AND_MODEL = "E350"  # an op on a tool and a model, or on two tools
+TOOL_TOKENS = "E351"  # an op on a tool given reads or writes (a tool call has no tokens)
+TOOL_VOTE = "E352"  # a vote, judge or beam search named on an op that runs on a tool
+BAD_TOOL = "E353"  # a tool's price or latency below zero, or its success outside [0, 1]
 
 # warnings
 UNUSED_PARAM = "W401"
