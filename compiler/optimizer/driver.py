@@ -66,6 +66,23 @@ __all__ = [
 ]
 
 
+def not_planned(task: Task) -> SpecError:
+    """The refusal of a task with ``repeat STAGE K then vote``: the cost model evaluates its
+    plans (``aalp.model.repeat``), the optimizer's search does not take the vote yet."""
+    r = task.repeats[0]
+    return SpecError(
+        [
+            Diagnostic(
+                "error",
+                codes.REPEAT_NOT_PLANNED,
+                f"task '{task.name}' has 'repeat ... then vote': the optimizer cannot plan it yet",
+                r.span,
+                "evaluate a given plan (aalp simulate --decisions) or drop the repeat",
+            )
+        ]
+    )
+
+
 def _error(message: str) -> SpecError:
     return SpecError([Diagnostic("error", codes.BAD_OPTION, message, NO_SPAN)])
 
@@ -215,6 +232,8 @@ def _optimize(
 ) -> OptimizeResult:
     """``optimize``, its options checked."""
     task = select_task(checked.spec, task_name)
+    if task.repeats:
+        raise not_planned(task)
     space = build(checked, task.name)
     pins = {**space.pins, **parse_pins(space, extra_pins, checked.env)}
     sense, metric = objective_of(task, objective)

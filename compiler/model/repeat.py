@@ -1,0 +1,76 @@
+"""``repeat STAGE K then vote`` in the cost model: K independent runs of a stage, then a vote.
+
+One run of the repeated stage (with its nested stages) has metrics M and success s = exp(L),
+L the sum of the stage's and its nested stages' ln(success). The K runs are independent copies
+and the vote over their final answers is a local count, no call (docs/model.md §3, repeat):
+
+- every sum (calls, forward passes, cost, tokens, dollars) is K·M;
+- the critical paths (latency, latency_calls, seconds) are one run's with unbounded workers
+  (the K runs side by side) and K times one run's with ``workers`` set (the runs one after
+  another, each on the whole pool);
+- success is the majority's: ``P[Bin(K, s) ≥ (K+1)/2]`` for odd K, wrong runs assumed to agree
+  (the conservative case of a rival rate 1 − s, as ``allow vote majority`` assumes).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from aalp.front.nesting import inner_stages
+from aalp.front.repeat import flat_index
+from aalp.model import reliability as rel
+from aalp.model.metrics import Metrics, StageEval
+from aalp.plan.context import Context
+
+
+def repeat_metrics(one: Metrics, k: int, parallel: bool) -> Metrics:
+    """The metrics of K runs of one whose metrics are ``one``."""
+    return one.scale(float(k), 1.0 if parallel else float(k))
+
+
+def repeat_log_success(log_one: float, k: int) -> float:
+    """ln P(the majority of K independent runs is right), each right with ``exp(log_one)``."""
+    s = math.exp(log_one)
+    up, low = rel.binom_tail(k, s, (k + 1) // 2)
+    if up <= 0.0:
+        return -math.inf
+    # near 1 the failure is the precise side: ln(1 − failure)
+    return math.log1p(-low) if low < 0.5 else math.log(up)
+
+
+def apply_repeats(ctx: Context, stages: list[StageEval], counts: dict[int, int]) -> list[StageEval]:
+    """``stages`` with each repeated group (the stage at a key of ``counts`` and its nested
+    stages) costed as ``counts[key]`` runs and voted; the vote's change of ln(success) (and of
+    ln(accuracy), bounded by the success) is put on the repeated stage itself."""
+    out = list(stages)
+    parallel = ctx.workers is None
+    for index, k in sorted(counts.items()):
+        group = [index, *inner_stages(ctx.task, index)]
+        log_one = sum(out[i].log_success for i in group)
+        acc_one = sum(out[i].log_accuracy for i in group)
+        for i in group:
+            out[i] = replace(out[i], metrics=repeat_metrics(out[i].metrics, k, parallel))
+        voted = repeat_log_success(log_one, k)
+        # an item's result is right when the voted whole answer is: its accuracy is at least
+        # the vote's success (the bound a stage's own success formula gives too)
+        out[index] = replace(
+            out[index],
+            log_success=out[index].log_success + voted - log_one,
+            log_accuracy=out[index].log_accuracy + voted - acc_one,
+        )
+    return out
+
+
+def repeat_counts(ctx: Context) -> dict[int, int]:
+    """The flat index of each repeated stage of the task and its K (a checked spec's K is a
+    whole odd number; ``choose`` is not planned and is refused before the cost model)."""
+    out = {}
+    for r in ctx.task.repeats:
+        if r.count is None:
+            continue
+        out[flat_index(ctx.task, r)] = round(ctx.formula(r.count))
+    return out
+
+
+__all__ = ["apply_repeats", "repeat_counts", "repeat_log_success", "repeat_metrics"]
