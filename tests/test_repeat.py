@@ -1,0 +1,154 @@
+"""``repeat STAGE K then vote`` (docs/model.md §3, repeat): the syntax and its round trip, the
+check of K, the cost model's closed form against hand-derived values and against the Monte
+Carlo of K independent copies, and the optimizer's refusal."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from aalp import api, codes
+from aalp.diagnostics import SpecError
+from aalp.front.printer import format_spec
+from aalp.model.cost import evaluate
+from aalp.model.montecarlo import simulate
+from aalp.optimizer.driver import optimize
+
+MODEL = """model m {
+  size 1
+  context 16k
+  price in 1 out 2 per Mtok
+  can step, part, merge
+}
+"""
+
+CHAIN = (
+    MODEL.replace("step, part, merge", "step")
+    + """
+task t {
+  steps s = 6
+  op step on m {
+    reads 100 tokens
+    writes 10 tokens
+    success 0.97
+  }
+  REPEAT
+  WORKERS
+  maximize success
+}
+"""
+)
+
+NESTED = (
+    MODEL.replace("step, part, merge", "part, merge")
+    + """
+task t {
+  items xs = 4 of 50 tokens
+  steps hops = 3
+  op part on m {
+    reads 80 tokens
+    writes 20 tokens
+    success 0.95
+  }
+  op merge on m {
+    reads 200 tokens
+    writes 20 tokens
+    success 0.9
+  }
+  repeat map part over xs {
+    chain merge over hops
+  } 3 then vote
+  maximize success
+}
+"""
+)
+
+
+def chain(repeat: str, workers: str = "") -> api.Checked:
+    return api.check(api.parse(CHAIN.replace("REPEAT", repeat).replace("WORKERS", workers)))
+
+
+def majority(s: float, k: int) -> float:
+    """P[Bin(k, s) > k/2], summed term by term."""
+    return sum(math.comb(k, j) * s**j * (1 - s) ** (k - j) for j in range(k // 2 + 1, k + 1))
+
+
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "repeat chain step over s 5 then vote",
+        "repeat chain step over s choose then vote",
+        "repeat chain step over s history full k then vote",
+    ],
+)
+def test_the_formatter_writes_a_repeat_back(clause: str) -> None:
+    text = ("param k = 3\n\n" + CHAIN).replace("REPEAT", clause).replace("  WORKERS\n", "")
+    spec = api.parse(text)
+    assert len(spec.tasks[0].repeats) == 1
+    written = format_spec(spec)
+    assert f"\n  {clause}\n" in written
+    assert api.parse(written) == spec
+    assert format_spec(api.parse(written)) == written
+
+
+def test_a_nested_repeat_round_trips() -> None:
+    spec = api.parse(NESTED)
+    assert "  } 3 then vote\n" in format_spec(spec)
+    assert api.parse(format_spec(spec)) == spec
+
+
+@pytest.mark.parametrize("k", ["4", "0", "1001", "2.5"])
+def test_a_count_that_is_not_odd_and_whole_is_e340(k: str) -> None:
+    with pytest.raises(SpecError) as err:
+        chain(f"repeat chain step over s {k} then vote")
+    assert [d.code for d in err.value.diagnostics] == [codes.BAD_REPEAT]
+
+
+def test_the_closed_form_is_k_runs_and_the_majority_of_them() -> None:
+    one = evaluate(chain("chain step over s"), None, {})
+    five = evaluate(chain("repeat chain step over s 5 then vote"), None, {})
+    assert five.metrics.calls == 5 * one.metrics.calls == 30
+    assert five.metrics.cost == pytest.approx(5 * one.metrics.cost)
+    assert five.metrics.latency == one.metrics.latency  # side by side on unbounded workers
+    assert five.success == pytest.approx(majority(0.97**6, 5), rel=1e-12)
+    bounded = evaluate(chain("repeat chain step over s 5 then vote", "workers 2"), None, {})
+    assert bounded.metrics.latency == pytest.approx(5 * one.metrics.latency)
+
+
+def test_one_run_is_the_stage_alone() -> None:
+    one = evaluate(chain("chain step over s"), None, {})
+    once = evaluate(chain("repeat chain step over s 1 then vote"), None, {})
+    assert once.metrics == one.metrics
+    assert once.success == pytest.approx(one.success, rel=1e-12)
+
+
+@pytest.mark.parametrize("workers", ["", "workers 2"])
+def test_the_monte_carlo_of_k_copies_agrees_with_the_closed_form(workers: str) -> None:
+    checked = chain("repeat chain step over s 5 then vote", workers)
+    model = evaluate(checked, None, {})
+    sim = simulate(checked, None, {}, runs=20000, seed=3)
+    lo, hi = sim.wilson(z=4.0)
+    assert lo <= model.success <= hi
+    for metric in ("calls", "cost", "tokens", "latency", "latency_calls"):
+        assert sim.metrics[metric].mean == pytest.approx(getattr(model.metrics, metric))
+
+
+def test_a_repeated_map_with_a_nested_chain_agrees_with_its_monte_carlo() -> None:
+    checked = api.check(api.parse(NESTED))
+    decisions = {"part.x": 1}
+    model = evaluate(checked, None, decisions)
+    # one run: 4 parts and 4 x 3 merges, all right
+    s = 0.95**4 * 0.9**12
+    assert model.success == pytest.approx(majority(s, 3), rel=1e-12)
+    assert model.metrics.calls == 3 * (4 + 12)
+    sim = simulate(checked, None, decisions, runs=20000, seed=5)
+    lo, hi = sim.wilson(z=4.0)
+    assert lo <= model.success <= hi
+    for metric in ("calls", "cost", "latency", "latency_calls"):
+        assert sim.metrics[metric].mean == pytest.approx(getattr(model.metrics, metric))
+
+
+def test_the_optimizer_refuses_a_repeat_with_e609() -> None:
+    with pytest.raises(SpecError) as err:
+        optimize(chain("repeat chain step over s 5 then vote"))
+    assert [d.code for d in err.value.diagnostics] == [codes.REPEAT_NOT_PLANNED]
