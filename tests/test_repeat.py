@@ -152,3 +152,16 @@ def test_the_optimizer_refuses_a_repeat_with_e609() -> None:
     with pytest.raises(SpecError) as err:
         optimize(chain("repeat chain step over s 5 then vote"))
     assert [d.code for d in err.value.diagnostics] == [codes.REPEAT_NOT_PLANNED]
+
+
+@pytest.mark.parametrize(
+    "target", ["python", "ray", "langgraph", "dspy", "openai-agents", "autogen", "crewai"]
+)
+def test_every_target_refuses_a_repeat_by_name(target: str) -> None:
+    from aalp.backends.view import PlanError
+
+    with pytest.raises(PlanError) as err:
+        api.compile(chain("repeat chain step over s 5 then vote"), target, decisions={})
+    message = str(err.value)
+    assert f"target {target}" in message
+    assert "repeated 5 times and voted (repeat ... then vote)" in message

@@ -15,8 +15,11 @@ and the vote over their final answers is a local count, no call (docs/model.md Â
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 
+from aalp.front.expr import evaluate
+from aalp.front.ir import Task
 from aalp.front.nesting import inner_stages
 from aalp.front.repeat import flat_index
 from aalp.model import reliability as rel
@@ -65,12 +68,16 @@ def apply_repeats(ctx: Context, stages: list[StageEval], counts: dict[int, int])
 def repeat_counts(ctx: Context) -> dict[int, int]:
     """The flat index of each repeated stage of the task and its K (a checked spec's K is a
     whole odd number; ``choose`` is not planned and is refused before the cost model)."""
+    return counts_of(ctx.task, ctx.fenv)
+
+
+def counts_of(task: Task, fenv: Mapping[str, float]) -> dict[int, int]:
+    """``repeat_counts`` of ``task`` under the parameter values ``fenv``."""
     out = {}
-    for r in ctx.task.repeats:
-        if r.count is None:
-            continue
-        out[flat_index(ctx.task, r)] = round(ctx.formula(r.count))
+    for r in task.repeats:
+        if r.count is not None:
+            out[flat_index(task, r)] = round(evaluate(r.count, dict(fenv)))
     return out
 
 
-__all__ = ["apply_repeats", "repeat_counts", "repeat_log_success", "repeat_metrics"]
+__all__ = ["apply_repeats", "counts_of", "repeat_counts", "repeat_log_success", "repeat_metrics"]
