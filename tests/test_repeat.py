@@ -165,3 +165,31 @@ def test_every_target_refuses_a_repeat_by_name(target: str) -> None:
     message = str(err.value)
     assert f"target {target}" in message
     assert "repeated 5 times and voted (repeat ... then vote)" in message
+
+
+def test_the_item_by_item_simulation_refuses_a_repeat() -> None:
+    from aalp.model.montecarlo import SimulationError
+    from aalp.model.montecarlo_items import simulate_items
+
+    with pytest.raises(SimulationError, match="repeat"):
+        simulate_items(api.check(api.parse(NESTED)), None, {"part.x": 1}, runs=10)
+
+
+def test_simulate_with_given_decisions_runs_a_repeat(tmp_path) -> None:
+    import json
+
+    from aalp.cli import cli
+    from click.testing import CliRunner
+
+    spec = tmp_path / "r.aalp"
+    spec.write_text(NESTED)
+    args = ["simulate", str(spec), "--decisions", json.dumps({"part.x": 1}), "--format", "json"]
+    out = CliRunner().invoke(cli, [*args, "--runs", "2000"])
+    assert out.exit_code == 0, out.output
+    again = CliRunner().invoke(cli, [*args, "--runs", "2000"])
+    assert again.output == out.output  # deterministic
+    result = json.loads(out.output)
+    lo, hi = result["success"]["interval"]
+    assert lo <= result["success"]["predicted"] <= hi
+    calls = result["metrics"]["calls"]
+    assert calls["mean"] == calls["predicted"] == 3 * (4 + 12)
