@@ -148,9 +148,74 @@ def test_a_repeated_map_with_a_nested_chain_agrees_with_its_monte_carlo() -> Non
         assert sim.metrics[metric].mean == pytest.approx(getattr(model.metrics, metric))
 
 
-def test_the_optimizer_refuses_a_repeat_with_e609() -> None:
+TWO_MODELS = """model small {
+  size 1
+  context 16k
+  price in 1 out 2 per Mtok
+  can step
+}
+
+model big {
+  size 5
+  context 16k
+  price in 5 out 10 per Mtok
+  can step
+}
+
+task t {
+  steps s = 6
+  op step on small, big {
+    reads 100 tokens
+    writes 10 tokens
+    success 0.9
+    success on big 0.99
+  }
+  repeat chain step over s K then vote
+  allow vote majority max 5
+  REQUIRE
+  OBJECTIVE
+}
+"""
+
+
+@pytest.mark.parametrize("k", ["1", "3", "7"])
+@pytest.mark.parametrize(
+    ("require", "objective"),
+    [
+        ("require success >= 0.99", "minimize cost"),
+        ("require success >= 0.9999", "minimize cost"),
+        ("require success >= 0.999999999", "minimize cost"),
+        ("require cost <= 400000", "maximize success"),
+        ("require latency <= 60", "minimize cost"),
+    ],
+)
+def test_the_optimum_of_a_repeated_pipeline_is_the_exhaustive_one(
+    k: str, require: str, objective: str
+) -> None:
+    from oracles.exhaustive import search
+
+    text = TWO_MODELS.replace(" K then", f" {k} then").replace("REQUIRE", require)
+    checked = api.check(api.parse(text.replace("OBJECTIVE", objective)))
+    result = optimize(checked)
+    brute = search(checked)
+    assert result.feasible == brute.feasible
+    if brute.feasible:
+        metric = result.objective[1]
+        assert result.plan.value(metric) == pytest.approx(brute.value, rel=1e-12)
+        again = evaluate(checked, None, result.plan.decisions)
+        assert again.success == pytest.approx(result.plan.success, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "repeat chain step over s choose then vote",
+        "repeat chain step over s 3 then vote\n  combine sum",
+    ],
+)
+def test_the_optimizer_refuses_a_partial_or_chosen_repeat_with_e609(clause: str) -> None:
     with pytest.raises(SpecError) as err:
-        optimize(chain("repeat chain step over s 5 then vote"))
+        optimize(chain(clause))
     assert [d.code for d in err.value.diagnostics] == [codes.REPEAT_NOT_PLANNED]
 
 

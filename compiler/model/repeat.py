@@ -53,7 +53,11 @@ def apply_repeats(ctx: Context, stages: list[StageEval], counts: dict[int, int])
         log_one = sum(out[i].log_success for i in group)
         acc_one = sum(out[i].log_accuracy for i in group)
         for i in group:
-            out[i] = replace(out[i], metrics=repeat_metrics(out[i].metrics, k, parallel))
+            rows = tuple(
+                replace(r, metrics=repeat_metrics(r.metrics, k, parallel)) for r in out[i].op_evals
+            )
+            metrics = repeat_metrics(out[i].metrics, k, parallel)
+            out[i] = replace(out[i], metrics=metrics, op_evals=rows)
         voted = repeat_log_success(log_one, k)
         # an item's result is right when the voted whole answer is: its accuracy is at least
         # the vote's success (the bound a stage's own success formula gives too)
