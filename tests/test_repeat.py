@@ -258,3 +258,22 @@ def test_simulate_with_given_decisions_runs_a_repeat(tmp_path) -> None:
     assert lo <= result["success"]["predicted"] <= hi
     calls = result["metrics"]["calls"]
     assert calls["mean"] == calls["predicted"] == 3 * (4 + 12)
+
+
+def test_explain_and_graph_say_the_stage_is_repeated() -> None:
+    from aalp.explainer.topology import build, to_dot, to_mermaid
+
+    text = TWO_MODELS.replace(" K then", " 5 then").replace("REQUIRE", "require success >= 0.99")
+    checked = api.check(api.parse(text.replace("OBJECTIVE", "minimize cost")))
+    report = api.explain(checked)
+    from aalp.explainer.render import render_text
+
+    assert report.stages[0].repeat == 5
+    assert "repeated 5 times then voted" in " ".join(render_text(report, width=200).split())
+    result = optimize(checked)
+    g = build(checked, checked.spec.tasks[0], result.plan.evaluation)
+    assert g.graph["repeat"] == {"0": 5}
+    assert "stage 1 runs 5 times, then a vote" in to_dot(g)
+    assert "%% stage 1 runs 5 times, then a vote" in to_mermaid(g)
+    # every node's totals are the 5 runs': they sum to the plan's calls
+    assert sum(d["calls"] for _, d in g.nodes(data=True)) == result.plan.metrics["calls"]

@@ -63,6 +63,7 @@ def apply_repeats(ctx: Context, stages: list[StageEval], counts: dict[int, int])
         # the vote's success (the bound a stage's own success formula gives too)
         out[index] = replace(
             out[index],
+            repeat=k,
             log_success=out[index].log_success + voted - log_one,
             log_accuracy=out[index].log_accuracy + voted - acc_one,
         )
