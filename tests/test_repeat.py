@@ -277,3 +277,15 @@ def test_explain_and_graph_say_the_stage_is_repeated() -> None:
     assert "%% stage 1 runs 5 times, then a vote" in to_mermaid(g)
     # every node's totals are the 5 runs': they sum to the plan's calls
     assert sum(d["calls"] for _, d in g.nodes(data=True)) == result.plan.metrics["calls"]
+
+
+def test_the_explorer_loads_a_repeat_and_shows_its_plan() -> None:
+    from aalp.explore import api as explore
+
+    text = TWO_MODELS.replace(" K then", " 3 then").replace("REQUIRE", "require success >= 0.99")
+    text = text.replace("OBJECTIVE", "minimize cost")
+    assert explore.check_spec(text)["ok"]
+    shown = explore.optimize_spec(text)
+    assert shown["ok"], shown
+    checked = api.check(api.parse(text))
+    assert shown["plan"]["metrics"]["calls"] == optimize(checked).plan.metrics["calls"]
