@@ -4,6 +4,7 @@ Carlo of K independent copies, and the optimizer's refusal."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -220,9 +221,9 @@ def test_the_optimizer_refuses_a_partial_or_chosen_repeat_with_e609(clause: str)
 
 
 @pytest.mark.parametrize(
-    "target", ["python", "ray", "langgraph", "dspy", "openai-agents", "autogen", "crewai"]
+    "target", ["ray", "langgraph", "dspy", "openai-agents", "autogen", "crewai"]
 )
-def test_every_target_refuses_a_repeat_by_name(target: str) -> None:
+def test_every_other_target_refuses_a_repeat_by_name(target: str) -> None:
     from aalp.backends.view import PlanError
 
     with pytest.raises(PlanError) as err:
@@ -241,7 +242,6 @@ def test_the_item_by_item_simulation_refuses_a_repeat() -> None:
 
 
 def test_simulate_with_given_decisions_runs_a_repeat(tmp_path) -> None:
-    import json
 
     from aalp.cli import cli
     from click.testing import CliRunner
@@ -289,3 +289,44 @@ def test_the_explorer_loads_a_repeat_and_shows_its_plan() -> None:
     assert shown["ok"], shown
     checked = api.check(api.parse(text))
     assert shown["plan"]["metrics"]["calls"] == optimize(checked).plan.metrics["calls"]
+
+
+def test_the_python_target_refuses_a_repeat_of_part_of_the_pipeline() -> None:
+    from aalp.backends.view import PlanError
+
+    checked = chain("repeat chain step over s 3 then vote\n  combine sum")
+    with pytest.raises(PlanError, match="repeat of the whole pipeline only"):
+        api.compile(checked, "python", decisions={})
+
+
+def test_the_python_program_runs_k_runs_and_makes_the_predicted_calls(tmp_path) -> None:
+    from aalp.backends.base import write
+    from aalp.sim.harness import make_input, run_program
+    from test_e2e import FAST, served
+
+    text = TWO_MODELS.replace(" K then", " 3 then").replace("REQUIRE", "require success >= 0.99")
+    text = text.replace("OBJECTIVE", "minimize cost")
+    checked = api.check(api.parse(text))
+    compiled = api.compile(checked)
+    write(compiled.files, str(tmp_path))
+    source = (tmp_path / compiled.files[0].path).read_text()
+    assert 'f"r{k}/"' in source
+    with served(checked, seed=5) as server:
+        run = run_program(
+            tmp_path / compiled.files[0].path, server.url, tmp_path, make_input(checked), FAST
+        )
+        stats = server.core.stats()
+    assert run.returncode == 0, run.stderr
+    assert stats["calls"] == run.report["calls"]
+    low, high = compiled.view["prediction"]["calls_interval"]
+    assert low <= run.report["calls"] <= high
+    # 3 runs of the one-run plan: three times its predicted calls
+    one = api.compile(checked_once(text), decisions=compiled.view["decisions"])
+    assert run.report["calls"] == 3 * one.view["prediction"]["calls_interval"][0]
+
+
+def checked_once(text: str) -> api.Checked:
+    """The spec of ``text`` with its repeat dropped (the stage run once)."""
+    return api.check(
+        api.parse(text.replace("repeat chain step over s 3 then vote", "chain step over s"))
+    )
