@@ -12,9 +12,15 @@ MAX_REPEAT = 999
 
 
 def check_repeats(t: TaskContext) -> None:
-    """Each repeat's K: ``choose`` or an odd whole number from 1 to ``MAX_REPEAT``."""
+    """Each repeat's K: an odd whole number from 1 to ``MAX_REPEAT`` (``choose`` is refused)."""
     for repeat in t.task.repeats:
-        if repeat.count is None:
+        if repeat.count is None:  # parsed and written back; neither costed nor searched yet
+            t.c.error(
+                codes.BAD_REPEAT,
+                "a repeat's count 'choose' is not planned yet",
+                repeat.span,
+                "give the count, an odd whole number (for example 'repeat ... 5 then vote')",
+            )
             continue
         k = value(t.c, repeat.count, t.scope, repeat.span, "the repeat's count")
         if k is None:

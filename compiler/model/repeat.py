@@ -72,7 +72,7 @@ def apply_repeats(ctx: Context, stages: list[StageEval], counts: dict[int, int])
 
 def repeat_counts(ctx: Context) -> dict[int, int]:
     """The flat index of each repeated stage of the task and its K (a checked spec's K is a
-    whole odd number; ``choose`` is not planned and is refused before the cost model)."""
+    whole odd number: the check refuses ``choose``)."""
     return counts_of(ctx.task, ctx.fenv)
 
 

@@ -76,9 +76,8 @@ def not_planned(task: Task) -> SpecError:
             Diagnostic(
                 "error",
                 codes.REPEAT_NOT_PLANNED,
-                f"task '{task.name}' repeats part of its pipeline, with a count 'choose' or under a"
-                " per-item requirement: the optimizer plans only a repeat of its whole"
-                " pipeline by a number",
+                f"task '{task.name}' repeats part of its pipeline or under a per-item"
+                " requirement: the optimizer plans only a repeat of its whole pipeline",
                 r.span,
                 "evaluate a given plan (aalp simulate --decisions) or drop the repeat",
             )

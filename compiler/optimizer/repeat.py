@@ -7,7 +7,7 @@ are K times one run's (the critical paths 1 or K times) and its success is
 the order of plans on any metric, and ``S_K(s) ≥ T`` holds exactly when ``s ≥ s_T``, the
 least float with ``S_K(s_T) ≥ T``. So the optimum is the optimum of the task without the
 repeat under the bounds mapped back (``success >= s_T``, a sum bound B as B/K), evaluated with
-the repeat. A repeat of part of a pipeline, ``choose``, or a per-item requirement is refused
+the repeat. A repeat of part of a pipeline or under a per-item requirement is refused
 (E609).
 """
 
