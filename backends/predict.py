@@ -161,7 +161,8 @@ def prediction(view: View, evaluation: Any = None) -> dict[str, Any]:
         calls.interval(m, v) for m, v in ((mean, var), (low_mean, low_var)) if math.isfinite(m)
     ]
     lo = min((b[0] for b in bounds), default=0)
-    hi = max((b[1] for b in bounds), default=None) if math.isfinite(mean) else None
+    highs = [b[1] for b in bounds]
+    hi = max(highs, default=None) if math.isfinite(mean) and None not in highs else None
     out: dict[str, Any] = {
         "calls": mean if math.isfinite(mean) else None,
         "calls_interval": [lo, hi],

@@ -517,8 +517,8 @@ def _break_at(text: str, width: int) -> int | None:
         elif depth == 0 and i > 0:
             if text[i - 1 : i + 2] in (" + ", " - "):
                 best = i  # the operator begins the next line
-            elif ch in "*/" and i + 1 <= width:
-                best = i + 1  # the operator ends this line
+            elif ch in "*/" and i + 1 <= width and not text.startswith("tok/s", i - 3):
+                best = i + 1  # the operator ends this line (the unit tok/s is one word)
     return best
 
 

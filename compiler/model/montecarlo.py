@@ -534,6 +534,10 @@ def play_judge(draw: OpDraw, a, n: int, rng) -> dict[str, Any]:
     return dict(ok=ok, samples=samples, rounds=rounds, vsamples=vsamples, vrounds=vsamples)
 
 
+#: the most tries of one decision the retry loop plays, one vector step per try
+MAX_TRIES = 1_000_000
+
+
 def _play_retry(draw: OpDraw, a, n: int, rng) -> dict[str, Any]:
     """Retries, one try at a time, each judged by the exact check or a drawn verdict."""
     import numpy as np
@@ -545,6 +549,12 @@ def _play_retry(draw: OpDraw, a, n: int, rng) -> dict[str, Any]:
     accept_p = a if exact_check else a * c + (1 - a) * (1 - c)
     if limit == math.inf and (accept_p <= 0).any():
         raise SimulationError("unbounded retries that can never end (success 0)")
+    least = float(np.min(accept_p))
+    if min(limit, 1.0 / least if least > 0 else math.inf) > MAX_TRIES:
+        raise SimulationError(
+            f"a decision's tries are accepted with probability {least:.3g}: about "
+            f"{1 / least:.3g} tries each, too many to play one at a time"
+        )
     ok = np.zeros(n, dtype=bool)
     done = np.zeros(n, dtype=bool)
     tries = np.zeros(n, dtype=np.int64)
@@ -571,7 +581,10 @@ def _play_retry(draw: OpDraw, a, n: int, rng) -> dict[str, Any]:
 def _accumulate(
     group: Group, runs: int, rng, out: dict[str, Any], tick=None, track_ok=True
 ) -> None:
-    """Add one group's decisions to the per-run totals in ``out``."""
+    """Add one group's decisions to the per-run totals in ``out``.
+
+    Long because every metric of a block of draws (calls, tokens, dollars, latency, seconds,
+    history, verifier) is summed in one pass over the block's arrays, which stay local."""
     import numpy as np
 
     total = group.count * runs
