@@ -225,7 +225,7 @@ def retry(a: float, tries: float, v: float, per_try: Moments | None = None) -> M
     if a <= 0.0:
         t1 = t2 = float(tries)
     elif math.isinf(tries) or tries > 100_000:
-        t1, t2 = 1.0 / a, (2.0 - a) / (a * a)
+        t1, t2 = 1.0 / a, (2.0 - a) / a / a  # a*a would underflow to 0 for a tiny a
     else:
         r = int(tries)
         q = 1.0 - a
@@ -243,7 +243,11 @@ def mixture(parts: list[tuple[float, Moments]]) -> Moments:
     return sum(w * m[0] for w, m in parts), sum(w * m[1] for w, m in parts)
 
 
-def interval(mean: float, var: float, z: float = 3.29) -> tuple[int, int]:
-    """A normal-approximation interval (z = 3.29: 99.9 %), rounded outward to whole calls."""
+def interval(mean: float, var: float, z: float = 3.29) -> tuple[int, int | None]:
+    """A normal-approximation interval (z = 3.29: 99.9 %), rounded outward to whole calls;
+    unbounded above (None) when the variance is not finite (a decision whose acceptance is
+    so unlikely that its tries' spread overflows)."""
+    if not math.isfinite(var):
+        return 0, None
     sd = math.sqrt(max(var, 0.0))
     return max(0, math.floor(mean - z * sd)), math.ceil(mean + z * sd)

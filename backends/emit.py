@@ -16,6 +16,7 @@ from aalp.plan.plan import Plan
 
 from .base import Emitted
 from .predict import prediction
+from .refusals import repeat_features
 from .view import PlanError, View, build_view
 
 
@@ -54,6 +55,8 @@ def emit_plan(checked: Any, resolved: Resolved, target: str = "python") -> Compi
 
     backend = get(target)
     view = plan_view(checked, resolved, target)
+    for _, message in [] if getattr(backend, "runs_repeat", False) else repeat_features(view):
+        raise PlanError(f"target {target}: {message}")  # before the target's own refusals
     files = backend.emit(view)
     return Compiled(view, files, backend.warnings(view), resolved)
 

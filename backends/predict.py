@@ -118,6 +118,17 @@ def _add_op(
         _add(view, total, cls["name"], mc, count)
 
 
+def repeats_of(view: View, stage: dict[str, Any]) -> int:
+    """How many times ``stage`` runs for a repeat around it (``repeat S K then vote`` on it or
+    on a stage it is nested in; 1 when none)."""
+    k = 1
+    while stage is not None:
+        k *= stage.get("repeat") or 1
+        within = stage.get("within")
+        stage = view["stages"][within] if within is not None else None
+    return k
+
+
 def call_distribution(view: View, worst: bool = True) -> dict[str, list[float]]:
     """``op -> [expected calls, variance]`` of one run of the program described by ``view``:
     under the cost model's assumptions (``worst``), or with every wrong answer different."""
@@ -125,6 +136,7 @@ def call_distribution(view: View, worst: bool = True) -> dict[str, list[float]]:
     ops = view["ops"]
     for stage in view["stages"]:
         runs = stage.get("runs", 1)  # a nested stage runs once per enclosing chunk
+        runs *= repeats_of(view, stage)  # and K times in a repeat ... then vote
         match stage["kind"]:
             case "map" | "chain":
                 for name in stage["ops"]:
@@ -149,7 +161,8 @@ def prediction(view: View, evaluation: Any = None) -> dict[str, Any]:
         calls.interval(m, v) for m, v in ((mean, var), (low_mean, low_var)) if math.isfinite(m)
     ]
     lo = min((b[0] for b in bounds), default=0)
-    hi = max((b[1] for b in bounds), default=None) if math.isfinite(mean) else None
+    highs = [b[1] for b in bounds]
+    hi = max(highs, default=None) if math.isfinite(mean) and None not in highs else None
     out: dict[str, Any] = {
         "calls": mean if math.isfinite(mean) else None,
         "calls_interval": [lo, hi],

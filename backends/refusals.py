@@ -8,6 +8,7 @@ from typing import Any
 NESTED_STAGES = "nested_stages"
 JUDGE_VOTE = "judge_vote"
 BEAM_SEARCH = "beam_search"
+REPEAT_VOTE = "repeat_vote"
 TOOL_OP = "tool_op"
 
 
@@ -75,3 +76,18 @@ def nested_features(view: dict[str, Any]) -> list[tuple[str, str]]:
                 )
             ]
     return []
+
+
+def repeat_features(view: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(REPEAT_VOTE, message)`` for every stage run K times and voted (``repeat STAGE K then
+    vote``), which no target emits yet: the program would run the stage once."""
+    return [
+        (
+            REPEAT_VOTE,
+            f"stage {stage['index'] + 1} ({stage['kind']} {', '.join(stage['ops'])}) is repeated"
+            f" {stage['repeat']} times and voted (repeat ... then vote), which this target does"
+            " not run",
+        )
+        for stage in view["stages"]
+        if stage.get("repeat") is not None
+    ]

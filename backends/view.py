@@ -21,6 +21,7 @@ from aalp.diagnostics import AalpError
 from aalp.front import ir
 from aalp.front.expr import EvalError, evaluate
 from aalp.front.numbers import float_env
+from aalp.model.repeat import counts_of
 from aalp.plan.plan import Expand, Judge, OpPlan, Plan, Retry, StagePlan, Vote
 from aalp.plan.prompts import PromptFileError, system_prompt
 
@@ -268,6 +269,8 @@ def build_view(checked: Any, task: ir.Task, plan: Plan, *, target: str = "python
             stage["within"] = shape.within
             stage["runs"] = shape.runs
         stage["comment"] = stage_comment(stage)
+    for index, k in counts_of(task, env).items():  # repeat STAGE K then vote
+        stages[index]["repeat"] = k
     return {
         "target": target,
         "spec_file": os.path.basename(spec.file or "<spec>"),

@@ -121,6 +121,8 @@ def mutate(rng: random.Random, text: str) -> tuple[str, str]:
     if kind in ("delete", "duplicate") and words:
         for _ in range(rng.randint(1, 4)):
             words = _tokens(text)
+            if not words:  # every word deleted already
+                break
             m = rng.choice(words)
             text = _splice(text, m, "" if kind == "delete" else m.group() * rng.randint(2, 3))
     elif kind == "swap" and len(words) > 1:

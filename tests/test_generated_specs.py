@@ -232,3 +232,30 @@ def test_the_optimum_equals_exhaustive_search_on_small_generated_specs(solver):
         assert problem is None, f"{problem}\n--- spec ---\n{drawn.text}"
 
     one()
+
+
+def _repeated(text: str, k: int) -> str | None:
+    """``text`` with its one chain the task's whole pipeline, repeated k times then voted
+    (None when the spec is not a lone chain)."""
+    lines = text.split("\n")
+    stages = [
+        i for i, ln in enumerate(lines) if ln.startswith(("  chain ", "  map ", "  combine "))
+    ]
+    if len(stages) != 1 or not lines[stages[0]].startswith("  chain "):
+        return None
+    lines[stages[0]] = f"  repeat {lines[stages[0]].strip()} {k} then vote"
+    return "\n".join(lines)
+
+
+def test_the_optimum_of_a_repeated_chain_equals_exhaustive_search():
+    from hypothesis import strategies as st
+
+    @settings(max_examples=60, **SETTINGS)
+    @given(specs(small=True), st.sampled_from([1, 3, 5]))
+    def one(drawn: Drawn, k: int) -> None:
+        text = _repeated(drawn.text, k)
+        assume(text is not None and "require accuracy" not in text and "errors" not in text)
+        problem = _exhaustive_agrees(text, "dp")
+        assert problem is None, f"{problem}\n--- spec ---\n{text}"
+
+    one()

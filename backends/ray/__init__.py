@@ -24,6 +24,7 @@ class RayBackend(PythonBackend):
     passes), with the same literals as the python target."""
 
     name: ClassVar[str] = "ray"
+    runs_repeat: ClassVar[bool] = False  # its driver runs the stages once (refusals.py)
     description: ClassVar[str] = "Ray Core tasks on a cluster: bounded ray.wait fan-out"
     package: ClassVar[str] = "aalp.backends.ray"
 

@@ -29,6 +29,7 @@ from aalp.checks.overrides import apply_overrides
 from aalp.checks.params import check_data, check_params
 from aalp.checks.pins import check_pins_and_baselines
 from aalp.checks.ranges import compute_x_ranges
+from aalp.checks.repeat import check_repeats
 from aalp.checks.requirements import check_objective, check_requirements, check_workers
 from aalp.checks.speeds import check_seconds, check_speeds
 from aalp.checks.stages import check_stages
@@ -46,6 +47,7 @@ TASK_CHECKS: tuple[Callable[[TaskContext], None], ...] = (
     check_ops,
     check_stages,
     check_nesting,
+    check_repeats,
     check_boosters,
     check_tool_ops,
     check_workers,

@@ -83,6 +83,8 @@ def stage_phrases(st: Stage) -> list[str]:
         bits.append([f"fanin {st.fanin}"])
     if st.history:
         bits.append([f"history {st.history}"])
+    if st.repeat is not None:  # repeat S K then vote: the calls and success are the K runs'
+        bits.append(prose(f"repeated {counted(st.repeat, 'time')} then voted"))
     bits.append([f"success {success_text(st.success)}"])
     if st.accuracy is not None:
         bits.append([f"accuracy {success_text(st.accuracy)}"])

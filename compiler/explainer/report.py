@@ -160,6 +160,7 @@ def _plan_stages(plan: Solution, tools: frozenset[str] = frozenset()) -> tuple[S
             accuracy=_num(math.exp(st.log_accuracy)) if plan.evaluation.items else None,
             within=st.within,
             runs=st.runs,
+            repeat=st.repeat,
         )
         for st in plan.evaluation.stages
         if st.kind not in ("combine", "route")

@@ -67,6 +67,8 @@ class Stage:
     # of the JSON for a top-level stage
     within: int | None = field(default=None, metadata={"omit": None})
     runs: int = field(default=1, metadata={"omit": 1})
+    # a repeated stage (repeat S K then vote): K runs of it and its nested stages, voted
+    repeat: int | None = field(default=None, metadata={"omit": None})
 
 
 @dataclass(frozen=True)

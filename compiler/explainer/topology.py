@@ -63,6 +63,8 @@ def build(checked: Any, task: Any, evaluation: Any, metric: str = "cost") -> net
             prev_outputs = _linear(g, st, rows, prev_outputs)
         if st.within is not None:
             _per_run(g, set(g.nodes) - before, st.runs, st.kind == "chain")
+        if st.repeat is not None:  # repeat S K then vote: the graph's totals are the K runs'
+            g.graph.setdefault("repeat", {})[str(st.index)] = st.repeat
     _metrics(g)
     _seconds(g, evaluation)
     tools = {t.name for t in getattr(checked.spec, "tools", ())}
@@ -271,6 +273,14 @@ def _label(node: str, d: dict, metric: str = "cost") -> str:
     return "\n".join(p for p in parts if p)
 
 
+def repeat_caption(g: Any) -> str:
+    """What a graph with repeated stages says of them: each node's totals are the K runs'."""
+    parts = [
+        f"stage {int(i) + 1} runs {k} times, then a vote" for i, k in g.graph["repeat"].items()
+    ]
+    return "; ".join(parts) + " (each node's calls and cost are all runs')"
+
+
 def to_dot(g: Any) -> str:
     """Graphviz text (nodes in topological order; critical path drawn bold)."""
     import networkx as nx
@@ -281,6 +291,8 @@ def to_dot(g: Any) -> str:
         return json.dumps(text, ensure_ascii=False)
 
     lines = [f"digraph {q(g.graph.get('task', 'plan'))} {{", "  rankdir=TB;"]
+    if g.graph.get("repeat"):
+        lines.append(f"  label={q(repeat_caption(g))};")
     for n in nx.lexicographical_topological_sort(g):
         d = g.nodes[n]
         shape = "box" if d["role"] != "combine" else "ellipse"
@@ -299,6 +311,8 @@ def to_mermaid(g: Any) -> str:
 
     ids = {n: f"n{i}" for i, n in enumerate(nx.lexicographical_topological_sort(g))}
     lines = ["flowchart TD"]
+    if g.graph.get("repeat"):
+        lines.append(f"  %% {repeat_caption(g)}")
     for n, i in ids.items():
         label = _label(n, g.nodes[n], g.graph.get("metric", "cost"))
         label = label.replace("\n", "<br/>").replace('"', "'")

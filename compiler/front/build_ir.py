@@ -17,6 +17,7 @@ from typing import Any
 from aalp import codes
 from aalp.front import ir
 from aalp.front.literals import MAX_EXPONENT, MAX_LITERAL, decode_literal, number_value, token_span
+from aalp.front.repeat import Repeated, unwrap_repeats
 from aalp.front.tools import ToolRules, resolve_tool_ops
 from lark import Token, v_args
 
@@ -217,6 +218,7 @@ class IRBuilder(ToolRules):
         objective = seen["objective"].value if "objective" in seen else None
         workers = seen["workers"].value if "workers" in seen else None
         stage_types = (ir.MapStage, ir.ChainStage, ir.ReduceStage, ir.CombineStage, ir.RouteStage)
+        items, repeats = unwrap_repeats(items, stage_types)
         return ir.Task(
             name=name.value,
             data=tuple(c for c in items if isinstance(c, ir.Data)),
@@ -229,6 +231,7 @@ class IRBuilder(ToolRules):
             baselines=tuple(c for c in items if isinstance(c, ir.Baseline)),
             workers=workers,
             span=span,
+            repeats=repeats,
         )
 
     def steps(self, meta, children):
@@ -439,6 +442,13 @@ class IRBuilder(ToolRules):
     def route_stage(self, meta, children):
         op, classifier = children
         return ir.RouteStage(op.value, classifier.value, self._span(meta))
+
+    def repeat_stage(self, meta, children):
+        stage, count = children
+        return Repeated(stage, count, self._span(meta))
+
+    def repeat_choose(self, meta, children):
+        return None
 
     # -- boosters, requirements, objective, pins ----------------------------------------------
 

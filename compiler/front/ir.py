@@ -500,6 +500,17 @@ class Baseline:
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """``repeat STAGE K then vote``: K independent runs of the ``stage``-th top-level stage of
+    the task (its nested stages with it), then a majority of their final answers. ``count``
+    None is ``choose`` (the optimizer picks an odd K)."""
+
+    stage: int  # index among the task's top-level stages, in order
+    count: Expr | None
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Task:
     name: str
     data: tuple[Data, ...]
@@ -516,6 +527,8 @@ class Task:
     # order) and ``within[i]`` is the index of stage i's enclosing stage, None at top level;
     # empty when no stage nests (aalp.front.nesting).
     within: tuple[int | None, ...] = ()
+    # ``repeat STAGE K then vote`` clauses (aalp.front.repeat): each names a top-level stage.
+    repeats: tuple[Repeat, ...] = ()
 
     def op(self, name: str) -> Op:
         """The op named ``name`` (``KeyError`` when there is none)."""

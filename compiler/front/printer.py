@@ -16,6 +16,7 @@ from fractions import Fraction
 from aalp.front import ir
 from aalp.front.literals import decode_string, number_value
 from aalp.front.parser import keywords
+from aalp.front.repeat import repeat_of
 
 INDENT = "  "
 WIDTH = 100
@@ -277,8 +278,8 @@ def _task(task: ir.Task, comments: tuple[ir.Comment, ...]) -> list[_Line]:
         add([_leaf(1, _data(datum), datum.span)], 0)
     for op in task.ops:
         add(_op(op), 1)
-    for stage in task.stages:
-        add(_stage_lines(stage, 1), 2)
+    for top, stage in enumerate(task.stages):
+        add(_repeat_lines(_stage_lines(stage, 1), repeat_of(task, top)), 2)
     for booster in task.boosters:
         add([_leaf(1, _booster(booster), booster.span)], 3)
     for req in task.requirements:
@@ -385,6 +386,16 @@ def _stage_lines(stage: ir.Stage, depth: int) -> list[_Line]:
         out += _stage_lines(inner, depth + 1)
     out.append(_close(depth, stage.span))
     return out
+
+
+def _repeat_lines(lines: list[_Line], repeat: ir.Repeat | None) -> list[_Line]:
+    """A stage's lines inside ``repeat K then vote`` (unchanged when it runs once)."""
+    if repeat is None:
+        return lines
+    count = "choose" if repeat.count is None else format_expr(repeat.count)
+    lines[0].text = "repeat " + lines[0].text
+    lines[-1].text += f" {count} then vote"
+    return lines
 
 
 def _stage(stage: ir.Stage) -> str:
@@ -522,8 +533,8 @@ def _break_at(text: str, width: int) -> int | None:
         elif depth == 0 and i > 0:
             if text[i - 1 : i + 2] in (" + ", " - "):
                 best = i  # the operator begins the next line
-            elif ch in "*/" and i + 1 <= width:
-                best = i + 1  # the operator ends this line
+            elif ch in "*/" and i + 1 <= width and not text.startswith("tok/s", i - 3):
+                best = i + 1  # the operator ends this line (the unit tok/s is one word)
     return best
 
 

@@ -23,6 +23,7 @@ from aalp.model import reliability as rel
 from aalp.model.frames import Frame, Slot, frame_of
 from aalp.model.items import accuracy_floor, expected_errors
 from aalp.model.metrics import Evaluation, Metrics, OpEval, RequirementCheck, StageEval
+from aalp.model.repeat import apply_repeats, repeat_counts
 from aalp.model.speeds import Pace, known_seconds, seconds_notes
 from aalp.plan.build import build_plan
 from aalp.plan.context import Context, build_context
@@ -740,6 +741,8 @@ def evaluate_plan(ctx: Context, plan: Plan) -> Evaluation:
         st, probs = _stage_eval(ctx, frame, lambda op: plan.op(op).choice, classifier)
         stages.append(st)
         problems.extend(probs)
+    if ctx.task.repeats:  # repeat STAGE K then vote (aalp.model.repeat)
+        stages = apply_repeats(ctx, stages, repeat_counts(ctx))
     metrics = Metrics()
     log_success = 0.0
     log_accuracy = 0.0

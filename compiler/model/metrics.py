@@ -128,6 +128,8 @@ class StageEval:
     # a nested stage: its enclosing stage and its runs in all (``aalp.plan.nested``)
     within: int | None = None
     runs: int = 1
+    # a repeated stage (repeat S K then vote): K, its metrics and success the K runs' and vote's
+    repeat: int | None = None
 
     @property
     def success(self) -> float:

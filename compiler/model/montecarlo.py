@@ -14,6 +14,7 @@ x, chosen models and boosters): the probabilities and the composition are sample
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -27,6 +28,8 @@ from aalp.front.nesting import enclosing, enclosing_chain, input_stage
 from aalp.front.numbers import exact
 from aalp.model.metrics import METRIC_FIELDS
 from aalp.model.montecarlo_beam import play_expand
+from aalp.model.montecarlo_repeat import fresh, repeat_groups, vote_runs
+from aalp.model.repeat import repeat_counts
 from aalp.model.schedule import rounds
 from aalp.model.speeds import NO_PACE, Pace
 from aalp.plan.context import Context, build_context
@@ -540,6 +543,10 @@ def play_judge(draw: OpDraw, a, n: int, rng) -> dict[str, Any]:
     return dict(ok=ok, samples=samples, rounds=rounds, vsamples=vsamples, vrounds=vsamples)
 
 
+#: the most tries of one decision the retry loop plays, one vector step per try
+MAX_TRIES = 1_000_000
+
+
 def _play_retry(draw: OpDraw, a, n: int, rng) -> dict[str, Any]:
     """Retries, one try at a time, each judged by the exact check or a drawn verdict."""
     import numpy as np
@@ -551,6 +558,12 @@ def _play_retry(draw: OpDraw, a, n: int, rng) -> dict[str, Any]:
     accept_p = a if exact_check else a * c + (1 - a) * (1 - c)
     if limit == math.inf and (accept_p <= 0).any():
         raise SimulationError("unbounded retries that can never end (success 0)")
+    least = float(np.min(accept_p))
+    if min(limit, 1.0 / least if least > 0 else math.inf) > MAX_TRIES:
+        raise SimulationError(
+            f"a decision's tries are accepted with probability {least:.3g}: about "
+            f"{1 / least:.3g} tries each, too many to play one at a time"
+        )
     ok = np.zeros(n, dtype=bool)
     done = np.zeros(n, dtype=bool)
     tries = np.zeros(n, dtype=np.int64)
@@ -577,7 +590,10 @@ def _play_retry(draw: OpDraw, a, n: int, rng) -> dict[str, Any]:
 def _accumulate(
     group: Group, runs: int, rng, out: dict[str, Any], tick=None, track_ok=True
 ) -> None:
-    """Add one group's decisions to the per-run totals in ``out``."""
+    """Add one group's decisions to the per-run totals in ``out``.
+
+    Long because every metric of a block of draws (calls, tokens, dollars, latency, seconds,
+    history, verifier) is summed in one pass over the block's arrays, which stay local."""
     import numpy as np
 
     total = group.count * runs
@@ -698,11 +714,31 @@ def simulate(
         if progress is not None:
             progress(done, total)
 
-    for g in all_groups:
+    repeated = repeat_groups(ctx)
+    runner = functools.partial(_run, ctx, overrides=overrides, runs=runs, rng=rng, tick=tick)
+    plain = [i for i in range(len(overrides)) if i not in repeated]
+    out = runner(plain, [g for g in all_groups if g.stage not in repeated], out)
+    for index, k in repeat_counts(ctx).items():
+        stages = [i for i, r in repeated.items() if r == index]
+        copies = [g for g in all_groups if g.stage in stages]
+        out = vote_runs(out, [runner(stages, copies, fresh(runs)) for _ in range(k)], ctx.workers)
+    metrics = {}
+    for f in METRIC_FIELDS:
+        values = out[f]
+        std = float(values.std(ddof=1)) if runs > 1 else 0.0
+        q05, q50, q95 = (float(q) for q in np.quantile(values, [0.05, 0.5, 0.95]))
+        metrics[f] = Dist(float(values.mean()), std, std / math.sqrt(runs), q05, q50, q95)
+    return SimResult(runs, seed, int(out["ok"].sum()), metrics)
+
+
+def _run(ctx: Context, stages, groups, out: dict[str, Any], *, overrides, runs, rng, tick):
+    """Play the ``groups`` of ``stages`` into the per-run totals ``out`` (their latencies
+    summed in, each stage's success formula drawn); ``out``."""
+    for g in groups:
         _accumulate(g, runs, rng, out, tick, track_ok=overrides[g.stage] is None)
-    for p in overrides:
-        if p is not None:
-            out["ok"] &= rng.random(runs) < p
+    for stage in stages:
+        if overrides[stage] is not None:
+            out["ok"] &= rng.random(runs) < overrides[stage]
     for lat, lat_calls, count, parallel, nest, secs in out["chunk_latency"].values():
         # a nested stage: one run's latency (its decisions' share), times the factor of the
         # chunks it runs in, on the workers one run has
@@ -725,13 +761,8 @@ def simulate(
             out["latency"] += lat
             out["latency_calls"] += lat_calls
             out["seconds"] += secs
-    metrics = {}
-    for f in METRIC_FIELDS:
-        values = out[f]
-        std = float(values.std(ddof=1)) if runs > 1 else 0.0
-        q05, q50, q95 = (float(q) for q in np.quantile(values, [0.05, 0.5, 0.95]))
-        metrics[f] = Dist(float(values.mean()), std, std / math.sqrt(runs), q05, q50, q95)
-    return SimResult(runs, seed, int(out["ok"].sum()), metrics)
+    out["chunk_latency"] = {}
+    return out
 
 
 __all__ = [

@@ -99,6 +99,8 @@ def simulate_items(
     ctx = checked if isinstance(checked, Context) else build_context(checked, task)
     if ctx.items is None:
         raise SimulationError("the task has no items: it has no map and names no data")
+    if ctx.task.repeats:  # a vote over whole runs is not an item's own (docs/model.md §3)
+        raise SimulationError("a repeated stage (repeat ... then vote) is not followed per item")
     n = int(ctx.count(ctx.items))
     groups, overrides = plan_groups(ctx, decisions)
     flat: list[Group] = []

@@ -28,6 +28,7 @@ from aalp import codes
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import ITEM_METRICS, LATENCY_METRICS, METRICS, NO_SPAN, Task
+from aalp.optimizer import repeat as rp
 from aalp.optimizer.frontier import latency_frontier, success_frontier, thin
 from aalp.optimizer.gcpause import paused
 from aalp.optimizer.pareto import INDEX, METRIC_KEYS, Point, merge
@@ -64,6 +65,24 @@ __all__ = [
     "optimize",
     "requirements_of",
 ]
+
+
+def not_planned(task: Task) -> SpecError:
+    """The refusal of a task with ``repeat STAGE K then vote``: the cost model evaluates its
+    plans (``aalp.model.repeat``), the optimizer's search does not take the vote yet."""
+    r = task.repeats[0]
+    return SpecError(
+        [
+            Diagnostic(
+                "error",
+                codes.REPEAT_NOT_PLANNED,
+                f"task '{task.name}' repeats part of its pipeline or under a per-item"
+                " requirement: the optimizer plans only a repeat of its whole pipeline",
+                r.span,
+                "evaluate a given plan (aalp simulate --decisions) or drop the repeat",
+            )
+        ]
+    )
 
 
 def _error(message: str) -> SpecError:
@@ -215,6 +234,25 @@ def _optimize(
 ) -> OptimizeResult:
     """``optimize``, its options checked."""
     task = select_task(checked.spec, task_name)
+    if task.repeats:  # repeat S K then vote: only a whole pipeline (aalp.optimizer.repeat)
+        whole = rp.whole_repeat(checked, task)
+        if whole is None:
+            raise not_planned(task)
+        k, parallel = whole
+        one = rp.once(checked, task, k, parallel)
+        result = _optimize(
+            one,
+            task.name,
+            objective,
+            extra_pins,
+            False,
+            False,
+            solver,
+            deadline,
+            progress,
+            explain_infeasible,
+        )
+        return rp.repeated_result(checked, task, result, k, requirements_of(task, checked))
     space = build(checked, task.name)
     pins = {**space.pins, **parse_pins(space, extra_pins, checked.env)}
     sense, metric = objective_of(task, objective)

@@ -265,6 +265,7 @@ class CountingPlan:
         if record is not None:
             return contract.replayed(op, record)
         hold = contract.start(op)
+        runtime.CALL_KEY.set(key)  # this task's own context: concurrent samples keep theirs
         try:
             text, reads, writes = await self.ask(op, decision)
         except BaseException:

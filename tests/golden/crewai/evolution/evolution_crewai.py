@@ -345,6 +345,7 @@ class EvolutionPlan(Flow[PlanState]):
         if record is not None:
             return contract.replayed(op, record)
         hold = contract.start(op)
+        runtime.CALL_KEY.set(key)  # this task's own context: concurrent samples keep theirs
         try:
             text, reads, writes = await self.ask(op, decision)
         except BaseException:
@@ -478,7 +479,9 @@ class EvolutionPlan(Flow[PlanState]):
 class RequestCounter(BaseInterceptor[Any, Any]):
     """Counts the HTTP requests CrewAI's OpenAI provider sends (its transport interceptor):
     beyond the plan's calls and the attempts the program retried, the provider asks again
-    on its own when a structured reply holds no content, and those attempts are counted."""
+    on its own when a structured reply holds no content, and those attempts are counted.
+    Each request carries its call's key (``X-Aalp-Call``), so an endpoint that keys its
+    answers by call (the simulated one does) answers the same whatever the order."""
 
     def __init__(self) -> None:
         self.sent = 0
@@ -487,6 +490,9 @@ class RequestCounter(BaseInterceptor[Any, Any]):
     def on_outbound(self, message: Any) -> Any:
         with self.lock:
             self.sent += 1
+        key = runtime.CALL_KEY.get()
+        if key is not None:
+            message.headers["X-Aalp-Call"] = key
         return message
 
     def on_inbound(self, message: Any) -> Any:

@@ -12,6 +12,7 @@ holds no plan data and is the same for every plan compiled by one version of aal
 from __future__ import annotations
 
 import argparse
+import contextvars
 import hashlib
 import heapq
 import json
@@ -29,6 +30,10 @@ from typing import Any
 #: the bound plan's ops and exact checks (``use_plan``): the rules below read them by op name
 OPS: dict[str, dict[str, Any]] = {}
 CHECKS: dict[str, Any] = {}
+#: the key of the call being made in this task (set by the decide loop's ``sample``): a
+#: target whose transport can carry it sends it as the ``X-Aalp-Call`` header, which keys the
+#: simulated server's answer by the call, whatever order concurrent calls arrive in
+CALL_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("CALL_KEY", default=None)
 
 
 def use_plan(ops: dict[str, dict[str, Any]], checks: dict[str, Any]) -> None:
