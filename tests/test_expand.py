@@ -25,7 +25,7 @@ from aalp.sim.harness import make_input, run_program
 from oracles.exhaustive import search
 
 ROOT = Path(__file__).parent.parent
-SAMPLE = ROOT / "samples" / "search" / "tree_of_thoughts.aalp"
+SAMPLE = ROOT / "samples" / "tree_of_thoughts.aalp"
 
 SPEC = """
 model small {{ size 1  context 16k  price in 0.5 out 1.5 per Mtok  can step, rate }}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aalp.checks.loader import load
 from aalp.plan.build import build_plan
-from aalp.plan.plan import ROLES, STAGE_KINDS, Retry, Vote
+from aalp.plan.plan import ROLES, STAGE_KINDS, Expand, Judge, Retry, Vote
 from aalp.plan.shape import chunk_count, reduce_levels
 from hypothesis import given
 from hypothesis import strategies as st
@@ -65,7 +65,7 @@ def test_every_sample_plan_is_well_formed() -> None:
             assert (stage.chunks, stage.x, stage.fanin) == (ev.chunks, ev.x, ev.fanin)
             assert tuple(stage.levels) == tuple(ev.levels)
         for op in plan.ops:
-            assert op.booster is None or isinstance(op.booster, Vote | Retry)
+            assert op.booster is None or isinstance(op.booster, Vote | Retry | Judge | Expand)
 
 
 def test_a_verified_retry_plans_its_verifier() -> None:
