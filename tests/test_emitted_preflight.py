@@ -94,3 +94,13 @@ def test_a_framework_program_names_the_check_to_write(tmp_path, capsys, target) 
         "error: op 'mutate' retries until an exact check passes: write it as "
         f"CHECKS['mutate'] = check(request, answer) -> bool in {program.name}\n"
     )
+
+
+def test_the_ray_checks_stub_stops_before_ray_starts(tmp_path, capsys) -> None:
+    """The Ray program reads the same checks.py as the python target, with the same test."""
+    python = venv_python("ray")
+    program, _ = _compile(tmp_path, "ray", capsys)
+    run = _run(python, program, "--run-dir", str(tmp_path / "run"))
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.startswith("error: write check_mutate(request, answer) in ")
+    assert run.stderr.count("\n") == 1

@@ -151,6 +151,7 @@ def test_budget_stops_and_resumes_end_as_an_uninterrupted_run(
         assert report["status"] == "stopped" and flag in report["stopped_by"], got.stderr
         assert report["calls_this_run"] == len(got.served) == report["budget"]["calls"]
         assert "stopped by a budget" in got.stderr and got.stdout == ""
+        assert "run again with the same journal to go on" in got.stderr
         if flag == "--max-calls":
             assert report["calls_this_run"] == int(limit)
         else:  # the simulator's usage is the plan's: each call costs what it was expected to

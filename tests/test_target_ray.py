@@ -139,7 +139,7 @@ def test_an_endpoints_refusal_stops_the_run_with_one_line(
     python: str, local_ray: Cluster, guard_log: Path, load_sample, tmp_path: Path
 ) -> None:
     """An unknown model (HTTP 404) is not retried: the task's error reaches the driver as the
-    program's own exception, and the run stops with one line."""
+    program's own exception, and the run stops with one line and a report."""
     checked, _, program = compiled(load_sample, tmp_path, "counting", decisions=CHUNKS, n="400")
     data = harness.make_input(checked, seed=3)
     with SimServer(SimCore(checked, seed=3)) as server:
@@ -149,6 +149,10 @@ def test_an_endpoints_refusal_stops_the_run_with_one_line(
     assert run["code"] == 1 and "Traceback" not in run["stderr"]
     assert "error: the endpoint refused a request: count:" in run["stderr"]
     assert stats["calls"] == 0
+    # the report of the failed run says so, as the python target's does
+    report = run["report"]
+    assert report["status"] == "failed" and report["calls"] == 0
+    assert report["error"].startswith("the endpoint refused a request: count:")
 
 
 def test_own_local_ray_stays_on_loopback_without_any_proxy_set(

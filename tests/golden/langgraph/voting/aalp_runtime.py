@@ -1070,8 +1070,9 @@ def pred_votes(op: str) -> Any:
     return spec["booster"]["votes"] if "booster" in spec else spec["votes"]
 
 
-def print_report(report: dict[str, Any], out: Any) -> None:
-    """The run held against the prediction, for people."""
+def print_report(report: dict[str, Any], out: Any, store: str | None = "journal") -> None:
+    """The run held against the prediction, for people; ``store``: what a stopped run goes
+    on from (the journal, a framework's checkpoints, None when the run kept neither)."""
     pred = report["prediction"]
     low, high = pred["calls_interval"]
 
@@ -1112,8 +1113,9 @@ def print_report(report: dict[str, Any], out: Any) -> None:
         print(f"  --adapt: op {op} voted ahead by {k} (the plan: "
               f"{pred_votes(op)}) once its samples were right less often than planned", file=out)
     if report.get("status") == "stopped":
-        print(f"  stopped by a budget ({report['stopped_by']}): run again with the same "
-              "journal to go on", file=out)
+        then = (f"run again with the same {store} to go on" if store is not None else
+                "this run kept no record of its calls, so a run again starts over")
+        print(f"  stopped by a budget ({report['stopped_by']}): {then}", file=out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1310,7 +1312,8 @@ def finish(args: argparse.Namespace, runner: Any, go: Callable[[], Any],
         return 1
     if status == "done":
         report(value, runner.calls, runner.failed, runner.transport_errors, predicted)
-    print_report(got, sys.stderr)
+    kept = "--checkpoint" if beside else "journal" if runner.contract.journal.path else None
+    print_report(got, sys.stderr, kept)
     if status == "stopped":
         return 4
     return 1 if runner.failed else 0

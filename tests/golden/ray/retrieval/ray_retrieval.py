@@ -66,7 +66,7 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 TASK = 'retrieval'
 SPEC_FILE = 'retrieval.aalp'
@@ -897,8 +897,9 @@ def pred_votes(op: str) -> Any:
     return spec["booster"]["votes"] if "booster" in spec else spec["votes"]
 
 
-def print_report(report: dict[str, Any], out: Any) -> None:
-    """The run held against the prediction, for people."""
+def print_report(report: dict[str, Any], out: Any, store: str | None = "journal") -> None:
+    """The run held against the prediction, for people; ``store``: what a stopped run goes
+    on from (the journal, a framework's checkpoints, None when the run kept neither)."""
     pred = report["prediction"]
     low, high = pred["calls_interval"]
 
@@ -939,8 +940,9 @@ def print_report(report: dict[str, Any], out: Any) -> None:
         print(f"  --adapt: op {op} voted ahead by {k} (the plan: "
               f"{pred_votes(op)}) once its samples were right less often than planned", file=out)
     if report.get("status") == "stopped":
-        print(f"  stopped by a budget ({report['stopped_by']}): run again with the same "
-              "journal to go on", file=out)
+        then = (f"run again with the same {store} to go on" if store is not None else
+                "this run kept no record of its calls, so a run again starts over")
+        print(f"  stopped by a budget ({report['stopped_by']}): {then}", file=out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1574,7 +1576,7 @@ def ray_report(run: RayRunner) -> dict[str, Any]:
 
 def print_ray_report(report: dict[str, Any], out: Any) -> None:
     """``print_report``, then this run's calls by node."""
-    print_report(report, out)
+    print_report(report, out, "--run-dir")
     print(f"  calls of this run by node ({len(report['nodes'])} in the cluster):", file=out)
     for node, calls in report["calls_by_node"].items():
         where = report["nodes"].get(node, "gone")
@@ -1764,6 +1766,12 @@ def load_checks(path: str | None) -> dict[str, Callable[[dict[str, Any], Any], b
         check = getattr(module, f"check_{name}", None)
         if check is None:
             raise SystemExit(f"error: {path} defines no check_{name}(request, answer)")
+        if getattr(check, "__code__", None) and check.__code__.co_names == ("NotImplementedError",):
+            # the stub compile wrote: it can only raise, so say so before the first call
+            raise SystemExit(
+                f"error: write check_{name}(request, answer) in {path}: the plan retries op "
+                f"{name!r} until it returns True, and it is still the stub"
+            )
         found[name] = check
     return found
 
@@ -1918,6 +1926,9 @@ async def run_plan(args: argparse.Namespace, ray: Any, data: dict[str, Any],
     except BudgetStop as err:
         await drain({pump, ticker})
         status = {"status": "stopped", "stopped_by": str(err)}
+    except Exception as err:  # the report of what ran before it, written beside the line
+        err.report = {**ray_report(run), "status": "failed", "error": str(err)}  # type: ignore[attr-defined]
+        raise
     finally:
         dispatcher.cancel()
         pump.cancel()
@@ -1971,9 +1982,17 @@ def dry_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> tuple[Any, dict[str, Any]] | str:
-    """The result and the report, or the one line that says why the run stopped. Bad input
-    and a run directory that cannot be used stop it before Ray starts."""
+class Failed(NamedTuple):
+    """A run that failed: the one line that says why, and the report of what it did before
+    (None when it stopped before the first call)."""
+
+    line: str
+    report: dict[str, Any] | None
+
+
+def _run(args: argparse.Namespace) -> tuple[Any, dict[str, Any]] | Failed:
+    """The result and the report, or why the run failed. Bad input and a run directory that
+    cannot be used stop it before Ray starts."""
     data = read_input(args.input)
     identity = hashlib.sha256((PLAN_ID + answer_key(data)).encode("utf-8")).hexdigest()
     store = RunDir(os.path.abspath(args.run_dir), identity, args.fresh)
@@ -1982,17 +2001,25 @@ def _run(args: argparse.Namespace) -> tuple[Any, dict[str, Any]] | str:
     try:
         return asyncio.run(run_plan(args, ray, data, store))
     except TransientError as err:
-        return f"error: the endpoint kept failing: {_first_line(err)}"
+        return _failed(err, f"the endpoint kept failing: {_first_line(err)}")
     except EndpointRefusal as err:
-        return f"error: the endpoint refused a request: {_first_line(err)}"
+        return _failed(err, f"the endpoint refused a request: {_first_line(err)}")
     except (PlanFailure, CombineError) as err:
-        return f"error: {err}"
+        return _failed(err, str(err))
     except ray.exceptions.RayTaskError as err:  # a call task's own error (a full disk, ...)
-        return f"error: a call task failed: {_first_line(err)}"
+        return _failed(err, f"a call task failed: {_first_line(err)}")
     except ray.exceptions.RayError as err:
-        return f"error: Ray lost a call after every retry: {_first_line(err)}"
+        return _failed(err, f"Ray lost a call after every retry: {_first_line(err)}")
     finally:
         ray.shutdown()
+
+
+def _failed(err: BaseException, why: str) -> Failed:
+    """``why`` as the error line, with the report ``run_plan`` gave ``err`` (if any)."""
+    report = getattr(err, "report", None)
+    if report is not None:
+        report = {**report, "error": why}
+    return Failed(f"error: {why}", report)
 
 
 def _first_line(err: BaseException) -> str:
@@ -2027,8 +2054,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         return dry_run(args)
     outcome = _run(args)
-    if isinstance(outcome, str):
-        print(outcome, file=sys.stderr)
+    if isinstance(outcome, Failed):
+        print(outcome.line, file=sys.stderr)
+        if outcome.report is not None:
+            write_report(args, outcome.report)
         return 1
     result, report = outcome
     if report["status"] == "stopped":
