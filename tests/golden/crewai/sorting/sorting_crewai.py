@@ -47,6 +47,7 @@ Usage: python sorting_crewai.py [--input FILE] [--base-url URL] [--model-map NAM
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import threading
@@ -465,9 +466,8 @@ class SortingPlan(Flow[PlanState]):
 
     async def ask(self, op: str, decision: dict[str, Any]) -> tuple[str, int, int]:
         """One call: a fresh crew of the op, on the decision's model, kicked off once;
-        ``(text, prompt tokens, completion tokens)``. CrewAI keeps no per-call token count
-        when one LLM serves calls at once: the answer's words stand for its completion
-        tokens (what the length red flag counts) and its prompt is not counted."""
+        ``(text, prompt tokens, completion tokens)``: the tokens of the response's usage
+        (``RequestCounter``), or 0 and the answer's words when the endpoint reports none."""
         failures = 0
         async with self._gate:
             while True:
@@ -484,7 +484,11 @@ class SortingPlan(Flow[PlanState]):
                 self.state.transport_errors += 1
                 await asyncio.sleep(runtime.retry_pause(op, failure, failures, transient_errors()))
             self.state.calls[op] = self.state.calls.get(op, 0) + 1
-        return text, 0, len(text.split())
+        reads, writes = 0, len(text.split())
+        if self._counter is not None:
+            with self._counter.lock:
+                reads, writes = self._counter.usage.pop(runtime.CALL_KEY.get(), (reads, writes))
+        return text, reads, writes
 
     async def run(self, task_input: Any, thread: str | None = None) -> Any:
         """Run the flow on ``task_input`` and return the task's result; ``thread``: the id
@@ -536,11 +540,14 @@ class RequestCounter(BaseInterceptor[Any, Any]):
     beyond the plan's calls and the attempts the program retried, the provider asks again
     on its own when a structured reply holds no content, and those attempts are counted.
     Each request carries its call's key (``X-Aalp-Call``), so an endpoint that keys its
-    answers by call (the simulated one does) answers the same whatever the order."""
+    answers by call (the simulated one does) answers the same whatever the order, and the
+    usage of each response is kept by its call's key (``usage``): CrewAI sums the tokens of
+    all the calls one LLM serves, not per call."""
 
     def __init__(self) -> None:
         self.sent = 0
         self.lock = threading.Lock()
+        self.usage: dict[str, tuple[int, int]] = {}  # call key -> (prompt, completion) tokens
 
     def on_outbound(self, message: Any) -> Any:
         with self.lock:
@@ -551,13 +558,29 @@ class RequestCounter(BaseInterceptor[Any, Any]):
         return message
 
     def on_inbound(self, message: Any) -> Any:
+        self.keep_usage(message.read())
         return message
 
     async def aon_outbound(self, message: Any) -> Any:
         return self.on_outbound(message)
 
     async def aon_inbound(self, message: Any) -> Any:
+        # read here, the body stays for the provider: httpx keeps what was read
+        self.keep_usage(await message.aread())
         return message
+
+    def keep_usage(self, body: bytes) -> None:
+        """The tokens a chat completion's ``usage`` reports, kept under this call's key (the
+        latest response of the call wins: the one its answer comes from)."""
+        key = runtime.CALL_KEY.get()
+        try:
+            usage = json.loads(body)["usage"]
+            tokens = (int(usage["prompt_tokens"]), int(usage["completion_tokens"]))
+        except (ValueError, TypeError, KeyError):  # no usage (an error, a broken reply)
+            return
+        if key is not None:
+            with self.lock:
+                self.usage[key] = tokens
 
 
 def endpoint_llms(args: Any, counter: RequestCounter) -> dict[str, BaseLLM]:
