@@ -573,7 +573,8 @@ def absorb(op: str, decision: dict[str, Any], kept: bool, answer: Any, text: Any
 def pending(op: str, decisions: Any) -> bool:
     """Whether any of ``decisions`` (of ``op``) still needs samples."""
     return any(
-        samples_needed(op, list(d["tally"].values()), d["tries"], d["passed"]) for d in decisions
+        samples_needed(op, list(d["tally"].values()), d["tries"], d["passed"], d.get("votes"))
+        for d in decisions
     )
 
 

@@ -263,7 +263,23 @@ class Sample(TypedDict):
     limit: int | None
 
 
-def fan_out(state: PlanState) -> list[Send] | str:
+def votes_now(op: str, state: PlanState, contract: Any) -> int | None:
+    """The k a new decision of ``op`` votes ahead by: None (the plan's) unless the run has
+    ``--adapt`` and the op votes ahead by k, then the k the thread's first-sample agreement
+    so far calls for (``runtime.adapted_k``). The agreement changes only when a phase closes,
+    so the fan-out and the tally of one round compute the same k; the tally keeps it in the
+    decision (checkpointed), and the run's report names it (``contract.votes``)."""
+    spec = OPS[op]
+    args = contract.args
+    if args is None or not args.adapt or spec["vote"] != "ahead_by":
+        return None
+    agreed, seen = state.get("agreement", {}).get(op, [0, 0])
+    k = runtime.adapted_k(spec["votes"], spec["agreement"], agreed, seen)
+    contract.votes[op] = max(contract.votes[op], k)
+    return k
+
+
+def fan_out(state: PlanState, contract: Any) -> list[Send] | str:
     """Conditional edge after every tally: ``Send`` the samples still needed, else move on."""
     at = state["at"]
     if at not in PHASES:
@@ -272,8 +288,9 @@ def fan_out(state: PlanState) -> list[Send] | str:
     sends = []
     pool = state["checks"] if at in JUDGING else state["decisions"]
     for ident, decision in pool.items():
+        votes = decision["votes"] if "votes" in decision else votes_now(op, state, contract)
         need = runtime.samples_needed(
-            op, list(decision["tally"].values()), decision["tries"], decision["passed"]
+            op, list(decision["tally"].values()), decision["tries"], decision["passed"], votes
         )
         payload = Sample(
             id=ident,
@@ -365,6 +382,10 @@ def build_graph(
 
     asking: dict[tuple[str, str], Runnable] = {}
 
+    def spread(state: PlanState) -> list[Send] | str:
+        """``fan_out`` under this graph's contract (its ``--adapt``)."""
+        return fan_out(state, contract)
+
     def chat_model(name: str, op: str) -> Runnable:
         """The chat model of plan model ``name``, asking for ``op``'s answer."""
         if (name, op) not in asking:
@@ -417,6 +438,8 @@ def build_graph(
         def node(state: PlanState) -> dict[str, Any]:
             contract.stop_here()  # a call of the round did not fit the budget
             decisions = copied(state["decisions"])
+            for decision in decisions.values():  # the k its first round was drawn for
+                decision.setdefault("votes", votes_now(op, state, contract))
             judged = counted(op, decisions, state["votes"])
             update: dict[str, Any] = {"votes": RESET, "decisions": decisions}
             if judged:  # tries wait for the verifier's verdicts
@@ -451,7 +474,7 @@ def build_graph(
         }
 
     builder.add_node('s0', start_s0)
-    builder.add_conditional_edges('s0', fan_out, ['s0_move_call'])
+    builder.add_conditional_edges('s0', spread, ['s0_move_call'])
 
     def advance_s0_move(state: PlanState, decisions, done) -> dict[str, Any]:
         (answer,) = done.values()
@@ -466,7 +489,7 @@ def build_graph(
     builder.add_node('s0_move', tally('s0_move', advance_s0_move))
     builder.add_edge('s0_move_call', 's0_move')
     builder.add_conditional_edges(
-        's0_move', fan_out, ['s0_move_call', '__end__']
+        's0_move', spread, ['s0_move_call', '__end__']
     )
 
     builder.add_edge(START, 's0')
@@ -536,10 +559,6 @@ def main(argv: list[str] | None = None) -> int:
     args = runtime.parse_args(argv, parser)
     if args.dry_run:
         return runtime.dry_run(args, TASK, PREDICTION)
-    if args.adapt:
-        parser.error("--adapt: the langgraph target does not support it (its votes are "
-                     "decided by the graph's nodes; use the python, dspy, openai-agents or "
-                     "autogen target)")
     if (args.max_calls is not None or args.max_dollars is not None) and not args.checkpoint:
         parser.error("--max-calls and --max-dollars need --checkpoint PATH: a run stopped "
                      "by its budget resumes from its checkpoints")

@@ -307,7 +307,23 @@ class Sample(TypedDict):
     limit: int | None
 
 
-def fan_out(state: PlanState) -> list[Send] | str:
+def votes_now(op: str, state: PlanState, contract: Any) -> int | None:
+    """The k a new decision of ``op`` votes ahead by: None (the plan's) unless the run has
+    ``--adapt`` and the op votes ahead by k, then the k the thread's first-sample agreement
+    so far calls for (``runtime.adapted_k``). The agreement changes only when a phase closes,
+    so the fan-out and the tally of one round compute the same k; the tally keeps it in the
+    decision (checkpointed), and the run's report names it (``contract.votes``)."""
+    spec = OPS[op]
+    args = contract.args
+    if args is None or not args.adapt or spec["vote"] != "ahead_by":
+        return None
+    agreed, seen = state.get("agreement", {}).get(op, [0, 0])
+    k = runtime.adapted_k(spec["votes"], spec["agreement"], agreed, seen)
+    contract.votes[op] = max(contract.votes[op], k)
+    return k
+
+
+def fan_out(state: PlanState, contract: Any) -> list[Send] | str:
     """Conditional edge after every tally: ``Send`` the samples still needed, else move on."""
     at = state["at"]
     if at not in PHASES:
@@ -316,8 +332,9 @@ def fan_out(state: PlanState) -> list[Send] | str:
     sends = []
     pool = state["checks"] if at in JUDGING else state["decisions"]
     for ident, decision in pool.items():
+        votes = decision["votes"] if "votes" in decision else votes_now(op, state, contract)
         need = runtime.samples_needed(
-            op, list(decision["tally"].values()), decision["tries"], decision["passed"]
+            op, list(decision["tally"].values()), decision["tries"], decision["passed"], votes
         )
         payload = Sample(
             id=ident,
@@ -409,6 +426,10 @@ def build_graph(
 
     asking: dict[tuple[str, str], Runnable] = {}
 
+    def spread(state: PlanState) -> list[Send] | str:
+        """``fan_out`` under this graph's contract (its ``--adapt``)."""
+        return fan_out(state, contract)
+
     def chat_model(name: str, op: str) -> Runnable:
         """The chat model of plan model ``name``, asking for ``op``'s answer."""
         if (name, op) not in asking:
@@ -461,6 +482,8 @@ def build_graph(
         def node(state: PlanState) -> dict[str, Any]:
             contract.stop_here()  # a call of the round did not fit the budget
             decisions = copied(state["decisions"])
+            for decision in decisions.values():  # the k its first round was drawn for
+                decision.setdefault("votes", votes_now(op, state, contract))
             judged = counted(op, decisions, state["votes"])
             update: dict[str, Any] = {"votes": RESET, "decisions": decisions}
             if judged:  # tries wait for the verifier's verdicts
@@ -490,7 +513,7 @@ def build_graph(
         return {"decisions": decisions, "at": 's0_sort'}
 
     builder.add_node('s0', start_s0)
-    builder.add_conditional_edges('s0', fan_out, ['s0_sort_call', 's1'])
+    builder.add_conditional_edges('s0', spread, ['s0_sort_call', 's1'])
 
     def advance_s0_sort(state: PlanState, decisions, done) -> dict[str, Any]:
         return {"value": [done[str(i)] for i in range(len(done))], "at": 's1'}
@@ -499,7 +522,7 @@ def build_graph(
     builder.add_node('s0_sort', tally('s0_sort', advance_s0_sort))
     builder.add_edge('s0_sort_call', 's0_sort')
     builder.add_conditional_edges(
-        's0_sort', fan_out, ['s0_sort_call', 's1']
+        's0_sort', spread, ['s0_sort_call', 's1']
     )
 
     # stage 1: reduce merge: a tree of fan-in 2
@@ -517,7 +540,7 @@ def build_graph(
         return {"step": 1, "decisions": decisions, "at": 's1_merge'}
 
     builder.add_node('s1', start_s1)
-    builder.add_conditional_edges('s1', fan_out, ['s1_merge_call', '__end__'])
+    builder.add_conditional_edges('s1', spread, ['s1_merge_call', '__end__'])
 
     def advance_s1_merge(state: PlanState, decisions, done) -> dict[str, Any]:
         values = [done[str(i)] for i in range(len(done))]
@@ -537,7 +560,7 @@ def build_graph(
     builder.add_node('s1_merge', tally('s1_merge', advance_s1_merge))
     builder.add_edge('s1_merge_call', 's1_merge')
     builder.add_conditional_edges(
-        's1_merge', fan_out, ['s1_merge_call', '__end__']
+        's1_merge', spread, ['s1_merge_call', '__end__']
     )
 
     builder.add_edge(START, 's0')
@@ -607,10 +630,6 @@ def main(argv: list[str] | None = None) -> int:
     args = runtime.parse_args(argv, parser)
     if args.dry_run:
         return runtime.dry_run(args, TASK, PREDICTION)
-    if args.adapt:
-        parser.error("--adapt: the langgraph target does not support it (its votes are "
-                     "decided by the graph's nodes; use the python, dspy, openai-agents or "
-                     "autogen target)")
     if (args.max_calls is not None or args.max_dollars is not None) and not args.checkpoint:
         parser.error("--max-calls and --max-dollars need --checkpoint PATH: a run stopped "
                      "by its budget resumes from its checkpoints")
