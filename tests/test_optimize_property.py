@@ -194,6 +194,19 @@ def specs(
     return Spec((Param("n", num(n)),), tuple(models), (task,), attention=wide)
 
 
+def assert_same_optimum(checked, brute) -> None:
+    """The optimizer's plan is feasible exactly when the exhaustive search found one, and
+    then as good (the objective's value to 1e-9)."""
+    result = optimize(checked, frontier=False, baselines=False)
+    assert result.feasible == brute.feasible
+    if brute.feasible:
+        got = result.plan.value(result.objective[1])
+        assert math.isclose(got, brute.value, rel_tol=1e-9, abs_tol=1e-12), (
+            result.plan.decisions,
+            brute.decisions,
+        )
+
+
 @settings(
     max_examples=300,
     deadline=None,
@@ -204,15 +217,7 @@ def specs(
 def test_optimizer_matches_exhaustive(spec):
     checked = check(spec)
     brute = search(checked)
-    result = optimize(checked, frontier=False, baselines=False)
-    assert result.feasible == brute.feasible
-    if brute.feasible:
-        metric = result.objective[1]
-        got = result.plan.value(metric)
-        assert math.isclose(got, brute.value, rel_tol=1e-9, abs_tol=1e-12), (
-            result.plan.decisions,
-            brute.decisions,
-        )
+    assert_same_optimum(checked, brute)
 
 
 @settings(
@@ -234,14 +239,7 @@ def test_optimizer_matches_exhaustive_on_wide_ranges(spec):
         brute = search(checked, limit=20_000)
     except TooLarge:
         assume(False)  # a fan-in and a granularity both in the hundreds: too many to enumerate
-    result = optimize(checked, frontier=False, baselines=False)
-    assert result.feasible == brute.feasible
-    if brute.feasible:
-        got = result.plan.value(result.objective[1])
-        assert math.isclose(got, brute.value, rel_tol=1e-9, abs_tol=1e-12), (
-            result.plan.decisions,
-            brute.decisions,
-        )
+    assert_same_optimum(checked, brute)
 
 
 @settings(
@@ -256,14 +254,7 @@ def test_two_blocks_allocate_reliability_like_brute_force(spec):
     # the success target between them.
     checked = check(spec)
     brute = search(checked)
-    result = optimize(checked, frontier=False, baselines=False)
-    assert result.feasible == brute.feasible
-    if brute.feasible:
-        got = result.plan.value(result.objective[1])
-        assert math.isclose(got, brute.value, rel_tol=1e-9, abs_tol=1e-12), (
-            result.plan.decisions,
-            brute.decisions,
-        )
+    assert_same_optimum(checked, brute)
 
 
 @settings(
@@ -278,14 +269,7 @@ def test_optimizer_matches_exhaustive_with_quadratic_attention(spec):
     # stay true with the prefill's R·(R − 1)/2, conversations included (chains with history).
     checked = check(spec)
     brute = search(checked)
-    result = optimize(checked, frontier=False, baselines=False)
-    assert result.feasible == brute.feasible
-    if brute.feasible:
-        got = result.plan.value(result.objective[1])
-        assert math.isclose(got, brute.value, rel_tol=1e-9, abs_tol=1e-12), (
-            result.plan.decisions,
-            brute.decisions,
-        )
+    assert_same_optimum(checked, brute)
 
 
 @settings(
@@ -305,11 +289,4 @@ def test_optimizer_matches_exhaustive_with_quadratic_attention_on_wide_ranges(sp
         brute = search(checked, limit=20_000)
     except TooLarge:
         assume(False)
-    result = optimize(checked, frontier=False, baselines=False)
-    assert result.feasible == brute.feasible
-    if brute.feasible:
-        got = result.plan.value(result.objective[1])
-        assert math.isclose(got, brute.value, rel_tol=1e-9, abs_tol=1e-12), (
-            result.plan.decisions,
-            brute.decisions,
-        )
+    assert_same_optimum(checked, brute)
