@@ -11,23 +11,19 @@ from __future__ import annotations
 from aalp import codes
 from aalp.checks.context import TaskContext
 from aalp.front.expr import iter_names
-from aalp.front.ir import ITEM_METRICS, ChainStage, MapStage, ReduceStage, RouteStage, Stage
+from aalp.front.ir import (
+    ITEM_METRICS,
+    ChainStage,
+    MapStage,
+    ReduceStage,
+    Stage,
+    stage_ops,
+)
 from aalp.front.nesting import enclosing, input_stage
 
 # A data of at most this many units, written as a bare number, is "small and constant" for
 # the flat-per-item warning.
 SMALL = 16
-
-
-def _ops(stage: Stage) -> tuple[str, ...]:
-    match stage:
-        case MapStage(ops=ops) | ChainStage(ops=ops):
-            return ops
-        case ReduceStage(op=op):
-            return (op,)
-        case RouteStage(op=op, classifier=cls):
-            return (op, cls)
-    return ()
 
 
 def check_nesting(t: TaskContext) -> None:
@@ -78,7 +74,7 @@ def _owners(t: TaskContext, what: str) -> None:
     first: dict[str, tuple[int | None, int]] = {}
     for i, stage in enumerate(task.stages):
         block = enclosing(task, i)
-        names = ((stage.over,) if _over(stage) else ()) if what == "data" else _ops(stage)
+        names = ((stage.over,) if _over(stage) else ()) if what == "data" else stage_ops(stage)
         for name in names:
             if name not in first:
                 first[name] = (block, i)

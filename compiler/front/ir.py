@@ -348,6 +348,18 @@ class RouteStage:
 Stage = MapStage | ChainStage | ReduceStage | CombineStage | RouteStage
 
 
+def stage_ops(stage: Stage) -> tuple[str, ...]:
+    """The LLM ops a stage runs (a route stage names the op and its classifier)."""
+    match stage:
+        case MapStage(ops=ops) | ChainStage(ops=ops):
+            return ops
+        case ReduceStage(op=op):
+            return (op,)
+        case RouteStage(op=op, classifier=cls):
+            return (op, cls)
+    return ()
+
+
 # ---------------------------------------------------------------------------------------------
 # Boosters, requirements, objective, baselines
 # ---------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from aalp.front.ir import (
     Task,
     VoteBooster,
     checking_op,
+    stage_ops,
 )
 from aalp.front.nesting import enclosing, input_stage
 from aalp.front.numbers import float_env
@@ -229,18 +230,6 @@ def _boosters(task: Task, op: str, env: Mapping[str, Any]) -> tuple[Booster, ...
                 if hi is None or hi >= 1:
                     out.append(Booster("retry", 1, hi, 1, check, inf=hi is None))
     return tuple(out)
-
-
-def stage_ops(stage: Any) -> tuple[str, ...]:
-    """The LLM ops a stage runs (a route stage names the op and its classifier)."""
-    match stage:
-        case MapStage(ops=ops) | ChainStage(ops=ops):
-            return ops
-        case ReduceStage(op=op):
-            return (op,)
-        case RouteStage(op=op, classifier=cls):
-            return (op, cls)
-    return ()
 
 
 def build(checked: Any, task_name: str | None = None) -> Space:
