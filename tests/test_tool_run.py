@@ -220,3 +220,55 @@ def test_the_tools_latency_is_slept_only_when_asked() -> None:
         start = time.monotonic()
         tool_call(core, "web", body, "k")
         assert least <= time.monotonic() - start <= most
+
+
+def test_tool_url_and_a_tools_file_of_ones_own(tmp_path: Path) -> None:
+    """``--tool-url`` sends the tool calls elsewhere (a closed port: a connection error, tried
+    again then reported; a route the server does not have: a 404, not tried again); a
+    ``--tools`` file of one's own replaces the calls; no URL at all stops at start."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    checked = _checked(3)
+    compiled = build(checked, tmp_path, PINS)
+    program = program_of(compiled, tmp_path)
+    data = make_input(checked, seed=1)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    own = tmp_path / "my_tools.py"
+    own.write_text(
+        "CALLS = []\nBASE_URL = ''\n\n\ndef web(op, request, call):\n    return '{\"hit\": 1}'\n"
+    )
+    with served(checked, seed=1) as server:
+        lost = run_program(
+            program,
+            server.url,
+            tmp_path,
+            data,
+            [*FAST, "--tool-url", closed, "--max-transport-retries", "1"],
+        )
+        missing = run_program(
+            program, server.url, tmp_path, data, [*FAST, "--tool-url", server.url + "/nope"]
+        )
+        mine = run_program(program, server.url, tmp_path, data, [*FAST, "--tools", str(own)])
+        stats = server.core.stats()
+    assert lost.returncode == 1 and "search: tool web:" in lost.stderr
+    assert lost.report["transport_errors"] >= 2  # each decision tried twice, then stopped
+    assert missing.returncode == 1 and "refused" in missing.stderr and "404" in missing.stderr
+    assert mine.returncode == 0, mine.stderr
+    assert "search" not in stats["by_op"]  # every search answered by the file of one's own
+    assert mine.report["calls_by_op"]["search"] >= 3
+    env = {k: v for k, v in os.environ.items() if k not in ("AALP_BASE_URL", "OPENAI_BASE_URL")}
+    (tmp_path / "in.json").write_text(json.dumps(data))
+    bare = subprocess.run(
+        [sys.executable, str(program), "--input", str(tmp_path / "in.json"), "--journal", "-"],
+        capture_output=True,
+        text=True,
+        env={**env, "AALP_API_KEY": "x"},
+        check=False,
+        timeout=120,
+    )
+    assert bare.returncode == 1 and "give --tool-url or --base-url" in bare.stderr

@@ -2,7 +2,7 @@
 ``{"result": TEXT}``, the op's answer as its oracle gives it (right with the op's success on
 the tool, as a model's sample is right with the op's success on the model), keyed by the
 ``X-Aalp-Call`` header so a run is reproducible call by call. Counted with the model calls,
-by op, with no tokens (docs/targets.md, tools).
+by op, with no tokens (docs/backends.md, "The simulated LLM").
 """
 
 from __future__ import annotations
