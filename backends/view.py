@@ -166,7 +166,8 @@ def _tool_op_view(
         system = system_prompt(op, task, spec_dir)
     except PromptFileError as err:
         raise PlanError(str(err)) from None
-    at = {**env, "x": 1.0}
+    x = whole(planned.x, f"decision {op.name}.x") if op.granularity else 1
+    at = {**env, "x": float(x)}
 
     def at_env(expr: ir.Expr) -> float:
         return value(expr, at, f"tool {tool.name}")
@@ -174,7 +175,7 @@ def _tool_op_view(
     return {
         "name": op.name,
         "model": tool.name,
-        "x": 1,
+        "x": x,
         "granularity": op.granularity.data if op.granularity else None,
         "reads": 0.0,
         "writes": 0.0,

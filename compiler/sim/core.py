@@ -124,6 +124,14 @@ def _node_names(request: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def request_x(request: dict[str, Any]) -> float:
+    """The ``x`` a request carries (1 when none); ``SimError`` when it is no positive number."""
+    x = request.get("x") or 1
+    if isinstance(x, bool) or not isinstance(x, int | float) or not 0 < x < math.inf:
+        raise SimError(400, "the request's 'x' must be a positive number")
+    return float(x)
+
+
 def to_text(answer: Any, form: str) -> str:
     """How the simulated model writes ``answer`` in answer format ``form``."""
     if form in ("json", "list"):
@@ -322,10 +330,7 @@ class SimCore:
         key: str,
         max_tokens: Any,
     ) -> dict[str, Any]:
-        x = request.get("x") or 1
-        if isinstance(x, bool) or not isinstance(x, int | float) or not 0 < x < math.inf:
-            raise SimError(400, "the request's 'x' must be a positive number")
-        x = float(x)
+        x = request_x(request)
         node = _node_names(request) if self.roles.get(op.name) == "reduce" else None
         input_id = hashlib.sha256(json.dumps(request, sort_keys=True).encode("utf-8")).hexdigest()
         a = self._success_of(op, model.name, x, node, input_id)
