@@ -80,6 +80,9 @@ def test_tool_calls_per_decision_match_the_retry_model(tmp_path: Path) -> None:
     # verifier call
     assert predicted["search"] == pytest.approx(N * mean, rel=1e-9)
     assert predicted["check"] == pytest.approx(N * mean, rel=1e-9)
+    # and the cost model's: N decisions, each try a tool call and a verifier call
+    calls = compiled.resolved.evaluation.metrics.calls
+    assert calls == pytest.approx(2 * N * mean, rel=1e-9)
     with served(checked, seed=7) as server:
         data = make_input(checked, seed=6)
         run = run_program(program_of(compiled, tmp_path), server.url, tmp_path, data, FAST)
