@@ -10,12 +10,17 @@ JUDGE_VOTE = "judge_vote"
 BEAM_SEARCH = "beam_search"
 REPEAT_VOTE = "repeat_vote"
 TOOL_OP = "tool_op"
+#: the targets whose programs call tools (the python target's tools.py)
+RUNS_TOOLS = frozenset({"python"})
 
 
 def tool_features(spec: Any, task: Any, target: str) -> list[tuple[str, str]]:
-    """``(TOOL_OP, message)`` for every op that runs on a tool (``op NAME on TOOL``): no
-    target runs a tool's call yet, so each refuses it by name at compile time."""
-    found = []
+    """``(TOOL_OP, message)`` for every op that runs on a tool (``op NAME on TOOL``) when
+    ``target`` does not run tool calls (every target but those of ``RUNS_TOOLS``), so it
+    refuses each by name at compile time."""
+    found: list[tuple[str, str]] = []
+    if target in RUNS_TOOLS:
+        return found
     for op in task.ops:
         tool = spec.tool_of(op)
         if tool is not None:
@@ -23,7 +28,7 @@ def tool_features(spec: Any, task: Any, target: str) -> list[tuple[str, str]]:
                 (
                     TOOL_OP,
                     f"op '{op.name}' runs on tool '{tool.name}' (tool ops), which the {target}"
-                    " target does not run",
+                    " target does not run (use the python target)",
                 )
             )
     return found

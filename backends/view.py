@@ -78,10 +78,11 @@ def _booster(op: OpPlan) -> dict[str, Any]:
     return {"kind": "none", "votes": None, "retries": None, "check": None}
 
 
-def _success(op: ir.Op, model: ir.Model, env: Mapping[str, float]) -> list[list[float]]:
+def _success(op: ir.Op, model: str, env: Mapping[str, float]) -> list[list[float]]:
+    """The op's success mixture on ``model`` (a model's or a tool's name) at ``env``."""
     outcomes = op.success
     for override in op.success_on:
-        if override.model == model.name:
+        if override.model == model:
             outcomes = override.outcomes
     return [
         [value(o.weight, env, f"{op.name} success weight"), value(o.p, env, f"{op.name} success")]
@@ -102,6 +103,9 @@ def _op_view(
     spec_dir: str | os.PathLike | None,
 ) -> dict[str, Any]:
     op = task.op(planned.name)
+    tool = spec.tool_of(op)
+    if tool is not None:
+        return _tool_op_view(spec, task, op, tool, planned, env, spec_dir)
     try:
         model = spec.model(planned.model)
     except StopIteration:
@@ -125,7 +129,7 @@ def _op_view(
         "granularity": op.granularity.data if op.granularity else None,
         "reads": value(op.reads, at_x, f"{op.name} reads"),
         "writes": value(op.writes, at_x, f"{op.name} writes"),
-        "success": _success(op, model, at_x),
+        "success": _success(op, model.name, at_x),
         "rival": rival,
         "keep": keep,
         "max_writes": max_writes,
@@ -139,6 +143,58 @@ def _op_view(
         "routed_by": None,
         "verifies": None,
         "reduces": any(isinstance(s, ir.ReduceStage) and s.op == op.name for s in task.stages),
+        "tool": None,
+        "price_call": 0.0,
+    }
+
+
+def _tool_op_view(
+    spec: ir.Spec,
+    task: ir.Task,
+    op: ir.Op,
+    tool: ir.Tool,
+    planned: OpPlan,
+    env: Mapping[str, float],
+    spec_dir: str | os.PathLike | None,
+) -> dict[str, Any]:
+    """An op on a tool as the templates read it: a model of size 0 that reads and writes
+    nothing, whose call costs the tool's price (``aalp.plan.tools``); ``tool`` names the tool
+    and its latency in seconds."""
+    from aalp.plan.tools import tool_pace, tool_price
+
+    try:
+        system = system_prompt(op, task, spec_dir)
+    except PromptFileError as err:
+        raise PlanError(str(err)) from None
+    x = whole(planned.x, f"decision {op.name}.x") if op.granularity else 1
+    at = {**env, "x": float(x)}
+
+    def at_env(expr: ir.Expr) -> float:
+        return value(expr, at, f"tool {tool.name}")
+
+    return {
+        "name": op.name,
+        "model": tool.name,
+        "x": x,
+        "granularity": op.granularity.data if op.granularity else None,
+        "reads": 0.0,
+        "writes": 0.0,
+        "success": _success(op, tool.name, at),
+        "rival": None if op.rival is None else value(op.rival, at, f"{op.name} rival"),
+        "keep": 1.0,
+        "max_writes": None,
+        "unparsable": False,
+        "answer": op.answer,
+        "system": system,
+        "booster": _booster(planned),
+        "size": 0.0,
+        "price_in": 0.0,
+        "price_out": 0.0,
+        "routed_by": None,
+        "verifies": None,
+        "reduces": any(isinstance(s, ir.ReduceStage) and s.op == op.name for s in task.stages),
+        "tool": {"name": tool.name, "latency": float(tool_pace(tool, at_env).overhead)},
+        "price_call": float(tool_price(tool, at_env)),
     }
 
 
@@ -191,7 +247,7 @@ def _reduce_view(
                 "nodes": whole(level.nodes, f"the nodes of reduce {name}"),
                 "x": level.x,
                 "max_writes": limit,
-                "success": _success(reduce_op, model, at_level),
+                "success": _success(reduce_op, model.name, at_level),
                 "rival": None
                 if reduce_op.rival is None
                 else value(reduce_op.rival, at_level, f"{name} rival"),
@@ -218,7 +274,7 @@ def build_view(checked: Any, task: ir.Task, plan: Plan, *, target: str = "python
 
     from .refusals import tool_features
 
-    refused = tool_features(spec, task, target)
+    refused = tool_features(spec, task, target)  # the targets that do not run tool ops
     if refused:
         raise PlanError("; ".join(message for _, message in refused))
 

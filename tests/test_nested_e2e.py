@@ -1,6 +1,8 @@
 """Nested stages end to end: the research-agent sample compiled for the python target runs
-against the simulated LLM over HTTP and makes exactly the calls the plan predicts, per op;
-every other target refuses it at compile time naming the construct."""
+against the simulated LLM over HTTP, its searches calls of the simulated search tool, and
+makes exactly the calls the plan predicts, per op; every other target refuses it at compile
+time naming the construct (the tool op first, the nested stages once the search is a model's
+op)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ import pytest
 from aalp.api import compile as emit
 from aalp.backends.base import write
 from aalp.backends.view import PlanError
+from aalp.checks.loader import load
 from aalp.sim.harness import make_input, run_program
 from test_e2e import FAST, served
 
 OTHERS = ["ray", "langgraph", "dspy", "openai-agents", "autogen", "crewai"]
+SAMPLE = Path(__file__).parent.parent / "samples" / "research_agent.aalp"
 
 
 def test_the_research_agent_runs_its_nested_pipeline_per_question(
@@ -22,6 +26,7 @@ def test_the_research_agent_runs_its_nested_pipeline_per_question(
     checked = load_sample("research_agent", q="6")
     compiled = emit(checked)
     write(compiled.files, str(tmp_path))
+    assert sorted(f.path for f in compiled.files) == ["run_research_agent.py", "tools.py"]
     data = make_input(checked, seed=2)
     assert len(data["queries"]) == 6 and all(len(qs) == 3 for qs in data["queries"])
     with served(checked, seed=5) as server:
@@ -39,10 +44,39 @@ def test_the_research_agent_runs_its_nested_pipeline_per_question(
     low, high = compiled.view["prediction"]["calls_interval"]
     assert low <= run.report["calls"] <= high
     assert stats["calls"] == run.report["calls"]
+    # a search is one call of the tool: no tokens, the tool's price per call
+    search = run.report["ops"]["search"]
+    assert search["model"] == "search_api"
+    assert search["prompt_tokens"] == search["completion_tokens"] == 0
+    price = ops["search"]["price_call"]
+    assert price == 0.001
+    llm = sum(
+        (ops[n]["price_in"] * c["prompt_tokens"] + ops[n]["price_out"] * c["completion_tokens"])
+        / 1e6
+        for n, c in run.report["ops"].items()
+    )
+    assert run.report["dollars"] == pytest.approx(llm + 6 * 3 * price, abs=1e-9)
+    prompt = sum(c["prompt_tokens"] for c in run.report["ops"].values())
+    assert prompt == stats["tokens"]["prompt"]
 
 
 @pytest.mark.parametrize("target", OTHERS)
-def test_other_targets_refuse_nested_stages(target: str, load_sample) -> None:
+def test_other_targets_refuse_the_tool_op(target: str, load_sample) -> None:
     checked = load_sample("research_agent")
-    with pytest.raises(PlanError, match=f"target {target}: .*nested stages"):
+    match = f"op 'search' runs on tool 'search_api' .*the {target} target does not run"
+    with pytest.raises(PlanError, match=match):
         emit(checked, target)
+
+
+@pytest.mark.parametrize("target", OTHERS)
+def test_other_targets_refuse_nested_stages(target: str, tmp_path: Path) -> None:
+    text = SAMPLE.read_text(encoding="utf-8")
+    text = text.replace("can plan, classify", "can plan, search, classify")
+    text = text.replace(
+        "op search on search_api {",
+        "op search on mini {\n    reads 80 tokens\n    writes doc tokens\n    success 0.995",
+    )
+    path = tmp_path / SAMPLE.name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PlanError, match=f"target {target}: .*nested stages"):
+        emit(load(path, {}), target)

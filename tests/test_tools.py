@@ -181,11 +181,21 @@ def test_explain_and_graph_say_tool(tmp_path):
     assert "tool" in json.dumps(nodes)
 
 
-TARGETS = ["python", "ray", "langgraph", "dspy", "openai-agents", "autogen", "crewai"]
+REFUSING = ["ray", "langgraph", "dspy", "openai-agents", "autogen", "crewai"]
 
 
-@pytest.mark.parametrize("target", TARGETS)
-def test_every_target_refuses_a_tool_op_by_name(tmp_path, target):
+def test_the_python_target_compiles_a_tool_op(tmp_path):
+    from aalp.cli import cli as main
+    from click.testing import CliRunner
+
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["compile", str(_spec_file(tmp_path)), "-o", str(out)])
+    assert run.exit_code == 0, run.output
+    assert (out / "tools.py").exists() and (out / "run_ask.py").exists()
+
+
+@pytest.mark.parametrize("target", REFUSING)
+def test_every_other_target_refuses_a_tool_op_by_name(tmp_path, target):
     from aalp.cli import cli as main
     from click.testing import CliRunner
 
@@ -195,6 +205,7 @@ def test_every_target_refuses_a_tool_op_by_name(tmp_path, target):
     )
     assert run.exit_code != 0
     assert "E604" in run.output and "tool 'web'" in run.output and target in run.output
+    assert "op 'search'" in run.output
 
 
 def test_aalp_simulate_runs_a_tool_op(tmp_path):

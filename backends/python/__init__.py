@@ -5,6 +5,7 @@ The program's shape lives in ``templates/program.py.j2``; this glue only prepare
 
 from __future__ import annotations
 
+import keyword
 from typing import Any, ClassVar
 
 from ..base import Backend
@@ -103,6 +104,8 @@ _OP_FIELDS = (
     "reads",
     "writes",
     "keep",
+    "tool",
+    "price_call",
 )
 
 
@@ -133,6 +136,9 @@ class PythonBackend(Backend):
             }
             for name, op in view["ops"].items()
         }
+        for op in ops.values():
+            if op["tool"] is not None:  # which function of tools.py makes its calls
+                op["tool"] = {**op["tool"], "function": tool_function(op["tool"]["name"])}
         context = {
             "program_name": program,
             "header": header_lines(view),
@@ -142,6 +148,7 @@ class PythonBackend(Backend):
             "ops_py": py_literal(ops, indent=0),
             "prediction_py": py_literal(view["prediction"], indent=0),
             "concurrency_py": py_literal(view["workers"] or 16),
+            "tools": any(op["tool"] is not None for op in view["ops"].values()),
             **_blocks(view, [_stage_context(view, s) for s in view["stages"]]),
         }
         out = [(program, "program.py.j2", context)]
@@ -151,4 +158,35 @@ class PythonBackend(Backend):
             out.append(
                 ("checks.py", "checks.py.j2", {"check_ops": check_ops, "messages": messages})
             )
+        tools = tool_functions(view)
+        if tools:
+            out.append(("tools.py", "tools.py.j2", {"tools": tools}))
         return out
+
+
+def tool_function(name: str) -> str:
+    """The name of tool ``name``'s function in tools.py (a Python keyword gets a ``_``)."""
+    return f"{name}_" if keyword.iskeyword(name) else name
+
+
+def tool_functions(view: View) -> list[dict[str, Any]]:
+    """Each tool the plan's ops run on, as tools.py.j2 writes its function: its function's
+    name, its name as a literal, and a docstring saying its price, latency and ops."""
+    tools: dict[str, dict[str, Any]] = {}
+    for name, op in sorted(view["ops"].items()):
+        if op["tool"] is None:
+            continue
+        tool = tools.setdefault(
+            op["tool"]["name"],
+            {"op": op, "ops": []},
+        )
+        tool["ops"].append(name)
+    out = []
+    for name, tool in sorted(tools.items()):
+        op = tool["op"]
+        doc = (
+            f"Tool {name} (${op['price_call']:g} per call, {op['tool']['latency'] * 1000:g} ms)"
+            f": the calls of op{'s' if len(tool['ops']) > 1 else ''} {', '.join(tool['ops'])}."
+        )
+        out.append({"name": tool_function(name), "name_py": py_literal(name), "doc": doc})
+    return out

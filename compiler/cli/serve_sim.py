@@ -72,6 +72,11 @@ def _faults(func: Any) -> Any:
                 metavar="TOKENS/S",
                 help="Tokens written per second: each call waits for its answer (0: no wait).",
             ),
+            click.option(
+                "--tool-latency",
+                is_flag=True,
+                help="A tool call waits for its tool's latency before it answers.",
+            ),
         ]
     ):
         func = option(func)
@@ -120,7 +125,9 @@ def command(
     and x (wrongly otherwise). The right answers come from the oracle of the sample task the
     task's name matches (hanoi, counting, ...), from --oracle, or else from the generic oracle,
     whose answers are hashes of the request with no meaning (said so at start). GET /sim/stats
-    counts calls per op; POST /sim/reset clears it.
+    counts calls per op; POST /sim/reset clears it. The spec's tools answer POST
+    /v1/tools/NAME ({"op": OP, "request": {...}} in, {"result": TEXT} out), right with the
+    op's success on the tool, counted with the calls.
     """
     from aalp.sim import Faults, SimCore, SimError, SimServer
     from aalp.sim.oracles import FAMILIES

@@ -81,6 +81,8 @@ class Faults:
     #: reports the two times as llama.cpp's ``timings`` do (0: no delay, no timings)
     prefill_rate: float = 0.0
     decode_rate: float = 0.0
+    #: whether a tool call waits for the tool's latency before it answers (aalp.sim.tools)
+    tool_latency: bool = False
 
 
 def _seeded(*parts: object) -> random.Random:
@@ -120,6 +122,14 @@ def _node_names(request: dict[str, Any]) -> dict[str, float]:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         out[name] = float(value) if ok else 1.0
     return out
+
+
+def request_x(request: dict[str, Any]) -> float:
+    """The ``x`` a request carries (1 when none); ``SimError`` when it is no positive number."""
+    x = request.get("x") or 1
+    if isinstance(x, bool) or not isinstance(x, int | float) or not 0 < x < math.inf:
+        raise SimError(400, "the request's 'x' must be a positive number")
+    return float(x)
 
 
 def to_text(answer: Any, form: str) -> str:
@@ -320,13 +330,10 @@ class SimCore:
         key: str,
         max_tokens: Any,
     ) -> dict[str, Any]:
-        x = request.get("x") or 1
-        if isinstance(x, bool) or not isinstance(x, int | float) or not 0 < x < math.inf:
-            raise SimError(400, "the request's 'x' must be a positive number")
-        x = float(x)
+        x = request_x(request)
         node = _node_names(request) if self.roles.get(op.name) == "reduce" else None
         input_id = hashlib.sha256(json.dumps(request, sort_keys=True).encode("utf-8")).hexdigest()
-        a = self._success_of(op, model, x, node, input_id)
+        a = self._success_of(op, model.name, x, node, input_id)
         rng = _seeded(self.seed, "call", key)
         ask = Ask(op.name, self.roles.get(op.name, "other"), request, self.task, self.env)
         verdict = (
@@ -384,15 +391,16 @@ class SimCore:
         }
 
     def _success_of(
-        self, op: ir.Op, model: ir.Model, x: float, node: dict[str, float] | None, input_id: str
+        self, op: ir.Op, model: str, x: float, node: dict[str, float] | None, input_id: str
     ) -> float:
-        """One sample's success for this input: its mixture component's (every sample of one
-        input shares its component, docs/model.md §2), a calibrated rate when given."""
+        """One sample's success for this input on ``model`` (a model's or a tool's name): its
+        mixture component's (every sample of one input shares its component, docs/model.md
+        §2), a calibrated rate when given."""
         outcomes = op.success
         for override in op.success_on:
-            if override.model == model.name:
+            if override.model == model:
                 outcomes = override.outcomes
-        given = self.success.get(f"{op.name}@{model.name}", self.success.get(op.name))
+        given = self.success.get(f"{op.name}@{model}", self.success.get(op.name))
         if given is not None:
             outcomes = (ir.Outcome(ir.Num(1), given),)
         pick = _seeded(self.seed, "mixture", op.name, input_id).random()

@@ -1,4 +1,5 @@
-"""The simulated LLM over HTTP: ``/v1/chat/completions``, ``/v1/models``, ``/sim/stats``.
+"""The simulated LLM over HTTP: ``/v1/chat/completions``, ``/v1/models``, ``/sim/stats``, and
+the spec's tools at ``/tools/NAME`` (or ``/v1/tools/NAME``: beside the base URL).
 
 Standard library only (``http.server``): a threading server bound to 127.0.0.1, started and
 stopped from a background thread so tests can run it in-process and always shut it down.
@@ -14,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .core import SimCore, SimError, broken_body
+from .tools import tool_call
 
 #: the largest request body read (1 MiB); a longer one is refused unread with HTTP 413
 MAX_BODY = 1 << 20
@@ -100,7 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
             core.reset()
             self._send(200, {"ok": True})
             return
-        if path != "/v1/chat/completions":
+        tool = _tool_route(path)
+        if path != "/v1/chat/completions" and tool is None:
             self._error(404, f"no route {self.path}")
             return
         try:
@@ -120,7 +123,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_raw(200, broken_body(fault))
             return
         try:
-            payload = core.complete(body if isinstance(body, dict) else {}, key)
+            if tool is not None:
+                payload = tool_call(core, tool, body, key)
+            else:
+                payload = core.complete(body if isinstance(body, dict) else {}, key)
         except SimError as err:
             self._error(err.status, str(err))
             return
@@ -128,6 +134,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(500, f"the simulator cannot answer this request: {err!r}"[:300])
             return
         self._send(200, payload)
+
+
+def _tool_route(path: str) -> str | None:
+    """The tool a ``POST`` path calls (``/tools/NAME`` or ``/v1/tools/NAME``), else None."""
+    head, sep, name = path.rpartition("/tools/")
+    if sep and head in ("", "/v1") and name and "/" not in name:
+        return name
+    return None
 
 
 class _Server(ThreadingHTTPServer):

@@ -78,7 +78,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'debugging'
-PLAN_ID = 'fe87713d52c5c062'
+PLAN_ID = '53bc96e87b0d82a7'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -79,7 +79,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'evolution'
-PLAN_ID = '05dac7e31df32503'
+PLAN_ID = '4fc35be6246ed91f'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

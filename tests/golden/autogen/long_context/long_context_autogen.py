@@ -81,7 +81,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'long_context'
-PLAN_ID = 'f105a48b014c1362'
+PLAN_ID = '746a61da4a9d49c0'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

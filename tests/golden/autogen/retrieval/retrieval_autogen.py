@@ -79,7 +79,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'retrieval'
-PLAN_ID = '2aa476a2275ee13a'
+PLAN_ID = '44e51edfc74c6c94'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

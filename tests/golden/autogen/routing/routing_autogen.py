@@ -81,7 +81,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'routing'
-PLAN_ID = '99b47c41617cfa96'
+PLAN_ID = '9c7c3c53dfc4de0e'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -82,7 +82,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'sorting'
-PLAN_ID = 'b99fabf710387f88'
+PLAN_ID = '72a2efc673082a91'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

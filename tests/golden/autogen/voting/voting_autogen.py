@@ -78,7 +78,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'voting'
-PLAN_ID = '39c4acebe7c56102'
+PLAN_ID = 'ff37ee9ee3183b3d'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -86,7 +86,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'counting'
-PLAN_ID = 'c331b3979b4d1578'
+PLAN_ID = '33a193c20063437f'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

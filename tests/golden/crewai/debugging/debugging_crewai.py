@@ -85,7 +85,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'debugging'
-PLAN_ID = 'd253eccba52d8884'
+PLAN_ID = '5136a4f43efda2ca'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -86,7 +86,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'evolution'
-PLAN_ID = 'eb6657fb7a838969'
+PLAN_ID = '42a54a6dde818384'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

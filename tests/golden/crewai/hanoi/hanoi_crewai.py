@@ -82,7 +82,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'hanoi'
-PLAN_ID = '3716f0ebcf7de2ec'
+PLAN_ID = 'ba379210bd133356'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -980,7 +980,12 @@ class Stats:
     def __init__(self) -> None:
         # per op: calls, replayed, prompt tokens, completion tokens, red-flagged, dollars, cost
         self.counts: dict[str, list[Any]] = {name: [0, 0, 0, 0, 0, 0.0, 0.0] for name in OPS}
-        self.prices = {n: (op["price_in"], op["price_out"], op["size"]) for n, op in OPS.items()}
+        #: per op: dollars per million tokens read and written, the model's size, and dollars
+        #: per call (a tool's price; a framework program's OPS have none)
+        self.prices = {
+            n: (op["price_in"], op["price_out"], op["size"], op.get("price_call", 0.0))
+            for n, op in OPS.items()
+        }
         #: per op: decisions whose first sample was their answer, decisions observed
         self.agreement: dict[str, list[int]] = {name: [0, 0] for name in OPS}
         self.transport_errors = 0
@@ -991,13 +996,13 @@ class Stats:
     def add(self, op: str, reads: int, writes: int, flagged: bool, replayed: bool) -> None:
         """One call of ``op``: ``reads`` prompt and ``writes`` completion tokens."""
         counts = self.counts[op]
-        price_in, price_out, size = self.prices[op]
+        price_in, price_out, size, per_call = self.prices[op]
         counts[CALLS] += 1
         counts[REPLAYED] += replayed
         counts[PROMPT_TOKENS] += reads
         counts[COMPLETION_TOKENS] += writes
         counts[FLAGGED_CALLS] += flagged
-        counts[DOLLARS] += (price_in * reads + price_out * writes) / 1e6
+        counts[DOLLARS] += (price_in * reads + price_out * writes) / 1e6 + per_call
         counts[COST] += size * (reads * writes + writes * (writes - 1) / 2)
 
     def agree(self, op: str, agreed: bool) -> None:

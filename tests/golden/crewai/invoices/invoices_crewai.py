@@ -90,7 +90,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'invoices'
-PLAN_ID = '4bfe5f46d09da5c1'
+PLAN_ID = '8b67e97130041b29'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

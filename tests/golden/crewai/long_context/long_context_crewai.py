@@ -88,7 +88,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'long_context'
-PLAN_ID = 'fb8f0f94abc340fe'
+PLAN_ID = '63f359a4999f53fe'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

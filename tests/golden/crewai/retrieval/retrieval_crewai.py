@@ -86,7 +86,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'retrieval'
-PLAN_ID = '175743778e13b7df'
+PLAN_ID = 'a0639672180b4841'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -88,7 +88,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'routing'
-PLAN_ID = '7971e2ff3b4be38d'
+PLAN_ID = '6f2eabe99cf2f104'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

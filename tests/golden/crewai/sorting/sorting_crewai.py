@@ -89,7 +89,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'sorting'
-PLAN_ID = '09717369cd63ad63'
+PLAN_ID = 'fef6656fc2d2da6f'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

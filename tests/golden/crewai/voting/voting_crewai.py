@@ -85,7 +85,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'voting'
-PLAN_ID = '83c89758315fc661'
+PLAN_ID = '760a4571b0a78d6c'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

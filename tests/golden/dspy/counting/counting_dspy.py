@@ -71,7 +71,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'counting'
-PLAN_ID = '2426f218ea9cc160'
+PLAN_ID = '7a8250e23c7d423e'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -70,7 +70,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'debugging'
-PLAN_ID = 'd8f5affac7ff69c2'
+PLAN_ID = '66dba56f27a5a09f'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -71,7 +71,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'evolution'
-PLAN_ID = '0d0b54822a6d8d6a'
+PLAN_ID = '4e3acc24fddc740f'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

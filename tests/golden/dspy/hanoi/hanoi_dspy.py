@@ -67,7 +67,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'hanoi'
-PLAN_ID = 'da4321b01b205aa1'
+PLAN_ID = '64d37dcce4c92a46'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

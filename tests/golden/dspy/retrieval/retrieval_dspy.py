@@ -71,7 +71,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'retrieval'
-PLAN_ID = 'af59b135e65c165d'
+PLAN_ID = '9d0798c6ab22f316'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

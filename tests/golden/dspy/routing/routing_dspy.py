@@ -73,7 +73,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'routing'
-PLAN_ID = '6b3816ecffdf0f7e'
+PLAN_ID = '317009ba175eeae6'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

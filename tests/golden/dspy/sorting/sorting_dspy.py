@@ -74,7 +74,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'sorting'
-PLAN_ID = 'dd7fe482d7a98102'
+PLAN_ID = '6300e1980007c1e9'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

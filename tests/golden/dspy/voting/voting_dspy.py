@@ -70,7 +70,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'voting'
-PLAN_ID = '8cfdf52de6a12a47'
+PLAN_ID = '11ed73f45f5e6c7a'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

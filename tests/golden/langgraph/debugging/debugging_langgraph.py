@@ -79,7 +79,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'debugging'
-PLAN_ID = 'ddfde54ad70b7c1e'
+PLAN_ID = '2604f6f84f76e5e0'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -80,7 +80,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'evolution'
-PLAN_ID = 'd2a64854b44b6a75'
+PLAN_ID = 'ae0fb3e9be3b41e2'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -76,7 +76,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'hanoi'
-PLAN_ID = '6057aea0117f145b'
+PLAN_ID = '646f9831e2e742b7'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -84,7 +84,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'invoices'
-PLAN_ID = '36f9d16c4945ed30'
+PLAN_ID = 'e53d552c72f14a31'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

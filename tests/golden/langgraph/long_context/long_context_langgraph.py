@@ -82,7 +82,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'long_context'
-PLAN_ID = '0c06cd59dc78a569'
+PLAN_ID = '9b78b95863c53466'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

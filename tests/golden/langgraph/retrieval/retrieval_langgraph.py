@@ -80,7 +80,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'retrieval'
-PLAN_ID = '98dcc976437d8151'
+PLAN_ID = 'bdfc2cb6c28edd00'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -83,7 +83,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'sorting'
-PLAN_ID = '5b0a0c2c318917a7'
+PLAN_ID = 'f83a78f875c008fe'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

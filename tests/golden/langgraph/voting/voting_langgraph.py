@@ -79,7 +79,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'voting'
-PLAN_ID = '89320aa8ee9973d2'
+PLAN_ID = 'cea34b96e461b2c4'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

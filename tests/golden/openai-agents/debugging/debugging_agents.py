@@ -80,7 +80,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'debugging'
-PLAN_ID = '5d41bd443b325992'
+PLAN_ID = '8805c07efbbc7363'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

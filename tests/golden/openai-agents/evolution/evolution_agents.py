@@ -81,7 +81,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'evolution'
-PLAN_ID = 'a3c7941b141c9a45'
+PLAN_ID = '2432ba74eff0d64e'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

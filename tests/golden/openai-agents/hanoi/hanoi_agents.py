@@ -77,7 +77,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'hanoi'
-PLAN_ID = 'e423ddc5e293bbfc'
+PLAN_ID = '719a2875143026e4'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

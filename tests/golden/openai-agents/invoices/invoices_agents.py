@@ -85,7 +85,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'invoices'
-PLAN_ID = 'a132c943971e1c98'
+PLAN_ID = 'd94a9a8ce8a89221'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -83,7 +83,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'long_context'
-PLAN_ID = '60b4c5b844c6b4ed'
+PLAN_ID = 'a548a56a497b69ea'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

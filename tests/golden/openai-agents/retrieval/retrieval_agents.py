@@ -81,7 +81,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'retrieval'
-PLAN_ID = '75f6114a9842ed8e'
+PLAN_ID = '70e29be7621e9199'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

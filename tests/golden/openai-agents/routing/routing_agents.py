@@ -83,7 +83,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'routing'
-PLAN_ID = '9c119b280377ffe1'
+PLAN_ID = '894fd138ffbface3'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

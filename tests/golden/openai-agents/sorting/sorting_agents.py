@@ -84,7 +84,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'sorting'
-PLAN_ID = '5630991471b4c4b4'
+PLAN_ID = '6ff10b5e08aa18bf'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -80,7 +80,7 @@ except ModuleNotFoundError as missing:  # one line naming what to install, not a
 
 # The task, and a hash of the plan (a journal written for another plan is refused).
 TASK = 'voting'
-PLAN_ID = '8351576a674d22f3'
+PLAN_ID = '890147f47f9b89aa'
 
 # One entry per op: the system prompt, the plan's model, the answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {

@@ -16,7 +16,7 @@ It needs only the Python standard library and the openai package (pip install op
 #   3. reduce answer with fan-in 3: 3 inputs, 1 levels, 1 nodes
 #   4. route answer by classify (active)
 #   op plan on mini: x = 1, majority of 3
-#   op search on mini: x = 1, one sample
+#   op search on search_api: x = 1, one sample
 #   op answer on expert: x per tree level, one sample
 #   op classify on mini: x = 1, one sample
 #
@@ -25,11 +25,11 @@ It needs only the Python standard library and the openai package (pip install op
 #   success (probability)     0.239226
 #   accuracy                  0.964873
 #   errors                    1.40508
-#   dollars ($)               0.058488
-#   tokens                    147680
-#   forward_passes            58480
-#   cost (m·tokens)           2.39644e+07
-#   latency (forward passes)  542 (the critical path)
+#   dollars ($)               0.148248
+#   tokens                    90080
+#   forward_passes            10480
+#   cost (m·tokens)           1.05484e+07
+#   latency (forward passes)  142 (the critical path)
 #   (calls and tokens count every vote sample, resample, retry, classifier and verifier call)
 #
 # Assumptions:
@@ -52,13 +52,14 @@ It needs only the Python standard library and the openai package (pip install op
 #   plan.model = mini
 #   plan.vote = majority
 #   plan.votes = 3
-#   search.model = mini
+#   search.model = search_api
 #   search.vote = none
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import gc
 import hashlib
 import heapq
@@ -76,7 +77,7 @@ from typing import Any
 
 TASK = 'research_agent'
 SPEC_FILE = 'research_agent.aalp'
-PLAN_ID = '8ce40eac780a0930'
+PLAN_ID = '8e38e8d3cc762cfd'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -97,11 +98,13 @@ OPS: dict[str, dict[str, Any]] = {
         'reads': 200.0,
         'writes': 60.0,
         'keep': 1.0,
+        'tool': None,
+        'price_call': 0.0,
         'needs': None,
         'agreement': 0.96,
     },
     'search': {
-        'model': 'mini',
+        'model': 'search_api',
         'x': 1,
         'system': (
             'The user message holds a search query. Answer with a JSON object and nothing else:\n'
@@ -111,12 +114,14 @@ OPS: dict[str, dict[str, Any]] = {
         'max_writes': None,
         'booster': {'kind': 'none', 'votes': None, 'retries': None, 'check': None},
         'routed_by': None,
-        'price_in': 0.15,
-        'price_out': 0.6,
-        'size': 1.0,
-        'reads': 80.0,
-        'writes': 400.0,
+        'price_in': 0.0,
+        'price_out': 0.0,
+        'size': 0.0,
+        'reads': 0.0,
+        'writes': 0.0,
         'keep': 1.0,
+        'tool': {'name': 'search_api', 'latency': 0.8, 'function': 'search_api'},
+        'price_call': 0.001,
         'needs': None,
         'agreement': None,
     },
@@ -137,6 +142,8 @@ OPS: dict[str, dict[str, Any]] = {
         'reads': 1350.0,
         'writes': 80.0,
         'keep': 1.0,
+        'tool': None,
+        'price_call': 0.0,
         'needs': None,
         'agreement': None,
     },
@@ -157,6 +164,8 @@ OPS: dict[str, dict[str, Any]] = {
         'reads': 40.0,
         'writes': 2.0,
         'keep': 1.0,
+        'tool': None,
+        'price_call': 0.0,
         'needs': None,
         'agreement': None,
     },
@@ -170,11 +179,11 @@ PREDICTION: dict[str, Any] = {
     'success': 0.23922566508172546,
     'accuracy': 0.9648730900635606,
     'errors': 1.4050763974575762,
-    'cost': 23964440.0,
-    'dollars': 0.058488,
-    'tokens': 147680.0,
-    'forward_passes': 58480.0,
-    'latency': 542.0,
+    'cost': 10548440.0,
+    'dollars': 0.148248,
+    'tokens': 90080.0,
+    'forward_passes': 10480.0,
+    'latency': 142.0,
     'latency_calls': 4.0,
     'model_calls': 320.0,
 }
@@ -837,7 +846,12 @@ class Stats:
     def __init__(self) -> None:
         # per op: calls, replayed, prompt tokens, completion tokens, red-flagged, dollars, cost
         self.counts: dict[str, list[Any]] = {name: [0, 0, 0, 0, 0, 0.0, 0.0] for name in OPS}
-        self.prices = {n: (op["price_in"], op["price_out"], op["size"]) for n, op in OPS.items()}
+        #: per op: dollars per million tokens read and written, the model's size, and dollars
+        #: per call (a tool's price; a framework program's OPS have none)
+        self.prices = {
+            n: (op["price_in"], op["price_out"], op["size"], op.get("price_call", 0.0))
+            for n, op in OPS.items()
+        }
         #: per op: decisions whose first sample was their answer, decisions observed
         self.agreement: dict[str, list[int]] = {name: [0, 0] for name in OPS}
         self.transport_errors = 0
@@ -848,13 +862,13 @@ class Stats:
     def add(self, op: str, reads: int, writes: int, flagged: bool, replayed: bool) -> None:
         """One call of ``op``: ``reads`` prompt and ``writes`` completion tokens."""
         counts = self.counts[op]
-        price_in, price_out, size = self.prices[op]
+        price_in, price_out, size, per_call = self.prices[op]
         counts[CALLS] += 1
         counts[REPLAYED] += replayed
         counts[PROMPT_TOKENS] += reads
         counts[COMPLETION_TOKENS] += writes
         counts[FLAGGED_CALLS] += flagged
-        counts[DOLLARS] += (price_in * reads + price_out * writes) / 1e6
+        counts[DOLLARS] += (price_in * reads + price_out * writes) / 1e6 + per_call
         counts[COST] += size * (reads * writes + writes * (writes - 1) / 2)
 
     def agree(self, op: str, agreed: bool) -> None:
@@ -1173,8 +1187,8 @@ class Runner:
         dollars = 0.0
         try:
             got = await self._request(name, key, messages, limit, route)
-            price_in, price_out, _ = self.stats.prices[name]
-            dollars = (price_in * got[1] + price_out * got[2]) / 1e6
+            price_in, price_out, _, per_call = self.stats.prices[name]
+            dollars = (price_in * got[1] + price_out * got[2]) / 1e6 + per_call
             return got
         finally:
             self.budget.settle(name, hold, dollars)
@@ -1453,9 +1467,11 @@ def _accepts(verdict: Any) -> bool:
 
 
 def expected_dollars() -> dict[str, float]:
-    """The plan's expected dollars for one call of each op (its reads and writes)."""
+    """The plan's expected dollars for one call of each op (its reads and writes, a tool's
+    price per call)."""
     return {
         name: (op["price_in"] * op["reads"] + op["price_out"] * op["writes"]) / 1e6
+        + op["price_call"]
         for name, op in OPS.items()
     }
 
@@ -1490,6 +1506,95 @@ def run_report(run: Runner) -> dict[str, Any]:
     }
     adapted = {op: k for op, k in run.votes.items() if k != OPS[op]["booster"]["votes"]}
     return {**run.stats.report(), "status": "running", "budget": spent, "adapted": adapted}
+
+
+# --------------------------------------------------------------------------------------------
+# Tool calls: an op on a tool is called through its function in tools.py
+# --------------------------------------------------------------------------------------------
+
+
+class ToolRunner(Runner):
+    """A ``Runner`` whose tool ops' calls go to their tool's function (``tools``: function
+    name -> ``f(op, request, call key) -> text``) instead of the endpoint. Everything else is
+    a model call's: the key, the journal, the budget (at the tool's price per call), the
+    transport retries; a tool call reads and writes no tokens."""
+
+    def __init__(self, client: Any, args: argparse.Namespace, journal: Any,
+                 checks: dict[str, Callable[[dict[str, Any], Any], bool]],
+                 tools: dict[str, Callable[[str, dict[str, Any], str], str]]):
+        super().__init__(client, args, journal, checks)
+        self.tools = tools
+        # a tool function blocks: one thread per call the gate lets run at once
+        self.loop.set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(max(1, args.concurrency), "aalp-tool")
+        )
+
+    async def _request(self, name: str, key: str, messages: list[dict[str, str]],
+                       limit: int | None, route: Any) -> tuple[str, int, int, bool]:
+        tool = OPS[name]["tool"]
+        if tool is None:
+            return await super()._request(name, key, messages, limit, route)
+        function = self.tools[tool["function"]]
+        request = json.loads(messages[-1]["content"])  # the stage's request, as sent to a model
+        delay = self.args.backoff
+        gate = self.gate
+        if gate.free:
+            gate.free -= 1
+        else:
+            await gate.wait()
+        try:
+            for attempt in range(self.args.max_transport_retries + 1):
+                try:
+                    text = await self.loop.run_in_executor(None, function, name, request, key)
+                    if not isinstance(text, str) or not text.strip():
+                        raise MalformedResponse("a tool answer without a text")
+                    return text, 0, 0, False
+                except OSError as err:  # a connection lost, a timeout, an HTTP error status
+                    status = getattr(err, "code", None)
+                    if isinstance(status, int) and status < 500 and status not in TRANSIENT_STATUS:
+                        raise EndpointRefusal(f"{name}: tool {tool['name']}: {err}") from None
+                    failure: Exception = err
+                    self.stats.transport_errors += 1
+                except ValueError as err:  # an answer that is not JSON, or without a result
+                    failure = err
+                    self.stats.malformed_responses += 1
+                if attempt == self.args.max_transport_retries:
+                    raise TransportFailure(f"{name}: tool {tool['name']}: {failure}") from failure
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 30.0)
+        finally:
+            gate.release()
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def load_tools(args: argparse.Namespace) -> dict[str, Callable[[str, dict[str, Any], str], str]]:
+    """The tool functions the plan calls, from ``--tools`` (default: the tools.py beside this
+    program), their ``BASE_URL`` set to ``--tool-url`` (default: ``--base-url``)."""
+    needed = sorted({op["tool"]["function"] for op in OPS.values() if op["tool"] is not None})
+    path = args.tools
+    if path is None:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools.py")
+    spec = importlib.util.spec_from_file_location("aalp_tools", path)
+    if spec is None or spec.loader is None or not os.path.exists(path):
+        raise SystemExit(f"error: the plan calls the tools {needed}: no file {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    url = args.tool_url or args.base_url
+    if url:
+        module.BASE_URL = url
+    elif not getattr(module, "BASE_URL", "x"):
+        raise SystemExit(
+            f"error: the plan calls the tools {needed}: give --tool-url or --base-url (or set "
+            f"BASE_URL in {path})"
+        )
+    module.TIMEOUT = args.timeout
+    found = {}
+    for name in needed:
+        function = getattr(module, name, None)
+        if not callable(function):
+            raise SystemExit(f"error: {path} defines no {name}(op, request, call)")
+        found[name] = function
+    return found
 
 
 # --------------------------------------------------------------------------------------------
@@ -1644,7 +1749,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=f"Run the aalp plan for task {TASK!r} against an OpenAI-compatible endpoint.",
         epilog="Environment: AALP_BASE_URL (or OPENAI_BASE_URL), AALP_API_KEY (or "
         "OPENAI_API_KEY), AALP_MODEL_MAP (a=b,c=d), AALP_CONCURRENCY, AALP_JOURNAL, "
-        "AALP_TIMEOUT.",
+        "AALP_TIMEOUT, AALP_TOOL_URL.",
     )
     parser.add_argument("--input", help="the task's data: a JSON object keyed by data name")
     parser.add_argument("--output", help="also write the result (JSON) to this file")
@@ -1661,6 +1766,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fresh", action="store_true", help="start over, ignoring the journal")
     parser.add_argument("--no-fsync", action="store_true", help="do not fsync journal records")
     parser.add_argument("--checks", help="a Python file with the exact checks (check_OP)")
+    parser.add_argument("--tools", help="a Python file with the tool functions (default: the "
+                        "tools.py beside this program)")
+    parser.add_argument("--tool-url", default=env("AALP_TOOL_URL"),
+                        help="where the tools are served: TOOL-URL/tools/NAME (default: "
+                        "--base-url)")
     parser.add_argument("--timeout", type=float, default=float(env("AALP_TIMEOUT", "600")))
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--max-transport-retries", type=int, default=10)
@@ -1784,7 +1894,7 @@ async def run_plan(args: argparse.Namespace, client: Any = None) -> tuple[Any, d
             base_url=args.base_url, api_key=args.api_key or "unset", max_retries=0,
             timeout=args.timeout,
         )
-    run = Runner(client, args, journal, load_checks(args.checks))
+    run = ToolRunner(client, args, journal, load_checks(args.checks), load_tools(args))
     show = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
     ticker = asyncio.ensure_future(progress(run, show))
     result, status = None, {"status": "done"}
