@@ -66,7 +66,7 @@ from typing import Any
 
 TASK = 'tree_of_thoughts'
 SPEC_FILE = 'tree_of_thoughts.aalp'
-PLAN_ID = '39b7eda3de0be9b5'
+PLAN_ID = 'd54cb94176ac33c5'
 
 # Every op of the plan: its model, prompt, answer format, red flags and booster.
 OPS: dict[str, dict[str, Any]] = {
@@ -94,6 +94,8 @@ OPS: dict[str, dict[str, Any]] = {
         'reads': 400.0,
         'writes': 80.0,
         'keep': 1.0,
+        'tool': None,
+        'price_call': 0.0,
         'needs': None,
         'agreement': None,
     },
@@ -115,6 +117,8 @@ OPS: dict[str, dict[str, Any]] = {
         'reads': 300.0,
         'writes': 3.0,
         'keep': 1.0,
+        'tool': None,
+        'price_call': 0.0,
         'needs': None,
         'agreement': None,
     },
@@ -795,7 +799,12 @@ class Stats:
     def __init__(self) -> None:
         # per op: calls, replayed, prompt tokens, completion tokens, red-flagged, dollars, cost
         self.counts: dict[str, list[Any]] = {name: [0, 0, 0, 0, 0, 0.0, 0.0] for name in OPS}
-        self.prices = {n: (op["price_in"], op["price_out"], op["size"]) for n, op in OPS.items()}
+        #: per op: dollars per million tokens read and written, the model's size, and dollars
+        #: per call (a tool's price; a framework program's OPS have none)
+        self.prices = {
+            n: (op["price_in"], op["price_out"], op["size"], op.get("price_call", 0.0))
+            for n, op in OPS.items()
+        }
         #: per op: decisions whose first sample was their answer, decisions observed
         self.agreement: dict[str, list[int]] = {name: [0, 0] for name in OPS}
         self.transport_errors = 0
@@ -806,13 +815,13 @@ class Stats:
     def add(self, op: str, reads: int, writes: int, flagged: bool, replayed: bool) -> None:
         """One call of ``op``: ``reads`` prompt and ``writes`` completion tokens."""
         counts = self.counts[op]
-        price_in, price_out, size = self.prices[op]
+        price_in, price_out, size, per_call = self.prices[op]
         counts[CALLS] += 1
         counts[REPLAYED] += replayed
         counts[PROMPT_TOKENS] += reads
         counts[COMPLETION_TOKENS] += writes
         counts[FLAGGED_CALLS] += flagged
-        counts[DOLLARS] += (price_in * reads + price_out * writes) / 1e6
+        counts[DOLLARS] += (price_in * reads + price_out * writes) / 1e6 + per_call
         counts[COST] += size * (reads * writes + writes * (writes - 1) / 2)
 
     def agree(self, op: str, agreed: bool) -> None:
@@ -1131,8 +1140,8 @@ class Runner:
         dollars = 0.0
         try:
             got = await self._request(name, key, messages, limit, route)
-            price_in, price_out, _ = self.stats.prices[name]
-            dollars = (price_in * got[1] + price_out * got[2]) / 1e6
+            price_in, price_out, _, per_call = self.stats.prices[name]
+            dollars = (price_in * got[1] + price_out * got[2]) / 1e6 + per_call
             return got
         finally:
             self.budget.settle(name, hold, dollars)
@@ -1411,9 +1420,11 @@ def _accepts(verdict: Any) -> bool:
 
 
 def expected_dollars() -> dict[str, float]:
-    """The plan's expected dollars for one call of each op (its reads and writes)."""
+    """The plan's expected dollars for one call of each op (its reads and writes, a tool's
+    price per call)."""
     return {
         name: (op["price_in"] * op["reads"] + op["price_out"] * op["writes"]) / 1e6
+        + op["price_call"]
         for name, op in OPS.items()
     }
 
