@@ -33,7 +33,7 @@ def test_explain_labels_units_and_what_the_counts_include(capsys, monkeypatch) -
         "classifiers and verifiers included), x = 1" in words
     )
     assert "1,048,575 decisions × 3.042 samples" in out and "writes 538 tokens" in out
-    assert "dollars $3,512 (100% of the plan's cost)" in out
+    assert "dollars $3,512 (100% of the plan's dollars)" in out
     for label in ("dollars ($)", "cost (m·tokens)", "latency (forward passes)", "calls"):
         assert label in out
     assert "(calls and tokens count every vote sample" in out
@@ -41,6 +41,16 @@ def test_explain_labels_units_and_what_the_counts_include(capsys, monkeypatch) -
     table = out[out.index("totals") : out.index("(calls and tokens")]
     assert "1,490,659,019,680" in table  # whole, on one line, although wider than 80 columns
     assert any(len(line) > 80 for line in table.splitlines())
+
+
+def test_each_ops_share_is_of_the_objective(capsys, monkeypatch) -> None:
+    """Invoices minimizes dollars: each op's share is of the plan's dollars (the extraction's
+    $205 and the verifier's $170.9 of $375.9), not of its m·tokens cost."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    out = " ".join(_run(capsys, "explain", str(ROOT / "samples" / "invoices.aalp")).split())
+    shares = [float(s) for s in re.findall(r"\(([0-9.]+)% of the plan's dollars\)", out)]
+    assert len(shares) == 2 and sum(shares) == pytest.approx(100, abs=0.02)
+    assert shares[0] == pytest.approx(100 * 205 / 375.9, abs=0.05)
 
 
 def test_text_follows_the_terminal_and_columns(capsys, monkeypatch) -> None:

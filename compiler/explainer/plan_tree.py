@@ -55,7 +55,7 @@ def plan_tree(rep: Report, width: int, color: bool) -> tuple[Any, int]:
         nodes[st.index] = (node, depth + 1)
         for c in st.calls:
             leaf = node.add(label(call_phrases(c), depth + 2))
-            leaf.add(label(share_phrases(c, obj.metric), depth + 3))
+            leaf.add(label(share_phrases(c, obj.metric, rep.metrics), depth + 3))
     return tree, max(needed)
 
 
@@ -106,15 +106,25 @@ def call_phrases(c: Call) -> list[str]:
     ]
 
 
-def share_phrases(c: Call, metric: str) -> list[str]:
+#: the metrics a plan's total is the sum of its calls' (a latency is a longest path, not a sum)
+ADDITIVE = frozenset({"cost", "dollars", "calls", "tokens", "forward_passes"})
+
+
+def share_phrases(c: Call, metric: str, totals: Any = None) -> list[str]:
     """The call's objective (its cost when maximizing success), its share of the plan's
-    cost and the probability that one decision is right."""
+    total of that metric (``totals``; the share of the cost without them) and the
+    probability that one decision is right."""
     m = c.metrics
     shown = metric if metric in m and metric != "success" else "cost"
+    total = (totals or {}).get(shown) if shown in ADDITIVE else None
+    if isinstance(total, int | float) and total > 0 and isinstance(m[shown], int | float):
+        share, of = m[shown] / total, "of the plan's " + ("cost" if shown == "cost" else shown)
+    else:
+        share, of = c.cost_share, "of the plan's cost"
     return [
         f"{shown} {with_unit(shown, fmt(m[shown]))}",
-        f"({fmt(100 * c.cost_share)}%",
-        *prose("of the plan's cost),"),
+        f"({fmt(100 * share)}%",
+        *prose(of + "),"),
         f"success per decision {success_text(c.success_per_decision)}",
     ]
 
