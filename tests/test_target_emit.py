@@ -82,3 +82,21 @@ def test_exact_checks_are_a_warning(target: str) -> None:
     assert runtime.path == "aalp_runtime.py"
     assert "CHECKS: dict[str, Any] = {'move': None}" in emitted.text
     assert any("CHECKS['move']" in w for w in backend.warnings(view))
+
+
+@pytest.mark.parametrize("target", ("python", "ray", *TARGETS))
+def test_no_emitted_module_defines_a_name_twice(target: str) -> None:
+    """An emitted program is one module assembled from many templates: a top-level function,
+    class or constant defined twice would silently replace the first (a Ray task once called
+    the driver's ``_failed`` that way)."""
+    import ast
+    from collections import Counter
+
+    for path in sorted((regen_golden.GOLDEN / target).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names: Counter[str] = Counter()
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names[node.name] += 1
+        twice = sorted(name for name, count in names.items() if count > 1)
+        assert not twice, f"{path.relative_to(regen_golden.GOLDEN)} defines {twice} twice"

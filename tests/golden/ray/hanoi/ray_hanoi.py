@@ -2017,20 +2017,20 @@ def _run(args: argparse.Namespace) -> tuple[Any, dict[str, Any]] | Failed:
     try:
         return asyncio.run(run_plan(args, ray, data, store))
     except TransientError as err:
-        return _failed(err, f"the endpoint kept failing: {_first_line(err)}")
+        return failure_of(err, f"the endpoint kept failing: {_first_line(err)}")
     except EndpointRefusal as err:
-        return _failed(err, f"the endpoint refused a request: {_first_line(err)}")
+        return failure_of(err, f"the endpoint refused a request: {_first_line(err)}")
     except (PlanFailure, CombineError) as err:
-        return _failed(err, str(err))
+        return failure_of(err, str(err))
     except ray.exceptions.RayTaskError as err:  # a call task's own error (a full disk, ...)
-        return _failed(err, f"a call task failed: {_first_line(err)}")
+        return failure_of(err, f"a call task failed: {_first_line(err)}")
     except ray.exceptions.RayError as err:
-        return _failed(err, f"Ray lost a call after every retry: {_first_line(err)}")
+        return failure_of(err, f"Ray lost a call after every retry: {_first_line(err)}")
     finally:
         ray.shutdown()
 
 
-def _failed(err: BaseException, why: str) -> Failed:
+def failure_of(err: BaseException, why: str) -> Failed:
     """``why`` as the error line, with the report ``run_plan`` gave ``err`` (if any)."""
     report = getattr(err, "report", None)
     if report is not None:
