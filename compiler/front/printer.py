@@ -200,7 +200,7 @@ def format_spec(spec: ir.Spec) -> str:
     for tool in spec.tools:
         lines += _tool(tool)
     for task in spec.tasks:
-        lines += _task(task, comments)
+        lines += _task(task, comments, spec.tools)
     return _render(lines, comments, spec.layout.blank_lines)
 
 
@@ -263,7 +263,9 @@ def _join(a: ir.Span, b: ir.Span) -> ir.Span:
     return ir.Span(a.file, a.line, a.col, b.end_line, b.end_col)
 
 
-def _task(task: ir.Task, comments: tuple[ir.Comment, ...]) -> list[_Line]:
+def _task(
+    task: ir.Task, comments: tuple[ir.Comment, ...], tools: tuple[ir.Tool, ...] = ()
+) -> list[_Line]:
     out = [_open(0, f"task {task.name} {{", task.span, blank=True)]
     section = -1
 
@@ -277,7 +279,7 @@ def _task(task: ir.Task, comments: tuple[ir.Comment, ...]) -> list[_Line]:
     for datum in task.data:
         add([_leaf(1, _data(datum), datum.span)], 0)
     for op in task.ops:
-        add(_op(op), 1)
+        add(_op(op, _inherited(op, tools)), 1)
     for top, stage in enumerate(task.stages):
         add(_repeat_lines(_stage_lines(stage, 1), repeat_of(task, top)), 2)
     for booster in task.boosters:
@@ -306,7 +308,17 @@ def _data(datum: ir.Data) -> str:
     return text
 
 
-def _op(op: ir.Op) -> list[_Line]:
+def _inherited(op: ir.Op, tools: tuple[ir.Tool, ...]) -> bool:
+    """Whether ``op`` runs on a tool and its success is the tool's (the clause left out, or
+    written the same): the canonical form then leaves it out."""
+    tool = next((t for t in tools if t.name in op.models), None)
+    if tool is None or len(op.success) != 1:
+        return False
+    p = tool.success if tool.success is not None else ir.Num(Fraction(1), "1")
+    return op.success[0] == ir.Outcome(ir.Num(Fraction(1), "1"), p, p.span)
+
+
+def _op(op: ir.Op, inherited: bool = False) -> list[_Line]:
     head = f"op {op.name}"
     if op.granularity is not None:
         g = op.granularity
@@ -320,8 +332,9 @@ def _op(op: ir.Op) -> list[_Line]:
         out.append(_leaf(2, f"reads {format_expr(reads)} tokens", reads.span))
     if "writes" in op.io:
         out.append(_leaf(2, f"writes {format_expr(writes)} tokens", writes.span))
-    success_span = op.success[0].span if op.success else ir.NO_SPAN
-    out.append(_leaf(2, "success " + _outcomes(op.success), success_span))
+    if not inherited:
+        success_span = op.success[0].span if op.success else ir.NO_SPAN
+        out.append(_leaf(2, "success " + _outcomes(op.success), success_span))
     for ms in op.success_on:
         out.append(_leaf(2, f"success on {ms.model} {_outcomes(ms.outcomes)}", ms.span))
     if op.rival is not None:
