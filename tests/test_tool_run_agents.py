@@ -28,6 +28,7 @@ from aalp.sim import Faults, SimCore, SimServer
 from aalp.sim.harness import make_input, run_program
 from conftest import TELEMETRY_OFF
 from targets_env import venv_python
+from test_backend import ruff_clean
 from test_tool_run import PINS, PRICE, SPEC, _dollars, _tries
 
 TARGET = "openai-agents"
@@ -99,6 +100,7 @@ def test_compile_writes_the_python_targets_tools_py_beside_the_program(tmp_path:
     program = (tmp_path / "agents" / "ask_agents.py").read_text(encoding="utf-8")
     assert "'tool': {'name': 'web', 'latency': 0.3, 'function': 'web'}" in program
     assert f"'price_call': {PRICE}" in program and "function_tool(" in program
+    ruff_clean(tmp_path / "agents")
 
 
 def test_tool_calls_per_decision_match_the_retry_model(tmp_path: Path) -> None:
