@@ -218,12 +218,14 @@ def test_tool_url_and_a_tools_file_of_ones_own(tmp_path: Path) -> None:
     assert mine.report["calls_by_op"]["search"] >= 3
 
 
-#: hands the program's SDK tool to the SDK as an agent would: the tool's schema, and one call
-#: through its ``on_invoke_tool`` keyed by a model's tool call id
+#: hands the program's SDK tool to an agent of one's own, whose model (a fake) asks for one
+#: call of it and then answers with what it returned: the SDK's runner makes the tool call
 HAND_TO_AN_AGENT = """
 import asyncio, importlib.util, json, sys
-from agents import FunctionTool
-from agents.tool_context import ToolContext
+from agents import Agent, FunctionTool, Model, ModelResponse, RunConfig, Runner, Usage
+from openai.types.responses import (
+    ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText,
+)
 spec = importlib.util.spec_from_file_location("ask_agents", sys.argv[1])
 program = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(program)
@@ -233,9 +235,31 @@ args = program.runtime.parse_args(["--base-url", sys.argv[2]], parser)
 tool = program.sdk_tools(program.runtime.load_tools(args))["web"]
 assert isinstance(tool, FunctionTool)
 arguments = json.dumps({"op": "search", "request": {"items": [3], "x": 1}})
-context = ToolContext(None, tool_name="web", tool_call_id="call_1", tool_arguments=arguments)
-text = asyncio.run(tool.on_invoke_tool(context, arguments))
-print(json.dumps({"name": tool.name, "schema": tool.params_json_schema, "text": text}))
+
+
+class Caller(Model):
+    async def get_response(self, system_instructions, input, *args, **kwargs):
+        done = [item for item in input if item.get("type") == "function_call_output"]
+        if not done:
+            out = ResponseFunctionToolCall(
+                id="fc_1", call_id="call_1", name="web", arguments=arguments,
+                type="function_call",
+            )
+        else:
+            text = ResponseOutputText(type="output_text", text=done[0]["output"], annotations=[])
+            out = ResponseOutputMessage(
+                id="msg", type="message", role="assistant", status="completed", content=[text]
+            )
+        return ModelResponse(output=[out], usage=Usage(requests=1), response_id=None)
+
+    def stream_response(self, *args, **kwargs):
+        raise NotImplementedError
+
+
+agent = Agent(name="researcher", tools=[tool], model=Caller())
+result = asyncio.run(Runner.run(agent, "look it up", run_config=RunConfig(tracing_disabled=True)))
+print(json.dumps({"name": tool.name, "schema": tool.params_json_schema,
+                  "text": result.final_output}))
 """
 
 
