@@ -280,3 +280,17 @@ def test_the_sdk_tool_is_one_an_agent_can_be_given(tmp_path: Path) -> None:
     assert got["name"] == "web" and sorted(got["schema"]["required"]) == ["op", "request"]
     assert isinstance(json.loads(got["text"]), int)  # the generic oracle's answer
     assert stats["keys"] == ["call_1"] and stats["by_op"] == {"search": 1}
+
+
+def test_a_dry_run_projects_the_tools_dollars_and_calls_nothing(tmp_path: Path) -> None:
+    done, program = _compiled(8, tmp_path)
+    with _server(8, seed=1) as server:
+        got = _run(program, server, make_input(_checked(8), seed=1), "--dry-run")
+    assert got.code == 0 and got.served == [], got.stderr
+    lines = dict(line.split(None, 1) for line in got.stdout.splitlines()[1:])
+    predicted = done.view["prediction"]
+    assert float(lines["dollars"]) == pytest.approx(predicted["dollars"], rel=1e-5)
+    # by hand: each tool call at its price, each verifier call 100 tokens read and 2 written
+    calls = predicted["calls_by_op"]
+    by_hand = PRICE * calls["search"] + calls["check"] * (0.15 * 100 + 0.6 * 2) / 1e6
+    assert predicted["dollars"] == pytest.approx(by_hand, rel=1e-9)
