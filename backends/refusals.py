@@ -11,7 +11,7 @@ BEAM_SEARCH = "beam_search"
 REPEAT_VOTE = "repeat_vote"
 TOOL_OP = "tool_op"
 #: the targets whose programs call tools (the python target's tools.py)
-RUNS_TOOLS = frozenset({"python"})
+RUNS_TOOLS = frozenset({"python", "openai-agents"})
 
 
 def tool_features(spec: Any, task: Any, target: str) -> list[tuple[str, str]]:
@@ -28,7 +28,7 @@ def tool_features(spec: Any, task: Any, target: str) -> list[tuple[str, str]]:
                 (
                     TOOL_OP,
                     f"op '{op.name}' runs on tool '{tool.name}' (tool ops), which the {target}"
-                    " target does not run (use the python target)",
+                    f" target does not run (use the {' or '.join(sorted(RUNS_TOOLS))} target)",
                 )
             )
     return found

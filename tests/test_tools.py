@@ -181,17 +181,21 @@ def test_explain_and_graph_say_tool(tmp_path):
     assert "tool" in json.dumps(nodes)
 
 
-REFUSING = ["ray", "langgraph", "dspy", "openai-agents", "autogen", "crewai"]
+REFUSING = ["ray", "langgraph", "dspy", "autogen", "crewai"]
+#: the targets running tool ops, and the program each writes beside tools.py
+RUNNING = {"python": "run_ask.py", "openai-agents": "ask_agents.py"}
 
 
-def test_the_python_target_compiles_a_tool_op(tmp_path):
+@pytest.mark.parametrize("target", sorted(RUNNING))
+def test_the_targets_running_tools_compile_a_tool_op(tmp_path, target):
     from aalp.cli import cli as main
     from click.testing import CliRunner
 
     out = tmp_path / "out"
-    run = CliRunner().invoke(main, ["compile", str(_spec_file(tmp_path)), "-o", str(out)])
+    argv = ["compile", str(_spec_file(tmp_path)), "--target", target, "-o", str(out)]
+    run = CliRunner().invoke(main, argv)
     assert run.exit_code == 0, run.output
-    assert (out / "tools.py").exists() and (out / "run_ask.py").exists()
+    assert (out / "tools.py").exists() and (out / RUNNING[target]).exists()
 
 
 @pytest.mark.parametrize("target", REFUSING)
@@ -206,6 +210,7 @@ def test_every_other_target_refuses_a_tool_op_by_name(tmp_path, target):
     assert run.exit_code != 0
     assert "E604" in run.output and "tool 'web'" in run.output and target in run.output
     assert "op 'search'" in run.output
+    assert "(use the openai-agents or python target)" in run.output
 
 
 def test_aalp_simulate_runs_a_tool_op(tmp_path):

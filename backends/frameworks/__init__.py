@@ -4,9 +4,10 @@ Every framework program runs the same plan shape: stages in order; a map or chai
 its data into chunks, and every chunk runs the stage's ops as *phases* (a routed op is preceded
 by its classifier's phase); every phase is a set of *decisions*, each sampled until its booster
 is satisfied. ``plan_context`` turns the shared view into the literals and the phase list the
-templates print; the templates (``templates/`` here and in each target's package) turn them
-into the framework's own idioms. Frameworks are never imported here: compiling for a target
-does not need it installed.
+templates print, and the tools of the plan's tool ops (their functions go in the python
+target's ``tools.py``, written beside the program); the templates (``templates/`` here and in
+each target's package) turn them into the framework's own idioms. Frameworks are never
+imported here: compiling for a target does not need it installed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..base import Backend
 from ..combines import needs, source
 from ..header import header_lines, plan_id
 from ..literals import py_literal
-from ..python import agreement
+from ..python import agreement, tool_function, tool_functions
 from ..refusals import (
     BEAM_SEARCH,
     JUDGE_VOTE,
@@ -94,7 +95,10 @@ class FrameworkBackend(Backend):
                 raise PlanError(f"target {self.name}: {message}")
         name = f"{view['task']}_{self.suffix}.py"
         context = self.context(view, plan_context(view, self.name, name))
-        return [(name, self.template, context), (RUNTIME, "aalp_runtime.py.j2", {})]
+        out = [(name, self.template, context), (RUNTIME, "aalp_runtime.py.j2", {})]
+        if context["tools"]:  # the python target's tools.py (a target refusing tools never has any)
+            out.append(("tools.py", "tools.py.j2", {"tools": context["tools"]}))
+        return out
 
     def context(self, view: View, context: dict[str, Any]) -> dict[str, Any]:
         """The target's additions to the shared template context (none by default)."""
@@ -159,6 +163,11 @@ def _op_literal(op: dict[str, Any], need: str | None) -> dict[str, Any]:
         "writes": op["writes"],
         "keep": op["keep"],
         "agreement": agreement(op),
+        # an op on a tool: its name, latency and function in tools.py, and its price per call
+        "tool": None
+        if op["tool"] is None
+        else {**op["tool"], "function": tool_function(op["tool"]["name"])},
+        "price_call": op["price_call"],
     }
 
 
@@ -329,4 +338,6 @@ def plan_context(view: View, target: str, filename: str) -> dict[str, Any]:
         "plan_id_literal": py_literal(plan_id(view)),
         "prediction_literal": literal("PREDICTION: dict[str, Any] = ", view["prediction"]),
         "max_concurrency": max_concurrency,
+        # the tools the plan's ops run on, as tools.py writes their functions (none: no tools.py)
+        "tools": tool_functions(view),
     }

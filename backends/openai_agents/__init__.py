@@ -4,7 +4,9 @@ One ``Agent`` per op (its prompt as instructions, its plan model by name, its ``
 the op's answer model); every call is one ``Runner.run``; fan-out is ``asyncio.gather`` under
 a semaphore of the plan's concurrency; a ``ModelProvider`` maps the plan's model names to
 ``OpenAIChatCompletionsModel`` over an ``AsyncOpenAI`` client with ``max_retries=0``; tracing
-is disabled. The SDK is not imported here.
+is disabled. Each spec tool is an SDK ``FunctionTool`` over its function in the python
+target's ``tools.py`` (written beside the program), invoked by the plan for its tool ops'
+calls. The SDK is not imported here.
 """
 
 from __future__ import annotations

@@ -112,6 +112,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 20.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
 }
 

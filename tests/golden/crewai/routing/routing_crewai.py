@@ -113,6 +113,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 2.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
     'solve': {
         'system': (
@@ -135,6 +137,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 50.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
 }
 

@@ -115,6 +115,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 3.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
     'sort': {
         'system': (
@@ -137,6 +139,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 750.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
 }
 

@@ -102,6 +102,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 538.0,
         'keep': 0.99,
         'agreement': 0.998,
+        'tool': None,
+        'price_call': 0.0,
     },
 }
 

@@ -100,6 +100,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 80.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
     'verify': {
         'system': (
@@ -122,6 +124,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 5.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
 }
 

@@ -98,6 +98,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 2.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
     'solve': {
         'system': (
@@ -120,6 +122,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 50.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
 }
 

@@ -100,6 +100,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 3.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
     'sort': {
         'system': (
@@ -122,6 +124,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 750.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
 }
 

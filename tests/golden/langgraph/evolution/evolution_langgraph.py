@@ -106,6 +106,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 100.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
 }
 

@@ -109,6 +109,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 80.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
     'verify': {
         'system': (
@@ -131,6 +133,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 5.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
 }
 

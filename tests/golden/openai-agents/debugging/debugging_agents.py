@@ -107,6 +107,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 20.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
     'fix': {
         'system': (
@@ -130,6 +132,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 200.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
 }
 

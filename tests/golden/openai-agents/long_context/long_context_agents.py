@@ -108,6 +108,8 @@ OPS: dict[str, dict[str, Any]] = {
         'writes': 10.0,
         'keep': 1.0,
         'agreement': None,
+        'tool': None,
+        'price_call': 0.0,
     },
 }
 

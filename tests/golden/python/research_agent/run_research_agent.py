@@ -847,7 +847,7 @@ class Stats:
         # per op: calls, replayed, prompt tokens, completion tokens, red-flagged, dollars, cost
         self.counts: dict[str, list[Any]] = {name: [0, 0, 0, 0, 0, 0.0, 0.0] for name in OPS}
         #: per op: dollars per million tokens read and written, the model's size, and dollars
-        #: per call (a tool's price; a framework program's OPS have none)
+        #: per call (a tool's price)
         self.prices = {
             n: (op["price_in"], op["price_out"], op["size"], op.get("price_call", 0.0))
             for n, op in OPS.items()
@@ -1569,7 +1569,8 @@ class ToolRunner(Runner):
 
 def load_tools(args: argparse.Namespace) -> dict[str, Callable[[str, dict[str, Any], str], str]]:
     """The tool functions the plan calls, from ``--tools`` (default: the tools.py beside this
-    program), their ``BASE_URL`` set to ``--tool-url`` (default: ``--base-url``)."""
+    program), their ``BASE_URL`` set to ``--tool-url`` (default: ``--base-url``) and their
+    ``TIMEOUT`` to ``--timeout`` (where the program has it)."""
     needed = sorted({op["tool"]["function"] for op in OPS.values() if op["tool"] is not None})
     path = args.tools
     if path is None:
@@ -1587,7 +1588,8 @@ def load_tools(args: argparse.Namespace) -> dict[str, Callable[[str, dict[str, A
             f"error: the plan calls the tools {needed}: give --tool-url or --base-url (or set "
             f"BASE_URL in {path})"
         )
-    module.TIMEOUT = args.timeout
+    if getattr(args, "timeout", None) is not None:  # a framework program has no --timeout
+        module.TIMEOUT = args.timeout
     found = {}
     for name in needed:
         function = getattr(module, name, None)

@@ -794,7 +794,7 @@ class Stats:
         # per op: calls, replayed, prompt tokens, completion tokens, red-flagged, dollars, cost
         self.counts: dict[str, list[Any]] = {name: [0, 0, 0, 0, 0, 0.0, 0.0] for name in OPS}
         #: per op: dollars per million tokens read and written, the model's size, and dollars
-        #: per call (a tool's price; a framework program's OPS have none)
+        #: per call (a tool's price)
         self.prices = {
             n: (op["price_in"], op["price_out"], op["size"], op.get("price_call", 0.0))
             for n, op in OPS.items()
