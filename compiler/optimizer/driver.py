@@ -29,6 +29,7 @@ from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import ITEM_METRICS, LATENCY_METRICS, METRICS, NO_SPAN, Task
 from aalp.optimizer import repeat as rp
+from aalp.optimizer import repeat_part as rpart
 from aalp.optimizer.frontier import latency_frontier, success_frontier, thin
 from aalp.optimizer.gcpause import paused
 from aalp.optimizer.pareto import INDEX, METRIC_KEYS, Point, merge
@@ -234,10 +235,8 @@ def _optimize(
 ) -> OptimizeResult:
     """``optimize``, its options checked."""
     task = select_task(checked.spec, task_name)
-    if task.repeats:  # repeat S K then vote: only a whole pipeline (aalp.optimizer.repeat)
-        whole = rp.whole_repeat(checked, task)
-        if whole is None:
-            raise not_planned(task)
+    whole = rp.whole_repeat(checked, task) if task.repeats else None
+    if whole is not None:  # repeat S K then vote of the whole pipeline (aalp.optimizer.repeat)
         k, parallel = whole
         one = rp.once(checked, task, k, parallel)
         result = _optimize(
@@ -254,12 +253,19 @@ def _optimize(
         )
         return rp.repeated_result(checked, task, result, k, requirements_of(task, checked))
     space = build(checked, task.name)
+    folds = rpart.task_folds(checked, task, space) if task.repeats else ()
+    if folds is None:
+        raise not_planned(task)
+    frontier, baselines = (False, False) if folds else (frontier, baselines)
     pins = {**space.pins, **parse_pins(space, extra_pins, checked.env)}
     sense, metric = objective_of(task, objective)
     if metric == "seconds":
         untimed_objective(checked.spec, task)
     reqs = requirements_of(task, checked)
     state = Solver(checked, task, space, solver)
+    state.folds = folds
+    if folds:
+        state.notes.append(rpart.fold_note(task, folds))
     state.deadline = deadline
     state.progress = progress
 
@@ -267,9 +273,8 @@ def _optimize(
     plan = main.plan
     if solver == "cpsat" and plan is not None:
         dims, _u, _m = dims_and_bounds(metric, reqs)
-        plan = solve_cpsat(
-            state, main.searches.real_points(dims), main.searches.base, sense, metric, reqs
-        )
+        sets = rpart.fold_sets(main.searches.real_points(dims), folds, dims)
+        plan = solve_cpsat(state, sets, main.searches.base, sense, metric, reqs)
     feasible = plan is not None
     why: tuple[str, ...] = ()
     if plan is None and explain_infeasible:
