@@ -98,7 +98,7 @@ def test_a_nested_repeat_round_trips() -> None:
     assert api.parse(format_spec(spec)) == spec
 
 
-@pytest.mark.parametrize("k", ["4", "0", "1001", "2.5", "choose"])
+@pytest.mark.parametrize("k", ["4", "0", "1001", "2.5"])
 def test_a_count_that_is_not_odd_and_whole_is_e340(k: str) -> None:
     with pytest.raises(SpecError) as err:
         chain(f"repeat chain step over s {k} then vote")

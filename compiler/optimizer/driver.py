@@ -28,11 +28,13 @@ from aalp import codes
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import ITEM_METRICS, LATENCY_METRICS, METRICS, NO_SPAN, Task
+from aalp.model.repeat_choice import chosen
 from aalp.optimizer import repeat as rp
 from aalp.optimizer import repeat_part as rpart
 from aalp.optimizer.frontier import latency_frontier, success_frontier, thin
 from aalp.optimizer.gcpause import paused
 from aalp.optimizer.pareto import INDEX, METRIC_KEYS, Point, merge
+from aalp.optimizer.repeat_choose import choose_count
 from aalp.optimizer.solve import (
     Outcome,
     Searches,
@@ -235,6 +237,14 @@ def _optimize(
 ) -> OptimizeResult:
     """``optimize``, its options checked."""
     task = select_task(checked.spec, task_name)
+    if chosen(task):  # repeat S choose then vote: every odd K (aalp.optimizer.repeat_choose)
+
+        def run(fixed: Any, explain: bool) -> OptimizeResult:
+            args = (objective, extra_pins, frontier, baselines, solver, deadline, progress)
+            return _optimize(fixed, task.name, *args, explain)
+
+        sense, metric = objective_of(task, objective)
+        return choose_count(checked, task, run, sense, metric, explain_infeasible)
     whole = rp.whole_repeat(checked, task) if task.repeats else None
     if whole is not None:  # repeat S K then vote of the whole pipeline (aalp.optimizer.repeat)
         k, parallel = whole
