@@ -71,16 +71,17 @@ __all__ = [
 
 
 def not_planned(task: Task) -> SpecError:
-    """The refusal of a task with ``repeat STAGE K then vote``: the cost model evaluates its
-    plans (``aalp.model.repeat``), the optimizer's search does not take the vote yet."""
+    """The refusal of a ``repeat STAGE K then vote`` the optimizer cannot plan: the cost model
+    evaluates its plans (``aalp.model.repeat``), the search does not separate its vote."""
     r = task.repeats[0]
     return SpecError(
         [
             Diagnostic(
                 "error",
                 codes.REPEAT_NOT_PLANNED,
-                f"task '{task.name}' repeats part of its pipeline or under a per-item"
-                " requirement: the optimizer plans only a repeat of its whole pipeline",
+                f"task '{task.name}' repeats a stage that shares decisions with another stage"
+                " (a reduce of its chunks, an op of both) or under a per-item requirement: the"
+                " optimizer plans a repeated stage whose decisions are its own",
                 r.span,
                 "evaluate a given plan (aalp simulate --decisions) or drop the repeat",
             )
