@@ -113,3 +113,14 @@ def test_a_second_choose_is_e340() -> None:
     with pytest.raises(SpecError) as err:
         checked_of(text, "require success >= 0.9", "minimize cost")
     assert [d.code for d in err.value.diagnostics] == [codes.BAD_REPEAT]
+
+
+@pytest.mark.parametrize("s", [0.3, 0.5, 0.7, 0.95])
+def test_each_two_more_runs_change_the_majority_by_the_derived_step(s: float) -> None:
+    import math
+
+    from test_repeat import majority
+
+    for k in range(1, 41, 2):
+        step = math.comb(k, (k - 1) // 2) * (s * (1 - s)) ** ((k + 1) // 2) * (2 * s - 1)
+        assert majority(s, k + 2) - majority(s, k) == pytest.approx(step, rel=1e-9, abs=1e-15)
