@@ -224,6 +224,31 @@ def optimize(
         )
 
 
+def _repeated(
+    checked: Any, task: Task, options: tuple, explain_infeasible: bool
+) -> OptimizeResult | None:
+    """The result of a task whose repeat is solved by another optimization: a chosen K
+    (every odd K, ``aalp.optimizer.repeat_choose``) or a repeat of the whole pipeline (one
+    run under the bounds mapped back, ``aalp.optimizer.repeat``); None for any other task.
+    ``options`` are ``_optimize``'s from ``objective`` to ``progress``."""
+    objective, extra_pins, _frontier, _baselines, solver, deadline, progress = options
+    if chosen(task):
+
+        def run(fixed: Any, explain: bool) -> OptimizeResult:
+            return _optimize(fixed, task.name, *options, explain)
+
+        sense, metric = objective_of(task, objective)
+        return choose_count(checked, task, run, sense, metric, explain_infeasible)
+    whole = rp.whole_repeat(checked, task) if task.repeats else None
+    if whole is None:
+        return None
+    k, parallel = whole
+    one = rp.once(checked, task, k, parallel)
+    fixed = (objective, extra_pins, False, False, solver, deadline, progress)
+    result = _optimize(one, task.name, *fixed, explain_infeasible)
+    return rp.repeated_result(checked, task, result, k, requirements_of(task, checked))
+
+
 def _optimize(
     checked: Any,
     task_name: str | None,
@@ -238,31 +263,10 @@ def _optimize(
 ) -> OptimizeResult:
     """``optimize``, its options checked."""
     task = select_task(checked.spec, task_name)
-    if chosen(task):  # repeat S choose then vote: every odd K (aalp.optimizer.repeat_choose)
-
-        def run(fixed: Any, explain: bool) -> OptimizeResult:
-            args = (objective, extra_pins, frontier, baselines, solver, deadline, progress)
-            return _optimize(fixed, task.name, *args, explain)
-
-        sense, metric = objective_of(task, objective)
-        return choose_count(checked, task, run, sense, metric, explain_infeasible)
-    whole = rp.whole_repeat(checked, task) if task.repeats else None
-    if whole is not None:  # repeat S K then vote of the whole pipeline (aalp.optimizer.repeat)
-        k, parallel = whole
-        one = rp.once(checked, task, k, parallel)
-        result = _optimize(
-            one,
-            task.name,
-            objective,
-            extra_pins,
-            False,
-            False,
-            solver,
-            deadline,
-            progress,
-            explain_infeasible,
-        )
-        return rp.repeated_result(checked, task, result, k, requirements_of(task, checked))
+    options = (objective, extra_pins, frontier, baselines, solver, deadline, progress)
+    repeated = _repeated(checked, task, options, explain_infeasible)
+    if repeated is not None:
+        return repeated
     space = build(checked, task.name)
     folds = rpart.task_folds(checked, task, space) if task.repeats else ()
     if folds is None:
