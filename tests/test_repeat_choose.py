@@ -124,3 +124,46 @@ def test_each_two_more_runs_change_the_majority_by_the_derived_step(s: float) ->
     for k in range(1, 41, 2):
         step = math.comb(k, (k - 1) // 2) * (s * (1 - s)) ** ((k + 1) // 2) * (2 * s - 1)
         assert majority(s, k + 2) - majority(s, k) == pytest.approx(step, rel=1e-9, abs=1e-15)
+
+
+def test_simulate_plays_the_chosen_k(tmp_path) -> None:
+    import json
+
+    from aalp.cli import cli
+    from click.testing import CliRunner
+
+    text = WHOLE.replace("REQUIRE", "require success >= 0.9999999")
+    spec = tmp_path / "c.aalp"
+    spec.write_text(text.replace("OBJECTIVE", "minimize cost"))
+    out = CliRunner().invoke(cli, ["simulate", str(spec), "--runs", "3000", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.output)
+    assert result["decisions"]["stage1.repeat"] == 3
+    lo, hi = result["success"]["interval"]
+    assert lo <= result["success"]["predicted"] <= hi
+    calls = result["metrics"]["calls"]
+    decisions = result["decisions"]
+    assert decisions["step.vote"] == "majority"  # a fixed count of samples per step
+    # 3 runs of 6 steps, each step the majority of its votes
+    assert calls["mean"] == calls["predicted"] == 3 * 6 * decisions["step.votes"]
+
+
+def test_the_python_program_runs_the_chosen_k_and_makes_the_predicted_calls(tmp_path) -> None:
+    from aalp.backends.base import write
+    from aalp.sim.harness import make_input, run_program
+    from test_e2e import FAST, served
+
+    checked = checked_of(PARTS["after"], "require success >= 0.999", "minimize cost")
+    compiled = api.compile(checked)
+    k = compiled.view["decisions"]["stage2.repeat"]
+    assert k > 1
+    write(compiled.files, str(tmp_path))
+    program = tmp_path / compiled.files[0].path
+    with served(checked, seed=11) as server:
+        run = run_program(program, server.url, tmp_path, make_input(checked), FAST)
+        stats = server.core.stats()
+    assert run.returncode == 0, run.stderr
+    predicted = compiled.view["prediction"]["calls_by_op"]
+    assert stats["by_op"] == {op: round(n) for op, n in predicted.items() if n}
+    runs = {key.split("/")[0] for key in stats["keys"] if key.startswith("r")}
+    assert runs == {f"r{i}" for i in range(k)}

@@ -127,11 +127,12 @@ def test_the_closed_form_agrees_with_the_monte_carlo_of_the_plan(order, workers)
         ("require success >= 0.999\n  workers 2", "minimize cost"),
     ],
 )
-def test_the_optimum_of_a_partial_repeat_is_the_exhaustive_one(order, require, objective):
+@pytest.mark.parametrize("solver", ["dp", "cpsat"])
+def test_the_optimum_of_a_partial_repeat_is_the_exhaustive_one(order, require, objective, solver):
     from oracles.exhaustive import search
 
     checked = spec(order, require, objective)
-    result = optimize(checked)
+    result = optimize(checked, solver=solver)
     brute = search(checked)
     assert result.feasible == brute.feasible
     if brute.feasible:
