@@ -189,3 +189,54 @@ def test_the_python_program_runs_the_stage_k_times_and_the_rest(tmp_path, order,
     once = api.compile(alone, decisions=compiled.view["decisions"])
     assert stats["by_op"]["step"] == k * once.view["prediction"]["calls_by_op"]["step"]
     assert stats["by_op"]["check"] == once.view["prediction"]["calls_by_op"]["check"]
+
+
+def nested_then_chain(bound: str) -> api.Checked:
+    """A repeated map with a chain nested in it, then a chain over other data."""
+    from test_repeat import NESTED
+
+    text = NESTED.replace("can part, merge", "can part, merge, fin")
+    text = text.replace("  steps hops = 3\n", "  steps hops = 3\n  steps ends = 2\n")
+    text = text.replace(
+        "  op merge on m {",
+        "  op fin on m {\n    reads 30 tokens\n    writes 10 tokens\n    success 0.96\n  }\n"
+        "  op merge on m {",
+    )
+    text = text.replace(
+        "  } 3 then vote\n  maximize success",
+        f"  }} 3 then vote\n  chain fin over ends\n  require cost <= {bound}\n  maximize success",
+    )
+    return api.check(api.parse(text))
+
+
+@pytest.mark.parametrize("bound", ["100000", "400000", "2000000"])
+def test_a_repeated_block_then_a_chain_is_the_exhaustive_optimum(bound: str) -> None:
+    from oracles.exhaustive import search
+
+    checked = nested_then_chain(bound)
+    result = optimize(checked)
+    brute = search(checked)
+    assert result.feasible == brute.feasible
+    if brute.feasible:
+        assert result.plan.success == pytest.approx(brute.value, rel=1e-12)
+
+
+def test_the_python_program_runs_a_repeated_block_then_the_rest(tmp_path) -> None:
+    from aalp.backends.base import write
+    from aalp.sim.harness import make_input, run_program
+    from test_e2e import FAST, served
+
+    checked = nested_then_chain("2000000")
+    compiled = api.compile(checked)
+    write(compiled.files, str(tmp_path))
+    with served(checked, seed=3) as server:
+        program = tmp_path / compiled.files[0].path
+        run = run_program(program, server.url, tmp_path, make_input(checked), FAST)
+        stats = server.core.stats()
+    assert run.returncode == 0, run.stderr
+    predicted = compiled.view["prediction"]["calls_by_op"]
+    assert stats["by_op"] == {op: round(n) for op, n in predicted.items() if n}
+    # the map and its nested chain run under the 3 runs' prefixes, the final chain once after
+    repeated = {key.split("/")[0] for key in stats["keys"] if "/fin" not in key}
+    assert repeated == {"r0", "r1", "r2"}
+    assert all(not key.startswith("r") for key in stats["keys"] if "/fin" in key)
