@@ -103,14 +103,14 @@ def with_choice(task: ir.Task, result: OptimizeResult, k: int, last: int) -> Opt
     """``result`` with K among its plan's decisions and a note of the search (the odd K from
     1 to ``last`` solved)."""
     key = repeat_key(task, chosen(task)[0])
-    note = f"the repeat's count is chosen: K = {k} ('{key}'), the best of the odd K from 1 to"
+    note = f"the repeat's count is chosen: K = {k} ('{key}')"
+    note += ", solved exactly" if last == 1 else f", the best of the odd K from 1 to {last}"
+    note += ", each solved exactly" if last > 1 else ""
     if last < MAX_CHOSEN:
         note += (
-            f" {last}, each solved exactly; no larger K can be better (the least a plan of K"
-            " runs costs, K·g + r, passes it: docs/model.md §3, repeat)"
+            "; no larger K can be better (the least a plan of K runs costs, K·g + r, passes"
+            " it: docs/model.md §3, repeat)"
         )
-    else:
-        note += f" {MAX_CHOSEN}, each solved exactly"
     if result.plan is None:
         return replace(result, notes=(*result.notes, note))
     decisions = dict(sorted({**result.plan.decisions, key: k}.items()))
