@@ -22,6 +22,7 @@ from aalp.front import ir
 from aalp.front.expr import EvalError, evaluate
 from aalp.front.numbers import float_env
 from aalp.model.repeat import counts_of
+from aalp.model.repeat_choice import chosen, resolve
 from aalp.plan.plan import Expand, Judge, OpPlan, Plan, Retry, StagePlan, Vote
 from aalp.plan.prompts import PromptFileError, system_prompt
 
@@ -325,6 +326,8 @@ def build_view(checked: Any, task: ir.Task, plan: Plan, *, target: str = "python
             stage["within"] = shape.within
             stage["runs"] = shape.runs
         stage["comment"] = stage_comment(stage)
+    if chosen(task):  # repeat ... choose: K from the plan's decisions
+        task = resolve(checked, task, plan.decisions)[1]
     for index, k in counts_of(task, env).items():  # repeat STAGE K then vote
         stages[index]["repeat"] = k
     return {

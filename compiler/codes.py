@@ -101,7 +101,7 @@ BAD_EXPAND = "E313"  # a beam search scored by its own op, or a width, keep or d
 NESTED_DATA = "E320"  # a nested stage's data also used outside its block
 NESTED_OP = "E321"  # an op run inside a nested block and outside it (or in two blocks)
 NESTED_REDUCE = "E322"  # a reduce first in a nested block (nothing in the block to reduce)
-BAD_REPEAT = "E340"  # repeat STAGE K then vote with K not an odd whole number in 1..MAX_REPEAT
+BAD_REPEAT = "E340"  # repeat ... then vote: K not odd in 1..MAX_REPEAT, or a second choose
 NESTED_ITEMS = "E323"  # require accuracy of the data of a nested stage
 UNTIMED_MODEL = (
     "E330"  # minimize (or require) seconds with an op that may run on a model without speed
@@ -137,7 +137,7 @@ SIM_REFUSED = "E605"  # what the simulated LLM cannot serve (serve-sim --task, a
 BAD_CALIBRATION = "E606"  # a calibration file (--calibration) that does not fit the spec
 BAD_EXAMPLES = "E607"  # examples of aalp calibrate that cannot be read or used
 OVER_BUDGET = "E608"  # a calibration whose projected dollars exceed --budget-dollars
-REPEAT_NOT_PLANNED = "E609"  # a task with repeat STAGE K then vote given to the optimizer
+REPEAT_NOT_PLANNED = "E609"  # a repeat sharing decisions, or under require accuracy
 
 # the explorer
 BAD_SETTING = "X001"  # a setting the page sent does not fit the spec

@@ -10,7 +10,8 @@ some), a short simulation and the explorer's API (check always, optimize for one
 eight). Only the errors a user is meant to see (``SpecError``, ``PlanError``,
 ``SimulationError``, a usage error) may come out. Seeded (derandomized) and bounded: 2,300
 specs per run: 1,000 through every command (in four parts that run in parallel) and 1,300
-small ones optimized by both solvers against exhaustive search.
+small ones optimized by both solvers against exhaustive search; and small ones with a repeat
+(of the whole pipeline, of one stage beside others, with K chosen) against exhaustive search.
 """
 
 from __future__ import annotations
@@ -259,3 +260,102 @@ def test_the_optimum_of_a_repeated_chain_equals_exhaustive_search():
         assert problem is None, f"{problem}\n--- spec ---\n{text}"
 
     one()
+
+
+def _partly_repeated(text: str, k: int | str, which: int) -> str | None:
+    """``text`` with one of its one-line chains or maps repeated k times then voted, beside
+    its other top-level stages (None when the spec has a single stage or no such line)."""
+    lines = text.split("\n")
+    kinds = ("  chain ", "  map ", "  combine ", "  reduce ", "  route ")
+    stages = [i for i, ln in enumerate(lines) if ln.startswith(kinds)]
+    one_line = [
+        i for i in stages if lines[i].startswith(("  chain ", "  map ")) and "{" not in lines[i]
+    ]
+    if len(stages) < 2 or not one_line:
+        return None
+    i = one_line[which % len(one_line)]
+    lines[i] = f"  repeat {lines[i].strip()} {k} then vote"
+    return "\n".join(lines)
+
+
+def _planned(text: str) -> bool:
+    """True when the optimizer plans the spec's repeat (not refused with E609)."""
+    from aalp import codes
+    from aalp.checks.loader import load_text
+    from aalp.diagnostics import SpecError
+    from aalp.optimizer.driver import optimize
+
+    try:
+        optimize(load_text(text, "<gen>"), frontier=False, baselines=False)
+    except SpecError as err:
+        if any(d.code == codes.REPEAT_NOT_PLANNED for d in err.diagnostics):
+            return False
+    return True
+
+
+def test_the_optimum_of_a_partly_repeated_pipeline_equals_exhaustive_search():
+    from hypothesis import strategies as st
+
+    compared = []
+
+    @settings(max_examples=150, **SETTINGS)
+    @given(specs(small=True), st.sampled_from([1, 3, 5]), st.integers(0, 3))
+    def one(drawn: Drawn, k: int, which: int) -> None:
+        text = _partly_repeated(drawn.text, k, which)
+        assume(text is not None and "require accuracy" not in text and "errors" not in text)
+        assume(_planned(text))
+        problem = _exhaustive_agrees(text, "dp")
+        assert problem is None, f"{problem}\n--- spec ---\n{text}"
+        compared.append(text)
+
+    one()
+    assert len(compared) >= 20  # the property held on that many specs
+
+
+def _chosen_agrees(text: str) -> str | None:
+    """None when the optimizer's plan for ``text`` (a repeat with K ``choose``) is as good as
+    the best of exhaustive enumeration at every odd K up to the search's bound."""
+    from aalp.checks.loader import load_text
+    from aalp.optimizer.driver import optimize
+    from aalp.optimizer.repeat_choose import MAX_CHOSEN, at_count
+    from oracles.exhaustive import search
+
+    checked = load_text(text, "<gen>")
+    result = optimize(checked, frontier=False, baselines=False)
+    sense, metric = result.objective
+    best = None
+    for k in range(1, MAX_CHOSEN + 1, 2):
+        brute = search(at_count(checked, checked.spec.tasks[0], k), limit=5_000)
+        if brute.feasible and (
+            best is None or (brute.value > best if sense == "maximize" else brute.value < best)
+        ):
+            best = brute.value
+    if result.feasible != (best is not None):
+        return f"feasible: exhaustive {best is not None}, optimizer {result.feasible}"
+    got = None if best is None else result.plan.value(metric)
+    if best is not None and not math.isclose(got, best, rel_tol=1e-7, abs_tol=1e-12):
+        return f"{metric}: exhaustive {best!r}, optimizer {got!r}"
+    return None
+
+
+def test_the_chosen_count_equals_exhaustive_search_over_every_k():
+    from hypothesis import strategies as st
+    from oracles.exhaustive import TooLarge
+
+    compared = []
+
+    @settings(max_examples=25, **SETTINGS)
+    @given(specs(small=True), st.integers(0, 3))
+    def one(drawn: Drawn, which: int) -> None:
+        text = _partly_repeated(drawn.text, "choose", which) or _repeated(drawn.text, "choose")
+        assume(text is not None and "require accuracy" not in text and "errors" not in text)
+        assume(_planned(text))
+        try:
+            problem = _chosen_agrees(text)
+        except TooLarge:
+            assume(False)
+        assert problem is None, f"{problem}\n--- spec ---\n{text}"
+        compared.append(text)
+
+    one()
+    assert len(compared) >= 10  # the property held on that many specs

@@ -12,7 +12,7 @@ from ..base import Backend
 from ..combines import needs, source
 from ..header import header_lines, plan_id
 from ..literals import py_literal
-from ..view import PlanError, View
+from ..view import View
 
 
 def _stage_context(view: View, stage: dict[str, Any]) -> dict[str, Any]:
@@ -52,34 +52,23 @@ def _blocks(view: View, stages: list[dict[str, Any]]) -> dict[str, Any]:
         names = sorted({c["over"] for c in _all_inner(children, s["index"]) if c.get("over")})
         s["inner_data_py"] = py_literal(names)
     blocks = [{"index": i, "stages": children[i]} for i in sorted(children)]
-    repeat = whole_repeat(stages)
-    nested = nested or repeat is not None  # a repeat's runs need the call-key prefix
+    top = [s for s in stages if s.get("within") is None]
+    # repeat S K then vote: each repeated top-level stage runs from a function of its own, K
+    # times, its runs' call keys apart by the prefix
+    repeated = [
+        {"index": s["index"], "stage": {**s, "repeat": None}} for s in top if s.get("repeat")
+    ]
+    nested = nested or bool(repeated)
     return {
-        "repeat": repeat,
+        "repeated": repeated,
         "sequential": view["workers"] is not None,
-        "stages": [s for s in stages if s.get("within") is None],
+        "stages": top,
         "blocks": blocks,
         "nested": nested,
         # the call-key prefix of an op in a nested block: empty for a flat plan, so its
         # program is the same as without nesting
         "prefix": "{prefix}" if nested else "",
     }
-
-
-def whole_repeat(stages: list[dict[str, Any]]) -> int | None:
-    """K when the plan's whole pipeline is one stage repeated K times and voted, None when
-    nothing repeats; ``PlanError`` for a repeat of part of the pipeline."""
-    top = [s for s in stages if s.get("within") is None]
-    repeated = [s for s in top if s.get("repeat") is not None]
-    if not repeated:
-        return None
-    if len(top) != 1:
-        raise PlanError(
-            f"target python: stage {repeated[0]['index'] + 1} is repeated and voted (repeat ..."
-            " then vote) beside other stages; the program runs a repeat of the whole pipeline"
-            " only"
-        )
-    return int(repeated[0]["repeat"])
 
 
 def _all_inner(children: dict[int, list[dict[str, Any]]], index: int) -> list[dict[str, Any]]:
@@ -121,7 +110,7 @@ def agreement(op: dict[str, Any]) -> float | None:
 
 class PythonBackend(Backend):
     name = "python"
-    runs_repeat: ClassVar[bool] = True  # repeat ... then vote of the whole pipeline (whole_repeat)
+    runs_repeat: ClassVar[bool] = True  # repeat ... then vote of any top-level stage
     description = "standalone asyncio program (stdlib + openai SDK)"
     requires: ClassVar[dict[str, str]] = {"openai": "openai"}
 

@@ -1,4 +1,5 @@
-"""``repeat STAGE K then vote``: K is an odd whole number the exact vote model can take."""
+"""``repeat STAGE K then vote``: K is an odd whole number the exact vote model can take, or
+``choose`` on one repeat of a task."""
 
 from __future__ import annotations
 
@@ -6,21 +7,23 @@ from aalp import codes
 from aalp.checks.context import TaskContext, at
 from aalp.checks.formulas import value
 from aalp.checks.values import fmt_number, is_int
-
-# The most runs a repeat may vote over (the binomial tail is summed term by term).
-MAX_REPEAT = 999
+from aalp.front.repeat import MAX_REPEAT
 
 
 def check_repeats(t: TaskContext) -> None:
-    """Each repeat's K: an odd whole number from 1 to ``MAX_REPEAT`` (``choose`` is refused)."""
+    """Each repeat's K: an odd whole number from 1 to ``MAX_REPEAT``, or ``choose`` (the
+    optimizer picks it) on one repeat of the task at most."""
+    choices = [r for r in t.task.repeats if r.count is None]
+    for extra in choices[1:]:  # the optimizer searches K of one repeat, all others fixed
+        t.c.error(
+            codes.BAD_REPEAT,
+            "a second repeat with the count 'choose': the optimizer chooses the count of one"
+            " repeat of a task",
+            extra.span,
+            "give this repeat's count, an odd whole number (for example 'repeat ... 5 then vote')",
+        )
     for repeat in t.task.repeats:
-        if repeat.count is None:  # parsed and written back; neither costed nor searched yet
-            t.c.error(
-                codes.BAD_REPEAT,
-                "a repeat's count 'choose' is not planned yet",
-                repeat.span,
-                "give the count, an odd whole number (for example 'repeat ... 5 then vote')",
-            )
+        if repeat.count is None:
             continue
         k = value(t.c, repeat.count, t.scope, repeat.span, "the repeat's count")
         if k is None:

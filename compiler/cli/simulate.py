@@ -131,11 +131,13 @@ def command(
     from aalp.diagnostics import SpecError
     from aalp.model.cost import DecisionError, build_context, evaluate
     from aalp.model.montecarlo import SimulationError
+    from aalp.model.repeat_choice import resolve
 
     checked = calibrated(load_or_exit(file, defines), file, calibration, confidence, task_name)
     try:
         plan, source = _decisions(checked, task_name, decisions, pins)
-        ctx = build_context(checked, task_name)
+        resolved, _ = resolve(checked, task_name, plan)  # repeat ... choose: K from the plan
+        ctx = build_context(resolved, task_name)
         ev = evaluate(ctx, None, plan)
         if not ev.feasible:
             click.echo("error: the plan cannot run: " + "; ".join(ev.problems), err=True)

@@ -14,6 +14,9 @@ from typing import Any
 
 from aalp.front import ir
 
+# The most runs a repeat may vote over (the binomial tail is summed term by term).
+MAX_REPEAT = 999
+
 
 @dataclass(frozen=True)
 class Repeated:
@@ -56,4 +59,4 @@ def repeat_of(task: ir.Task, top: int) -> ir.Repeat | None:
     return next((r for r in task.repeats if r.stage == top), None)
 
 
-__all__ = ["Repeated", "flat_index", "repeat_of", "top_level", "unwrap_repeats"]
+__all__ = ["MAX_REPEAT", "Repeated", "flat_index", "repeat_of", "top_level", "unwrap_repeats"]

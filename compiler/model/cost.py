@@ -24,6 +24,7 @@ from aalp.model.frames import Frame, Slot, frame_of
 from aalp.model.items import accuracy_floor, expected_errors
 from aalp.model.metrics import Evaluation, Metrics, OpEval, RequirementCheck, StageEval
 from aalp.model.repeat import apply_repeats, repeat_counts
+from aalp.model.repeat_choice import resolve
 from aalp.model.speeds import Pace, known_seconds, seconds_notes
 from aalp.plan.build import build_plan
 from aalp.plan.context import Context, build_context
@@ -724,6 +725,8 @@ def evaluate(checked: Any, task: Task | str | None, decisions: Mapping[str, Any]
     ``DecisionError`` naming it; a plan that cannot run is returned with ``feasible`` False and
     its ``problems``.
     """
+    if not isinstance(checked, Context):  # repeat ... choose: K from the decisions
+        checked, task = resolve(checked, task, decisions)
     ctx = checked if isinstance(checked, Context) else build_context(checked, task)
     return evaluate_plan(ctx, build_plan(ctx, None, decisions))
 

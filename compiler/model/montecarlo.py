@@ -30,6 +30,7 @@ from aalp.model.metrics import METRIC_FIELDS
 from aalp.model.montecarlo_beam import play_expand
 from aalp.model.montecarlo_repeat import fresh, repeat_groups, vote_runs
 from aalp.model.repeat import repeat_counts
+from aalp.model.repeat_choice import resolve
 from aalp.model.schedule import rounds
 from aalp.model.speeds import NO_PACE, Pace
 from aalp.plan.context import Context, build_context
@@ -688,6 +689,8 @@ def simulate(
 
     if runs < 1:
         raise SimulationError("runs must be at least 1")
+    if not isinstance(checked, Context):  # repeat ... choose: K from the decisions
+        checked, task = resolve(checked, task, decisions)
     ctx = checked if isinstance(checked, Context) else build_context(checked, task)
     groups, overrides = plan_groups(ctx, decisions)
     rng = np.random.default_rng(seed)

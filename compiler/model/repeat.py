@@ -25,6 +25,7 @@ from aalp.front.repeat import flat_index
 from aalp.model import reliability as rel
 from aalp.model.metrics import Metrics, StageEval
 from aalp.plan.context import Context
+from aalp.plan.plan import DecisionError
 
 
 def repeat_metrics(one: Metrics, k: int, parallel: bool) -> Metrics:
@@ -71,8 +72,8 @@ def apply_repeats(ctx: Context, stages: list[StageEval], counts: dict[int, int])
 
 
 def repeat_counts(ctx: Context) -> dict[int, int]:
-    """The flat index of each repeated stage of the task and its K (a checked spec's K is a
-    whole odd number: the check refuses ``choose``)."""
+    """The flat index of each repeated stage of the task and its K (a whole odd number; a
+    ``choose`` resolved from the plan's decisions first, ``aalp.model.repeat_choice``)."""
     return counts_of(ctx.task, ctx.fenv)
 
 
@@ -80,8 +81,14 @@ def counts_of(task: Task, fenv: Mapping[str, float]) -> dict[int, int]:
     """``repeat_counts`` of ``task`` under the parameter values ``fenv``."""
     out = {}
     for r in task.repeats:
-        if r.count is not None:
-            out[flat_index(task, r)] = round(evaluate(r.count, dict(fenv)))
+        if r.count is None:  # a plan's K not written in yet (aalp.model.repeat_choice)
+            key = f"stage{flat_index(task, r) + 1}.repeat"
+            raise DecisionError(
+                f"stage {flat_index(task, r) + 1} repeats 'choose' times: the plan's decision"
+                f" '{key}' gives K",
+                key,
+            )
+        out[flat_index(task, r)] = round(evaluate(r.count, dict(fenv)))
     return out
 
 

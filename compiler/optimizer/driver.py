@@ -28,10 +28,13 @@ from aalp import codes
 from aalp.diagnostics import Diagnostic, SpecError
 from aalp.front import expr as ex
 from aalp.front.ir import ITEM_METRICS, LATENCY_METRICS, METRICS, NO_SPAN, Task
+from aalp.model.repeat_choice import chosen
 from aalp.optimizer import repeat as rp
+from aalp.optimizer import repeat_part as rpart
 from aalp.optimizer.frontier import latency_frontier, success_frontier, thin
 from aalp.optimizer.gcpause import paused
 from aalp.optimizer.pareto import INDEX, METRIC_KEYS, Point, merge
+from aalp.optimizer.repeat_choose import choose_count
 from aalp.optimizer.solve import (
     Outcome,
     Searches,
@@ -68,16 +71,17 @@ __all__ = [
 
 
 def not_planned(task: Task) -> SpecError:
-    """The refusal of a task with ``repeat STAGE K then vote``: the cost model evaluates its
-    plans (``aalp.model.repeat``), the optimizer's search does not take the vote yet."""
+    """The refusal of a ``repeat STAGE K then vote`` the optimizer cannot plan: the cost model
+    evaluates its plans (``aalp.model.repeat``), the search does not separate its vote."""
     r = task.repeats[0]
     return SpecError(
         [
             Diagnostic(
                 "error",
                 codes.REPEAT_NOT_PLANNED,
-                f"task '{task.name}' repeats part of its pipeline or under a per-item"
-                " requirement: the optimizer plans only a repeat of its whole pipeline",
+                f"task '{task.name}' repeats a stage that shares decisions with another stage"
+                " (a reduce of its chunks, an op of both) or under a per-item requirement: the"
+                " optimizer plans a repeated stage whose decisions are its own",
                 r.span,
                 "evaluate a given plan (aalp simulate --decisions) or drop the repeat",
             )
@@ -220,6 +224,31 @@ def optimize(
         )
 
 
+def _repeated(
+    checked: Any, task: Task, options: tuple, explain_infeasible: bool
+) -> OptimizeResult | None:
+    """The result of a task whose repeat is solved by another optimization: a chosen K
+    (every odd K, ``aalp.optimizer.repeat_choose``) or a repeat of the whole pipeline (one
+    run under the bounds mapped back, ``aalp.optimizer.repeat``); None for any other task.
+    ``options`` are ``_optimize``'s from ``objective`` to ``progress``."""
+    objective, extra_pins, _frontier, _baselines, solver, deadline, progress = options
+    if chosen(task):
+
+        def run(fixed: Any, explain: bool) -> OptimizeResult:
+            return _optimize(fixed, task.name, *options, explain)
+
+        sense, metric = objective_of(task, objective)
+        return choose_count(checked, task, run, sense, metric, explain_infeasible)
+    whole = rp.whole_repeat(checked, task) if task.repeats else None
+    if whole is None:
+        return None
+    k, parallel = whole
+    one = rp.once(checked, task, k, parallel)
+    fixed = (objective, extra_pins, False, False, solver, deadline, progress)
+    result = _optimize(one, task.name, *fixed, explain_infeasible)
+    return rp.repeated_result(checked, task, result, k, requirements_of(task, checked))
+
+
 def _optimize(
     checked: Any,
     task_name: str | None,
@@ -234,32 +263,24 @@ def _optimize(
 ) -> OptimizeResult:
     """``optimize``, its options checked."""
     task = select_task(checked.spec, task_name)
-    if task.repeats:  # repeat S K then vote: only a whole pipeline (aalp.optimizer.repeat)
-        whole = rp.whole_repeat(checked, task)
-        if whole is None:
-            raise not_planned(task)
-        k, parallel = whole
-        one = rp.once(checked, task, k, parallel)
-        result = _optimize(
-            one,
-            task.name,
-            objective,
-            extra_pins,
-            False,
-            False,
-            solver,
-            deadline,
-            progress,
-            explain_infeasible,
-        )
-        return rp.repeated_result(checked, task, result, k, requirements_of(task, checked))
+    options = (objective, extra_pins, frontier, baselines, solver, deadline, progress)
+    repeated = _repeated(checked, task, options, explain_infeasible)
+    if repeated is not None:
+        return repeated
     space = build(checked, task.name)
+    folds = rpart.task_folds(checked, task, space) if task.repeats else ()
+    if folds is None:
+        raise not_planned(task)
+    frontier, baselines = (False, False) if folds else (frontier, baselines)
     pins = {**space.pins, **parse_pins(space, extra_pins, checked.env)}
     sense, metric = objective_of(task, objective)
     if metric == "seconds":
         untimed_objective(checked.spec, task)
     reqs = requirements_of(task, checked)
     state = Solver(checked, task, space, solver)
+    state.folds = folds
+    if folds:
+        state.notes.append(rpart.fold_note(task, folds))
     state.deadline = deadline
     state.progress = progress
 
@@ -267,9 +288,8 @@ def _optimize(
     plan = main.plan
     if solver == "cpsat" and plan is not None:
         dims, _u, _m = dims_and_bounds(metric, reqs)
-        plan = solve_cpsat(
-            state, main.searches.real_points(dims), main.searches.base, sense, metric, reqs
-        )
+        sets = rpart.fold_sets(main.searches.real_points(dims), folds, dims)
+        plan = solve_cpsat(state, sets, main.searches.base, sense, metric, reqs)
     feasible = plan is not None
     why: tuple[str, ...] = ()
     if plan is None and explain_infeasible:

@@ -7,8 +7,8 @@ are K times one run's (the critical paths 1 or K times) and its success is
 the order of plans on any metric, and ``S_K(s) ≥ T`` holds exactly when ``s ≥ s_T``, the
 least float with ``S_K(s_T) ≥ T``. So the optimum is the optimum of the task without the
 repeat under the bounds mapped back (``success >= s_T``, a sum bound B as B/K), evaluated with
-the repeat. A repeat of part of a pipeline or under a per-item requirement is refused
-(E609).
+the repeat. A repeat of one stage among others is planned by ``aalp.optimizer.repeat_part``,
+a ``choose`` count by ``aalp.optimizer.repeat_choose``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from aalp.optimizer.types import OptimizeResult, Solution
 
 def whole_repeat(checked: Any, task: ir.Task) -> tuple[int, bool] | None:
     """(K, parallel) when the task's one repeat covers all its stages with a number K and no
-    per-item requirement; else None (the optimizer cannot plan it)."""
+    per-item requirement; else None (``aalp.optimizer.repeat_part`` plans it or refuses it)."""
     counts = counts_of(task, float_env(checked.env))
     if len(task.repeats) != 1 or len(counts) != 1 or len(task.stages) == 0:
         return None

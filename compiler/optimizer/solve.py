@@ -24,6 +24,7 @@ from typing import Any
 
 from aalp.front.ir import LATENCY_METRICS, Task
 from aalp.model.reliability import success_meets
+from aalp.optimizer import repeat_part as rpart
 from aalp.optimizer import units as ou
 from aalp.optimizer.evaluate import Evaluator, View
 from aalp.optimizer.lagrange import CAP_MARGIN, ROUNDING, Completion, cheap_plan
@@ -58,6 +59,7 @@ class Solver:
         self.deadline: float | None = None
         self.progress: Callable[[str], None] | None = None
         self.stopped = False  # a deadline cut a search short
+        self.folds: tuple = ()  # repeated groups among other stages (optimizer.repeat_part)
 
     def searches(self, pins: Mapping[str, Value], latency: bool) -> Searches:
         base = defaults(self.space, self.task, pins)
@@ -227,7 +229,10 @@ def _rounds(solver: Solver, pins, sense, metric, reqs, latency: bool, limit, las
     last[0] = Outcome(None, found, False)
     region_cache: dict[tuple, list[Point]] = {}
     min_log = math.log(min_success) if min_success > 0 else -math.inf
-    live = [LivePoints(dims, upper, min_log) for _ in found.blocks]
+    live = [
+        LivePoints(dims, *rpart.live_bounds(solver.folds, i, upper, min_success))
+        for i in range(len(found.blocks))
+    ]
     # The shapes still alive in each block, and how many of the block's shapes were seen.
     shapes: list[list[tuple]] = [[] for _ in found.blocks]
     seen = [0] * len(found.blocks)
@@ -251,6 +256,7 @@ def _rounds(solver: Solver, pins, sense, metric, reqs, latency: bool, limit, las
                 sources.append(("region", rid))
             sets.append(alive.pareto(sources))
             shapes[i] = [k for k in shapes[i] if not alive.is_dead(("shape", k))]
+        sets = rpart.fold_sets(sets, solver.folds, dims)
         bounds = (dims, upper, min_success, min_log)
         args = (solver, found, sets, bounds, incumbent, metric, sense, reqs, last)
         plan, best, refs, gaps = _separable_round(*args)
