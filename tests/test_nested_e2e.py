@@ -60,12 +60,17 @@ def test_the_research_agent_runs_its_nested_pipeline_per_question(
     assert prompt == stats["tokens"]["prompt"]
 
 
-@pytest.mark.parametrize("target", OTHERS)
+@pytest.mark.parametrize("target", [t for t in OTHERS if t != "openai-agents"])
 def test_other_targets_refuse_the_tool_op(target: str, load_sample) -> None:
     checked = load_sample("research_agent")
     match = f"op 'search' runs on tool 'search_api' .*the {target} target does not run"
     with pytest.raises(PlanError, match=match):
         emit(checked, target)
+
+
+def test_the_agents_sdk_runs_the_tool_op_but_refuses_the_nested_stages(load_sample) -> None:
+    with pytest.raises(PlanError, match="target openai-agents: .*nested stages"):
+        emit(load_sample("research_agent"), "openai-agents")
 
 
 @pytest.mark.parametrize("target", OTHERS)
