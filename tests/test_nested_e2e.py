@@ -69,7 +69,7 @@ def test_other_targets_refuse_the_tool_op(target: str, load_sample) -> None:
 
 
 def test_the_agents_sdk_runs_the_tool_op_but_refuses_the_nested_stages(load_sample) -> None:
-    with pytest.raises(PlanError, match="target openai-agents: .*nested stages"):
+    with pytest.raises(PlanError, match=r"target openai-agents: .*nested stages"):
         emit(load_sample("research_agent"), "openai-agents")
 
 

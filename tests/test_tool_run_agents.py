@@ -110,9 +110,10 @@ def test_tool_calls_per_decision_match_the_retry_model(tmp_path: Path) -> None:
     with _server(N, seed=7) as server:
         got = _run(program, server, make_input(_checked(N), seed=6), "--journal", "-")
         stats = server.core.stats()
-    # a decision whose 3 tries were all rejected fails its check: the run ends, with exit 1
+    # a decision whose 3 tries were all rejected is reported (exhausted_retries), and the
+    # run is done all the same, as the python target's
     assert got.report["status"] == "done", got.stderr[-3000:]
-    assert got.code == (1 if got.report["exhausted_retries"] else 0)
+    assert got.code == 0
     assert got.report["calls_by_op"] == stats["by_op"] == json.loads(got.stdout)["calls"]
     tries = stats["by_op"]["search"] / N
     assert abs(tries - mean) <= 4 * math.sqrt(var / N), (tries, mean)
