@@ -66,6 +66,8 @@ def _set_disks(page, disks: int) -> None:
     page.wait_for_function(
         "old => document.querySelector('#plan-summary').innerText !== old", arg=before
     )
+    # the summary may first show a plan for a value the slider passed on its way
+    page.wait_for_selector('#plan-panel[aria-busy="false"]', state="attached")
     _wait_for_plan(page)
 
 
@@ -99,6 +101,8 @@ def _objective(page, metric: str) -> None:
     page.wait_for_function(
         "old => document.querySelector('#plan-summary').innerText !== old", arg=before
     )
+    # the summary may first show a plan for a value the slider passed on its way
+    page.wait_for_selector('#plan-panel[aria-busy="false"]', state="attached")
     _wait_for_plan(page)
 
 
@@ -351,3 +355,18 @@ def test_every_control_is_labelled_and_every_text_has_contrast(page):
     assert page.get_attribute("#param-disks", "aria-valuetext") == "20"
     assert page.get_attribute("#status", "aria-live") == "polite"
     assert page.get_attribute("#diagnostics", "aria-live") == "polite"
+
+
+def test_the_plan_panel_is_busy_until_the_last_setting_is_answered(page):
+    """A slider step marks the plan panel aria-busy at once; it clears only when the plan for
+    the slider's final value is on screen."""
+    _wait_for_plan(page)
+    assert page.get_attribute("#plan-panel", "aria-busy") == "false"
+    slider = page.locator("#param-disks")
+    slider.focus()
+    page.keyboard.press("End")
+    assert page.get_attribute("#plan-panel", "aria-busy") == "true"
+    page.wait_for_selector('#plan-panel[aria-busy="false"]', state="attached")
+    top = page.get_attribute("#param-disks", "aria-valuetext")
+    steps = f"{2 ** int(top) - 1:,}"
+    assert steps in page.eval_on_selector("#tree svg", "svg => svg.textContent")

@@ -17,6 +17,7 @@ const state = {
   frontierMetric: "cost",
   charts: {},
   seq: { check: 0, optimize: 0, sweep: 0, plan: 0 },
+  edits: 0, // settings changes so far: the plan panel is busy until the last one is answered
   timers: {},
 };
 
@@ -330,6 +331,8 @@ function renderTasks(tasks, current) {
 // slower growth sweep follows once the plan is shown (and only after the sliders rest).
 function onSetting() {
   clearTimeout(state.timers.sweep);
+  state.edits += 1;
+  planBusy(true);
   later("optimize", 60, async () => {
     await optimize();
     later("sweep", 500, sweep);
@@ -461,8 +464,23 @@ function renderPins(decisions) {
 // The plan: summary, tree, frontier
 // ---------------------------------------------------------------------------------------------
 
+// The plan panel is aria-busy from a settings change until the plan for the latest settings
+// (or its error) is on screen, so assistive technology and tests wait for the final answer.
+function planBusy(busy) {
+  $("plan-panel").setAttribute("aria-busy", String(busy));
+}
+
 async function optimize() {
   const seq = ++state.seq.optimize;
+  const edits = state.edits;
+  try {
+    await optimizeNow(seq);
+  } finally {
+    if (seq === state.seq.optimize && edits === state.edits) planBusy(false);
+  }
+}
+
+async function optimizeNow(seq) {
   const started = performance.now();
   let result;
   try {
