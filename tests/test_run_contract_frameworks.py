@@ -38,9 +38,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ["openai-agents", "autogen", "dspy", "langgraph", "crewai"]
 #: the targets whose framework keeps the calls made (its checkpoints), not a journal
 CHECKPOINTED = ("langgraph", "crewai")
-#: the targets that send each call's key (``X-Aalp-Call``): their answers do not hang on the
-#: order concurrent calls arrive in (CrewAI's calls arrive in any order)
-KEYED = ("crewai",)
 #: a key the server made up for a request that came without one
 UNKEYED = re.compile(r"[0-9a-f]{16}:[0-9]+")
 #: hanoi with 4 disks, one move per call, first-to-ahead-by-2: about forty calls in a chain
@@ -159,8 +156,10 @@ def test_budget_stops_and_resumes_end_as_an_uninterrupted_run(
     with compiled(target, plan, tmp_path, load_sample) as program:
         reference = run(program, "reference.store")
         assert reference.code == 0 and reference.report["status"] == "done", reference.stderr
-        if target in KEYED:
-            assert not any(UNKEYED.fullmatch(key) for key in reference.served)
+        # each call sent its key (``X-Aalp-Call``): answers do not hang on the order
+        # concurrent calls arrive in
+        assert not any(UNKEYED.fullmatch(key) for key in reference.served), reference.served
+        assert len(set(reference.served)) == len(reference.served)
         program.server.core.reset()  # the same answers again, in the same order
         predicted = program.prediction["calls" if flag == "--max-calls" else "dollars"]
         limit = int(predicted * share) if flag == "--max-calls" else predicted * share

@@ -57,7 +57,7 @@ def _run(target: str, tmp_path: Path) -> tuple[Recording, dict[str, Any], Any]:
     family = oracle(family_of(task))
     data = family.make_input(task, env, 5)
     (tmp_path / "input.json").write_text(json.dumps(data))
-    core = Recording(checked, seed=3, faults=Faults(malformed_rate=0.2))
+    core = Recording(checked, seed=3, faults=Faults(malformed_rate=0.3))
     with SimServer(core) as server:
         run = subprocess.run(
             [

@@ -377,7 +377,8 @@ class EvolutionPlan:
 
 def endpoint_clients(args: Any) -> dict[str, ChatCompletionClient]:
     """An ``OpenAIChatCompletionClient`` per plan model (and per ``MODEL:LABEL`` mapped) on
-    one endpoint: the client's own retries off, temperature 1.0 so votes are independent."""
+    one endpoint: the client's own retries off, temperature 1.0 so votes are independent, every
+    request keyed by its call."""
     from autogen_ext.models.openai import OpenAIChatCompletionClient
 
     # a served name the client does not know needs its capabilities stated
@@ -388,6 +389,7 @@ def endpoint_clients(args: Any) -> dict[str, ChatCompletionClient]:
         "structured_output": False,
         "family": "unknown",
     }
+    keyed = runtime.keyed_http_client()  # each request names its call (``X-Aalp-Call``)
     return {
         name: OpenAIChatCompletionClient(
             model=args.model_map.get(name, name),
@@ -396,6 +398,7 @@ def endpoint_clients(args: Any) -> dict[str, ChatCompletionClient]:
             max_retries=0,  # a retried call would be an unplanned sample
             temperature=1.0,
             model_info=info,
+            http_client=keyed,
         )
         for name in {*MODELS, *args.model_map}  # MODEL:LABEL names a routed label's model
     }

@@ -240,9 +240,10 @@ class Run:
         lms: Mapping[str, dspy.LM],
         num_threads: int,
         votes: Mapping[str, Vote],
+        keyed: bool,
     ) -> None:
         self.contract, self.lms, self.num_threads = contract, lms, num_threads
-        self.votes = votes
+        self.votes, self.keyed = votes, keyed
         # the usage tracker of the plan's caller (``dspy.configure(track_usage=True)``):
         # ``dspy.Parallel`` gives each thread a copy, so every call's usage is added here
         self.tracker = dspy.settings.usage_tracker
@@ -308,6 +309,8 @@ class Vote(dspy.Module):
                     "task_input": runtime.render_input(decision["input"]),
                     "config": {"rollout_id": rollout, "temperature": 1.0},
                 }
+                if run.keyed:  # the call's key rides in a header: answers keyed by call
+                    kwargs["config"]["extra_headers"] = {"X-Aalp-Call": key}
                 if decision["model"] in run.lms:
                     kwargs["lm"] = run.lms[decision["model"]]
                 call = {"run": run, "kwargs": kwargs, "key": key, "limit": decision["limit"]}
@@ -419,6 +422,9 @@ class CountingPlan(dspy.Module):
         self.lms = dict(lms or {})
         self.num_threads = num_threads or MAX_CONCURRENCY
         self.contract = runtime.Contract()  # main's keeps the journal and the budget
+        # main's endpoint LMs send each call's key (``X-Aalp-Call``); a custom engine owns
+        # its own connection, which DSPy gives no per-call headers
+        self.keyed = False
         self.run: Run | None = None  # the latest run's ledger
         self.count_vote = Vote('count')
 
@@ -434,7 +440,7 @@ class CountingPlan(dspy.Module):
         votes = {
             'count': self.count_vote,
         }
-        self.run = Run(self.contract, self.lms, self.num_threads, votes)
+        self.run = Run(self.contract, self.lms, self.num_threads, votes, self.keyed)
         data, value = task_input, None
 
         # stage 0: map count over digits: 3 chunks of x = 667 in parallel
@@ -492,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     data = runtime.read_input(args.input)
     plan = CountingPlan(lms)
     plan.contract = runtime.Contract(args, data, TASK, PLAN_ID, PREDICTION)
+    plan.keyed = True
 
     def go() -> Any:
         return plan(task_input=data).answer

@@ -38,6 +38,20 @@ CHECKS: dict[str, Any] = {}
 CALL_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("CALL_KEY", default=None)
 
 
+def keyed_http_client() -> Any:
+    """The OpenAI SDK's own async HTTP client (its timeouts and connection limits) whose
+    every request carries ``CALL_KEY`` as the ``X-Aalp-Call`` header, for a framework that
+    takes an ``http_client`` but no per-call headers."""
+    from openai import DefaultAsyncHttpxClient
+
+    async def with_key(request: Any) -> None:
+        key = CALL_KEY.get()
+        if key is not None:
+            request.headers["X-Aalp-Call"] = key
+
+    return DefaultAsyncHttpxClient(event_hooks={"request": [with_key]})
+
+
 def use_plan(ops: dict[str, dict[str, Any]], checks: dict[str, Any]) -> None:
     """Bind a program's ``OPS`` and ``CHECKS`` (the same dicts: a check the program sets
     later is seen). A program binds its plan when it builds its graph, module or runner, so

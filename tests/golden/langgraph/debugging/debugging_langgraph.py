@@ -269,6 +269,7 @@ class PlanState(TypedDict, total=False):
 
 class Sample(TypedDict):
     id: str
+    key: str  # the call's key: phase, decision, try and sample number
     op: str
     model: str
     input: Any
@@ -305,15 +306,19 @@ def fan_out(state: PlanState, contract: Any) -> list[Send] | str:
         need = runtime.samples_needed(
             op, list(decision["tally"].values()), decision["tries"], decision["passed"], votes
         )
-        payload = Sample(
-            id=ident,
-            op=op,
-            model=decision["model"],
-            input=decision["input"],
-            history=decision["history"],
-            limit=decision["limit"],
-        )
-        sends += [Send(at + "_call", payload) for _ in range(need)]
+        # a verifier's decision is numbered by the try it judges: keys never repeat
+        base = f"{at}/{ident}" + (f"@{decision['of']}" if "of" in decision else "")
+        for n in range(decision["tries"], decision["tries"] + need):
+            payload = Sample(
+                id=ident,
+                key=f"{base}/{n}",
+                op=op,
+                model=decision["model"],
+                input=decision["input"],
+                history=decision["history"],
+                limit=decision["limit"],
+            )
+            sends.append(Send(at + "_call", payload))
     return sends
 
 
@@ -357,7 +362,8 @@ def to_judge(op: str, decisions: dict[str, dict[str, Any]], ids: list[str]) -> d
         decision = decisions[ident]
         answer, _ = decision["answers"][decision["last"]]
         request = runtime.verify_request(decision["input"], answer)
-        out[ident] = runtime.new_decision(request, OPS[judge_op]["model"])
+        check = runtime.new_decision(request, OPS[judge_op]["model"])
+        out[ident] = {**check, "of": decision["tries"]}  # the try it judges: keys its calls
     return out
 
 
@@ -417,6 +423,7 @@ def build_graph(
             hold = contract.start(op)
         except runtime.BudgetStop:
             return {}  # not drawn: the tally stops the run, and a resumed run draws it
+        runtime.CALL_KEY.set(sample["key"])  # this node's own task: its requests carry it
         failures = 0
         while True:
             try:
@@ -597,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
                      "by its budget resumes from its checkpoints")
     from langchain_openai import ChatOpenAI
 
+    keyed = runtime.keyed_http_client()
     models = {
         name: ChatOpenAI(
             model=args.model_map.get(name, name),
@@ -604,6 +612,7 @@ def main(argv: list[str] | None = None) -> int:
             api_key=args.api_key,
             max_retries=0,  # a retried call would be an unplanned sample
             temperature=1.0,  # votes need independent samples
+            http_async_client=keyed,  # each request names its call (``X-Aalp-Call``)
         )
         for name in {*MODELS, *args.model_map}  # MODEL:LABEL names a routed label's model
     }

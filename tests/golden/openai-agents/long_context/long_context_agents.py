@@ -394,7 +394,12 @@ class EndpointProvider(ModelProvider):
         from openai import AsyncOpenAI
 
         # a retried call would be an unplanned sample
-        self.client = AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0)
+        self.client = AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key,
+            max_retries=0,
+            http_client=runtime.keyed_http_client(),  # each request names its call
+        )
         self.model_map = dict(model_map)
 
     def get_model(self, model_name: str | None) -> Model:
