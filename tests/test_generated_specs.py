@@ -184,7 +184,8 @@ needs_fork = pytest.mark.skipif(
 @needs_fork
 @pytest.mark.parametrize("part", range(4))
 def test_every_command_is_total_on_generated_specs(part):
-    @settings(max_examples=250, **SETTINGS)
+    # 4 x 160 specs: the suite's slowest test, sized to keep CI within its time
+    @settings(max_examples=160, **SETTINGS)
     @given(specs())
     def one(drawn: Drawn) -> None:
         assume(zlib.crc32(drawn.text.encode()) % 4 == part)  # the parts draw disjoint specs
@@ -344,7 +345,7 @@ def test_the_chosen_count_equals_exhaustive_search_over_every_k():
 
     compared = []
 
-    @settings(max_examples=25, **SETTINGS)
+    @settings(max_examples=15, **SETTINGS)
     @given(specs(small=True), st.integers(0, 3))
     def one(drawn: Drawn, which: int) -> None:
         text = _partly_repeated(drawn.text, "choose", which) or _repeated(drawn.text, "choose")

@@ -221,7 +221,7 @@ def test_optimizer_matches_exhaustive(spec):
 
 
 @settings(
-    max_examples=60,
+    max_examples=35,
     deadline=None,
     derandomize=True,
     suppress_health_check=[
