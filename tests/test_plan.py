@@ -84,3 +84,19 @@ def test_a_verified_retry_plans_its_verifier() -> None:
     assert plan.stages[0].chunks == 250  # 1000 docs, 4 per call
     unused = build_plan(checked, None, {**decisions, "extract.retries": None})
     assert unused.op("extract").booster is None and unused.op("verify").role == "idle"
+
+
+def test_a_key_that_is_no_decision_is_refused_by_name() -> None:
+    """A mistyped op or field in the decisions is an error naming it, never ignored (the
+    op would otherwise be planned by default, silently)."""
+    import pytest
+    from aalp.plan.plan import DecisionError
+
+    checked = load(SAMPLES / "counting.aalp")
+    good = {"count.x": 100, "count.model": "gpt4omini", "count.vote": "none"}
+    build_plan(checked, None, good)
+    with pytest.raises(DecisionError, match=r"has no op 'cont'.*'count'") as err:
+        build_plan(checked, None, {**good, "cont.x": 10})
+    assert err.value.key == "cont.x"
+    with pytest.raises(DecisionError, match="'xx' is not a decision of an op"):
+        build_plan(checked, None, {**good, "count.xx": 10})

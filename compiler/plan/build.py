@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from aalp.front.ir import Task
+from aalp.front.ir import PIN_FIELDS, Task
 from aalp.plan.context import Context, build_context
 from aalp.plan.decisions import read_choice, read_model, read_x
 from aalp.plan.plan import Choice, DecisionError, Expand, Judge, OpPlan, Plan, Retry, StagePlan
@@ -39,6 +39,7 @@ def build_plan(
     """
     decisions = decisions or {}
     ctx = checked if isinstance(checked, Context) else build_context(checked, task)
+    _refuse_unknown(ctx, decisions)
     stages = tuple(stage_shape(ctx, i, decisions) for i in range(len(ctx.task.stages)))
     ops: dict[str, OpPlan] = {}
     for shape in stages:
@@ -103,3 +104,27 @@ def _canonical(decisions: Mapping[str, Any]) -> dict[str, int | str]:
             v = int(v)
         out[key] = v if isinstance(v, int | str) and not isinstance(v, bool) else str(v)
     return out
+
+
+def _refuse_unknown(ctx: Context, decisions: Mapping[str, Any]) -> None:
+    """``DecisionError`` for a key that is no decision of the task: not ``OP.FIELD`` of one
+    of its ops (``PIN_FIELDS``), nor ``stageN.repeat`` (a repeat's chosen count). A mistyped
+    key would otherwise be ignored and its op planned by default."""
+    ops = sorted(o.name for o in ctx.task.ops)
+    for key in decisions:
+        name, _, field = str(key).partition(".")
+        if field == "repeat" and name.startswith("stage") and name[5:].isdigit():
+            continue
+        if name not in ops:
+            from aalp.suggest import did_you_mean
+
+            hint = did_you_mean(name, ops, "op")
+            raise DecisionError(
+                f"decision '{key}': task '{ctx.task.name}' has no op '{name}'; {hint}",
+                str(key),
+            )
+        if field not in PIN_FIELDS:
+            raise DecisionError(
+                f"decision '{key}': '{field}' is not a decision of an op ({', '.join(PIN_FIELDS)})",
+                str(key),
+            )
