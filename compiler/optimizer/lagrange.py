@@ -162,7 +162,7 @@ class Completion:
         """The least metric sets ``k, ...`` add to gain ``need`` in ln(success) (inf: they
         cannot)."""
         xs, ys = self.chains[k]
-        if need <= xs[0]:
+        if not need > xs[0]:  # NaN: no target (-inf) less a point's -inf, so no need
             return ys[0]
         if need > xs[-1] + TOUCH * (1.0 + abs(need) + abs(xs[-1])):
             return math.inf
@@ -177,7 +177,7 @@ class Completion:
         they cannot): the two chains on either side of ``k``, walked together (their merged
         chain is built once per ``k``)."""
         xs, ys, dxs, dys = self._around(k)
-        if need <= xs[0]:
+        if not need > xs[0]:  # NaN: no target (-inf) less a point's -inf, so no need
             return ys[0]
         i = bisect.bisect_left(xs, need)  # the first breakpoint at or past the need
         if i < len(xs):
