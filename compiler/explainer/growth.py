@@ -39,6 +39,9 @@ TOLERANCE = 0.08  # |slope of log(value/class)| below which a class is confirmed
 # The growth fit may evaluate as many decisions as the optimization it explains, and at least
 # this many (a tiny optimization still deserves a fit).
 GROWTH_BUDGET_FLOOR = 2000
+# A size of the ladder is started while the budget lasts, and all the sizes together may do
+# this many budgets of work: a size that would pass it is cut and left out of the fit.
+GROWTH_WORK_BOUND = 4
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,8 @@ def growth_series(
 
     ``budget`` bounds the decisions the re-optimizations may evaluate in all (by default the
     optimization's own count, so the fit never costs more than what it explains); the ladder
-    is climbed from its smallest size and stops when the budget is spent."""
+    is climbed from its smallest size and stops when the budget is spent. The sizes together
+    never evaluate more than ``GROWTH_WORK_BOUND`` budgets: a size cut there is left out."""
     from aalp.model.symbolic import with_pins  # a baseline's pins stay formulas: x = k stays k
 
     if budget is None:
@@ -257,7 +261,10 @@ def _climb(
 ) -> tuple[Points, dict[str, Points]]:
     """``(size, metric)`` of the optimum and of each valid baseline at each size of the
     ladder that was re-optimized within ``budget`` and ``deadline``."""
+    from aalp.optimizer.work import SearchCut
+
     spent = 0
+    bound = GROWTH_WORK_BOUND * budget
     plan_pts: Points = []
     base_pts: dict[str, Points] = {b.name: [] for b in result.baselines}
     for n in ladder(float(checked.env[var])):
@@ -275,11 +282,14 @@ def _climb(
                 frontier=False,
                 deadline=deadline,
                 explain_infeasible=False,
+                max_work=bound - spent,
             )
         except SpecError:  # e.g. a pinned x larger than this size's data: skip the size
             continue
+        except SearchCut:  # the work bound passed after this size's search
+            break
         if not r.proven:
-            break  # the deadline passed during this size: its optimum is not known
+            break  # the deadline or the work bound passed: this size's optimum is not known
         spent += r.evaluations
         if r.feasible and r.plan is not None:
             plan_pts.append((n, r.plan.value(metric)))

@@ -192,6 +192,7 @@ def optimize(
     deadline: float | None = None,
     progress: Callable[[str], None] | None = None,
     explain_infeasible: bool = True,
+    max_work: int | None = None,
 ) -> OptimizeResult:
     """The optimum plan of ``task_name`` (the first task when None) in a checked spec.
 
@@ -202,7 +203,11 @@ def optimize(
     frontiers are merged either way). ``deadline`` (a ``time.monotonic()`` value) stops the
     search early with the best plan found so far, said so in ``notes``; ``progress`` is called
     with a line of text now and then; ``explain_infeasible=False`` skips the search for the
-    most reliable plan of an infeasible spec (the result then has no plan). Raises
+    most reliable plan of an infeasible spec (the result then has no plan); ``max_work``
+    stops the whole optimization once it has done that many evaluations (exact evaluations
+    and bounds, the count of ``evaluations``): each search then ends as at a deadline and the
+    result is not proven (a cut outside any search raises ``aalp.optimizer.work.SearchCut``).
+    Raises
     ``SpecError`` for bad options; an infeasible spec is a result with ``feasible=False`` and
     the reasons in ``why``. The cyclic garbage collector is paused meanwhile
     (``aalp.optimizer.gcpause``).
@@ -221,6 +226,7 @@ def optimize(
             deadline,
             progress,
             explain_infeasible,
+            max_work,
         )
 
 
@@ -260,6 +266,7 @@ def _optimize(
     deadline: float | None,
     progress: Callable[[str], None] | None,
     explain_infeasible: bool,
+    max_work: int | None = None,
 ) -> OptimizeResult:
     """``optimize``, its options checked."""
     task = select_task(checked.spec, task_name)
@@ -283,6 +290,7 @@ def _optimize(
         state.notes.append(rpart.fold_note(task, folds))
     state.deadline = deadline
     state.progress = progress
+    state.counter.ceiling = max_work
 
     main = solve(state, pins, sense, metric, reqs)
     plan = main.plan

@@ -208,7 +208,9 @@ def solve(
         with solver.counter.limits(cap, solver.deadline):
             return _rounds(solver, pins, sense, metric, reqs, latency, limit, last)
     except SearchCut as cut:
-        solver.stopped = solver.stopped or str(cut) == "deadline"
+        # a solve's own cap is part of its search; a deadline or the optimization's ceiling
+        # cuts the result short
+        solver.stopped = solver.stopped or str(cut) in ("deadline", "ceiling")
         if last[0] is None:  # cut before the first round: no plan, the searches as built
             return Outcome(None, solver.searches(pins, latency), False)
         return last[0]

@@ -25,6 +25,7 @@ class Work:
         self.n = 0
         self.cap: int | None = None
         self.deadline: float | None = None
+        self.ceiling: int | None = None  # the whole optimization's limit, over every block
         self._next = CHECK_EVERY
 
     @contextmanager
@@ -43,5 +44,7 @@ class Work:
         self._next = self.n + CHECK_EVERY
         if self.cap is not None and self.n > self.cap:
             raise SearchCut("budget")
+        if self.ceiling is not None and self.n > self.ceiling:
+            raise SearchCut("ceiling")
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise SearchCut("deadline")
