@@ -15,7 +15,7 @@ from typing import Any
 from aalp.explainer.plan_tree import heading, plan_tree
 from aalp.explainer.schema import GrowthFit, Number, Point, Report
 from aalp.explainer.units import LEGEND, labelled
-from aalp.explainer.words import fmt
+from aalp.explainer.words import fmt, fold, formula_phrases, phrases_of
 from aalp.explainer.words import success_text as _success
 from aalp.optimizer.pareto import METRIC_KEYS
 
@@ -45,17 +45,41 @@ def render_text(rep: Report, width: int | None = None, color: bool = False) -> s
     tree, needed = plan_tree(rep, console.width, color)
     _print_wide(console, tree, needed)
     _print_fitted(console, _totals(rep))
-    console.print(f"({LEGEND})")
+    _say(console, f"({LEGEND})")
     _print_summary(console, rep)
     for table in _frontier_tables(rep):
         _print_fitted(console, table)
     if rep.assumptions:
         console.print("assumptions:")
         for a in rep.assumptions:
-            console.print(f"  - {a}")
+            _say(console, f"  - {a}")
     for n in rep.notes:
-        console.print(f"note: {n}")
+        _say(console, f"note: {n}")
     return buf.getvalue()
+
+
+def _say(console: Any, text: str, formula: str = "") -> None:
+    """Print ``text`` (then ``formula``) on one line when it fits, else folded in the console's
+    width between phrases (``words.phrases_of``; a formula between its terms): a value never
+    breaks at its own space nor inside a number, and a phrase wider than the console widens
+    the line. Continuation lines are indented under a leading ``  - `` or indent."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    line = f"{text} {formula}" if text and formula else text or formula
+    if cell_len(line) <= console.width:
+        console.print(line)
+        return
+    body = text.lstrip(" ")
+    lead = text[: len(text) - len(body)]
+    if body.startswith("- "):
+        lead, body = lead + "- ", body[2:]
+    phrases = (phrases_of(body) if body else []) + (formula_phrases(formula) if formula else [])
+    indent = " " * cell_len(lead)
+    lines = fold(phrases, max(1, console.width - len(indent)))
+    lines = [lead + lines[0], *(indent + rest for rest in lines[1:])]
+    needed = max(cell_len(one) for one in lines)
+    _print_wide(console, Text("\n".join(lines), no_wrap=True, overflow="ignore"), needed)
 
 
 def _print_fitted(console: Any, table: Any) -> None:
@@ -81,9 +105,9 @@ def _print_wide(console: Any, renderable: Any, needed: int) -> None:
 
 
 def _print_infeasible(console: Any, rep: Report) -> None:
-    console.print(f"{heading(rep)}: INFEASIBLE")
+    _say(console, f"{heading(rep)}: INFEASIBLE")
     for w in rep.why:
-        console.print(f"  - {w}")
+        _say(console, f"  - {w}")
 
 
 def _totals(rep: Report) -> Any:
@@ -140,27 +164,27 @@ def _print_summary(console: Any, rep: Report) -> None:
     """The requirements, the closed form, and the growth of the plan and of each baseline."""
     for r in rep.requirements:
         verdict = "ok" if r.ok else "NOT met"
-        console.print(f"require {r.metric} {r.cmp} {fmt(r.bound)}: {verdict}")
+        _say(console, f"require {r.metric} {r.cmp} {fmt(r.bound)}: {verdict}")
     if rep.reliability_note:
-        console.print(rep.reliability_note)
+        _say(console, rep.reliability_note)
     if rep.closed_form:
-        console.print(f"closed form ({rep.objective.metric}): {rep.closed_form}")
+        _say(console, f"closed form ({rep.objective.metric}):", rep.closed_form)
     asym = rep.closed_form_asymptotic
     if asym and asym != rep.closed_form:
-        console.print(f"  with the size-dependent decisions as functions of the size: {asym}")
+        _say(console, "  with the size-dependent decisions as functions of the size:", asym)
     if rep.growth_note:
-        console.print(f"growth: {rep.growth_note}")
+        _say(console, f"growth: {rep.growth_note}")
     if rep.growth:
-        console.print(f"growth in {rep.growth.variable}: {_growth_words(rep.growth)}")
+        _say(console, f"growth in {rep.growth.variable}: {_growth_words(rep.growth)}")
     if rep.growth_all:
-        console.print(f"closed-form growth in all sizes: {rep.growth_all}")
+        _say(console, f"closed-form growth in all sizes: {rep.growth_all}")
     for b in rep.baselines:
         if b.growth:
-            console.print(f"baseline {b.name} in {b.growth.variable}: {_growth_words(b.growth)}")
+            _say(console, f"baseline {b.name} in {b.growth.variable}: {_growth_words(b.growth)}")
         if b.growth_all:
-            console.print(f"baseline {b.name} in all sizes: {b.growth_all}")
+            _say(console, f"baseline {b.name} in all sizes: {b.growth_all}")
         for p in b.problems[:2]:
-            console.print(f"baseline {b.name}: {p}")
+            _say(console, f"baseline {b.name}: {p}")
 
 
 def _frontier_tables(rep: Report) -> list[Any]:

@@ -85,3 +85,42 @@ def fold(phrases: Sequence[str], width: int) -> list[str]:
         else:
             lines.append(phrase)
     return lines
+
+
+#: words that join the words on either side into one value (``1 - 8.05e-09``, ``x = 1``,
+#: ``success >= 0.95``, ``600 + 5.64e+08 = 5.64e+08``)
+OPERATORS = frozenset({"=", "==", "+", "-", "×", "*", "/", "·", "<", ">", "<=", ">=", "≤", "≥"})
+
+
+def phrases_of(text: str) -> list[str]:
+    """A sentence's words as phrases, a value whole: an operator joins the words on either
+    side, and a word that opens a parenthesis after its first character (``Θ(s·log``,
+    ``ceiling(k/3)``) runs to the word that closes it.
+
+    >>> phrases_of("needs 600 + 5.6e+08 = 5.6e+08 tokens (growth Θ(s·log s))")
+    ['needs', '600 + 5.6e+08 = 5.6e+08', 'tokens', '(growth', 'Θ(s·log s))']
+    """
+    out: list[str] = []
+    depth, glue = 0, False
+    for word in text.split(" "):
+        joined = bool(out) and (glue or depth > 0 or word in OPERATORS)
+        if joined:
+            out[-1] += " " + word
+        else:
+            out.append(word)
+        glue = word in OPERATORS
+        inner = word if depth > 0 else word[1:] if word.startswith("(") else word
+        depth = max(0, depth + inner.count("(") - inner.count(")"))
+    return out
+
+
+def formula_phrases(text: str) -> list[str]:
+    """A formula's terms as phrases: it breaks only before a ``+`` or ``-`` between terms and
+    after a comma, never inside a term or a number.
+
+    >>> formula_phrases("0.0001797*s*(log(s) + 2.97) - Sum(2*j, (j, 1, n))")
+    ['0.0001797*s*(log(s)', '+ 2.97)', '- Sum(2*j,', '(j,', '1,', 'n))']
+    """
+    import re
+
+    return re.split(r" (?=[+-] )|(?<=,) ", text)

@@ -1,4 +1,4 @@
-"""The screenshots of docs/explorer.md's "What the page never does": each fixed item, shot the
+"""The screenshots of docs/explorer.md's "Before and after": each fixed item, shot the
 same way on the page of the aalp installed, as ``docs/explorer-fixes/NAME-LABEL.png``.
 
 Usage: python docs/tools/before_after.py --label after [--only NAME...] [--chromium PATH]
