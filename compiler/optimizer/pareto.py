@@ -25,6 +25,10 @@ SWEEP_FROM = 512
 # The margin, relative to the sums' size, by which a line bound must pass a cap before the
 # pairs after it are skipped: far above floating-point rounding and the bounds' own margin.
 ROUNDING_SLACK = 1e-6
+# Two ln(success) closer than this, relative, are the same success: sums of the same factors in
+# another order differ in their last bits, and without it such noise alone keeps plans that
+# are costlier and no more reliable (their number grows with the blocks merged).
+LOG_TIE = 1e-13
 
 
 class Point(NamedTuple):
@@ -62,8 +66,12 @@ def pareto(points: Iterable[Point], dims: Sequence[int], keep_pseudo: bool = Tru
     behind an optimistic point that dominates it ranks after that point, so the search
     refines the point first; every round of the search starts from all its points again.)
     Among exact ties the real point, then the one with the smallest ``order``, is kept, so
-    the result is deterministic. The result is sorted by the first dim, then success
-    (descending). ``keep_pseudo=False`` drops optimistic points altogether.
+    the result is deterministic. With one dim, ln(success) within ``LOG_TIE`` (relative) of
+    a kept point's counts as a tie, so a costlier point must be more reliable by more than
+    that: each prune then loses at most that much ln(success), ``blocks · LOG_TIE`` over a
+    merge (1e-9 relative for 10^4 blocks, the requirements' own slack). The result is sorted
+    by the first dim, then success (descending). ``keep_pseudo=False`` drops optimistic
+    points altogether.
     """
     pts = [p for p in points if keep_pseudo or not p.pseudo]
     rows = sorted(((_key(p, dims), i) for i, p in enumerate(pts)), key=lambda r: r[0])
@@ -80,7 +88,7 @@ def _undominated(rows: list[tuple], n: int) -> list[tuple]:
             key = r[0]
             lg, pseudo = -key[1], key[2]
             best = best_all if pseudo else best_real
-            if best is None or lg > best:
+            if best is None or lg > _tie(best):
                 out.append(r)
                 best_all = lg if best_all is None else max(best_all, lg)
                 if not pseudo:
@@ -383,8 +391,8 @@ def _sweep(
         best = best_real if real else best_all
         if not passes(s):
             push(i, w, first(w, j + 1, la, passes))
-        elif best is not None and s <= best:
-            push(i, w, first(w, j + 1, la, lambda t, best=best: t > best))
+        elif best is not None and s <= (top := _tie(best)):
+            push(i, w, first(w, j + 1, la, lambda t, top=top: t > top))
         elif all(p.metrics[k] + q.metrics[k] <= u for k, u in others):
             picked.append((i, stairs[w][j]))
             level_all = _max(level_all, s)
@@ -394,6 +402,11 @@ def _sweep(
         else:
             push(i, w, j + 1)
     return sorted(picked)
+
+
+def _tie(lg: float) -> float:
+    """The greatest ln(success) that is the same success as ``lg`` (``LOG_TIE``)."""
+    return lg + LOG_TIE * abs(lg) if math.isfinite(lg) else lg
 
 
 def _max(x: float | None, y: float | None) -> float | None:
