@@ -135,5 +135,39 @@ def test_boosted_classifier_routes_in_code(tmp_path: Path) -> None:
     assert low <= sum(out["calls"].values()) <= high
 
 
+def test_sim_answers_a_transfer_tool_call() -> None:
+    """The classifier's answer, by its key, as the offered transfer tool's call; the same
+    label and usage as without the tools; an answer naming no offered tool stays text."""
+    from aalp.plan.prompts import system_prompt
+    from aalp.sim.handoffs import label_of
+
+    checked = load(ROOT / "samples" / "routing.aalp", {"queries": "8"})
+    core = SimCore(checked, seed=SEED)
+    op = core.task.op("classify")
+    request = {"id": 0, "kind": "code", "text": "x"}
+    body = {
+        "model": "delegator",
+        "messages": [
+            {"role": "system", "content": system_prompt(op, core.task, ROOT / "samples")},
+            {"role": "user", "content": json.dumps(request)},
+        ],
+    }
+    plain = core.complete(body, "classify@1/0#0")
+    label = label_of(plain["choices"][0]["message"]["content"])
+    tools = [{"type": "function", "function": {"name": f"transfer_to_{k}"}} for k in KINDS]
+    handed = core.complete({**body, "tools": tools}, "classify@1/0#0")
+    (choice,) = handed["choices"]
+    assert choice["finish_reason"] == "tool_calls"
+    (call,) = choice["message"]["tool_calls"]
+    assert call["type"] == "function"
+    assert call["function"] == {"name": f"transfer_to_{label}", "arguments": "{}"}
+    assert handed["usage"] == plain["usage"]
+    others = [t for t in tools if t["function"]["name"] != f"transfer_to_{label}"]
+    unchanged = core.complete({**body, "tools": others}, "classify@1/0#0")
+    assert (
+        unchanged["choices"][0]["message"]["content"] == plain["choices"][0]["message"]["content"]
+    )
+
+
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__]))
