@@ -478,6 +478,7 @@ class RoutingPlan:
     async def run(self, task_input: Any) -> Any:
         """Run every stage in order and return the task's result (``calls``: this run's)."""
         self.calls, self.failed, self.transport_errors = Counter(), [], 0
+        self.handed = {}  # a stopped run's handed answers are not this run's
         data, value = task_input, None
 
         # stage 0: map solve over inputs: 100 chunks of x = 1 in parallel
