@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..frameworks import FrameworkBackend, answer_models
+from ..frameworks import FrameworkBackend, answer_models, literal
 from ..refusals import BEAM_SEARCH, JUDGE_VOTE
 from ..view import View
+from .handoffs import routes
 
 
 class OpenAIAgentsBackend(FrameworkBackend):
@@ -35,5 +36,13 @@ class OpenAIAgentsBackend(FrameworkBackend):
     unsupported = frozenset({"routed_verifier", "history_full", JUDGE_VOTE, BEAM_SEARCH})
 
     def context(self, view: View, context: dict[str, Any]) -> dict[str, Any]:
-        """Each op's answer model, every agent's ``output_type``."""
-        return {**context, "answers": answer_models(view)}
+        """Each op's answer model, every agent's ``output_type``; the routes run as handoffs
+        (``HANDOFFS``) and a line for each route that stays in code."""
+        handoffs, in_code = routes(view)
+        return {
+            **context,
+            "answers": answer_models(view),
+            "handoffs": handoffs,
+            "handoffs_literal": literal("HANDOFFS: dict[str, str] = ", handoffs),
+            "routed_in_code": in_code,
+        }

@@ -24,6 +24,7 @@ from aalp.front.expr import EvalError, evaluate
 
 from .beam import dead_end, scored_tokens, scorer_verdict
 from .dspy_format import squash, wrap
+from .handoffs import handed_off
 from .judge import candidate_tokens, judge_picks
 from .oracles import Ask, family_of, oracle
 from .structured import field, structured
@@ -312,7 +313,9 @@ class SimCore:
         with self.lock:
             self.tokens["prompt"] += response["usage"]["prompt_tokens"]
             self.tokens["completion"] += response["usage"]["completion_tokens"]
-        # in DSPy's [[ ## field ## ]] format, or as a structured output, when asked so
+        # a transfer tool's call when the answer names an offered handoff (aalp.sim.handoffs);
+        # else in DSPy's [[ ## field ## ]] format, or as a structured output, when asked so
+        response = handed_off(body, response, key)
         return structured(schema_field, wrap(messages, response))
 
     def _at(self, expr: ir.Expr, x: float, node: dict[str, float] | None = None) -> float:

@@ -65,6 +65,8 @@ def structured(asked: tuple[str, str] | None, response: dict[str, Any]) -> dict[
     name, kind = asked
     for choice in response.get("choices", []):
         text = choice["message"]["content"]
+        if text is None:  # a tool call (a handoff): no text to put in the field
+            continue
         reply = {name: value(kind, text)}
         choice["message"]["content"] = json.dumps(reply, ensure_ascii=False)
     return response

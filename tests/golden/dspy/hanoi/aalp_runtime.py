@@ -46,8 +46,8 @@ def keyed_http_client() -> Any:
 
     async def with_key(request: Any) -> None:
         key = CALL_KEY.get()
-        if key is not None:
-            request.headers["X-Aalp-Call"] = key
+        if key is not None:  # a request naming its own call (a handoff's) keeps its key
+            request.headers.setdefault("X-Aalp-Call", key)
 
     return DefaultAsyncHttpxClient(event_hooks={"request": [with_key]})
 

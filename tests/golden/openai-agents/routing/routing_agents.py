@@ -47,9 +47,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 # the runtime module sits beside this program: found from any directory, and under -I
@@ -59,6 +60,7 @@ import aalp_runtime as runtime
 try:
     from agents import (
         Agent,
+        HandoffInputData,
         Model,
         ModelProvider,
         ModelRetrySettings,
@@ -68,6 +70,8 @@ try:
         RetryPolicyContext,
         RunConfig,
         Runner,
+        RunResult,
+        handoff,
         set_tracing_disabled,
     )
     from pydantic import BaseModel, Field
@@ -254,6 +258,34 @@ def build_agents() -> dict[str, Agent]:
     }
 
 
+# Routes run as handoffs: classifier -> routed op. The classifier is sampled once with no
+# booster, so its one call is also the transfer to the routed op's agent, the plan's calls.
+HANDOFFS: dict[str, str] = {'classify': 'solve'}
+
+
+#: the labels a handoff tool can be named by (``transfer_to_<label>``, a tool name's letters)
+LABEL = re.compile(r"[A-Za-z0-9_-]{1,48}")
+
+
+def handed_key(key: str, routed: str) -> str:
+    """The key of the routed op's first sample of the item whose classifier call is ``key``
+    (``OP@BATCH/NUMBER#0``): the routed op's decisions are the next batch, item for item
+    (``Contract.decisions``), so the call a handoff makes is keyed as the plan keys it."""
+    batch, _, number = key.rpartition("@")[2].partition("#")[0].partition("/")
+    return f"{routed}@{int(batch) + 1}/{number}#0"
+
+
+def plan_request(request: dict[str, Any]) -> Callable[[HandoffInputData], HandoffInputData]:
+    """A handoff's ``input_filter``: the routed agent reads the plan's request for its op
+    alone, not the classifier's turn nor its transfer call, so its call is the plan's."""
+
+    def only_the_request(data: HandoffInputData) -> HandoffInputData:
+        request_only = runtime.render_input(request)
+        return data.clone(input_history=request_only, pre_handoff_items=(), new_items=())
+
+    return only_the_request
+
+
 class RoutingPlan:
     """Runs the plan with the Agents SDK ``Runner``: every LLM call is one agent run.
 
@@ -273,6 +305,8 @@ class RoutingPlan:
         self.failed: list[str] = []
         self.transport_errors = 0  # attempts tried again: not calls of the plan
         self.contract = runtime.Contract()  # main's keeps the journal and the budget
+        # the routed ops' answers a handoff gave, by the key the plan asks for them by
+        self.handed: dict[str, tuple[str, int, int]] = {}
 
     async def ask(self, op: str, decision: dict[str, Any]) -> tuple[str, int, int]:
         """One call: the op's agent (on the decision's model) run on the decision's input;
@@ -280,6 +314,13 @@ class RoutingPlan:
         agent = self.agents[op]
         if decision["model"] != agent.model:
             agent = agent.clone(model=decision["model"])  # a router chose the model
+        key = runtime.CALL_KEY.get() or ""
+        handed = self.handed.pop(key, None)
+        if handed is not None:  # the classifier's handoff made this call
+            self.calls[op] += 1
+            return handed
+        if op in HANDOFFS and (decision["votes"] or 1) <= 1:
+            agent = self.hand_off(agent, decision, key)
         failures = 0
         async with self.gate:
             while True:
@@ -289,12 +330,10 @@ class RoutingPlan:
                     )
                     # the SDK validated the reply against the answer model (a reply that is
                     # not its JSON is a ModelBehaviorError, tried again like a broken 200)
-                    text = result.final_output_as(ANSWERS[op], raise_if_incorrect_type=True).answer
-                    usage = result.context_wrapper.usage
-                    tokens = usage.output_tokens or len(text.split())
-                    reads = usage.input_tokens or 0
+                    text, reads, tokens = self.answer_of(op, result, key)
                     # the SDK's usage counts every request it sent, its retries included
-                    self.transport_errors += max(0, (usage.requests or 1) - 1)
+                    sent = result.context_wrapper.usage.requests or 1
+                    self.transport_errors += max(0, sent - max(1, len(result.raw_responses)))
                 except Exception as err:  # retried here when transient and not yet by the SDK
                     if retried_by_the_sdk(err):
                         raise runtime.final_error(op, err, transient_errors()) from err
@@ -308,6 +347,53 @@ class RoutingPlan:
                 await asyncio.sleep(runtime.retry_pause(op, failure, failures, transient_errors()))
             self.calls[op] += 1
         return text, reads, tokens
+
+    def hand_off(self, agent: Agent, decision: dict[str, Any], key: str) -> Agent:
+        """Classifier ``agent`` with one handoff per label whose routed agent has its own
+        model (``MODEL:LABEL``, the provider serves it): its call answers by the transfer
+        tool ``transfer_to_<label>``, and ``Runner.run`` runs the routed op's agent on the
+        plan's request (``plan_request``). A label with no model of its own gets no handoff:
+        the classifier answers it as text and the routed op is called in code."""
+        routed = HANDOFFS[agent.name]
+        base = OPS[routed]["model"]
+        handoffs = []
+        for model in sorted(self.models):
+            name, _, label = model.partition(":")
+            if name != base or not LABEL.fullmatch(label):
+                continue
+            # the routed call is keyed as the plan keys the routed op's first sample
+            named = ModelSettings(extra_headers={"X-Aalp-Call": handed_key(key, routed)})
+            target = self.agents[routed].clone(
+                name=f"{routed}:{label}",
+                model=model,
+                model_settings=self.agents[routed].model_settings.resolve(named),
+            )
+            request = {**decision["input"], "route": label}
+            handoffs.append(
+                handoff(
+                    target,
+                    tool_name_override=f"transfer_to_{label}",
+                    input_filter=plan_request(request),
+                )
+            )
+        return agent.clone(handoffs=handoffs)
+
+    def answer_of(self, op: str, result: RunResult, key: str) -> tuple[str, int, int]:
+        """``(text, prompt tokens, completion tokens)`` of op ``op``'s call (key ``key``) in
+        ``result``. When its agent handed off, the text is the label it chose and the tokens
+        its own response's; the routed agent's answer is the routed op's first sample, kept
+        (``handed``) until the plan asks for it, under the key the plan asks by."""
+        routed, _, label = result.last_agent.name.partition(":")
+        if not label:
+            text = result.final_output_as(ANSWERS[op], raise_if_incorrect_type=True).answer
+            usage = result.context_wrapper.usage
+            return text, usage.input_tokens or 0, usage.output_tokens or len(text.split())
+        first, last = result.raw_responses[0].usage, result.raw_responses[-1].usage
+        answer = result.final_output_as(ANSWERS[routed], raise_if_incorrect_type=True).answer
+        tokens = last.output_tokens or len(answer.split())
+        if runtime.answered(routed, answer, tokens, None):
+            self.handed[handed_key(key, routed)] = (answer, last.input_tokens or 0, tokens)
+        return label, first.input_tokens or 0, first.output_tokens or 1
 
     async def sample(self, op: str, decision: dict[str, Any], key: str) -> tuple[bool, Any]:
         """One sample of ``decision``: replayed (``recall``) when an earlier run made it, else
@@ -392,6 +478,7 @@ class RoutingPlan:
     async def run(self, task_input: Any) -> Any:
         """Run every stage in order and return the task's result (``calls``: this run's)."""
         self.calls, self.failed, self.transport_errors = Counter(), [], 0
+        self.handed = {}  # a stopped run's handed answers are not this run's
         data, value = task_input, None
 
         # stage 0: map solve over inputs: 100 chunks of x = 1 in parallel
