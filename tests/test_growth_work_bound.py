@@ -79,6 +79,7 @@ def test_a_ceiling_cuts_a_search_and_says_it_is_not_proven(checked):
     full = optimize(checked, frontier=False, baselines=False)
     cut = optimize(checked, frontier=False, baselines=False, max_work=full.evaluations // 4)
     assert full.proven and not cut.proven
+    assert any("time or work limit" in n for n in cut.notes), cut.notes
     assert cut.evaluations <= full.evaluations // 4 + CHECK_EVERY
     with_baselines = optimize(checked, frontier=False)
     assert with_baselines.baselines and with_baselines.proven

@@ -393,15 +393,16 @@ def _baseline_results(
 
 
 def _search_notes(state: Solver, main: Outcome, metric: str) -> list[str]:
-    """What the notes say of a search that its time limit cut short."""
+    """What the notes say of a search that its time limit (or ``max_work``) cut short."""
+    limit = "time limit" if state.counter.ceiling is None else "time or work limit"
     if not main.proven and main.plan is not None:
         bound = "" if main.gap is None else f"; no plan can have a {metric} below {main.gap:.6g}"
         return [
-            "the search was stopped by its time limit: the plan is the best found, not proven"
+            f"the search was stopped by its {limit}: the plan is the best found, not proven"
             f" optimal{bound}"
         ]
     if state.stopped:
-        return ["the time limit cut the baselines' or the frontier's search short"]
+        return [f"the {limit} cut the baselines' or the frontier's search short"]
     return []
 
 
