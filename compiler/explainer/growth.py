@@ -21,6 +21,7 @@ from typing import Any
 from aalp.diagnostics import SpecError
 from aalp.front.ir import ChainStage, MapStage
 from aalp.optimizer.driver import OptimizeResult, optimize
+from aalp.optimizer.work import SearchCut
 
 # Candidate classes in n, in increasing order of growth.
 CLASSES: tuple[tuple[str, Callable[[float], float]], ...] = (
@@ -261,8 +262,6 @@ def _climb(
 ) -> tuple[Points, dict[str, Points]]:
     """``(size, metric)`` of the optimum and of each valid baseline at each size of the
     ladder that was re-optimized within ``budget`` and ``deadline``."""
-    from aalp.optimizer.work import SearchCut
-
     spent = 0
     bound = GROWTH_WORK_BOUND * budget
     plan_pts: Points = []

@@ -9,6 +9,7 @@ own space.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from aalp.explainer.schema import Number
@@ -121,6 +122,4 @@ def formula_phrases(text: str) -> list[str]:
     >>> formula_phrases("0.0001797*s*(log(s) + 2.97) - Sum(2*j, (j, 1, n))")
     ['0.0001797*s*(log(s)', '+ 2.97)', '- Sum(2*j,', '(j,', '1,', 'n))']
     """
-    import re
-
     return re.split(r" (?=[+-] )|(?<=,) ", text)
